@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+// Passerelle — a PSD2 gateway. No third-party Swift packages: only the toolchain and three C libraries
+// (libpq, libcurl with OpenSSL, OpenSSL 3), each reached through a system-library target below.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Passerelle",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "passerelle", targets: ["passerelle"]),
+    ],
+    targets: [
+        // MARK: - System libraries (module map + shim.h only)
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // One-line C wrappers for what Swift cannot import (variadic functions, function-like macros).
+        .target(name: "CShims", dependencies: ["CCurl", "COpenSSL", "CLibPQ"]),
+
+        // MARK: - Infrastructure layers (know nothing about PSD2)
+        .target(name: "GatewayLogging", swiftSettings: swiftSettings),
+        .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims"], swiftSettings: swiftSettings),
+        .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
+        .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
+        .target(
+            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"],
+            swiftSettings: swiftSettings),
+
+        // MARK: - Domain, banks, application
+        .target(name: "GatewayCore", dependencies: ["GatewayLogging"], swiftSettings: swiftSettings),
+        .target(
+            name: "BankAdapters", dependencies: ["GatewayCore", "OpenSSLKit", "CurlKit", "GatewayLogging"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "BankSimulator", dependencies: ["HTTPServerKit", "OpenSSLKit", "GatewayLogging"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "GatewayApp",
+            dependencies: [
+                "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
+                "GatewayLogging",
+            ],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
+            swiftSettings: swiftSettings),
+
+        // MARK: - Tests (one per library target)
+        .target(
+            name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
+            swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayAppTests",
+            dependencies: ["GatewayApp", "GatewayCore", "BankAdapters", "BankSimulator", "PostgresKit", "HTTPServerKit", "OpenSSLKit", "CurlKit", "TestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,2 @@
+// BankAdapters: see README "Layout". Placeholder until its issue lands.
+enum BankAdaptersModule {}

@@ -1,0 +1,2 @@
+// BankSimulator: see README "Layout". Placeholder until its issue lands.
+enum BankSimulatorModule {}

@@ -1,0 +1,2 @@
+// All shims are static inline in include/; SwiftPM needs one source file per C target.
+#include "CShims.h"

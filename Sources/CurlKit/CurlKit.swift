@@ -1,0 +1,2 @@
+// CurlKit: see README "Layout". Placeholder until its issue lands.
+enum CurlKitModule {}

@@ -1,0 +1,116 @@
+import GatewayLogging
+
+/// Every setting of `passerelle serve`, read once from the environment by a pure function.
+/// Sub-configurations are passed down to the modules; no module reads the environment itself.
+public struct Config: Sendable {
+    /// The HTTP listener.
+    public struct HTTP: Sendable {
+        public var host = "0.0.0.0"
+        public var port = 8080
+        /// Seconds in-flight requests get to finish after SIGTERM.
+        public var shutdownGraceSeconds = 20.0
+        public var maxConnections = 1024
+        public var idleTimeoutSeconds = 60.0
+        public var headerTimeoutSeconds = 10.0
+        public var maxBodyBytes = 1 << 20
+    }
+
+    /// PostgreSQL.
+    public struct Database: Sendable {
+        /// libpq connection URL; nil means "not configured" (the run script provides a local cluster).
+        public var url: Secret<String>?
+        public var poolSize = 10
+        /// How long one query may wait for a connection / the server before failing clearly.
+        public var timeoutSeconds = 5.0
+        /// How long `serve` waits for a database that is not up yet.
+        public var startupWaitSeconds = 60.0
+    }
+
+    public var http = HTTP()
+    public var database = Database()
+    public var logLevel: Logger.Level = .info
+    /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
+    public var masterKey: Secret<String>?
+    public var banksFile: String?
+    public var bankCAFile: String?
+    public var bootstrapAPIKey: Secret<String>?
+
+    public init() {}
+
+    /// Builds the configuration from `environment`.
+    /// - Parameter readFile: how to read files named by `*_FILE` variables (injected for tests).
+    /// - Throws: `ConfigError` listing every missing or invalid variable at once.
+    public init(
+        environment: [String: String], requireDatabase: Bool = true,
+        readFile: (String) -> String? = { _ in nil }
+    ) throws(ConfigError) {
+        var env = EnvironmentReader(environment)
+        http.host = env.string("PASSERELLE_HTTP_HOST", default: http.host)
+        http.port = env.int("PASSERELLE_HTTP_PORT", default: http.port, in: 0...65535)
+        http.shutdownGraceSeconds = env.seconds(
+            "PASSERELLE_SHUTDOWN_GRACE_SECONDS", default: http.shutdownGraceSeconds, in: 0...3600)
+        http.maxConnections = env.int("PASSERELLE_HTTP_MAX_CONNECTIONS", default: http.maxConnections, in: 1...1_000_000)
+        http.idleTimeoutSeconds = env.seconds(
+            "PASSERELLE_HTTP_IDLE_TIMEOUT_SECONDS", default: http.idleTimeoutSeconds, in: 0.1...86400)
+        http.headerTimeoutSeconds = env.seconds(
+            "PASSERELLE_HTTP_HEADER_TIMEOUT_SECONDS", default: http.headerTimeoutSeconds, in: 0.1...3600)
+        http.maxBodyBytes = env.int("PASSERELLE_HTTP_MAX_BODY_BYTES", default: http.maxBodyBytes, in: 0...(1 << 30))
+
+        database.url = env.secret("PASSERELLE_DATABASE_URL")
+        if requireDatabase && database.url == nil {
+            env.report("PASSERELLE_DATABASE_URL: required (a libpq URL such as postgresql://user@host:5432/db)")
+        }
+        database.poolSize = env.int("PASSERELLE_DATABASE_POOL_SIZE", default: database.poolSize, in: 1...500)
+        database.timeoutSeconds = env.seconds(
+            "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
+        database.startupWaitSeconds = env.seconds(
+            "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
+
+        let level = env.choice(
+            "PASSERELLE_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "warning", "error"])
+        logLevel = Logger.Level(name: level) ?? .info
+
+        let inlineKey = env.secret("PASSERELLE_MASTER_KEY")
+        let keyFile = env.optionalString("PASSERELLE_MASTER_KEY_FILE")
+        switch (inlineKey, keyFile) {
+        case (let key?, nil): masterKey = key
+        case (nil, let path?):
+            if let text = readFile(path) {
+                masterKey = Secret(text.trimmingWhitespace())
+            } else {
+                env.report("PASSERELLE_MASTER_KEY_FILE: cannot read \(path)")
+            }
+        case (_?, _?): env.report("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one")
+        case (nil, nil): break
+        }
+        if let key = masterKey, !Self.isBase64Of32Bytes(key.reveal) {
+            env.report("PASSERELLE_MASTER_KEY: expected base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")
+        }
+
+        banksFile = env.optionalString("PASSERELLE_BANKS_FILE")
+        bankCAFile = env.optionalString("PASSERELLE_BANK_CA_FILE")
+        bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY")
+        if let key = bootstrapAPIKey, key.reveal.utf8.count < 16 {
+            env.report("PASSERELLE_BOOTSTRAP_API_KEY: too short (at least 16 characters)")
+        }
+
+        if !env.problems.isEmpty { throw ConfigError(problems: env.problems) }
+    }
+
+    static func isBase64Of32Bytes(_ s: String) -> Bool {
+        // 32 bytes → 44 characters with one '=' of padding.
+        guard s.utf8.count == 44, s.hasSuffix("="), !s.hasSuffix("==") else { return false }
+        return s.utf8.dropLast().allSatisfy { b in
+            (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 43 || b == 47
+        }
+    }
+}
+
+/// Every configuration problem found, reported together.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String {
+        "invalid configuration (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,75 @@
+import GatewayLogging
+
+/// Reads typed values from an environment dictionary and collects every problem instead of stopping at the
+/// first, so that start-up reports all missing or invalid variables in one message.
+public struct EnvironmentReader {
+    public let environment: [String: String]
+    public private(set) var problems: [String] = []
+
+    public init(_ environment: [String: String]) { self.environment = environment }
+
+    /// The trimmed value, or nil when unset or empty.
+    public func raw(_ name: String) -> String? {
+        guard let v = environment[name]?.trimmingWhitespace(), !v.isEmpty else { return nil }
+        return v
+    }
+
+    public mutating func string(_ name: String, default value: String) -> String { raw(name) ?? value }
+
+    public mutating func optionalString(_ name: String) -> String? { raw(name) }
+
+    public mutating func secret(_ name: String) -> Secret<String>? { raw(name).map(Secret.init) }
+
+    /// An integer in `range`; reports a problem and returns the default otherwise.
+    public mutating func int(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
+        guard let s = raw(name) else { return value }
+        guard let v = Int(s), range.contains(v) else {
+            problems.append("\(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(s)\"")
+            return value
+        }
+        return v
+    }
+
+    /// A duration in seconds (decimals allowed) in `range`.
+    public mutating func seconds(_ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+        guard let s = raw(name) else { return value }
+        guard let v = Double(s), range.contains(v) else {
+            problems.append("\(name): expected seconds in \(range.lowerBound)...\(range.upperBound), got \"\(s)\"")
+            return value
+        }
+        return v
+    }
+
+    public mutating func bool(_ name: String, default value: Bool) -> Bool {
+        guard let s = raw(name) else { return value }
+        switch s.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default:
+            problems.append("\(name): expected true or false, got \"\(s)\"")
+            return value
+        }
+    }
+
+    /// One of `allowed` (case-insensitive).
+    public mutating func choice(_ name: String, default value: String, allowed: [String]) -> String {
+        guard let s = raw(name) else { return value }
+        guard let match = allowed.first(where: { $0.lowercased() == s.lowercased() }) else {
+            problems.append("\(name): expected one of \(allowed.joined(separator: ", ")), got \"\(s)\"")
+            return value
+        }
+        return match
+    }
+
+    /// Records a problem found by a caller's own validation.
+    public mutating func report(_ problem: String) { problems.append(problem) }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

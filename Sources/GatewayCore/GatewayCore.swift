@@ -1,0 +1,2 @@
+// GatewayCore: see README "Layout". Placeholder until its issue lands.
+enum GatewayCoreModule {}

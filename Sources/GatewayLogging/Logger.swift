@@ -1,0 +1,163 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small structured logger in the shape of swift-log: a label, a level and metadata, writing one JSON object
+/// per line to a `LogSink` (stdout in production, a capturing sink in tests).
+///
+/// Libraries accept a `Logger` and never create one; the executable builds the root logger from configuration.
+/// Metadata keys are dotted (`request.id`, `bank`, `http.status`). Values under keys that name a secret
+/// (see `Logger.isSecretKey`) are replaced by `<redacted>` as a second line of defence.
+public struct Logger: Sendable {
+    /// Severity, ordered from most to least verbose.
+    public enum Level: Int, Comparable, Sendable, CaseIterable, CustomStringConvertible {
+        case trace, debug, info, warning, error
+
+        public static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
+
+        public var description: String {
+            switch self {
+            case .trace: "trace"
+            case .debug: "debug"
+            case .info: "info"
+            case .warning: "warning"
+            case .error: "error"
+            }
+        }
+
+        /// Parses `debug`, `info`, `warning` (or `warn`), `error`, `trace`, case-insensitively.
+        public init?(name: String) {
+            switch name.lowercased() {
+            case "trace": self = .trace
+            case "debug": self = .debug
+            case "info": self = .info
+            case "warning", "warn": self = .warning
+            case "error": self = .error
+            default: return nil
+            }
+        }
+    }
+
+    /// What the logger is attached to, e.g. `passerelle.http`.
+    public var label: String
+    /// Messages below this level are dropped without evaluating them.
+    public var logLevel: Level
+    /// Metadata added to every line written through this logger.
+    public var metadata: [String: String]
+    private let sink: any LogSink
+
+    /// - Parameters:
+    ///   - label: Written as `logger` in every line.
+    ///   - level: The minimum level written.
+    ///   - sink: Where lines go; stdout by default.
+    public init(label: String, level: Level = .info, sink: any LogSink = StdoutLogSink.shared) {
+        self.label = label
+        self.logLevel = level
+        self.metadata = [:]
+        self.sink = sink
+    }
+
+    /// Reads or sets one metadata value.
+    public subscript(metadataKey key: String) -> String? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Returns a copy with extra metadata, for handing down to a sub-component.
+    public func with(_ extra: [String: String]) -> Logger {
+        var copy = self
+        copy.metadata.merge(extra) { _, new in new }
+        return copy
+    }
+
+    /// Returns a copy with another label.
+    public func labeled(_ label: String) -> Logger {
+        var copy = self
+        copy.label = label
+        return copy
+    }
+
+    /// Writes one line if `level` is enabled. The message is evaluated only then.
+    public func log(
+        _ level: Level, _ message: @autoclosure () -> String, metadata extra: [String: String]? = nil
+    ) {
+        guard level >= logLevel else { return }
+        var merged = metadata
+        if let extra { merged.merge(extra) { _, new in new } }
+        sink.write(LogLine.render(level: level, label: label, message: message(), metadata: merged))
+    }
+
+    public func trace(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
+        log(.trace, message(), metadata: metadata)
+    }
+    public func debug(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
+        log(.debug, message(), metadata: metadata)
+    }
+    public func info(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
+        log(.info, message(), metadata: metadata)
+    }
+    public func warning(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
+        log(.warning, message(), metadata: metadata)
+    }
+    public func error(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
+        log(.error, message(), metadata: metadata)
+    }
+
+    /// Metadata keys whose values are never written (defence in depth: callers should not pass them at all).
+    public static func isSecretKey(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return ["authorization", "token", "password", "passphrase", "secret", "private", "signature", "code_verifier",
+                "iban", "pem", "api_key", "apikey", "cookie"].contains { k.contains($0) }
+    }
+}
+
+/// A destination for rendered log lines. Implementations must be thread-safe.
+public protocol LogSink: Sendable {
+    /// Writes one complete line (without the trailing newline).
+    func write(_ line: String)
+}
+
+/// Writes each line to stdout with a single `write(2)`, so lines from concurrent tasks never interleave.
+public final class StdoutLogSink: LogSink {
+    public static let shared = StdoutLogSink()
+    private init() {}
+
+    public func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(0x0A)
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += n
+            }
+        }
+    }
+}
+
+/// Keeps every line in memory; tests assert on what was logged (for example that no secret leaked).
+public final class CapturingLogSink: LogSink {
+    private let lines = Mutex<[String]>([])
+    public init() {}
+
+    public func write(_ line: String) { lines.withLock { $0.append(line) } }
+
+    /// Every line written so far.
+    public var captured: [String] { lines.withLock { $0 } }
+
+    /// All lines joined by newlines, for substring searches.
+    public var text: String { captured.joined(separator: "\n") }
+}
+
+/// Fans lines out to several sinks (e.g. stdout and a test capture).
+public struct TeeLogSink: LogSink {
+    public let sinks: [any LogSink]
+    public init(_ sinks: [any LogSink]) { self.sinks = sinks }
+    public func write(_ line: String) { for sink in sinks { sink.write(line) } }
+}

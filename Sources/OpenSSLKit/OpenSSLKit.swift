@@ -1,0 +1,2 @@
+// OpenSSLKit: see README "Layout". Placeholder until its issue lands.
+enum OpenSSLKitModule {}

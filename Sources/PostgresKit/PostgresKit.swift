@@ -1,0 +1,2 @@
+// PostgresKit: see README "Layout". Placeholder until its issue lands.
+enum PostgresKitModule {}

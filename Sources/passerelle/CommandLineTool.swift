@@ -1,0 +1,51 @@
+import Foundation
+import GatewayApp
+import GatewayLogging
+
+/// Dispatches `passerelle <command>`.
+enum CommandLineTool {
+    static let usage = """
+        usage: passerelle <command> [options]
+
+        commands:
+          serve       run the gateway (HTTP API) — configured by PASSERELLE_* environment variables
+          migrate     apply database migrations and exit
+          version     print the version
+          help        print this message
+        """
+
+    static func run(arguments: [String]) async -> Int32 {
+        guard let command = arguments.first else {
+            FileHandle.standardError.write(Data((usage + "\n").utf8))
+            return 64
+        }
+        let rest = Array(arguments.dropFirst())
+        switch command {
+        case "version", "--version", "-v":
+            print("passerelle \(PasserelleVersion.current)")
+            return 0
+        case "help", "--help", "-h":
+            print(usage)
+            return 0
+        case "serve":
+            return await ServeCommand.run(arguments: rest)
+        case "migrate":
+            return await MigrateCommand.run(arguments: rest)
+        default:
+            FileHandle.standardError.write(Data("passerelle: unknown command '\(command)'\n\n\(usage)\n".utf8))
+            return 64
+        }
+    }
+
+    /// Reads the configuration or prints every problem and returns nil.
+    static func loadConfig(requireDatabase: Bool = true) -> Config? {
+        do {
+            return try Config(
+                environment: ProcessInfo.processInfo.environment, requireDatabase: requireDatabase,
+                readFile: { try? String(contentsOfFile: $0, encoding: .utf8) })
+        } catch {
+            FileHandle.standardError.write(Data("passerelle: \(error.description)\n".utf8))
+            return nil
+        }
+    }
+}

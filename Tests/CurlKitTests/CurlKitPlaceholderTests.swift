@@ -1,0 +1,6 @@
+import Testing
+@testable import CurlKit
+
+@Suite struct CurlKitPlaceholderTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}

@@ -1,0 +1,40 @@
+import Testing
+@testable import GatewayApp
+
+@Suite struct ConfigTests {
+    @Test func defaultsWhenOnlyTheDatabaseIsGiven() throws {
+        let config = try Config(environment: ["PASSERELLE_DATABASE_URL": "postgresql://localhost/db"])
+        #expect(config.http.port == 8080)
+        #expect(config.http.host == "0.0.0.0")
+        #expect(config.logLevel == .info)
+        #expect(config.database.url?.reveal == "postgresql://localhost/db")
+        #expect("\(config.database.url!)" == "<redacted>")
+    }
+
+    @Test func reportsEveryProblemTogether() {
+        do {
+            _ = try Config(environment: [
+                "PASSERELLE_HTTP_PORT": "99999",
+                "PASSERELLE_LOG_LEVEL": "loud",
+                "PASSERELLE_MASTER_KEY": "short",
+            ])
+            Issue.record("expected a ConfigError")
+        } catch {
+            #expect(error.problems.count == 4)
+            let text = error.description
+            #expect(text.contains("PASSERELLE_HTTP_PORT"))
+            #expect(text.contains("PASSERELLE_LOG_LEVEL"))
+            #expect(text.contains("PASSERELLE_MASTER_KEY"))
+            #expect(text.contains("PASSERELLE_DATABASE_URL"))
+            #expect(!text.contains("short"), "the value of a secret is never echoed")
+        }
+    }
+
+    @Test func readsTheMasterKeyFromAFile() throws {
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+        let config = try Config(
+            environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_MASTER_KEY_FILE": "/k"],
+            readFile: { $0 == "/k" ? key + "\n" : nil })
+        #expect(config.masterKey?.reveal == key)
+    }
+}

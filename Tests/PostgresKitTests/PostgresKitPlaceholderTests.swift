@@ -1,0 +1,6 @@
+import Testing
+@testable import PostgresKit
+
+@Suite struct PostgresKitPlaceholderTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}
