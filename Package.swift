@@ -23,9 +23,10 @@ let package = Package(
 
         // MARK: - Infrastructure layers (know nothing about PSD2)
         .target(name: "GatewayLogging", swiftSettings: swiftSettings),
+        .target(name: "BlockingIO", swiftSettings: swiftSettings),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims"], swiftSettings: swiftSettings),
-        .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
-        .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
+        .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
+        .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(
             name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"],
             swiftSettings: swiftSettings),
@@ -54,6 +55,7 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
+        .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,0 +1,93 @@
+import Foundation
+
+/// A small pool of dedicated threads for blocking C calls (`PQexecParams`, `curl_easy_perform`, `connect`).
+///
+/// Swift's cooperative pool has one thread per core (two here): a blocking call parked on it stalls every task
+/// of the process. Work submitted with `run(_:)` executes on these threads instead, and the awaiting task is
+/// resumed through a continuation when it finishes (the same design as swift-nio's `NIOThreadPool`).
+public final class BlockingExecutor: Sendable {
+    private let queue: JobQueue
+    /// The number of worker threads.
+    public let threadCount: Int
+
+    /// Starts `threads` worker threads named `name-N`. They stop after `shutdown()` or when the executor is freed.
+    public init(name: String, threads: Int) {
+        precondition(threads > 0, "BlockingExecutor needs at least one thread")
+        self.threadCount = threads
+        let queue = JobQueue()
+        self.queue = queue
+        for index in 0..<threads {
+            // Threads hold the queue, not the executor, so freeing the executor stops them cleanly.
+            let thread = Thread { queue.workerLoop() }
+            thread.name = "\(name)-\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    deinit { queue.stop() }
+
+    /// Runs `body` on a worker thread and returns its result. The calling task suspends meanwhile.
+    /// - Throws: whatever `body` throws, or `CancellationError` if the executor was shut down.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let accepted = queue.enqueue { continuation.resume(with: Result { try body() }) }
+            if !accepted { continuation.resume(throwing: CancellationError()) }
+        }
+    }
+
+    /// Lets queued jobs finish, then stops the threads. Later `run` calls throw `CancellationError`.
+    public func shutdown() { queue.stop() }
+
+    /// Jobs queued and not yet started (for metrics).
+    public var queueDepth: Int { queue.depth }
+}
+
+/// The shared job queue; all mutable state is guarded by `condition`.
+private final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var head = 0
+    private var stopping = false
+
+    func enqueue(_ job: @escaping () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if stopping { return false }
+        jobs.append(job)
+        condition.signal()
+        return true
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count - head
+    }
+
+    func workerLoop() {
+        while true {
+            condition.lock()
+            while head == jobs.count && !stopping { condition.wait() }
+            if head == jobs.count {  // stopping and drained
+                condition.unlock()
+                return
+            }
+            let job = jobs[head]
+            head += 1
+            if head > 1024 && head * 2 > jobs.count {  // compact the queue now and then
+                jobs.removeFirst(head)
+                head = 0
+            }
+            condition.unlock()
+            job()
+        }
+    }
+}
