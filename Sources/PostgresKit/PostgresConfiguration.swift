@@ -15,6 +15,15 @@ public struct PostgresConfiguration: Sendable {
     public var statementTimeout: Duration?
     /// Shown in `pg_stat_activity.application_name`.
     public var applicationName: String
+    /// The session's `search_path` (schema names separated by commas: letters, digits, `_`, `$` only); nil keeps
+    /// the server's default. Lets tests and tenants keep their tables, including `schema_migrations`, apart.
+    public var searchPath: String? {
+        didSet {
+            precondition(
+                searchPath?.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_$,".contains($0)) } ?? true,
+                "searchPath holds only schema names and commas")
+        }
+    }
 
     /// - Parameters:
     ///   - url: libpq URL or `key=value` connection string.
@@ -32,6 +41,7 @@ public struct PostgresConfiguration: Sendable {
         self.connectTimeout = timeout
         self.statementTimeout = statementTimeout
         self.applicationName = applicationName
+        self.searchPath = nil
     }
 
     /// The keyword/value pairs given to `PQconnectdbParams` after the URL (they override what the URL says).
@@ -41,6 +51,7 @@ public struct PostgresConfiguration: Sendable {
         if let statementTimeout {
             options += " -c statement_timeout=\(max(1, statementTimeout.milliseconds))"
         }
+        if let searchPath { options += " -c search_path=\(searchPath)" }
         return [
             ("connect_timeout", String(max(2, Int((connectTimeout.seconds).rounded(.up))))),
             ("application_name", applicationName),
