@@ -217,3 +217,43 @@ struct SignedRequest {
         #expect(throws: HTTPSignatureError.emptyHeaderList) { try HTTPSignature(parsing: #"keyId="k",headers="",signature="AQID""#) }
     }
 }
+
+@Suite struct SignatureConcurrencyAndPolicyTests {
+    @Test func oneKeySignsConcurrentlyFromManyTasks() async throws {
+        let key = try PrivateKey(pem: try Fixtures.pki("qseal.key"))
+        let signer = HTTPMessageSigner(key: key, keyId: "k")
+        let results = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for i in 0..<32 {
+                group.addTask {
+                    let headers = [("Host", "h"), ("Date", "d"), ("X-Request-ID", "id-\(i)")]
+                    return (i, try signer.signatureHeader(method: "GET", target: "/\(i)", headers: headers,
+                                                          names: ["(request-target)", "host", "date", "x-request-id"]))
+                }
+            }
+            return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(results.count == 32)
+        for (i, header) in results {
+            try HTTPSignatureVerifier.euroInformation.verify(
+                signatureHeader: header, method: "GET", target: "/\(i)",
+                headers: [("Host", "h"), ("Date", "d"), ("X-Request-ID", "id-\(i)")], publicKey: key.publicKey)
+        }
+    }
+
+    @Test func bpcePolicyNeedsRequestTargetRequestIDAndDigestWithBody() throws {
+        let key = try PrivateKey(pem: try Fixtures.pki("qseal.key"))
+        let signer = HTTPMessageSigner(key: key, keyId: "client-id")
+        let body = Array(#"{"a":1}"#.utf8)
+        let headers = [("X-Request-ID", "r"), ("Date", "d"), ("Digest", Digest.headerValue(for: body)),
+                       ("Content-Type", "application/json")]
+        func check(_ names: [String]) throws {
+            let header = try signer.signatureHeader(method: "POST", target: "/stet/setting/v1/register", headers: headers, names: names)
+            try HTTPSignatureVerifier.bpce.verify(signatureHeader: header, method: "POST",
+                target: "/stet/setting/v1/register", headers: headers, body: body, publicKey: key.publicKey)
+        }
+        try check(DefaultSignedHeaders.bpce(hasBody: true, presentHeaders: headers.map(\.0)))
+        try check(["(request-target)", "x-request-id", "digest"])
+        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("digest")) { try check(["(request-target)", "x-request-id"]) }
+        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("x-request-id")) { try check(["(request-target)", "digest"]) }
+    }
+}

@@ -79,42 +79,76 @@ public final class Certificate: @unchecked Sendable {
         return result
     }
 
-    /// Takes ownership of `x509` and reads every property.
+    /// Takes ownership of `x509` (freed with the object, or at once if reading it fails) and reads every property.
     init(owning x509: OpaquePointer) throws {
-        handle = x509
-        let length = i2d_X509(x509, nil)
-        guard length > 0 else {
+        let fields: Fields
+        do {
+            fields = try Fields(x509)
+        } catch {
             X509_free(x509)
-            throw OpenSSLError.drain("i2d_X509")
+            throw error
         }
-        var bytes = [UInt8](repeating: 0, count: Int(length))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_X509(x509, &p)
+        handle = x509
+        der = fields.der
+        sha256Fingerprint = Digest.sha256(fields.der)
+        subject = fields.subject
+        issuer = fields.issuer
+        serialNumber = fields.serialNumber
+        notBefore = fields.notBefore
+        notAfter = fields.notAfter
+        organizationIdentifier = fields.organizationIdentifier
+        psd2 = fields.statements?.psd2
+        qcTypes = fields.statements?.qcTypes ?? []
+        extendedKeyUsage = fields.extendedKeyUsage
+        keyUsage = fields.keyUsage
+        signatureAlgorithm = fields.signatureAlgorithm
+        isRSASSAPSS = fields.isRSASSAPSS
+        publicKey = fields.publicKey
+    }
+
+    /// Everything read from the `X509`, gathered before the object exists so a failure can free the handle.
+    private struct Fields {
+        var der: [UInt8]
+        var subject, issuer, serialNumber, signatureAlgorithm: String
+        var notBefore, notAfter: Date
+        var organizationIdentifier: String?
+        var statements: QCStatements?
+        var extendedKeyUsage: [String]
+        var keyUsage: KeyUsage?
+        var isRSASSAPSS: Bool
+        var publicKey: PublicKey
+
+        init(_ x509: OpaquePointer) throws {
+            let length = i2d_X509(x509, nil)
+            guard length > 0 else { throw OpenSSLError.drain("i2d_X509") }
+            var bytes = [UInt8](repeating: 0, count: Int(length))
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+                _ = i2d_X509(x509, &p)
+            }
+            der = bytes
+            subject = try Certificate.distinguishedName(X509_get_subject_name(x509))
+            issuer = try Certificate.distinguishedName(X509_get_issuer_name(x509))
+            serialNumber = try Certificate.serial(x509)
+            notBefore = try Certificate.date(X509_get0_notBefore(x509), "notBefore")
+            notAfter = try Certificate.date(X509_get0_notAfter(x509), "notAfter")
+            organizationIdentifier = Certificate.nameEntry(X509_get_subject_name(x509), nid: NID_organizationIdentifier)
+
+            let extensions = Certificate.extensions(x509)
+            // A malformed QCStatements or EKU extension reads as absent rather than making the certificate unusable.
+            statements = extensions["1.3.6.1.5.5.7.1.3"].flatMap { try? QCStatements(der: $0) }
+            extendedKeyUsage = extensions["2.5.29.37"].flatMap { try? Certificate.oidSequence($0) } ?? []
+            // X509_get_key_usage also caches the extensions in the X509 now, so later readers never write to it.
+            let usage = X509_get_key_usage(x509)  // UINT32_MAX when the extension is absent
+            keyUsage = usage == UInt32.max ? nil : KeyUsage(rawValue: usage)
+
+            let nid = X509_get_signature_nid(x509)
+            signatureAlgorithm = OBJ_nid2sn(nid).map { String(cString: $0) } ?? "unknown"
+            isRSASSAPSS = nid == NID_rsassaPss
+
+            guard let key = X509_get_pubkey(x509) else { throw OpenSSLError.drain("X509_get_pubkey") }
+            publicKey = try PublicKey(owning: key)
         }
-        der = bytes
-        sha256Fingerprint = Digest.sha256(bytes)
-        subject = try Self.distinguishedName(X509_get_subject_name(x509))
-        issuer = try Self.distinguishedName(X509_get_issuer_name(x509))
-        serialNumber = try Self.serial(x509)
-        notBefore = try Self.date(X509_get0_notBefore(x509), "notBefore")
-        notAfter = try Self.date(X509_get0_notAfter(x509), "notAfter")
-        organizationIdentifier = Self.nameEntry(X509_get_subject_name(x509), nid: NID_organizationIdentifier)
-
-        let extensions = Self.extensions(x509)
-        let statements = extensions["1.3.6.1.5.5.7.1.3"].flatMap { try? QCStatements(der: $0) }
-        psd2 = statements?.psd2
-        qcTypes = statements?.qcTypes ?? []
-        extendedKeyUsage = extensions["2.5.29.37"].flatMap { try? Self.oidSequence($0) } ?? []
-        let usage = X509_get_key_usage(x509)  // UINT32_MAX when the extension is absent
-        keyUsage = usage == UInt32.max ? nil : KeyUsage(rawValue: usage)
-
-        let nid = X509_get_signature_nid(x509)
-        signatureAlgorithm = OBJ_nid2sn(nid).map { String(cString: $0) } ?? "unknown"
-        isRSASSAPSS = nid == NID_rsassaPss
-
-        guard let key = X509_get_pubkey(x509) else { throw OpenSSLError.drain("X509_get_pubkey") }
-        publicKey = try PublicKey(owning: key)
     }
 
     deinit { X509_free(handle) }

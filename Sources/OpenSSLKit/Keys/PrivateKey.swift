@@ -90,14 +90,7 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// A separate `EVP_PKEY` holding only the public half (DER round trip through `i2d_PUBKEY`/`d2i_PUBKEY`).
     private static func extractPublicKey(_ key: OpaquePointer) throws -> PublicKey {
-        let length = i2d_PUBKEY(key, nil)
-        guard length > 0 else { throw OpenSSLError.drain("i2d_PUBKEY") }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
-            var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_PUBKEY(key, &p)
-        }
-        return try PublicKey(subjectPublicKeyInfoDER: der)
+        try PublicKey(subjectPublicKeyInfoDER: PublicKey.subjectPublicKeyInfo(key))
     }
 }
 

@@ -19,26 +19,38 @@ public final class PublicKey: @unchecked Sendable {
     /// DER SubjectPublicKeyInfo (`i2d_PUBKEY`), e.g. for a keyId holding the base64 public key (protocol-reference §5.6).
     public let subjectPublicKeyInfoDER: [UInt8]
 
-    /// Takes ownership of `handle` (it is freed with the object).
+    /// Takes ownership of `handle`: it is freed with the object, or at once if reading the key fails.
     init(owning handle: OpaquePointer) throws {
-        self.handle = handle
-        algorithm = KeyAlgorithm(handle)
-        bits = Int(EVP_PKEY_get_bits(handle))
-        if algorithm == .rsa {
-            rsaModulus = try Self.bigNumberParameter(handle, OSSL_PKEY_PARAM_RSA_N)
-            rsaExponent = try Self.bigNumberParameter(handle, OSSL_PKEY_PARAM_RSA_E)
-        } else {
-            rsaModulus = nil
-            rsaExponent = nil
+        let algorithm = KeyAlgorithm(handle)
+        do {
+            if algorithm == .rsa {
+                rsaModulus = try Self.bigNumberParameter(handle, OSSL_PKEY_PARAM_RSA_N)
+                rsaExponent = try Self.bigNumberParameter(handle, OSSL_PKEY_PARAM_RSA_E)
+            } else {
+                rsaModulus = nil
+                rsaExponent = nil
+            }
+            subjectPublicKeyInfoDER = try Self.subjectPublicKeyInfo(handle)
+        } catch {
+            EVP_PKEY_free(handle)
+            throw error
         }
-        let length = i2d_PUBKEY(handle, nil)
+        self.handle = handle
+        self.algorithm = algorithm
+        bits = Int(EVP_PKEY_get_bits(handle))
+    }
+
+    /// DER SubjectPublicKeyInfo of a key (`i2d_PUBKEY`, called once for the length and once to write).
+    static func subjectPublicKeyInfo(_ key: OpaquePointer) throws -> [UInt8] {
+        let length = i2d_PUBKEY(key, nil)
         guard length > 0 else { throw OpenSSLError.drain("i2d_PUBKEY") }
         var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
+        let written = der.withUnsafeMutableBufferPointer { buffer in
             var p: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
-            _ = i2d_PUBKEY(handle, &p)
+            return i2d_PUBKEY(key, &p)
         }
-        subjectPublicKeyInfoDER = der
+        guard written == length else { throw OpenSSLError.drain("i2d_PUBKEY") }
+        return der
     }
 
     /// Parses a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block (`PEM_read_bio_PUBKEY`).

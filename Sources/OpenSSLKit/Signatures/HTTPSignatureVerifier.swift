@@ -6,29 +6,40 @@
 public struct HTTPSignatureVerifier: Sendable {
     /// Names that must appear in the signed list (lower case), e.g. `(request-target)`, `host`, `date`.
     public var requiredHeaders: [String]
+    /// Names that must also be signed when the request has a body, e.g. `digest`, `content-type`.
+    public var requiredHeadersWithBody: [String]
     /// Names that must not be signed (lower case), e.g. `authorization`.
     public var forbiddenHeaders: [String]
     /// When true, every present `psu-*` header must be signed (Euro-Information rule).
     public var requirePresentPSUHeaders: Bool
-    /// When true, a non-empty body needs a `Digest` header, and `digest` (and `content-type`) must be signed.
+    /// When true, a non-empty body needs a `Digest` header. (A `Digest` header that is present is always checked.)
     public var requireDigestForBody: Bool
 
-    /// A verifier with no header policy beyond "digest must match when present" unless configured.
+    /// A verifier with the given header policy; the defaults only check what is signed and the digest.
     public init(
-        requiredHeaders: [String] = [], forbiddenHeaders: [String] = [], requirePresentPSUHeaders: Bool = false,
-        requireDigestForBody: Bool = true
+        requiredHeaders: [String] = [], requiredHeadersWithBody: [String] = [], forbiddenHeaders: [String] = [],
+        requirePresentPSUHeaders: Bool = false, requireDigestForBody: Bool = true
     ) {
         self.requiredHeaders = requiredHeaders.map { $0.lowercased() }
+        self.requiredHeadersWithBody = requiredHeadersWithBody.map { $0.lowercased() }
         self.forbiddenHeaders = forbiddenHeaders.map { $0.lowercased() }
         self.requirePresentPSUHeaders = requirePresentPSUHeaders
         self.requireDigestForBody = requireDigestForBody
     }
 
-    /// Euro-Information's rules (seed cmcic-becm-request-signing): `(request-target) host date x-request-id`
-    /// always, `content-type` and `digest` with a body, every `psu-*` present, never `authorization`.
+    /// Euro-Information's rules (seed cmcic-becm-request-signing, protocol-reference §3.5/§4.4):
+    /// `(request-target) host date x-request-id` always, `content-type` and `digest` with a body, every `psu-*`
+    /// present, never `authorization`.
     public static let euroInformation = HTTPSignatureVerifier(
-        requiredHeaders: ["(request-target)", "host", "date", "x-request-id"], forbiddenHeaders: ["authorization"],
+        requiredHeaders: ["(request-target)", "host", "date", "x-request-id"],
+        requiredHeadersWithBody: ["content-type", "digest"], forbiddenHeaders: ["authorization"],
         requirePresentPSUHeaders: true, requireDigestForBody: true)
+
+    /// What the simulator accepts for BPCE (protocol-reference §5.6): at least `(request-target)` and
+    /// `x-request-id`, plus `digest` with a body.
+    public static let bpce = HTTPSignatureVerifier(
+        requiredHeaders: ["(request-target)", "x-request-id"], requiredHeadersWithBody: ["digest"],
+        requireDigestForBody: true)
 
     /// Verifies a parsed signature against a received request.
     /// - Parameters:
@@ -60,7 +71,7 @@ public struct HTTPSignatureVerifier: Sendable {
         // Header policy.
         let signed = Set(signature.headers)
         var required = requiredHeaders
-        if requireDigestForBody && !body.isEmpty { required += ["content-type", "digest"] }
+        if !body.isEmpty { required += requiredHeadersWithBody }
         if requirePresentPSUHeaders {
             required += headers.map { $0.0.lowercased() }.filter { $0.hasPrefix("psu-") }
         }
