@@ -220,9 +220,10 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Reading and parsing
 
     private func readAndProcess(_ c: Connection) {
-        // TLS may hold decrypted records beyond one read: keep reading until it would block.
+        // TLS may hold decrypted records beyond one read: keep reading until it would block. At most 8 × 64 KiB
+        // per event, and nothing more until the current request is answered, so buffering stays bounded.
         var reads = 0
-        while reads < 8 && c.parser.bufferedByteCount < 65536 {
+        while reads < 8 {
             reads += 1
             let result = scratch.withUnsafeMutableBytes { c.read(into: $0) }
             switch result {
