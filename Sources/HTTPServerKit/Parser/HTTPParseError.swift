@@ -50,10 +50,3 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { "HTTP parse error: \(reason.rawValue)" }
 }
-
-extension HTTPParseError: ProblemConvertible {
-    /// A problem whose type names the status (`/problems/bad-request`, `/problems/payload-too-large`, …).
-    public func problem(instance: String, requestID: String) -> Problem {
-        Problem(status: status, detail: reason.rawValue, instance: instance, requestID: requestID)
-    }
-}

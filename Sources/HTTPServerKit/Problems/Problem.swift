@@ -118,3 +118,10 @@ extension RoutingError: ProblemConvertible {
         }
     }
 }
+
+extension HTTPParseError: ProblemConvertible {
+    /// A problem whose type names the status (`/problems/bad-request`, `/problems/content-too-large`, …).
+    public func problem(instance: String, requestID: String) -> Problem {
+        Problem(status: status, detail: reason.rawValue, instance: instance, requestID: requestID)
+    }
+}
