@@ -51,9 +51,20 @@ import GatewayLogging
         #expect(Set(ProblemType.allCases.map(\.uri)).count == ProblemType.allCases.count)
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("openapi/passerelle.yaml")
-        let document = try String(contentsOf: url, encoding: .utf8)
+        // x-problem-types lists `- type: <uri>` followed by `status: <code>` and `title: <title>`.
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        var documented: [String: (Int, String)] = [:]
+        for (index, line) in lines.enumerated() where line.hasPrefix("- type: /problems/") && index + 2 < lines.count {
+            documented[String(line.dropFirst("- type: ".count))] = (
+                Int(lines[index + 1].dropFirst("status: ".count)) ?? 0, String(lines[index + 2].dropFirst("title: ".count))
+            )
+        }
+        #expect(documented.count == ProblemType.allCases.count)
         for type in ProblemType.allCases {
-            #expect(document.contains("- type: \(type.uri)\n          status: \(type.status)"), "\(type.uri) missing")
+            #expect(documented[type.uri]?.0 == type.status, "\(type.uri) status")
+            #expect(documented[type.uri]?.1 == type.title, "\(type.uri) title")
         }
     }
 
