@@ -154,7 +154,7 @@ import Testing
              "refresh_token": "KUZyspFBZ1R6NqWQdmsZhfdo1nbjK7MoD0Kr2rSi1mSCFNehAs6iLa"}
             """#.utf8)
         let tokens = try STETMapping.tokens(
-            from: seed, receivedAt: now, defaults: bpce.tokenDefaults, isNewAuthorization: true)
+            from: seed, receivedAt: now, defaults: bpce.tokenDefaults)
         #expect(tokens.expiresAt == now.addingTimeInterval(3600))
         #expect(tokens.refreshExpiresAt == now.addingTimeInterval(90 * 86_400))
         #expect(tokens.scope == "aisp offline_access")
@@ -162,21 +162,36 @@ import Testing
         let ei = BankCatalog.builtIn.profile(for: BankID("cmcic:cic")!)!
         let stub = Array(#"{"access_token":"a","token_type":"bearer","expires_in":"10800"}"#.utf8)
         let eiTokens = try STETMapping.tokens(
-            from: stub, receivedAt: now, defaults: ei.tokenDefaults, isNewAuthorization: true)
+            from: stub, receivedAt: now, defaults: ei.tokenDefaults)
         #expect(eiTokens.expiresAt == now.addingTimeInterval(10800))
         #expect(eiTokens.refreshToken == nil)
         #expect(eiTokens.refreshExpiresAt == nil)
         let noExpiry = Array(#"{"access_token":"a"}"#.utf8)
         #expect(
             try STETMapping.tokens(
-                from: noExpiry, receivedAt: now, defaults: ei.tokenDefaults, isNewAuthorization: false
+                from: noExpiry, receivedAt: now, defaults: ei.tokenDefaults
             ).expiresAt
                 == now.addingTimeInterval(3600))
         #expect(throws: AdapterError.self) {
             try STETMapping.tokens(
                 from: Array(#"{"access_token":"a","token_type":"mac"}"#.utf8), receivedAt: now,
-                defaults: ei.tokenDefaults, isNewAuthorization: true)
+                defaults: ei.tokenDefaults)
         }
+    }
+
+    @Test func aBPCERefreshKeepsTheNinetyDayWindowOfTheSCA() throws {
+        let bpce = BankCatalog.builtIn.profile(for: BankID("bpce:13807")!)!
+        let sca = Date(timeIntervalSince1970: 1_700_000_000)
+        let body = Array(#"{"access_token":"a1","token_type":"Bearer","expires_in":3600,"refresh_token":"r1"}"#.utf8)
+        let first = try STETMapping.tokens(from: body, receivedAt: sca, defaults: bpce.tokenDefaults)
+        let later = sca.addingTimeInterval(30 * 86_400)
+        let again = Array(#"{"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r1"}"#.utf8)
+        let refreshed = try STETMapping.tokens(from: again, receivedAt: later, defaults: bpce.tokenDefaults)
+            .merged(keepingRefreshOf: first, rotates: bpce.tokenDefaults.refreshTokenRotates)
+        #expect(refreshed.accessToken.reveal == "a2")
+        #expect(refreshed.expiresAt == later.addingTimeInterval(3600))
+        #expect(refreshed.refreshExpiresAt == sca.addingTimeInterval(90 * 86_400))
+        #expect(!"\(try STETJSON.decode(OAuthTokenResponse.self, from: body))".contains("a1"))
     }
 
     @Test func decodingErrorsNeverQuoteTheBody() {
@@ -184,8 +199,7 @@ import Testing
         let error = #expect(throws: AdapterError.self) {
             try STETMapping.tokens(
                 from: body, receivedAt: Date(),
-                defaults: .init(accessTokenSeconds: 1, refreshTokenSeconds: nil, refreshTokenRotates: true),
-                isNewAuthorization: true)
+                defaults: .init(accessTokenSeconds: 1, refreshTokenSeconds: nil, refreshTokenRotates: true))
         }
         #expect(error?.description.contains("SECRET") == false)
         #expect(error?.description.contains("12345678") == false)

@@ -134,11 +134,13 @@ public enum STETMapping {
     /// - Parameters:
     ///   - receivedAt: When the response arrived (inject the clock).
     ///   - defaults: The bank's lifetimes, used when the response omits them.
-    ///   - isNewAuthorization: `true` for a code exchange: the refresh window (BPCE 90 days) starts now. On a refresh
-    ///     the caller keeps the previous window (`TokenSet.merged(keepingRefreshOf:rotates:)`).
+    ///
+    /// The refresh window (`refreshTokenSeconds`, BPCE 90 days) is counted from `receivedAt`; after a refresh, merge
+    /// with the previous tokens (`TokenSet.merged(keepingRefreshOf:rotates:)`), which keeps the window of the SCA
+    /// when the bank does not rotate refresh tokens.
     /// - Throws: `AdapterError.invalidResponse` for a body without `access_token` or with a non-bearer type.
     public static func tokens(
-        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults, isNewAuthorization: Bool
+        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults
     ) throws -> TokenSet {
         let response = try decode(OAuthTokenResponse.self, body, "token response")
         guard !response.access_token.isEmpty else { throw AdapterError.invalidResponse(reason: "empty access_token") }
@@ -148,7 +150,7 @@ public enum STETMapping {
         let lifetime = response.expires_in.flatMap { $0 > 0 ? $0 : nil } ?? defaults.accessTokenSeconds
         let refresh = response.refresh_token.flatMap { $0.isEmpty ? nil : Secret($0) }
         let refreshExpiry =
-            refresh != nil && isNewAuthorization
+            refresh != nil
             ? defaults.refreshTokenSeconds.map { receivedAt.addingTimeInterval(TimeInterval($0)) } : nil
         return TokenSet(
             accessToken: Secret(response.access_token), refreshToken: refresh,
