@@ -71,8 +71,10 @@ public final class PrivateKey: @unchecked Sendable {
         OpenSSLError.clearQueue()
         guard let ctx = EVP_MD_CTX_new() else { throw OpenSSLError.drain("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
+        // The context is used once, so OpenSSL need not duplicate it to keep it reusable after the final step.
+        EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE)
         // Default padding for an RSA EVP_PKEY is PKCS#1 v1.5 (RSA_PKCS1_PADDING).
-        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, handle) == 1 else {
+        guard EVP_DigestSignInit(ctx, nil, SHA256Algorithm.md, nil, handle) == 1 else {
             throw OpenSSLError.drain("EVP_DigestSignInit")
         }
         var signature = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(handle)))
@@ -92,6 +94,13 @@ public final class PrivateKey: @unchecked Sendable {
     private static func extractPublicKey(_ key: OpaquePointer) throws -> PublicKey {
         try PublicKey(subjectPublicKeyInfoDER: PublicKey.subjectPublicKeyInfo(key))
     }
+}
+
+/// SHA-256 fetched once from the default provider (`EVP_MD_fetch`): passing the legacy `EVP_sha256()` makes
+/// OpenSSL 3 fetch the implementation again on every operation (crypto(7), "Performance").
+enum SHA256Algorithm {
+    /// Immutable after the fetch and reference-counted by OpenSSL, so sharing it between threads is safe.
+    nonisolated(unsafe) static let md: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
 }
 
 /// Copies the NUL-terminated passphrase passed as `userdata` into OpenSSL's buffer (`pem_password_cb`).

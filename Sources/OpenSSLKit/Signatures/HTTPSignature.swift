@@ -62,7 +62,8 @@ public struct HTTPSignature: Sendable, Equatable {
     }
 
     private static func quoted(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return s }
+        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 
     /// Splits `name="value", name=token, …` (RFC 7235 §2.1 auth-params) into lower-cased names → values.
