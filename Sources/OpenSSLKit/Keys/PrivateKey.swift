@@ -1,5 +1,5 @@
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// An RSA private key (a QSealC's or a QWAC's), parsed once from PEM and kept as an `EVP_PKEY`.
 ///
@@ -81,8 +81,9 @@ public final class PrivateKey: @unchecked Sendable {
         var length = signature.count
         let rc = data.withUnsafeBytes { tbs in
             signature.withUnsafeMutableBufferPointer { sig in
-                EVP_DigestSign(ctx, sig.baseAddress, &length, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                               tbs.count)
+                EVP_DigestSign(
+                    ctx, sig.baseAddress, &length, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    tbs.count)
             }
         }
         guard rc == 1 else { throw OpenSSLError.drain("EVP_DigestSign") }
@@ -105,15 +106,16 @@ enum SHA256Algorithm {
 
 /// Copies the NUL-terminated passphrase passed as `userdata` into OpenSSL's buffer (`pem_password_cb`).
 /// With no passphrase it returns -1, so OpenSSL fails instead of prompting on a terminal.
-private let passphraseCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?)
-    -> Int32 = { buffer, size, _, userdata in
-        guard let buffer, let userdata else { return -1 }
-        let source = userdata.assumingMemoryBound(to: CChar.self)
-        let length = strlen(source)
-        guard length > 0, length <= Int(size) else { return -1 }
-        memcpy(buffer, source, length)
-        return Int32(length)
-    }
+private let passphraseCallback:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?)
+        -> Int32 = { buffer, size, _, userdata in
+            guard let buffer, let userdata else { return -1 }
+            let source = userdata.assumingMemoryBound(to: CChar.self)
+            let length = strlen(source)
+            guard length > 0, length <= Int(size) else { return -1 }
+            memcpy(buffer, source, length)
+            return Int32(length)
+        }
 
 /// Why a private key could not be loaded. Descriptions never contain key material or passphrases.
 public enum PrivateKeyError: Error, CustomStringConvertible, Sendable, Equatable {

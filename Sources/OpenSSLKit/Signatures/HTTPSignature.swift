@@ -74,7 +74,10 @@ public struct HTTPSignature: Sendable, Equatable {
         func skipSpaces() { while i < chars.count, chars[i] == " " || chars[i] == "\t" { i += 1 } }
         while true {
             skipSpaces()
-            while i < chars.count, chars[i] == "," { i += 1; skipSpaces() }
+            while i < chars.count, chars[i] == "," {
+                i += 1
+                skipSpaces()
+            }
             if i >= chars.count { break }
             let nameStart = i
             while i < chars.count, chars[i] != "=", chars[i] != ",", chars[i] != " " { i += 1 }
