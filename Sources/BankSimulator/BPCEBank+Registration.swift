@@ -41,14 +41,20 @@ extension BPCEBank {
         if call.request.method == .put || call.request.method == .post, call.request.body.isEmpty {
             throw invalid("a JSON body is required")
         }
-        var candidates: [RegisteredKey] = []
+        // A POST or PUT body is validated first: it carries the key the request must be signed with.
         let doc = JSON.parse(call.request.body)
+        var settings: ClientSettings?
+        if call.request.method == .post || call.request.method == .put {
+            guard let doc else { throw invalid("body is not a JSON object") }
+            settings = try validate(doc, orgID: orgID, isCreation: existing == nil, excluding: existing?.clientID, now: call.now)
+        }
+        var candidates: [RegisteredKey] = []
         if let existing, sig.keyId == existing.clientID || sig.keyId.hasPrefix("https://") || existing.settings.keys.contains(where: { $0.kid == sig.keyId }) {
             candidates += existing.settings.keys
         }
-        if existing == nil || call.request.method == .put, let doc, sig.keyId.hasPrefix("https://") || sig.keyId == doc["jwks"]?["keys"]?.arrayValue?.first?["kid"]?.stringValue {
+        if let key = settings?.keys.first, sig.keyId.hasPrefix("https://") || sig.keyId == key.kid || (existing != nil && sig.keyId == existing!.clientID) {
             // The initial POST (and a PUT that rotates the certificate) is verified with the certificate of the body.
-            if let key = try? bodyKey(doc, orgID: orgID, now: call.now) { candidates.append(key) }
+            candidates.append(key)
         }
         guard !candidates.isEmpty else { throw .oauth(401, "invalid_request", "keyId unknown", reason: "keyId unknown") }
         var verified = false
@@ -71,8 +77,7 @@ extension BPCEBank {
             simulator.store.countRegistration(existing!.clientID, "deleted")
             return HTTPResponse(status: 204)
         default:
-            guard let doc else { throw invalid("body is not a JSON object") }
-            let settings = try validate(doc, orgID: orgID, isCreation: existing == nil, excluding: existing?.clientID, now: call.now)
+            guard let settings else { throw invalid("body is not a JSON object") }
             let activeAt = simulator.configuration.activationMode == .immediate
                 ? call.now : ParisCalendar.bpceActivation(after: call.now)
             var client: SimulatedClient
@@ -102,14 +107,6 @@ extension BPCEBank {
             response.headers.set("X-Simulator-Active-At", ParisCalendar.timestamp(activeAt))
             return response
         }
-    }
-
-    /// The QSealC of the body's single JWK, used to verify the signature of the initial POST.
-    private func bodyKey(_ doc: JSON, orgID: String, now: Int64) throws(SimulatorRejection) -> RegisteredKey {
-        guard let key = doc["jwks"]?["keys"]?.arrayValue?.first, let b64 = key["x5c"]?.arrayValue?.first?.stringValue,
-            let der = Base64.decode(b64), let info = try? simulator.crypto.certificateInfo(der: der)
-        else { throw invalid("jwks.keys[0].x5c[0] is not a certificate") }
-        return RegisteredKey(kid: key["kid"]?.stringValue ?? "", x5u: nil, x5c: [b64], certificateDER: der, info: info)
     }
 
     /// Every field rule of the seed, one error per rule.

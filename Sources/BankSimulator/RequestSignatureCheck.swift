@@ -80,6 +80,9 @@ enum RequestSignatureCheck {
         guard let xRequestID = request.headers["X-Request-ID"], !xRequestID.trimmingSpaces.isEmpty else {
             throw .malformed("x-request-id header missing")
         }
+        let hasBody = !request.body.isEmpty
+        if hasBody && request.headers["Digest"] == nil { throw .malformed("digest header missing for a request with a body") }
+        if hasBody && request.headers["Content-Type"] == nil { throw .malformed("content-type header missing") }
         guard let header = request.headers["Signature"] else { throw .invalid("signature header missing") }
         let sig = try CavageSignature.parse(header)
         if let alg = sig.algorithm, alg != "rsa-sha256" {
@@ -88,7 +91,6 @@ enum RequestSignatureCheck {
         if sig.headers.contains("(created)") || sig.headers.contains("(expires)") {
             throw .invalid("draft-11 pseudo-headers (created)/(expires) are not supported")
         }
-        let hasBody = !request.body.isEmpty
         for name in policy.required + (hasBody ? policy.requiredWithBody : []) where !sig.headers.contains(name) {
             throw .invalid("\(name) not signed")
         }
@@ -116,10 +118,7 @@ enum RequestSignatureCheck {
                 throw .malformed("digest does not use SHA-256")
             }
             guard "SHA-256=" + sha.dropFirst(8) == expected else { throw .invalid("digest mismatch") }
-        } else if hasBody {
-            throw .malformed("digest header missing for a request with a body")
         }
-        if hasBody && request.headers["Content-Type"] == nil { throw .malformed("content-type header missing") }
         return sig
     }
 
