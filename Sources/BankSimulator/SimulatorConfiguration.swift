@@ -102,9 +102,9 @@ public struct SimulatorConfiguration: Sendable {
         }
         host = value("HOST") ?? host
         int("PORT", 0...65535) { port = Int($0) }
-        tlsCertificateFile = value("TLS_CERT_FILE")
-        tlsKeyFile = value("TLS_KEY_FILE")
-        clientCAFile = value("CLIENT_CA_FILE")
+        tlsCertificateFile = value("TLS_CERT")
+        tlsKeyFile = value("TLS_KEY")
+        clientCAFile = value("CLIENT_CA")
         int("ACCESS_TOKEN_SECONDS", 1...31_536_000) { accessTokenLifetime = $0 }
         int("REFRESH_TOKEN_SECONDS", 1...157_680_000) { refreshTokenLifetime = $0 }
         int("CODE_SECONDS", 1...86400) { authorizationCodeLifetime = $0 }
