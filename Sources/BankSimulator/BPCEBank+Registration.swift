@@ -198,7 +198,7 @@ extension BPCEBank {
         if key["x5t"] != nil { throw invalid("jwks.keys[0].x5t is forbidden") }
         guard let x5c = key["x5c"]?.arrayValue, !x5c.isEmpty else { throw invalid("jwks.keys[0].x5c is required") }
         guard x5c.count == 1 else { throw invalid("jwks.keys[0].x5c must hold only the QSealC, without its chain") }
-        guard let b64 = x5c[0].stringValue, let der = Base64.decode(b64) else {
+        guard let b64 = x5c[0].stringValue, let der = Base64Text.decode(b64) else {
             throw invalid("jwks.keys[0].x5c[0] must be standard base64 of a DER certificate")
         }
         guard let info = try? simulator.crypto.certificateInfo(der: der) else { throw invalid("jwks.keys[0].x5c[0] is not a certificate") }

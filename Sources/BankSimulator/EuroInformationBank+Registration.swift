@@ -118,7 +118,7 @@ extension EuroInformationBank {
             }
             var ders: [[UInt8]] = []
             for item in x5c {
-                guard let b64 = item.stringValue, let der = Base64.decode(b64) else {
+                guard let b64 = item.stringValue, let der = Base64Text.decode(b64) else {
                     throw metadataError("jwks.keys[\(i)].x5c entries must be standard base64 of DER")
                 }
                 ders.append(der)

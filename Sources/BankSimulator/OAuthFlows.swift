@@ -43,7 +43,7 @@ extension BankSimulator {
         if requireVerifier && verifier == nil { throw .oauth(400, "invalid_request", "code_verifier is required (PKCE)") }
         let now = call.now
         let cfg = configuration
-        let challengeOf: (String) -> String = { Base64.encodeURL(self.crypto.sha256(Array($0.utf8))) }
+        let challengeOf: (String) -> String = { Base64Text.encodeURL(self.crypto.sha256(Array($0.utf8))) }
         let (access, refresh, scopes) = try store.withState { s throws(SimulatorRejection) in
             guard let stored = s.codes.removeValue(forKey: code) else {
                 throw .oauth(400, "invalid_grant", "Invalid authorization code", reason: "authorization code unknown or already used")

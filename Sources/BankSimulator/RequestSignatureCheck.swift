@@ -26,7 +26,7 @@ struct CavageSignature: Sendable {
         }
         guard let keyId = params["keyId"], !keyId.isEmpty else { throw .malformed("signature has no keyId") }
         guard let sig = params["signature"], !sig.isEmpty else { throw .malformed("signature has no signature parameter") }
-        guard let bytes = Base64.decode(sig) else { throw .malformed("signature parameter is not base64") }
+        guard let bytes = Base64Text.decode(sig) else { throw .malformed("signature parameter is not base64") }
         let headers = params["headers"].map { $0.split(separator: " ").map { $0.lowercased() } } ?? ["date"]
         return CavageSignature(keyId: keyId, algorithm: params["algorithm"], headers: headers, signature: bytes)
     }
@@ -112,7 +112,7 @@ enum RequestSignatureCheck {
             throw .malformed("date header missing")
         }
         if let digest = request.headers["Digest"] {
-            let expected = "SHA-256=" + Base64.encode(crypto.sha256(request.body))
+            let expected = "SHA-256=" + Base64Text.encode(crypto.sha256(request.body))
             let offered = digest.split(separator: ",").map { $0.trimmingSpaces }
             guard let sha = offered.first(where: { $0.lowercased().hasPrefix("sha-256=") }) else {
                 throw .malformed("digest does not use SHA-256")

@@ -43,7 +43,7 @@ public protocol SimulatorCrypto: Sendable {
 
 // MARK: - Base64
 
-enum Base64 {
+enum Base64Text {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ bytes: [UInt8]) -> String {

@@ -92,7 +92,7 @@ import Testing
     @Test func jwkRules() async throws {
         let h = try SimulatorHarness()
         let good = try #require(try h.bpceRegistrationBody()["jwks"]?["keys"]?.arrayValue?.first)
-        let qseal = Base64.encode(try h.der("qseal.crt")), ca = Base64.encode(try h.der("ca.crt"))
+        let qseal = Base64Text.encode(try h.der("qseal.crt")), ca = Base64Text.encode(try h.der("ca.crt"))
         let pss = try h.der("pss.crt")
         let mutations: [(String, JSON)] = [
             ("two keys", .array([good, good])),
@@ -106,7 +106,7 @@ import Testing
             ("x5c chain", .array([good.setting("x5c", .array([.string(qseal), .string(ca)]))])),
             ("x5t#S256 wrong", .array([good.setting("x5t#S256", "AAAA")])),
             ("x5t#S256 missing", .array([good.setting("x5t#S256", nil)])),
-            ("x5c PSS", .array([good.setting("x5c", .array([.string(Base64.encode(pss))]))
+            ("x5c PSS", .array([good.setting("x5c", .array([.string(Base64Text.encode(pss))]))
                 .setting("x5t#S256", .string(try h.crypto.certificateInfo(der: pss).sha256Base64URL))])),
         ]
         for (name, keys) in mutations {

@@ -97,7 +97,7 @@ import Testing
         let h = try SimulatorHarness()
         var body = try h.eiRegistrationBody()
         let key: JSON = .object([("kty", "RSA"), ("kid", .null), ("x5u", "https://tpp.example/qseal.pem"),
-            ("x5c", .array([.string(Base64.encode(try h.der("qseal.crt"))), .string(Base64.encode(try h.der("ca.crt")))]))])
+            ("x5c", .array([.string(Base64Text.encode(try h.der("qseal.crt"))), .string(Base64Text.encode(try h.der("ca.crt")))]))])
         body = body.setting("jwks", .object([("keys", .array([key]))]))
         let c = try await h.registerEI(body: body)
         let code = try await h.eiAuthorize(c)
@@ -153,12 +153,12 @@ import Testing
             let body = try h.eiRegistrationBody().setting("jwks", .object([("keys", .array([key]))]))
             return try await h.send(h.request(.post, "/sandbox/cic/oauth2/registrations", body: body.bytes, cert: cert))
         }
-        let qseal = Base64.encode(try h.der("qseal.crt")), ca = Base64.encode(try h.der("ca.crt"))
+        let qseal = Base64Text.encode(try h.der("qseal.crt")), ca = Base64Text.encode(try h.der("ca.crt"))
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal)]))])).status == 400)  // no chain
         #expect(try await attempt(.object([("kty", "EC"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array(["not base64!", .string(ca)]))])).status == 400)
         #expect(try await attempt(.object([("kty", "RSA"), ("kid", "mine"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
-        let rogue = Base64.encode(try h.der("rogue-client.crt")), rogueCA = Base64.encode(try h.der("rogue-ca.crt"))
+        let rogue = Base64Text.encode(try h.der("rogue-client.crt")), rogueCA = Base64Text.encode(try h.der("rogue-ca.crt"))
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(rogue), .string(rogueCA)]))])).status == 400)
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: nil).status == 401)
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: "noorgid.crt").status == 401)

@@ -142,3 +142,25 @@ import Testing
         }
     }
 }
+
+@Suite struct CryptoSeamTests {
+    @Test func openSSLKitAgreesWithTheOpenSSLCommandLine() throws {
+        let h = try SimulatorHarness()
+        let cli = OpenSSLCLICrypto(caFile: h.pki + "/ca.crt")
+        for name in ["qwac.crt", "qseal.crt", "pss.crt", "noorgid.crt"] {
+            let der = try h.der(name)
+            let a = try h.crypto.certificateInfo(der: der), b = try cli.certificateInfo(der: der)
+            #expect(a.sha256Base64URL == b.sha256Base64URL, "\(name)")
+            #expect(a.organizationIdentifier == b.organizationIdentifier, "\(name)")
+            #expect(a.isSignedWithRSASSAPSS == b.isSignedWithRSASSAPSS, "\(name)")
+            #expect(abs(a.notAfter - b.notAfter) <= 1, "\(name)")
+        }
+        #expect(h.crypto.sha256(Array("abc".utf8)) == cli.sha256(Array("abc".utf8)))
+        let message = Array("(request-target): get /x".utf8)
+        let signature = OpenSSLCLICrypto.sign(message, keyFile: h.key("qseal.key"))
+        #expect(h.crypto.verifyRSASHA256(message: message, signature: signature, certificateDER: try h.der("qseal.crt")))
+        #expect(!h.crypto.verifyRSASHA256(message: message, signature: signature, certificateDER: try h.der("qseal2.crt")))
+        #expect(h.crypto.chainsToTrustedCA(try h.der("qseal.crt"), intermediates: []))
+        #expect(!h.crypto.chainsToTrustedCA(try h.der("rogue-client.crt"), intermediates: [try h.der("rogue-ca.crt")]))
+    }
+}

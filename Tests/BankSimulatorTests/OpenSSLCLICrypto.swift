@@ -74,7 +74,7 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
             }
         }
         let info = SimulatorCertificateInfo(
-            sha256Base64URL: Base64.encodeURL(fingerprint), organizationIdentifier: orgID, subject: subject, notAfter: notAfter,
+            sha256Base64URL: Base64Text.encodeURL(fingerprint), organizationIdentifier: orgID, subject: subject, notAfter: notAfter,
             isRSA: text.contains("rsaEncryption"), isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"))
         cache.withLock { $0[der] = info }
         return info

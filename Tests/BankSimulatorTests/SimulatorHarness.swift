@@ -12,7 +12,7 @@ final class SimulatorHarness: Sendable {
     let simulator: BankSimulator
     let sink = CapturingLogSink()
     let pki: String
-    let crypto: OpenSSLCLICrypto
+    let crypto: OpenSSLSimulatorCrypto
 
     /// Wednesday 18 November 2026, 08:00 UTC (09:00 in Paris).
     static let start = ParisCalendar.days(from: .init(year: 2026, month: 11, day: 18)) * 86400 + 8 * 3600
@@ -22,7 +22,7 @@ final class SimulatorHarness: Sendable {
         var config = SimulatorConfiguration()
         config.activationMode = .immediate
         configure(&config)
-        crypto = OpenSSLCLICrypto(caFile: pki + "/ca.crt")
+        crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
         simulator = BankSimulator(configuration: config, crypto: crypto, clock: .fixed(at: start))
     }
 
@@ -80,7 +80,7 @@ final class SimulatorHarness: Sendable {
         ]
         if let token { headers.append(("Authorization", "Bearer " + token)) }
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        if !body.isEmpty || family == .bpce { headers.append(("Digest", "SHA-256=" + Base64.encode(crypto.sha256(body)))) }
+        if !body.isEmpty || family == .bpce { headers.append(("Digest", "SHA-256=" + Base64Text.encode(crypto.sha256(body)))) }
         headers += extra
         tamper.headersBeforeSigning?(&headers)
         var names: [String] = family == .ei
@@ -95,7 +95,7 @@ final class SimulatorHarness: Sendable {
         }
         let signature = OpenSSLCLICrypto.sign(Array(lines.joined(separator: "\n").utf8), keyFile: key(tamper.keyFile))
         headers.append(("Signature",
-            "keyId=\"\(tamper.keyId ?? keyId)\",algorithm=\"\(tamper.algorithm)\",headers=\"\(names.joined(separator: " "))\",signature=\"\(Base64.encode(signature))\""))
+            "keyId=\"\(tamper.keyId ?? keyId)\",algorithm=\"\(tamper.algorithm)\",headers=\"\(names.joined(separator: " "))\",signature=\"\(Base64Text.encode(signature))\""))
         tamper.headersAfterSigning?(&headers)
         var r = HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: tamper.bodyAfterSigning ?? body)
         r.peerCertificateDER = try cert.map { try der($0) }
@@ -114,7 +114,7 @@ final class SimulatorHarness: Sendable {
             ("response_types", .array(["code"])), ("client_name", "Passerelle Test"), ("scope", .string(scope)),
             ("contacts", .array(["psd2@tpp.example"])),
             ("jwks", .object([("keys", .array([.object([("kty", "RSA"), ("kid", .null),
-                ("x5c", .array(try chain.map { .string(Base64.encode(try der($0))) }))])]))])),
+                ("x5c", .array(try chain.map { .string(Base64Text.encode(try der($0))) }))])]))])),
         ])
     }
 
@@ -130,7 +130,7 @@ final class SimulatorHarness: Sendable {
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-simulator-test"
 
     func eiAuthorize(_ c: EIClient, segment: String = "cic", persona: String = "marc", scope: String = "aisp", verifier: String = SimulatorHarness.verifier, extra: [(String, String)] = []) async throws -> String {
-        let challenge = Base64.encodeURL(crypto.sha256(Array(verifier.utf8)))
+        let challenge = Base64Text.encodeURL(crypto.sha256(Array(verifier.utf8)))
         let q = PercentEncoding.formEncode([("response_type", "code"), ("client_id", c.clientID), ("redirect_uri", "https://tpp.example/callback"),
             ("scope", scope), ("state", "st-1"), ("code_challenge", challenge), ("code_challenge_method", "S256"), ("persona", persona)] + extra)
         let r = try await send(request(.get, "/\(segment)/oauth2/fr/sandbox/signin.html?" + q, cert: nil))
@@ -181,7 +181,7 @@ final class SimulatorHarness: Sendable {
             ("contact", .object([("contact_name", "Ops"), ("email", "psd2@tpp.example"), ("phone_number", "+33100000000")])),
             ("provider_legal_id", "PSDFR-ACPR-12345"),
             ("jwks", .object([("keys", .array([.object([("kty", "RSA"), ("use", "sig"), ("alg", "RS256"), ("key_ops", .array(["verify"])),
-                ("kid", "qseal-2026"), ("x5c", .array([.string(Base64.encode(qseal))])), ("x5t#S256", .string(thumb))])]))])),
+                ("kid", "qseal-2026"), ("x5c", .array([.string(Base64Text.encode(qseal))])), ("x5t#S256", .string(thumb))])]))])),
             ("software_id", "Passerelle"), ("software_version", "1.0"),
         ])
     }
