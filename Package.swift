@@ -51,6 +51,9 @@ let package = Package(
             name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
             swiftSettings: swiftSettings),
 
+        // Used only by HTTPServerKitTests' graceful-shutdown test (a real process receiving SIGTERM).
+        .executableTarget(name: "HTTPTestServer", dependencies: ["HTTPServerKit", "GatewayLogging"], swiftSettings: swiftSettings),
+
         // MARK: - Tests (one per library target)
         .target(
             name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",

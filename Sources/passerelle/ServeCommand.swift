@@ -10,12 +10,3 @@ enum ServeCommand {
         return 1
     }
 }
-
-enum MigrateCommand {
-    static func run(arguments: [String]) async -> Int32 {
-        guard let config = CommandLineTool.loadConfig() else { return 78 }
-        let logger = Logger(label: "passerelle", level: config.logLevel)
-        logger.error("migrate is not wired yet")
-        return 1
-    }
-}
