@@ -233,6 +233,14 @@ extension CurlEasy {
         var message = String(cString: curl_easy_strerror(code))
         let detail = errorText
         if !detail.isEmpty && detail != message { message += " (\(detail))" }
+        if classification == .connectionDropped, newConnections > 0, headerBytes == 0, request.identity != nil,
+            info(double: CURLINFO_APPCONNECT_TIME) > 0
+        {
+            // TLS 1.3 sends the server's verdict on our certificate after the handshake; a server that resets
+            // the connection at once can destroy that alert before we read it.
+            message += "; the server closed a fresh TLS connection before answering, which is also how a"
+            message += " refused client certificate looks under TLS 1.3"
+        }
         attempt.outcome = .failure(
             OutboundError(
                 code: classification, bankID: request.bankID, host: host, curlCode: Int(code.rawValue),

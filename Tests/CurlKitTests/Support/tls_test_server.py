@@ -79,10 +79,20 @@ def serve(conn):
     if args.no_handshake:
         held.append(conn)
         return
+    tls = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
     try:
-        tls = context.wrap_socket(conn, server_side=True)
+        tls.do_handshake()
     except (ssl.SSLError, OSError):
-        conn.close()
+        # OpenSSL has sent its alert (e.g. "certificate required"). Close like nginx does (lingering): stop
+        # writing, drain what the client still sends, so no RST destroys the alert before the client reads it.
+        try:
+            tls.shutdown(socket.SHUT_WR)
+            tls.settimeout(2)
+            while tls.recv(65536):
+                pass
+        except OSError:
+            pass
+        tls.close()
         return
     stream = tls.makefile("rb")
     try:
