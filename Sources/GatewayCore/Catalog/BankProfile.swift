@@ -100,6 +100,23 @@ public struct BankProfile: Hashable, Sendable, Codable {
         }
     }
 
+    /// The header names to sign for one request, in order: `signedHeaders` or `signedHeadersWithBody`, then every
+    /// `psu-*` header the request carries (lowercased, in message order, once each), which Euro-Information requires
+    /// to be signed when present (protocol-reference §4.4). Matches OpenSSLKit's `DefaultSignedHeaders` for the
+    /// built-in profiles.
+    /// - Parameters:
+    ///   - hasBody: Whether the request carries a body.
+    ///   - presentHeaders: Names of the headers the request carries (any case).
+    public func headersToSign(hasBody: Bool, presentHeaders: [String]) -> [String] {
+        let base = hasBody ? signedHeadersWithBody : signedHeaders
+        var seen = Set(base)
+        var names = base
+        for name in presentHeaders.map({ $0.lowercased() }) where name.hasPrefix("psu-") && seen.insert(name).inserted {
+            names.append(name)
+        }
+        return names
+    }
+
     /// The environments this bank has URLs for.
     public var environments: [Environment] { Environment.allCases.filter { endpoints(for: $0) != nil } }
 
