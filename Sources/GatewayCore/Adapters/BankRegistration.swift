@@ -112,12 +112,15 @@ public struct RegistrationRequest: Sendable, Hashable {
 public struct RegistrationResult: Sendable, Hashable {
     /// One key the bank knows for the client.
     public struct Key: Sendable, Hashable, Codable {
+        /// The Passerelle certificate (QSealC) this key belongs to, when the adapter could match it.
+        public var certificateID: String?
         /// The JWK `kid` (bank-generated at Euro-Information, ours at BPCE).
         public var kid: String?
         /// SHA-256 fingerprint (hex) of the leaf certificate, to match keys (protocol-reference §4.2).
         public var sha256Fingerprint: String?
 
-        public init(kid: String?, sha256Fingerprint: String?) {
+        public init(certificateID: String? = nil, kid: String?, sha256Fingerprint: String?) {
+            self.certificateID = certificateID
             self.kid = kid
             self.sha256Fingerprint = sha256Fingerprint
         }
