@@ -28,14 +28,17 @@ import Testing
         var routes = Set<String>()
         var inPaths = false
         var current: String?
-        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in try String(contentsOf: url, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        {
             if line == "paths:" {
                 inPaths = true
             } else if inPaths, let first = line.first, first != " ", first != "#" {
                 break
             } else if inPaths, line.hasPrefix("  /"), line.hasSuffix(":") {
                 current = String(line.dropFirst(2).dropLast())
-            } else if inPaths, let path = current, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+            } else if inPaths, let path = current, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":")
+            {
                 let method = line.trimmingCharacters(in: .whitespaces).dropLast()
                 if ["get", "post", "put", "patch", "delete"].contains(String(method)) {
                     routes.insert("\(method.uppercased()) \(path)")

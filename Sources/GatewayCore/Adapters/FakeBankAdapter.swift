@@ -43,7 +43,8 @@ public final class FakeBankAdapter: BankAdapter {
                     clientID: "client-1", keyID: "kid-1", keys: [.init(kid: "kid-1", sha256Fingerprint: nil)],
                     status: .active, requestBody: "{}", responseBody: "{}", httpStatus: 201))
             let tokenSet = TokenSet(
-                accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"), expiresAt: now.addingTimeInterval(3600))
+                accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"),
+                expiresAt: now.addingTimeInterval(3600))
             tokens = .success(tokenSet)
             refreshes = [.success(tokenSet)]
         }
@@ -117,7 +118,8 @@ public final class FakeBankAdapter: BankAdapter {
         -> TokenSet
     {
         try answer(.refresh) { responses in
-            responses.refreshes.count > 1 ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
+            responses.refreshes.count > 1
+                ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
         }
     }
 
@@ -137,7 +139,9 @@ public final class FakeBankAdapter: BankAdapter {
         accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient,
         context: AdapterContext
     ) async throws -> TransactionPage {
-        try answer(.transactions(accountID: accountID, page: page)) { $0.transactionPages[page] ?? .failure(.noAccounts) }
+        try answer(.transactions(accountID: accountID, page: page)) {
+            $0.transactionPages[page] ?? .failure(.noAccounts)
+        }
     }
 
     public func putConsents(
