@@ -74,6 +74,7 @@ public struct STETPageWalk: Codable, Hashable, Sendable {
         case pageCap
     }
 
+    /// Memberwise initializer.
     public init(maxPages: Int) {
         self.maxPages = max(1, maxPages)
         visited = []

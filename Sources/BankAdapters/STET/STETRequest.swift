@@ -6,6 +6,7 @@ import GatewayLogging
 /// values, headers in message order and the body. Built by the pure functions below, then signed by OpenSSLKit's
 /// `HTTPMessageSigner` with `BankProfile.headersToSign(hasBody:presentHeaders:)` and sent by CurlKit.
 public struct STETRequest: Sendable {
+    /// HTTP method (`GET`, `PUT`).
     public var method: String
     /// Absolute `https` URL.
     public var url: String
@@ -15,6 +16,7 @@ public struct STETRequest: Sendable {
     public var host: String
     /// Headers in message order. `Authorization` holds the access token: never log this list as is.
     public var headers: [(name: String, value: String)]
+    /// The request body, if any.
     public var body: [UInt8]?
 
     /// The header names, for `headersToSign(hasBody:presentHeaders:)`.
@@ -29,10 +31,14 @@ public enum STETRequests {
         public var requestID: String
         /// When the request is built; becomes the `Date` header.
         public var date: Date
+        /// The access token, sent as `Authorization: Bearer`; never logged.
         public var accessToken: Secret<String>
+        /// The customer's PSU headers to forward and sign.
         public var psu: PSUContext
+        /// The `User-Agent` header value (Euro-Information requires one).
         public var userAgent: String
 
+        /// Memberwise initializer.
         public init(requestID: String, date: Date, accessToken: Secret<String>, psu: PSUContext, userAgent: String) {
             self.requestID = requestID
             self.date = date

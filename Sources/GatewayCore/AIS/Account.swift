@@ -29,6 +29,7 @@ public struct Account: Hashable, Sendable, Codable {
     /// Balances the bank returned inline with the account list (BPCE does once consented).
     public var balances: [Balance]?
 
+    /// Memberwise initializer.
     public init(
         id: String, iban: String? = nil, maskedPan: String? = nil, name: String, currency: String,
         cashAccountType: String, product: String? = nil, usage: String? = nil, psuStatus: String? = nil,
