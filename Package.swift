@@ -24,7 +24,7 @@ let package = Package(
         // MARK: - Infrastructure layers (know nothing about PSD2)
         .target(name: "GatewayLogging", swiftSettings: swiftSettings),
         .target(name: "BlockingIO", swiftSettings: swiftSettings),
-        .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims"], swiftSettings: swiftSettings),
+        .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(

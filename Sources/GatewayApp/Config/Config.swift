@@ -27,8 +27,29 @@ public struct Config: Sendable {
         public var startupWaitSeconds = 60.0
     }
 
+    /// Connections, tokens and account reads (docs/connections.md).
+    public struct Connections: Sendable {
+        /// Lifetime of the single-use OAuth `state` handed out with an authorization URL.
+        public var stateTTLSeconds = 900.0
+        /// An access token expiring within this margin is refreshed before a bank call.
+        public var refreshMarginSeconds = 60.0
+        /// The background refresher refreshes tokens expiring within this horizon.
+        public var refreshAheadSeconds = 300.0
+        /// Seconds between two passes of the background refresher (0 disables it).
+        public var refresherIntervalSeconds = 30.0
+        /// Unattended reads allowed per connection × account × resource in the rolling window.
+        public var unattendedLimit = 4
+        /// The rolling window of the unattended budget.
+        public var unattendedWindowSeconds = 86_400.0
+        /// Bank transaction pages followed per API call before answering with a `nextCursor`.
+        public var transactionPagesPerCall = 10
+        /// Deadline of one bank call (token exchange, refresh, one read).
+        public var bankCallTimeoutSeconds = 30.0
+    }
+
     public var http = HTTP()
     public var database = Database()
+    public var connections = Connections()
     public var logLevel: Logger.Level = .info
     /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
     public var masterKey: Secret<String>?
@@ -71,6 +92,23 @@ public struct Config: Sendable {
             "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
         database.startupWaitSeconds = env.seconds(
             "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
+
+        connections.stateTTLSeconds = env.seconds(
+            "PASSERELLE_AUTHORIZATION_STATE_TTL_SECONDS", default: connections.stateTTLSeconds, in: 10...86_400)
+        connections.refreshMarginSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_MARGIN_SECONDS", default: connections.refreshMarginSeconds, in: 0...3600)
+        connections.refreshAheadSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_AHEAD_SECONDS", default: connections.refreshAheadSeconds, in: 0...86_400)
+        connections.refresherIntervalSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS", default: connections.refresherIntervalSeconds, in: 0...86_400)
+        connections.unattendedLimit = env.int(
+            "PASSERELLE_UNATTENDED_LIMIT", default: connections.unattendedLimit, in: 0...1000)
+        connections.unattendedWindowSeconds = env.seconds(
+            "PASSERELLE_UNATTENDED_WINDOW_SECONDS", default: connections.unattendedWindowSeconds, in: 1...(7 * 86_400))
+        connections.transactionPagesPerCall = env.int(
+            "PASSERELLE_TRANSACTION_PAGES_PER_CALL", default: connections.transactionPagesPerCall, in: 1...1000)
+        connections.bankCallTimeoutSeconds = env.seconds(
+            "PASSERELLE_BANK_CALL_TIMEOUT_SECONDS", default: connections.bankCallTimeoutSeconds, in: 1...600)
 
         let level = env.choice(
             "PASSERELLE_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "warning", "error"])

@@ -1,0 +1,215 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import OpenSSLKit
+
+/// Account information in one normalized shape for both bank families (internal-api.md): accounts with stable ids,
+/// balances, transactions page by page, consents, trusted beneficiaries and identity. Each read gets a valid access
+/// token from `TokenKeeper`, forwards the caller's PSU headers, and — when the customer is not present — passes the
+/// unattended budget first.
+public struct AccountInformationService: Sendable {
+    let deps: ConnectionDependencies
+    let tokens: TokenKeeper
+    let budget: UnattendedBudget
+
+    /// - Parameter deps: Storage, vault, adapters, settings and clock.
+    public init(deps: ConnectionDependencies) {
+        self.deps = deps
+        self.tokens = TokenKeeper(deps: deps)
+        self.budget = UnattendedBudget(deps: deps)
+    }
+
+    /// Who asks: the inbound request's id, logger and PSU headers.
+    struct Caller: Sendable {
+        var requestID: String
+        var logger: Logger
+        var psu: PSUContext
+    }
+
+    // MARK: - Reads
+
+    /// The customer's accounts, with the connection's stable ids in `id` and `linkedAccount`.
+    func accounts(connectionID: UUID, caller: Caller) async throws -> [Account] {
+        let accounts: [Account] = try await read(connectionID, accountID: nil, .accounts, caller: caller) {
+            adapter, token, client, context in
+            do {
+                return try await adapter.accounts(accessToken: token, client: client, context: context)
+            } catch AdapterError.noAccounts {
+                return []
+            }
+        }
+        let keys = accounts.map { account in
+            (key: Self.accountKey(account), resourceID: account.id)
+        }
+        let ids = try await deps.store.accountIDs(connectionID: connectionID, accounts: keys, now: deps.now())
+        var byResource: [String: String] = [:]
+        for (account, id) in zip(accounts, ids) { byResource[account.id] = id }
+        return zip(accounts, ids).map { account, id in
+            var mapped = account
+            mapped.id = id
+            // A card's linkedAccount names the cash account's resourceId; map it too, drop it if unknown.
+            mapped.linkedAccount = account.linkedAccount.flatMap { byResource[$0] }
+            return mapped
+        }
+    }
+
+    /// The balances of account `accountID`.
+    func balances(connectionID: UUID, accountID: String, caller: Caller) async throws -> [Balance] {
+        let resourceID = try await bankResourceID(connectionID, accountID)
+        return try await read(connectionID, accountID: accountID, .balances, caller: caller) {
+            adapter, token, client, context in
+            do {
+                return try await adapter.balances(
+                    accountID: resourceID, accessToken: token, client: client, context: context)
+            } catch AdapterError.noAccounts {
+                return []
+            }
+        }
+    }
+
+    /// Where a transactions listing continues: the bank's next page for one account of one connection.
+    struct TransactionCursor: Codable, Sendable {
+        var c: String
+        var a: String
+        var u: String
+    }
+
+    /// One page of transactions: follows the bank's pages up to the configured cap, returns a cursor while more
+    /// remain.
+    /// - Throws: `.validation` for a cursor of another connection or account.
+    func transactions(
+        connectionID: UUID, accountID: String, from: CalendarDate?, to: CalendarDate?, cursor: String?,
+        caller: Caller
+    ) async throws -> (transactions: [Transaction], nextCursor: String?) {
+        var request = TransactionPageRequest.first(from: from, to: to)
+        if let cursor {
+            let state = try OpaqueCursor.decode(TransactionCursor.self, from: cursor)
+            guard state.c == connectionID.uuidString.lowercased(), state.a == accountID else {
+                throw GatewayError.validation([
+                    FieldIssue(field: "cursor", message: "belongs to another connection or account")
+                ])
+            }
+            request = .next(url: state.u)
+        }
+        let resourceID = try await bankResourceID(connectionID, accountID)
+        let cap = deps.settings.transactionPagesPerCall
+        return try await read(connectionID, accountID: accountID, .transactions, caller: caller) {
+            adapter, token, client, context in
+            var collected: [Transaction] = []
+            var seen: Set<String> = []
+            if case .next(let url) = request { seen.insert(url) }
+            var next: TransactionPageRequest? = request
+            var pages = 0
+            while let page = next, pages < cap {
+                let result: TransactionPage
+                do {
+                    result = try await adapter.transactions(
+                        accountID: resourceID, page: page, accessToken: token, client: client, context: context)
+                } catch AdapterError.noAccounts {
+                    break
+                }
+                pages += 1
+                collected += result.transactions
+                // Follow `next` verbatim; a link seen before (a loop) ends the listing (protocol-reference §2.6).
+                if let url = result.nextPageURL, seen.insert(url).inserted { next = .next(url: url) } else { next = nil }
+            }
+            var cursorOut: String?
+            if case .next(let url)? = next {
+                cursorOut = OpaqueCursor.encode(
+                    TransactionCursor(c: connectionID.uuidString.lowercased(), a: accountID, u: url))
+            }
+            return (collected, cursorOut)
+        }
+    }
+
+    /// The customer's trusted beneficiaries (204/404 → empty; banks without the resource → 501).
+    func trustedBeneficiaries(connectionID: UUID, caller: Caller) async throws -> [Beneficiary] {
+        try await read(connectionID, accountID: nil, .trustedBeneficiaries, caller: caller) {
+            adapter, token, client, context in
+            guard client.bank.supportsTrustedBeneficiaries else {
+                throw GatewayError.unsupportedByBank(bank: client.bank.id, feature: "trusted beneficiaries")
+            }
+            do {
+                return try await adapter.trustedBeneficiaries(accessToken: token, client: client, context: context)
+            } catch AdapterError.noAccounts {
+                return []
+            }
+        }
+    }
+
+    /// The connected customer's identity.
+    func identity(connectionID: UUID, caller: Caller) async throws -> Identity {
+        try await read(connectionID, accountID: nil, .identity, caller: caller) { adapter, token, client, context in
+            guard client.bank.supportsIdentity else {
+                throw GatewayError.unsupportedByBank(bank: client.bank.id, feature: "identity")
+            }
+            return try await adapter.identity(accessToken: token, client: client, context: context)
+        }
+    }
+
+    /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.
+    func putConsents(connectionID: UUID, consents: ConsentRequest, caller: Caller) async throws {
+        let connection = try await activeConnection(connectionID)
+        let client = try await deps.client(for: connection)
+        guard client.bank.supportsPutConsents else { return }
+        let adapter = try deps.adapters.adapter(for: connection.bankID)
+        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        try await tokens.withAccessToken(connection, client: client, context: context) { token in
+            try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
+        }
+    }
+
+    // MARK: - Shared read path
+
+    /// Loads the active connection, passes the unattended budget when the customer is absent, then runs `body`
+    /// with a valid token (refreshed once on a bank 401), translating bank errors.
+    private func read<T: Sendable>(
+        _ connectionID: UUID, accountID: String?, _ resource: UnattendedBudget.Resource, caller: Caller,
+        _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext) async throws -> T
+    ) async throws -> T {
+        let connection = try await activeConnection(connectionID)
+        let client = try await deps.client(for: connection)
+        let adapter = try deps.adapters.adapter(for: connection.bankID)
+        if !caller.psu.isAttended {
+            try await budget.consume(connectionID: connectionID, accountID: accountID, resource: resource)
+        }
+        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        return try await tokens.withAccessToken(connection, client: client, context: context) { token in
+            try await body(adapter, token, client, context)
+        }
+    }
+
+    private func activeConnection(_ id: UUID) async throws -> ConnectionRecord {
+        guard let connection = try await deps.store.find(id) else {
+            throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+        }
+        try TokenKeeper.requireActive(connection)
+        return connection
+    }
+
+    private func bankResourceID(_ connectionID: UUID, _ accountID: String) async throws -> String {
+        guard let resourceID = try await deps.store.bankResourceID(connectionID: connectionID, accountID: accountID)
+        else {
+            // Unknown to this connection (or accounts never listed): the same answer as a missing connection.
+            if try await deps.store.find(connectionID) == nil {
+                throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())
+            }
+            throw GatewayError.notFound(resource: "account", id: accountID)
+        }
+        return resourceID
+    }
+
+    /// The stable identification an account id is derived from: IBAN, else masked PAN, else the bank's resourceId;
+    /// hashed so no IBAN is stored in clear in `connection_accounts`.
+    static func accountKey(_ account: Account) -> String {
+        let basis: String
+        if let iban = account.iban, !iban.isEmpty {
+            basis = "iban:" + iban.replacingOccurrences(of: " ", with: "").uppercased()
+        } else if let pan = account.maskedPan, !pan.isEmpty {
+            basis = "pan:\(pan)|\(account.cashAccountType)|\(account.name)"
+        } else {
+            basis = "rid:" + account.id
+        }
+        return Hex.encode(Digest.sha256(basis))
+    }
+}

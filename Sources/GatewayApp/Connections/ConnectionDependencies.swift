@@ -1,0 +1,75 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import PostgresKit
+
+/// What the connection and account-information services share: storage, the vault, the bank side and the clock.
+/// Built once by the composition root (`Application`) or by tests.
+public struct ConnectionDependencies: Sendable {
+    let db: PostgresClient
+    let store: ConnectionStore
+    let registrations: RegistrationStore
+    let clients: BankClientFactory
+    let vault: SecretVault
+    let adapters: AdapterDirectory
+    let catalog: BankCatalog
+    let settings: Config.Connections
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - db: The application's pool.
+    ///   - clients: Builds the certificates-and-client view of a registration for each bank call.
+    ///   - vault: Seals tokens and PKCE verifiers with owner-bound associated data.
+    ///   - adapters: One adapter per provider.
+    ///   - catalog: The bank catalog (after overrides).
+    ///   - settings: `Config.connections`.
+    ///   - now: The wall clock (injected in tests to move across token expiries and the unattended window).
+    ///   - logger: Receives the services' own lines (never secrets).
+    public init(
+        db: PostgresClient, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
+        catalog: BankCatalog, settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
+        self.db = db
+        self.store = ConnectionStore(db: db)
+        self.registrations = RegistrationStore(db: db)
+        self.clients = clients
+        self.vault = vault
+        self.adapters = adapters
+        self.catalog = catalog
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+    }
+
+    /// The context of one bank call: the inbound request id, a deadline from the settings, the PSU headers.
+    func adapterContext(requestID: String, logger: Logger, psu: PSUContext = PSUContext()) -> AdapterContext {
+        AdapterContext(
+            requestID: requestID,
+            deadline: .now + .milliseconds(Int(settings.bankCallTimeoutSeconds * 1000)), logger: logger, psu: psu)
+    }
+
+    /// The registration and bank client a connection's calls use.
+    /// - Throws: `GatewayError.conflict` when the registration is gone.
+    func client(for connection: ConnectionRecord) async throws -> BankClient {
+        guard let registration = try await registrations.find(connection.registrationID),
+            registration.status != .deleted
+        else {
+            throw GatewayError.conflict("the registration of connection \(connection.id.uuidString.lowercased()) no longer exists")
+        }
+        return try await clients.client(for: registration, bank: connection.bankID)
+    }
+
+    /// `error` as the `GatewayError` a handler throws: adapter errors wrapped in `.upstream` (timeouts as
+    /// `.upstreamTimeout`), gateway errors unchanged, anything else internal.
+    static func translate(_ error: any Error, bank: BankID) -> any Error {
+        switch error {
+        case let error as AdapterError:
+            if case .timeout = error { return GatewayError.upstreamTimeout(bank: bank) }
+            return GatewayError.upstream(bank: bank, error)
+        case is GatewayError, is CancellationError: return error
+        default: return error
+        }
+    }
+}

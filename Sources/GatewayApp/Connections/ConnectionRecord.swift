@@ -1,0 +1,37 @@
+import Foundation
+import GatewayCore
+
+/// A row of `connections`: one PSU's authorization at one bank. Sealed columns (tokens, PKCE verifier) stay inside
+/// `ConnectionService` and `TokenKeeper`; they never reach a response or a log line.
+struct ConnectionRecord: Sendable {
+    var id: UUID
+    var registrationID: UUID
+    var bankID: BankID
+    var environment: Environment
+    var psuReference: String
+    var redirectURI: String
+    var roles: [Role]
+    var status: ConnectionStatus
+    /// SHA-256 of the single-use state; `nil` once used.
+    var stateHash: [UInt8]?
+    var stateExpiresAt: Date?
+    var pkceVerifierSealed: [UInt8]?
+    var accessTokenSealed: [UInt8]?
+    var accessExpiresAt: Date?
+    var refreshTokenSealed: [UInt8]?
+    var refreshExpiresAt: Date?
+    var authorizedAt: Date?
+    var reauthorizeBy: Date?
+    /// Bumped by every committed token change; a caller that used generation N and got a 401 refreshes only if the
+    /// row still holds generation N.
+    var tokenGeneration: Int
+    var lastRefreshError: String?
+    var nextRefreshAt: Date?
+    var createdAt: Date
+    var updatedAt: Date
+
+    /// The owner string sealing `column` of connection `id` (associated data of the envelope encryption).
+    static func sealOwner(_ id: UUID, _ column: String) -> String {
+        "connections/\(id.uuidString.lowercased())/\(column)"
+    }
+}

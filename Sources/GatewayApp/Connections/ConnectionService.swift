@@ -1,0 +1,260 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import OpenSSLKit
+import PostgresKit
+
+/// Creates connections (the bank's authorization URL with a single-use state and PKCE), finishes them with the code
+/// the bank sent back, and reads, lists and revokes them (internal-api.md, issue 8). Sealed values never leave it.
+public struct ConnectionService: Sendable {
+    let deps: ConnectionDependencies
+    let tokens: TokenKeeper
+    let budget: UnattendedBudget
+
+    /// - Parameter deps: Storage, vault, adapters, settings and clock.
+    public init(deps: ConnectionDependencies) {
+        self.deps = deps
+        self.tokens = TokenKeeper(deps: deps)
+        self.budget = UnattendedBudget(deps: deps)
+    }
+
+    // MARK: - Create
+
+    /// What `POST /v1/connections` asks for, validated.
+    struct CreateRequest: Sendable {
+        var bank: BankID
+        var psuReference: String
+        var redirectURI: String
+        var roles: [Role]
+        var registrationID: UUID?
+        var environment: Environment?
+        var language: String?
+    }
+
+    /// A new connection with the secrets only its creator sees once: the authorization URL and the state.
+    struct Created: Sendable {
+        var record: ConnectionRecord
+        var authorizationURL: String
+        var state: String
+    }
+
+    /// Starts a customer's authorization at `request.bank`.
+    /// - Throws: `GatewayError.notFound` (bank, registration), `.validation` (redirect URI not registered, roles),
+    ///   `.conflict` (no usable registration, a pending one with its activation time, ambiguous environment).
+    func create(_ request: CreateRequest, requestID: String, logger: Logger) async throws -> Created {
+        let profile = try deps.catalog.require(request.bank)
+        let registration = try await pickRegistration(for: request, profile: profile)
+        guard registration.redirectURIs.contains(request.redirectURI) else {
+            throw GatewayError.validation([
+                FieldIssue(field: "redirectUri", message: "is not one of the registration's redirect URIs")
+            ])
+        }
+        let unsupported = request.roles.filter { !profile.roles.contains($0) || !registration.roles.contains($0) }
+        guard unsupported.isEmpty else {
+            throw GatewayError.validation([
+                FieldIssue(
+                    field: "roles",
+                    message: "not offered by this bank or registration: "
+                        + unsupported.map(\.rawValue).joined(separator: ", "))
+            ])
+        }
+        guard let clientID = registration.clientID else {
+            throw GatewayError.conflict("registration \(registration.id.uuidString.lowercased()) has no client id")
+        }
+        let client = try await deps.clients.client(for: registration, bank: request.bank)
+        let adapter = try deps.adapters.adapter(for: request.bank)
+
+        let id = UUID()
+        let now = deps.now()
+        let state = Base64.urlEncode(Random.bytes(32))
+        var verifierSealed: [UInt8]?
+        var challenge: String?
+        if profile.supportsPKCE {
+            // RFC 7636 §4.1–4.2: 32 random octets → 43-character verifier; S256 challenge.
+            let verifier = Base64.urlEncode(Random.bytes(32))
+            challenge = Base64.urlEncode(Digest.sha256(verifier))
+            verifierSealed = try deps.vault.seal(Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+        }
+        let url = try adapter.authorizationURL(
+            AuthorizationRequest(
+                clientID: clientID, redirectURI: request.redirectURI, state: state, roles: request.roles,
+                codeChallenge: challenge, language: request.language),
+            client: client)
+        let record = ConnectionRecord(
+            id: id, registrationID: registration.id, bankID: request.bank, environment: registration.environment,
+            psuReference: request.psuReference, redirectURI: request.redirectURI, roles: request.roles,
+            status: .pendingAuthorization, stateHash: Digest.sha256(state),
+            stateExpiresAt: now.addingTimeInterval(deps.settings.stateTTLSeconds), pkceVerifierSealed: verifierSealed,
+            tokenGeneration: 0, createdAt: now, updatedAt: now)
+        try await deps.store.insert(record)
+        logger.info(
+            "connection created",
+            metadata: [
+                "connection.id": id.uuidString.lowercased(), "bank": request.bank.description,
+                "registration.id": registration.id.uuidString.lowercased(),
+            ])
+        return Created(record: record, authorizationURL: url, state: state)
+    }
+
+    /// The registration a new connection uses: the one named, or the newest active one of the bank's provider
+    /// (same brand for Euro-Information, any bank code for group-wide BPCE) in the environment.
+    private func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
+        let now = deps.now()
+        let provider = request.bank.provider
+        // Euro-Information clients are per brand; BPCE registrations are group-wide.
+        let sameBank: (RegistrationRecord) -> Bool = { provider == .bpce || $0.bankID == request.bank }
+        if let id = request.registrationID {
+            guard let registration = try await deps.registrations.find(id), registration.status != .deleted,
+                registration.provider == provider, sameBank(registration)
+            else {
+                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
+            }
+            if let environment = request.environment, environment != registration.environment {
+                throw GatewayError.validation([
+                    FieldIssue(field: "environment", message: "differs from the registration's environment")
+                ])
+            }
+            try Self.requireUsable(registration, now: now)
+            return registration
+        }
+        let environments = request.environment.map { [$0] } ?? profile.environments
+        var candidates: [RegistrationRecord] = []
+        for environment in environments {
+            candidates += try await deps.registrations.candidates(provider: provider, environment: environment)
+                .filter(sameBank)
+        }
+        let active = candidates.filter { $0.effectiveStatus(at: now) == .active }
+        if Set(active.map(\.environment)).count > 1 {
+            throw GatewayError.validation([
+                FieldIssue(
+                    field: "environment",
+                    message: "active registrations exist in sandbox and production: give environment or registrationId")
+            ])
+        }
+        if let chosen = active.first { return chosen }
+        if let pending = candidates.first(where: { $0.effectiveStatus(at: now) == .pending }) {
+            try Self.requireUsable(pending, now: now)
+        }
+        throw GatewayError.conflict(
+            "no active registration for \(request.bank) (\(provider)); register with POST /v1/registrations first")
+    }
+
+    /// - Throws: `.conflict` for a registration that is pending (saying when it activates) or failed.
+    static func requireUsable(_ registration: RegistrationRecord, now: Date) throws {
+        switch registration.effectiveStatus(at: now) {
+        case .active: return
+        case .pending:
+            let when = registration.activatesAt.map { " it activates at \(RFC3339.string($0))" } ?? ""
+            throw GatewayError.conflict(
+                "registration \(registration.id.uuidString.lowercased()) is pending at the bank;\(when)")
+        case .failed, .deleted:
+            throw GatewayError.conflict(
+                "registration \(registration.id.uuidString.lowercased()) is \(registration.status)")
+        }
+    }
+
+    // MARK: - Authorize
+
+    /// Finishes the authorization: checks the state (once, unexpired), exchanges the code, stores the tokens.
+    /// The state is consumed (committed) before the bank is called, so a replay never reaches the bank.
+    /// - Throws: `.notFound`; `.conflict` for a wrong, reused or expired state or a connection not pending;
+    ///   `.upstream` / `.upstreamTimeout` when the bank refuses the code or does not answer.
+    func authorize(_ id: UUID, code: String, state: String, requestID: String, logger: Logger) async throws
+        -> ConnectionRecord
+    {
+        let presented = Digest.sha256(state)
+        let claimed: ConnectionRecord = try await deps.db.withTransaction { tx in
+            guard var row = try await deps.store.lock(id, on: tx) else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            guard row.status == .pendingAuthorization, let expected = row.stateHash else {
+                throw GatewayError.conflict("this connection's state was already used; create a new connection")
+            }
+            guard ConstantTime.equals(expected, presented) else {
+                throw GatewayError.conflict("state does not match this connection")
+            }
+            let now = deps.now()
+            row.stateHash = nil
+            row.updatedAt = now
+            try await deps.store.update(row, on: tx)
+            return row  // an expired state is consumed too, and refused below, after the commit
+        }
+        let now = deps.now()
+        guard let expiresAt = claimed.stateExpiresAt, expiresAt > now else {
+            throw GatewayError.conflict("state expired; create a new connection")
+        }
+        let client = try await deps.client(for: claimed)
+        let adapter = try deps.adapters.adapter(for: claimed.bankID)
+        let verifier = try claimed.pkceVerifierSealed.map {
+            try deps.vault.open($0, owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+        }
+        let context = deps.adapterContext(requestID: requestID, logger: logger)
+        let issued: TokenSet
+        do {
+            issued = try await adapter.exchangeCode(
+                CodeExchange(code: Secret(code), redirectURI: claimed.redirectURI, codeVerifier: verifier),
+                client: client, context: context)
+        } catch {
+            throw ConnectionDependencies.translate(error, bank: claimed.bankID)
+        }
+        return try await deps.db.withTransaction { tx in
+            guard var row = try await deps.store.lock(id, on: tx) else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            guard row.status == .pendingAuthorization else {
+                throw GatewayError.conflict("connection is \(row.status)")
+            }
+            let now = deps.now()
+            var withLifetime = issued
+            if withLifetime.refreshExpiresAt == nil, let seconds = client.bank.tokenDefaults.refreshTokenSeconds {
+                withLifetime.refreshExpiresAt = now.addingTimeInterval(TimeInterval(seconds))
+            }
+            try tokens.store(withLifetime, in: &row, now: now)
+            row.status = .active
+            row.authorizedAt = now
+            row.reauthorizeBy = withLifetime.refreshExpiresAt
+            row.pkceVerifierSealed = nil
+            row.stateExpiresAt = nil
+            try await deps.store.update(row, on: tx)
+            logger.info(
+                "connection authorized",
+                metadata: ["connection.id": id.uuidString.lowercased(), "bank": row.bankID.description])
+            return row
+        }
+    }
+
+    // MARK: - Read, list, revoke
+
+    /// Connection `id`.
+    /// - Throws: `.notFound`.
+    func get(_ id: UUID) async throws -> ConnectionRecord {
+        guard let record = try await deps.store.find(id) else {
+            throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+        }
+        return record
+    }
+
+    /// A customer's connections, newest first, `limit` at a time after the cursor's position.
+    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
+        try await deps.store.list(psuReference: psuReference, after: after, limit: limit)
+    }
+
+    /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.
+    /// - Throws: `.notFound`.
+    func revoke(_ id: UUID, logger: Logger) async throws {
+        try await deps.db.withTransaction { tx in
+            guard var row = try await deps.store.lock(id, on: tx) else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            row.status = .revoked
+            row.stateHash = nil
+            row.pkceVerifierSealed = nil
+            row.accessTokenSealed = nil
+            row.refreshTokenSealed = nil
+            row.nextRefreshAt = nil
+            row.updatedAt = deps.now()
+            try await deps.store.update(row, on: tx)
+        }
+        logger.info("connection revoked", metadata: ["connection.id": id.uuidString.lowercased()])
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import GatewayCore
+import PostgresKit
+
+/// PostgreSQL persistence of connections and their stable account ids (tables `connections`,
+/// `connection_accounts`). Every method that takes a `PostgresConnection` runs inside the caller's transaction.
+struct ConnectionStore: Sendable {
+    let db: PostgresClient
+
+    static let columnsSQL = Query(unsafeSQL: """
+        id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
+        state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
+        refresh_expires_at, authorized_at, reauthorize_by, token_generation, last_refresh_error, next_refresh_at,
+        created_at, updated_at
+        """)
+
+    // MARK: - Connections
+
+    func insert(_ r: ConnectionRecord) async throws {
+        _ = try await db.execute("""
+            INSERT INTO connections (id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles,
+              status, state_hash, state_expires_at, pkce_verifier_sealed, created_at, updated_at)
+            VALUES (\(r.id), \(r.registrationID), \(r.bankID.description), \(r.environment.rawValue),
+              \(r.psuReference), \(r.redirectURI), \(r.roles.map(\.rawValue)), \(r.status.rawValue), \(r.stateHash),
+              \(r.stateExpiresAt), \(r.pkceVerifierSealed), \(r.createdAt), \(r.updatedAt))
+            """)
+    }
+
+    func find(_ id: UUID) async throws -> ConnectionRecord? {
+        try await db.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id)").first.map(Self.decode)
+    }
+
+    /// The row locked `FOR UPDATE` in `tx`'s transaction: the one place where tokens and state change.
+    func lock(_ id: UUID, on tx: PostgresConnection) async throws -> ConnectionRecord? {
+        try await tx.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id) FOR UPDATE")
+            .first.map(Self.decode)
+    }
+
+    /// One page of a customer's connections, newest first, after the keyset `after` (created_at, id).
+    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
+        let afterDate = after?.0
+        let afterID = after?.1
+        return try await db.query("""
+            SELECT \(Self.columnsSQL) FROM connections
+            WHERE psu_reference = \(psuReference)
+              AND (\(afterDate)::timestamptz IS NULL OR (created_at, id) < (\(afterDate), \(afterID)))
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    /// Writes the mutable columns of `r` (status, state, tokens, expiries, refresh bookkeeping).
+    func update(_ r: ConnectionRecord, on tx: PostgresConnection) async throws {
+        _ = try await tx.execute("""
+            UPDATE connections SET status = \(r.status.rawValue), state_hash = \(r.stateHash),
+              state_expires_at = \(r.stateExpiresAt), pkce_verifier_sealed = \(r.pkceVerifierSealed),
+              access_token_sealed = \(r.accessTokenSealed), access_expires_at = \(r.accessExpiresAt),
+              refresh_token_sealed = \(r.refreshTokenSealed), refresh_expires_at = \(r.refreshExpiresAt),
+              authorized_at = \(r.authorizedAt), reauthorize_by = \(r.reauthorizeBy),
+              token_generation = \(r.tokenGeneration), last_refresh_error = \(r.lastRefreshError),
+              next_refresh_at = \(r.nextRefreshAt), updated_at = \(r.updatedAt)
+            WHERE id = \(r.id)
+            """)
+    }
+
+    /// Active connections whose access token expires before `horizon` and whose back-off (if any) has passed.
+    func dueForRefresh(horizon: Date, now: Date, limit: Int) async throws -> [UUID] {
+        try await db.query("""
+            SELECT id FROM connections
+            WHERE status = 'active' AND access_expires_at <= \(horizon)
+              AND (next_refresh_at IS NULL OR next_refresh_at <= \(now))
+            ORDER BY access_expires_at LIMIT \(limit)
+            """).map { try $0.decode("id", as: UUID.self) }
+    }
+
+    // MARK: - Stable account ids
+
+    /// Maps each `(key, resourceId)` to the connection's stable account id, creating ids for new keys and recording
+    /// the bank's current resourceId for known ones. Returns the account ids in input order.
+    func accountIDs(connectionID: UUID, accounts: [(key: String, resourceID: String)], now: Date) async throws
+        -> [String]
+    {
+        guard !accounts.isEmpty else { return [] }
+        return try await db.withTransaction { tx in
+            var ids: [String] = []
+            for account in accounts {
+                let rows = try await tx.query("""
+                    INSERT INTO connection_accounts (connection_id, account_id, account_key, bank_resource_id, updated_at)
+                    VALUES (\(connectionID), \(Self.newAccountID()), \(account.key), \(account.resourceID), \(now))
+                    ON CONFLICT (connection_id, account_key)
+                    DO UPDATE SET bank_resource_id = EXCLUDED.bank_resource_id, updated_at = EXCLUDED.updated_at
+                    RETURNING account_id
+                    """)
+                guard let row = rows.first else { throw GatewayError.internal("account id upsert returned no row") }
+                ids.append(try row.decode("account_id", as: String.self))
+            }
+            return ids
+        }
+    }
+
+    /// The bank's current resourceId of account `accountID`, or nil when the connection has no such account.
+    func bankResourceID(connectionID: UUID, accountID: String) async throws -> String? {
+        try await db.query("""
+            SELECT bank_resource_id FROM connection_accounts
+            WHERE connection_id = \(connectionID) AND account_id = \(accountID)
+            """).first.map { try $0.decode("bank_resource_id", as: String.self) }
+    }
+
+    /// `acc_` followed by 20 random hex digits: unguessable across connections, meaningless to the bank.
+    static func newAccountID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "acc_" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+            .joined()
+    }
+
+    // MARK: - Decoding
+
+    static func decode(_ row: Row) throws -> ConnectionRecord {
+        let id: UUID = try row.decode("id")
+        let bank: String = try row.decode("bank_id")
+        let environment: String = try row.decode("environment")
+        let status: String = try row.decode("status")
+        guard let bankID = BankID(bank), let env = Environment(rawValue: environment),
+            let st = ConnectionStatus(rawValue: status)
+        else { throw GatewayError.internal("connection \(id) has an unreadable row") }
+        return ConnectionRecord(
+            id: id, registrationID: try row.decode("registration_id"), bankID: bankID, environment: env,
+            psuReference: try row.decode("psu_reference"), redirectURI: try row.decode("redirect_uri"),
+            roles: try row.decode("roles", as: [String].self).compactMap(Role.init(rawValue:)), status: st,
+            stateHash: try row.decode("state_hash"), stateExpiresAt: try row.decode("state_expires_at"),
+            pkceVerifierSealed: try row.decode("pkce_verifier_sealed"),
+            accessTokenSealed: try row.decode("access_token_sealed"),
+            accessExpiresAt: try row.decode("access_expires_at"),
+            refreshTokenSealed: try row.decode("refresh_token_sealed"),
+            refreshExpiresAt: try row.decode("refresh_expires_at"), authorizedAt: try row.decode("authorized_at"),
+            reauthorizeBy: try row.decode("reauthorize_by"), tokenGeneration: try row.decode("token_generation"),
+            lastRefreshError: try row.decode("last_refresh_error"), nextRefreshAt: try row.decode("next_refresh_at"),
+            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+    }
+}

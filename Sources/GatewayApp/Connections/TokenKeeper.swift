@@ -1,0 +1,252 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import PostgresKit
+
+/// The token lifecycle of connections (issue 8): hands a valid access token to each bank call, refreshing it first
+/// when it expires within the margin, and once more when the bank answers 401.
+///
+/// Exactly one refresh per connection at a time across all replicas: a refresh happens only inside a transaction
+/// holding the connection's row lock (`SELECT … FOR UPDATE`), and the tokens are re-read after the lock is acquired,
+/// so a caller (task or replica) that waited finds the fresh token and uses it instead of refreshing again. New
+/// tokens are committed before anyone uses them. A refresh that fails for any reason other than a dead refresh token
+/// keeps the connection and its tokens (the error goes to the caller; a later call or the background refresher
+/// retries). A dead refresh token, or a refresh lifetime that ran out, makes the connection
+/// `reauthorization_required`.
+public struct TokenKeeper: Sendable {
+    let deps: ConnectionDependencies
+
+    /// - Parameter deps: Storage, vault, adapters and clock.
+    public init(deps: ConnectionDependencies) { self.deps = deps }
+
+    /// A usable access token with the generation it belongs to.
+    struct Usable: Sendable {
+        var token: Secret<String>
+        var generation: Int
+    }
+
+    /// Runs `body` with a valid access token of connection `connection`: refreshes first when needed, and once more
+    /// (then retries `body` once) when `body` throws `AdapterError.tokenExpired`.
+    /// - Throws: `GatewayError` only (`.conflict` for a connection that is not active, `.upstream` for bank errors,
+    ///   `.upstream(_, .refreshTokenDead)` → `reauthorization-required` when the customer must authorize again).
+    func withAccessToken<T: Sendable>(
+        _ connection: ConnectionRecord, client: BankClient, context: AdapterContext,
+        _ body: (Secret<String>) async throws -> T
+    ) async throws -> T {
+        let bank = connection.bankID
+        var usable = try await currentToken(connection, client: client, context: context)
+        do {
+            return try await body(usable.token)
+        } catch AdapterError.tokenExpired {
+            context.logger.info(
+                "bank refused the access token; refreshing once and retrying",
+                metadata: ["connection.id": connection.id.uuidString.lowercased(), "bank": bank.description])
+            usable = try await refresh(
+                connection.id, client: client, context: context, mode: .replacing(generation: usable.generation))
+            do {
+                return try await body(usable.token)
+            } catch {
+                throw ConnectionDependencies.translate(error, bank: bank)
+            }
+        } catch {
+            throw ConnectionDependencies.translate(error, bank: bank)
+        }
+    }
+
+    /// The connection's access token, refreshed under the lock first if it expires within the margin.
+    func currentToken(_ connection: ConnectionRecord, client: BankClient, context: AdapterContext) async throws
+        -> Usable
+    {
+        try Self.requireActive(connection)
+        let now = deps.now()
+        if let sealed = connection.accessTokenSealed, let expiresAt = connection.accessExpiresAt,
+            expiresAt.timeIntervalSince(now) > deps.settings.refreshMarginSeconds
+        {
+            let token = try deps.vault.open(sealed, owner: ConnectionRecord.sealOwner(connection.id, "access_token"))
+            return Usable(token: token, generation: connection.tokenGeneration)
+        }
+        return try await refresh(
+            connection.id, client: client, context: context, mode: .ifExpiringWithin(deps.settings.refreshMarginSeconds))
+    }
+
+    /// When a refresh is needed once the lock is held.
+    enum RefreshMode: Sendable {
+        /// Only if the locked row's access token expires within that many seconds.
+        case ifExpiringWithin(TimeInterval)
+        /// Only if the locked row still holds that generation (the bank refused it); otherwise use the newer one.
+        case replacing(generation: Int)
+    }
+
+    /// What the locked transaction decided; errors are thrown only after it committed.
+    private enum Outcome: Sendable {
+        case token(Usable)
+        case failed(any Error)
+    }
+
+    /// Refreshes connection `id` under its row lock, unless the re-read row shows it is no longer needed.
+    /// - Throws: `GatewayError` (see `withAccessToken`).
+    func refresh(_ id: UUID, client: BankClient, context: AdapterContext, mode: RefreshMode) async throws -> Usable {
+        let outcome: Outcome = try await deps.db.withTransaction { tx in
+            guard var row = try await deps.store.lock(id, on: tx) else {
+                return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
+            }
+            do { try Self.requireActive(row) } catch { return .failed(error) }
+            let now = deps.now()
+            if let usable = try reusable(row, mode: mode, now: now) { return .token(usable) }
+
+            // The refresh lifetime is over: the bank would refuse; the customer must authorize again.
+            if let deadline = row.reauthorizeBy ?? row.refreshExpiresAt, deadline <= now {
+                try await markReauthorizationRequired(&row, reason: "refresh lifetime over", on: tx)
+                return .failed(Self.reauthorizationError(row.bankID, message: "refresh lifetime over"))
+            }
+            guard let refreshSealed = row.refreshTokenSealed else {
+                try await markReauthorizationRequired(&row, reason: "no refresh token", on: tx)
+                return .failed(Self.reauthorizationError(row.bankID, message: "no refresh token held"))
+            }
+            let refreshToken = try deps.vault.open(refreshSealed, owner: ConnectionRecord.sealOwner(id, "refresh_token"))
+            let previous = TokenSet(
+                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? now,
+                refreshExpiresAt: row.refreshExpiresAt)
+            let fresh: TokenSet
+            do {
+                let adapter = try deps.adapters.adapter(for: row.bankID)
+                fresh = try await adapter.refresh(refreshToken, client: client, context: context)
+                    .merged(keepingRefreshOf: previous, rotates: client.bank.tokenDefaults.refreshTokenRotates)
+            } catch let error as AdapterError {
+                if case .refreshTokenDead = error {
+                    try await markReauthorizationRequired(&row, reason: "\(error)", on: tx)
+                    return .failed(GatewayError.upstream(bank: row.bankID, error))
+                }
+                // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
+                row.lastRefreshError = "\(error)"
+                row.nextRefreshAt = now.addingTimeInterval(max(30, deps.settings.refresherIntervalSeconds))
+                row.updatedAt = now
+                try await deps.store.update(row, on: tx)
+                return .failed(ConnectionDependencies.translate(error, bank: row.bankID))
+            } catch {
+                return .failed(error)
+            }
+            try store(fresh, in: &row, now: now)
+            row.lastRefreshError = nil
+            row.nextRefreshAt = nil
+            try await deps.store.update(row, on: tx)
+            context.logger.info(
+                "refreshed the access token",
+                metadata: [
+                    "connection.id": id.uuidString.lowercased(), "bank": row.bankID.description,
+                    "token.generation": "\(row.tokenGeneration)",
+                ])
+            return .token(Usable(token: fresh.accessToken, generation: row.tokenGeneration))
+        }
+        switch outcome {
+        case .token(let usable): return usable
+        case .failed(let error): throw error
+        }
+    }
+
+    /// The locked row's token when `mode` says no refresh is needed any more.
+    private func reusable(_ row: ConnectionRecord, mode: RefreshMode, now: Date) throws -> Usable? {
+        guard let sealed = row.accessTokenSealed, let expiresAt = row.accessExpiresAt else { return nil }
+        let fresh: Bool
+        switch mode {
+        case .ifExpiringWithin(let margin): fresh = expiresAt.timeIntervalSince(now) > margin
+        case .replacing(let generation): fresh = row.tokenGeneration != generation && expiresAt > now
+        }
+        guard fresh else { return nil }
+        let token = try deps.vault.open(sealed, owner: ConnectionRecord.sealOwner(row.id, "access_token"))
+        return Usable(token: token, generation: row.tokenGeneration)
+    }
+
+    /// Seals `tokens` into `row` and bumps its generation (the caller writes the row).
+    func store(_ tokens: TokenSet, in row: inout ConnectionRecord, now: Date) throws {
+        row.accessTokenSealed = try deps.vault.seal(
+            tokens.accessToken, owner: ConnectionRecord.sealOwner(row.id, "access_token"))
+        row.accessExpiresAt = tokens.expiresAt
+        row.refreshTokenSealed = try tokens.refreshToken.map {
+            try deps.vault.seal($0, owner: ConnectionRecord.sealOwner(row.id, "refresh_token"))
+        }
+        row.refreshExpiresAt = tokens.refreshExpiresAt
+        if let refreshExpiresAt = tokens.refreshExpiresAt { row.reauthorizeBy = refreshExpiresAt }
+        row.tokenGeneration += 1
+        row.updatedAt = now
+    }
+
+    private func markReauthorizationRequired(_ row: inout ConnectionRecord, reason: String, on tx: PostgresConnection)
+        async throws
+    {
+        row.status = .reauthorizationRequired
+        row.accessTokenSealed = nil
+        row.refreshTokenSealed = nil
+        row.lastRefreshError = reason
+        row.nextRefreshAt = nil
+        row.updatedAt = deps.now()
+        try await deps.store.update(row, on: tx)
+        deps.logger.info(
+            "connection needs the customer to authorize again",
+            metadata: ["connection.id": row.id.uuidString.lowercased(), "bank": row.bankID.description])
+    }
+
+    // MARK: - Status checks
+
+    /// - Throws: the error a read on a connection that is not `active` gets.
+    static func requireActive(_ connection: ConnectionRecord) throws {
+        switch connection.status {
+        case .active: return
+        case .pendingAuthorization:
+            throw GatewayError.conflict("connection is pending_authorization: finish the authorization first")
+        case .revoked: throw GatewayError.conflict("connection is revoked")
+        case .reauthorizationRequired:
+            throw reauthorizationError(connection.bankID, message: "the customer must authorize again")
+        }
+    }
+
+    /// `/problems/reauthorization-required` (409) for a connection whose refresh token can no longer be used.
+    static func reauthorizationError(_ bank: BankID, message: String) -> GatewayError {
+        .upstream(bank: bank, .refreshTokenDead(code: nil, message: message))
+    }
+
+    // MARK: - Background refresher
+
+    /// Refreshes, ahead of expiry, the access tokens of active connections expiring within
+    /// `refreshAheadSeconds`, through the same locked path, every `refresherIntervalSeconds`, until the task is
+    /// cancelled. Failures are logged and retried after a back-off; they never stop the loop.
+    /// - Parameter isReady: Checked before each pass (the database may not be migrated yet at start-up).
+    public func runRefresher(isReady: @escaping @Sendable () -> Bool = { true }) async {
+        let interval = deps.settings.refresherIntervalSeconds
+        guard interval > 0 else { return }
+        while !Task.isCancelled {
+            if isReady() { _ = await refreshDue() }
+            do { try await Task.sleep(for: .milliseconds(Int(interval * 1000))) } catch { return }
+        }
+    }
+
+    /// One pass of the background refresher.
+    /// - Returns: How many connections were refreshed (or found fresh after waiting for the lock).
+    @discardableResult
+    public func refreshDue(limit: Int = 100) async -> Int {
+        let now = deps.now()
+        let ahead = deps.settings.refreshAheadSeconds
+        let ids: [UUID]
+        do {
+            ids = try await deps.store.dueForRefresh(horizon: now.addingTimeInterval(ahead), now: now, limit: limit)
+        } catch {
+            deps.logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
+            return 0
+        }
+        var done = 0
+        for id in ids {
+            if Task.isCancelled { break }
+            let logger = deps.logger.with(["connection.id": id.uuidString.lowercased()])
+            do {
+                guard let connection = try await deps.store.find(id) else { continue }
+                let client = try await deps.client(for: connection)
+                let context = deps.adapterContext(requestID: "refresher-" + UUID().uuidString.lowercased(), logger: logger)
+                _ = try await refresh(id, client: client, context: context, mode: .ifExpiringWithin(ahead))
+                done += 1
+            } catch {
+                logger.warning("background refresh failed", metadata: ["error": "\(error)"])
+            }
+        }
+        return done
+    }
+}
