@@ -15,10 +15,12 @@ public final class Application: Sendable {
     public let lifecycle: ServerLifecycle
     public let catalog: BankCatalog
     public let apiKeys: APIKeyStore
+    /// Connections, token lifecycle and account information (nil without a master key: tokens cannot be sealed).
+    public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)?
     private let prepared = Atomic<Bool>(false)
 
     /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid.
-    public init(config: Config, logger: Logger) throws {
+    public init(config: Config, logger: Logger, adapters: AdapterDirectory = .none) throws {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
@@ -26,6 +28,22 @@ public final class Application: Sendable {
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
         self.apiKeys = APIKeyStore(db: db)
+        let db = self.db, catalog = self.catalog
+        self.connectionServices = config.masterKeyring.map { keyring in
+            let vault = SecretVault(keyring: keyring)
+            let deps = ConnectionDependencies(
+                db: db,
+                clients: BankClientFactory(
+                    catalog: catalog, certificates: CertificateService(store: CertificateStore(db: db), vault: vault)),
+                vault: vault, adapters: adapters, catalog: catalog, settings: config.connections,
+                logger: logger.labeled("passerelle.connections"))
+            return (ConnectionService(deps: deps), AccountInformationService(deps: deps), TokenKeeper(deps: deps))
+        }
+    }
+
+    /// Background work of `serve` (the token refresher), until the task is cancelled; run it in the serve task group.
+    public func runBackgroundTasks() async {
+        await connectionServices?.tokens.runRefresher { [self] in prepared.load(ordering: .acquiring) }
     }
 
     static func loadCatalog(config: Config) throws -> BankCatalog {
@@ -62,6 +80,7 @@ public final class Application: Sendable {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
         BanksRoutes.add(to: &routes, catalog: catalog)
+        if let c = connectionServices { ConnectionsRoutes.add(to: &routes, connections: c.connections, accountInformation: c.accounts) }
         let router = routes.build()
         return APIKeyGate(next: router, keys: apiKeys)
     }

@@ -1,0 +1,152 @@
+import Foundation
+import GatewayCore
+import HTTPServerKit
+
+/// The connection and account-information routes (internal-api.md): thin handlers that decode, call
+/// `ConnectionService` / `AccountInformationService`, and encode.
+public enum ConnectionsRoutes {
+    static let pageSize = 50
+
+    /// Adds every `/v1/connections…` route.
+    public static func add(
+        to routes: inout Router.Builder, connections: ConnectionService, accountInformation: AccountInformationService
+    ) {
+        let settings = connections.deps.settings
+        @Sendable func view(_ record: ConnectionRecord, url: String? = nil, state: String? = nil) async throws -> ConnectionView {
+            let usage = try await connections.budget.usage(connectionID: record.id)
+            return ConnectionView(record, usage: usage, settings: settings, authorizationURL: url, state: state)
+        }
+
+        routes.add(.post, "/v1/connections") { request, context in
+            let body = try JSONCoding.decode(ConnectionCreateBody.self, from: request).validated()
+            let created = try await connections.create(body, requestID: context.requestID, logger: context.logger)
+            var response = JSONCoding.response(
+                201, try await view(created.record, url: created.authorizationURL, state: created.state))
+            response.headers.set("Location", "/v1/connections/\(created.record.id.uuidString.lowercased())")
+            return response
+        }
+        routes.add(.get, "/v1/connections") { request, _ in
+            guard let reference = request.queryValue("psuReference"), !reference.isEmpty, reference.count <= 200 else {
+                throw GatewayError.validation([FieldIssue(field: "psuReference", message: "is required (1 to 200 characters)")])
+            }
+            var after: (Date, UUID)?
+            if let cursor = request.queryValue("cursor") {
+                let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
+                guard position.p == reference, let id = UUID(uuidString: position.i) else {
+                    throw GatewayError.validation([FieldIssue(field: "cursor", message: "belongs to another listing")])
+                }
+                after = (Date(timeIntervalSince1970: position.t), id)
+            }
+            let records = try await connections.list(psuReference: reference, after: after, limit: pageSize + 1)
+            var views: [ConnectionView] = []
+            for record in records.prefix(pageSize) { views.append(try await view(record)) }
+            let next = records.count > pageSize ? records[pageSize - 1] : nil
+            return JSONCoding.response(
+                200,
+                ConnectionListView(
+                    connections: views,
+                    nextCursor: next.map {
+                        OpaqueCursor.encode(
+                            ConnectionListCursor(
+                                p: reference, t: $0.createdAt.timeIntervalSince1970, i: $0.id.uuidString.lowercased()))
+                    }))
+        }
+        routes.add(.get, "/v1/connections/{connectionId}") { request, _ in
+            JSONCoding.response(200, try await view(try await connections.get(try connectionID(request))))
+        }
+        routes.add(.delete, "/v1/connections/{connectionId}") { request, context in
+            try await connections.revoke(try connectionID(request), logger: context.logger)
+            return HTTPResponse(status: 204)
+        }
+        routes.add(.post, "/v1/connections/{connectionId}/authorization") { request, context in
+            let id = try connectionID(request)
+            let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
+            guard !body.code.isEmpty, !body.state.isEmpty, body.code.utf8.count <= 4096, body.state.utf8.count <= 512
+            else {
+                throw GatewayError.validation([FieldIssue(field: "code", message: "code and state are required")])
+            }
+            let record = try await connections.authorize(
+                id, code: body.code, state: body.state, requestID: context.requestID, logger: context.logger)
+            return JSONCoding.response(200, try await view(record))
+        }
+
+        // MARK: account information
+
+        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) -> AccountInformationService.Caller {
+            AccountInformationService.Caller(
+                requestID: context.requestID, logger: context.logger,
+                psu: PSUContext(headers: request.headers.fields))
+        }
+        struct Accounts: Encodable { var accounts: [Account] }
+        struct Balances: Encodable { var balances: [Balance] }
+        struct Transactions: Encodable {
+            var transactions: [Transaction]
+            var nextCursor: String?
+        }
+        struct Beneficiaries: Encodable { var beneficiaries: [Beneficiary] }
+
+        routes.add(.get, "/v1/connections/{connectionId}/accounts") { request, context in
+            let accounts = try await accountInformation.accounts(
+                connectionID: try connectionID(request), caller: caller(request, context))
+            return JSONCoding.response(200, Accounts(accounts: accounts))
+        }
+        routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/balances") { request, context in
+            let balances = try await accountInformation.balances(
+                connectionID: try connectionID(request), accountID: try accountID(request),
+                caller: caller(request, context))
+            return JSONCoding.response(200, Balances(balances: balances))
+        }
+        routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/transactions") { request, context in
+            var issues: [FieldIssue] = []
+            func date(_ name: String) -> CalendarDate? {
+                guard let text = request.queryValue(name) else { return nil }
+                guard let date = CalendarDate(text) else {
+                    issues.append(FieldIssue(field: name, message: "expected a date YYYY-MM-DD"))
+                    return nil
+                }
+                return date
+            }
+            let from = date("from")
+            let to = date("to")
+            let cursor = request.queryValue("cursor")
+            if let from, let to, to <= from { issues.append(FieldIssue(field: "to", message: "must be after from")) }
+            if cursor != nil, from != nil || to != nil {
+                issues.append(FieldIssue(field: "cursor", message: "give either cursor or from/to"))
+            }
+            guard issues.isEmpty else { throw GatewayError.validation(issues) }
+            let page = try await accountInformation.transactions(
+                connectionID: try connectionID(request), accountID: try accountID(request), from: from, to: to,
+                cursor: cursor, caller: caller(request, context))
+            return JSONCoding.response(200, Transactions(transactions: page.transactions, nextCursor: page.nextCursor))
+        }
+        routes.add(.put, "/v1/connections/{connectionId}/consents") { request, context in
+            let consents = try JSONCoding.decode(ConsentRequest.self, from: request)
+            try await accountInformation.putConsents(
+                connectionID: try connectionID(request), consents: consents, caller: caller(request, context))
+            return JSONCoding.response(200, consents)
+        }
+        routes.add(.get, "/v1/connections/{connectionId}/trusted-beneficiaries") { request, context in
+            let list = try await accountInformation.trustedBeneficiaries(
+                connectionID: try connectionID(request), caller: caller(request, context))
+            return JSONCoding.response(200, Beneficiaries(beneficiaries: list))
+        }
+        routes.add(.get, "/v1/connections/{connectionId}/identity") { request, context in
+            JSONCoding.response(
+                200,
+                try await accountInformation.identity(
+                    connectionID: try connectionID(request), caller: caller(request, context)))
+        }
+    }
+
+    static func connectionID(_ request: HTTPRequest) throws -> UUID {
+        let raw = request.pathParameters["connectionId"] ?? ""
+        guard let id = UUID(uuidString: raw) else { throw GatewayError.notFound(resource: "connection", id: raw) }
+        return id
+    }
+
+    static func accountID(_ request: HTTPRequest) throws -> String {
+        let raw = request.pathParameters["accountId"] ?? ""
+        guard !raw.isEmpty, raw.utf8.count <= 64 else { throw GatewayError.notFound(resource: "account", id: raw) }
+        return raw
+    }
+}
