@@ -124,11 +124,10 @@ public struct AccountInformationService: Sendable {
 
     /// The customer's trusted beneficiaries (204/404 → empty; banks without the resource → 501).
     func trustedBeneficiaries(connectionID: UUID, caller: Caller) async throws -> [Beneficiary] {
-        try await read(connectionID, accountID: nil, .trustedBeneficiaries, caller: caller) {
-            adapter, token, client, context in
-            guard client.bank.supportsTrustedBeneficiaries else {
-                throw GatewayError.unsupportedByBank(bank: client.bank.id, feature: "trusted beneficiaries")
-            }
+        try await read(
+            connectionID, accountID: nil, .trustedBeneficiaries, caller: caller,
+            requires: { ($0.supportsTrustedBeneficiaries, "trusted beneficiaries") }
+        ) { adapter, token, client, context in
             do {
                 return try await adapter.trustedBeneficiaries(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
@@ -139,11 +138,10 @@ public struct AccountInformationService: Sendable {
 
     /// The connected customer's identity.
     func identity(connectionID: UUID, caller: Caller) async throws -> Identity {
-        try await read(connectionID, accountID: nil, .identity, caller: caller) { adapter, token, client, context in
-            guard client.bank.supportsIdentity else {
-                throw GatewayError.unsupportedByBank(bank: client.bank.id, feature: "identity")
-            }
-            return try await adapter.identity(accessToken: token, client: client, context: context)
+        try await read(
+            connectionID, accountID: nil, .identity, caller: caller, requires: { ($0.supportsIdentity, "identity") }
+        ) { adapter, token, client, context in
+            try await adapter.identity(accessToken: token, client: client, context: context)
         }
     }
 
@@ -162,13 +160,18 @@ public struct AccountInformationService: Sendable {
     // MARK: - Shared read path
 
     /// Loads the active connection, passes the unattended budget when the customer is absent, then runs `body`
-    /// with a valid token (refreshed once on a bank 401), translating bank errors.
+    /// with a valid token (refreshed once on a bank 401), translating bank errors. A feature the catalog says the
+    /// bank lacks (`requires`) is refused with 501 before anything is counted or called.
     private func read<T: Sendable>(
         _ connectionID: UUID, accountID: String?, _ resource: UnattendedBudget.Resource, caller: Caller,
+        requires: ((BankProfile) -> (Bool, String))? = nil,
         _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext) async throws -> T
     ) async throws -> T {
         let connection = try await activeConnection(connectionID)
         let client = try await deps.client(for: connection)
+        if let (supported, feature) = requires?(client.bank), !supported {
+            throw GatewayError.unsupportedByBank(bank: connection.bankID, feature: feature)
+        }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
         if !caller.psu.isAttended {
             try await budget.consume(connectionID: connectionID, accountID: accountID, resource: resource)

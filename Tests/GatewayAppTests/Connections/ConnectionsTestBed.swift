@@ -1,0 +1,174 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import OpenSSLKit
+import PostgresKit
+import Synchronization
+import TestSupport
+
+@testable import GatewayApp
+
+/// A settable wall clock shared by the services under test.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+    init(_ start: Date = Date(timeIntervalSince1970: 1_900_000_000)) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// A fresh database (its own PostgreSQL database on the scripts/test cluster, migrated), a vault, certificates and
+/// one active registration per provider, and the services wired to `FakeBankAdapter`s.
+struct ConnectionsTestBed {
+    let db: PostgresClient
+    let clock: TestClock
+    let vault: SecretVault
+    let euroInformation: FakeBankAdapter
+    let bpce: FakeBankAdapter
+    let deps: ConnectionDependencies
+    let connections: ConnectionService
+    let accounts: AccountInformationService
+    let tokens: TokenKeeper
+    let logs: CapturingLogSink
+    let logger: Logger
+    let cicRegistration: UUID
+    let bpceRegistration: UUID
+    private let adminURL: String
+    private let databaseName: String
+
+    static let redirect = "https://tpp.example/callback"
+
+    /// - Parameter settings: Overrides of the default connection settings.
+    static func make(settings: Config.Connections = Config.Connections(), poolSize: Int = 10) async throws
+        -> ConnectionsTestBed
+    {
+        let adminURL = try TestEnvironment.databaseURL()
+        let name = "conn_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let admin = PostgresClient(
+            configuration: PostgresConfiguration(url: Secret(adminURL), poolSize: 1),
+            logger: Logger(label: "test", level: .error))
+        _ = try await admin.execute(Query(unsafeSQL: "CREATE DATABASE \(name)"))
+        await admin.shutdown()
+        guard let slash = adminURL.lastIndex(of: "/") else { throw GatewayError.internal("odd database URL") }
+        var url = String(adminURL[..<slash]) + "/" + name
+        if let query = adminURL.split(separator: "?", maxSplits: 1).dropFirst().first { url += "?" + query }
+
+        let logs = CapturingLogSink()
+        let logger = Logger(label: "test", level: .debug, sink: logs)
+        let db = PostgresClient(
+            configuration: PostgresConfiguration(url: Secret(url), poolSize: poolSize),
+            logger: Logger(label: "test.db", level: .error))
+        _ = try await Migrator(client: db, migrations: try AppDatabase.migrations(), logger: logger).migrate()
+
+        let keyring = try MasterKeyring(parsing: Base64.encode(Random.bytes(32)))
+        let vault = SecretVault(keyring: keyring)
+        let clock = TestClock()
+        let certificates = CertificateService(store: CertificateStore(db: db), vault: vault)
+        let qwac = try await insertCertificate(db: db, vault: vault, kind: "qwac")
+        let qseal = try await insertCertificate(db: db, vault: vault, kind: "qseal")
+        let cic = try await insertRegistration(
+            db: db, provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac, qseal: qseal, status: .active,
+            clientID: "ei-client", now: clock.now)
+        let bpce = try await insertRegistration(
+            db: db, provider: .bpce, bank: BankID("bpce:13807")!, qwac: qwac, qseal: qseal, status: .active,
+            clientID: "bpce-client", now: clock.now)
+
+        let eiAdapter = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
+        let bpceAdapter = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
+        let deps = ConnectionDependencies(
+            db: db, clients: BankClientFactory(catalog: .builtIn, certificates: certificates), vault: vault,
+            adapters: AdapterDirectory([eiAdapter, bpceAdapter]), catalog: .builtIn, settings: settings,
+            now: { clock.now }, logger: logger)
+        return ConnectionsTestBed(
+            db: db, clock: clock, vault: vault, euroInformation: eiAdapter, bpce: bpceAdapter, deps: deps,
+            connections: ConnectionService(deps: deps), accounts: AccountInformationService(deps: deps),
+            tokens: TokenKeeper(deps: deps), logs: logs, logger: logger, cicRegistration: cic,
+            bpceRegistration: bpce, adminURL: adminURL, databaseName: name)
+    }
+
+    /// Closes the pool and drops the database.
+    func tearDown() async {
+        await db.shutdown()
+        let admin = PostgresClient(
+            configuration: PostgresConfiguration(url: Secret(adminURL), poolSize: 1),
+            logger: Logger(label: "test", level: .error))
+        _ = try? await admin.execute(Query(unsafeSQL: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)"))
+        await admin.shutdown()
+    }
+
+    /// Runs `body` with a fresh bed and always tears it down.
+    static func with(
+        settings: Config.Connections = Config.Connections(), poolSize: Int = 10,
+        _ body: (ConnectionsTestBed) async throws -> Void
+    ) async throws {
+        let bed = try await make(settings: settings, poolSize: poolSize)
+        do {
+            try await body(bed)
+        } catch {
+            await bed.tearDown()
+            throw error
+        }
+        await bed.tearDown()
+    }
+
+    // MARK: - Fixtures
+
+    static func insertCertificate(db: PostgresClient, vault: SecretVault, kind: String) async throws -> UUID {
+        let id = UUID()
+        let sealed = try vault.seal(Secret("not a real key"), owner: CertificateService.keyOwner(id))
+        let now = Date()
+        try await CertificateStore(db: db).insert(
+            StoredCertificate(
+                id: id, kind: kind, label: nil, subject: "CN=test", issuer: "CN=test CA", serialNumber: "01",
+                organizationIdentifier: "PSDFR-ACPR-12345", roles: ["aisp"], ncaName: nil, ncaId: nil,
+                notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400 * 365 * 20),
+                sha256Fingerprint: Hex.encode(Random.bytes(32)), certificatePEM: "PEM", chainPEM: "PEM",
+                privateKeySealed: sealed, createdAt: now))
+        return id
+    }
+
+    @discardableResult
+    static func insertRegistration(
+        db: PostgresClient, provider: Provider, bank: BankID, environment: Environment = .sandbox, qwac: UUID,
+        qseal: UUID, status: RegistrationStatus, clientID: String, activatesAt: Date? = nil, now: Date
+    ) async throws -> UUID {
+        let id = UUID()
+        try await RegistrationStore(db: db).insert(
+            RegistrationRecord(
+                id: id, provider: provider, bankID: bank, environment: environment, status: status,
+                clientID: clientID, keyID: "kid-1", registrationClientURI: nil, activatesAt: activatesAt,
+                qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Test TPP \(id)",
+                redirectURIs: [redirect], roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"),
+                softwareID: nil, logoURI: nil, clientLegalID: nil, bankKeys: [], lastRequest: nil, lastResponse: nil,
+                version: 1, createdAt: now, updatedAt: now))
+        return id
+    }
+
+    // MARK: - Shortcuts
+
+    /// Creates a connection at `bank` and returns it with its state.
+    func create(bank: String = "cmcic:cic", psuReference: String = "psu-1") async throws -> ConnectionService.Created {
+        try await connections.create(
+            ConnectionService.CreateRequest(
+                bank: BankID(bank)!, psuReference: psuReference, redirectURI: Self.redirect, roles: [.aisp]),
+            requestID: "req-create", logger: logger)
+    }
+
+    /// Creates and authorizes a connection; the fake's code exchange gives the tokens.
+    func activeConnection(bank: String = "cmcic:cic") async throws -> ConnectionRecord {
+        let created = try await create(bank: bank)
+        return try await connections.authorize(
+            created.record.id, code: "code-1", state: created.state, requestID: "req-auth", logger: logger)
+    }
+
+    /// An attended caller (PSU-IP-Address present) or an unattended one.
+    func caller(attended: Bool = true) -> AccountInformationService.Caller {
+        AccountInformationService.Caller(
+            requestID: "req-read", logger: logger,
+            psu: attended ? PSUContext(headers: [(name: "PSU-IP-Address", value: "192.0.2.10")]) : PSUContext())
+    }
+
+    /// The number of refresh calls the fake of `provider` received.
+    func refreshCount(_ adapter: FakeBankAdapter) -> Int {
+        adapter.calls.filter { $0 == .refresh }.count
+    }
+}
