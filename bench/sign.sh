@@ -37,7 +37,8 @@ best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 > a + 0) ? b :
 
 OURS="" THEIRS="" RATIOS=""
 for round in $(seq 1 "$ROUNDS"); do
-    o=$(ours); t=$(theirs)
+    # Alternate which one runs first, so that a load change during a round does not always favour the same side.
+    if [ $((round % 2)) -eq 1 ]; then o=$(ours); t=$(theirs); else t=$(theirs); o=$(ours); fi
     [ -n "$o" ] && [ -n "$t" ] || { echo "could not read the rates (ours='$o', openssl='$t')" >&2; exit 1; }
     r=$(awk -v a="$o" -v b="$t" 'BEGIN { printf "%.1f", 100 * a / b }')
     echo "    round $round: passerelle $o/s, openssl $t/s, ratio $r %" >&2
