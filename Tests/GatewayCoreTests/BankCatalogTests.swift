@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GatewayCore
 
 @Suite struct BankCatalogTests {
@@ -7,13 +8,16 @@ import Testing
 
     @Test func containsEveryBankOfBanksMD() {
         let ids = Set(catalog.all.map(\.id.description))
-        for segment in ["cm", "becm", "cic", "cic-banqueprivee", "banquetransatlantique", "monabanq", "beobank", "targobank-es"] {
+        for segment in [
+            "cm", "becm", "cic", "cic-banqueprivee", "banquetransatlantique", "monabanq", "beobank", "targobank-es",
+        ] {
             #expect(ids.contains("cmcic:\(segment)"))
         }
-        for code in ["10207", "10807", "10907", "13507", "13807", "14607", "14707", "16607", "16807", "17807", "18707", "10548",
+        for code in [
+            "10207", "10807", "10907", "13507", "13807", "14607", "14707", "16607", "16807", "17807", "18707", "10548",
             "11315", "11425", "12135", "13135", "13335", "13485", "13825", "14265", "14445", "14505", "15135", "16275",
-            "17515", "18315", "18715", "10107", "42559", "40978", "30007"]
-        {
+            "17515", "18315", "18715", "10107", "42559", "40978", "30007",
+        ] {
             #expect(ids.contains("bpce:\(code)"))
         }
         #expect(catalog.all.count == 8 + 31)
@@ -47,6 +51,24 @@ import Testing
         #expect(!bp.tokenDefaults.refreshTokenRotates)
         #expect(bp.signedHeadersWithBody.last == "content-type")
         #expect(catalog.defaultBPCERegistrationBank(for: .sandbox)?.id.description == "bpce:17515")
+    }
+
+    @Test func listsTheHeadersToSignWithPresentPSUHeaders() throws {
+        let cic = try catalog.require(BankID("cmcic:cic")!)
+        let present = [
+            "Host", "Date", "X-Request-ID", "Authorization", "PSU-IP-Address", "psu-user-agent", "PSU-IP-Address",
+        ]
+        #expect(
+            cic.headersToSign(hasBody: false, presentHeaders: present)
+                == ["(request-target)", "host", "date", "x-request-id", "psu-ip-address", "psu-user-agent"])
+        #expect(cic.headersToSign(hasBody: true, presentHeaders: []).suffix(2) == ["digest", "content-type"])
+        let bp = try catalog.require(BankID("bpce:13807")!)
+        #expect(
+            bp.headersToSign(hasBody: false, presentHeaders: present).prefix(4)
+                == ["(request-target)", "date", "x-request-id", "digest"])
+        for profile in catalog.all {
+            #expect(!profile.headersToSign(hasBody: true, presentHeaders: present).contains("authorization"))
+        }
     }
 
     @Test func summariesHaveTheAPIShape() throws {
@@ -111,7 +133,9 @@ import Testing
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/banks.example.json")
         let updated = try catalog.applying(overrides: try Data(contentsOf: url))
-        #expect(updated.profile(for: BankID("bpce:17515")!)?.sandbox?.apiRoot.hasPrefix("https://bpce-17515.localhost:") == true)
+        #expect(
+            updated.profile(for: BankID("bpce:17515")!)?.sandbox?.apiRoot.hasPrefix("https://bpce-17515.localhost:")
+                == true)
         #expect(updated.profile(for: BankID("cmcic:becm")!)?.sandbox?.apiRoot.hasPrefix("https://localhost:") == true)
     }
 }

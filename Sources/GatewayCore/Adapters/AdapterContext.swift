@@ -12,6 +12,7 @@ public struct AdapterContext: Sendable {
     /// The customer's headers to forward and sign, empty for unattended calls.
     public var psu: PSUContext
 
+    /// Memberwise initializer.
     public init(requestID: String, deadline: ContinuousClock.Instant, logger: Logger, psu: PSUContext = PSUContext()) {
         self.requestID = requestID
         self.deadline = deadline
@@ -41,7 +42,8 @@ public struct PSUContext: Hashable, Sendable {
         var found: [String: String] = [:]
         for (name, value) in inbound {
             let lowered = name.lowercased()
-            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil else {
+            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil
+            else {
                 continue
             }
             let trimmed = value.trimmingSpaces()

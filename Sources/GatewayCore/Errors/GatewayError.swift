@@ -7,6 +7,7 @@ public struct FieldIssue: Hashable, Sendable, Codable, CustomStringConvertible {
     /// What is wrong, without echoing secret values.
     public var message: String
 
+    /// Memberwise initializer.
     public init(field: String, message: String) {
         self.field = field
         self.message = message
@@ -92,7 +93,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     public var bankDetails: BankErrorDetails? {
         switch self {
         case .upstream(let bank, let error):
-            BankErrorDetails(id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
+            BankErrorDetails(
+                id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
         case .upstreamTimeout(let bank): BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
         default: nil
         }
@@ -101,11 +103,16 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// The problem's `bank` member: the bank's own status, code and message.
 public struct BankErrorDetails: Hashable, Sendable, Codable {
+    /// Identifier.
     public var id: BankID
+    /// The bank's HTTP status.
     public var httpStatus: Int?
+    /// The bank's own STET or OAuth code (`NAAC`, `invalid_grant`).
     public var code: String?
+    /// The bank's own message.
     public var message: String?
 
+    /// Memberwise initializer.
     public init(id: BankID, httpStatus: Int?, code: String?, message: String?) {
         self.id = id
         self.httpStatus = httpStatus
