@@ -46,8 +46,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Ends the session with `PQfinish` on the executor (it sends a Terminate message). Later calls throw.
     func close() async {
         let wasOpen = state.withLock { state in
-            defer { state.closed = true; state.broken = true }
-            return !state.closed && !state.busy
+            // A busy connection (never the case for the pool) is left to `deinit`.
+            guard !state.closed, !state.busy else { return false }
+            state.closed = true
+            state.broken = true
+            return true
         }
         guard wasOpen else { return }
         let handle = SendableHandle(pointer: self.handle)
@@ -68,6 +71,16 @@ public final class PostgresConnection: @unchecked Sendable {
         let url = configuration.url
         let parameters = configuration.connectionParameters
         let handle = try await executor.run { () throws -> SendableHandle in
+            // libpq's parse errors quote the offending part of the URL, which may be the password: check the
+            // syntax first and report it without libpq's text.
+            var parseError: UnsafeMutablePointer<CChar>?
+            guard let options = PQconninfoParse(url.reveal, &parseError) else {
+                if let parseError { PQfreemem(parseError) }
+                throw DatabaseError(
+                    .connectionFailed, message: "the database URL is not a valid libpq URL or connection string",
+                    operation: "PQconninfoParse")
+            }
+            PQconninfoFree(options)
             // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
             let pairs = [("dbname", url.reveal)] + parameters
             let keys = pairs.map { strdup($0.0) }

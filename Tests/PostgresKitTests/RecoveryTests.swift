@@ -93,6 +93,15 @@ import Testing
         #expect(!sink.text.contains("hunter2"))
     }
 
+    @Test func malformedURLIsRefusedWithoutEchoingIt() async throws {
+        let config = try TestDatabase.configuration(url: "postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")
+        try await TestDatabase.withClient(config) { db in
+            let error = try await #require(throws: DatabaseError.self) { try await db.query("SELECT 1") }
+            #expect(error.code == .connectionFailed)
+            #expect(!error.description.contains("word-leak"))
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func recoversAfterARealServerRestartAndFailsClearlyWhileItIsDown() async throws {
         let cluster = try await TemporaryCluster.start()
