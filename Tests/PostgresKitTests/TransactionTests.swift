@@ -74,4 +74,28 @@ import Testing
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
+
+    /// An actor-isolated caller can use the scoped APIs and touch its own state inside the closure.
+    actor Repository {
+        let db: PostgresClient
+        var seen: [Int] = []
+        init(db: PostgresClient) { self.db = db }
+
+        func record(_ value: Int) async throws -> Int {
+            try await db.withTransaction { tx in
+                let n = try await tx.query("SELECT \(value) + 1 AS n")[0].decode("n", as: Int.self)
+                seen.append(n)
+                return n
+            }
+        }
+    }
+
+    @Test func actorIsolatedCallersCanUseTransactions() async throws {
+        try await TestDatabase.withClient { (db: PostgresClient) async throws in
+            let repository = Repository(db: db)
+            #expect(try await repository.record(1) == 2)
+            #expect(try await repository.record(5) == 6)
+            #expect(await repository.seen == [2, 6])
+        }
+    }
 }
