@@ -39,7 +39,8 @@ public struct Migration: Sendable, Equatable {
         var seen = Set<Int>()
         for migration in migrations {
             guard migration.version > 0 else {
-                throw DatabaseError(.migrationMismatch, message: "migration version \(migration.version) is not positive")
+                throw DatabaseError(
+                    .migrationMismatch, message: "migration version \(migration.version) is not positive")
             }
             guard seen.insert(migration.version).inserted else {
                 throw DatabaseError(.migrationMismatch, message: "two migrations have version \(migration.version)")

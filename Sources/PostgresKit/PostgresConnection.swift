@@ -1,8 +1,8 @@
 import BlockingIO
+internal import CLibPQ
 import Foundation
 import GatewayLogging
 import Synchronization
-internal import CLibPQ
 
 /// One PostgreSQL session: the single owner of a libpq `PGconn` (closed with `PQfinish` in `deinit`).
 ///
@@ -86,8 +86,8 @@ public final class PostgresConnection: @unchecked Sendable {
             let keys = pairs.map { strdup($0.0) }
             let values = pairs.map { strdup($0.1) }
             defer {
-                keys.forEach { free($0) }
-                values.forEach { free($0) }
+                for key in keys { free(key) }
+                for value in values { free(value) }
             }
             let conn: OpaquePointer? = (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
                 (values.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { v in
@@ -237,7 +237,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private static func execParams(_ handle: OpaquePointer, _ query: Query) throws -> QueryResult {
         let binds = query.binds
         let values: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.flatMap { strdup($0) } }
-        defer { values.forEach { free($0) } }
+        defer { for value in values { free(value) } }
         let types = binds.map(\.type)
         let constValues: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
         let result: OpaquePointer? = constValues.withUnsafeBufferPointer { v in

@@ -121,7 +121,8 @@ enum PostgresTextFormat {
             }
             i += 1
             guard let oh = number(2) else { return nil }
-            var om: Int64 = 0, os: Int64 = 0
+            var om: Int64 = 0
+            var os: Int64 = 0
             if expect(":") {
                 guard let m = number(2) else { return nil }
                 om = m

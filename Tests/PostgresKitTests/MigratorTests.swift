@@ -37,21 +37,28 @@ import Testing
             let logger = Logger(label: "test", level: .error, sink: CapturingLogSink())
             try await TestDatabase.withClient(config) { first in
                 try await TestDatabase.withClient(config) { second in
-                    #expect(try await Migrator(client: first, migrations: Self.migrations, logger: logger).pendingCount() == 3)
+                    #expect(
+                        try await Migrator(client: first, migrations: Self.migrations, logger: logger).pendingCount()
+                            == 3)
                     async let a = Migrator(client: first, migrations: Self.migrations, logger: logger).migrate()
-                    async let b = Migrator(client: second, migrations: Self.migrations.reversed(), logger: logger).migrate()
+                    async let b = Migrator(client: second, migrations: Self.migrations.reversed(), logger: logger)
+                        .migrate()
                     let (appliedA, appliedB) = try await (a, b)
                     #expect((appliedA + appliedB).sorted() == [1, 2, 3])
                     #expect(appliedA.isEmpty || appliedB.isEmpty)
 
-                    let rows = try await first.query("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
+                    let rows = try await first.query(
+                        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version")
                     #expect(try rows.map { try $0.decode("version", as: Int.self) } == [1, 2, 3])
                     #expect(try rows.map { try $0.decode("name", as: String.self) } == ["accounts", "counter", "bump"])
                     #expect(try rows.allSatisfy { try $0.decode("checksum", as: String.self).count == 64 })
                     #expect(try await first.query("SELECT n FROM counter")[0].decode("n", as: Int.self) == 1)
-                    #expect(try await Migrator(client: second, migrations: Self.migrations, logger: logger).pendingCount() == 0)
+                    #expect(
+                        try await Migrator(client: second, migrations: Self.migrations, logger: logger).pendingCount()
+                            == 0)
                     // Running again is a no-op.
-                    #expect(try await Migrator(client: second, migrations: Self.migrations, logger: logger).migrate() == [])
+                    #expect(
+                        try await Migrator(client: second, migrations: Self.migrations, logger: logger).migrate() == [])
                     #expect(try await first.query("SELECT n FROM counter")[0].decode("n", as: Int.self) == 1)
                     // The tables went into the test's schema.
                     let tables = try await first.query(
@@ -75,7 +82,8 @@ import Testing
                 #expect(error.code == .migrationMismatch)
                 #expect(error.message.contains("migration 2"))
                 // Nothing after the refusal ran, and the advisory lock was released (a correct list still works).
-                #expect(try await db.query("SELECT count(*) AS n FROM schema_migrations")[0].decode("n", as: Int.self) == 2)
+                #expect(
+                    try await db.query("SELECT count(*) AS n FROM schema_migrations")[0].decode("n", as: Int.self) == 2)
                 #expect(try await Migrator(client: db, migrations: Self.migrations, logger: logger).migrate() == [3])
             }
         }
@@ -97,7 +105,8 @@ import Testing
                     try $0.decode("version", as: Int.self)
                 }
                 #expect(applied == [1])
-                #expect(try await db.query("SELECT to_regclass('half') IS NULL AS gone")[0].decode("gone", as: Bool.self))
+                #expect(
+                    try await db.query("SELECT to_regclass('half') IS NULL AS gone")[0].decode("gone", as: Bool.self))
                 #expect(try await Migrator(client: db, migrations: broken, logger: logger).pendingCount() == 2)
                 let duplicate = [Self.migrations[0], Migration(version: 1, name: "again", sql: "SELECT 1")]
                 await #expect(throws: DatabaseError(.migrationMismatch)) {

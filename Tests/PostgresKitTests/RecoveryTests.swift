@@ -53,7 +53,9 @@ import Testing
                 #expect(error.code == .connectionFailed)
                 #expect(error.isUnavailable)
                 // The broken connection was replaced; nothing of the transaction was committed.
-                #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+                #expect(
+                    try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self)
+                        == 0)
             }
             try await admin.execute("DROP TABLE \(identifier: table)")
         }

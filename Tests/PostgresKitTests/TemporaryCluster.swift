@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small PostgreSQL cluster of its own, for tests that restart or stop the server (doing that to the shared
@@ -37,7 +37,8 @@ final class TemporaryCluster: Sendable {
             if let runAs { try await run("/bin/chown", [runAs, directory]) }
             try await run("/bin/chmod", ["700", directory])
             try await cluster.runPostgres(
-                "initdb", ["-D", directory + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                "initdb",
+                ["-D", directory + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
             try await cluster.pgCtl([
                 "-o", "-p \(cluster.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
                 "-l", directory + "/server.log", "start",
@@ -106,7 +107,7 @@ final class TemporaryCluster: Sendable {
     /// `posix_spawn` with stdout on /dev/null, then `waitpid`; returns the exit status (128 + signal if killed).
     private static func spawnAndWait(_ executable: String, _ arguments: [String]) throws -> Int32 {
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for arg in argv { free(arg) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -42,7 +42,8 @@ import Testing
             await inserted.wait()
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
@@ -57,7 +58,8 @@ import Testing
                     _ = try? await tx.execute("INSERT INTO \(identifier: table) VALUES (\(1))")
                 }
             }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
@@ -70,7 +72,8 @@ import Testing
                 try await connection.execute("BEGIN")
                 try await connection.execute("INSERT INTO \(identifier: table) VALUES (\(1))")
             }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
