@@ -9,6 +9,7 @@ public struct Migration: Sendable, Equatable {
     /// One or more SQL statements, run in one transaction. Must not contain `BEGIN`/`COMMIT`.
     public var sql: String
 
+    /// A migration; see the properties.
     public init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
