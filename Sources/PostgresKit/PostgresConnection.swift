@@ -26,6 +26,8 @@ public final class PostgresConnection: @unchecked Sendable {
         var broken = false
         /// Set by `close()`, after which `PQfinish` has run.
         var closed = false
+        /// A `PQcancel` was sent; the session must not serve another lease.
+        var cancelRequested = false
     }
 
     private init(handle: OpaquePointer, executor: BlockingExecutor, logger: Logger, id: Int) {
@@ -178,9 +180,8 @@ public final class PostgresConnection: @unchecked Sendable {
             return try await withTaskCancellationHandler {
                 try await executor.run { try body(handle.pointer) }
             } onCancel: {
-                guard let cancel else { return }
-                var buffer = [CChar](repeating: 0, count: 256)
-                _ = PQcancel(cancel.pointer, &buffer, 256)
+                guard cancel != nil else { return }
+                self.requestCancel()
             }
         } catch let error as DatabaseError {
             if error.code == .connectionFailed || PQstatus(self.handle) != CONNECTION_OK {
@@ -191,6 +192,25 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             throw error
         }
+    }
+
+    /// Asks the server to cancel the running statement. `PQcancel` opens a connection of its own and blocks, so it
+    /// runs on a short-lived thread (never on the cooperative pool, and not behind queued executor jobs). A cancel
+    /// request may land after the statement ended, so the session is not reused afterwards: the pool replaces it.
+    private func requestCancel() {
+        let first = state.withLock { state in
+            defer { state.cancelRequested = true }
+            return !state.cancelRequested
+        }
+        guard first, let cancelHandle else { return }
+        let cancel = SendableHandle(pointer: cancelHandle)
+        // The thread holds `self`, so `deinit` (which frees the PGcancel) cannot run before it is done.
+        let thread = Thread { [self] in
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancel.pointer, &buffer, 256)
+            _ = self.id
+        }
+        thread.start()
     }
 
     /// `ROLLBACK`, ignoring failures (a failed rollback leaves the connection marked broken or in a transaction,
@@ -206,7 +226,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// called twice because the first call may only drain a pending `57P01` message before seeing end-of-file.
     func isUsable() -> Bool {
         state.withLock { state in
-            if state.broken || state.busy { return false }
+            if state.broken || state.busy || state.cancelRequested { return false }
             if PQstatus(handle) != CONNECTION_OK || PQtransactionStatus(handle) != PQTRANS_IDLE {
                 state.broken = true
                 return false
@@ -224,7 +244,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// True once libpq reported that the session is gone; the pool then closes it instead of reusing it.
-    var isBroken: Bool { state.withLock { $0.broken } || PQstatus(handle) != CONNECTION_OK }
+    var isBroken: Bool {
+        state.withLock { $0.broken || $0.cancelRequested } || PQstatus(handle) != CONNECTION_OK
+    }
 
     /// True while a transaction block is open (or failed) on the session (`PQtransactionStatus`).
     var isInTransaction: Bool {

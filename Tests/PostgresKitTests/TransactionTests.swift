@@ -101,4 +101,24 @@ import Testing
             #expect(await repository.seen == [2, 6])
         }
     }
+
+    @Test func cancellingATaskCancelsItsRunningStatementAndTheSessionIsReplaced() async throws {
+        try await TestDatabase.withClient(try TestDatabase.configuration(poolSize: 1)) { db in
+            let before = try await db.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+            let task = Task { try await db.query("SELECT pg_sleep(20)") }
+            #expect(
+                try await TestDatabase.eventually {
+                    try await TestDatabase.withClient { admin in
+                        try await admin.query(
+                            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(before) AND state = 'active'"
+                        )[0].decode("n", as: Int.self) == 1
+                    }
+                })
+            task.cancel()
+            let error = try await #require(throws: DatabaseError.self) { try await task.value }
+            #expect(error.sqlState == "57014")
+            let after = try await db.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+            #expect(after != before)
+        }
+    }
 }
