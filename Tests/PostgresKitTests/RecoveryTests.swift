@@ -95,6 +95,26 @@ import Testing
         #expect(!sink.text.contains("hunter2"))
     }
 
+    @Test func statementThatLosesItsConnectionIsRetriedOnceOutsideTransactionsOnly() async throws {
+        let sink = CapturingLogSink()
+        try await TestDatabase.withClient(logger: Logger(label: "test", level: .debug, sink: sink)) { db in
+            // The statement kills its own session, so every attempt loses its connection mid-statement.
+            let error = try await #require(throws: DatabaseError.self) {
+                try await db.query("SELECT pg_terminate_backend(pg_backend_pid())")
+            }
+            #expect(error.code == .connectionFailed)
+            #expect(sink.captured.filter { $0.contains("retrying once") }.count == 1)
+
+            await #expect(throws: DatabaseError(.connectionFailed)) {
+                try await db.withTransaction { tx in
+                    try await tx.query("SELECT pg_terminate_backend(pg_backend_pid())")
+                }
+            }
+            #expect(sink.captured.filter { $0.contains("retrying once") }.count == 1)
+            #expect(try await db.query("SELECT 1 AS n")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test func malformedURLIsRefusedWithoutEchoingIt() async throws {
         let config = try TestDatabase.configuration(url: "postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")
         try await TestDatabase.withClient(config) { db in
