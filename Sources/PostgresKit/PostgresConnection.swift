@@ -190,6 +190,8 @@ public final class PostgresConnection: @unchecked Sendable {
                 broken.code = .connectionFailed
                 throw broken
             }
+            // The statement died of our own PQcancel: report the cancellation, not a statement timeout.
+            if error.sqlState == "57014", state.withLock({ $0.cancelRequested }) { throw CancellationError() }
             throw error
         }
     }
