@@ -5,7 +5,7 @@ import HTTPServerKit
 ///
 /// Requests are told apart like this:
 /// - `/__simulator/…`: introspection for tests (counters, reset, clock, token expiry).
-/// - Host `bpce-<codetab>.localhost[:port]` or `www.<codetab>.sandbox.api.89c3.com`, or the path prefix
+/// - Host `bpce-<codetab>[.<label>].localhost[:port]` or `www.<codetab>.sandbox.api.89c3.com`, or the path prefix
 ///   `/bpce/<codetab>/…`: BPCE bank `<codetab>`.
 /// - `/<segment>/…` or `/sandbox/<segment>/…` with a known Euro-Information segment: that brand.
 ///
@@ -117,7 +117,9 @@ public struct BankSimulator: HTTPHandler {
             let name = host.split(separator: ":").first.map(String.init) ?? host
             var codetab: String?
             if name.hasPrefix("bpce-") && name.hasSuffix(".localhost") {
-                codetab = String(name.dropFirst(5).dropLast(10))
+                // bpce-<codetab>.localhost, or bpce-<codetab>.<anything>.localhost (TLS clients such as curl refuse
+                // a `*.localhost` wildcard, so certificates may use `*.sim.localhost`).
+                codetab = name.dropFirst(5).split(separator: ".").first.map(String.init)
             } else if name.hasPrefix("www.") && name.hasSuffix(".api.89c3.com") {
                 codetab = name.dropFirst(4).split(separator: ".").first.map(String.init)
             }
