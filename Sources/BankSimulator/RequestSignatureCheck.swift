@@ -54,11 +54,14 @@ struct SignaturePolicy: Sendable {
     var authorizationMustNotBeSigned: Bool
     /// `Date` must be present (and is then checked against the skew).
     var dateRequired: Bool
+    /// Headers that must be present but need not be signed.
+    var requiredPresent: [String] = []
 
     /// Euro-Information, seed cmcic-becm-request-signing.txt.
     static let euroInformation = SignaturePolicy(
         required: ["(request-target)", "host", "date", "x-request-id"], requiredWithBody: ["content-type", "digest"],
-        psuHeadersMustBeSigned: true, authorizationMustNotBeSigned: true, dateRequired: true)
+        psuHeadersMustBeSigned: true, authorizationMustNotBeSigned: true, dateRequired: true,
+        requiredPresent: ["accept", "user-agent"])
     /// BPCE, protocol-reference §5.6: what every observed client signs.
     static let bpce = SignaturePolicy(
         required: ["(request-target)", "x-request-id"], requiredWithBody: ["digest"], psuHeadersMustBeSigned: false,
@@ -80,6 +83,7 @@ enum RequestSignatureCheck {
         guard let xRequestID = request.headers["X-Request-ID"], !xRequestID.trimmingSpaces.isEmpty else {
             throw .malformed("x-request-id header missing")
         }
+        for name in policy.requiredPresent where request.headers[name] == nil { throw .malformed("\(name) header missing") }
         let hasBody = !request.body.isEmpty
         if hasBody && request.headers["Digest"] == nil { throw .malformed("digest header missing for a request with a body") }
         if hasBody && request.headers["Content-Type"] == nil { throw .malformed("content-type header missing") }

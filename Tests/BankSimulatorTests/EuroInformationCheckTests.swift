@@ -30,6 +30,8 @@ import Testing
             tamper: .init(signedHeaders: { $0.filter { $0 != "(request-target)" } })),
         Case(name: "x-request-id missing", status: 400, reason: "x-request-id header missing",
             tamper: .init(signedHeaders: { $0.filter { $0 != "x-request-id" } }, headersAfterSigning: { $0.removeAll { $0.0 == "X-Request-ID" } })),
+        Case(name: "user-agent missing", status: 400, reason: "user-agent header missing",
+            tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "User-Agent" } })),
         Case(name: "authorization signed", status: 401, reason: "authorization must not be signed",
             tamper: .init(signedHeaders: { $0 + ["authorization"] })),
         Case(name: "psu header not signed", status: 401, reason: "psu-ip-address present but not signed",
