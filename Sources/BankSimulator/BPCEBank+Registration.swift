@@ -79,7 +79,7 @@ extension BPCEBank {
         default:
             guard let settings else { throw invalid("body is not a JSON object") }
             let activeAt = simulator.configuration.activationMode == .immediate
-                ? call.now : ParisCalendar.bpceActivation(after: call.now)
+                ? call.now : ParisCalendar.bpceActivation(after: call.now, cutoff: simulator.configuration.activationCutoff)
             var client: SimulatedClient
             if var c = existing {
                 if activeAt <= call.now { c.settings = settings; c.pending = nil } else { c.pending = (settings, activeAt) }

@@ -38,8 +38,9 @@ struct EuroInformationBank {
                 rules: .init(requirePKCE: true, requireState: true, redirectPrefixMatch: false))
         }
         if rest.count >= 2, rest[0] == "stet-psd2-api" {
-            guard rest[1] == simulator.configuration.euroInformationAPIVersion else {
-                throw call.stet(404, "Not Found", "API version \(rest[1]) not served (configured \(simulator.configuration.euroInformationAPIVersion))")
+            guard simulator.configuration.euroInformationAPIVersions.contains(rest[1]) else {
+                let served = simulator.configuration.euroInformationAPIVersions.sorted().joined(separator: ", ")
+                throw call.stet(404, "Not Found", "API version \(rest[1]) not served (configured \(served))")
             }
             let apiRoot = root + "stet-psd2-api/" + rest[1]
             let (client, _) = try authenticateSignedCall(call)

@@ -94,10 +94,10 @@ enum ParisCalendar {
     }
 
     /// BPCE activation (seed bpce-89c3-registration-api.txt): same day 14:00 Paris when `t` falls on a working day
-    /// before 09:59, otherwise the next working day at 14:00.
-    static func bpceActivation(after t: Int64, extraHolidays: Set<CivilDate> = []) -> Int64 {
+    /// before the cutoff (09:59 by default), otherwise the next working day at 14:00.
+    static func bpceActivation(after t: Int64, cutoff: Int64 = 9 * 3600 + 59 * 60, extraHolidays: Set<CivilDate> = []) -> Int64 {
         let (date, second) = parisLocal(t)
-        if isWorkingDay(date, extraHolidays: extraHolidays) && second < 9 * 3600 + 59 * 60 {
+        if isWorkingDay(date, extraHolidays: extraHolidays) && second < cutoff {
             return instant(paris: date, secondOfDay: 14 * 3600)
         }
         var next = addDays(date, 1)

@@ -150,6 +150,7 @@ import Testing
     @Test func sameDayBefore0959NextWorkingDayAfter() {
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 58)) == at(2026, 11, 18, 14, 0))
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 59)) == at(2026, 11, 19, 14, 0))
+        #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 59), cutoff: 36000) == at(2026, 11, 18, 14, 0))
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 20, 16, 0)) == at(2026, 11, 23, 14, 0))  // Friday → Monday
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 21, 8, 0)) == at(2026, 11, 23, 14, 0))  // Saturday
     }

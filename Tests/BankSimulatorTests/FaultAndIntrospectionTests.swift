@@ -121,13 +121,14 @@ import Testing
             "PASSERELLE_SIMULATOR_CLIENT_CA": "/x/ca.crt", "PASSERELLE_SIMULATOR_ACTIVATION": "immediate",
             "PASSERELLE_SIMULATOR_ACCESS_TOKEN_SECONDS": "60", "PASSERELLE_SIMULATOR_DATE_SKEW_SECONDS": "30",
             "PASSERELLE_SIMULATOR_RATE_LIMIT_STATUS": "403", "PASSERELLE_SIMULATOR_TRUSTED_BENEFICIARIES": "501",
-            "PASSERELLE_SIMULATOR_ONE_TIME_REFRESH_TOKENS": "true", "PASSERELLE_SIMULATOR_EI_API_VERSION": "v2.0",
+            "PASSERELLE_SIMULATOR_ONE_TIME_REFRESH_TOKENS": "true", "PASSERELLE_SIMULATOR_EI_API_VERSION": "v2.0", "PASSERELLE_SIMULATOR_ACTIVATION_CUTOFF": "10:00",
             "PASSERELLE_SIMULATOR_FAULTS": "bpce:13807=503;cmcic:cic=latency=200,html",
         ])
         #expect(c.port == 9443 && c.tlsCertificateFile == "/x/server.crt" && c.clientCAFile == "/x/ca.crt")
         #expect(c.activationMode == .immediate && c.accessTokenLifetime == 60 && c.dateSkew == 30)
         #expect(c.rateLimitAnswer == .forbiddenTMRQ && c.trustedBeneficiariesMode == .notImplemented)
-        #expect(c.oneTimeRefreshTokens && c.euroInformationAPIVersion == "v2.0")
+        #expect(c.oneTimeRefreshTokens && c.euroInformationAPIVersions == ["v2.0"])
+        #expect(c.activationCutoff == 36000)
         #expect(c.faults["bpce:13807"] == [.unavailable])
         #expect(c.faults["cmcic:cic"] == [.latency(milliseconds: 200), .htmlErrorPage])
     }
