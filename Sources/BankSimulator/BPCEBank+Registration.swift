@@ -56,7 +56,7 @@ extension BPCEBank {
             // The initial POST (and a PUT that rotates the certificate) is verified with the certificate of the body.
             candidates.append(key)
         }
-        guard !candidates.isEmpty else { throw .oauth(401, "invalid_request", "keyId unknown", reason: "keyId unknown") }
+        guard !candidates.isEmpty else { throw .oauth(403, "invalid_request", "keyId unknown", reason: "keyId unknown") }
         var verified = false
         var lastFailure = ""
         for key in candidates {
@@ -66,7 +66,7 @@ extension BPCEBank {
                 break
             } catch { lastFailure = error.reason }
         }
-        guard verified else { throw .oauth(401, "invalid_request", "signature verification failed", reason: lastFailure) }
+        guard verified else { throw .oauth(403, "invalid_request", "signature verification failed", reason: lastFailure) }
 
         switch call.request.method {
         case .get:

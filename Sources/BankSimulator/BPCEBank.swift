@@ -55,7 +55,7 @@ struct BPCEBank {
     /// the bearer's client), client active.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> SimulatedClient {
         guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(401, "Unauthorized", "no client certificate (mTLS with the QWAC is required)")
+            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
         }
         let sig: CavageSignature
         do {
@@ -73,11 +73,11 @@ struct BPCEBank {
             // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
             client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
         }
-        guard let client else { throw call.stet(401, "Invalid signature", "keyId unknown") }
+        guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
         guard client.activeAt <= call.now else {
-            throw call.stet(401, "Unauthorized", "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+            throw call.stet(403, "Forbidden", "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
         }
-        guard let key = client.settings.keys.first else { throw call.stet(401, "Invalid signature", "keyId unknown") }
+        guard let key = client.settings.keys.first else { throw call.stet(403, "Invalid signature", "keyId unknown") }
         do { try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto) } catch {
             throw call.stet(error.status, "Invalid signature", error.reason)
         }

@@ -61,7 +61,7 @@ struct EuroInformationBank {
     /// mTLS QWAC, Cavage signature with keyId = registered `kid` or `x5u`, and the QWAC belonging to that client.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey) {
         guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(401, "Unauthorized", "no client certificate (mTLS with the QWAC is required)")
+            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
         }
         let sig: CavageSignature
         do {
@@ -76,7 +76,7 @@ struct EuroInformationBank {
             }
             return nil
         }
-        guard let (client, key) = found else { throw call.stet(401, "Invalid signature", "keyId unknown") }
+        guard let (client, key) = found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
         do { try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto) } catch {
             throw call.stet(error.status, "Invalid signature", error.reason)
         }

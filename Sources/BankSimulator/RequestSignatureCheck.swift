@@ -39,7 +39,7 @@ struct SignatureFailure: Error, Sendable {
     var reason: String
 
     static func malformed(_ reason: String) -> SignatureFailure { SignatureFailure(status: 400, code: "FORMAT", reason: reason) }
-    static func invalid(_ reason: String) -> SignatureFailure { SignatureFailure(status: 401, code: "SIGNATURE", reason: reason) }
+    static func invalid(_ reason: String) -> SignatureFailure { SignatureFailure(status: 403, code: "SIGNATURE", reason: reason) }
 }
 
 /// The headers a bank wants signed.

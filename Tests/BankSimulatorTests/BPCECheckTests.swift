@@ -16,24 +16,24 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "no client certificate", status: 401, reason: "no client certificate", cert: nil),
+        Case(name: "no client certificate", status: 403, reason: "no client certificate", cert: nil),
         Case(name: "QWAC not registered", status: 403, reason: "client certificate is not a QWAC registered", cert: "qwac2.crt"),
-        Case(name: "no signature", status: 401, reason: "signature header missing",
+        Case(name: "no signature", status: 403, reason: "signature header missing",
             tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "Signature" } })),
-        Case(name: "unknown keyId", status: 401, reason: "keyId unknown", tamper: .init(keyId: "PSDFR-ACPR-12345")),
-        Case(name: "x-request-id not signed", status: 401, reason: "x-request-id not signed",
+        Case(name: "unknown keyId", status: 403, reason: "keyId unknown", tamper: .init(keyId: "PSDFR-ACPR-12345")),
+        Case(name: "x-request-id not signed", status: 403, reason: "x-request-id not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "x-request-id" } })),
-        Case(name: "request-target not signed", status: 401, reason: "(request-target) not signed",
+        Case(name: "request-target not signed", status: 403, reason: "(request-target) not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "(request-target)" } })),
-        Case(name: "date too far ahead", status: 401, reason: "date outside the allowed skew",
+        Case(name: "date too far ahead", status: 403, reason: "date outside the allowed skew",
             tamper: .init(headersBeforeSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Date" }) { h[i].1 = ParisCalendar.httpDate(SimulatorHarness.start + 400) }
             })),
-        Case(name: "digest mismatch", status: 401, reason: "digest mismatch",
+        Case(name: "digest mismatch", status: 403, reason: "digest mismatch",
             tamper: .init(bodyAfterSigning: Array("{\"psuIdentity\":false}".utf8)), withBody: true),
-        Case(name: "digest not signed", status: 401, reason: "digest not signed",
+        Case(name: "digest not signed", status: 403, reason: "digest not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }), withBody: true),
-        Case(name: "another key", status: 401, reason: "signature does not verify", tamper: .init(keyFile: "qseal2.key")),
+        Case(name: "another key", status: 403, reason: "signature does not verify", tamper: .init(keyFile: "qseal2.key")),
         Case(name: "expired or unknown bearer", status: 401, reason: "access token unknown",
             tamper: .init(headersAfterSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Authorization" }) { h[i].1 = "Bearer x" }

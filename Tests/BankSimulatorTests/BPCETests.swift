@@ -32,7 +32,7 @@ import Testing
         let token = try await h.bpceRegistrationToken()
         let badSig = try await h.send(h.signed(.bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
             keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes, tamper: .init(keyFile: "qseal2.key")))
-        #expect(badSig.status == 401)
+        #expect(badSig.status == 403)
         #expect(h.logText.contains("signature does not verify"))
         let noDigest = try await h.send(h.signed(.bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
             keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes,

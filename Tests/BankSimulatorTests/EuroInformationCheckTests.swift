@@ -18,25 +18,25 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "no client certificate", status: 401, reason: "no client certificate", cert: nil),
+        Case(name: "no client certificate", status: 403, reason: "no client certificate", cert: nil),
         Case(name: "QWAC not registered", status: 403, reason: "client certificate is not a QWAC registered", cert: "qwac2.crt"),
-        Case(name: "no signature", status: 401, reason: "signature header missing",
+        Case(name: "no signature", status: 403, reason: "signature header missing",
             tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "Signature" } })),
-        Case(name: "other algorithm", status: 401, reason: "signature algorithm hmac-sha256 not supported", tamper: .init(algorithm: "hmac-sha256")),
-        Case(name: "unknown keyId", status: 401, reason: "keyId unknown", tamper: .init(keyId: "0123456789abcdef")),
-        Case(name: "host not signed", status: 401, reason: "host not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "host" } })),
-        Case(name: "date not signed", status: 401, reason: "date not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "date" } })),
-        Case(name: "request-target not signed", status: 401, reason: "(request-target) not signed",
+        Case(name: "other algorithm", status: 403, reason: "signature algorithm hmac-sha256 not supported", tamper: .init(algorithm: "hmac-sha256")),
+        Case(name: "unknown keyId", status: 403, reason: "keyId unknown", tamper: .init(keyId: "0123456789abcdef")),
+        Case(name: "host not signed", status: 403, reason: "host not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "host" } })),
+        Case(name: "date not signed", status: 403, reason: "date not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "date" } })),
+        Case(name: "request-target not signed", status: 403, reason: "(request-target) not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "(request-target)" } })),
         Case(name: "x-request-id missing", status: 400, reason: "x-request-id header missing",
             tamper: .init(signedHeaders: { $0.filter { $0 != "x-request-id" } }, headersAfterSigning: { $0.removeAll { $0.0 == "X-Request-ID" } })),
         Case(name: "user-agent missing", status: 400, reason: "user-agent header missing",
             tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "User-Agent" } })),
-        Case(name: "authorization signed", status: 401, reason: "authorization must not be signed",
+        Case(name: "authorization signed", status: 403, reason: "authorization must not be signed",
             tamper: .init(signedHeaders: { $0 + ["authorization"] })),
-        Case(name: "psu header not signed", status: 401, reason: "psu-ip-address present but not signed",
+        Case(name: "psu header not signed", status: 403, reason: "psu-ip-address present but not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "psu-ip-address" } }), psu: true),
-        Case(name: "date too old", status: 401, reason: "date outside the allowed skew",
+        Case(name: "date too old", status: 403, reason: "date outside the allowed skew",
             tamper: .init(headersBeforeSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Date" }) { h[i].1 = ParisCalendar.httpDate(SimulatorHarness.start - 301) }
             })),
@@ -44,14 +44,14 @@ import Testing
             tamper: .init(headersBeforeSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Date" }) { h[i].1 = "2026-11-18T08:00:00Z" }
             })),
-        Case(name: "digest mismatch", status: 401, reason: "digest mismatch", tamper: .init(bodyAfterSigning: Array("{\"x\":2}".utf8)), withBody: true),
-        Case(name: "digest not signed", status: 401, reason: "digest not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }), withBody: true),
-        Case(name: "content-type not signed", status: 401, reason: "content-type not signed",
+        Case(name: "digest mismatch", status: 403, reason: "digest mismatch", tamper: .init(bodyAfterSigning: Array("{\"x\":2}".utf8)), withBody: true),
+        Case(name: "digest not signed", status: 403, reason: "digest not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }), withBody: true),
+        Case(name: "content-type not signed", status: 403, reason: "content-type not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "content-type" } }), withBody: true),
         Case(name: "signed header absent", status: 400, reason: "x-custom is signed but absent",
             tamper: .init(signedHeaders: { $0 + ["x-custom"] })),
-        Case(name: "signature by another key", status: 401, reason: "signature does not verify", tamper: .init(keyFile: "qseal2.key")),
-        Case(name: "signed URL differs", status: 401, reason: "signature does not verify",
+        Case(name: "signature by another key", status: 403, reason: "signature does not verify", tamper: .init(keyFile: "qseal2.key")),
+        Case(name: "signed URL differs", status: 403, reason: "signature does not verify",
             tamper: .init(headersAfterSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "X-Request-ID" }) { h[i].1 += "-changed" }
             })),
