@@ -103,6 +103,11 @@ struct EuroInformationBank {
         guard client.qwacFingerprints.contains(fp) else {
             throw .oauth(401, "invalid_client", "Client certificate mismatch", reason: "client certificate is not a QWAC registered for client \(clientID)")
         }
+        if let grant = call.formValue("grant_type"), !client.settings.grantTypes.contains(grant),
+            ["authorization_code", "refresh_token", "client_credentials"].contains(grant)
+        {
+            throw .oauth(400, "unauthorized_client", "grant_type \(grant) is not registered for this client")
+        }
         switch call.formValue("grant_type") {
         case "authorization_code": return try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: true)
         case "refresh_token": return try simulator.refresh(call, clientID: clientID, style: style)

@@ -96,6 +96,10 @@ import Testing
         // Unknown grant, scope not registered for client credentials.
         #expect(try await h.eiToken(c, [("grant_type", "password")]).json?["error"]?.stringValue == "unsupported_grant_type")
         #expect(try await h.eiToken(c, [("grant_type", "client_credentials"), ("scope", "aisp")]).status == 400)
+        // A grant type the registration did not ask for.
+        let narrow = try await h.registerEI(body: try h.eiRegistrationBody().setting("grant_types", .array(["authorization_code", "refresh_token"])))
+        let cc = try await h.eiToken(narrow, [("grant_type", "client_credentials"), ("scope", "pisp")])
+        #expect(cc.json?["error"]?.stringValue == "unauthorized_client")
     }
 
     @Test func bpceTokenChecks() async throws {
