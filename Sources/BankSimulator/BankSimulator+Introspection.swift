@@ -8,6 +8,8 @@ import HTTPServerKit
 /// - `POST /__simulator/clock/advance?seconds=N` — move the simulator clock; `GET /__simulator/clock` reads it.
 /// - `POST /__simulator/refresh-tokens/expire?client_id=…[&persona=…]` (or `refresh_token=…`) — expire refresh tokens.
 /// - `POST /__simulator/registrations/activate?client_id=…` — make a pending BPCE registration active now.
+/// - `POST /__simulator/faults?bank=bpce:13807&fault=503[&count=N]` — inject faults into the next N requests of a
+///   bank (`*`, `cmcic`, `bpce`, `cmcic:<segment>`, `bpce:<codetab>`), or until `DELETE /__simulator/faults`.
 extension BankSimulator {
     func introspection(_ request: HTTPRequest, rest: [String]) -> HTTPResponse {
         func json(_ status: Int, _ v: JSON) -> HTTPResponse { .json(status, v.bytes) }
@@ -61,6 +63,20 @@ extension BankSimulator {
                 return true
             }
             return found ? HTTPResponse(status: 204) : .text(404, "unknown client_id")
+        case (.post, ["faults"]):
+            guard let bank = request.queryValue("bank"), let text = request.queryValue("fault"),
+                let faults = SimulatorFault.parseList(text), !faults.isEmpty
+            else { return .text(400, "bank=… and fault=… (a known fault list) are required") }
+            var remaining: Int?
+            if let c = request.queryValue("count") {
+                guard let n = Int(c), n > 0 else { return .text(400, "count must be a positive integer") }
+                remaining = n
+            }
+            store.state.withLock { $0.runtimeFaults[bank] = (faults, remaining) }
+            return HTTPResponse(status: 204)
+        case (.delete, ["faults"]):
+            store.state.withLock { $0.runtimeFaults = [:] }
+            return HTTPResponse(status: 204)
         default:
             return .text(404, "unknown simulator endpoint")
         }

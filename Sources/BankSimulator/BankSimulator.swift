@@ -57,6 +57,18 @@ public struct BankSimulator: HTTPHandler {
         var faults = configuration.faults["*"] ?? []
         faults += configuration.faults[String(bank.prefix { $0 != ":" })] ?? []
         faults += configuration.faults[bank] ?? []
+        faults += store.state.withLock { s -> [SimulatorFault] in
+            var out: [SimulatorFault] = []
+            for key in ["*", String(bank.prefix { $0 != ":" }), bank] {
+                guard var entry = s.runtimeFaults[key] else { continue }
+                out += entry.faults
+                if let n = entry.remaining {
+                    entry.remaining = n - 1
+                    s.runtimeFaults[key] = n - 1 > 0 ? entry : nil
+                }
+            }
+            return out
+        }
         for value in request.headers.values(for: SimulatorFault.headerName) {
             guard let parsed = SimulatorFault.parseList(value) else {
                 logRefusal(context, bank: bank, status: 400, reason: "unknown \(SimulatorFault.headerName) '\(value)'")

@@ -119,6 +119,8 @@ final class SimulatorStore: Sendable {
         var consents: [String: ConsentRecord] = [:]
         var payments: [String: PaymentRecord] = [:]
         var unattendedCalls: [String: [Int64]] = [:]
+        /// Faults set through `/__simulator/faults`, per bank key, with how many requests they still apply to.
+        var runtimeFaults: [String: (faults: [SimulatorFault], remaining: Int?)] = [:]
         var counters = SimulatorCounters()
     }
 

@@ -107,6 +107,21 @@ import Testing
         #expect(now.status == 200)
     }
 
+    @Test func faultsSetAtRuntimeForTheNextRequests() async throws {
+        let h = try SimulatorHarness()
+        #expect(try await h.send(h.request(.post, "/__simulator/faults?bank=bpce:13807&fault=503&count=2")).status == 204)
+        let path = "/stet/psd2/v1/accounts"
+        #expect(try await h.send(h.request(.get, path, host: SimulatorHarness.bpceHost)).status == 503)
+        #expect(try await h.send(h.request(.get, "/cic/oauth2/token")).status == 405)  // other bank unaffected
+        #expect(try await h.send(h.request(.get, path, host: SimulatorHarness.bpceHost)).status == 503)
+        #expect(try await h.send(h.request(.get, path, host: SimulatorHarness.bpceHost)).status == 400)  // used up
+        #expect(try await h.send(h.request(.post, "/__simulator/faults?bank=*&fault=token-failure")).status == 204)
+        #expect(try await h.send(h.request(.post, "/cic/oauth2/token", body: h.form([("client_id", "x")]))).status == 500)
+        #expect(try await h.send(h.request(.delete, "/__simulator/faults")).status == 204)
+        #expect(try await h.send(h.request(.post, "/cic/oauth2/token", body: h.form([("client_id", "x")]))).status == 401)
+        #expect(try await h.send(h.request(.post, "/__simulator/faults?bank=bpce&fault=boom")).status == 400)
+    }
+
     @Test func unknownHostOrPathIs404() async throws {
         let h = try SimulatorHarness()
         #expect(try await h.send(h.request(.get, "/nowhere/accounts")).status == 404)
