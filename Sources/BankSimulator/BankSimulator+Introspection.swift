@@ -17,21 +17,38 @@ extension BankSimulator {
         switch (request.method, rest) {
         case (.get, ["counters"]):
             let c = store.state.withLock { $0.counters }
-            func dict(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }) }
-            return json(200, .object([
-                ("requests", .number(Double(c.requests))), ("requestsByBank", dict(c.requestsByBank)),
-                ("rejections", .number(Double(c.rejections))), ("tokenIssuancesByClient", dict(c.tokenIssuancesByClient)),
-                ("refreshesByGeneration", dict(Dictionary(uniqueKeysWithValues: c.refreshesByGeneration.map { (String($0.key), $0.value) }))),
-                ("refreshesByClient", dict(c.refreshesByClient)), ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
-                ("registrationsByClient", .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })),
-            ]))
+            func dict(_ d: [String: Int]) -> JSON {
+                .object(d.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })
+            }
+            return json(
+                200,
+                .object([
+                    ("requests", .number(Double(c.requests))), ("requestsByBank", dict(c.requestsByBank)),
+                    ("rejections", .number(Double(c.rejections))),
+                    ("tokenIssuancesByClient", dict(c.tokenIssuancesByClient)),
+                    (
+                        "refreshesByGeneration",
+                        dict(
+                            Dictionary(uniqueKeysWithValues: c.refreshesByGeneration.map { (String($0.key), $0.value) })
+                        )
+                    ),
+                    ("refreshesByClient", dict(c.refreshesByClient)),
+                    ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
+                    (
+                        "registrationsByClient",
+                        .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })
+                    ),
+                ]))
         case (.post, ["reset"]):
             store.reset()
             return HTTPResponse(status: 204)
         case (.get, ["clock"]):
-            return json(200, .object([("now", .string(ParisCalendar.timestamp(now))), ("epochSeconds", .number(Double(now)))]))
+            return json(
+                200, .object([("now", .string(ParisCalendar.timestamp(now))), ("epochSeconds", .number(Double(now)))]))
         case (.post, ["clock", "advance"]):
-            guard let s = request.queryValue("seconds").flatMap(Int64.init) else { return .text(400, "seconds=N is required") }
+            guard let s = request.queryValue("seconds").flatMap(Int64.init) else {
+                return .text(400, "seconds=N is required")
+            }
             clock.advance(by: s)
             return json(200, .object([("now", .string(ParisCalendar.timestamp(clock.now())))]))
         case (.post, ["refresh-tokens", "expire"]):
@@ -42,7 +59,8 @@ extension BankSimulator {
             let n = store.state.withLock { s -> Int in
                 var count = 0
                 for (id, var f) in s.families {
-                    let hit = (token != nil && (f.currentRefreshToken == token || f.oldRefreshTokens.contains(token!)))
+                    let hit =
+                        (token != nil && (f.currentRefreshToken == token || f.oldRefreshTokens.contains(token!)))
                         || (clientID != nil && f.clientID == clientID && (persona == nil || f.persona == persona))
                     if hit {
                         f.refreshExpiresAt = now
@@ -58,7 +76,10 @@ extension BankSimulator {
             let found = store.state.withLock { s -> Bool in
                 guard var c = s.clients[id] else { return false }
                 c.activeAt = min(c.activeAt, now)
-                if let p = c.pending { c.settings = p.settings; c.pending = nil }
+                if let p = c.pending {
+                    c.settings = p.settings
+                    c.pending = nil
+                }
                 s.clients[id] = c
                 return true
             }

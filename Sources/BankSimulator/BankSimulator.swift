@@ -21,7 +21,9 @@ public struct BankSimulator: HTTPHandler {
     ///   - configuration: Lifetimes, modes, faults.
     ///   - crypto: Digest, certificate parsing and signature verification (OpenSSLKit in the executable).
     ///   - clock: The time source; the system clock by default.
-    public init(configuration: SimulatorConfiguration, crypto: any SimulatorCrypto, clock: SimulatorClock = SimulatorClock()) {
+    public init(
+        configuration: SimulatorConfiguration, crypto: any SimulatorCrypto, clock: SimulatorClock = SimulatorClock()
+    ) {
         self.configuration = configuration
         self.crypto = crypto
         self.clock = clock
@@ -41,7 +43,9 @@ public struct BankSimulator: HTTPHandler {
             return introspection(request, rest: Array(segments.dropFirst()))
         }
         guard let target = resolve(request) else {
-            logRefusal(context, bank: "-", status: 404, reason: "no simulated bank at host \(request.headers["Host"] ?? "-") path \(request.path)")
+            logRefusal(
+                context, bank: "-", status: 404,
+                reason: "no simulated bank at host \(request.headers["Host"] ?? "-") path \(request.path)")
             return .text(404, "Not Found")
         }
         let bank: String
@@ -80,7 +84,9 @@ public struct BankSimulator: HTTPHandler {
             switch fault {
             case .latency(let ms): try await Task.sleep(for: .milliseconds(ms))
             case .drop:
-                context.logger.info("simulator fault: dropping the connection", metadata: ["request.id": context.requestID, "bank": bank])
+                context.logger.info(
+                    "simulator fault: dropping the connection",
+                    metadata: ["request.id": context.requestID, "bank": bank])
                 throw SimulatorDropConnection()
             case .internalError:
                 return SimulatorRejection.stetResponse(500, "INTE", path: request.path, now: clock.now())
@@ -88,7 +94,8 @@ public struct BankSimulator: HTTPHandler {
                 return .text(503, "ERREUR Technique")
             case .htmlErrorPage:
                 return .text(
-                    500, "<html><head><title>Erreur</title></head><body><h1>Service momentanément indisponible</h1></body></html>",
+                    500,
+                    "<html><head><title>Erreur</title></head><body><h1>Service momentanément indisponible</h1></body></html>",
                     contentType: "text/html; charset=utf-8")
             case .tokenFailure, .expiredRefreshToken: break  // applied by the token endpoints
             }
@@ -118,7 +125,10 @@ public struct BankSimulator: HTTPHandler {
     func logRefusal(_ context: RequestContext, bank: String, status: Int, reason: String) {
         context.logger.info(
             "simulator refused the request: \(reason)",
-            metadata: ["request.id": context.requestID, "bank": bank, "http.status": String(status), "simulator.reason": reason])
+            metadata: [
+                "request.id": context.requestID, "bank": bank, "http.status": String(status),
+                "simulator.reason": reason,
+            ])
     }
 
     // MARK: - Bank selection
@@ -138,10 +148,12 @@ public struct BankSimulator: HTTPHandler {
             if let codetab, isBPCECode(codetab) { return .bpce(codetab: codetab, prefix: "", rest: segments) }
         }
         if segments.count >= 2, segments[0] == configuration.bpcePathPrefix, isBPCECode(segments[1]) {
-            return .bpce(codetab: segments[1], prefix: "/\(segments[0])/\(segments[1])", rest: Array(segments.dropFirst(2)))
+            return .bpce(
+                codetab: segments[1], prefix: "/\(segments[0])/\(segments[1])", rest: Array(segments.dropFirst(2)))
         }
         if segments.count >= 2, segments[0] == "sandbox", configuration.euroInformationSegments.contains(segments[1]) {
-            return .euroInformation(segment: segments[1], root: "/sandbox/\(segments[1])/", rest: Array(segments.dropFirst(2)))
+            return .euroInformation(
+                segment: segments[1], root: "/sandbox/\(segments[1])/", rest: Array(segments.dropFirst(2)))
         }
         if let first = segments.first, configuration.euroInformationSegments.contains(first) {
             return .euroInformation(segment: first, root: "/\(first)/", rest: Array(segments.dropFirst()))

@@ -28,8 +28,10 @@ struct EuroInformationBank {
             guard method == .post else { throw methodNotAllowed(call) }
             return try token(call)
         }
-        let isAuthorizePage = rest.count == 4 && rest[0] == "oauth2"
-            && ((rest[2] == "sandbox" && rest[3] == "signin.html") || (rest[2] == "banque" && rest[3] == "oauth2_authorization.aspx"))
+        let isAuthorizePage =
+            rest.count == 4 && rest[0] == "oauth2"
+            && ((rest[2] == "sandbox" && rest[3] == "signin.html")
+                || (rest[2] == "banque" && rest[3] == "oauth2_authorization.aspx"))
         if isAuthorizePage {
             guard method == .get else { throw methodNotAllowed(call) }
             let client = simulator.store.client(call.request.queryValue("client_id") ?? "", now: call.now)
@@ -66,23 +68,31 @@ struct EuroInformationBank {
         let sig: CavageSignature
         do {
             sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew, crypto: simulator.crypto)
-        } catch { throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason) }
+                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew,
+                crypto: simulator.crypto)
+        } catch {
+            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
+        }
         let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
             for c in s.clients.values where c.registry == registry {
-                if let k = c.settings.keys.first(where: { $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId) }) {
+                if let k = c.settings.keys.first(where: {
+                    $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
+                }) {
                     return (c, k)
                 }
             }
             return nil
         }
         guard let (client, key) = found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        do { try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto) } catch {
+        do {
+            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
+        } catch {
             throw call.stet(error.status, "Invalid signature", error.reason)
         }
         let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
         guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
+            throw call.stet(
+                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
         }
         return (client, key)
     }
@@ -94,14 +104,18 @@ struct EuroInformationBank {
             throw .oauth(500, "server_error", "Technical error", reason: "fault token-failure")
         }
         guard let qwac = call.request.peerCertificateDER else {
-            throw .oauth(401, "invalid_client", "client certificate required", reason: "no client certificate at the token endpoint")
+            throw .oauth(
+                401, "invalid_client", "client certificate required",
+                reason: "no client certificate at the token endpoint")
         }
         guard let clientID = call.formValue("client_id"), let client = simulator.store.client(clientID, now: call.now),
             client.registry == registry
         else { throw .oauth(401, "invalid_client", "Unknown client", reason: "client_id unknown at \(call.bank)") }
         let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
         guard client.qwacFingerprints.contains(fp) else {
-            throw .oauth(401, "invalid_client", "Client certificate mismatch", reason: "client certificate is not a QWAC registered for client \(clientID)")
+            throw .oauth(
+                401, "invalid_client", "Client certificate mismatch",
+                reason: "client certificate is not a QWAC registered for client \(clientID)")
         }
         if let grant = call.formValue("grant_type"), !client.settings.grantTypes.contains(grant),
             ["authorization_code", "refresh_token", "client_credentials"].contains(grant)
@@ -109,7 +123,8 @@ struct EuroInformationBank {
             throw .oauth(400, "unauthorized_client", "grant_type \(grant) is not registered for this client")
         }
         switch call.formValue("grant_type") {
-        case "authorization_code": return try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: true)
+        case "authorization_code":
+            return try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: true)
         case "refresh_token": return try simulator.refresh(call, clientID: clientID, style: style)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map(String.init))
@@ -120,7 +135,8 @@ struct EuroInformationBank {
                 throw .oauth(400, "invalid_scope", "scope not registered for this client")
             }
             let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil, familyID: nil,
+                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
+                familyID: nil,
                 paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
             return simulator.clientCredentials(call, grant: grant, style: style)
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")

@@ -95,13 +95,17 @@ public struct SimulatorConfiguration: Sendable {
         }
         func int(_ key: String, _ range: ClosedRange<Int64>, _ apply: (Int64) -> Void) {
             guard let raw = value(key) else { return }
-            if let v = Int64(raw), range.contains(v) { apply(v) } else {
+            if let v = Int64(raw), range.contains(v) {
+                apply(v)
+            } else {
                 problems.append("PASSERELLE_SIMULATOR_\(key) must be an integer in \(range)")
             }
         }
         func oneOf<T: RawRepresentable<String>>(_ key: String, _ type: T.Type, _ apply: (T) -> Void) {
             guard let raw = value(key) else { return }
-            if let v = T(rawValue: raw.lowercased()) { apply(v) } else {
+            if let v = T(rawValue: raw.lowercased()) {
+                apply(v)
+            } else {
                 problems.append("PASSERELLE_SIMULATOR_\(key) has an unknown value '\(raw)'")
             }
         }

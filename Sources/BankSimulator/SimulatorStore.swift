@@ -38,7 +38,11 @@ struct SimulatedClient: Sendable {
 
 /// Who a token was issued to and for what.
 struct AccessGrant: Sendable {
-    enum Kind: String, Sendable { case authorizationCode = "authorization_code", clientCredentials = "client_credentials", registration }
+    enum Kind: String, Sendable {
+        case authorizationCode = "authorization_code"
+        case clientCredentials = "client_credentials"
+        case registration
+    }
     var kind: Kind
     /// `cmcic:<segment>` or `bpce:<codetab>`; `bpce` for registration tokens.
     var bank: String

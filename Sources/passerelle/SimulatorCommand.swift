@@ -5,7 +5,7 @@ import HTTPServerKit
 import OpenSSLKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `passerelle simulator`: the strict Euro-Information and BPCE sandboxes (docs/simulator.md) over TLS. Client
@@ -30,12 +30,14 @@ enum SimulatorCommand {
         guard missing.isEmpty, let certFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsKeyFile,
             let caFile = configuration.clientCAFile
         else {
-            FileHandle.standardError.write(Data("passerelle simulator: missing \(missing.joined(separator: ", "))\n".utf8))
+            FileHandle.standardError.write(
+                Data("passerelle simulator: missing \(missing.joined(separator: ", "))\n".utf8))
             return 78
         }
         do {
             let caPEM = try String(contentsOfFile: caFile, encoding: .utf8)
-            let simulator = BankSimulator(configuration: configuration, crypto: try OpenSSLSimulatorCrypto(caBundlePEM: caPEM))
+            let simulator = BankSimulator(
+                configuration: configuration, crypto: try OpenSSLSimulatorCrypto(caBundlePEM: caPEM))
             let tls = TLSConfiguration(
                 certificateChain: .file(certFile), privateKey: .file(keyFile),
                 clientVerification: .optional(trustRoots: .file(caFile)))

@@ -7,7 +7,11 @@ import Testing
 
 /// A few requests over real TLS sockets (the in-process server of HTTPServerKit on port 0, curl as the client).
 @Suite struct LiveTLSTests {
-    struct CurlResult { var status: Int; var body: String; var exitCode: Int32 }
+    struct CurlResult {
+        var status: Int
+        var body: String
+        var exitCode: Int32
+    }
 
     /// Runs curl without blocking the cooperative pool.
     static func curl(_ args: [String]) async throws -> CurlResult {
@@ -23,7 +27,8 @@ import Testing
         }
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        return CurlResult(status: Int(lines.last ?? "") ?? 0, body: lines.dropLast().joined(separator: "\n"), exitCode: code)
+        return CurlResult(
+            status: Int(lines.last ?? "") ?? 0, body: lines.dropLast().joined(separator: "\n"), exitCode: code)
     }
 
     func withServer(_ body: @Sendable (SimulatorHarness, Int) async throws -> Void) async throws {
@@ -46,17 +51,27 @@ import Testing
             let base = "https://localhost:\(port)"
             let ca = ["--cacert", h.pki + "/ca.crt"]
             let body = try h.eiRegistrationBody().rendered
-            let ok = try await Self.curl(ca + ["--cert", h.pki + "/qwac.crt", "--key", h.pki + "/qwac.key",
-                "-H", "Content-Type: application/json", "--data-binary", body, base + "/sandbox/cic/oauth2/registrations"])
+            let ok = try await Self.curl(
+                ca + [
+                    "--cert", h.pki + "/qwac.crt", "--key", h.pki + "/qwac.key",
+                    "-H", "Content-Type: application/json", "--data-binary", body,
+                    base + "/sandbox/cic/oauth2/registrations",
+                ])
             #expect(ok.status == 201, "\(ok.body)")
             #expect(JSON.parse(Array(ok.body.utf8))?["client_id"]?.stringValue?.count == 40)
             // No client certificate: TLS succeeds (optional), the bank refuses.
-            let anonymous = try await Self.curl(ca + ["-H", "Content-Type: application/json", "--data-binary", body,
-                base + "/sandbox/cic/oauth2/registrations"])
+            let anonymous = try await Self.curl(
+                ca + [
+                    "-H", "Content-Type: application/json", "--data-binary", body,
+                    base + "/sandbox/cic/oauth2/registrations",
+                ])
             #expect(anonymous.status == 401)
             // A certificate from another CA: the handshake fails.
-            let rogue = try await Self.curl(ca + ["--cert", h.pki + "/rogue-client.crt", "--key", h.pki + "/rogue-client.key",
-                base + "/sandbox/cic/oauth2/registrations"])
+            let rogue = try await Self.curl(
+                ca + [
+                    "--cert", h.pki + "/rogue-client.crt", "--key", h.pki + "/rogue-client.key",
+                    base + "/sandbox/cic/oauth2/registrations",
+                ])
             #expect(rogue.status == 0 && rogue.exitCode != 0)
         }
     }
@@ -65,11 +80,15 @@ import Testing
         try await withServer { h, port in
             let base = "https://localhost:\(port)"
             let tlsArgs = ["--cacert", h.pki + "/ca.crt", "--cert", h.pki + "/qwac.crt", "--key", h.pki + "/qwac.key"]
-            let token = try await Self.curl(tlsArgs + ["-d", "client_id=PSD2_TPPRegister&grant_type=client_credentials&scope=manageRegistration",
-                base + "/bpce/13807/stet/psd2/oauth/token"])
+            let token = try await Self.curl(
+                tlsArgs + [
+                    "-d", "client_id=PSD2_TPPRegister&grant_type=client_credentials&scope=manageRegistration",
+                    base + "/bpce/13807/stet/psd2/oauth/token",
+                ])
             #expect(token.status == 200, "\(token.body)")
             #expect(JSON.parse(Array(token.body.utf8))?["access_token"]?.stringValue != nil)
-            let down = try await Self.curl(tlsArgs + ["-H", "X-Simulator-Fault: 503", base + "/bpce/13807/stet/psd2/v1/accounts"])
+            let down = try await Self.curl(
+                tlsArgs + ["-H", "X-Simulator-Fault: 503", base + "/bpce/13807/stet/psd2/v1/accounts"])
             #expect(down.status == 503 && down.body == "ERREUR Technique")
             let counters = try await Self.curl(["--cacert", h.pki + "/ca.crt", base + "/__simulator/counters"])
             #expect(JSON.parse(Array(counters.body.utf8))?["requestsByBank"]?["bpce:13807"]?.decimalText == "2.0")
