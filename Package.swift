@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], resources: [.copy("Support")], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import Testing
+
 @testable import BankAdapters
 
 @Suite struct STETMappingTests {
@@ -9,12 +10,13 @@ import Testing
 
     @Test func mapsTheSeedAccountsBeforeConsent() throws {
         let accounts = try STETMapping.accounts(from: Fixture.bytes("bpce-accounts-not-consented.json"))
-        #expect(accounts == [
-            Account(
-                id: "038-CPT30019654091", iban: "FR7613807008043001965409135", name: "Tech-N Co", currency: "EUR",
-                cashAccountType: "CACC", product: "COMPTE COURANT", usage: "ORGA", psuStatus: "Account Holder",
-                bicFi: "CCBPFRPPNAN", details: "COMPTE COURANT")
-        ])
+        #expect(
+            accounts == [
+                Account(
+                    id: "038-CPT30019654091", iban: "FR7613807008043001965409135", name: "Tech-N Co", currency: "EUR",
+                    cashAccountType: "CACC", product: "COMPTE COURANT", usage: "ORGA", psuStatus: "Account Holder",
+                    bicFi: "CCBPFRPPNAN", details: "COMPTE COURANT")
+            ])
     }
 
     @Test func mapsTheSeedAccountsAfterConsentWithInlineBalances() throws {
@@ -81,17 +83,21 @@ import Testing
         #expect(t[2].bankTransactionCode == "CB")
         #expect(t[2].bankStatus == "OTHR")
         #expect(t[2].creditDebitIndicator == "DBIT")
-        #expect(page.nextPageURL == "https://oauth2-apiii.e-i.com/cic/stet-psd2-api/v2.0/accounts/00012345601/transactions?page=2")
+        #expect(
+            page.nextPageURL
+                == "https://oauth2-apiii.e-i.com/cic/stet-psd2-api/v2.0/accounts/00012345601/transactions?page=2")
     }
 
     @Test func readsBPCERemittanceArraysStringsAndAbsoluteNextLinks() throws {
-        let page = try STETMapping.transactionsPage(from: Fixture.bytes("bpce-transactions-page1.json"), apiRoot: bpceRoot)
+        let page = try STETMapping.transactionsPage(
+            from: Fixture.bytes("bpce-transactions-page1.json"), apiRoot: bpceRoot)
         #expect(page.transactions.map(\.amount.description) == ["-56.90", "150.00"])
         #expect(page.transactions[0].remittance == ["PRLV SEPA EDF", "ECH/030919"])
         #expect(page.transactions[1].remittance == ["VIR M DUPONT"])
         #expect(page.transactions[1].status == .pending)
         #expect(page.nextPageURL == bpceRoot + "/accounts/038-CPT30019654051/transactions?page=2")
-        let last = try STETMapping.transactionsPage(from: Fixture.bytes("bpce-transactions-page-last.json"), apiRoot: bpceRoot)
+        let last = try STETMapping.transactionsPage(
+            from: Fixture.bytes("bpce-transactions-page-last.json"), apiRoot: bpceRoot)
         #expect(last.transactions.isEmpty)
         #expect(last.nextPageURL == nil)
     }
@@ -105,11 +111,13 @@ import Testing
 
     @Test func mapsBeneficiariesAndIdentity() throws {
         let beneficiaries = try STETMapping.beneficiaries(from: Fixture.bytes("ei-beneficiaries.json"))
-        #expect(beneficiaries == [
-            Beneficiary(
-                id: "B1", name: "Jeanne Martin", iban: "FR7630004000031234567890143", bicFi: "BNPAFRPP", country: "FR",
-                addressLines: ["1 rue X", "75001 Paris"], isTrusted: true)
-        ])
+        #expect(
+            beneficiaries == [
+                Beneficiary(
+                    id: "B1", name: "Jeanne Martin", iban: "FR7630004000031234567890143", bicFi: "BNPAFRPP",
+                    country: "FR",
+                    addressLines: ["1 rue X", "75001 Paris"], isTrusted: true)
+            ])
         #expect(try STETMapping.beneficiaries(from: []).isEmpty)
         #expect(try STETMapping.identity(from: Fixture.bytes("bpce-identity.json")) == Identity(name: "MALLOW MARC"))
         #expect(throws: AdapterError.self) { try STETMapping.identity(from: Array("{}".utf8)) }
@@ -139,35 +147,59 @@ import Testing
     @Test func readsTokenResponsesWithDefaults() throws {
         let now = Date(timeIntervalSince1970: 1_700_000_000)
         let bpce = BankCatalog.builtIn.profile(for: BankID("bpce:13807")!)!
-        let seed = Array(#"""
+        let seed = Array(
+            #"""
             {"access_token": "KXZyspFBZ1R6NqWQdmsZhfdo1nbjK7MoI0Kr2rSi1mSCFNehAs6iLw", "token_type": "Bearer",
              "expires_in": 3600, "scope": "aisp offline_access",
              "refresh_token": "KUZyspFBZ1R6NqWQdmsZhfdo1nbjK7MoD0Kr2rSi1mSCFNehAs6iLa"}
             """#.utf8)
-        let tokens = try STETMapping.tokens(from: seed, receivedAt: now, defaults: bpce.tokenDefaults, isNewAuthorization: true)
+        let tokens = try STETMapping.tokens(
+            from: seed, receivedAt: now, defaults: bpce.tokenDefaults)
         #expect(tokens.expiresAt == now.addingTimeInterval(3600))
         #expect(tokens.refreshExpiresAt == now.addingTimeInterval(90 * 86_400))
         #expect(tokens.scope == "aisp offline_access")
         #expect(tokens.refreshToken?.reveal == "KUZyspFBZ1R6NqWQdmsZhfdo1nbjK7MoD0Kr2rSi1mSCFNehAs6iLa")
         let ei = BankCatalog.builtIn.profile(for: BankID("cmcic:cic")!)!
         let stub = Array(#"{"access_token":"a","token_type":"bearer","expires_in":"10800"}"#.utf8)
-        let eiTokens = try STETMapping.tokens(from: stub, receivedAt: now, defaults: ei.tokenDefaults, isNewAuthorization: true)
+        let eiTokens = try STETMapping.tokens(
+            from: stub, receivedAt: now, defaults: ei.tokenDefaults)
         #expect(eiTokens.expiresAt == now.addingTimeInterval(10800))
         #expect(eiTokens.refreshToken == nil)
         #expect(eiTokens.refreshExpiresAt == nil)
         let noExpiry = Array(#"{"access_token":"a"}"#.utf8)
-        #expect(try STETMapping.tokens(from: noExpiry, receivedAt: now, defaults: ei.tokenDefaults, isNewAuthorization: false).expiresAt
-            == now.addingTimeInterval(3600))
+        #expect(
+            try STETMapping.tokens(
+                from: noExpiry, receivedAt: now, defaults: ei.tokenDefaults
+            ).expiresAt
+                == now.addingTimeInterval(3600))
         #expect(throws: AdapterError.self) {
-            try STETMapping.tokens(from: Array(#"{"access_token":"a","token_type":"mac"}"#.utf8), receivedAt: now,
-                defaults: ei.tokenDefaults, isNewAuthorization: true)
+            try STETMapping.tokens(
+                from: Array(#"{"access_token":"a","token_type":"mac"}"#.utf8), receivedAt: now,
+                defaults: ei.tokenDefaults)
         }
+    }
+
+    @Test func aBPCERefreshKeepsTheNinetyDayWindowOfTheSCA() throws {
+        let bpce = BankCatalog.builtIn.profile(for: BankID("bpce:13807")!)!
+        let sca = Date(timeIntervalSince1970: 1_700_000_000)
+        let body = Array(#"{"access_token":"a1","token_type":"Bearer","expires_in":3600,"refresh_token":"r1"}"#.utf8)
+        let first = try STETMapping.tokens(from: body, receivedAt: sca, defaults: bpce.tokenDefaults)
+        let later = sca.addingTimeInterval(30 * 86_400)
+        let again = Array(#"{"access_token":"a2","token_type":"Bearer","expires_in":3600,"refresh_token":"r1"}"#.utf8)
+        let refreshed = try STETMapping.tokens(from: again, receivedAt: later, defaults: bpce.tokenDefaults)
+            .merged(keepingRefreshOf: first, rotates: bpce.tokenDefaults.refreshTokenRotates)
+        #expect(refreshed.accessToken.reveal == "a2")
+        #expect(refreshed.expiresAt == later.addingTimeInterval(3600))
+        #expect(refreshed.refreshExpiresAt == sca.addingTimeInterval(90 * 86_400))
+        #expect(!"\(try STETJSON.decode(OAuthTokenResponse.self, from: body))".contains("a1"))
     }
 
     @Test func decodingErrorsNeverQuoteTheBody() {
         let body = Array(#"{"access_token": 12345678, "refresh_token": "SECRET-REFRESH"}"#.utf8)
         let error = #expect(throws: AdapterError.self) {
-            try STETMapping.tokens(from: body, receivedAt: Date(), defaults: .init(accessTokenSeconds: 1, refreshTokenSeconds: nil, refreshTokenRotates: true), isNewAuthorization: true)
+            try STETMapping.tokens(
+                from: body, receivedAt: Date(),
+                defaults: .init(accessTokenSeconds: 1, refreshTokenSeconds: nil, refreshTokenRotates: true))
         }
         #expect(error?.description.contains("SECRET") == false)
         #expect(error?.description.contains("12345678") == false)

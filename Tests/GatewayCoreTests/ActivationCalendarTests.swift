@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import GatewayCore
 
 @Suite struct ActivationCalendarTests {
     /// An instant from a UTC reading.
     func utc(_ date: String, _ hour: Int, _ minute: Int = 0, _ second: Int = 0) -> Date {
         let day = CalendarDate(date)!
-        return Date(timeIntervalSince1970: TimeInterval(day.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second))
+        return Date(
+            timeIntervalSince1970: TimeInterval(day.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second))
     }
 
     @Test func computesEasterAndTheMovableHolidays() {
@@ -15,10 +17,11 @@ import Testing
         #expect(ActivationCalendar.easterSunday(year: 2026).description == "2026-04-05")
         #expect(ActivationCalendar.easterSunday(year: 2038).description == "2038-04-25")
         let holidays = ActivationCalendar.frenchPublicHolidays(year: 2026).map(\.description).sorted()
-        #expect(holidays == [
-            "2026-01-01", "2026-04-06", "2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25", "2026-07-14",
-            "2026-08-15", "2026-11-01", "2026-11-11", "2026-12-25",
-        ])
+        #expect(
+            holidays == [
+                "2026-01-01", "2026-04-06", "2026-05-01", "2026-05-08", "2026-05-14", "2026-05-25", "2026-07-14",
+                "2026-08-15", "2026-11-01", "2026-11-11", "2026-12-25",
+            ])
     }
 
     @Test func knowsParisSummerAndWinterTime() {

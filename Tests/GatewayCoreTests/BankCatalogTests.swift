@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GatewayCore
 
 @Suite struct BankCatalogTests {
@@ -7,13 +8,16 @@ import Testing
 
     @Test func containsEveryBankOfBanksMD() {
         let ids = Set(catalog.all.map(\.id.description))
-        for segment in ["cm", "becm", "cic", "cic-banqueprivee", "banquetransatlantique", "monabanq", "beobank", "targobank-es"] {
+        for segment in [
+            "cm", "becm", "cic", "cic-banqueprivee", "banquetransatlantique", "monabanq", "beobank", "targobank-es",
+        ] {
             #expect(ids.contains("cmcic:\(segment)"))
         }
-        for code in ["10207", "10807", "10907", "13507", "13807", "14607", "14707", "16607", "16807", "17807", "18707", "10548",
+        for code in [
+            "10207", "10807", "10907", "13507", "13807", "14607", "14707", "16607", "16807", "17807", "18707", "10548",
             "11315", "11425", "12135", "13135", "13335", "13485", "13825", "14265", "14445", "14505", "15135", "16275",
-            "17515", "18315", "18715", "10107", "42559", "40978", "30007"]
-        {
+            "17515", "18315", "18715", "10107", "42559", "40978", "30007",
+        ] {
             #expect(ids.contains("bpce:\(code)"))
         }
         #expect(catalog.all.count == 8 + 31)
@@ -111,7 +115,9 @@ import Testing
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/banks.example.json")
         let updated = try catalog.applying(overrides: try Data(contentsOf: url))
-        #expect(updated.profile(for: BankID("bpce:17515")!)?.sandbox?.apiRoot.hasPrefix("https://bpce-17515.localhost:") == true)
+        #expect(
+            updated.profile(for: BankID("bpce:17515")!)?.sandbox?.apiRoot.hasPrefix("https://bpce-17515.localhost:")
+                == true)
         #expect(updated.profile(for: BankID("cmcic:becm")!)?.sandbox?.apiRoot.hasPrefix("https://localhost:") == true)
     }
 }

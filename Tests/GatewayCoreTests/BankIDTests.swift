@@ -1,5 +1,6 @@
-import Testing
 import Foundation
+import Testing
+
 @testable import GatewayCore
 
 @Suite struct BankIDTests {
@@ -13,7 +14,10 @@ import Foundation
         #expect(BankID("cmcic:cic-banqueprivee")?.code == "cic-banqueprivee")
     }
 
-    @Test(arguments: ["bpce", "bpce:1380", "bpce:138070", "bpce:1380a", "cmcic:", "cmcic:CIC", "cmcic:-cic", "cic", "ing:x", "cmcic:c c"])
+    @Test(arguments: [
+        "bpce", "bpce:1380", "bpce:138070", "bpce:1380a", "cmcic:", "cmcic:CIC", "cmcic:-cic", "cic", "ing:x",
+        "cmcic:c c",
+    ])
     func refusesMalformedIDs(_ text: String) {
         #expect(BankID(text) == nil)
         #expect(throws: GatewayError.self) { try BankID.parse(text) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import GatewayCore
 
 @Suite struct DecimalAmountTests {
@@ -48,13 +49,16 @@ import Testing
 @Suite struct CalendarDateTests {
     @Test(arguments: [
         ("2020-06-22", "2020-06-22"), ("2021-11-12T00:00:00Z", "2021-11-12"),
-        ("2024-03-20T23:30:00.000+01:00", "2024-03-20"), ("2024-03-20 10:15", "2024-03-20"), (" 2019-09-03 ", "2019-09-03"),
+        ("2024-03-20T23:30:00.000+01:00", "2024-03-20"), ("2024-03-20 10:15", "2024-03-20"),
+        (" 2019-09-03 ", "2019-09-03"),
     ])
     func normalizesDatesAndDateTimes(_ input: String, _ expected: String) {
         #expect(CalendarDate.normalizing(input)?.description == expected)
     }
 
-    @Test(arguments: ["2021-02-29", "2020-13-01", "2020-6-1", "20200601", "2024-03-20Tnope", "2024-03-20T25:00:00Z", ""])
+    @Test(arguments: [
+        "2021-02-29", "2020-13-01", "2020-6-1", "20200601", "2024-03-20Tnope", "2024-03-20T25:00:00Z", "",
+    ])
     func refusesInvalidDates(_ input: String) {
         #expect(CalendarDate.normalizing(input) == nil)
     }

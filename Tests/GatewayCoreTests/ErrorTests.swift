@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import GatewayCore
 import GatewayLogging
+import Testing
+
+@testable import GatewayCore
 
 @Suite struct ErrorTests {
     let bank = BankID("bpce:13807")!
@@ -26,9 +27,11 @@ import GatewayLogging
     }
 
     @Test func carriesTheBanksOwnCodeAndMessage() throws {
-        let error = GatewayError.upstream(bank: bank, .rejected(status: 400, code: "invalid_client", message: "Unknown client"))
+        let error = GatewayError.upstream(
+            bank: bank, .rejected(status: 400, code: "invalid_client", message: "Unknown client"))
         let details = try #require(error.bankDetails)
-        #expect(details == BankErrorDetails(id: bank, httpStatus: 400, code: "invalid_client", message: "Unknown client"))
+        #expect(
+            details == BankErrorDetails(id: bank, httpStatus: 400, code: "invalid_client", message: "Unknown client"))
         #expect(GatewayError.upstream(bank: bank, .noAccounts).bankDetails?.code == "NAAC")
         #expect(GatewayError.notFound(resource: "x", id: "y").bankDetails == nil)
     }
@@ -51,9 +54,21 @@ import GatewayLogging
         #expect(Set(ProblemType.allCases.map(\.uri)).count == ProblemType.allCases.count)
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("openapi/passerelle.yaml")
-        let document = try String(contentsOf: url, encoding: .utf8)
+        // x-problem-types lists `- type: <uri>` followed by `status: <code>` and `title: <title>`.
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        var documented: [String: (Int, String)] = [:]
+        for (index, line) in lines.enumerated() where line.hasPrefix("- type: /problems/") && index + 2 < lines.count {
+            documented[String(line.dropFirst("- type: ".count))] = (
+                Int(lines[index + 1].dropFirst("status: ".count)) ?? 0,
+                String(lines[index + 2].dropFirst("title: ".count))
+            )
+        }
+        #expect(documented.count == ProblemType.allCases.count)
         for type in ProblemType.allCases {
-            #expect(document.contains("- type: \(type.uri)\n          status: \(type.status)"), "\(type.uri) missing")
+            #expect(documented[type.uri]?.0 == type.status, "\(type.uri) status")
+            #expect(documented[type.uri]?.1 == type.title, "\(type.uri) title")
         }
     }
 
@@ -75,13 +90,15 @@ import GatewayLogging
             accessToken: Secret("a1"), refreshToken: Secret("r1"), expiresAt: sca.addingTimeInterval(3600),
             refreshExpiresAt: sca.addingTimeInterval(90 * 86_400))
         let refreshed = TokenSet(
-            accessToken: Secret("a2"), refreshToken: nil, expiresAt: sca.addingTimeInterval(7200), refreshExpiresAt: nil)
+            accessToken: Secret("a2"), refreshToken: nil, expiresAt: sca.addingTimeInterval(7200), refreshExpiresAt: nil
+        )
         let merged = refreshed.merged(keepingRefreshOf: first, rotates: false)
         #expect(merged.refreshToken == Secret("r1"))
         #expect(merged.refreshExpiresAt == first.refreshExpiresAt)
         #expect(merged.accessToken == Secret("a2"))
         let sameToken = TokenSet(
-            accessToken: Secret("a3"), refreshToken: Secret("r1"), expiresAt: sca, refreshExpiresAt: sca.addingTimeInterval(1e9))
+            accessToken: Secret("a3"), refreshToken: Secret("r1"), expiresAt: sca,
+            refreshExpiresAt: sca.addingTimeInterval(1e9))
         #expect(sameToken.merged(keepingRefreshOf: first, rotates: false).refreshExpiresAt == first.refreshExpiresAt)
         #expect(merged.needsRefresh(now: sca.addingTimeInterval(7150)))
         #expect(!merged.needsRefresh(now: sca.addingTimeInterval(7000)))

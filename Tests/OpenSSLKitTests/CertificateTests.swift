@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OpenSSLKit
 
 @Suite struct CertificateTests {
@@ -8,7 +9,9 @@ import Testing
         let certificate = try Certificate(pem: try Fixtures.pki(name))
         let output = try runOpenSSL(["x509", "-in", try Fixtures.pkiPath(name), "-noout", "-fingerprint", "-sha256"])
         // "sha256 Fingerprint=AB:CD:…" (the prefix's case differs between OpenSSL versions)
-        let expected = output.split(separator: "=", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let expected = output.split(separator: "=", maxSplits: 1).last.map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         #expect(certificate.sha256FingerprintHex == expected)
         let serial = try runOpenSSL(["x509", "-in", try Fixtures.pkiPath(name), "-noout", "-serial"])
         #expect("serial=" + certificate.serialNumber == serial.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -19,9 +22,11 @@ import Testing
     @Test func readsEIDASAttributesOfTheQWAC() throws {
         let qwac = try Certificate(pem: try Fixtures.pki("qwac.crt"))
         #expect(qwac.organizationIdentifier == "PSDFR-ACPR-12345")
-        #expect(qwac.psd2 == PSD2Attributes(
-            roles: [.accountInformation, .paymentInitiation],
-            ncaName: "Autorite de Controle Prudentiel et de Resolution", ncaId: "FR-ACPR"))
+        #expect(
+            qwac.psd2
+                == PSD2Attributes(
+                    roles: [.accountInformation, .paymentInitiation],
+                    ncaName: "Autorite de Controle Prudentiel et de Resolution", ncaId: "FR-ACPR"))
         #expect(qwac.qcTypes == [.web])
         #expect(qwac.extendedKeyUsage.contains(ExtendedKeyUsage.clientAuth))
         #expect(qwac.keyUsage?.contains(.digitalSignature) == true)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OpenSSLKit
 
 @Suite struct DigestTests {
@@ -50,7 +51,8 @@ import Testing
 
     @Test func randomBytesHaveTheRequestedLengthAndDiffer() {
         #expect(Random.bytes(0).isEmpty)
-        let a = Random.bytes(32), b = Random.bytes(32)
+        let a = Random.bytes(32)
+        let b = Random.bytes(32)
         #expect(a.count == 32)
         #expect(a != b)
     }

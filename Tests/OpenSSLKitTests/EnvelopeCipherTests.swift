@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OpenSSLKit
 
 @Suite struct EnvelopeCipherTests {
@@ -89,7 +90,9 @@ import Testing
         let two = try MasterKeyring(parsing: "2:\(Base64.encode(keyV2)), 1:\(Base64.encode(keyV1))")
         #expect(two.versions == [1, 2])
         #expect(two.currentVersion == 2)
-        #expect(throws: MasterKeyError.wrongLength(version: 1)) { try MasterKeyring(parsing: Base64.encode([1, 2, 3])) }
+        #expect(throws: MasterKeyError.wrongLength(version: 1)) {
+            try MasterKeyring(parsing: Base64.encode([1, 2, 3]))
+        }
         #expect(throws: MasterKeyError.invalid) { try MasterKeyring(parsing: "not base64!") }
         #expect(throws: MasterKeyError.duplicateVersion(1)) {
             try MasterKeyring(parsing: "1:\(Base64.encode(keyV1)),1:\(Base64.encode(keyV2))")

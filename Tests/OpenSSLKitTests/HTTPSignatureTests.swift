@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OpenSSLKit
 
 /// The known-answer request: a body, a multi-valued PSU header, and an Authorization header that is not signed.
@@ -45,16 +46,24 @@ struct SignedRequest {
         let signer = HTTPMessageSigner(key: try PrivateKey(pem: try Fixtures.text("kat-rsa2048.key")), keyId: "kid-1")
         let header = try signer.signatureHeader(method: r.method, target: r.target, headers: r.headers, names: r.names)
         let expected = try Fixtures.text("kat-signature.b64").trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(header == "keyId=\"kid-1\",algorithm=\"rsa-sha256\",headers=\"\(r.names.joined(separator: " "))\",signature=\"\(expected)\"")
+        #expect(
+            header
+                == "keyId=\"kid-1\",algorithm=\"rsa-sha256\",headers=\"\(r.names.joined(separator: " "))\",signature=\"\(expected)\""
+        )
     }
 
     @Test func signingStringFollowsDraftRules() throws {
         let s = try SigningString.build(
             method: "GET", target: "/Path/A%2fB?Q=1",
-            headers: [("X-Example", "Example header\r\n    with some whitespace."), ("Cache-Control", "max-age=60"),
-                      ("cache-control", "must-revalidate")],
+            headers: [
+                ("X-Example", "Example header\r\n    with some whitespace."), ("Cache-Control", "max-age=60"),
+                ("cache-control", "must-revalidate"),
+            ],
             names: ["(request-target)", "X-Example", "cache-control"])
-        #expect(s == "(request-target): get /Path/A%2fB?Q=1\nx-example: Example header with some whitespace.\ncache-control: max-age=60, must-revalidate")
+        #expect(
+            s
+                == "(request-target): get /Path/A%2fB?Q=1\nx-example: Example header with some whitespace.\ncache-control: max-age=60, must-revalidate"
+        )
         #expect(throws: HTTPSignatureError.headerListedButAbsent("date")) {
             try SigningString.build(method: "GET", target: "/", headers: [], names: ["date"])
         }
@@ -67,13 +76,19 @@ struct SignedRequest {
     }
 
     @Test func defaultHeaderRulesFollowTheSeeds() {
-        #expect(DefaultSignedHeaders.euroInformation(hasBody: false, presentHeaders: ["Host", "Authorization", "Accept"])
-            == ["(request-target)", "host", "date", "x-request-id"])
-        #expect(DefaultSignedHeaders.euroInformation(
-            hasBody: true, presentHeaders: ["PSU-IP-Address", "Authorization", "psu-ip-address", "PSU-Date"])
-            == ["(request-target)", "host", "date", "x-request-id", "digest", "content-type", "psu-ip-address", "psu-date"])
-        #expect(DefaultSignedHeaders.bpce(hasBody: false, presentHeaders: ["PSU-IP-Address"])
-            == ["(request-target)", "date", "x-request-id", "digest", "psu-ip-address"])
+        #expect(
+            DefaultSignedHeaders.euroInformation(hasBody: false, presentHeaders: ["Host", "Authorization", "Accept"])
+                == ["(request-target)", "host", "date", "x-request-id"])
+        #expect(
+            DefaultSignedHeaders.euroInformation(
+                hasBody: true, presentHeaders: ["PSU-IP-Address", "Authorization", "psu-ip-address", "PSU-Date"])
+                == [
+                    "(request-target)", "host", "date", "x-request-id", "digest", "content-type", "psu-ip-address",
+                    "psu-date",
+                ])
+        #expect(
+            DefaultSignedHeaders.bpce(hasBody: false, presentHeaders: ["PSU-IP-Address"])
+                == ["(request-target)", "date", "x-request-id", "digest", "psu-ip-address"])
     }
 }
 
@@ -89,10 +104,13 @@ struct SignedRequest {
             method: request.method, target: request.target, headers: request.headers, names: request.names)
     }
 
-    func verify(_ r: SignedRequest, header: String? = nil, key: PublicKey? = nil,
-                verifier: HTTPSignatureVerifier = .euroInformation) throws {
-        try verifier.verify(signatureHeader: header ?? self.header, method: r.method, target: r.target,
-                            headers: r.headers, body: r.body, publicKey: key ?? self.key.publicKey)
+    func verify(
+        _ r: SignedRequest, header: String? = nil, key: PublicKey? = nil,
+        verifier: HTTPSignatureVerifier = .euroInformation
+    ) throws {
+        try verifier.verify(
+            signatureHeader: header ?? self.header, method: r.method, target: r.target,
+            headers: r.headers, body: r.body, publicKey: key ?? self.key.publicKey)
     }
 
     @Test func signThenVerifySucceeds() throws {
@@ -134,7 +152,8 @@ struct SignedRequest {
         #expect(throws: HTTPSignatureError.signatureDoesNotVerify) { try verify(encoding) }
 
         // Same headers, other order in the list: the signing string changes.
-        let reordered = header.replacingOccurrences(of: "headers=\"(request-target) host date", with: "headers=\"(request-target) date host")
+        let reordered = header.replacingOccurrences(
+            of: "headers=\"(request-target) host date", with: "headers=\"(request-target) date host")
         #expect(reordered != header)
         #expect(throws: HTTPSignatureError.signatureDoesNotVerify) { try verify(request, header: reordered) }
 
@@ -158,7 +177,9 @@ struct SignedRequest {
         #expect(throws: HTTPSignatureError.headerListedButAbsent("psu-ip-address")) {
             try verify(missing, verifier: HTTPSignatureVerifier())
         }
-        #expect(HTTPSignatureError.headerListedButAbsent("psu-ip-address").description == "header listed but absent: psu-ip-address")
+        #expect(
+            HTTPSignatureError.headerListedButAbsent("psu-ip-address").description
+                == "header listed but absent: psu-ip-address")
 
         var noDigest = request
         noDigest.headers.removeAll { $0.0 == "Digest" }
@@ -170,11 +191,15 @@ struct SignedRequest {
 
         let signer = HTTPMessageSigner(key: key, keyId: "kid-1")
         let withAuth = try signer.signatureHeader(
-            method: request.method, target: request.target, headers: request.headers, names: request.names + ["authorization"])
-        #expect(throws: HTTPSignatureError.forbiddenHeaderSigned("authorization")) { try verify(request, header: withAuth) }
+            method: request.method, target: request.target, headers: request.headers,
+            names: request.names + ["authorization"])
+        #expect(throws: HTTPSignatureError.forbiddenHeaderSigned("authorization")) {
+            try verify(request, header: withAuth)
+        }
 
         let noHost = try signer.signatureHeader(
-            method: request.method, target: request.target, headers: request.headers, names: request.names.filter { $0 != "host" })
+            method: request.method, target: request.target, headers: request.headers,
+            names: request.names.filter { $0 != "host" })
         #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("host")) { try verify(request, header: noHost) }
 
         let hs2019 = header.replacingOccurrences(of: "rsa-sha256", with: "hs2019")
@@ -187,7 +212,10 @@ struct SignedRequest {
 
 @Suite struct HTTPSignatureParsingTests {
     @Test func parsesTolerantly() throws {
-        let sig = try HTTPSignature(parsing: #"keyId="a,b", algorithm="RSA-SHA256" ,headers="(request-target) Host date",signature="AQID",extra="x""#)
+        let sig = try HTTPSignature(
+            parsing:
+                #"keyId="a,b", algorithm="RSA-SHA256" ,headers="(request-target) Host date",signature="AQID",extra="x""#
+        )
         #expect(sig.keyId == "a,b")
         #expect(sig.headers == ["(request-target)", "host", "date"])
         #expect(sig.signature == [1, 2, 3])
@@ -210,11 +238,17 @@ struct SignedRequest {
         #expect(throws: HTTPSignatureError.unsupportedAlgorithm("hs2019")) {
             try HTTPSignature(parsing: #"keyId="k",algorithm="hs2019",signature="AQID""#)
         }
-        #expect(throws: HTTPSignatureError.missingParameter("keyId")) { try HTTPSignature(parsing: #"signature="AQID""#) }
+        #expect(throws: HTTPSignatureError.missingParameter("keyId")) {
+            try HTTPSignature(parsing: #"signature="AQID""#)
+        }
         #expect(throws: HTTPSignatureError.missingParameter("signature")) { try HTTPSignature(parsing: #"keyId="k""#) }
-        #expect(throws: HTTPSignatureError.invalidSignatureEncoding) { try HTTPSignature(parsing: #"keyId="k",signature="!!""#) }
+        #expect(throws: HTTPSignatureError.invalidSignatureEncoding) {
+            try HTTPSignature(parsing: #"keyId="k",signature="!!""#)
+        }
         #expect(throws: HTTPSignatureError.self) { try HTTPSignature(parsing: #"keyId="k,signature="AQID""#) }
-        #expect(throws: HTTPSignatureError.emptyHeaderList) { try HTTPSignature(parsing: #"keyId="k",headers="",signature="AQID""#) }
+        #expect(throws: HTTPSignatureError.emptyHeaderList) {
+            try HTTPSignature(parsing: #"keyId="k",headers="",signature="AQID""#)
+        }
     }
 }
 
@@ -226,8 +260,12 @@ struct SignedRequest {
             for i in 0..<32 {
                 group.addTask {
                     let headers = [("Host", "h"), ("Date", "d"), ("X-Request-ID", "id-\(i)")]
-                    return (i, try signer.signatureHeader(method: "GET", target: "/\(i)", headers: headers,
-                                                          names: ["(request-target)", "host", "date", "x-request-id"]))
+                    return (
+                        i,
+                        try signer.signatureHeader(
+                            method: "GET", target: "/\(i)", headers: headers,
+                            names: ["(request-target)", "host", "date", "x-request-id"])
+                    )
                 }
             }
             return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
@@ -244,16 +282,24 @@ struct SignedRequest {
         let key = try PrivateKey(pem: try Fixtures.pki("qseal.key"))
         let signer = HTTPMessageSigner(key: key, keyId: "client-id")
         let body = Array(#"{"a":1}"#.utf8)
-        let headers = [("X-Request-ID", "r"), ("Date", "d"), ("Digest", Digest.headerValue(for: body)),
-                       ("Content-Type", "application/json")]
+        let headers = [
+            ("X-Request-ID", "r"), ("Date", "d"), ("Digest", Digest.headerValue(for: body)),
+            ("Content-Type", "application/json"),
+        ]
         func check(_ names: [String]) throws {
-            let header = try signer.signatureHeader(method: "POST", target: "/stet/setting/v1/register", headers: headers, names: names)
-            try HTTPSignatureVerifier.bpce.verify(signatureHeader: header, method: "POST",
+            let header = try signer.signatureHeader(
+                method: "POST", target: "/stet/setting/v1/register", headers: headers, names: names)
+            try HTTPSignatureVerifier.bpce.verify(
+                signatureHeader: header, method: "POST",
                 target: "/stet/setting/v1/register", headers: headers, body: body, publicKey: key.publicKey)
         }
         try check(DefaultSignedHeaders.bpce(hasBody: true, presentHeaders: headers.map(\.0)))
         try check(["(request-target)", "x-request-id", "digest"])
-        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("digest")) { try check(["(request-target)", "x-request-id"]) }
-        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("x-request-id")) { try check(["(request-target)", "digest"]) }
+        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("digest")) {
+            try check(["(request-target)", "x-request-id"])
+        }
+        #expect(throws: HTTPSignatureError.requiredHeaderNotSigned("x-request-id")) {
+            try check(["(request-target)", "digest"])
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import OpenSSLKit
 
 /// End-to-end tests of `passerelle sign-request`, run as a process (PASSERELLE_TEST_BINARY, set by scripts/test).
@@ -25,15 +26,17 @@ import TestSupport
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["sign-request"] + arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     @Test func printsTheKnownAnswerDigestSignatureAndSigningString() throws {
@@ -45,15 +48,21 @@ import TestSupport
             "--header", "Content-Type: application/json", "--header", "PSU-Accept-Language: fr-FR",
             "--header", "Authorization: Bearer x", "--header", "PSU-IP-Address: 192.0.2.10",
             "--header", "psu-accept-language: en;q=0.5", "--body-file", try Fixtures.url("kat-body.json").path,
-            "--signed-headers", "(request-target) host date x-request-id digest content-type psu-ip-address psu-accept-language",
+            "--signed-headers",
+            "(request-target) host date x-request-id digest content-type psu-ip-address psu-accept-language",
             "--explain",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.headers.map(\.0) == ["Digest", "Signature"])
         #expect(result.header("Digest") == (try Fixtures.text("kat-body.digest")))
         let signature = try HTTPSignature(parsing: try #require(result.header("Signature")))
-        #expect(Base64.encode(signature.signature) == (try Fixtures.text("kat-signature.b64")).trimmingCharacters(in: .whitespacesAndNewlines))
-        #expect(result.stdout.contains("-----BEGIN SIGNING STRING-----\n" + (try Fixtures.text("kat-signing-string.txt")) + "\n-----END SIGNING STRING-----"))
+        #expect(
+            Base64.encode(signature.signature)
+                == (try Fixtures.text("kat-signature.b64")).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            result.stdout.contains(
+                "-----BEGIN SIGNING STRING-----\n" + (try Fixtures.text("kat-signing-string.txt"))
+                    + "\n-----END SIGNING STRING-----"))
     }
 
     @Test func defaultRuleGeneratesDateAndRequestIDAndVerifies() throws {
@@ -66,13 +75,17 @@ import TestSupport
         #expect(result.headers.map(\.0) == ["Date", "X-Request-ID", "Signature"])
         let signature = try HTTPSignature(parsing: try #require(result.header("Signature")))
         #expect(signature.headers == ["(request-target)", "host", "date", "x-request-id", "psu-ip-address"])
-        let headers = [("Host", "bank.example"), ("PSU-IP-Address", "192.0.2.1")] + result.headers.filter { $0.0 != "Signature" }
+        let headers =
+            [("Host", "bank.example"), ("PSU-IP-Address", "192.0.2.1")] + result.headers.filter { $0.0 != "Signature" }
         try HTTPSignatureVerifier.euroInformation.verify(
             signature, method: "GET", target: "/?x=1", headers: headers, publicKey: key.publicKey)
     }
 
     @Test func readsEncryptedKeysOnlyWithThePassphraseFile() throws {
-        let base = ["--key", try Fixtures.pkiPath("qseal-pkcs8-enc.key"), "--key-id", "k", "--method", "GET", "--url", "https://h/x"]
+        let base = [
+            "--key", try Fixtures.pkiPath("qseal-pkcs8-enc.key"), "--key-id", "k", "--method", "GET", "--url",
+            "https://h/x",
+        ]
         let without = try run(base)
         #expect(without.status != 0)
         #expect(without.stderr.contains("--passphrase-file"))
@@ -87,13 +100,19 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let small = dir.appendingPathComponent("small.key").path
         _ = try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", small])
-        let result = try run(["--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers", "(request-target) digest"])
+        let result = try run([
+            "--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers",
+            "(request-target) digest",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("warning: the key has 1024 bits"))
         #expect(result.header("Digest") == Digest.headerValue(for: [UInt8]()))
         #expect(try run(["--key", small]).status == 64)
         #expect(try run(["--key", small, "--key-id", "k", "--method", "GET", "--url", "ftp://h/"]).status == 64)
-        let absent = try run(["--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers", "content-type"])
+        let absent = try run([
+            "--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers",
+            "content-type",
+        ])
         #expect(absent.status != 0)
         #expect(absent.stderr.contains("header listed but absent: content-type"))
     }

@@ -65,14 +65,17 @@ public enum STETErrorClassifier {
         let upperCode = code?.uppercased()
 
         if status == 429 || upperCode == "TMRQ" {
-            return .rateLimited(retryAfter: header("retry-after").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }, code: code, message: message)
+            return .rateLimited(
+                retryAfter: header("retry-after").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }, code: code,
+                message: message)
         }
         if upperCode == "NAAC" { return .noAccounts }
         if upperCode == "NIMP" || status == 501 { return .notImplemented(code: code, message: message) }
         if upperCode == "INTE" || status >= 500 { return .unavailable(status: status, code: code, message: message) }
 
         let lowerMessage = message?.lowercased() ?? ""
-        let deadRefresh = lowerMessage.contains("refresh token has expired") || lowerMessage.contains("invalid refresh token")
+        let deadRefresh =
+            lowerMessage.contains("refresh token has expired") || lowerMessage.contains("invalid refresh token")
         switch kind {
         case .refresh where code == "invalid_grant" || deadRefresh:
             return .refreshTokenDead(code: code, message: message)

@@ -13,8 +13,12 @@ public enum STETLinks {
     /// - Throws: `AdapterError.invalidResponse` for an empty href, another origin or an unusable URL.
     public static func resolve(_ href: String, apiRoot: String) throws -> String {
         let link = href.trimmingCharacters(in: .whitespaces)
-        guard !link.isEmpty, !link.contains(" ") else { throw AdapterError.invalidResponse(reason: "empty or malformed link") }
-        guard let root = Origin(apiRoot) else { throw AdapterError.invalidResponse(reason: "API root is not an https URL") }
+        guard !link.isEmpty, !link.contains(" ") else {
+            throw AdapterError.invalidResponse(reason: "empty or malformed link")
+        }
+        guard let root = Origin(apiRoot) else {
+            throw AdapterError.invalidResponse(reason: "API root is not an https URL")
+        }
         if link.hasPrefix("//") {
             return try resolve("https:" + link, apiRoot: apiRoot)
         }

@@ -29,14 +29,17 @@ public enum STETMapping {
         guard let id = r.resourceId?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
             throw AdapterError.invalidResponse(reason: "accounts[\(index)] has no resourceId")
         }
-        let iban = r.accountId?.iban.map { $0.replacingOccurrences(of: " ", with: "") }.flatMap { $0.isEmpty ? nil : $0 }
+        let iban = r.accountId?.iban.map { $0.replacingOccurrences(of: " ", with: "") }.flatMap {
+            $0.isEmpty ? nil : $0
+        }
         let maskedPan = r.accountId?.other.flatMap { $0.schemeName?.uppercased() == "MPAN" ? $0.identification : nil }
         let balances = try r.balances.map { try $0.enumerated().map { try balance($1, index: $0) } }
         let currency = r.currency ?? r.accountId?.currency ?? balances?.first?.currency
         guard let currency else { throw AdapterError.invalidResponse(reason: "accounts[\(index)] has no currency") }
         return Account(
             id: id, iban: iban, maskedPan: maskedPan,
-            name: r.name ?? r.details ?? r.product ?? id, currency: currency, cashAccountType: r.cashAccountType ?? "CACC",
+            name: r.name ?? r.details ?? r.product ?? id, currency: currency,
+            cashAccountType: r.cashAccountType ?? "CACC",
             product: r.product, usage: r.usage, psuStatus: r.psuStatus, bicFi: r.bicFi, linkedAccount: r.linkedAccount,
             details: r.details, balances: balances)
     }
@@ -46,7 +49,9 @@ public enum STETMapping {
     /// `GET /accounts/{id}/balances` body → balances.
     /// - Throws: `AdapterError.invalidResponse` for a body that is not a balances list.
     public static func balances(from body: [UInt8]) throws -> [Balance] {
-        try decode(STETBalancesResponse.self, body, "balances").balances.orEmpty.enumerated().map { try balance($1, index: $0) }
+        try decode(STETBalancesResponse.self, body, "balances").balances.orEmpty.enumerated().map {
+            try balance($1, index: $0)
+        }
     }
 
     static func balance(_ r: STETBalanceResource, index: Int) throws -> Balance {
@@ -81,7 +86,9 @@ public enum STETMapping {
             valueDate: r.valueDate.flatMap(CalendarDate.normalizing),
             transactionDate: r.transactionDate.flatMap(CalendarDate.normalizing),
             expectedBookingDate: r.expectedBookingDate.flatMap(CalendarDate.normalizing),
-            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            },
             counterparty: indicator == "CRDT" ? debtor : indicator == "DBIT" ? creditor : nil,
             bankStatus: r.status, creditDebitIndicator: r.creditDebitIndicator,
             bankTransactionCode: r.bankTransactionCode?.flattened)
@@ -127,11 +134,13 @@ public enum STETMapping {
     /// - Parameters:
     ///   - receivedAt: When the response arrived (inject the clock).
     ///   - defaults: The bank's lifetimes, used when the response omits them.
-    ///   - isNewAuthorization: `true` for a code exchange: the refresh window (BPCE 90 days) starts now. On a refresh
-    ///     the caller keeps the previous window (`TokenSet.merged(keepingRefreshOf:rotates:)`).
+    ///
+    /// The refresh window (`refreshTokenSeconds`, BPCE 90 days) is counted from `receivedAt`; after a refresh, merge
+    /// with the previous tokens (`TokenSet.merged(keepingRefreshOf:rotates:)`), which keeps the window of the SCA
+    /// when the bank does not rotate refresh tokens.
     /// - Throws: `AdapterError.invalidResponse` for a body without `access_token` or with a non-bearer type.
     public static func tokens(
-        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults, isNewAuthorization: Bool
+        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults
     ) throws -> TokenSet {
         let response = try decode(OAuthTokenResponse.self, body, "token response")
         guard !response.access_token.isEmpty else { throw AdapterError.invalidResponse(reason: "empty access_token") }
@@ -141,7 +150,7 @@ public enum STETMapping {
         let lifetime = response.expires_in.flatMap { $0 > 0 ? $0 : nil } ?? defaults.accessTokenSeconds
         let refresh = response.refresh_token.flatMap { $0.isEmpty ? nil : Secret($0) }
         let refreshExpiry =
-            refresh != nil && isNewAuthorization
+            refresh != nil
             ? defaults.refreshTokenSeconds.map { receivedAt.addingTimeInterval(TimeInterval($0)) } : nil
         return TokenSet(
             accessToken: Secret(response.access_token), refreshToken: refresh,

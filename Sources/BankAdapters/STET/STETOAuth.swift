@@ -12,9 +12,12 @@ public enum STETOAuth {
         _ request: AuthorizationRequest, bank: BankProfile, environment: Environment
     ) throws -> String {
         guard let endpoints = bank.endpoints(for: environment) else {
-            throw GatewayError.validation([FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")])
+            throw GatewayError.validation([
+                FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")
+            ])
         }
-        let language = request.language.flatMap { bank.languages.contains($0) ? $0 : nil } ?? bank.languages.first ?? "fr"
+        let language =
+            request.language.flatMap { bank.languages.contains($0) ? $0 : nil } ?? bank.languages.first ?? "fr"
         let base = endpoints.authorize.replacingOccurrences(of: "{lang}", with: language)
         var query: [(String, String)] = [
             ("response_type", "code"), ("client_id", request.clientID), ("redirect_uri", request.redirectURI),
@@ -42,12 +45,14 @@ public enum STETOAuth {
 
     /// The registration `scope` in the bank's syntax: `aisp extended_transaction_history` (EI), `aisp, pisp` (BPCE).
     public static func registrationScope(for roles: [Role], extendedHistory: Bool, bank: BankProfile) -> String {
-        let scopes = scope(for: roles, extendedHistory: extendedHistory, bank: bank).split(separator: " ").map(String.init)
+        let scopes = scope(for: roles, extendedHistory: extendedHistory, bank: bank).split(separator: " ").map(
+            String.init)
         return scopes.joined(separator: bank.registrationScopeSeparator)
     }
 
     /// The `authorization_code` form: `code_verifier` where the bank supports PKCE; never `scope` (BPCE refuses it).
-    public static func codeExchangeForm(_ exchange: CodeExchange, clientID: String, bank: BankProfile) -> Secret<String> {
+    public static func codeExchangeForm(_ exchange: CodeExchange, clientID: String, bank: BankProfile) -> Secret<String>
+    {
         var fields = [
             ("grant_type", "authorization_code"), ("client_id", clientID), ("code", exchange.code.reveal),
             ("redirect_uri", exchange.redirectURI),
@@ -58,7 +63,10 @@ public enum STETOAuth {
 
     /// The `refresh_token` form (no `scope`).
     public static func refreshForm(_ refreshToken: Secret<String>, clientID: String) -> Secret<String> {
-        Secret(formEncode([("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal), ("client_id", clientID)]))
+        Secret(
+            formEncode([
+                ("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal), ("client_id", clientID),
+            ]))
     }
 
     /// The `client_credentials` form (`scope=pisp`, `cbpii`, or BPCE's `manageRegistration` with `PSD2_TPPRegister`).
@@ -77,7 +85,8 @@ public enum STETOAuth {
         var out = ""
         for byte in text.utf8 {
             switch byte {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E: out.unicodeScalars.append(Unicode.Scalar(byte))
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E:
+                out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)
                 out += "%" + (hex.count == 1 ? "0" + hex : hex)

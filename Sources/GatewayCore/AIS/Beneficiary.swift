@@ -42,7 +42,9 @@ public struct ConsentRequest: Hashable, Sendable, Codable {
     public var trustedBeneficiaries: Bool
     public var identity: Bool
 
-    public init(balances: [String] = [], transactions: [String] = [], trustedBeneficiaries: Bool = false, identity: Bool = false) {
+    public init(
+        balances: [String] = [], transactions: [String] = [], trustedBeneficiaries: Bool = false, identity: Bool = false
+    ) {
         self.balances = balances
         self.transactions = transactions
         self.trustedBeneficiaries = trustedBeneficiaries

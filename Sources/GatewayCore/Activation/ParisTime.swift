@@ -31,7 +31,8 @@ public enum ParisTime {
     /// The Paris wall-clock reading of `instant`.
     public static func localTime(of instant: Date) -> LocalTime {
         let seconds = Int(instant.timeIntervalSince1970.rounded(.down)) + utcOffsetSeconds(at: instant)
-        return LocalTime(date: CalendarDate(daysSinceEpoch: floorDiv(seconds, 86_400)), secondsOfDay: floorMod(seconds, 86_400))
+        return LocalTime(
+            date: CalendarDate(daysSinceEpoch: floorDiv(seconds, 86_400)), secondsOfDay: floorMod(seconds, 86_400))
     }
 
     /// The instant when Paris clocks show `hour:minute` on `date`. For a time skipped or repeated by a transition

@@ -41,7 +41,8 @@ public struct PSUContext: Hashable, Sendable {
         var found: [String: String] = [:]
         for (name, value) in inbound {
             let lowered = name.lowercased()
-            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil else {
+            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil
+            else {
                 continue
             }
             let trimmed = value.trimmingSpaces()

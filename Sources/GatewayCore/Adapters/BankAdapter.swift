@@ -27,7 +27,8 @@ public protocol BankAdapter: Sendable {
     /// QSealC during rotation, BPCE replaces the key and goes `pending` again).
     /// - Throws: `.rejected` (400/404 from the bank).
     func updateRegistration(
-        _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient, context: AdapterContext
+        _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
+        context: AdapterContext
     ) async throws -> RegistrationResult
 
     /// Reads the registration as the bank has it.
@@ -78,7 +79,8 @@ public protocol BankAdapter: Sendable {
     /// `PUT /consents` (BPCE, mandatory before balances and transactions). Adapters of banks without the call
     /// (`BankProfile.supportsPutConsents == false`) return without calling the bank.
     /// - Throws: `.tokenExpired`; `.rejected` for IBANs the PSU does not hold.
-    func putConsents(_ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext)
+    func putConsents(
+        _ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext)
         async throws
 
     /// `GET /trusted-beneficiaries`; 204 or 404 give an empty list.

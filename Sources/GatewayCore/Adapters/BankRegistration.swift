@@ -48,7 +48,9 @@ public struct BankClient: Sendable {
     /// - Throws: `GatewayError.validation` when the bank has no such environment in the catalog.
     public func endpoints() throws -> BankProfile.Endpoints {
         guard let endpoints = bank.endpoints(for: environment) else {
-            throw GatewayError.validation([FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")])
+            throw GatewayError.validation([
+                FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")
+            ])
         }
         return endpoints
     }

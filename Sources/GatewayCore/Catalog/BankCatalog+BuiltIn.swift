@@ -39,34 +39,71 @@ extension BankCatalog {
     static let bpceBanks: [BankProfile] = [
         // §2.1 Banques Populaires
         .bpce("10207", name: "Banque Populaire Rives de Paris", shortName: "BPRI", evidence: "host [C]; name [L]"),
-        .bpce("10807", name: "Banque Populaire Bourgogne Franche-Comté", shortName: "BPBFC", evidence: "host [C]; name [L]"),
-        .bpce("10907", name: "Banque Populaire Aquitaine Centre Atlantique", shortName: "BPACA", evidence: "host [C]; name [?]"),
+        .bpce(
+            "10807", name: "Banque Populaire Bourgogne Franche-Comté", shortName: "BPBFC",
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "10907", name: "Banque Populaire Aquitaine Centre Atlantique", shortName: "BPACA",
+            evidence: "host [C]; name [?]"),
         .bpce("13507", name: "Banque Populaire du Nord", shortName: "BPN", evidence: "host [C]; name [L]"),
         // 13807 is also Crédit Maritime Mutuel Grand Ouest (CMMGO), same codetab [S].
         .bpce("13807", name: "Banque Populaire Grand Ouest", shortName: "BPGO", evidence: "[S]"),
         .bpce("14607", name: "Banque Populaire Méditerranée", shortName: "BPMED", evidence: "host [C]; name [?]"),
-        .bpce("14707", name: "Banque Populaire Alsace Lorraine Champagne", shortName: "BPALC", evidence: "host [C]; name [?]"),
+        .bpce(
+            "14707", name: "Banque Populaire Alsace Lorraine Champagne", shortName: "BPALC",
+            evidence: "host [C]; name [?]"),
         .bpce("16607", name: "Banque Populaire du Sud", shortName: "BPS", evidence: "host [C]; name [L]"),
-        .bpce("16807", name: "Banque Populaire Auvergne Rhône Alpes", shortName: "BPAURA", evidence: "host [C]; name [L]"),
+        .bpce(
+            "16807", name: "Banque Populaire Auvergne Rhône Alpes", shortName: "BPAURA", evidence: "host [C]; name [L]"),
         .bpce("17807", name: "Banque Populaire Occitane", shortName: "BPOC", evidence: "host [C]; name [L]"),
         .bpce("18707", name: "Banque Populaire Val de France", shortName: "BPVF", evidence: "host [C]; name [L]"),
         .bpce("10548", name: "Banque de Savoie", shortName: "BDS", evidence: "host [C]; name [?]"),
         // §2.2 Caisses d'Epargne (identity not offered by some CE products [P])
-        .bpce("11315", name: "Caisse d'Epargne CEPAC", shortName: "CEPAC", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("11425", name: "Caisse d'Epargne Normandie", shortName: "CEN", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("12135", name: "Caisse d'Epargne Bourgogne Franche-Comté", shortName: "CEBFC", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("13135", name: "Caisse d'Epargne Midi-Pyrénées", shortName: "CEMP", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("13335", name: "Caisse d'Epargne Aquitaine Poitou-Charentes", shortName: "CEAPC", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("13485", name: "Caisse d'Epargne Languedoc-Roussillon", shortName: "CELR", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("13825", name: "Caisse d'Epargne Rhône Alpes", shortName: "CERA", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("14265", name: "Caisse d'Epargne Loire Drôme Ardèche", shortName: "CELDA", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("14445", name: "Caisse d'Epargne Bretagne Pays de Loire", shortName: "CEBPL", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("14505", name: "Caisse d'Epargne Loire-Centre", shortName: "CELC", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("15135", name: "Caisse d'Epargne Grand Est Europe", shortName: "CEGEE", caisseEpargne: true, evidence: "host [C]; name [?]"),
-        .bpce("16275", name: "Caisse d'Epargne Hauts de France", shortName: "CEHF", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("17515", name: "Caisse d'Epargne Ile-de-France", shortName: "CEIDF", caisseEpargne: true, evidence: "[S]; host [C]; name [L]"),
-        .bpce("18315", name: "Caisse d'Epargne Côte d'Azur", shortName: "CECAZ", caisseEpargne: true, evidence: "host [C]; name [L]"),
-        .bpce("18715", name: "Caisse d'Epargne Auvergne et Limousin", shortName: "CEAL", caisseEpargne: true, evidence: "host [C]; name [L]"),
+        .bpce(
+            "11315", name: "Caisse d'Epargne CEPAC", shortName: "CEPAC", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "11425", name: "Caisse d'Epargne Normandie", shortName: "CEN", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "12135", name: "Caisse d'Epargne Bourgogne Franche-Comté", shortName: "CEBFC", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "13135", name: "Caisse d'Epargne Midi-Pyrénées", shortName: "CEMP", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "13335", name: "Caisse d'Epargne Aquitaine Poitou-Charentes", shortName: "CEAPC", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "13485", name: "Caisse d'Epargne Languedoc-Roussillon", shortName: "CELR", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "13825", name: "Caisse d'Epargne Rhône Alpes", shortName: "CERA", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "14265", name: "Caisse d'Epargne Loire Drôme Ardèche", shortName: "CELDA", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "14445", name: "Caisse d'Epargne Bretagne Pays de Loire", shortName: "CEBPL", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "14505", name: "Caisse d'Epargne Loire-Centre", shortName: "CELC", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "15135", name: "Caisse d'Epargne Grand Est Europe", shortName: "CEGEE", caisseEpargne: true,
+            evidence: "host [C]; name [?]"),
+        .bpce(
+            "16275", name: "Caisse d'Epargne Hauts de France", shortName: "CEHF", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "17515", name: "Caisse d'Epargne Ile-de-France", shortName: "CEIDF", caisseEpargne: true,
+            evidence: "[S]; host [C]; name [L]"),
+        .bpce(
+            "18315", name: "Caisse d'Epargne Côte d'Azur", shortName: "CECAZ", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
+        .bpce(
+            "18715", name: "Caisse d'Epargne Auvergne et Limousin", shortName: "CEAL", caisseEpargne: true,
+            evidence: "host [C]; name [L]"),
         // §2.3 Other institutions: products exist [P], 89C3 codetab unconfirmed (interbank code) [?]. Natixis Wealth
         // Management, BTP Banque and Banque BCP have no known code and are left out.
         .bpce("10107", name: "BRED Banque Populaire", shortName: "BRED", evidence: "product [P][C]; codetab [L][?]"),
@@ -134,7 +171,8 @@ extension BankProfile {
             // Trusted beneficiaries are not offered by BP/CE [P] (override per bank where they are).
             supportsTrustedBeneficiaries: false, supportsIdentity: !caisseEpargne, registrationScopeSeparator: ", ",
             // Access 3600 s, refresh 90 days from the SCA, refresh token not rotated [S] (§5.3).
-            tokenDefaults: TokenDefaults(accessTokenSeconds: 3600, refreshTokenSeconds: 90 * 86_400, refreshTokenRotates: false),
+            tokenDefaults: TokenDefaults(
+                accessTokenSeconds: 3600, refreshTokenSeconds: 90 * 86_400, refreshTokenRotates: false),
             evidence: evidence)
     }
 }

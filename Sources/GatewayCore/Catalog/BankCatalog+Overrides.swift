@@ -107,7 +107,11 @@ struct OverrideReader {
             case "keyIdMode":
                 keyIDMode(value, at) { profile.keyIdMode = $0 }
             case "registrationKeyIdMode":
-                if value == .null { profile.registrationKeyIdMode = nil } else { keyIDMode(value, at) { profile.registrationKeyIdMode = $0 } }
+                if value == .null {
+                    profile.registrationKeyIdMode = nil
+                } else {
+                    keyIDMode(value, at) { profile.registrationKeyIdMode = $0 }
+                }
             case "digestWithoutBody": bool(value, at) { profile.digestWithoutBody = $0 }
             case "supportsPKCE": bool(value, at) { profile.supportsPKCE = $0 }
             case "requiresPutConsents": bool(value, at) { profile.requiresPutConsents = $0 }
@@ -116,7 +120,11 @@ struct OverrideReader {
             case "supportsIdentity": bool(value, at) { profile.supportsIdentity = $0 }
             case "accessTokenSeconds": int(value, at) { profile.tokenDefaults.accessTokenSeconds = $0 }
             case "refreshTokenSeconds":
-                if value == .null { profile.tokenDefaults.refreshTokenSeconds = nil } else { int(value, at) { profile.tokenDefaults.refreshTokenSeconds = $0 } }
+                if value == .null {
+                    profile.tokenDefaults.refreshTokenSeconds = nil
+                } else {
+                    int(value, at) { profile.tokenDefaults.refreshTokenSeconds = $0 }
+                }
             case "refreshTokenRotates": bool(value, at) { profile.tokenDefaults.refreshTokenRotates = $0 }
             case "sandbox": profile.sandbox = endpoints(value, current: profile.sandbox, at)
             case "production": profile.production = endpoints(value, current: profile.production, at)
@@ -126,20 +134,24 @@ struct OverrideReader {
         }
     }
 
-    private mutating func endpoints(_ value: JSONValue, current: BankProfile.Endpoints?, _ at: String) -> BankProfile.Endpoints? {
+    private mutating func endpoints(_ value: JSONValue, current: BankProfile.Endpoints?, _ at: String) -> BankProfile
+        .Endpoints?
+    {
         if value == .null { return nil }
         guard case .object(let fields) = value else {
             problems.append("\(at): expected an object or null")
             return current
         }
         guard var result = current ?? Self.partial(fields) else {
-            problems.append("\(at): this bank has no such environment built in; give apiRoot, token, registration and authorize")
+            problems.append(
+                "\(at): this bank has no such environment built in; give apiRoot, token, registration and authorize")
             return current
         }
         if let origin = fields["origin"] {
             if case .string(let text) = origin, let parsed = URLParts(text), parsed.path.isEmpty || parsed.path == "/" {
                 result = BankProfile.Endpoints(
-                    apiRoot: parsed.replacingOrigin(of: result.apiRoot), token: parsed.replacingOrigin(of: result.token),
+                    apiRoot: parsed.replacingOrigin(of: result.apiRoot),
+                    token: parsed.replacingOrigin(of: result.token),
                     registration: parsed.replacingOrigin(of: result.registration),
                     authorize: parsed.replacingOrigin(of: result.authorize))
             } else {
@@ -174,11 +186,19 @@ struct OverrideReader {
     }
 
     private mutating func string(_ value: JSONValue, _ at: String, _ set: (String) -> Void) {
-        if case .string(let text) = value, !text.isEmpty { set(text) } else { problems.append("\(at): expected a non-empty string") }
+        if case .string(let text) = value, !text.isEmpty {
+            set(text)
+        } else {
+            problems.append("\(at): expected a non-empty string")
+        }
     }
 
     private mutating func strings(_ value: JSONValue, _ at: String, _ set: ([String]) -> Void) {
-        if let list = value.stringArray, !list.isEmpty { set(list) } else { problems.append("\(at): expected a non-empty array of strings") }
+        if let list = value.stringArray, !list.isEmpty {
+            set(list)
+        } else {
+            problems.append("\(at): expected a non-empty array of strings")
+        }
     }
 
     private mutating func headerList(_ value: JSONValue, _ at: String, _ set: ([String]) -> Void) {
@@ -209,7 +229,11 @@ struct OverrideReader {
     }
 
     private mutating func keyIDMode(_ value: JSONValue, _ at: String, _ set: (BankProfile.KeyIDMode) -> Void) {
-        if case .string(let text) = value, let mode = BankProfile.KeyIDMode(rawValue: text) { set(mode) } else { problems.append("\(at): expected kid, x5u, clientId or url") }
+        if case .string(let text) = value, let mode = BankProfile.KeyIDMode(rawValue: text) {
+            set(mode)
+        } else {
+            problems.append("\(at): expected kid, x5u, clientId or url")
+        }
     }
 }
 

@@ -33,7 +33,8 @@ public struct BankID: Hashable, Sendable, Comparable, Codable, CustomStringConve
     public static func parse(_ text: String, field: String = "bank") throws -> BankID {
         guard let id = BankID(text) else {
             throw GatewayError.validation([
-                FieldIssue(field: field, message: "unknown bank id syntax: expected cmcic:<segment> or bpce:<5-digit code>")
+                FieldIssue(
+                    field: field, message: "unknown bank id syntax: expected cmcic:<segment> or bpce:<5-digit code>")
             ])
         }
         return id

@@ -92,7 +92,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     public var bankDetails: BankErrorDetails? {
         switch self {
         case .upstream(let bank, let error):
-            BankErrorDetails(id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
+            BankErrorDetails(
+                id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
         case .upstreamTimeout(let bank): BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
         default: nil
         }

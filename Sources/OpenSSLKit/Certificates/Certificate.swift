@@ -1,6 +1,6 @@
-import Foundation
 internal import COpenSSL
 internal import CShims
+import Foundation
 
 /// An X.509 certificate (a QWAC, a QSealC, a CA, a TLS server certificate), parsed once.
 ///
@@ -71,11 +71,15 @@ public final class Certificate: @unchecked Sendable {
         let end = "-----END CERTIFICATE-----"
         var result: [Certificate] = []
         var rest = Substring(pem)
-        while let start = rest.range(of: marker), let stop = rest.range(of: end, range: start.upperBound..<rest.endIndex) {
+        while let start = rest.range(of: marker),
+            let stop = rest.range(of: end, range: start.upperBound..<rest.endIndex)
+        {
             result.append(try Certificate(pem: String(rest[start.lowerBound..<stop.upperBound])))
             rest = rest[stop.upperBound...]
         }
-        guard !result.isEmpty else { throw OpenSSLError(operation: "Certificate.chain", stack: ["no certificate in PEM text"]) }
+        guard !result.isEmpty else {
+            throw OpenSSLError(operation: "Certificate.chain", stack: ["no certificate in PEM text"])
+        }
         return result
     }
 
@@ -184,7 +188,9 @@ public final class Certificate: @unchecked Sendable {
     public var kind: CertificateKind {
         if qcTypes.contains(.web) { return .qwac }
         if qcTypes.contains(.eseal) { return .qseal }
-        let tls = extendedKeyUsage.contains(ExtendedKeyUsage.clientAuth) || extendedKeyUsage.contains(ExtendedKeyUsage.serverAuth)
+        let tls =
+            extendedKeyUsage.contains(ExtendedKeyUsage.clientAuth)
+            || extendedKeyUsage.contains(ExtendedKeyUsage.serverAuth)
         if tls { return .qwac }
         if keyUsage?.contains(.nonRepudiation) == true { return .qseal }
         return .unknown
@@ -253,7 +259,9 @@ public final class Certificate: @unchecked Sendable {
         var outer = DERReader(der)
         var items = try outer.next(tag: DERReader.sequence).reader
         var oids: [String] = []
-        while !items.isAtEnd { oids.append(try DERReader.objectIdentifier(items.next(tag: DERReader.objectIdentifier).content)) }
+        while !items.isAtEnd {
+            oids.append(try DERReader.objectIdentifier(items.next(tag: DERReader.objectIdentifier).content))
+        }
         return oids
     }
 }
@@ -263,7 +271,9 @@ extension Certificate: Equatable, Hashable, CustomStringConvertible {
     public static func == (lhs: Certificate, rhs: Certificate) -> Bool { lhs.der == rhs.der }
     public func hash(into hasher: inout Hasher) { hasher.combine(sha256Fingerprint) }
     /// Subject, serial and fingerprint: public information, safe to log.
-    public var description: String { "Certificate(subject: \(subject), serial: \(serialNumber), sha256: \(sha256FingerprintHex))" }
+    public var description: String {
+        "Certificate(subject: \(subject), serial: \(serialNumber), sha256: \(sha256FingerprintHex))"
+    }
 }
 
 /// What a certificate is used for, as guessed by ``Certificate/kind``: a QWAC has QcType web or a TLS extended

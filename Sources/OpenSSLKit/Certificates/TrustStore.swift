@@ -1,6 +1,6 @@
-import Foundation
 internal import COpenSSL
 internal import CShims
+import Foundation
 
 /// Verifies certificate chains against explicit trust anchors (never the system store).
 ///

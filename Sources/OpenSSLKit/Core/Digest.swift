@@ -1,5 +1,5 @@
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// SHA-256 digests and the RFC 3230 `Digest` header value (`SHA-256=<base64>`, RFC 5843 algorithm name).
 public enum Digest {
@@ -9,8 +9,9 @@ public enum Digest {
         var length: UInt32 = 0
         let rc = bytes.withUnsafeBytes { input in
             out.withUnsafeMutableBufferPointer { md in
-                EVP_Digest(input.baseAddress ?? UnsafeRawPointer(md.baseAddress!), input.count, md.baseAddress, &length,
-                           EVP_sha256(), nil)
+                EVP_Digest(
+                    input.baseAddress ?? UnsafeRawPointer(md.baseAddress!), input.count, md.baseAddress, &length,
+                    EVP_sha256(), nil)
             }
         }
         // EVP_Digest of an in-memory buffer with the built-in SHA-256 cannot fail short of memory exhaustion.

@@ -1,5 +1,5 @@
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// An RSA private key (a QSealC's or a QWAC's), parsed once from PEM and kept as an `EVP_PKEY`.
 ///
@@ -71,16 +71,19 @@ public final class PrivateKey: @unchecked Sendable {
         OpenSSLError.clearQueue()
         guard let ctx = EVP_MD_CTX_new() else { throw OpenSSLError.drain("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
+        // The context is used once, so OpenSSL need not duplicate it to keep it reusable after the final step.
+        EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE)
         // Default padding for an RSA EVP_PKEY is PKCS#1 v1.5 (RSA_PKCS1_PADDING).
-        guard EVP_DigestSignInit(ctx, nil, EVP_sha256(), nil, handle) == 1 else {
+        guard EVP_DigestSignInit(ctx, nil, SHA256Algorithm.md, nil, handle) == 1 else {
             throw OpenSSLError.drain("EVP_DigestSignInit")
         }
         var signature = [UInt8](repeating: 0, count: Int(EVP_PKEY_get_size(handle)))
         var length = signature.count
         let rc = data.withUnsafeBytes { tbs in
             signature.withUnsafeMutableBufferPointer { sig in
-                EVP_DigestSign(ctx, sig.baseAddress, &length, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                               tbs.count)
+                EVP_DigestSign(
+                    ctx, sig.baseAddress, &length, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    tbs.count)
             }
         }
         guard rc == 1 else { throw OpenSSLError.drain("EVP_DigestSign") }
@@ -94,17 +97,25 @@ public final class PrivateKey: @unchecked Sendable {
     }
 }
 
+/// SHA-256 fetched once from the default provider (`EVP_MD_fetch`): passing the legacy `EVP_sha256()` makes
+/// OpenSSL 3 fetch the implementation again on every operation (crypto(7), "Performance").
+enum SHA256Algorithm {
+    /// Immutable after the fetch and reference-counted by OpenSSL, so sharing it between threads is safe.
+    nonisolated(unsafe) static let md: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
+}
+
 /// Copies the NUL-terminated passphrase passed as `userdata` into OpenSSL's buffer (`pem_password_cb`).
 /// With no passphrase it returns -1, so OpenSSL fails instead of prompting on a terminal.
-private let passphraseCallback: @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?)
-    -> Int32 = { buffer, size, _, userdata in
-        guard let buffer, let userdata else { return -1 }
-        let source = userdata.assumingMemoryBound(to: CChar.self)
-        let length = strlen(source)
-        guard length > 0, length <= Int(size) else { return -1 }
-        memcpy(buffer, source, length)
-        return Int32(length)
-    }
+private let passphraseCallback:
+    @convention(c) (UnsafeMutablePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?)
+        -> Int32 = { buffer, size, _, userdata in
+            guard let buffer, let userdata else { return -1 }
+            let source = userdata.assumingMemoryBound(to: CChar.self)
+            let length = strlen(source)
+            guard length > 0, length <= Int(size) else { return -1 }
+            memcpy(buffer, source, length)
+            return Int32(length)
+        }
 
 /// Why a private key could not be loaded. Descriptions never contain key material or passphrases.
 public enum PrivateKeyError: Error, CustomStringConvertible, Sendable, Equatable {

@@ -1,5 +1,5 @@
-import Foundation
 internal import COpenSSL
+import Foundation
 
 /// A public key (usually a certificate's), kept as an `EVP_PKEY`.
 ///
@@ -91,8 +91,9 @@ public final class PublicKey: @unchecked Sendable {
         }
         let rc = data.withUnsafeBytes { tbs in
             signature.withUnsafeBufferPointer { sig in
-                EVP_DigestVerify(ctx, sig.baseAddress, sig.count, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                 tbs.count)
+                EVP_DigestVerify(
+                    ctx, sig.baseAddress, sig.count, tbs.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    tbs.count)
             }
         }
         ERR_clear_error()  // a failed verification queues errors that mean nothing to the caller

@@ -54,7 +54,9 @@ enum AESGCM {
         guard EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nil, key, nonce) == 1 else { return nil }
         var length: Int32 = 0
         if !associatedData.isEmpty {
-            guard EVP_DecryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1 else { return nil }
+            guard EVP_DecryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1 else {
+                return nil
+            }
         }
         var plaintext = [UInt8](repeating: 0, count: ciphertext.count + 16)
         var written: Int32 = 0

@@ -42,8 +42,9 @@ public struct EnvelopeCipher: Sendable {
     public func open(_ sealed: SealedSecret, associatedData: [UInt8]) throws(EnvelopeError) -> [UInt8] {
         var dataKey = try unwrap(sealed)
         defer { wipe(&dataKey) }
-        guard let plaintext = AESGCM.open(
-            sealed.ciphertext, tag: sealed.tag, key: dataKey, nonce: sealed.nonce, associatedData: associatedData)
+        guard
+            let plaintext = AESGCM.open(
+                sealed.ciphertext, tag: sealed.tag, key: dataKey, nonce: sealed.nonce, associatedData: associatedData)
         else { throw .decryptionFailed }
         return plaintext
     }
@@ -94,8 +95,10 @@ public struct EnvelopeCipher: Sendable {
         guard let master = keyring.key(version: sealed.keyVersion) else {
             throw .unknownKeyVersion(sealed.keyVersion)
         }
-        guard let key = AESGCM.open(
-            sealed.wrappedKey, tag: sealed.wrapTag, key: master, nonce: sealed.wrapNonce, associatedData: sealed.header),
+        guard
+            let key = AESGCM.open(
+                sealed.wrappedKey, tag: sealed.wrapTag, key: master, nonce: sealed.wrapNonce,
+                associatedData: sealed.header),
             key.count == AESGCM.keySize
         else { throw .decryptionFailed }
         return key

@@ -33,12 +33,16 @@ public struct SealedSecret: Sendable, Equatable {
 
     /// Format byte and version: authenticated as associated data of the key wrap.
     var header: [UInt8] {
-        [Self.format, UInt8(keyVersion >> 24), UInt8(keyVersion >> 16 & 0xff), UInt8(keyVersion >> 8 & 0xff),
-         UInt8(keyVersion & 0xff)]
+        [
+            Self.format, UInt8(keyVersion >> 24), UInt8(keyVersion >> 16 & 0xff), UInt8(keyVersion >> 8 & 0xff),
+            UInt8(keyVersion & 0xff),
+        ]
     }
 
-    init(keyVersion: UInt32, wrapNonce: [UInt8], wrappedKey: [UInt8], wrapTag: [UInt8], nonce: [UInt8],
-         ciphertext: [UInt8], tag: [UInt8]) {
+    init(
+        keyVersion: UInt32, wrapNonce: [UInt8], wrappedKey: [UInt8], wrapTag: [UInt8], nonce: [UInt8],
+        ciphertext: [UInt8], tag: [UInt8]
+    ) {
         self.keyVersion = keyVersion
         self.wrapNonce = wrapNonce
         self.wrappedKey = wrappedKey

@@ -62,7 +62,8 @@ public struct HTTPSignature: Sendable, Equatable {
     }
 
     private static func quoted(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return s }
+        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 
     /// Splits `name="value", name=token, …` (RFC 7235 §2.1 auth-params) into lower-cased names → values.
@@ -73,7 +74,10 @@ public struct HTTPSignature: Sendable, Equatable {
         func skipSpaces() { while i < chars.count, chars[i] == " " || chars[i] == "\t" { i += 1 } }
         while true {
             skipSpaces()
-            while i < chars.count, chars[i] == "," { i += 1; skipSpaces() }
+            while i < chars.count, chars[i] == "," {
+                i += 1
+                skipSpaces()
+            }
             if i >= chars.count { break }
             let nameStart = i
             while i < chars.count, chars[i] != "=", chars[i] != ",", chars[i] != " " { i += 1 }

@@ -21,6 +21,7 @@ public enum SigningString {
         guard !names.isEmpty else { throw .emptyHeaderList }
         var lines: [String] = []
         lines.reserveCapacity(names.count)
+        let loweredNames = headers.map { $0.0.lowercased() }
         for rawName in names {
             let name = rawName.lowercased()
             if name == requestTarget {
@@ -28,7 +29,10 @@ public enum SigningString {
                 continue
             }
             if name.hasPrefix("(") { throw .unsupportedPseudoHeader(name) }
-            let values = headers.filter { $0.0.lowercased() == name }.map { normalized($0.1) }
+            var values: [String] = []
+            for (index, headerName) in loweredNames.enumerated() where headerName == name {
+                values.append(normalized(headers[index].1))
+            }
             guard !values.isEmpty else { throw .headerListedButAbsent(name) }
             lines.append("\(name): \(values.joined(separator: ", "))")
         }
@@ -37,6 +41,13 @@ public enum SigningString {
 
     /// Trims surrounding whitespace and replaces obs-fold (CRLF or LF followed by spaces/tabs) with one space.
     static func normalized(_ value: String) -> String {
+        // Fast path: nothing to trim or unfold (the usual case).
+        let utf8 = value.utf8
+        if let first = utf8.first, let last = utf8.last, first != 0x20, first != 0x09, last != 0x20, last != 0x09,
+            !utf8.contains(where: { $0 == 0x0d || $0 == 0x0a })
+        {
+            return value
+        }
         var out = ""
         var pendingFold = false
         for scalar in value.unicodeScalars {

@@ -45,7 +45,8 @@ func runOpenSSL(_ arguments: [String]) throws -> String {
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw FixtureError(message: "openssl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        throw FixtureError(
+            message: "openssl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
     }
     return String(decoding: data, as: UTF8.self)
 }

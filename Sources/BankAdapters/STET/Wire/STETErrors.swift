@@ -31,7 +31,11 @@ struct OAuthErrorResponse: Decodable, Hashable, Sendable {
 }
 
 /// RFC 6749 §5.1 token response. `expires_in` may be a number or a string; `token_type` may be `bearer`.
-struct OAuthTokenResponse: Decodable, Hashable, Sendable {
+/// Its description never shows the tokens.
+struct OAuthTokenResponse: Decodable, Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    var description: String { "OAuthTokenResponse(<redacted>)" }
+    var debugDescription: String { description }
+
     var access_token: String
     var token_type: String?
     var expires_in: Int?

@@ -70,7 +70,8 @@ struct STETRemittance: Codable, Hashable, Sendable {
             let container = try decoder.container(keyedBy: AnyKey.self)
             if let text = try? container.decode(String.self, forKey: AnyKey("reference")) {
                 reference = text
-            } else if let nested = try? container.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("creditorReferenceInformation")),
+            } else if let nested = try? container.nestedContainer(
+                keyedBy: AnyKey.self, forKey: AnyKey("creditorReferenceInformation")),
                 let text = try? nested.decode(String.self, forKey: AnyKey("reference"))
             {
                 reference = text
