@@ -110,6 +110,7 @@ struct BPCEBank {
         if call.faults.contains(.tokenFailure) {
             throw .oauth(500, "server_error", "Technical error", reason: "fault token-failure")
         }
+        try simulator.requireFormBody(call)
         guard let qwacDER = call.request.peerCertificateDER else {
             throw .oauth(
                 401, "invalid_client", "client certificate required",

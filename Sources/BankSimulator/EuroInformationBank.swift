@@ -103,6 +103,7 @@ struct EuroInformationBank {
         if call.faults.contains(.tokenFailure) {
             throw .oauth(500, "server_error", "Technical error", reason: "fault token-failure")
         }
+        try simulator.requireFormBody(call)
         guard let qwac = call.request.peerCertificateDER else {
             throw .oauth(
                 401, "invalid_client", "client certificate required",

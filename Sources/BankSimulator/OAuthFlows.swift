@@ -24,6 +24,16 @@ extension BankSimulator {
         return response
     }
 
+    /// Token requests are `application/x-www-form-urlencoded` (RFC 6749 §4.1.3).
+    func requireFormBody(_ call: Call) throws(SimulatorRejection) {
+        let type = call.request.headers["Content-Type"]?.lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw .oauth(
+                400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded",
+                reason: "token request with Content-Type '\(type)'")
+        }
+    }
+
     /// Stores a new authorization code.
     func issueCode(_ code: AuthorizationCode) -> String {
         let value = RandomToken.make(30)

@@ -168,5 +168,11 @@ import Testing
                 body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
         #expect(ok.status == 200)
         #expect(ok.json?["refresh_token"] == nil)
+        let json = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: host, headers: [("Content-Type", "application/json")],
+                body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
+        #expect(json.status == 400)
+        #expect(h.logText.contains("token request with Content-Type 'application/json'"))
     }
 }

@@ -50,6 +50,10 @@ final class SimulatorHarness: Sendable {
         _ method: HTTPMethod, _ target: String, host: String = "localhost", headers: [(String, String)] = [],
         body: [UInt8] = [], cert: String? = "qwac.crt"
     ) throws -> HTTPRequest {
+        var headers = headers
+        if !body.isEmpty && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+        }
         var r = HTTPRequest(
             method: method, target: target, headers: HTTPHeaders([("Host", host)] + headers), body: body)
         r.peerCertificateDER = try cert.map { try der($0) }
