@@ -200,6 +200,8 @@ import Testing
         let r = try await h.eiToken(c, [("grant_type", "refresh_token"), ("refresh_token", refresh)])
         #expect(r.status == 200)
         #expect(r.json?["refresh_token"]?.stringValue == refresh)
+        let access = try #require(r.json?["access_token"]?.stringValue)
+        #expect(!h.logText.contains(refresh) && !h.logText.contains(access))
         h.simulator.clock.advance(by: 7200)
         let dead = try await h.eiToken(c, [("grant_type", "refresh_token"), ("refresh_token", refresh)])
         #expect(dead.status == 400)
