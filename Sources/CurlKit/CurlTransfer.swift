@@ -1,5 +1,5 @@
 internal import CCurl
-import CShims
+internal import CShims
 import Synchronization
 
 /// Set from a task's cancellation handler, read by libcurl's progress callback, which then aborts the transfer.

@@ -194,13 +194,15 @@ public final class CurlTransport: HTTPTransport {
                 signedHeaderNames: request.signedHeaderNames, status: status, duration: duration, attempts: attempts,
                 bytesSent: bytesSent, bytesReceived: bytesReceived, bankCorrelationID: correlation,
                 errorKind: errorKind))
-        var metadata = [
-            "bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
-            "duration.ms": String(duration.milliseconds), "attempts": String(attempts),
-        ]
-        if let status { metadata["http.status"] = String(status) }
-        if let errorKind { metadata["error"] = errorKind }
-        logger.debug("bank call", metadata: metadata)
+        if logger.logLevel <= .debug {  // build the metadata only when it is written
+            var metadata = [
+                "bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
+                "duration.ms": String(duration.milliseconds), "attempts": String(attempts),
+            ]
+            if let status { metadata["http.status"] = String(status) }
+            if let errorKind { metadata["error"] = errorKind }
+            logger.debug("bank call", metadata: metadata)
+        }
         if case .failure(let error) = final, error.code == .cancelled { throw CancellationError() }
         return try final.get()
     }
@@ -241,17 +243,25 @@ public final class CurlTransport: HTTPTransport {
 
     /// `host[:port]` of an `https://` URL, lower-cased, without user info; refuses other schemes before any I/O.
     static func host(of url: String) -> Result<String, OutboundError> {
-        guard let schemeEnd = url.range(of: "://") else {
+        let bytes = Array(url.utf8)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no scheme"))
         }
-        guard url[..<schemeEnd.lowerBound].lowercased() == "https" else {
+        guard colon == 5, String(decoding: bytes[..<colon], as: UTF8.self).lowercased() == "https" else {
             return .failure(OutboundError(code: .notHTTPS, bankID: "-", host: "-", message: "only https URLs are allowed"))
         }
-        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        guard !authority.isEmpty, !authority.contains(where: { $0 == " " || $0 == "\\" }) else {
+        let start = colon + 3
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
+            bytes[end] != UInt8(ascii: "#")
+        {
+            end += 1
+        }
+        var authority = bytes[start..<end]
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        guard !authority.isEmpty, !authority.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\\") }) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no valid host"))
         }
-        return .success(authority.lowercased())
+        return .success(String(decoding: authority, as: UTF8.self).lowercased())
     }
 }
