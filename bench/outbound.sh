@@ -105,6 +105,7 @@ echo "==> CurlKit (release build)"
 swift build -c release --target CurlKit >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 cat > "$WORK/main.swift" <<'SWIFT'
+import BlockingIO
 import CurlKit
 import Foundation
 import GatewayLogging
@@ -168,6 +169,14 @@ func cpuSeconds() -> Double {
             if callers == 1 { print(String(format: "CPU1 %.3f", cpu / Double(total) * 1e6)) }
         }
         transport.shutdown()
+        // The floor of any design that keeps curl_easy_perform off the cooperative pool: one round trip to a
+        // dedicated thread and back, doing nothing.
+        let executor = BlockingExecutor(name: "hop", threads: 4)
+        for _ in 0..<1000 { _ = try await executor.run { 0 } }
+        let hopCPU0 = cpuSeconds()
+        for _ in 0..<calls { _ = try await executor.run { 0 } }
+        print(String(format: "HOP %.1f", (cpuSeconds() - hopCPU0) / Double(calls) * 1e6))
+        executor.shutdown()
     }
 }
 SWIFT
@@ -178,6 +187,7 @@ swiftc -O -parse-as-library -swift-version 6 -I "$BIN/Modules" $MAPS "$WORK/main
     "$BIN"/CurlKit.build/*.o "$BIN"/BlockingIO.build/*.o "$BIN"/GatewayLogging.build/*.o \
     $(ls "$BIN"/CShims.build/*.o 2>/dev/null) -lcurl -o "$WORK/bench"
 SWIFT_OUT=$("$WORK/bench" "$URL" "$PKI" "$CALLS")
-echo "$SWIFT_OUT" | grep -v '^CPU1'
+echo "$SWIFT_OUT" | grep -vE '^(CPU1|HOP)'
 SWIFT_CPU=$(echo "$SWIFT_OUT" | awk '/^CPU1/{print $2}')
+echo "==> an empty BlockingExecutor round trip (thread hop there and back) costs $(echo "$SWIFT_OUT" | awk '/^HOP/{print $2}')us of CPU here"
 echo "==> client CPU per call, 1 caller: CurlKit ${SWIFT_CPU}us vs C loop ${C_CPU}us (ratio $(python3 -c "print(round($SWIFT_CPU/$C_CPU, 2))"), target <= 2)"
