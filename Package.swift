@@ -51,6 +51,9 @@ let package = Package(
             name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
             swiftSettings: swiftSettings),
 
+        // Used only by HTTPServerKitTests' graceful-shutdown test (a real process receiving SIGTERM).
+        .executableTarget(name: "HTTPTestServer", dependencies: ["HTTPServerKit", "GatewayLogging"], swiftSettings: swiftSettings),
+
         // MARK: - Tests (one per library target)
         .target(
             name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
@@ -62,6 +65,10 @@ let package = Package(
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BankAdaptersTests", dependencies: ["BankAdapters", "GatewayCore", "GatewayLogging", "OpenSSLKit"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayAppTests",
             dependencies: ["GatewayApp", "GatewayCore", "BankAdapters", "BankSimulator", "PostgresKit", "HTTPServerKit", "OpenSSLKit", "CurlKit", "TestSupport"],

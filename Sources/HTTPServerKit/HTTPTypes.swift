@@ -1,4 +1,5 @@
 import GatewayLogging
+import Synchronization
 
 /// An HTTP method token (RFC 9110 §9). Unknown methods are representable so the server can answer 501.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
@@ -152,12 +153,29 @@ public struct RequestContext: Sendable {
     public var logger: Logger
     /// The matched route template (`/v1/registrations/{id}`), or nil before routing.
     public var route: String?
+    /// Lets the router report the matched template back to the server's access log and metrics.
+    let routeRecorder: RouteRecorder?
 
     public init(requestID: String, logger: Logger, route: String? = nil) {
         self.requestID = requestID
         self.logger = logger
         self.route = route
+        self.routeRecorder = nil
     }
+
+    init(requestID: String, logger: Logger, routeRecorder: RouteRecorder) {
+        self.requestID = requestID
+        self.logger = logger
+        self.route = nil
+        self.routeRecorder = routeRecorder
+    }
+}
+
+/// Where the router writes the matched route template for the middleware that wraps it.
+final class RouteRecorder: Sendable {
+    private let template = Mutex<String?>(nil)
+    var route: String? { template.withLock { $0 } }
+    func record(_ route: String) { template.withLock { $0 = route } }
 }
 
 /// Anything that answers requests: a route handler, the router, a middleware chain.

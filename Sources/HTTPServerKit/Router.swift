@@ -75,6 +75,7 @@ public struct Router: HTTPHandler {
             request.pathParameters = params
             var context = context
             context.route = route.template
+            context.routeRecorder?.record(route.template)
             return try await route.handler.handle(request, context: context)
         case .methodNotAllowed(let allow):
             throw RoutingError.methodNotAllowed(allow: allow.map(\.rawValue))

@@ -2,7 +2,12 @@
 #ifndef CSHIMS_TLS_H
 #define CSHIMS_TLS_H
 #include <openssl/ssl.h>
+// The HTTP server's event loop: Glibc's Swift module map does not export epoll or eventfd.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 static inline long cshim_SSL_CTX_set_min_proto_version(SSL_CTX *c, int v) { return SSL_CTX_set_min_proto_version(c, v); }
 static inline long cshim_SSL_CTX_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
+static inline long cshim_SSL_CTX_add1_chain_cert(SSL_CTX *c, X509 *x) { return SSL_CTX_add1_chain_cert(c, x); }
+static inline long cshim_SSL_CTX_set_session_cache_mode(SSL_CTX *c, long m) { return SSL_CTX_set_session_cache_mode(c, m); }
 #endif

@@ -1,0 +1,1 @@
+../../../Sources/GatewayLogging/LogLine.swift

@@ -1,0 +1,1 @@
+../../../Sources/HTTPServerKit/Parser/RequestParser+Replay.swift

@@ -1,0 +1,211 @@
+import Synchronization
+
+/// A small Prometheus registry: counters and gauges with labels, histograms with fixed buckets, rendered in the
+/// text exposition format 0.0.4. Thread-safe; any module can register its own series.
+///
+/// ```swift
+/// let requests = metrics.counter("http_requests_total", help: "Requests answered.")
+/// requests.increment(["method": "GET", "status": "2xx"])
+/// ```
+/// Registering a name twice returns the existing family. Label values must be bounded (route templates, never ids).
+public final class MetricsRegistry: Sendable {
+    private let families = Mutex<[(name: String, family: any MetricFamily)]>([])
+
+    public init() {}
+
+    /// The counter family `name`, created on first use.
+    public func counter(_ name: String, help: String) -> Counter {
+        family(name) { Counter(name: name, help: help) }
+    }
+
+    /// The gauge family `name`, created on first use.
+    public func gauge(_ name: String, help: String) -> Gauge {
+        family(name) { Gauge(name: name, help: help) }
+    }
+
+    /// The histogram family `name` with upper bounds `buckets` (ascending; `+Inf` is implicit).
+    public func histogram(_ name: String, help: String, buckets: [Double]) -> Histogram {
+        family(name) { Histogram(name: name, help: help, buckets: buckets) }
+    }
+
+    /// Every family in registration order, in Prometheus text format.
+    public func render() -> String {
+        let all = families.withLock { $0.map(\.family) }
+        var out = ""
+        for family in all { family.render(into: &out) }
+        return out
+    }
+
+    private func family<F: MetricFamily>(_ name: String, make: () -> F) -> F {
+        families.withLock { list in
+            if let existing = list.first(where: { $0.name == name }) {
+                guard let typed = existing.family as? F else {
+                    preconditionFailure("metric \(name) registered twice with different types")
+                }
+                return typed
+            }
+            let created = make()
+            list.append((name, created))
+            return created
+        }
+    }
+}
+
+/// Anything the registry can render.
+protocol MetricFamily: AnyObject, Sendable {
+    func render(into out: inout String)
+}
+
+/// Label sets rendered once, as `{a="1",b="2"}` (sorted by name), and used as dictionary keys.
+enum LabelKey {
+    static func make(_ labels: [String: String]) -> String {
+        if labels.isEmpty { return "" }
+        var out = "{"
+        for (i, key) in labels.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            out += key + "=\""
+            for c in labels[key]!.unicodeScalars {
+                switch c {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                default: out.unicodeScalars.append(c)
+                }
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+
+    /// Inserts `extra` (e.g. `le="0.5"`) into a rendered label set.
+    static func adding(_ extra: String, to key: String) -> String {
+        key.isEmpty ? "{\(extra)}" : String(key.dropLast()) + ",\(extra)}"
+    }
+}
+
+func formatMetric(_ v: Double) -> String {
+    if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+    return String(v)
+}
+
+/// A monotonically increasing value per label set.
+public final class Counter: MetricFamily {
+    let name: String
+    let help: String
+    private let values = Mutex<[String: Double]>([:])
+
+    init(name: String, help: String) {
+        self.name = name
+        self.help = help
+    }
+
+    /// Adds `amount` (≥ 0) to the series with `labels`.
+    public func increment(_ labels: [String: String] = [:], by amount: Double = 1) {
+        let key = LabelKey.make(labels)
+        values.withLock { $0[key, default: 0] += amount }
+    }
+
+    /// The current value of one series (for tests).
+    public func value(_ labels: [String: String] = [:]) -> Double {
+        let key = LabelKey.make(labels)
+        return values.withLock { $0[key] ?? 0 }
+    }
+
+    func render(into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+        for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            out += "\(name)\(key) \(formatMetric(value))\n"
+        }
+    }
+}
+
+/// A value that goes up and down per label set.
+public final class Gauge: MetricFamily {
+    let name: String
+    let help: String
+    private let values = Mutex<[String: Double]>([:])
+
+    init(name: String, help: String) {
+        self.name = name
+        self.help = help
+    }
+
+    /// Sets the series with `labels` to `value`.
+    public func set(_ value: Double, _ labels: [String: String] = [:]) {
+        let key = LabelKey.make(labels)
+        values.withLock { $0[key] = value }
+    }
+
+    /// Adds `amount` (may be negative) to the series with `labels`.
+    public func add(_ amount: Double, _ labels: [String: String] = [:]) {
+        let key = LabelKey.make(labels)
+        values.withLock { $0[key, default: 0] += amount }
+    }
+
+    /// The current value of one series (for tests).
+    public func value(_ labels: [String: String] = [:]) -> Double {
+        let key = LabelKey.make(labels)
+        return values.withLock { $0[key] ?? 0 }
+    }
+
+    func render(into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+        for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            out += "\(name)\(key) \(formatMetric(value))\n"
+        }
+    }
+}
+
+/// Observations counted into fixed buckets per label set, with their sum and count.
+public final class Histogram: MetricFamily {
+    struct Series {
+        var buckets: [UInt64]
+        var sum: Double = 0
+        var count: UInt64 = 0
+    }
+
+    let name: String
+    let help: String
+    /// Upper bounds, ascending.
+    public let buckets: [Double]
+    private let series = Mutex<[String: Series]>([:])
+
+    init(name: String, help: String, buckets: [Double]) {
+        self.name = name
+        self.help = help
+        self.buckets = buckets.sorted()
+    }
+
+    /// Records one observation.
+    public func observe(_ value: Double, _ labels: [String: String] = [:]) {
+        let key = LabelKey.make(labels)
+        let slot = buckets.firstIndex { value <= $0 } ?? buckets.count
+        series.withLock { all in
+            var s = all[key] ?? Series(buckets: Array(repeating: 0, count: buckets.count + 1))
+            s.buckets[slot] += 1
+            s.sum += value
+            s.count += 1
+            all[key] = s
+        }
+    }
+
+    /// Observations recorded for one label set (for tests).
+    public func count(_ labels: [String: String] = [:]) -> UInt64 {
+        let key = LabelKey.make(labels)
+        return series.withLock { $0[key]?.count ?? 0 }
+    }
+
+    func render(into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        for (key, s) in series.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            var cumulative: UInt64 = 0
+            for (i, bound) in buckets.enumerated() {
+                cumulative += s.buckets[i]
+                out += "\(name)_bucket\(LabelKey.adding("le=\"\(bound)\"", to: key)) \(cumulative)\n"
+            }
+            out += "\(name)_bucket\(LabelKey.adding("le=\"+Inf\"", to: key)) \(s.count)\n"
+            out += "\(name)_sum\(key) \(s.sum)\n"
+            out += "\(name)_count\(key) \(s.count)\n"
+        }
+    }
+}

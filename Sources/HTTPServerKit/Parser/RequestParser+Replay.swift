@@ -1,0 +1,38 @@
+extension RequestParser {
+    /// Everything a parser produces for `bytes` fed in pieces of `step` bytes (0: all at once): the events in
+    /// order and the error that stopped it. Used by the fuzz target and the corpus replay test.
+    package static func replay(_ bytes: [UInt8], step: Int = 0, limits: HTTPLimits = HTTPLimits())
+        -> (events: [Event], error: HTTPParseError?)
+    {
+        var parser = RequestParser(limits: limits)
+        var events: [Event] = []
+        let size = step == 0 ? max(bytes.count, 1) : step
+        var offset = 0
+        repeat {
+            let end = min(offset + size, bytes.count)
+            parser.append(bytes[offset..<end])
+            offset = end
+            do {
+                while true {
+                    let event = try parser.next()
+                    if event == .needMoreData { break }
+                    events.append(event)
+                }
+            } catch {
+                return (events, error)
+            }
+        } while offset < bytes.count
+        return (events, nil)
+    }
+
+    /// True when feeding `bytes` whole, one byte at a time and in 3-byte pieces gives identical results —
+    /// the property the fuzzer checks on every input.
+    package static func splitsAgree(_ bytes: [UInt8], limits: HTTPLimits = HTTPLimits()) -> Bool {
+        let whole = replay(bytes, limits: limits)
+        for step in [1, 3] {
+            let split = replay(bytes, step: step, limits: limits)
+            if split.events != whole.events || split.error != whole.error { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,121 @@
+import GatewayLogging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Our HTTP/1.1 server: epoll event loop on a dedicated thread, handlers as child tasks of `run()`.
+///
+/// ```swift
+/// let lifecycle = ServerLifecycle()
+/// var routes = Router.Builder()
+/// OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { .ready }
+/// let server = try HTTPServer(configuration: .init(port: 8080), handler: routes.build(), logger: logger,
+///                             metrics: metrics, lifecycle: lifecycle)
+/// try await server.run(untilSignals: [SIGTERM, SIGINT], gracePeriod: .seconds(20))
+/// ```
+/// Every request passes the built-in middleware: request id, error mapping to problem+json, access log, metrics.
+public final class HTTPServer: Sendable {
+    /// The port actually bound (useful with port 0).
+    public let boundPort: Int
+    /// Draining state shared with `/ready`.
+    public let lifecycle: ServerLifecycle
+    private let loop: EventLoop
+    private let pipeline: MiddlewarePipeline
+    private let started = Mutex(false)
+
+    /// Binds the listener (so `boundPort` is known at once) and prepares TLS. Serving starts with `run()`.
+    /// - Throws: `SocketError` when binding fails, `TLSError` when the TLS material is unusable.
+    public init(
+        configuration: Configuration, handler: any HTTPHandler, logger: Logger,
+        metrics: MetricsRegistry = MetricsRegistry(), lifecycle: ServerLifecycle = ServerLifecycle()
+    ) throws {
+        signal(SIGPIPE, SIG_IGN)  // OpenSSL writes with write(2), not send(MSG_NOSIGNAL)
+        let tls = try configuration.tls.map { try TLSContext($0) }
+        let fd = try SocketIO.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+        self.boundPort = SocketIO.localPort(fd)
+        self.lifecycle = lifecycle
+        let httpMetrics = HTTPMetrics(metrics)
+        do {
+            self.loop = try EventLoop(
+                listener: fd, configuration: configuration, tlsContext: tls, logger: logger, metrics: httpMetrics,
+                lifecycle: lifecycle)
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        self.pipeline = MiddlewarePipeline(handler: handler, logger: logger, metrics: httpMetrics, lifecycle: lifecycle)
+    }
+
+    /// True once `shutdown` was called: `/ready` answers 503.
+    public var isDraining: Bool { lifecycle.isDraining }
+
+    /// Serves until `shutdown(gracePeriod:)` has drained every connection (or the grace period ran out, in which
+    /// case unfinished handlers are cancelled). Call once.
+    public func run() async {
+        let first = started.withLock { s -> Bool in
+            defer { s = true }
+            return !s
+        }
+        precondition(first, "HTTPServer.run() called twice")
+        let (stream, continuation) = AsyncStream<RequestJob>.makeStream()
+        let loop = self.loop
+        startThread { loop.run(jobs: continuation) }
+        await withDiscardingTaskGroup { group in
+            for await job in stream {
+                group.addTask { [pipeline] in
+                    let completion = await pipeline.respond(to: job)
+                    loop.complete(completion)
+                }
+            }
+            if loop.forcedShutdown { group.cancelAll() }
+        }
+    }
+
+    /// Starts a graceful shutdown: `/ready` turns 503, the listener closes, idle keep-alive connections close,
+    /// in-flight requests get `gracePeriod` to finish (their responses carry `Connection: close`). `run()` returns
+    /// when done. Safe to call from any thread, more than once.
+    public func shutdown(gracePeriod: Duration = .seconds(20)) {
+        lifecycle.startDraining()
+        loop.requestShutdown(grace: gracePeriod)
+    }
+
+    /// Runs until one of `signals` arrives, then shuts down gracefully and returns once drained.
+    public func run(untilSignals signals: [Int32], gracePeriod: Duration) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.run()
+                return true
+            }
+            group.addTask {
+                if await SignalHandling.wait(for: signals) != nil { self.shutdown(gracePeriod: gracePeriod) }
+                return false
+            }
+            // Only the end of run() ends this: the signal task merely starts the shutdown.
+            while let finished = await group.next() {
+                if finished { break }
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+/// Starts a detached POSIX thread running `body` (the event loop must not live on the cooperative pool).
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(
+        &thread, nil,
+        { arg in
+            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(thread)
+}

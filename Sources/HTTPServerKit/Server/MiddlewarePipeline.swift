@@ -1,0 +1,79 @@
+import GatewayLogging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built-in middleware around the application handler, in order: request id → metrics/in-flight →
+/// error mapping (problem+json) → access log. Runs on the cooperative pool, one child task per request.
+struct MiddlewarePipeline: Sendable {
+    let handler: any HTTPHandler
+    let logger: Logger
+    let metrics: HTTPMetrics
+    let lifecycle: ServerLifecycle
+
+    func respond(to job: RequestJob) async -> ResponseCompletion {
+        let start = EventLoop.now()
+        let head = job.head
+        let requestID = head.headers["X-Request-Id"].flatMap { RequestID.isAcceptable($0) ? $0 : nil } ?? RequestID.generate()
+        let requestLogger = logger.with(["request.id": requestID])
+        let recorder = RouteRecorder()
+        metrics.inFlight.add(1)
+        var response = await respond(head: head, job: job, requestID: requestID, logger: requestLogger, recorder: recorder)
+        metrics.inFlight.add(-1)
+        response.headers.set("X-Request-Id", requestID)
+        let keepAlive = head.keepAlive && !lifecycle.isDraining
+        let bytes = ResponseEncoder.encode(
+            response, isHead: head.method == .head, keepAlive: keepAlive, minorVersion: head.minorVersion)
+
+        let seconds = Double(EventLoop.now() - start) / 1e9
+        let route = recorder.route ?? "unmatched"
+        let method = head.method.rawValue
+        metrics.requests.increment(["method": method, "route": route, "status": "\(response.status / 100)xx"])
+        metrics.duration.observe(seconds, ["method": method, "route": route])
+        requestLogger.info(
+            "request",
+            metadata: [
+                "http.method": method, "http.route": route, "http.status": "\(response.status)",
+                "duration.ms": String(format3(seconds * 1000)), "http.response.bytes": "\(response.body.count)",
+            ])
+        return ResponseCompletion(connectionID: job.connectionID, fd: job.fd, bytes: bytes, close: !keepAlive)
+    }
+
+    private func respond(
+        head: RequestHead, job: RequestJob, requestID: String, logger: Logger, recorder: RouteRecorder
+    ) async -> HTTPResponse {
+        if head.target == "*" {
+            // OPTIONS * (RFC 9110 §9.3.7): the server's capabilities, nothing to route.
+            return HTTPResponse(status: 200, headers: ["Allow": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"])
+        }
+        var request = HTTPRequest(
+            method: head.method, target: head.target, headers: head.headers, body: job.body,
+            version: (1, head.minorVersion))
+        request.peerCertificateDER = job.peerCertificate
+        request.remoteAddress = job.remoteAddress
+        let context = RequestContext(requestID: requestID, logger: logger, routeRecorder: recorder)
+        let path = request.path
+        do {
+            return try await handler.handle(request, context: context)
+        } catch let error as any ProblemConvertible {
+            return error.problem(instance: path, requestID: requestID).response
+        } catch {
+            logger.error(
+                "unhandled error", metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
+            return Problem(
+                status: 500, title: "Internal server error",
+                detail: "An unexpected error occurred; quote the request id when reporting it.", instance: path,
+                requestID: requestID
+            ).response
+        }
+    }
+}
+
+/// `12.345`: milliseconds with three decimals, without Foundation.
+func format3(_ value: Double) -> String {
+    let thousandths = Int((value * 1000).rounded())
+    let whole = thousandths / 1000
+    let frac = thousandths % 1000
+    return "\(whole)." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + "\(frac)"
+}

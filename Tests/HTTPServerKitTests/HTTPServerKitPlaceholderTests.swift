@@ -1,6 +1,0 @@
-import Testing
-@testable import HTTPServerKit
-
-@Suite struct HTTPServerKitPlaceholderTests {
-    @Test func moduleLinks() { #expect(Bool(true)) }
-}
