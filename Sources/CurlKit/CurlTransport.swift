@@ -147,7 +147,14 @@ public final class CurlTransport: HTTPTransport {
             host = parsed
             while true {
                 attempts += 1
-                let attempt = try await perform(request, host: host)
+                let attempt: AttemptResult
+                do {
+                    attempt = try await perform(request, host: host)
+                } catch {  // cancelled before the transfer started, or the transport was shut down
+                    let code: OutboundError.Code = error is CancellationError ? .cancelled : .other
+                    final = .failure(OutboundError(code: code, bankID: request.bankID, host: host, message: "\(error)"))
+                    break
+                }
                 bytesSent += attempt.bytesSent
                 bytesReceived += attempt.bytesReceived
                 switch attempt.outcome {
@@ -168,7 +175,13 @@ public final class CurlTransport: HTTPTransport {
                     "retrying idempotent bank call",
                     metadata: ["bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
                                "attempt": String(attempts + 1)])
-                try await Task.sleep(for: delay)
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    final = .failure(
+                        OutboundError(code: .cancelled, bankID: request.bankID, host: host, message: "cancelled during backoff"))
+                    break
+                }
             }
         case .failure(let error):
             host = "-"

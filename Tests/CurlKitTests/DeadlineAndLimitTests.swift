@@ -62,7 +62,8 @@ import Testing
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
-        let transport = try Fixtures.transport()
+        let audit = InMemoryOutboundAuditSink()
+        let transport = try Fixtures.transport(audit: audit)
         defer { transport.shutdown() }
         let identity = try Fixtures.identity()
         let task = Task {
@@ -72,6 +73,7 @@ import Testing
         task.cancel()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
+        #expect(audit.records.map(\.errorKind) == ["cancelled"])
     }
 
     @Test func refusedConnectionAndUnknownHostAreNamed() async throws {
