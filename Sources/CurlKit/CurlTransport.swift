@@ -142,7 +142,7 @@ public final class CurlTransport: HTTPTransport {
         var final: Result<OutboundResponse, OutboundError>
 
         let host: String
-        switch Self.host(of: request.url) {
+        switch Self.host(of: request.url).flatMap({ host in Self.validateHeaders(request.headers).map { host } }) {
         case .success(let parsed):
             host = parsed
             while true {
@@ -252,7 +252,24 @@ public final class CurlTransport: HTTPTransport {
         return attempt
     }
 
-    // MARK: - URL checks
+    // MARK: - URL and header checks
+
+    /// Refuses header names that are not RFC 9110 tokens and values with CR, LF or NUL, so a forwarded value
+    /// (a `PSU-User-Agent`, say) can never inject a header line. The error names the header, never its value.
+    static func validateHeaders(_ headers: [(name: String, value: String)]) -> Result<Void, OutboundError> {
+        for field in headers {
+            let nameIsToken = !field.name.isEmpty && field.name.utf8.allSatisfy { byte in
+                byte > 0x20 && byte < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains(byte)
+            }
+            let valueIsClean = !field.value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+            guard nameIsToken, valueIsClean else {
+                let shown = nameIsToken ? field.name : "(invalid name)"
+                return .failure(
+                    OutboundError(code: .invalidHeader, bankID: "-", host: "-", message: "refused header \(shown)"))
+            }
+        }
+        return .success(())
+    }
 
     /// `host[:port]` of an `https://` URL, lower-cased, without user info; refuses other schemes before any I/O.
     static func host(of url: String) -> Result<String, OutboundError> {

@@ -105,6 +105,20 @@ import Testing
     }
 }
 
+extension DeadlineAndLimitTests {
+    @Test(arguments: [("PSU-User-Agent", "x\r\nX-Injected: 1"), ("Bad Name", "v"), ("X-Nul", "a\u{0}b"), ("", "v")])
+    func headerInjectionIsRefusedBeforeAnyIO(name: String, value: String) async throws {
+        let transport = try Fixtures.transport()
+        defer { transport.shutdown() }
+        let error = await Fixtures.outboundError {
+            try await transport.send(.make("https://localhost:1/x", headers: [("Accept", "*/*"), (name, value)]))
+        }
+        #expect(error?.code == .invalidHeader, "\(String(describing: error))")
+        #expect(error?.description.contains("Injected") == false)
+        #expect(transport.countersSnapshot.attempts == 0)
+    }
+}
+
 /// A loopback listener with backlog 0 whose queue is filled by plain connections and never accepted, so the
 /// next SYN is dropped and a client's connect hangs until its timeout.
 final class FullBacklogListener: @unchecked Sendable {
