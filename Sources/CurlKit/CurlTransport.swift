@@ -145,7 +145,7 @@ public final class CurlTransport: HTTPTransport {
         switch Self.host(of: request.url).flatMap({ host in Self.validateHeaders(request.headers).map { host } }) {
         case .success(let parsed):
             host = parsed
-            while true {
+            attemptLoop: while true {
                 attempts += 1
                 let attempt: AttemptResult
                 do {
@@ -163,12 +163,20 @@ public final class CurlTransport: HTTPTransport {
                 }
                 guard attempts <= configuration.retry.maxRetries, RetryPolicy.isIdempotent(request.method) else { break }
                 let retryable: Bool
+                var delay = configuration.retry.backoff(forRetry: attempts - 1)
                 switch final {
-                case .success(let response): retryable = response.status == 503
+                case .success(let response):
+                    retryable = response.status == 503
+                    // RFC 9110 §10.2.3: a bank asking for more patience than our backoff allows gets no retry.
+                    if retryable, let value = response.header("Retry-After") {
+                        guard let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0,
+                            .seconds(seconds) <= configuration.retry.maxDelay
+                        else { break attemptLoop }
+                        delay = max(delay, .seconds(seconds))
+                    }
                 case .failure(let error): retryable = RetryPolicy.isRetryable(error.code)
                 }
                 guard retryable else { break }
-                let delay = configuration.retry.backoff(forRetry: attempts - 1)
                 guard ContinuousClock.now + delay + .milliseconds(10) < request.deadline else { break }
                 counters.withLock { $0.retries += 1 }
                 logger.debug(
