@@ -44,7 +44,7 @@ public struct SimulatorConfiguration: Sendable {
     public var activationMode = ActivationMode.strict
     /// The STET version segments served at Euro-Information (`{root}stet-psd2-api/{version}/`); the portals publish
     /// v2.1, production clients call v2.0 (protocol-reference §7.2).
-    public var euroInformationAPIVersions: Set<String> = ["v2.1"]
+    public var euroInformationAPIVersions: Set<String> = ["v2.0", "v2.1"]
     /// BPCE activation deadline in seconds after local midnight: a registration answered before it on a working day
     /// is active the same day at 14:00 Paris time. The seed says "before 09:59" (strict default, 09:59:00); the
     /// algorithm in protocol-reference §5.2 reads "before 10:00" (36000).
