@@ -1,3 +1,4 @@
+import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
@@ -15,12 +16,27 @@ public final class Application: Sendable {
     public let lifecycle: ServerLifecycle
     public let catalog: BankCatalog
     public let apiKeys: APIKeyStore
-    /// Connections, token lifecycle and account information (nil without a master key: tokens cannot be sealed).
-    public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)?
+    public let vault: SecretVault
+    public let certificates: CertificateService
+    public let registrations: RegistrationService
+    /// Outbound HTTPS to banks; `nil` when the application was given adapters directly (tests with fakes).
+    public let transport: CurlTransport?
+    public let audit: PostgresAuditSink
+    /// Connections, token lifecycle and account information.
+    public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
     private let prepared = Atomic<Bool>(false)
 
-    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid.
-    public init(config: Config, logger: Logger, adapters: AdapterDirectory = .none) throws {
+    /// - Parameters:
+    ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
+    ///   - now: The clock for expiries and activation (injected in tests).
+    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid; `ConfigError` without a
+    ///   master key.
+    ///   - makeAdapters: Builds the adapters from the outbound transport (production: `BankAdapters`' registry).
+    public init(
+        config: Config, logger: Logger, adapters: [Provider: any BankAdapter] = [:],
+        makeAdapters: (@Sendable (any HTTPTransport) -> [Provider: any BankAdapter])? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
@@ -28,22 +44,40 @@ public final class Application: Sendable {
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
         self.apiKeys = APIKeyStore(db: db)
-        let db = self.db, catalog = self.catalog
-        self.connectionServices = config.masterKeyring.map { keyring in
-            let vault = SecretVault(keyring: keyring)
-            let deps = ConnectionDependencies(
-                db: db,
-                clients: BankClientFactory(
-                    catalog: catalog, certificates: CertificateService(store: CertificateStore(db: db), vault: vault)),
-                vault: vault, adapters: adapters, catalog: catalog, settings: config.connections,
-                logger: logger.labeled("passerelle.connections"))
-            return (ConnectionService(deps: deps), AccountInformationService(deps: deps), TokenKeeper(deps: deps))
+        self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
+        var adapters = adapters
+        if let makeAdapters {
+            let transport = try CurlTransport(
+                configuration: Self.transportConfiguration(config), auditSink: audit,
+                logger: logger.labeled("passerelle.outbound"))
+            self.transport = transport
+            adapters.merge(makeAdapters(transport)) { given, _ in given }
+        } else {
+            self.transport = nil
         }
+        guard let keyring = config.masterKeyring else {
+            throw ConfigError(problems: ["PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required by serve"])
+        }
+        self.vault = SecretVault(keyring: keyring)
+        self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
+        self.registrations = RegistrationService(
+            db: db, certificates: certificates, catalog: catalog, adapters: adapters,
+            publicBaseURL: config.publicBaseURL, now: now)
+        var connectionSettings = config.connections
+        connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
+        let connectionDeps = ConnectionDependencies(
+            db: db, clients: BankClientFactory(catalog: catalog, certificates: certificates), vault: vault,
+            adapters: AdapterDirectory(byProvider: adapters), catalog: catalog, settings: connectionSettings, now: now,
+            logger: logger.labeled("passerelle.connections"))
+        self.connectionServices = (
+            ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
+            TokenKeeper(deps: connectionDeps)
+        )
     }
 
     /// Background work of `serve` (the token refresher), until the task is cancelled; run it in the serve task group.
     public func runBackgroundTasks() async {
-        await connectionServices?.tokens.runRefresher { [self] in prepared.load(ordering: .acquiring) }
+        await connectionServices.tokens.runRefresher { [self] in prepared.load(ordering: .acquiring) }
     }
 
     static func loadCatalog(config: Config) throws -> BankCatalog {
@@ -80,7 +114,10 @@ public final class Application: Sendable {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
         BanksRoutes.add(to: &routes, catalog: catalog)
-        if let c = connectionServices { ConnectionsRoutes.add(to: &routes, connections: c.connections, accountInformation: c.accounts) }
+        CertificatesRoutes.add(to: &routes, service: certificates)
+        RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
+        ConnectionsRoutes.add(
+            to: &routes, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
         let router = routes.build()
         return APIKeyGate(next: router, keys: apiKeys)
     }
@@ -96,8 +133,52 @@ public final class Application: Sendable {
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
     }
 
-    /// Releases the database pool.
+    static func transportConfiguration(_ config: Config) -> CurlTransport.Configuration {
+        var c = CurlTransport.Configuration()
+        c.trustAnchors = config.bankCAFile.map { .pemFile($0) } ?? .system
+        c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
+        c.maxResponseBytes = config.outbound.maxResponseBytes
+        c.workerThreads = config.outbound.threads
+        c.idleTimeout = .milliseconds(Int(config.outbound.idleTimeoutSeconds * 1000))
+        c.maxIdleConnectionsPerHost = config.outbound.maxIdlePerHost
+        c.retry = RetryPolicy(maxRetries: config.outbound.maxRetries)
+        c.proxyURL = config.outbound.proxy
+        c.userAgent = "Passerelle/\(PasserelleVersion.current)"
+        return c
+    }
+
+    /// Work that runs beside the server until cancelled: the audit-log writer and the outbound metrics.
+    public func runBackground() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.audit.run() }
+            group.addTask { await self.publishOutboundMetrics() }
+        }
+    }
+
+    /// Copies the transport's counters into `/metrics` every second (connection reuse is a key figure).
+    func publishOutboundMetrics() async {
+        guard let transport else { return }
+        let requests = metrics.gauge("passerelle_outbound_requests", help: "Bank calls made (cumulative).")
+        let connections = metrics.gauge(
+            "passerelle_outbound_connections_opened", help: "New TLS connections to banks (cumulative).")
+        let reused = metrics.gauge("passerelle_outbound_connections_reused", help: "Bank calls that reused a connection (cumulative).")
+        let failures = metrics.gauge("passerelle_outbound_failures", help: "Bank calls that failed at transport level (cumulative).")
+        let idle = metrics.gauge("passerelle_outbound_idle_connections", help: "Idle pooled connections to banks.")
+        while !Task.isCancelled {
+            let c = transport.countersSnapshot
+            requests.set(Double(c.requests))
+            connections.set(Double(c.newConnections))
+            reused.set(Double(c.reusedConnections))
+            failures.set(Double(c.failures))
+            idle.set(Double(c.idleConnections))
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Flushes the audit log, stops the transport and releases the database pool.
     public func shutdown() async {
+        await audit.flush()
+        transport?.shutdown()
         await db.shutdown()
     }
 }

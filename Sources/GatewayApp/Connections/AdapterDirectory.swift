@@ -12,6 +12,9 @@ public struct AdapterDirectory: Sendable {
         self.adapters = byProvider
     }
 
+    /// - Parameter adapters: The adapters by provider, as the composition root holds them.
+    public init(byProvider adapters: [Provider: any BankAdapter]) { self.adapters = adapters }
+
     /// No adapters: every bank call answers 501 (used until the adapters are wired in).
     public static let none = AdapterDirectory([])
 

@@ -9,7 +9,7 @@ import TestSupport
 @testable import GatewayApp
 
 /// A settable wall clock shared by the services under test.
-final class TestClock: Sendable {
+final class ConnectionsClock: Sendable {
     private let current: Mutex<Date>
     init(_ start: Date = Date(timeIntervalSince1970: 1_900_000_000)) { current = Mutex(start) }
     var now: Date { current.withLock { $0 } }
@@ -20,7 +20,7 @@ final class TestClock: Sendable {
 /// one active registration per provider, and the services wired to `FakeBankAdapter`s.
 struct ConnectionsTestBed {
     let db: PostgresClient
-    let clock: TestClock
+    let clock: ConnectionsClock
     let vault: SecretVault
     let euroInformation: FakeBankAdapter
     let bpce: FakeBankAdapter
@@ -61,7 +61,7 @@ struct ConnectionsTestBed {
 
         let keyring = try MasterKeyring(parsing: Base64.encode(Random.bytes(32)))
         let vault = SecretVault(keyring: keyring)
-        let clock = TestClock()
+        let clock = ConnectionsClock()
         let certificates = CertificateService(store: CertificateStore(db: db), vault: vault)
         let qwac = try await insertCertificate(db: db, vault: vault, kind: "qwac")
         let qseal = try await insertCertificate(db: db, vault: vault, kind: "qseal")
