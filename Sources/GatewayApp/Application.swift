@@ -94,13 +94,18 @@ public final class Application: Sendable {
 
     /// The full request handler: operations routes, the OpenAPI document and the API behind the key gate.
     public func makeHandler() -> any HTTPHandler {
+        APIKeyGate(next: makeRouter(), keys: apiKeys)
+    }
+
+    /// Every route of the service (exposed for the OpenAPI coverage test).
+    public func makeRouter() -> Router {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
+        OpenAPIRoute.add(to: &routes)
         BanksRoutes.add(to: &routes, catalog: catalog)
         CertificatesRoutes.add(to: &routes, service: certificates)
         RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
-        let router = routes.build()
-        return APIKeyGate(next: router, keys: apiKeys)
+        return routes.build()
     }
 
     /// The HTTP server for `config.http`.
