@@ -36,7 +36,7 @@ import Testing
         #expect(request.identity?.id == KAT.fingerprint)
         #expect(request.signedHeaderNames.isEmpty)
         #expect(request.bankID == "cmcic:cic")
-        #expect(request.pathTemplate == "/oauth2/registrations")
+        #expect(request.pathTemplate == "/sandbox/cic/oauth2/registrations")
         let der = try Certificate(pem: KAT.text("kat-rsa2048.crt")).base64DER
         #expect(
             request.bodyText

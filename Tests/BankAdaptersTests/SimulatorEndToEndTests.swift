@@ -60,7 +60,20 @@ final class LiveSimulator: Sendable {
             qseal: try material("qseal", certificate: "qseal-chain.pem", key: "qseal.key"))
     }
 
-    var dependencies: AdapterDependencies { AdapterDependencies(transport: transport) }
+    /// The adapters' clock follows the simulator's (which tests may move), so `Date` headers stay within its skew.
+    var dependencies: AdapterDependencies {
+        let clock = simulator.clock
+        return AdapterDependencies(transport: transport, now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
+    }
+
+    /// `POST /__simulator/…` introspection call.
+    func introspect(_ path: String) async throws -> Int {
+        try await transport.send(
+            OutboundRequest(
+                method: "POST", url: "https://localhost:\(port)/__simulator/" + path, timeout: .seconds(10),
+                bankID: "simulator", pathTemplate: "/__simulator")
+        ).status
+    }
 
     /// The Euro-Information brand `cic`, sandbox URLs on the simulator.
     var euroInformation: BankProfile {
@@ -328,6 +341,52 @@ struct E2EFailure: Error, CustomStringConvertible {
             await #expect(throws: AdapterError.self) {
                 _ = try await adapter.readRegistration(
                     RegistrationReference(clientID: registered.clientID), client: client, context: self.context())
+            }
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
+
+    @Test func expiredAccessTokensAndDeadRefreshTokens() async throws {
+        let live = try LiveSimulator()
+        do {
+            let adapter = BPCEAdapter(dependencies: live.dependencies)
+            var client = try live.client(live.bpce)
+            client.qseal = try live.material("qseal-leaf", certificate: "qseal.crt", key: "qseal.key")
+            let registered = try await adapter.register(
+                registration(name: "Passerelle BPCE expiry " + UUID().uuidString.prefix(6)), client: client,
+                context: context())
+            client.clientID = registered.clientID
+            let url = try adapter.authorizationURL(
+                AuthorizationRequest(clientID: registered.clientID, redirectURI: Self.redirect, state: "st-exp"),
+                client: client)
+            let code = try await live.authorize(url, persona: "marc", state: "st-exp")
+            let tokens = try await adapter.exchangeCode(
+                CodeExchange(code: Secret(code), redirectURI: Self.redirect), client: client, context: context())
+            // A reused code is refused with the bank's OAuth error.
+            await #expect {
+                _ = try await adapter.exchangeCode(
+                    CodeExchange(code: Secret(code), redirectURI: Self.redirect), client: client, context: self.context())
+            } throws: { error in
+                if case AdapterError.rejected(400, "invalid_grant", _) = error { return true }
+                return false
+            }
+            // An hour and a bit later the access token is refused as expired; a refresh makes it work again.
+            live.simulator.clock.advance(by: 3700)
+            await #expect(throws: AdapterError.tokenExpired) {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: self.context())
+            }
+            let refreshed = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: context())
+            #expect(try await adapter.accounts(accessToken: refreshed.accessToken, client: client, context: context()).count == 3)
+            // Once the bank expires the refresh token, a refresh says a new SCA is needed.
+            #expect(try await live.introspect("refresh-tokens/expire?client_id=" + registered.clientID) == 200)
+            await #expect {
+                _ = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: self.context())
+            } throws: { error in
+                if case AdapterError.refreshTokenDead = error { return true }
+                return false
             }
         } catch {
             await live.stop()

@@ -33,7 +33,7 @@ public struct BPCEAdapter: BankAdapter {
         let body = try document(request, client: client, isCreation: true)
         let keyID = registrationKeyID(client: client, request: request, clientID: nil)
         return try await send(
-            "POST", url: endpoint, template: "/stet/setting/v1/register", body: body, keyID: keyID, request: request,
+            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, keyID: keyID, request: request,
             client: client, context: context)
     }
 
@@ -46,7 +46,7 @@ public struct BPCEAdapter: BankAdapter {
         let body = try document(request, client: client, isCreation: false)
         let keyID = registrationKeyID(client: client, request: request, clientID: existing.clientID)
         return try await send(
-            "PUT", url: url, template: "/stet/setting/v1/register/{clientId}", body: body, keyID: keyID,
+            "PUT", url: url, template: try registrationTemplate(client, id: true), body: body, keyID: keyID,
             request: request, client: client, context: context)
     }
 
@@ -57,7 +57,7 @@ public struct BPCEAdapter: BankAdapter {
     {
         let response = try await call(
             "GET", url: try registrationURL(existing.clientID, client: client),
-            template: "/stet/setting/v1/register/{clientId}", body: [],
+            template: try registrationTemplate(client, id: true), body: [],
             keyID: registrationKeyID(client: client, request: nil, clientID: existing.clientID), client: client,
             context: context)
         return try result(response, sent: "", request: nil, client: client, status: .active, activatesAt: nil)
@@ -69,7 +69,7 @@ public struct BPCEAdapter: BankAdapter {
     {
         _ = try await call(
             "DELETE", url: try registrationURL(existing.clientID, client: client),
-            template: "/stet/setting/v1/register/{clientId}", body: [],
+            template: try registrationTemplate(client, id: true), body: [],
             keyID: registrationKeyID(client: client, request: nil, clientID: existing.clientID), client: client,
             context: context)
     }
@@ -144,6 +144,12 @@ public struct BPCEAdapter: BankAdapter {
 
     func registrationURL(_ clientID: String, client: BankClient) throws -> String {
         try client.endpoints().registration.trimmingSuffix("/") + "/" + STETOAuth.percentEncode(clientID)
+    }
+
+    /// The registration endpoint's path for the audit log, with `/{clientId}` for later calls.
+    func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
+        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        return id ? path + "/{clientId}" : path
     }
 
     /// The `keyId` of registration calls for `registrationKeyIdMode` (protocol-reference §5.6): the certificate URL

@@ -27,7 +27,7 @@ public struct EuroInformationAdapter: BankAdapter {
     {
         let endpoint = try client.endpoints().registration
         let body = try document(request, client: client, keys: [try newKey(request, client: client)], clientID: nil)
-        return try await send("POST", url: endpoint, template: "/oauth2/registrations", body: body, client: client,
+        return try await send("POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, client: client,
             request: request, context: context)
     }
 
@@ -41,7 +41,7 @@ public struct EuroInformationAdapter: BankAdapter {
         let url = try registrationURL(existing, client: client)
         let current = try await caller(client).send(
             STETRequest(
-                method: "GET", url: url, pathTemplate: "/oauth2/registrations/{clientId}", accept: "application/json"),
+                method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true), accept: "application/json"),
             kind: .registration, context: context)
         let (document, _) = try RegistrationDocument.parse(current.body)
         let wanted = Set(existing.keys.compactMap(\.kid))
@@ -54,7 +54,7 @@ public struct EuroInformationAdapter: BankAdapter {
             keys.append(try newKey(request, client: client))
         }
         let body = try self.document(request, client: client, keys: keys, clientID: existing.clientID)
-        return try await send("PUT", url: url, template: "/oauth2/registrations/{clientId}", body: body, client: client,
+        return try await send("PUT", url: url, template: try registrationTemplate(client, id: true), body: body, client: client,
             request: request, context: context)
     }
 
@@ -64,7 +64,7 @@ public struct EuroInformationAdapter: BankAdapter {
     {
         let request = STETRequest(
             method: "GET", url: try registrationURL(existing, client: client),
-            pathTemplate: "/oauth2/registrations/{clientId}", accept: "application/json")
+            pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         let response = try await caller(client).send(request, kind: .registration, context: context)
         return try result(response, sent: "", client: client, certificateURL: nil)
     }
@@ -75,7 +75,7 @@ public struct EuroInformationAdapter: BankAdapter {
     {
         let request = STETRequest(
             method: "DELETE", url: try registrationURL(existing, client: client),
-            pathTemplate: "/oauth2/registrations/{clientId}", accept: "application/json")
+            pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         _ = try await caller(client).send(request, kind: .registration, context: context)
     }
 
@@ -160,6 +160,12 @@ public struct EuroInformationAdapter: BankAdapter {
             }
         }
         return endpoint + "/" + STETOAuth.percentEncode(existing.clientID)
+    }
+
+    /// The registration endpoint's path for the audit log, with `/{clientId}` for RFC 7592 calls.
+    func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
+        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        return id ? path + "/{clientId}" : path
     }
 
     /// A new JWK for the QSealC of `client`: `kty`, `kid: null`, the full chain in `x5c`, `x5u` when configured.
