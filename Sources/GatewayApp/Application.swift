@@ -1,3 +1,4 @@
+import BankAdapters
 import CurlKit
 import Foundation
 import GatewayCore
@@ -117,6 +118,18 @@ public final class Application: Sendable {
                 maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
                 idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000))),
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
+    }
+
+    /// The production adapters (Euro-Information, BPCE) over `transport`, with the application's clock.
+    public static func standardAdapters(now: @escaping @Sendable () -> Date = { Date() })
+        -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter]
+    {
+        { transport in
+            let registry = AdapterRegistry.standard(dependencies: AdapterDependencies(transport: transport, now: now))
+            var adapters: [Provider: any BankAdapter] = [:]
+            for provider in registry.providers { adapters[provider] = registry[provider] }
+            return adapters
+        }
     }
 
     static func transportConfiguration(_ config: Config) -> CurlTransport.Configuration {

@@ -221,7 +221,7 @@ public struct BPCEAdapter: BankAdapter {
         context: AdapterContext
     ) async throws -> OutboundResponse {
         let token = try await registrationToken(client: client, context: context)
-        let request = STETRequest(
+        let request = SignedBankRequest(
             method: method, url: url, pathTemplate: template, body: body,
             contentType: body.isEmpty ? nil : "application/json", accept: "application/json", bearer: token,
             signing: .sign(keyID: keyID))

@@ -22,8 +22,8 @@ struct STETAccountInformation: Sendable {
     /// A signed GET or PUT of a resource under the API root.
     private func resource(
         _ method: String, url: String, template: String, token: Secret<String>, body: [UInt8] = []
-    ) throws -> STETRequest {
-        STETRequest(
+    ) throws -> SignedBankRequest {
+        SignedBankRequest(
             method: method, url: url, pathTemplate: rootPath + template, body: body,
             contentType: body.isEmpty ? nil : "application/json", bearer: token,
             signing: .sign(keyID: try Self.psd2KeyID(client)), forwardsPSU: true)
@@ -139,7 +139,7 @@ struct STETTokenEndpoint: Sendable {
         -> TokenSet
     {
         let endpoint = try caller.client.endpoints().token
-        let request = STETRequest(
+        let request = SignedBankRequest(
             method: "POST", url: endpoint, pathTemplate: STETRequestBuilder.split(endpoint).target,
             body: Array(form.reveal.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8",
             accept: "application/json")

@@ -6,7 +6,7 @@ import OpenSSLKit
 
 /// One call to a bank, described without any header: the builder (`STETRequestBuilder`) turns it into the exact
 /// outbound request the bank's rules demand.
-struct STETRequest: Sendable {
+struct SignedBankRequest: Sendable {
     /// How the request is signed.
     enum Signing: Sendable {
         /// No `Signature` (Euro-Information registration and token calls, every token call).
@@ -31,7 +31,7 @@ struct STETRequest: Sendable {
     var forwardsPSU = false
 }
 
-/// Builds the outbound request of a `STETRequest` for one bank client (protocol-reference §1–§3, §4.4, §5.6):
+/// Builds the outbound request of a `SignedBankRequest` for one bank client (protocol-reference §1–§3, §4.4, §5.6):
 /// `Host`, `Date` (IMF-fixdate from the injected clock), `X-Request-ID` (UUID v4), `Accept`, `Content-Type` and
 /// `Digest` with a body (or always where the profile has `digestWithoutBody`), `Authorization: Bearer`, the PSU
 /// headers, and a `Signature` over the profile's ordered header list plus every `psu-*` header present (never
@@ -41,7 +41,7 @@ struct STETRequestBuilder: Sendable {
     let dependencies: AdapterDependencies
 
     /// The outbound request and the signing string (kept for tests; it holds no secret).
-    func build(_ request: STETRequest, context: AdapterContext) throws -> (OutboundRequest, signingString: String?) {
+    func build(_ request: SignedBankRequest, context: AdapterContext) throws -> (OutboundRequest, signingString: String?) {
         let (authority, target) = Self.split(request.url)
         let bank = client.bank
         var headers: [(name: String, value: String)] = [
