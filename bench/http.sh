@@ -73,8 +73,8 @@ summary() {  # name, wrk output
     p99=$(awk '$1=="99%" {print $2}' <<<"$2")
     errors=$(grep -E 'Socket errors|Non-2xx' <<<"$2" | tr '\n' ' ' || true)
     printf '%-11s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-no socket errors}"
-    echo "$rps"
 }
+rps_of() { awk '/^Requests\/sec/ {print $2}' <<<"$1"; }
 
 echo "==> warm-up" >&2
 wrk -t2 -c64 -d2s "http://127.0.0.1:$PORT/health" >/dev/null
@@ -82,8 +82,10 @@ wrk -t2 -c64 -d2s "http://127.0.0.1:$NPORT/health" >/dev/null
 echo "==> wrk -t2 -c64 -d$DURATION --latency" >&2
 P_OUT=$(run_wrk "http://127.0.0.1:$PORT/health")
 N_OUT=$(run_wrk "http://127.0.0.1:$NPORT/health")
-P_RPS=$(summary passerelle "$P_OUT" | tee /dev/stderr | tail -n 1)
-N_RPS=$(summary nginx "$N_OUT" | tee /dev/stderr | tail -n 1)
+summary passerelle "$P_OUT"
+summary nginx "$N_OUT"
+P_RPS=$(rps_of "$P_OUT")
+N_RPS=$(rps_of "$N_OUT")
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
-python3 -c "print(f'ratio       {float(\"$P_RPS\")/float(\"$N_RPS\")*100:.1f} % of nginx req/s')"
+awk -v p="$P_RPS" -v n="$N_RPS" 'BEGIN { printf "ratio       %.1f %% of nginx req/s\n", p / n * 100 }'
 echo "passerelle  RSS after run: $((RSS / 1024)) MB ($RSS kB)"
