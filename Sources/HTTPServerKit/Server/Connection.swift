@@ -29,6 +29,8 @@ final class Connection {
     var output: [UInt8] = []
     var outputOffset = 0
     var closeAfterWrite = false
+    /// The client shut down its sending side: no request will follow the buffered ones.
+    var inputClosed = false
     /// Monotonic nanoseconds; 0 means none.
     var deadline: UInt64 = 0
     /// Current epoll interest.

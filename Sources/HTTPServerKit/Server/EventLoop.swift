@@ -232,12 +232,17 @@ final class EventLoop: @unchecked Sendable {
                 if c.tls == nil && n < scratch.count { reads = 8 }
             case .wouldBlock:
                 reads = 8
-            case .closed, .failed:
+            case .closed:
+                // The client finished sending (half-close): answer what it sent, then close.
+                c.inputClosed = true
+                reads = 8
+            case .failed:
                 close(c)
                 return
             }
         }
         process(c)
+        if c.inputClosed && c.phase == .reading && connections[c.fd] === c { close(c) }
     }
 
     /// Parses buffered bytes: dispatches a complete request, or answers a parse error and closes.
@@ -330,6 +335,11 @@ final class EventLoop: @unchecked Sendable {
             return
         }
         process(c)
+        if c.inputClosed {
+            // Pipelined requests sent before the half-close are still answered; then the connection ends.
+            if c.phase == .reading && connections[c.fd] === c { close(c) }
+            return
+        }
         if c.tls != nil && c.phase == .reading && connections[c.fd] === c {
             readAndProcess(c)  // records already decrypted by OpenSSL raise no epoll event
         }

@@ -1,4 +1,5 @@
 import GatewayLogging
+import Glibc
 import Testing
 @testable import HTTPServerKit
 
@@ -223,6 +224,22 @@ import Testing
             let refused = try await exchange(
                 server.boundPort, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \((1 << 20) + 1)\r\n\r\n")
             #expect(refused.0.status == 413 && refused.1)
+        }
+    }
+}
+
+@Suite struct HalfCloseTests {
+    @Test func requestsSentBeforeAHalfCloseAreAnswered() async throws {
+        try await withTestServer { server in
+            let port = server.boundPort
+            let (a, b, closed) = try await offPool {
+                let client = try RawClient(port: port)
+                try client.send("GET /items/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /items/2 HTTP/1.1\r\nHost: a\r\n\r\n")
+                shutdown(client.fd, Int32(SHUT_WR))
+                return (try client.readResponse(), try client.readResponse(), client.isClosedByPeer())
+            }
+            #expect(a.text == "item 1" && b.text == "item 2")
+            #expect(closed)
         }
     }
 }
