@@ -27,7 +27,9 @@ public enum OperationsRoutes {
             } else if case .notReady(let r) = await readiness() {
                 reasons = r.isEmpty ? ["not ready"] : r
             }
-            if reasons.isEmpty { return .json(200, Array("{\"status\":\"ready\"}".utf8), contentType: "application/json") }
+            if reasons.isEmpty {
+                return .json(200, Array("{\"status\":\"ready\"}".utf8), contentType: "application/json")
+            }
             var reasonsJSON = "["
             for (i, reason) in reasons.enumerated() {
                 if i > 0 { reasonsJSON += "," }

@@ -1,10 +1,9 @@
+internal import CShims
 import GatewayLogging
 import Synchronization
 
-internal import CShims
-
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A complete request handed from the event loop to the handler tasks.
@@ -68,6 +67,11 @@ final class EventLoop: @unchecked Sendable {
         self.metrics = metrics
         self.lifecycle = lifecycle
         self.poller = try Poller()
+    }
+
+    deinit {
+        // A server that was never run still owns its listening socket.
+        if listener >= 0 { Glibc.close(listener) }
     }
 
     // MARK: - Called from other threads

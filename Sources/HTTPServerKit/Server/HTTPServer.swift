@@ -2,7 +2,7 @@ import GatewayLogging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Our HTTP/1.1 server: epoll event loop on a dedicated thread, handlers as child tasks of `run()`.

@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serializes a response into one buffer, so it leaves in a single write (RFC 9112 §4 status line, §6 framing).

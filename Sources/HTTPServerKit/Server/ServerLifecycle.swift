@@ -26,7 +26,8 @@ struct HTTPMetrics: Sendable {
     let inFlight: Gauge
 
     init(_ registry: MetricsRegistry) {
-        requests = registry.counter("http_requests_total", help: "HTTP requests answered, by route template, method and status class.")
+        requests = registry.counter(
+            "http_requests_total", help: "HTTP requests answered, by route template, method and status class.")
         duration = registry.histogram(
             "http_request_duration_seconds", help: "Time from a complete request to its response, by route template.",
             buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import HTTPServerKit
 
 /// Reads a child's stdout line by line with a bounded wait.

@@ -1,5 +1,6 @@
 import GatewayLogging
 import Testing
+
 @testable import HTTPServerKit
 
 /// Request id, error mapping, access log and metrics, through a live server.
@@ -50,7 +51,9 @@ import Testing
         try await withTestServer { server in
             let r = try await get(server.boundPort, "GET /problem HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(r.status == 422)
-            #expect(r.text.hasPrefix("{\"type\":\"/problems/test\",\"title\":\"Test\",\"status\":422,\"detail\":\"refused\""))
+            #expect(
+                r.text.hasPrefix(
+                    "{\"type\":\"/problems/test\",\"title\":\"Test\",\"status\":422,\"detail\":\"refused\""))
         }
     }
 
@@ -73,7 +76,8 @@ import Testing
     @Test func accessLogHasOneJSONLinePerRequestWithTheTemplate() async throws {
         let sink = CapturingLogSink()
         try await withTestServer(logSink: sink) { server in
-            _ = try await get(server.boundPort, "GET /items/secret-id-42 HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-1\r\n\r\n")
+            _ = try await get(
+                server.boundPort, "GET /items/secret-id-42 HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-1\r\n\r\n")
             _ = try await get(server.boundPort, "GET /unknown HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-2\r\n\r\n")
         }
         let lines = sink.captured.filter { $0.contains("\"message\":\"request\"") }
@@ -121,7 +125,8 @@ import Testing
         #expect(HTTPParseError(.bodyTooLarge).status == 413)
         #expect(HTTPParseError(.unsupportedTransferEncoding).status == 501)
         #expect(HTTPParseError(.unsupportedVersion).status == 505)
-        #expect(HTTPParseError(.obsoleteLineFolding).problem(instance: "/", requestID: "r").type == "/problems/bad-request")
+        #expect(
+            HTTPParseError(.obsoleteLineFolding).problem(instance: "/", requestID: "r").type == "/problems/bad-request")
     }
 }
 
@@ -151,7 +156,8 @@ import Testing
 @Suite struct CustomMiddlewareTests {
     struct Tag: HTTPMiddleware {
         let name: String
-        func handle(_ request: HTTPRequest, context: RequestContext, next: any HTTPHandler) async throws -> HTTPResponse {
+        func handle(_ request: HTTPRequest, context: RequestContext, next: any HTTPHandler) async throws -> HTTPResponse
+        {
             if request.headers["X-Deny"] == name { throw Problem(status: 401, detail: "denied by \(name)") }
             var response = try await next.handle(request, context: context)
             response.headers.add("X-Order", name)
@@ -167,7 +173,8 @@ import Testing
         let ok = try await handler.handle(HTTPRequest(method: .get, target: "/x"), context: context)
         #expect(ok.headers.values(for: "X-Order") == ["inner", "outer"])
         await #expect(throws: Problem.self) {
-            try await handler.handle(HTTPRequest(method: .get, target: "/x", headers: ["X-Deny": "inner"]), context: context)
+            try await handler.handle(
+                HTTPRequest(method: .get, target: "/x", headers: ["X-Deny": "inner"]), context: context)
         }
     }
 }

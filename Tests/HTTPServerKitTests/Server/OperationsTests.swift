@@ -2,6 +2,7 @@ import GatewayLogging
 import Glibc
 import Synchronization
 import Testing
+
 @testable import HTTPServerKit
 
 /// /health, /ready, /metrics, timeouts, back-pressure and in-process graceful shutdown.
@@ -17,9 +18,12 @@ import Testing
     @Test func healthReadyAndMetrics() async throws {
         let ready = Mutex<Readiness>(.ready)
         let metrics = MetricsRegistry()
-        try await withTestServer(metrics: metrics, routes: { builder, lifecycle in
-            OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics) { ready.withLock { $0 } }
-        }) { server in
+        try await withTestServer(
+            metrics: metrics,
+            routes: { builder, lifecycle in
+                OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics) { ready.withLock { $0 } }
+            }
+        ) { server in
             let health = try await get(server.boundPort, "/health")
             #expect(health.status == 200 && health.text == "{\"status\":\"ok\"}")
             #expect(try await get(server.boundPort, "/ready").status == 200)
@@ -38,13 +42,16 @@ import Testing
     @Test func readyTurns503WhileDraining() async throws {
         let gate = Gate()
         let metrics = MetricsRegistry()
-        try await withTestServer(metrics: metrics, routes: { builder, lifecycle in
-            OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics)
-            builder.add(.get, "/slow") { _, _ in
-                await gate.wait()
-                return .text(200, "slow done")
+        try await withTestServer(
+            metrics: metrics,
+            routes: { builder, lifecycle in
+                OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics)
+                builder.add(.get, "/slow") { _, _ in
+                    await gate.wait()
+                    return .text(200, "slow done")
+                }
             }
-        }) { server in
+        ) { server in
             let port = server.boundPort
             // Hold a request in flight, start draining, then ask /ready on an already-open connection.
             let readyClient = try await offPool { () -> RawClient in
@@ -101,7 +108,10 @@ import Testing
                 var sentAll = true
                 for byte in "GET /hello HTTP/1.1\r\nHost: a\r\nX-Slow: ".utf8 {
                     // Byte by byte, 50 ms apart: the whole header section would take far longer than 600 ms.
-                    if (try? client.send([byte])) == nil { sentAll = false; break }
+                    if (try? client.send([byte])) == nil {
+                        sentAll = false
+                        break
+                    }
                     usleep(50_000)
                     if client.readSome() { break }
                 }

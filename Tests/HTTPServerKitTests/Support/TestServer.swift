@@ -1,5 +1,6 @@
 import GatewayLogging
 import Synchronization
+
 @testable import HTTPServerKit
 
 /// Runs an `HTTPServer` on 127.0.0.1:0 for the duration of `body`, then shuts it down and waits for `run()`.
