@@ -65,6 +65,10 @@ let package = Package(
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BankAdaptersTests", dependencies: ["BankAdapters", "GatewayCore", "GatewayLogging"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayAppTests",
             dependencies: ["GatewayApp", "GatewayCore", "BankAdapters", "BankSimulator", "PostgresKit", "HTTPServerKit", "OpenSSLKit", "CurlKit", "TestSupport"],

@@ -10,6 +10,8 @@ enum CommandLineTool {
         commands:
           serve       run the gateway (HTTP API) — configured by PASSERELLE_* environment variables
           migrate     apply database migrations and exit
+          api-key     create, list or revoke internal API keys
+          sign-request  print the Digest and Signature headers for a request (debugging; see --help)
           version     print the version
           help        print this message
         """
@@ -31,6 +33,9 @@ enum CommandLineTool {
             return await ServeCommand.run(arguments: rest)
         case "migrate":
             return await MigrateCommand.run(arguments: rest)
+        case "api-key":
+            return await APIKeyCommand.run(arguments: rest)
+        case "sign-request": return SignRequestCommand.run(arguments: rest)
         default:
             FileHandle.standardError.write(Data("passerelle: unknown command '\(command)'\n\n\(usage)\n".utf8))
             return 64

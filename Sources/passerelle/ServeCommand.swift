@@ -1,21 +1,61 @@
 import GatewayApp
 import GatewayLogging
+import HTTPServerKit
 
-/// `passerelle serve`: placeholder until the HTTP server and database layers are wired (issues 2 and 3).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `passerelle serve`: listens at once (so `/health` answers), then waits for the database and migrates while
+/// `/ready` says 503; SIGTERM/SIGINT drain in-flight requests for the grace period and exit 0.
 enum ServeCommand {
     static func run(arguments: [String]) async -> Int32 {
         guard let config = CommandLineTool.loadConfig() else { return 78 }
         let logger = Logger(label: "passerelle", level: config.logLevel)
-        logger.error("serve is not wired yet")
-        return 1
-    }
-}
-
-enum MigrateCommand {
-    static func run(arguments: [String]) async -> Int32 {
-        guard let config = CommandLineTool.loadConfig() else { return 78 }
-        let logger = Logger(label: "passerelle", level: config.logLevel)
-        logger.error("migrate is not wired yet")
-        return 1
+        let app: Application
+        let server: HTTPServer
+        do {
+            app = try Application(config: config, logger: logger)
+            server = try app.makeServer()
+        } catch {
+            logger.error("cannot start", metadata: ["error": "\(error)"])
+            return 1
+        }
+        logger.info(
+            "listening", metadata: ["http.host": config.http.host, "http.port": "\(server.boundPort)",
+                                    "version": PasserelleVersion.current])
+        enum Outcome: Sendable { case prepared(ok: Bool), serverStopped }
+        let failed = await withTaskGroup(of: Outcome.self) { group in
+            group.addTask {
+                do {
+                    try await app.prepare()
+                    logger.info("ready")
+                    return .prepared(ok: true)
+                } catch {
+                    if !Task.isCancelled {
+                        logger.error("database preparation failed; shutting down", metadata: ["error": "\(error)"])
+                        server.shutdown(gracePeriod: .zero)
+                    }
+                    return .prepared(ok: false)
+                }
+            }
+            group.addTask {
+                await server.run(
+                    untilSignals: [SIGTERM, SIGINT],
+                    gracePeriod: .milliseconds(Int(config.http.shutdownGraceSeconds * 1000)))
+                return .serverStopped
+            }
+            var failed = false
+            for await outcome in group {
+                switch outcome {
+                case .prepared(let ok): failed = !ok
+                case .serverStopped: group.cancelAll()  // a signal during start-up stops the database wait too
+                }
+            }
+            return failed
+        }
+        await app.shutdown()
+        logger.info("stopped")
+        return failed ? 1 : 0
     }
 }

@@ -12,4 +12,5 @@ static inline X509 *cshim_sk_X509_value(const STACK_OF(X509) *s, int i) { return
 static inline STACK_OF(X509) *cshim_sk_X509_new_null(void) { return sk_X509_new_null(); }
 static inline int cshim_sk_X509_push(STACK_OF(X509) *s, X509 *x) { return sk_X509_push(s, x); }
 static inline void cshim_sk_X509_free(STACK_OF(X509) *s) { sk_X509_free(s); }
+static inline unsigned long cshim_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
 #endif

@@ -1,4 +1,5 @@
 import GatewayLogging
+import OpenSSLKit
 
 /// Every setting of `passerelle serve`, read once from the environment by a pure function.
 /// Sub-configurations are passed down to the modules; no module reads the environment itself.
@@ -31,6 +32,11 @@ public struct Config: Sendable {
     public var logLevel: Logger.Level = .info
     /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
     public var masterKey: Secret<String>?
+
+    /// The parsed master keyring (validated in `init(environment:)`), or nil when no key is configured.
+    public var masterKeyring: MasterKeyring? {
+        masterKey.flatMap { try? MasterKeyring(parsing: $0.reveal) }
+    }
     public var banksFile: String?
     public var bankCAFile: String?
     public var bootstrapAPIKey: Secret<String>?
@@ -83,8 +89,10 @@ public struct Config: Sendable {
         case (_?, _?): env.report("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one")
         case (nil, nil): break
         }
-        if let key = masterKey, !Self.isBase64Of32Bytes(key.reveal) {
-            env.report("PASSERELLE_MASTER_KEY: expected base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")
+        if let key = masterKey {
+            do { _ = try MasterKeyring(parsing: key.reveal) } catch {
+                env.report("PASSERELLE_MASTER_KEY: \(error) (make one with `openssl rand -base64 32`)")
+            }
         }
 
         banksFile = env.optionalString("PASSERELLE_BANKS_FILE")
@@ -95,14 +103,6 @@ public struct Config: Sendable {
         }
 
         if !env.problems.isEmpty { throw ConfigError(problems: env.problems) }
-    }
-
-    static func isBase64Of32Bytes(_ s: String) -> Bool {
-        // 32 bytes → 44 characters with one '=' of padding.
-        guard s.utf8.count == 44, s.hasSuffix("="), !s.hasSuffix("==") else { return false }
-        return s.utf8.dropLast().allSatisfy { b in
-            (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 43 || b == 47
-        }
     }
 }
 

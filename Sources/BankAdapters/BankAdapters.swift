@@ -1,2 +1,0 @@
-// BankAdapters: see README "Layout". Placeholder until its issue lands.
-enum BankAdaptersModule {}

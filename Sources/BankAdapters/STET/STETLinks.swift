@@ -1,0 +1,98 @@
+import Foundation
+import GatewayCore
+
+/// Resolves HAL `href`s from bank responses (protocol-reference §2.1, §2.6): relative hrefs include the bank's
+/// prefix (`/cic/stet-psd2-api/v2.0/accounts/1/transactions?page=2`) and are resolved against the API **host**,
+/// never the API root; absolute hrefs are accepted only on the API's own origin, so a response can never send our
+/// signed, mTLS-authenticated call somewhere else.
+public enum STETLinks {
+    /// The absolute URL for `href`.
+    /// - Parameters:
+    ///   - href: The link as the bank wrote it (taken literally even when `templated` is `true`).
+    ///   - apiRoot: The bank's STET API root (`BankProfile.Endpoints.apiRoot`).
+    /// - Throws: `AdapterError.invalidResponse` for an empty href, another origin or an unusable URL.
+    public static func resolve(_ href: String, apiRoot: String) throws -> String {
+        let link = href.trimmingCharacters(in: .whitespaces)
+        guard !link.isEmpty, !link.contains(" ") else {
+            throw AdapterError.invalidResponse(reason: "empty or malformed link")
+        }
+        guard let root = Origin(apiRoot) else {
+            throw AdapterError.invalidResponse(reason: "API root is not an https URL")
+        }
+        if link.hasPrefix("//") {
+            return try resolve("https:" + link, apiRoot: apiRoot)
+        }
+        if let target = Origin(link) {
+            guard target.key == root.key else {
+                throw AdapterError.invalidResponse(reason: "link leaves the bank's API host")
+            }
+            return root.origin + target.rest
+        }
+        if link.lowercased().hasPrefix("http:") || link.contains("://") {
+            throw AdapterError.invalidResponse(reason: "link is not https")
+        }
+        if link.hasPrefix("/") { return root.origin + link }
+        // A path relative to the API root (not seen in the field; RFC 3986 §5.2 against "<apiRoot>/").
+        let base = root.rest.hasSuffix("/") ? root.rest : root.rest + "/"
+        return root.origin + base + link
+    }
+
+    /// Scheme and authority of an absolute https URL, compared case-insensitively with the default port removed.
+    struct Origin {
+        let origin: String
+        let key: String
+        let rest: String
+
+        init?(_ url: String) {
+            guard url.lowercased().hasPrefix("https://") else { return nil }
+            let afterScheme = url.dropFirst("https://".count)
+            let end = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
+            let authority = String(afterScheme[..<end])
+            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            origin = "https://" + authority
+            var normalized = authority.lowercased()
+            if normalized.hasSuffix(":443") { normalized.removeLast(4) }
+            key = normalized
+            rest = String(afterScheme[end...])
+        }
+    }
+}
+
+/// Follows `next` links across pages with a loop guard and a page cap (protocol-reference §2.6). `Codable` so the
+/// service can carry it inside its opaque cursor between API calls.
+public struct STETPageWalk: Codable, Hashable, Sendable {
+    /// Most pages to fetch in one walk.
+    public let maxPages: Int
+    /// URLs already fetched (resolved, absolute).
+    public private(set) var visited: [String]
+    /// Set when the walk stopped early: a repeated link or the cap.
+    public private(set) var stopReason: StopReason?
+
+    /// Why a walk stopped before the bank's last page.
+    public enum StopReason: String, Codable, Hashable, Sendable {
+        case loop
+        case pageCap
+    }
+
+    public init(maxPages: Int) {
+        self.maxPages = max(1, maxPages)
+        visited = []
+    }
+
+    /// Records that `url` is being fetched now.
+    public mutating func record(_ url: String) { visited.append(url) }
+
+    /// Whether to fetch `next` (already resolved); records a stop reason when not.
+    public mutating func shouldFollow(_ next: String?) -> Bool {
+        guard let next else { return false }
+        if visited.contains(next) {
+            stopReason = .loop
+            return false
+        }
+        if visited.count >= maxPages {
+            stopReason = .pageCap
+            return false
+        }
+        return true
+    }
+}

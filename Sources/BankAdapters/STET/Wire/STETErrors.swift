@@ -1,0 +1,59 @@
+/// The Spring-style STET error body (protocol-reference §2.9):
+/// `{"timestamp", "status": 403, "error": "Forbidden", "message": "NAAC", "path"}`. Every field is optional and
+/// `status` may come as a number or a string.
+struct STETErrorModel: Decodable, Hashable, Sendable {
+    var status: Int?
+    var error: String?
+    var message: String?
+    var path: String?
+    /// Some banks use STET's own field names.
+    var code: String?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        func text(_ key: String) -> String? { try? container.decodeIfPresent(String.self, forKey: AnyKey(key)) }
+        if let number = try? container.decodeIfPresent(Int.self, forKey: AnyKey("status")) {
+            status = number
+        } else {
+            status = text("status").flatMap { Int($0) }
+        }
+        error = text("error")
+        message = text("message")
+        path = text("path")
+        code = text("code")
+    }
+}
+
+/// RFC 6749 §5.2 error body: `{"error": "invalid_grant", "error_description": "…"}`.
+struct OAuthErrorResponse: Decodable, Hashable, Sendable {
+    var error: String
+    var error_description: String?
+}
+
+/// RFC 6749 §5.1 token response. `expires_in` may be a number or a string; `token_type` may be `bearer`.
+/// Its description never shows the tokens.
+struct OAuthTokenResponse: Decodable, Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    var description: String { "OAuthTokenResponse(<redacted>)" }
+    var debugDescription: String { description }
+
+    var access_token: String
+    var token_type: String?
+    var expires_in: Int?
+    var refresh_token: String?
+    var scope: String?
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        access_token = try container.decode(String.self, forKey: AnyKey("access_token"))
+        token_type = try? container.decodeIfPresent(String.self, forKey: AnyKey("token_type"))
+        if let seconds = try? container.decodeIfPresent(Int.self, forKey: AnyKey("expires_in")) {
+            expires_in = seconds
+        } else if let text = try? container.decodeIfPresent(String.self, forKey: AnyKey("expires_in")) {
+            expires_in = Int(text)
+        } else {
+            expires_in = nil
+        }
+        refresh_token = try? container.decodeIfPresent(String.self, forKey: AnyKey("refresh_token"))
+        scope = try? container.decodeIfPresent(String.self, forKey: AnyKey("scope"))
+    }
+}

@@ -1,0 +1,68 @@
+import HTTPServerKit
+
+/// `/__simulator/…`: a path no bank has, for tests and demos in other processes.
+///
+/// - `GET  /__simulator/counters` — requests, rejections, token issuances per client, refreshes per refresh-token
+///   generation and per client, reuse attempts of one-time refresh tokens, registration operations per client.
+/// - `POST /__simulator/reset` — forget every registration, token, consent, payment and counter.
+/// - `POST /__simulator/clock/advance?seconds=N` — move the simulator clock; `GET /__simulator/clock` reads it.
+/// - `POST /__simulator/refresh-tokens/expire?client_id=…[&persona=…]` (or `refresh_token=…`) — expire refresh tokens.
+/// - `POST /__simulator/registrations/activate?client_id=…` — make a pending BPCE registration active now.
+extension BankSimulator {
+    func introspection(_ request: HTTPRequest, rest: [String]) -> HTTPResponse {
+        func json(_ status: Int, _ v: JSON) -> HTTPResponse { .json(status, v.bytes) }
+        let now = clock.now()
+        switch (request.method, rest) {
+        case (.get, ["counters"]):
+            let c = store.state.withLock { $0.counters }
+            func dict(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }) }
+            return json(200, .object([
+                ("requests", .number(Double(c.requests))), ("requestsByBank", dict(c.requestsByBank)),
+                ("rejections", .number(Double(c.rejections))), ("tokenIssuancesByClient", dict(c.tokenIssuancesByClient)),
+                ("refreshesByGeneration", dict(Dictionary(uniqueKeysWithValues: c.refreshesByGeneration.map { (String($0.key), $0.value) }))),
+                ("refreshesByClient", dict(c.refreshesByClient)), ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
+                ("registrationsByClient", .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })),
+            ]))
+        case (.post, ["reset"]):
+            store.reset()
+            return HTTPResponse(status: 204)
+        case (.get, ["clock"]):
+            return json(200, .object([("now", .string(ParisCalendar.timestamp(now))), ("epochSeconds", .number(Double(now)))]))
+        case (.post, ["clock", "advance"]):
+            guard let s = request.queryValue("seconds").flatMap(Int64.init) else { return .text(400, "seconds=N is required") }
+            clock.advance(by: s)
+            return json(200, .object([("now", .string(ParisCalendar.timestamp(clock.now())))]))
+        case (.post, ["refresh-tokens", "expire"]):
+            let clientID = request.queryValue("client_id")
+            let persona = request.queryValue("persona").flatMap(Persona.named)?.id
+            let token = request.queryValue("refresh_token")
+            guard clientID != nil || token != nil else { return .text(400, "client_id or refresh_token is required") }
+            let n = store.state.withLock { s -> Int in
+                var count = 0
+                for (id, var f) in s.families {
+                    let hit = (token != nil && (f.currentRefreshToken == token || f.oldRefreshTokens.contains(token!)))
+                        || (clientID != nil && f.clientID == clientID && (persona == nil || f.persona == persona))
+                    if hit {
+                        f.refreshExpiresAt = now
+                        s.families[id] = f
+                        count += 1
+                    }
+                }
+                return count
+            }
+            return json(200, .object([("expired", .number(Double(n)))]))
+        case (.post, ["registrations", "activate"]):
+            guard let id = request.queryValue("client_id") else { return .text(400, "client_id is required") }
+            let found = store.state.withLock { s -> Bool in
+                guard var c = s.clients[id] else { return false }
+                c.activeAt = min(c.activeAt, now)
+                if let p = c.pending { c.settings = p.settings; c.pending = nil }
+                s.clients[id] = c
+                return true
+            }
+            return found ? HTTPResponse(status: 204) : .text(404, "unknown client_id")
+        default:
+            return .text(404, "unknown simulator endpoint")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// A trusted beneficiary of the customer (internal-api.md, `…/trusted-beneficiaries`).
+public struct Beneficiary: Hashable, Sendable, Codable {
+    /// The bank's id for the beneficiary.
+    public var id: String?
+    public var name: String?
+    public var iban: String?
+    /// BIC of the creditor's bank.
+    public var bicFi: String?
+    /// ISO 3166 country of the creditor's postal address.
+    public var country: String?
+    public var addressLines: [String]?
+    public var isTrusted: Bool?
+
+    public init(
+        id: String? = nil, name: String? = nil, iban: String? = nil, bicFi: String? = nil, country: String? = nil,
+        addressLines: [String]? = nil, isTrusted: Bool? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.iban = iban
+        self.bicFi = bicFi
+        self.country = country
+        self.addressLines = addressLines
+        self.isTrusted = isTrusted
+    }
+}
+
+/// The connected customer's identity (internal-api.md, `…/identity`); STET 1.4.2 gives one display name.
+public struct Identity: Hashable, Sendable, Codable {
+    /// STET `connectedPsu`, e.g. `MALLOW MARC`.
+    public var name: String
+
+    public init(name: String) { self.name = name }
+}
+
+/// The customer's consent to forward to the bank (internal-api.md, `PUT /v1/connections/{id}/consents`).
+public struct ConsentRequest: Hashable, Sendable, Codable {
+    /// IBANs whose balances may be read.
+    public var balances: [String]
+    /// IBANs whose transactions may be read.
+    public var transactions: [String]
+    public var trustedBeneficiaries: Bool
+    public var identity: Bool
+
+    public init(
+        balances: [String] = [], transactions: [String] = [], trustedBeneficiaries: Bool = false, identity: Bool = false
+    ) {
+        self.balances = balances
+        self.transactions = transactions
+        self.trustedBeneficiaries = trustedBeneficiaries
+        self.identity = identity
+    }
+}

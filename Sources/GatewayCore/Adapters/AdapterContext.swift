@@ -1,0 +1,70 @@
+import GatewayLogging
+
+/// What every adapter call carries besides its arguments: correlation, a deadline, a logger and the PSU context
+/// (style.md §4). Adapters log at debug or below and never log secrets.
+public struct AdapterContext: Sendable {
+    /// The inbound request id (`X-Request-Id`), logged beside each outbound `X-Request-ID`.
+    public var requestID: String
+    /// The call must finish (or throw `AdapterError.timeout`) by then.
+    public var deadline: ContinuousClock.Instant
+    /// Carries the request's metadata.
+    public var logger: Logger
+    /// The customer's headers to forward and sign, empty for unattended calls.
+    public var psu: PSUContext
+
+    public init(requestID: String, deadline: ContinuousClock.Instant, logger: Logger, psu: PSUContext = PSUContext()) {
+        self.requestID = requestID
+        self.deadline = deadline
+        self.logger = logger
+        self.psu = psu
+    }
+}
+
+/// The STET `PSU-*` headers of a customer-present call (protocol-reference §2.2), in STET order, with their
+/// canonical names. A call with `PSU-IP-Address` is *attended*; without, it counts against the unattended budget.
+public struct PSUContext: Hashable, Sendable {
+    /// The twelve STET PSU headers, in the order they are forwarded and signed.
+    public static let headerNames = [
+        "PSU-IP-Address", "PSU-IP-Port", "PSU-HTTP-Method", "PSU-Date", "PSU-User-Agent", "PSU-Referer", "PSU-Accept",
+        "PSU-Accept-Charset", "PSU-Accept-Encoding", "PSU-Accept-Language", "PSU-GEO-Location", "PSU-Device-ID",
+    ]
+
+    /// The headers present, canonical name and value, in `headerNames` order.
+    public private(set) var headers: [(name: String, value: String)]
+
+    /// No PSU headers: an unattended call.
+    public init() { headers = [] }
+
+    /// Picks the PSU headers out of an inbound request's headers (names compared case-insensitively; the first
+    /// value of a repeated header wins; empty values are dropped; other headers are ignored).
+    public init(headers inbound: some Sequence<(name: String, value: String)>) {
+        var found: [String: String] = [:]
+        for (name, value) in inbound {
+            let lowered = name.lowercased()
+            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil
+            else {
+                continue
+            }
+            let trimmed = value.trimmingSpaces()
+            if !trimmed.isEmpty { found[canonical] = trimmed }
+        }
+        headers = Self.headerNames.compactMap { name in found[name].map { (name: name, value: $0) } }
+    }
+
+    /// Whether the customer is present (`PSU-IP-Address` given).
+    public var isAttended: Bool { headers.contains { $0.name == "PSU-IP-Address" } }
+
+    /// The value of one header by canonical name.
+    public subscript(name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+
+    public static func == (lhs: PSUContext, rhs: PSUContext) -> Bool {
+        lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for header in headers {
+            hasher.combine(header.name)
+            hasher.combine(header.value)
+        }
+    }
+}

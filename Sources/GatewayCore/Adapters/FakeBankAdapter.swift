@@ -1,0 +1,160 @@
+import Foundation
+import GatewayLogging
+import Synchronization
+
+/// An in-memory `BankAdapter` for service tests (the role of Hummingbird's `MemoryPersistDriver`): every method
+/// returns the scripted `Result` from `responses` and records the call, so a test can assert what the service asked
+/// and make any step fail with any `AdapterError`.
+public final class FakeBankAdapter: BankAdapter {
+    /// One recorded call (secrets are not recorded).
+    public enum Call: Hashable, Sendable {
+        case register(clientName: String)
+        case updateRegistration(clientID: String)
+        case readRegistration(clientID: String)
+        case deleteRegistration(clientID: String)
+        case exchangeCode(redirectURI: String)
+        case refresh
+        case accounts
+        case balances(accountID: String)
+        case transactions(accountID: String, page: TransactionPageRequest)
+        case putConsents(ConsentRequest)
+        case trustedBeneficiaries
+        case identity
+    }
+
+    /// What each method answers. Transactions pages are looked up by request; a missing page is `.noAccounts`.
+    public struct Responses: Sendable {
+        public var registration: Result<RegistrationResult, AdapterError>
+        public var deleteRegistration: Result<Void, AdapterError> = .success(())
+        public var tokens: Result<TokenSet, AdapterError>
+        /// Answers to successive refreshes; the last one repeats.
+        public var refreshes: [Result<TokenSet, AdapterError>]
+        public var accounts: Result<[Account], AdapterError> = .success([])
+        public var balances: [String: Result<[Balance], AdapterError>] = [:]
+        public var transactionPages: [TransactionPageRequest: Result<TransactionPage, AdapterError>] = [:]
+        public var putConsents: Result<Void, AdapterError> = .success(())
+        public var trustedBeneficiaries: Result<[Beneficiary], AdapterError> = .success([])
+        public var identity: Result<Identity, AdapterError> = .failure(.notImplemented(code: "NIMP", message: nil))
+
+        /// Defaults: an active registration `client-1`, tokens valid for an hour from `now`.
+        public init(now: Date = Date()) {
+            registration = .success(
+                RegistrationResult(
+                    clientID: "client-1", keyID: "kid-1", keys: [.init(kid: "kid-1", sha256Fingerprint: nil)],
+                    status: .active, requestBody: "{}", responseBody: "{}", httpStatus: 201))
+            let tokenSet = TokenSet(
+                accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"), expiresAt: now.addingTimeInterval(3600))
+            tokens = .success(tokenSet)
+            refreshes = [.success(tokenSet)]
+        }
+    }
+
+    public let provider: Provider
+    private let state: Mutex<(responses: Responses, calls: [Call])>
+
+    /// - Parameters:
+    ///   - provider: The provider the fake stands for.
+    ///   - responses: The initial script.
+    public init(provider: Provider, responses: Responses = Responses()) {
+        self.provider = provider
+        state = Mutex((responses, []))
+    }
+
+    /// Changes the script.
+    public func update(_ change: (inout Responses) -> Void) {
+        state.withLock { change(&$0.responses) }
+    }
+
+    /// Every call so far, in order.
+    public var calls: [Call] { state.withLock { $0.calls } }
+
+    private func answer<T>(_ call: Call, _ pick: (inout Responses) -> Result<T, AdapterError>) throws -> T {
+        try state.withLock { state -> Result<T, AdapterError> in
+            state.calls.append(call)
+            return pick(&state.responses)
+        }.get()
+    }
+
+    // MARK: - BankAdapter
+
+    public func register(_ request: RegistrationRequest, client: BankClient, context: AdapterContext) async throws
+        -> RegistrationResult
+    {
+        try answer(.register(clientName: request.clientName)) { $0.registration }
+    }
+
+    public func updateRegistration(
+        _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
+        context: AdapterContext
+    ) async throws -> RegistrationResult {
+        try answer(.updateRegistration(clientID: existing.clientID)) { $0.registration }
+    }
+
+    public func readRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
+        async throws -> RegistrationResult
+    {
+        try answer(.readRegistration(clientID: existing.clientID)) { $0.registration }
+    }
+
+    public func deleteRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
+        async throws
+    {
+        try answer(.deleteRegistration(clientID: existing.clientID)) { $0.deleteRegistration }
+    }
+
+    /// `https://fake.invalid/authorize?client_id=…&state=…`.
+    public func authorizationURL(_ request: AuthorizationRequest, client: BankClient) throws -> String {
+        "https://fake.invalid/authorize?client_id=\(request.clientID)&state=\(request.state)"
+    }
+
+    public func exchangeCode(_ exchange: CodeExchange, client: BankClient, context: AdapterContext) async throws
+        -> TokenSet
+    {
+        try answer(.exchangeCode(redirectURI: exchange.redirectURI)) { $0.tokens }
+    }
+
+    public func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
+        -> TokenSet
+    {
+        try answer(.refresh) { responses in
+            responses.refreshes.count > 1 ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
+        }
+    }
+
+    public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
+        -> [Account]
+    {
+        try answer(.accounts) { $0.accounts }
+    }
+
+    public func balances(
+        accountID: String, accessToken: Secret<String>, client: BankClient, context: AdapterContext
+    ) async throws -> [Balance] {
+        try answer(.balances(accountID: accountID)) { $0.balances[accountID] ?? .failure(.noAccounts) }
+    }
+
+    public func transactions(
+        accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient,
+        context: AdapterContext
+    ) async throws -> TransactionPage {
+        try answer(.transactions(accountID: accountID, page: page)) { $0.transactionPages[page] ?? .failure(.noAccounts) }
+    }
+
+    public func putConsents(
+        _ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext
+    ) async throws {
+        try answer(.putConsents(consents)) { $0.putConsents }
+    }
+
+    public func trustedBeneficiaries(accessToken: Secret<String>, client: BankClient, context: AdapterContext)
+        async throws -> [Beneficiary]
+    {
+        try answer(.trustedBeneficiaries) { $0.trustedBeneficiaries }
+    }
+
+    public func identity(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
+        -> Identity
+    {
+        try answer(.identity) { $0.identity }
+    }
+}

@@ -1,0 +1,38 @@
+/// The ASPSPs Passerelle can talk to: the built-in list of banks.md (`builtIn`), optionally changed by the JSON of
+/// `PASSERELLE_BANKS_FILE` (`applying(overrides:)`, format in docs/core.md). Immutable once built.
+public struct BankCatalog: Sendable {
+    private let byID: [BankID: BankProfile]
+
+    /// A catalog of exactly these profiles; a later duplicate id replaces an earlier one.
+    public init(profiles: [BankProfile]) {
+        var map: [BankID: BankProfile] = [:]
+        for profile in profiles { map[profile.id] = profile }
+        byID = map
+    }
+
+    /// The profile of `id`, or `nil` for a bank the catalog does not have.
+    public func profile(for id: BankID) -> BankProfile? { byID[id] }
+
+    /// The profile of `id`.
+    /// - Throws: `GatewayError.notFound` for a bank the catalog does not have.
+    public func require(_ id: BankID) throws -> BankProfile {
+        guard let profile = byID[id] else { throw GatewayError.notFound(resource: "bank", id: id.description) }
+        return profile
+    }
+
+    /// Every profile, sorted by id.
+    public var all: [BankProfile] { byID.values.sorted { $0.id < $1.id } }
+
+    /// The banks of one provider, sorted by id.
+    public func profiles(of provider: Provider) -> [BankProfile] { all.filter { $0.provider == provider } }
+
+    /// The `GET /v1/banks` list.
+    public var summaries: [BankSummary] { all.map(\.summary) }
+
+    /// The bank whose host a BPCE group-wide registration goes through when the caller named none: the first BPCE
+    /// bank with URLs for `environment`, preferring 17515 (the seed's registration example) and 13807.
+    public func defaultBPCERegistrationBank(for environment: Environment) -> BankProfile? {
+        let preferred = ["17515", "13807"].compactMap { BankID("bpce:\($0)") }.compactMap { byID[$0] }
+        return (preferred + profiles(of: .bpce)).first { $0.endpoints(for: environment) != nil }
+    }
+}

@@ -1,0 +1,116 @@
+import GatewayLogging
+
+/// One invalid input field, for the problem's `errors: [{field, message}]`.
+public struct FieldIssue: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// JSON path-ish name of the field (`redirectUris[0]`, `bank`).
+    public var field: String
+    /// What is wrong, without echoing secret values.
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "\(field): \(message)" }
+}
+
+/// The only error type services and handlers throw (style.md §5). The HTTP edge maps each case to
+/// problem+json with `problemType`; `description` is safe to log and never contains secrets or bank bodies.
+public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// 404: the resource does not exist (or is not visible).
+    case notFound(resource: String, id: String)
+    /// 409: the resource is in a state that forbids the call.
+    case conflict(String)
+    /// 400: invalid input, one issue per field.
+    case validation([FieldIssue])
+    /// 422: well-formed but refused (certificate expired, key not matching…).
+    case unprocessable(String)
+    /// 401: no or invalid API key.
+    case unauthorized
+    /// 429: the unattended-access budget is used up; retry after that many seconds.
+    case budgetExhausted(retryAfter: Int)
+    /// 501: this bank does not offer the feature.
+    case unsupportedByBank(bank: BankID, feature: String)
+    /// 502 (or 429/501 by case): the bank answered with an error.
+    case upstream(bank: BankID, AdapterError)
+    /// 504: the bank did not answer in time.
+    case upstreamTimeout(bank: BankID)
+    /// 503: not ready (database down, draining).
+    case notReady(String)
+    /// 500: a bug or an unexpected failure; `detail` is for the log only, the client gets a generic text.
+    case `internal`(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let resource, let id): "\(resource) \(JSONString.quoted(id)) not found"
+        case .conflict(let detail): "conflict: \(detail)"
+        case .validation(let issues): "invalid input: " + issues.map(\.description).joined(separator: "; ")
+        case .unprocessable(let detail): "refused: \(detail)"
+        case .unauthorized: "missing or invalid API key"
+        case .budgetExhausted(let retryAfter): "unattended access budget exhausted, retry after \(retryAfter) s"
+        case .unsupportedByBank(let bank, let feature): "\(feature) is not supported by \(bank)"
+        case .upstream(let bank, let error): "\(bank): \(error)"
+        case .upstreamTimeout(let bank): "\(bank) did not answer in time"
+        case .notReady(let detail): "not ready: \(detail)"
+        case .internal(let detail): "internal error: \(detail)"
+        }
+    }
+
+    /// The problem type this error is sent as.
+    public var problemType: ProblemType {
+        switch self {
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .validation: .validation
+        case .unprocessable: .unprocessable
+        case .unauthorized: .unauthorized
+        case .budgetExhausted: .unattendedBudgetExhausted
+        case .unsupportedByBank: .notSupportedByBank
+        case .upstream(_, let error):
+            switch error {
+            case .notImplemented: .notSupportedByBank
+            case .rateLimited: .bankRateLimited
+            case .timeout: .bankTimeout
+            case .refreshTokenDead: .reauthorizationRequired
+            case .unavailable, .transport, .invalidResponse: .bankUnavailable
+            case .rejected, .unauthorized, .tokenExpired, .noAccounts: .bankError
+            }
+        case .upstreamTimeout: .bankTimeout
+        case .notReady: .notReady
+        case .internal: .internal
+        }
+    }
+
+    /// The text for the problem's `detail`: the description, except for `.internal`, whose detail stays in the log.
+    public var publicDetail: String {
+        if case .internal = self { return "An unexpected error occurred; quote the request id to support." }
+        return description
+    }
+
+    /// The `bank` member of the problem (`{id, httpStatus, code, message}`) for errors that come from a bank.
+    public var bankDetails: BankErrorDetails? {
+        switch self {
+        case .upstream(let bank, let error):
+            BankErrorDetails(
+                id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
+        case .upstreamTimeout(let bank): BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
+        default: nil
+        }
+    }
+}
+
+/// The problem's `bank` member: the bank's own status, code and message.
+public struct BankErrorDetails: Hashable, Sendable, Codable {
+    public var id: BankID
+    public var httpStatus: Int?
+    public var code: String?
+    public var message: String?
+
+    public init(id: BankID, httpStatus: Int?, code: String?, message: String?) {
+        self.id = id
+        self.httpStatus = httpStatus
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,2 +1,0 @@
-// GatewayCore: see README "Layout". Placeholder until its issue lands.
-enum GatewayCoreModule {}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Base64 (RFC 4648 §4, with padding) and base64url (§5, without padding) helpers used across Passerelle:
+/// `Digest` and `Signature` values, JWK `n`/`e`/`x5c`/`x5t#S256`, sealed secrets.
+public enum Base64 {
+    /// Standard base64 with padding (`+`, `/`, `=`).
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        Data(bytes).base64EncodedString()
+    }
+
+    /// Decodes standard base64 (padding optional, surrounding whitespace ignored); nil when invalid.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var s = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !s.contains("-"), !s.contains("_") else { return nil }
+        let remainder = s.count % 4
+        if remainder == 1 { return nil }
+        if remainder > 0 { s += String(repeating: "=", count: 4 - remainder) }
+        return Data(base64Encoded: s).map { [UInt8]($0) }
+    }
+
+    /// base64url without padding (`-`, `_`), as JOSE uses (RFC 7515 §2).
+    public static func urlEncode(_ bytes: some Sequence<UInt8>) -> String {
+        var s = encode(bytes)
+        s = s.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while s.hasSuffix("=") { s.removeLast() }
+        return s
+    }
+
+    /// Decodes base64url (padding optional); nil when invalid.
+    public static func urlDecode(_ text: String) -> [UInt8]? {
+        guard !text.contains("+"), !text.contains("/") else { return nil }
+        return decode(text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/"))
+    }
+}
+
+/// Hex helpers for fingerprints and serial numbers.
+public enum Hex {
+    /// Lower-case hex without separators, e.g. `0a1b`.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Upper-case hex pairs joined by `:`, as `openssl x509 -fingerprint` prints them.
+    public static func colonSeparated(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { b in
+            let h = String(b, radix: 16, uppercase: true)
+            return h.count == 1 ? "0" + h : h
+        }.joined(separator: ":")
+    }
+}

@@ -1,0 +1,29 @@
+internal import COpenSSL
+internal import CShims
+
+// MARK: - Memory BIO helpers (swift-crypto's `withReadOnlyMemoryBIO(wrapping:_:)` pattern)
+
+/// Runs `body` with a read-only memory BIO over `bytes`; the BIO never outlives the call.
+func withReadOnlyMemoryBIO<R>(wrapping bytes: [UInt8], _ body: (OpaquePointer) throws -> R) throws -> R {
+    try bytes.withUnsafeBytes { raw in
+        // BIO_new_mem_buf does not copy: the buffer must stay valid while the BIO is used, which the closure ensures.
+        guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
+            throw OpenSSLError.drain("BIO_new_mem_buf")
+        }
+        defer { BIO_free(bio) }
+        return try body(bio)
+    }
+}
+
+/// Runs `body` with a fresh writable memory BIO and returns what it wrote.
+func collectingMemoryBIO(_ body: (OpaquePointer) throws -> Void) throws -> [UInt8] {
+    guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError.drain("BIO_new") }
+    defer { BIO_free(bio) }
+    try body(bio)
+    var pointer: UnsafeMutablePointer<CChar>? = nil
+    let length = cshim_BIO_get_mem_data(bio, &pointer)
+    guard let pointer, length > 0 else { return [] }
+    return pointer.withMemoryRebound(to: UInt8.self, capacity: Int(length)) {
+        Array(UnsafeBufferPointer(start: $0, count: Int(length)))
+    }
+}

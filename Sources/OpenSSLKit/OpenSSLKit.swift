@@ -1,2 +1,0 @@
-// OpenSSLKit: see README "Layout". Placeholder until its issue lands.
-enum OpenSSLKitModule {}

@@ -1,0 +1,69 @@
+/// The draft-10 signing string (protocol-reference §3.2, draft-cavage-http-signatures-10 §2.3).
+public enum SigningString {
+    /// The `(request-target)` pseudo-header name.
+    public static let requestTarget = "(request-target)"
+
+    /// Builds the signing string: one `name: value` line per name, in order, joined by `\n`, no trailing newline.
+    ///
+    /// - `(request-target)` → lower-cased method, a space, `target` exactly as on the request line (path and query).
+    /// - other names → lower-cased name, `: `, the value with surrounding whitespace removed and obsolete line
+    ///   folding unfolded; several instances of a header (matched case-insensitively) are joined with `, ` in
+    ///   message order.
+    /// - Parameters:
+    ///   - method: the HTTP method (`GET`, `post`, …).
+    ///   - target: the path and query as sent (`/accounts?page=2`), never normalised or re-encoded.
+    ///   - headers: the message's header fields in message order (names in any case).
+    ///   - names: the header names to sign, in signing order.
+    /// - Throws: `.headerListedButAbsent(name)`, `.emptyHeaderList`, `.unsupportedPseudoHeader` for `(created)`/`(expires)`.
+    public static func build(
+        method: String, target: String, headers: [(String, String)], names: [String]
+    ) throws(HTTPSignatureError) -> String {
+        guard !names.isEmpty else { throw .emptyHeaderList }
+        var lines: [String] = []
+        lines.reserveCapacity(names.count)
+        let loweredNames = headers.map { $0.0.lowercased() }
+        for rawName in names {
+            let name = rawName.lowercased()
+            if name == requestTarget {
+                lines.append("\(requestTarget): \(method.lowercased()) \(target)")
+                continue
+            }
+            if name.hasPrefix("(") { throw .unsupportedPseudoHeader(name) }
+            var values: [String] = []
+            for (index, headerName) in loweredNames.enumerated() where headerName == name {
+                values.append(normalized(headers[index].1))
+            }
+            guard !values.isEmpty else { throw .headerListedButAbsent(name) }
+            lines.append("\(name): \(values.joined(separator: ", "))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Trims surrounding whitespace and replaces obs-fold (CRLF or LF followed by spaces/tabs) with one space.
+    static func normalized(_ value: String) -> String {
+        // Fast path: nothing to trim or unfold (the usual case).
+        let utf8 = value.utf8
+        if let first = utf8.first, let last = utf8.last, first != 0x20, first != 0x09, last != 0x20, last != 0x09,
+            !utf8.contains(where: { $0 == 0x0d || $0 == 0x0a })
+        {
+            return value
+        }
+        var out = ""
+        var pendingFold = false
+        for scalar in value.unicodeScalars {
+            if scalar == "\r" || scalar == "\n" {
+                pendingFold = true
+            } else if pendingFold, scalar == " " || scalar == "\t" {
+                continue
+            } else {
+                if pendingFold { out.append(" ") }
+                pendingFold = false
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        var trimmed = Substring(out)
+        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
+        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
+        return String(trimmed)
+    }
+}

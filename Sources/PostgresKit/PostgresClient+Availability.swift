@@ -1,0 +1,39 @@
+import GatewayLogging
+
+extension PostgresClient {
+    /// Waits until the server accepts a connection and answers `SELECT 1`, retrying with a growing pause
+    /// (0.25 s doubling up to 5 s) and logging each failed attempt at info level, e.g. for `serve` starting next
+    /// to a database that is still booting.
+    /// - Parameters:
+    ///   - timeout: The longest total wait.
+    ///   - logger: Receives one line per failed attempt (the error's safe description, never the URL).
+    /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed.
+    public func waitUntilAvailable(timeout: Duration, logger: Logger) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(250)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await query("SELECT 1")
+                if attempt > 1 { logger.info("database is available", metadata: ["attempt": "\(attempt)"]) }
+                return
+            } catch let error as DatabaseError where error.code != .poolClosed {
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else {
+                    throw DatabaseError(
+                        .connectionFailed,
+                        message: "database not available after \(attempt) attempts in \(timeout): \(error.message)",
+                        sqlState: error.sqlState, operation: "waitUntilAvailable")
+                }
+                let wait = min(pause, remaining)
+                logger.info(
+                    "database not available yet, retrying",
+                    metadata: ["attempt": "\(attempt)", "error": error.description,
+                               "retry.in.ms": "\(wait.milliseconds)"])
+                try await Task.sleep(for: wait)
+                pause = min(pause * 2, .seconds(5))
+            }
+        }
+    }
+}

@@ -1,0 +1,311 @@
+import BlockingIO
+import Foundation
+import GatewayLogging
+import Synchronization
+internal import CLibPQ
+
+/// One PostgreSQL session: the single owner of a libpq `PGconn` (closed with `PQfinish` in `deinit`).
+///
+/// Connections come from `PostgresClient.withConnection` / `withTransaction` and are used by one task at a time.
+/// Every blocking libpq call runs on the client's `BlockingExecutor`, never on Swift's cooperative pool.
+///
+/// `@unchecked Sendable` because the handle is reached only through `perform`, which holds a lock-guarded `busy`
+/// flag for the whole call: a second concurrent use throws instead of racing on the `PGconn`.
+public final class PostgresConnection: @unchecked Sendable {
+    private let handle: OpaquePointer
+    /// `PQgetCancel`: lets another thread ask the server to cancel the running statement (`PQcancel`).
+    private let cancelHandle: OpaquePointer?
+    private let executor: BlockingExecutor
+    let logger: Logger
+    private let state = Mutex(State())
+    /// Pool-local number, for logs.
+    let id: Int
+
+    private struct State {
+        var busy = false
+        var broken = false
+        /// Set by `close()`, after which `PQfinish` has run.
+        var closed = false
+    }
+
+    private init(handle: OpaquePointer, executor: BlockingExecutor, logger: Logger, id: Int) {
+        self.handle = handle
+        self.cancelHandle = PQgetCancel(handle)
+        self.executor = executor
+        self.logger = logger
+        self.id = id
+        // Drop NOTICE messages ("relation already exists, skipping") instead of libpq's default print to stderr.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+    }
+
+    deinit {
+        if let cancelHandle { PQfreeCancel(cancelHandle) }
+        if !state.withLock({ $0.closed }) { PQfinish(handle) }
+    }
+
+    /// Ends the session with `PQfinish` on the executor (it sends a Terminate message). Later calls throw.
+    func close() async {
+        let wasOpen = state.withLock { state in
+            defer { state.closed = true; state.broken = true }
+            return !state.closed && !state.busy
+        }
+        guard wasOpen else { return }
+        let handle = SendableHandle(pointer: self.handle)
+        do {
+            try await executor.run { PQfinish(handle.pointer) }
+        } catch {
+            PQfinish(handle.pointer)  // the executor was shut down: finish here
+        }
+    }
+
+    // MARK: - Opening
+
+    /// Opens a session with `PQconnectdbParams` on `executor` and checks `PQstatus`.
+    /// - Throws: `DatabaseError` `.connectionFailed` with libpq's message (which never contains the password).
+    static func connect(
+        configuration: PostgresConfiguration, executor: BlockingExecutor, logger: Logger, id: Int
+    ) async throws -> PostgresConnection {
+        let url = configuration.url
+        let parameters = configuration.connectionParameters
+        let handle = try await executor.run { () throws -> SendableHandle in
+            // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
+            let pairs = [("dbname", url.reveal)] + parameters
+            let keys = pairs.map { strdup($0.0) }
+            let values = pairs.map { strdup($0.1) }
+            defer {
+                keys.forEach { free($0) }
+                values.forEach { free($0) }
+            }
+            let conn: OpaquePointer? = (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
+                (values.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { v in
+                    PQconnectdbParams(k.baseAddress, v.baseAddress, 1)
+                }
+            }
+            guard let conn else {
+                throw DatabaseError(.connectionFailed, message: "out of memory", operation: "PQconnectdbParams")
+            }
+            guard PQstatus(conn) == CONNECTION_OK else {
+                let message = Self.firstLine(PQerrorMessage(conn))
+                PQfinish(conn)
+                throw DatabaseError(.connectionFailed, message: message, operation: "PQconnectdbParams")
+            }
+            return SendableHandle(pointer: conn)
+        }
+        return PostgresConnection(handle: handle.pointer, executor: executor, logger: logger, id: id)
+    }
+
+    // MARK: - Running statements
+
+    /// Runs one parameterized statement (`PQexecParams`, text format) and copies the result out.
+    /// - Throws: `DatabaseError` mapped from the SQLSTATE; `.connectionFailed` when the session broke.
+    @discardableResult
+    public func query(_ query: Query) async throws -> [Row] {
+        try await run(query).rows
+    }
+
+    /// Runs one statement and returns the number of rows it affected (`PQcmdTuples`; 0 when not applicable).
+    @discardableResult
+    public func execute(_ query: Query) async throws -> Int {
+        try await run(query).affectedRows
+    }
+
+    /// Runs `query` and returns the whole copied result.
+    func run(_ query: Query) async throws -> QueryResult {
+        let start = ContinuousClock.now
+        do {
+            let result = try await perform { handle in try Self.execParams(handle, query) }
+            logger.debug(
+                "sql",
+                metadata: [
+                    "db.statement": query.sql, "db.rows": String(result.rows.count),
+                    "db.connection": String(id), "duration.ms": Self.millis(since: start),
+                ])
+            return result
+        } catch let error as DatabaseError {
+            // The SQL text (placeholders only) is fine to log; the bind values never are.
+            logger.debug(
+                "sql failed",
+                metadata: [
+                    "db.statement": query.sql, "db.connection": String(id), "error": error.description,
+                    "duration.ms": Self.millis(since: start),
+                ])
+            throw error
+        }
+    }
+
+    /// Runs a script of one or more statements with `PQexec` (simple-query protocol, no parameters). Used for
+    /// migrations and fixed statements such as `BEGIN`; never build `sql` from input.
+    func executeScript(_ sql: String, cancellable: Bool = true) async throws -> String {
+        try await perform(cancellable: cancellable) { handle in
+            let result = PQexec(handle, sql)
+            defer { PQclear(result) }
+            try Self.check(result, handle, operation: "PQexec")
+            return String(cString: PQcmdStatus(result))
+        }
+    }
+
+    /// Runs `body` with the raw handle on the executor, one call at a time; marks the connection broken when
+    /// libpq reports that the session is gone. Task cancellation sends `PQcancel` to the server.
+    private func perform<T: Sendable>(
+        cancellable: Bool = true, _ body: @escaping @Sendable (OpaquePointer) throws -> T
+    ) async throws -> T {
+        try state.withLock { state in
+            if state.busy {
+                throw DatabaseError(.other, message: "connection used by two tasks at once", operation: "perform")
+            }
+            if state.broken || state.closed {
+                throw DatabaseError(.connectionFailed, message: "connection is broken", operation: "perform")
+            }
+            state.busy = true
+        }
+        defer { state.withLock { $0.busy = false } }
+        let handle = SendableHandle(pointer: self.handle)
+        let cancel = cancellable ? cancelHandle.map { SendableHandle(pointer: $0) } : nil
+        do {
+            return try await withTaskCancellationHandler {
+                try await executor.run { try body(handle.pointer) }
+            } onCancel: {
+                guard let cancel else { return }
+                var buffer = [CChar](repeating: 0, count: 256)
+                _ = PQcancel(cancel.pointer, &buffer, 256)
+            }
+        } catch let error as DatabaseError {
+            if error.code == .connectionFailed || PQstatus(self.handle) != CONNECTION_OK {
+                state.withLock { $0.broken = true }
+                var broken = error
+                broken.code = .connectionFailed
+                throw broken
+            }
+            throw error
+        }
+    }
+
+    /// `ROLLBACK`, ignoring failures (a failed rollback leaves the connection marked broken or in a transaction,
+    /// and the pool then closes it). Not cancellable, so it also runs in a cancelled task.
+    func rollback() async {
+        _ = try? await executeScript("ROLLBACK", cancellable: false)
+    }
+
+    // MARK: - Health
+
+    /// Whether the session can be handed out: not known broken, `PQstatus` OK, idle (no open transaction), and the
+    /// socket not closed by the server. `PQconsumeInput` does not block (libpq keeps its socket non-blocking); it is
+    /// called twice because the first call may only drain a pending `57P01` message before seeing end-of-file.
+    func isUsable() -> Bool {
+        state.withLock { state in
+            if state.broken || state.busy { return false }
+            if PQstatus(handle) != CONNECTION_OK || PQtransactionStatus(handle) != PQTRANS_IDLE {
+                state.broken = true
+                return false
+            }
+            for _ in 0..<2 where PQconsumeInput(handle) == 0 {
+                state.broken = true
+                return false
+            }
+            if PQstatus(handle) != CONNECTION_OK {
+                state.broken = true
+                return false
+            }
+            return true
+        }
+    }
+
+    /// True once libpq reported that the session is gone; the pool then closes it instead of reusing it.
+    var isBroken: Bool { state.withLock { $0.broken } || PQstatus(handle) != CONNECTION_OK }
+
+    /// True while a transaction block is open (or failed) on the session (`PQtransactionStatus`).
+    var isInTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    // MARK: - libpq helpers (executor threads only)
+
+    private static func execParams(_ handle: OpaquePointer, _ query: Query) throws -> QueryResult {
+        let binds = query.binds
+        let values: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.flatMap { strdup($0) } }
+        defer { values.forEach { free($0) } }
+        let types = binds.map(\.type)
+        let constValues: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
+        let result: OpaquePointer? = constValues.withUnsafeBufferPointer { v in
+            types.withUnsafeBufferPointer { t in
+                PQexecParams(
+                    handle, query.sql, Int32(binds.count), binds.isEmpty ? nil : t.baseAddress,
+                    binds.isEmpty ? nil : v.baseAddress, nil, nil, 0)
+            }
+        }
+        defer { PQclear(result) }
+        try check(result, handle, operation: "PQexecParams")
+        return copy(result!)
+    }
+
+    /// Throws the `DatabaseError` a failed result describes.
+    private static func check(_ result: OpaquePointer?, _ handle: OpaquePointer, operation: String) throws {
+        guard let result else {
+            let code: DatabaseError.Code = PQstatus(handle) == CONNECTION_OK ? .other : .connectionFailed
+            throw DatabaseError(code, message: firstLine(PQerrorMessage(handle)), operation: operation)
+        }
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
+        func field(_ code: Character) -> String? {
+            PQresultErrorField(result, Int32(code.asciiValue!)).map { String(cString: $0) }
+        }
+        let sqlState = field("C")
+        var code = sqlState.map(DatabaseError.code(forSQLState:)) ?? .other
+        if PQstatus(handle) != CONNECTION_OK { code = .connectionFailed }
+        let primary = field("M") ?? firstLine(PQresultErrorMessage(result))
+        throw DatabaseError(
+            code, message: DatabaseError.redactedMessage(primary, sqlState: sqlState), sqlState: sqlState,
+            constraint: field("n"), table: field("t"), operation: operation)
+    }
+
+    private static func copy(_ result: OpaquePointer) -> QueryResult {
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        var names: [String] = []
+        names.reserveCapacity(columnCount)
+        for c in 0..<columnCount { names.append(String(cString: PQfname(result, Int32(c)))) }
+        let columns = RowColumns(names: names)
+        var rows: [Row] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) != 0 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                }
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        let tuples = String(cString: PQcmdTuples(result))
+        return QueryResult(
+            rows: rows, commandTag: String(cString: PQcmdStatus(result)), affectedRows: Int(tuples) ?? 0)
+    }
+
+    static func firstLine(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown libpq error" }
+        let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "unknown libpq error" : text.replacingOccurrences(of: "\n", with: " ")
+    }
+
+    private static func millis(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        return String(format: "%.2f", elapsed.seconds * 1000)
+    }
+}
+
+/// Carries a libpq pointer across the executor boundary. Safe because `PostgresConnection.perform` guarantees that
+/// only one thread uses the pointer at a time.
+struct SendableHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// A statement's copied result: rows, command tag (`INSERT 0 1`) and affected row count.
+struct QueryResult: Sendable {
+    var rows: [Row]
+    var commandTag: String
+    var affectedRows: Int
+}

@@ -1,2 +1,0 @@
-// PostgresKit: see README "Layout". Placeholder until its issue lands.
-enum PostgresKitModule {}

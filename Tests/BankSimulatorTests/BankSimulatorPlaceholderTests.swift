@@ -1,6 +1,0 @@
-import Testing
-@testable import BankSimulator
-
-@Suite struct BankSimulatorPlaceholderTests {
-    @Test func moduleLinks() { #expect(Bool(true)) }
-}
