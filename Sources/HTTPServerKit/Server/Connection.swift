@@ -38,6 +38,7 @@ final class Connection {
     /// A TLS operation needs the socket to become writable (or readable) before it can continue.
     var tlsWantsWrite = false
     var peerCertificate: [UInt8]?
+    var peerCertificateChain: [[UInt8]] = []
     var requestsServed = 0
 
     init(id: UInt64, fd: Int32, remoteAddress: String, tls: TLSSession?, limits: HTTPLimits) {

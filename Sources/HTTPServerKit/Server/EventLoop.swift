@@ -13,6 +13,7 @@ struct RequestJob: Sendable {
     let head: RequestHead
     let body: [UInt8]
     let peerCertificate: [UInt8]?
+    let peerCertificateChain: [[UInt8]]
     let remoteAddress: String
 }
 
@@ -211,6 +212,7 @@ final class EventLoop: @unchecked Sendable {
         switch tls.handshake() {
         case .done:
             c.peerCertificate = tls.peerCertificateDER()
+            c.peerCertificateChain = tls.verifiedChainDER()
             c.phase = .reading
             readAndProcess(c)
         case .wantRead: break
@@ -284,6 +286,7 @@ final class EventLoop: @unchecked Sendable {
                 jobs?.yield(
                     RequestJob(
                         connectionID: c.id, fd: c.fd, head: head, body: body, peerCertificate: c.peerCertificate,
+                        peerCertificateChain: c.peerCertificateChain,
                         remoteAddress: c.remoteAddress))
             }
         }

@@ -53,6 +53,7 @@ struct MiddlewarePipeline: Sendable {
             method: head.method, target: head.target, headers: head.headers, body: job.body,
             version: (1, head.minorVersion))
         request.peerCertificateDER = job.peerCertificate
+        request.peerCertificateChainDER = job.peerCertificateChain
         request.remoteAddress = job.remoteAddress
         let context = RequestContext(requestID: requestID, logger: logger, routeRecorder: recorder)
         let path = request.path

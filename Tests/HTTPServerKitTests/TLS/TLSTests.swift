@@ -94,7 +94,9 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
             let trusted = try await offPool {
                 tlsExchange(port: port, ca: ca, certificate: qwac.0, key: qwac.1, request: Self.request)
             }
-            #expect(trusted == "200 cert \(expectedDER.count)", "the handler sees the verified certificate")
+            #expect(
+                trusted == "200 cert \(expectedDER.count) chain 2",
+                "the handler sees the verified certificate and chain")
         }
     }
 
