@@ -165,7 +165,8 @@ final class EventLoop: @unchecked Sendable {
             return (taken, grace)
         }
         for completion in completions {
-            guard let c = connections[completion.fd], c.id == completion.connectionID else { continue }
+            guard let c = connections[completion.fd], c.id == completion.connectionID, c.phase == .awaitingHandler
+            else { continue }
             c.output += completion.bytes
             c.closeAfterWrite = completion.close || lifecycle.isDraining
             c.phase = .writing
@@ -282,7 +283,7 @@ final class EventLoop: @unchecked Sendable {
                 c.head = nil
                 c.requestStarted = false
                 c.phase = .awaitingHandler
-                c.deadline = 0
+                c.deadline = Self.now() + configuration.handlerTimeout.nanoseconds
                 jobs?.yield(
                     RequestJob(
                         connectionID: c.id, fd: c.fd, head: head, body: body, peerCertificate: c.peerCertificate,
@@ -298,12 +299,15 @@ final class EventLoop: @unchecked Sendable {
         logger.info(
             "request rejected",
             metadata: ["http.status": "\(error.status)", "error": error.reason.rawValue, "net.peer": c.remoteAddress])
-        let problem = error.problem(instance: "", requestID: RequestID.generate())
+        var problem = error.problem(instance: "", requestID: RequestID.generate())
+        problem.instance = nil  // the target may be what failed to parse
+        respondAndClose(c, problem)
+    }
+
+    /// Sends `problem` with `Connection: close`, then closes.
+    private func respondAndClose(_ c: Connection, _ problem: Problem) {
         var response = problem.response
         response.headers.set("X-Request-Id", problem.requestID ?? "")
-        var p = problem
-        p.instance = nil
-        response.body = Array(p.json.utf8)
         c.output += ResponseEncoder.encode(response, isHead: false, keepAlive: false, minorVersion: 1)
         c.closeAfterWrite = true
         c.phase = .writing
@@ -397,6 +401,14 @@ final class EventLoop: @unchecked Sendable {
             switch c.phase {
             case .reading where c.requestStarted && c.outputOffset >= c.output.count:
                 fail(c, HTTPParseError(.headerTimeout))
+                if connections[c.fd] === c { updateInterest(c) }
+            case .awaitingHandler where c.outputOffset >= c.output.count:
+                logger.warning("handler timed out; answering 503", metadata: ["net.peer": c.remoteAddress])
+                respondAndClose(
+                    c,
+                    Problem(
+                        status: 503, type: "/problems/request-timeout", title: "Request timed out",
+                        detail: "The request took too long to process.", requestID: RequestID.generate()))
                 if connections[c.fd] === c { updateInterest(c) }
             default:
                 close(c)

@@ -206,3 +206,29 @@ final class Gate: Sendable {
         }
     }
 }
+
+@Suite struct HandlerTimeoutTests {
+    @Test func slowHandlerGets503AndTheConnectionCloses() async throws {
+        let gate = Gate()
+        try await withTestServer(
+            configuration: .init(handlerTimeout: .milliseconds(300)),
+            routes: { builder, _ in
+                builder.add(.get, "/stuck") { _, _ in
+                    await gate.wait()
+                    return .text(200, "late")
+                }
+            }
+        ) { server in
+            let port = server.boundPort
+            let (response, closed) = try await offPool {
+                let client = try RawClient(port: port)
+                try client.send("GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n")
+                return (try client.readResponse(), client.isClosedByPeer())
+            }
+            gate.open()
+            #expect(response.status == 503)
+            #expect(response.text.contains("/problems/request-timeout"))
+            #expect(closed)
+        }
+    }
+}
