@@ -50,6 +50,8 @@ final class EventLoop: @unchecked Sendable {
     private let lifecycle: ServerLifecycle
     private var listener: Int32
     private var listenerPaused = false
+    /// When a listener paused for lack of resources is watched again (0: paused for back-pressure only).
+    private var listenerResumeAt: UInt64 = 0
     private var connections: [Int32: Connection] = [:]
     private var nextID: UInt64 = 1
     private var drainDeadline: UInt64 = 0
@@ -181,7 +183,18 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptConnections() {
         while connections.count < configuration.maxConnections {
-            guard let (fd, address) = SocketIO.accept(listener) else { break }
+            guard let (fd, address) = SocketIO.accept(listener) else {
+                let e = errno
+                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
+                    // Out of descriptors or memory: the pending connection stays readable on a level-triggered
+                    // listener, so stop watching it for a moment instead of spinning (nginx does the same).
+                    logger.warning("accept failed; pausing the listener", metadata: ["errno": "\(e)"])
+                    listenerPaused = true
+                    listenerResumeAt = Self.now() + 100_000_000
+                    poller.modify(listener, events: 0)
+                }
+                break
+            }
             var session: TLSSession?
             if let tlsContext {
                 session = TLSSession(context: tlsContext, fd: fd)
@@ -380,7 +393,9 @@ final class EventLoop: @unchecked Sendable {
         Glibc.close(c.fd)
         connections[c.fd] = nil
         metrics.openConnections.add(-1)
-        if listenerPaused && connections.count < configuration.maxConnections && listener >= 0 {
+        if listenerPaused && listenerResumeAt == 0 && connections.count < configuration.maxConnections
+            && listener >= 0
+        {
             listenerPaused = false
             poller.modify(listener, events: Poller.readable)
         }
@@ -397,6 +412,13 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Timers and shutdown
 
     private func scanDeadlines(_ now: UInt64) {
+        if listenerResumeAt != 0 && now >= listenerResumeAt {
+            listenerResumeAt = 0
+            if listenerPaused && connections.count < configuration.maxConnections && listener >= 0 {
+                listenerPaused = false
+                poller.modify(listener, events: Poller.readable)
+            }
+        }
         for c in Array(connections.values) where c.deadline != 0 && c.deadline <= now {
             switch c.phase {
             case .reading where c.requestStarted && c.outputOffset >= c.output.count:

@@ -68,7 +68,8 @@ enum SocketIO {
         }
     }
 
-    /// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY) with the peer's address text.
+    /// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY) with the peer's address text; nil when
+    /// none is pending or on error, with `errno` telling which.
     static func accept(_ listener: Int32) -> (fd: Int32, address: String)? {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -80,7 +81,7 @@ enum SocketIO {
             }
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return nil  // EAGAIN, EMFILE, …: try again on the next readiness event
+                return nil  // EAGAIN, EMFILE, …: the caller decides
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
