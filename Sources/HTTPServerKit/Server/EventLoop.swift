@@ -56,7 +56,9 @@ final class EventLoop: @unchecked Sendable {
     private var nextID: UInt64 = 1
     private var drainDeadline: UInt64 = 0
     private(set) var forcedShutdown = false
-    private var jobs: AsyncStream<RequestJob>.Continuation?
+    private var jobs: AsyncStream<[RequestJob]>.Continuation?
+    /// Requests completed during this loop iteration, handed over in one batch (one wake-up of the pool).
+    private var pendingJobs: [RequestJob] = []
     private var scratch = [UInt8](repeating: 0, count: 65536)
 
     init(
@@ -99,13 +101,17 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - The loop
 
     /// Runs on the calling (dedicated) thread until drained; then finishes `jobs`.
-    func run(jobs: AsyncStream<RequestJob>.Continuation) {
+    func run(jobs: AsyncStream<[RequestJob]>.Continuation) {
         self.jobs = jobs
         poller.add(listener, events: Poller.readable)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var nextTimerScan: UInt64 = 0
         while true {
             poller.wait(timeoutMS: 100, into: &events) { fd, ev in handle(fd: fd, events: ev) }
+            if !pendingJobs.isEmpty {
+                jobs.yield(pendingJobs)
+                pendingJobs.removeAll(keepingCapacity: true)
+            }
             let now = Self.now()
             if now >= nextTimerScan {
                 scanDeadlines(now)
@@ -297,7 +303,7 @@ final class EventLoop: @unchecked Sendable {
                 c.requestStarted = false
                 c.phase = .awaitingHandler
                 c.deadline = Self.now() + configuration.handlerTimeout.nanoseconds
-                jobs?.yield(
+                pendingJobs.append(
                     RequestJob(
                         connectionID: c.id, fd: c.fd, head: head, body: body, peerCertificate: c.peerCertificate,
                         peerCertificateChain: c.peerCertificateChain,

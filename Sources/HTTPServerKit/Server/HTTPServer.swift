@@ -59,14 +59,16 @@ public final class HTTPServer: Sendable {
             return !s
         }
         precondition(first, "HTTPServer.run() called twice")
-        let (stream, continuation) = AsyncStream<RequestJob>.makeStream()
+        let (stream, continuation) = AsyncStream<[RequestJob]>.makeStream()
         let loop = self.loop
         startThread { loop.run(jobs: continuation) }
         await withDiscardingTaskGroup { group in
-            for await job in stream {
-                group.addTask { [pipeline] in
-                    let completion = await pipeline.respond(to: job)
-                    loop.complete(completion)
+            for await batch in stream {
+                for job in batch {
+                    group.addTask { [pipeline] in
+                        let completion = await pipeline.respond(to: job)
+                        loop.complete(completion)
+                    }
                 }
             }
             if loop.forcedShutdown { group.cancelAll() }
