@@ -37,7 +37,7 @@ public enum OperationsRoutes {
             }
             reasonsJSON += "]"
             return Problem(
-                status: 503, type: "/problems/not-ready", title: "Not ready", detail: reasons.joined(separator: "; "),
+                status: 503, type: "/problems/not-ready", title: "Service not ready", detail: reasons.joined(separator: "; "),
                 instance: request.path, requestID: context.requestID, extensions: ["reasons": reasonsJSON],
                 headers: ["Retry-After": "5"]
             ).response

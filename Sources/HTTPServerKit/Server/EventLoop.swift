@@ -435,7 +435,7 @@ final class EventLoop: @unchecked Sendable {
                 respondAndClose(
                     c,
                     Problem(
-                        status: 503, type: "/problems/request-timeout", title: "Request timed out",
+                        status: 503, type: "/problems/handler-timeout", title: "Request took too long",
                         detail: "The request took too long to process.", requestID: RequestID.generate()))
                 if connections[c.fd] === c { updateInterest(c) }
             default:

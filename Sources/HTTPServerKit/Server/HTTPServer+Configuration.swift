@@ -20,7 +20,7 @@ extension HTTPServer {
         public var bodyTimeout: Duration
         /// Time a client gets to read a response before the connection is dropped.
         public var writeTimeout: Duration
-        /// Longest a handler may take: beyond it the client gets a 503 problem (`/problems/request-timeout`) and
+        /// Longest a handler may take: beyond it the client gets a 503 problem (`/problems/handler-timeout`) and
         /// the connection closes; the handler's late result is discarded. A safety net: outbound calls carry
         /// their own, shorter deadlines.
         public var handlerTimeout: Duration

@@ -66,7 +66,7 @@ struct MiddlewarePipeline: Sendable {
                 "unhandled error",
                 metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
             return Problem(
-                status: 500, title: "Internal server error",
+                status: 500, type: "/problems/internal", title: "Internal error",
                 detail: "An unexpected error occurred; quote the request id when reporting it.", instance: path,
                 requestID: requestID
             ).response

@@ -41,6 +41,7 @@ import Testing
             #expect(r.status == 500)
             #expect(r.text.contains("\"requestId\":\"req-500\""))
             #expect(!r.text.contains("UnexpectedTestError"), "no internals in the response")
+            #expect(r.text.hasPrefix("{\"type\":\"/problems/internal\",\"title\":\"Internal error\""))
         }
         let errors = sink.captured.filter { $0.contains("\"level\":\"error\"") }
         #expect(errors.count == 1)
@@ -119,6 +120,12 @@ import Testing
         #expect(p.response.headers["Content-Type"] == "application/problem+json")
     }
 
+    @Test func defaultTitlesAreSentenceCase() {
+        #expect(Problem(status: 431).title == "Request header fields too large")
+        #expect(Problem(status: 505).title == "HTTP version not supported")
+        #expect(Problem(status: 414).type == "/problems/uri-too-long")
+    }
+
     @Test func parseErrorsMapToTheirStatuses() {
         #expect(HTTPParseError(.requestLineTooLong).status == 414)
         #expect(HTTPParseError(.tooManyHeaderFields).status == 431)
@@ -127,6 +134,8 @@ import Testing
         #expect(HTTPParseError(.unsupportedVersion).status == 505)
         #expect(
             HTTPParseError(.obsoleteLineFolding).problem(instance: "/", requestID: "r").type == "/problems/bad-request")
+        #expect(
+            HTTPParseError(.bodyTooLarge).problem(instance: "/", requestID: "r").type == "/problems/payload-too-large")
     }
 }
 

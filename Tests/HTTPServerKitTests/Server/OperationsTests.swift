@@ -227,7 +227,7 @@ final class Gate: Sendable {
             }
             gate.open()
             #expect(response.status == 503)
-            #expect(response.text.contains("/problems/request-timeout"))
+            #expect(response.text.contains("/problems/handler-timeout"))
             #expect(closed)
         }
     }
