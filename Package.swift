@@ -56,18 +56,18 @@ let package = Package(
 
         // MARK: - Tests (one per library target)
         .target(
-            name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], resources: [.copy("Support")], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BankAdaptersTests", dependencies: ["BankAdapters", "GatewayCore", "GatewayLogging"],
+            name: "BankAdaptersTests", dependencies: ["BankAdapters", "GatewayCore", "GatewayLogging", "OpenSSLKit"],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayAppTests",

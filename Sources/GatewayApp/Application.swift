@@ -15,10 +15,20 @@ public final class Application: Sendable {
     public let lifecycle: ServerLifecycle
     public let catalog: BankCatalog
     public let apiKeys: APIKeyStore
+    public let vault: SecretVault
+    public let certificates: CertificateService
+    public let registrations: RegistrationService
     private let prepared = Atomic<Bool>(false)
 
-    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid.
-    public init(config: Config, logger: Logger) throws {
+    /// - Parameters:
+    ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
+    ///   - now: The clock for expiries and activation (injected in tests).
+    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid; `ConfigError` without a
+    ///   master key.
+    public init(
+        config: Config, logger: Logger, adapters: [Provider: any BankAdapter] = [:],
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
@@ -26,6 +36,14 @@ public final class Application: Sendable {
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
         self.apiKeys = APIKeyStore(db: db)
+        guard let keyring = config.masterKeyring else {
+            throw ConfigError(problems: ["PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required by serve"])
+        }
+        self.vault = SecretVault(keyring: keyring)
+        self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
+        self.registrations = RegistrationService(
+            db: db, certificates: certificates, catalog: catalog, adapters: adapters,
+            publicBaseURL: config.publicBaseURL, now: now)
     }
 
     static func loadCatalog(config: Config) throws -> BankCatalog {
@@ -62,6 +80,8 @@ public final class Application: Sendable {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
         BanksRoutes.add(to: &routes, catalog: catalog)
+        CertificatesRoutes.add(to: &routes, service: certificates)
+        RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
         let router = routes.build()
         return APIKeyGate(next: router, keys: apiKeys)
     }

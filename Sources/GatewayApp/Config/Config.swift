@@ -40,6 +40,11 @@ public struct Config: Sendable {
     public var banksFile: String?
     public var bankCAFile: String?
     public var bootstrapAPIKey: Secret<String>?
+    /// Base URL where this Passerelle is reachable by banks for its QSealC (`<base>/certificates/<sha256>.pem`),
+    /// used as a certificate-URL `keyId` (BPCE registration calls) or JWK `x5u`.
+    public var publicBaseURL: String?
+    /// Total deadline of one API call's bank exchange, in seconds.
+    public var bankTimeoutSeconds = 30.0
 
     public init() {}
 
@@ -98,6 +103,11 @@ public struct Config: Sendable {
         banksFile = env.optionalString("PASSERELLE_BANKS_FILE")
         bankCAFile = env.optionalString("PASSERELLE_BANK_CA_FILE")
         bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY")
+        publicBaseURL = env.optionalString("PASSERELLE_PUBLIC_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        if let url = publicBaseURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            env.report("PASSERELLE_PUBLIC_BASE_URL: expected an http(s) URL, got \"\(url)\"")
+        }
+        bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
         if let key = bootstrapAPIKey, key.reveal.utf8.count < 16 {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: too short (at least 16 characters)")
         }

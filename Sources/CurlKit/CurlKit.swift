@@ -1,2 +1,0 @@
-// CurlKit: see README "Layout". Placeholder until its issue lands.
-enum CurlKitModule {}

@@ -1,0 +1,297 @@
+internal import CCurl
+import CShims
+import Synchronization
+
+/// Set from a task's cancellation handler, read by libcurl's progress callback, which then aborts the transfer.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func cancel() { flag.store(true, ordering: .relaxed) }
+    var isCancelled: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// What one transfer (one attempt) produced.
+struct AttemptResult: Sendable {
+    enum Outcome: Sendable {
+        case response(OutboundResponse)
+        case failure(OutboundError)
+    }
+    var outcome: Outcome
+    /// `CURLINFO_NUM_CONNECTS`: new connections this transfer opened (0 means it reused one).
+    var newConnections: Int
+    /// Request bytes sent (`CURLINFO_REQUEST_SIZE` plus the body when a response came).
+    var bytesSent: Int
+    /// Response bytes received (`CURLINFO_HEADER_SIZE` plus the body).
+    var bytesReceived: Int
+}
+
+/// The per-transfer state the C callbacks write into, passed to them as `WRITEDATA`/`HEADERDATA`/`XFERINFODATA`.
+final class TransferSink {
+    let maxBodyBytes: Int
+    let cancellation: CancellationFlag
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+    var tooLarge = false
+
+    init(maxBodyBytes: Int, cancellation: CancellationFlag) {
+        self.maxBodyBytes = maxBodyBytes
+        self.cancellation = cancellation
+    }
+}
+
+// MARK: - C callbacks (non-capturing; their context is the TransferSink)
+
+/// `CURLOPT_WRITEFUNCTION`: appends body bytes; returning less than given aborts with `CURLE_WRITE_ERROR`, which is
+/// how the size limit is enforced for bodies without (or with a lying) `Content-Length`.
+private func writeBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    guard sink.body.count + length <= sink.maxBodyBytes else {
+        sink.tooLarge = true
+        return 0
+    }
+    if let data, length > 0 {
+        sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    }
+    return length
+}
+
+/// `CURLOPT_HEADERFUNCTION`: called once per header line, status lines included. A new status line (after
+/// `100 Continue`) starts a fresh header list so only the final response's fields remain.
+private func receiveHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
+    let length = size * count
+    guard let data, length > 0 else { return length }
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    if bytes.starts(with: "HTTP/".utf8) {
+        sink.headers.removeAll(keepingCapacity: true)
+        return length
+    }
+    guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else { return length }
+    let name = String(decoding: bytes[..<colon], as: UTF8.self)
+    var value = bytes[(colon + 1)...]
+    while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+    while let last = value.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
+        value = value.dropLast()
+    }
+    sink.headers.append((name: name, value: String(decoding: value, as: UTF8.self)))
+    return length
+}
+
+/// `CURLOPT_XFERINFOFUNCTION`: libcurl calls it often (at least once a second); non-zero aborts the transfer
+/// with `CURLE_ABORTED_BY_CALLBACK`. This is how task cancellation reaches a blocking `curl_easy_perform`.
+private func checkCancellation(
+    _ context: UnsafeMutableRawPointer?, _ dltotal: curl_off_t, _ dlnow: curl_off_t, _ ultotal: curl_off_t,
+    _ ulnow: curl_off_t
+) -> Int32 {
+    let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
+    return sink.cancellation.isCancelled ? 1 : 0
+}
+
+// MARK: - One transfer
+
+/// The transport-wide TLS and limit settings a transfer needs, resolved once.
+struct TransferSettings: Sendable {
+    var trustAnchorsPEM: [UInt8]?
+    var connectTimeout: Duration
+    var maxResponseBytes: Int
+    var maxConnectionAge: Duration
+    var userAgent: String
+    var proxyURL: String?
+}
+
+extension CurlEasy {
+    /// Performs `request` once on this handle with `curl_easy_perform` (blocking: call it on a worker thread).
+    /// Options are reset and set again for every transfer; the connection cache survives `curl_easy_reset`.
+    func perform(
+        _ request: OutboundRequest, host: String, settings: TransferSettings, cancellation: CancellationFlag
+    ) -> AttemptResult {
+        let remaining = ContinuousClock.now.duration(to: request.deadline)
+        guard remaining > .milliseconds(1) else {
+            return AttemptResult(
+                outcome: .failure(
+                    OutboundError(
+                        code: .timeout(.total), bankID: request.bankID, host: host,
+                        message: "deadline passed before the transfer started")),
+                newConnections: 0, bytesSent: 0, bytesReceived: 0)
+        }
+        let sink = TransferSink(maxBodyBytes: settings.maxResponseBytes, cancellation: cancellation)
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        errorBuffer[0] = 0
+
+        let code: CURLcode = request.body.withUnsafeBytes { body in
+            do throws(CurlSetupError) {
+                curl_easy_reset(handle)
+                try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+                try set(CURLOPT_URL, request.url)
+                // Safety defaults: https only, never follow redirects, never disable verification, no signals.
+                try set(CURLOPT_PROTOCOLS_STR, "https")
+                try set(CURLOPT_REDIR_PROTOCOLS_STR, "https")
+                try set(CURLOPT_FOLLOWLOCATION, 0)
+                try set(CURLOPT_NOSIGNAL, 1)
+                try set(CURLOPT_SSL_VERIFYPEER, 1)
+                try set(CURLOPT_SSL_VERIFYHOST, 2)
+                try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+                try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+                // An empty proxy disables the *_proxy environment variables: bank traffic goes where configured.
+                try set(CURLOPT_PROXY, settings.proxyURL ?? "")
+                try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(settings.connectTimeout, remaining).milliseconds)))
+                try set(CURLOPT_TIMEOUT_MS, max(1, Int(remaining.milliseconds)))
+                try set(CURLOPT_MAXAGE_CONN, max(1, Int(settings.maxConnectionAge.milliseconds / 1000)))
+                try set(CURLOPT_TCP_KEEPALIVE, 1)
+                try set(CURLOPT_USERAGENT, settings.userAgent)
+                if let anchors = settings.trustAnchorsPEM {
+                    // Only the configured bundle: no system CA path on top of it.
+                    try set(CURLOPT_CAINFO_BLOB, blob: anchors)
+                    try set(CURLOPT_CAPATH, nil)
+                }
+                if let identity = request.identity {
+                    // Keys never touch the disk: libcurl copies the PEM into the handle (CURL_BLOB_COPY).
+                    try set(CURLOPT_SSLCERTTYPE, "PEM")
+                    try set(CURLOPT_SSLCERT_BLOB, blob: identity.certificatePEM)
+                    try set(CURLOPT_SSLKEYTYPE, "PEM")
+                    try set(CURLOPT_SSLKEY_BLOB, blob: identity.privateKeyPEM.reveal)
+                }
+                try configureMethod(request.method, body: body)
+                var sawExpect = false
+                for field in request.headers {
+                    if field.name.lowercased() == "expect" { sawExpect = true }
+                    headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+                }
+                if !sawExpect { headerList = curl_slist_append(headerList, "Expect:") }  // no 100-continue wait
+                try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), CURLOPT_HTTPHEADER)
+                try set(CURLOPT_MAXFILESIZE_LARGE, offset: Int64(settings.maxResponseBytes))
+                try check(cshim_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody), CURLOPT_WRITEFUNCTION)
+                try set(CURLOPT_WRITEDATA, pointer: context)
+                try check(
+                    cshim_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, receiveHeader),
+                    CURLOPT_HEADERFUNCTION)
+                try set(CURLOPT_HEADERDATA, pointer: context)
+                try set(CURLOPT_NOPROGRESS, 0)
+                try check(
+                    cshim_easy_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, checkCancellation),
+                    CURLOPT_XFERINFOFUNCTION)
+                try set(CURLOPT_XFERINFODATA, pointer: context)
+            } catch {
+                return error.code
+            }
+            if cancellation.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
+            return curl_easy_perform(handle)
+        }
+        return result(of: code, request: request, host: host, sink: sink, settings: settings, remaining: remaining)
+    }
+
+    /// - SeeAlso: `CURLOPT_HTTPGET`, `CURLOPT_NOBODY`, `CURLOPT_POST`, `CURLOPT_POSTFIELDS`, `CURLOPT_CUSTOMREQUEST`
+    private func configureMethod(_ method: String, body: UnsafeRawBufferPointer) throws(CurlSetupError) {
+        switch method {
+        case "GET" where body.isEmpty:
+            try set(CURLOPT_HTTPGET, 1)
+        case "HEAD":
+            try set(CURLOPT_NOBODY, 1)
+        default:
+            if !body.isEmpty || method == "POST" {
+                // The body buffer stays alive until curl_easy_perform returns (we are inside withUnsafeBytes).
+                try set(CURLOPT_POST, 1)
+                try set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.count))
+                try set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))
+            }
+            if method != "POST" { try set(CURLOPT_CUSTOMREQUEST, method) }
+        }
+    }
+
+    private func check(_ code: CURLcode, _ option: CURLoption) throws(CurlSetupError) {
+        guard code == CURLE_OK else { throw CurlSetupError(option: Int(option.rawValue), code: code) }
+    }
+
+    // MARK: - Results and error classification
+
+    private func result(
+        of code: CURLcode, request: OutboundRequest, host: String, sink: TransferSink, settings: TransferSettings,
+        remaining: Duration
+    ) -> AttemptResult {
+        let newConnections = info(CURLINFO_NUM_CONNECTS)
+        let headerBytes = info(CURLINFO_HEADER_SIZE)
+        let requestBytes = info(CURLINFO_REQUEST_SIZE)
+        let sentBody = requestBytes > 0 ? request.body.count : 0
+        var attempt = AttemptResult(
+            outcome: .failure(OutboundError(code: .other, bankID: request.bankID, host: host, message: "")),
+            newConnections: newConnections, bytesSent: requestBytes + sentBody,
+            bytesReceived: headerBytes + sink.body.count)
+        if code == CURLE_OK {
+            let response = OutboundResponse(
+                status: info(CURLINFO_RESPONSE_CODE), headers: sink.headers, body: sink.body)
+            attempt.outcome = .response(response)
+            return attempt
+        }
+        let classification = classify(
+            code, text: errorText, sink: sink, connectTimeoutIsShorter: settings.connectTimeout < remaining)
+        var message = String(cString: curl_easy_strerror(code))
+        let detail = errorText
+        if !detail.isEmpty && detail != message { message += " (\(detail))" }
+        if classification == .connectionDropped, newConnections > 0, headerBytes == 0, request.identity != nil,
+            info(double: CURLINFO_APPCONNECT_TIME) > 0
+        {
+            // TLS 1.3 sends the server's verdict on our certificate after the handshake; a server that resets
+            // the connection at once can destroy that alert before we read it.
+            message += "; the server closed a fresh TLS connection before answering, which is also how a"
+            message += " refused client certificate looks under TLS 1.3"
+        }
+        attempt.outcome = .failure(
+            OutboundError(
+                code: classification, bankID: request.bankID, host: host, curlCode: Int(code.rawValue),
+                message: message))
+        return attempt
+    }
+
+    /// Maps a `CURLcode` (plus the error text and verification result) to an `OutboundError.Code`.
+    private func classify(
+        _ code: CURLcode, text: String, sink: TransferSink, connectTimeoutIsShorter: Bool
+    ) -> OutboundError.Code {
+        switch code {
+        case CURLE_UNSUPPORTED_PROTOCOL: return .notHTTPS
+        case CURLE_URL_MALFORMAT: return .invalidURL
+        case CURLE_COULDNT_RESOLVE_HOST: return .dnsFailure
+        case CURLE_COULDNT_CONNECT: return .connectionRefused
+        case CURLE_OPERATION_TIMEDOUT:
+            // No request was sent yet (CURLINFO_PRETRANSFER_TIME unset): the connect phase (TCP + TLS) timed out.
+            let connecting = info(double: CURLINFO_PRETRANSFER_TIME) == 0
+            return .timeout(connecting && connectTimeoutIsShorter ? .connect : .total)
+        case CURLE_FILESIZE_EXCEEDED: return .responseTooLarge
+        case CURLE_WRITE_ERROR where sink.tooLarge: return .responseTooLarge
+        case CURLE_ABORTED_BY_CALLBACK where sink.cancellation.isCancelled: return .cancelled
+        case CURLE_SSL_CERTPROBLEM: return .tlsClientIdentityInvalid
+        case CURLE_PEER_FAILED_VERIFICATION:
+            // OpenSSL's chain verification result is X509_V_OK when only curl's own host-name check failed.
+            if info(CURLINFO_SSL_VERIFYRESULT) == 0 || text.contains("subject name") || text.contains("does not match") {
+                return .tlsHostnameMismatch
+            }
+            return .tlsServerUntrusted
+        case CURLE_SSL_CONNECT_ERROR, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING:
+            if Self.isClientCertificateAlert(text) { return .tlsClientCertificateRejected }
+            return code == CURLE_SSL_CONNECT_ERROR ? .tlsHandshakeFailed : .connectionDropped
+        default: return .other
+        }
+    }
+
+    /// TLS alerts a server sends when it refuses the client certificate (RFC 8446 §6.2): with TLS 1.3 they
+    /// arrive after the client's Finished, so libcurl may report them as a receive error rather than a handshake one.
+    static func isClientCertificateAlert(_ text: String) -> Bool {
+        let lowered = text.lowercased()
+        return ["alert certificate required", "alert bad certificate", "alert unknown ca", "alert certificate unknown",
+                "alert certificate expired", "alert certificate revoked", "alert unsupported certificate",
+                "alert access denied"].contains { lowered.contains($0) }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
