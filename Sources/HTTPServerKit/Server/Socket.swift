@@ -4,7 +4,9 @@
 
 /// A socket call failed. Carries the call name and errno only.
 public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The syscall that failed, e.g. `bind`.
     public let call: String
+    /// Its `errno`.
     public let errno: Int32
     public var description: String { "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
 }
