@@ -52,7 +52,8 @@ public final class HTTPServer: Sendable {
     public var isDraining: Bool { lifecycle.isDraining }
 
     /// Serves until `shutdown(gracePeriod:)` has drained every connection (or the grace period ran out, in which
-    /// case unfinished handlers are cancelled). Call once.
+    /// case unfinished handlers are cancelled). Cancelling the calling task shuts down without a grace period.
+    /// Call once.
     public func run() async {
         let first = started.withLock { s -> Bool in
             defer { s = true }
@@ -62,6 +63,16 @@ public final class HTTPServer: Sendable {
         let (stream, continuation) = AsyncStream<[RequestJob]>.makeStream()
         let loop = self.loop
         startThread { loop.run(jobs: continuation) }
+        // Cancelling the task running `run()` ends the stream at once: close everything rather than leave the
+        // event loop serving without anyone to run handlers.
+        await withTaskCancellationHandler {
+            await serve(stream, loop: loop)
+        } onCancel: {
+            self.shutdown(gracePeriod: .zero)
+        }
+    }
+
+    private func serve(_ stream: AsyncStream<[RequestJob]>, loop: EventLoop) async {
         await withDiscardingTaskGroup { group in
             for await batch in stream {
                 for job in batch {

@@ -232,3 +232,30 @@ final class Gate: Sendable {
         }
     }
 }
+
+@Suite struct CancellationTests {
+    @Test func cancellingRunShutsTheServerDown() async throws {
+        let server = try HTTPServer(
+            configuration: .init(host: "127.0.0.1", port: 0), handler: Router.Builder().build(),
+            logger: Logger(label: "t", sink: CapturingLogSink()))
+        let port = server.boundPort
+        let task = Task { await server.run() }
+        let served = try await offPool { () -> Int? in
+            for _ in 0..<100 {
+                if let c = try? RawClient(port: port), (try? c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")) != nil,
+                    let r = try? c.readResponse()
+                {
+                    return r.status
+                }
+                usleep(20_000)
+            }
+            return nil
+        }
+        #expect(served == 404)
+        task.cancel()
+        await task.value
+        #expect(server.isDraining)
+        let refused = try await offPool { (try? RawClient(port: port)) == nil }
+        #expect(refused)
+    }
+}
