@@ -75,6 +75,12 @@ public struct CertificateStore: Sendable {
                 throw GatewayError.conflict(
                     "certificate is used by registration \(reg.uuidString.lowercased()); delete or rotate it first")
             }
+            // Deleted registrations are kept as tombstones; those that no connection refers to go with the certificate.
+            _ = try await tx.execute("""
+                DELETE FROM registrations r WHERE r.status IN ('deleted', 'failed')
+                  AND (r.qwac_certificate_id = \(id) OR r.qseal_certificate_id = \(id))
+                  AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.registration_id = r.id)
+                """)
             do {
                 _ = try await tx.execute("DELETE FROM certificates WHERE id = \(id)")
             } catch let error as DatabaseError where error.code == .foreignKeyViolation {

@@ -64,7 +64,9 @@ public struct RegistrationService: Sendable {
         let request = registrationRequest(
             for: record, qseal: qseal, extendedHistory: body.extendedTransactionHistory ?? false)
         let client = try await clients.client(for: record)
-        let result = try await adapter(profile.provider).register(request, client: client, context: context)
+        let result = try await bankCall(profile.id) {
+            try await adapter(profile.provider).register(request, client: client, context: context)
+        }
         apply(result, to: &record)
         do {
             try await store.insert(record)
@@ -125,8 +127,10 @@ public struct RegistrationService: Sendable {
             let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
             let request = registrationRequest(for: record, qseal: qseal, extendedHistory: false)
             let client = try await clients.client(for: record)
-            let result = try await adapter(record.provider).updateRegistration(
-                reference, with: request, client: client, context: context)
+            let result = try await bankCall(record.bankID) {
+                try await adapter(record.provider).updateRegistration(
+                    reference, with: request, client: client, context: context)
+            }
             apply(result, to: &record)
             try await store.update(record, on: tx)
             record.version += 1
@@ -145,7 +149,9 @@ public struct RegistrationService: Sendable {
             }
             if let reference = record.reference {
                 let client = try await clients.client(for: record)
-                try await adapter(record.provider).deleteRegistration(reference, client: client, context: context)
+                try await bankCall(record.bankID) {
+                    try await adapter(record.provider).deleteRegistration(reference, client: client, context: context)
+                }
             }
             record.status = .deleted
             try await store.update(record, on: tx)
