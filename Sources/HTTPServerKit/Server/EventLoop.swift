@@ -42,6 +42,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private let inbox = Mutex<Inbox>(Inbox())
+    private let stopped = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let poller: Poller
     private let configuration: HTTPServer.Configuration
     private let tlsContext: TLSContext?
@@ -134,6 +135,24 @@ final class EventLoop: @unchecked Sendable {
         }
         jobs.finish()
         self.jobs = nil
+        let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once `run` has closed the listener and every connection (callable from any task).
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = stopped.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 
     private func handle(fd: Int32, events: UInt32) {

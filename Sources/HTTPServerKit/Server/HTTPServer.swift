@@ -70,6 +70,8 @@ public final class HTTPServer: Sendable {
         } onCancel: {
             self.shutdown(gracePeriod: .zero)
         }
+        // On cancellation the stream ends before the loop has closed anything: wait for it.
+        await loop.waitUntilStopped()
     }
 
     private func serve(_ stream: AsyncStream<[RequestJob]>, loop: EventLoop) async {
