@@ -45,7 +45,7 @@ let package = Package(
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
                 "GatewayLogging",
             ],
-            resources: [.copy("Migrations")],
+            resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
@@ -67,7 +67,11 @@ let package = Package(
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BankAdaptersTests", dependencies: ["BankAdapters", "GatewayCore", "GatewayLogging", "OpenSSLKit"],
+            name: "BankAdaptersTests",
+            dependencies: [
+                "BankAdapters", "GatewayCore", "GatewayLogging", "OpenSSLKit", "CurlKit", "BankSimulator", "HTTPServerKit",
+                "TestSupport",
+            ],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayAppTests",

@@ -1,0 +1,82 @@
+import CurlKit
+import Foundation
+import GatewayCore
+import GatewayLogging
+import OpenSSLKit
+import TestSupport
+import Testing
+
+@testable import BankAdapters
+
+@Suite struct SharedRequestTests {
+    @Test func formatsIMFFixdates() {
+        #expect(HTTPDate.imfFixdate(Fixed.now) == Fixed.date)
+        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 1_654_635_095)) == "Tue, 07 Jun 2022 20:51:35 GMT")
+        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 GMT")
+    }
+
+    @Test func splitsHostAndTarget() {
+        #expect(STETRequestBuilder.split("https://a.test:443/x/y?page=2") == ("a.test", "/x/y?page=2"))
+        #expect(STETRequestBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
+        #expect(STETRequestBuilder.split("https://a.test") == ("a.test", "/"))
+    }
+
+    @Test func defaultRequestIDsAreUUIDv4() {
+        let transport = RecordingTransport(status: 200, json: "{}")
+        let id = AdapterDependencies(transport: transport).newRequestID()
+        #expect(id.count == 36)
+        #expect(Array(id)[14] == "4")
+        #expect(id == id.lowercased())
+    }
+
+    @Test func cachesParsedKeysAndIdentitiesPerCertificate() throws {
+        let cache = SignerCache()
+        let material = try KAT.material(id: "c1")
+        let first = try cache.signingKey(material)
+        #expect(try cache.signingKey(material) === first)
+        let identity = try cache.tlsIdentity(material)
+        #expect(identity.id == KAT.fingerprint)
+        // Same id, different certificate: parsed again.
+        var other = material
+        other.certificatePEM = try TestPKIFile.contents("qseal.crt")
+        other.privateKeyPEM = Secret(try TestPKIFile.contents("qseal.key"))
+        #expect(try cache.signingKey(other) !== first)
+        #expect(try cache.tlsIdentity(other).id != KAT.fingerprint)
+    }
+
+    @Test func unusableKeysFailWithoutQuotingThem() throws {
+        let cache = SignerCache()
+        let bad = CertificateMaterial(
+            id: "c2", certificatePEM: try KAT.text("kat-rsa2048.crt"), privateKeyPEM: Secret("not a key SECRET-XYZ"))
+        #expect {
+            _ = try cache.signingKey(bad)
+        } throws: { error in
+            "\(error)".contains("c2") && !"\(error)".contains("SECRET-XYZ")
+        }
+    }
+
+    @Test func decodesAndSerialisesJSONValues() throws {
+        let value = try #require(JSONValue.parse(Array(#"{"b":[1,true,null],"a":"x\"/y"}"#.utf8)))
+        #expect(value.serialized == #"{"a":"x\"/y","b":[1,true,null]}"#)
+        #expect(value["a"]?.stringValue == "x\"/y")
+        let stored = RegistrationDocument.storable(
+            Array(#"{"client_id":"c","registration_access_token":"SECRET","client_secret":"S2"}"#.utf8))
+        #expect(stored == #"{"client_id":"c"}"#)
+    }
+
+    @Test func registryServesBothProviders() throws {
+        let registry = AdapterRegistry.standard(dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
+        #expect(registry.providers == [.euroInformation, .bpce])
+        #expect(try registry.adapter(for: .bpce) is BPCEAdapter)
+        #expect(try registry.adapter(for: TestBanks.ei) is EuroInformationAdapter)
+        #expect(throws: GatewayError.self) { try AdapterRegistry([]).adapter(for: .bpce) }
+    }
+}
+
+/// Files of the generated test PKI (scripts/test exports PASSERELLE_TEST_PKI).
+enum TestPKIFile {
+    static func contents(_ name: String) throws -> String {
+        try TestEnvironment.pkiContents(name)
+    }
+}
