@@ -76,8 +76,8 @@ public final class Application: Sendable {
         )
     }
 
-    /// Background work of `serve` (the token refresher), until the task is cancelled; run it in the serve task group.
-    public func runBackgroundTasks() async {
+    /// The background token refresher (part of `runBackground()`), until the task is cancelled.
+    public func runTokenRefresher() async {
         await connectionServices.tokens.runRefresher { [self] in prepared.load(ordering: .acquiring) }
     }
 
@@ -170,6 +170,7 @@ public final class Application: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.audit.run() }
             group.addTask { await self.publishOutboundMetrics() }
+            group.addTask { await self.runTokenRefresher() }
         }
     }
 
