@@ -1,0 +1,221 @@
+import BankSimulator
+import CurlKit
+import Foundation
+import GatewayCore
+import GatewayLogging
+import HTTPServerKit
+import OpenSSLKit
+import Testing
+import TestSupport
+
+@testable import GatewayApp
+
+/// The bank simulator in-process over mutual TLS on port 0, a banks file pointing `cmcic:cic` and `bpce:13807` at
+/// it, and the real adapters over `CurlTransport`: what the Application under test talks to.
+final class SimulatorBanks: Sendable {
+    let server: HTTPServer
+    let simulator: BankSimulator
+    let transport: CurlTransport
+    let banksFile: String
+    let runTask: Task<Void, Never>
+
+    init() throws {
+        let pki = try TestEnvironment.pkiDirectory()
+        var configuration = SimulatorConfiguration()
+        configuration.activationMode = .immediate
+        let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
+        simulator = BankSimulator(configuration: configuration, crypto: crypto)
+        let logger = Logger(label: "simulator", level: .error)
+        server = try HTTPServer(
+            configuration: HTTPServer.Configuration(
+                host: "127.0.0.1", port: 0,
+                tls: TLSConfiguration(
+                    certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"),
+                    clientVerification: .optional(trustRoots: .file(pki + "/ca.crt")))),
+            handler: simulator, logger: logger)
+        var transportConfiguration = CurlTransport.Configuration()
+        transportConfiguration.trustAnchors = .pemFile(pki + "/ca.crt")
+        transportConfiguration.workerThreads = 4
+        transport = try CurlTransport(configuration: transportConfiguration, logger: logger)
+        let port = server.boundPort
+        let ei = "https://localhost:\(port)/sandbox/cic/"
+        let bpce = "https://localhost:\(port)/bpce/13807"
+        let banks: [String: Any] = [
+            "banks": [
+                "cmcic:cic": [
+                    "sandbox": [
+                        "apiRoot": ei + "stet-psd2-api/v2.1", "token": ei + "oauth2/token",
+                        "registration": ei + "oauth2/registrations", "authorize": ei + "oauth2/{lang}/sandbox/signin.html",
+                    ]
+                ],
+                "bpce:13807": [
+                    "sandbox": [
+                        "apiRoot": bpce + "/stet/psd2/v1", "token": bpce + "/stet/psd2/oauth/token",
+                        "registration": bpce + "/stet/setting/v1/register", "authorize": bpce + "/stet/psd2/oauth/authorize",
+                    ]
+                ],
+            ]
+        ]
+        banksFile = NSTemporaryDirectory() + "passerelle-banks-\(UUID().uuidString).json"
+        try JSONSerialization.data(withJSONObject: banks).write(to: URL(fileURLWithPath: banksFile))
+        let server = self.server
+        runTask = Task { await server.run() }
+    }
+
+    /// The production adapters over the test transport.
+    var adapters: [Provider: any BankAdapter] { Application.standardAdapters()(transport) }
+
+    func stop() async {
+        transport.shutdown()
+        server.shutdown(gracePeriod: .milliseconds(200))
+        await runTask.value
+        try? FileManager.default.removeItem(atPath: banksFile)
+    }
+
+    /// Plays the customer's browser: follows `authorizationUrl` with `persona=` and returns the redirect's code.
+    func authorize(_ url: String, persona: String, state: String) async throws -> String {
+        let response = try await transport.send(
+            OutboundRequest(
+                method: "GET", url: url + "&persona=" + persona, timeout: .seconds(10), bankID: "browser",
+                pathTemplate: "/authorize"))
+        let location = response.headers.first { $0.name.lowercased() == "location" }?.value ?? ""
+        let query = location.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        var items: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            items[parts[0]] = parts.count > 1 ? parts[1].removingPercentEncoding : ""
+        }
+        guard (300..<400).contains(response.status), items["state"] == state, let code = items["code"] else {
+            throw GatewayError.internal("authorize answered \(response.status) without code or with another state")
+        }
+        return code
+    }
+}
+
+/// End to end: the Application over HTTP, the real adapters, the simulator over mutual TLS, PostgreSQL.
+@Suite(.serialized) struct ConnectionsSimulatorTests {
+    static let psu = [("PSU-IP-Address", "192.0.2.10"), ("PSU-User-Agent", "e2e/1.0")]
+
+    /// Registers at `bank`, connects persona `persona`, authorizes; returns the harness' connection id.
+    static func connect(
+        _ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String, clock: ConnectionsClock? = nil
+    ) async throws -> String {
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        let registered = try await h.request(
+            "POST", "/v1/registrations",
+            json: RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Passerelle e2e \(UUID().uuidString.prefix(6))"))
+        #expect(registered.status == 201, "\(registered.text)")
+        // A BPCE registration is pending until its activation time (next working day 14:00 Paris): refused first,
+        // then accepted once the application's clock has passed it (the simulator activates at once).
+        if let clock, let activatesAt = (registered.json["activatesAt"] as? String).flatMap(RFC3339.date) {
+            let early = try await h.request(
+                "POST", "/v1/connections",
+                json: ["bank": bank, "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
+            #expect(early.status == 409)
+            #expect(early.json["detail"] as? String == nil || (early.json["detail"] as? String)?.contains("activates at") == true)
+            clock.advance(activatesAt.timeIntervalSince(clock.now) + 1)
+        }
+        let created = try await h.request(
+            "POST", "/v1/connections",
+            json: ["bank": bank, "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
+        #expect(created.status == 201, "\(created.text)")
+        let id = try #require(created.json["id"] as? String)
+        let state = try #require(created.json["state"] as? String)
+        let url = try #require(created.json["authorizationUrl"] as? String)
+        let code = try await banks.authorize(url, persona: persona, state: state)
+        let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
+        #expect(authorized.status == 200, "\(authorized.text)")
+        #expect(authorized.json["status"] as? String == "active")
+        // The same code and state again: refused before the bank.
+        let replay = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
+        #expect(replay.status == 409)
+        return id
+    }
+
+    /// Every transactions page through our cursor.
+    static func allTransactions(_ h: AppHarness, connection: String, account: String) async throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        var target = "/v1/connections/\(connection)/accounts/\(account)/transactions"
+        for _ in 0..<20 {
+            let page = try await h.request("GET", target, headers: psu)
+            #expect(page.status == 200, "\(page.text)")
+            all += page.json["transactions"] as? [[String: Any]] ?? []
+            guard let cursor = page.json["nextCursor"] as? String else { return all }
+            target = "/v1/connections/\(connection)/accounts/\(account)/transactions?cursor=\(cursor)"
+        }
+        Issue.record("too many pages")
+        return all
+    }
+
+    @Test func euroInformationConnectionEndToEnd() async throws {
+        let banks = try SimulatorBanks()
+        let h = try await AppHarness.start(
+            adapters: banks.adapters,
+            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_TRANSACTION_PAGES_PER_CALL": "2"])
+        do {
+            let id = try await Self.connect(h, banks, bank: "cmcic:cic", persona: "marc")
+            let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
+            #expect(accounts.status == 200, "\(accounts.text)")
+            let list = try #require(accounts.json["accounts"] as? [[String: Any]])
+            #expect(list.count == 3)
+            let account = try #require(list.first?["id"] as? String)
+            #expect(account.hasPrefix("acc_"))
+            let consents = try await h.request(
+                "PUT", "/v1/connections/\(id)/consents", json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true],
+                headers: Self.psu)
+            #expect(consents.status == 200, "\(consents.text)")
+            let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
+            #expect(balances.status == 200, "\(balances.text)")
+            #expect((balances.json["balances"] as? [Any])?.isEmpty == false)
+            let transactions = try await Self.allTransactions(h, connection: id, account: account)
+            #expect(transactions.count == 120)
+            let beneficiaries = try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries", headers: Self.psu)
+            #expect(beneficiaries.status == 200, "\(beneficiaries.text)")
+            let identity = try await h.request("GET", "/v1/connections/\(id)/identity", headers: Self.psu)
+            #expect(identity.json["name"] as? String == "MALLOW MARC", "\(identity.text)")
+            #expect(!h.logs.text.contains("Bearer "), "no Authorization header in the logs")
+        } catch {
+            await h.stop()
+            await banks.stop()
+            throw error
+        }
+        await h.stop()
+        await banks.stop()
+    }
+
+    @Test func bpceConnectionEndToEnd() async throws {
+        let banks = try SimulatorBanks()
+        let clock = ConnectionsClock(Date())
+        let h = try await AppHarness.start(
+            adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile], now: { clock.now })
+        do {
+            let id = try await Self.connect(h, banks, bank: "bpce:13807", persona: "marc", clock: clock)
+            let connection = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(connection.json["reauthorizeBy"] is String, "BPCE: 90 days from the SCA")
+            let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
+            let list = try #require(accounts.json["accounts"] as? [[String: Any]], "\(accounts.text)")
+            #expect(list.count == 3)
+            let ibans = list.compactMap { $0["iban"] as? String }
+            let consents = try await h.request(
+                "PUT", "/v1/connections/\(id)/consents",
+                json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
+                headers: Self.psu)
+            #expect(consents.status == 200, "\(consents.text)")
+            let account = try #require(list.first?["id"] as? String)
+            let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
+            #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
+            let transactions = try await Self.allTransactions(h, connection: id, account: account)
+            #expect(!transactions.isEmpty)
+            let beneficiaries = try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries", headers: Self.psu)
+            #expect(beneficiaries.status == 501, "not offered by Banques Populaires")
+            let identity = try await h.request("GET", "/v1/connections/\(id)/identity", headers: Self.psu)
+            #expect(identity.status == 200, "\(identity.text)")
+        } catch {
+            await h.stop()
+            await banks.stop()
+            throw error
+        }
+        await h.stop()
+        await banks.stop()
+    }
+}
