@@ -219,3 +219,38 @@ final class SimulatorBanks: Sendable {
         await banks.stop()
     }
 }
+
+/// Token expiry against the simulator: the application, the adapters and the simulator share the simulator's clock.
+@Suite(.serialized) struct ConnectionsSimulatorExpiryTests {
+    @Test func accessTokenExpiryIsRefreshedTransparently() async throws {
+        let banks = try SimulatorBanks()
+        let clock = banks.simulator.clock
+        let now: @Sendable () -> Date = { Date(timeIntervalSince1970: TimeInterval(clock.now())) }
+        let h = try await AppHarness.start(
+            adapters: Application.standardAdapters(now: now)(banks.transport),
+            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile], now: now)
+        do {
+            let id = try await ConnectionsSimulatorTests.connect(h, banks, bank: "cmcic:cic", persona: "marc")
+            let before = try await h.request("GET", "/v1/connections/\(id)")
+            let expiresAt = try #require((before.json["accessExpiresAt"] as? String).flatMap(RFC3339.date))
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: ConnectionsSimulatorTests.psu).status == 200)
+            // 30 s before expiry: inside the refresh margin, still valid at the bank.
+            clock.advance(by: Int64(expiresAt.timeIntervalSince(now()) - 30))
+            let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: ConnectionsSimulatorTests.psu)
+            #expect(accounts.status == 200, "\(accounts.text)")
+            let after = try await h.request("GET", "/v1/connections/\(id)")
+            let renewed = try #require((after.json["accessExpiresAt"] as? String).flatMap(RFC3339.date))
+            #expect(renewed > expiresAt)
+            #expect(h.logs.text.contains("refreshed the access token"))
+            // Long past expiry (the bank would refuse the old token): refreshed again before the call.
+            clock.advance(by: Int64(renewed.timeIntervalSince(now()) + 600))
+            #expect(try await h.request("GET", "/v1/connections/\(id)/identity", headers: ConnectionsSimulatorTests.psu).status == 200)
+        } catch {
+            await h.stop()
+            await banks.stop()
+            throw error
+        }
+        await h.stop()
+        await banks.stop()
+    }
+}
