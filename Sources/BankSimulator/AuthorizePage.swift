@@ -11,18 +11,30 @@ extension BankSimulator {
         var redirectPrefixMatch: Bool
     }
 
-    func authorize(_ call: Call, client: SimulatedClient?, rules: AuthorizeRules) throws(SimulatorRejection) -> HTTPResponse {
+    func authorize(_ call: Call, client: SimulatedClient?, rules: AuthorizeRules) throws(SimulatorRejection)
+        -> HTTPResponse
+    {
         let q = call.request
         func page(_ status: Int, _ message: String) -> SimulatorRejection {
-            SimulatorRejection(response: .text(status, htmlPage(title: "Erreur", body: "<p>\(html(message))</p>"),
-                contentType: "text/html; charset=utf-8"), reason: message)
+            SimulatorRejection(
+                response: .text(
+                    status, htmlPage(title: "Erreur", body: "<p>\(html(message))</p>"),
+                    contentType: "text/html; charset=utf-8"), reason: message)
         }
-        guard let clientID = q.queryValue("client_id"), !clientID.isEmpty else { throw page(400, "client_id is required") }
+        guard let clientID = q.queryValue("client_id"), !clientID.isEmpty else {
+            throw page(400, "client_id is required")
+        }
         guard let client else { throw page(400, "client_id \(clientID) is unknown at \(call.bank)") }
-        guard client.activeAt <= call.now else { throw page(400, "client_id \(clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))") }
+        guard client.activeAt <= call.now else {
+            throw page(400, "client_id \(clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+        }
         guard let redirectURI = q.queryValue("redirect_uri") else { throw page(400, "redirect_uri is required") }
-        let registered = client.settings.redirectURIs.contains(redirectURI)
-            || (rules.redirectPrefixMatch && client.settings.redirectURIs.contains { origin(of: $0) == $0.trimmingCharacters(inSet: "/") && origin(of: redirectURI) == origin(of: $0) })
+        let registered =
+            client.settings.redirectURIs.contains(redirectURI)
+            || (rules.redirectPrefixMatch
+                && client.settings.redirectURIs.contains {
+                    origin(of: $0) == $0.trimmingCharacters(inSet: "/") && origin(of: redirectURI) == origin(of: $0)
+                })
         guard registered else { throw page(400, "redirect_uri \(redirectURI) is not registered for this client") }
 
         let state = q.queryValue("state")
@@ -31,9 +43,12 @@ extension BankSimulator {
             if let state { params.append(("state", state)) }
             return SimulatorRejection(response: redirect(redirectURI, params), reason: reason)
         }
-        guard q.queryValue("response_type") == "code" else { throw redirectError("unsupported_response_type", "response_type must be code") }
+        guard q.queryValue("response_type") == "code" else {
+            throw redirectError("unsupported_response_type", "response_type must be code")
+        }
         if rules.requireState && (state ?? "").isEmpty { throw redirectError("invalid_request", "state is required") }
-        let requested = Set((q.queryValue("scope") ?? "").split { $0 == " " || $0 == "," || $0 == "+" }.map { $0.lowercased() })
+        let requested = Set(
+            (q.queryValue("scope") ?? "").split { $0 == " " || $0 == "," || $0 == "+" }.map { $0.lowercased() })
         guard !requested.isEmpty else { throw redirectError("invalid_scope", "scope is required") }
         let allowed = Set(client.settings.scopes)
         for s in requested where !allowed.contains(s) {
@@ -46,7 +61,9 @@ extension BankSimulator {
         }
         if challenge != nil {
             guard method == "S256" else { throw redirectError("invalid_request", "code_challenge_method must be S256") }
-            guard let c = challenge, c.count == 43, c.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            guard let c = challenge, c.count == 43,
+                c.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+            else {
                 throw redirectError("invalid_request", "code_challenge is not a base64url SHA-256")
             }
         }
@@ -64,8 +81,10 @@ extension BankSimulator {
         guard let persona = Persona.named(personaName) else { throw page(400, "unknown persona \(personaName)") }
         let code = issueCode(
             AuthorizationCode(
-                bank: call.bank, clientID: client.clientID, redirectURI: redirectURI, persona: persona.id, scopes: requested,
-                codeChallenge: challenge, paymentID: paymentID, expiresAt: call.now + configuration.authorizationCodeLifetime))
+                bank: call.bank, clientID: client.clientID, redirectURI: redirectURI, persona: persona.id,
+                scopes: requested,
+                codeChallenge: challenge, paymentID: paymentID,
+                expiresAt: call.now + configuration.authorizationCodeLifetime))
         var params = [("code", code)]
         if let state { params.append(("state", state)) }
         return redirect(redirectURI, params)
@@ -93,7 +112,8 @@ extension BankSimulator {
     }
 
     func html(_ s: String) -> String {
-        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;").replacing("\"", with: "&quot;")
+        s.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;").replacing(
+            "\"", with: "&quot;")
     }
 }
 

@@ -55,35 +55,45 @@ struct BPCEBank {
     /// the bearer's client), client active.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> SimulatedClient {
         guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(401, "Unauthorized", "no client certificate (mTLS with the QWAC is required)")
+            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
         }
         let sig: CavageSignature
         do {
             sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .bpce, now: call.now, skew: simulator.configuration.dateSkew, crypto: simulator.crypto)
-        } catch { throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason) }
+                call.request, policy: .bpce, now: call.now, skew: simulator.configuration.dateSkew,
+                crypto: simulator.crypto)
+        } catch {
+            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
+        }
         let store = simulator.store
         var client = store.client(sig.keyId, now: call.now).flatMap { $0.registry == Self.registry ? $0 : nil }
         if client == nil {
             client = store.state.withLock { s in
-                s.clients.values.first { $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId } }
+                s.clients.values.first {
+                    $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId }
+                }
             }
         }
         if client == nil && sig.keyId.hasPrefix("https://") {
             // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
             client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
         }
-        guard let client else { throw call.stet(401, "Invalid signature", "keyId unknown") }
+        guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
         guard client.activeAt <= call.now else {
-            throw call.stet(401, "Unauthorized", "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+            throw call.stet(
+                403, "Forbidden",
+                "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
         }
-        guard let key = client.settings.keys.first else { throw call.stet(401, "Invalid signature", "keyId unknown") }
-        do { try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto) } catch {
+        guard let key = client.settings.keys.first else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+        do {
+            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
+        } catch {
             throw call.stet(error.status, "Invalid signature", error.reason)
         }
         let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
         guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
+            throw call.stet(
+                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
         }
         return client
     }
@@ -100,13 +110,19 @@ struct BPCEBank {
         if call.faults.contains(.tokenFailure) {
             throw .oauth(500, "server_error", "Technical error", reason: "fault token-failure")
         }
+        try simulator.requireFormBody(call)
         guard let qwacDER = call.request.peerCertificateDER else {
-            throw .oauth(401, "invalid_client", "client certificate required", reason: "no client certificate at the token endpoint")
+            throw .oauth(
+                401, "invalid_client", "client certificate required",
+                reason: "no client certificate at the token endpoint")
         }
-        guard let qwac = try? simulator.crypto.certificateInfo(der: qwacDER), let orgID = qwac.organizationIdentifier else {
+        guard let qwac = try? simulator.crypto.certificateInfo(der: qwacDER), let orgID = qwac.organizationIdentifier
+        else {
             throw .oauth(401, "invalid_client", "client certificate has no organizationIdentifier")
         }
-        if qwac.isSignedWithRSASSAPSS { throw .oauth(401, "invalid_client", "certificates signed with RSASSA-PSS are refused") }
+        if qwac.isSignedWithRSASSAPSS {
+            throw .oauth(401, "invalid_client", "certificates signed with RSASSA-PSS are refused")
+        }
         guard qwac.notAfter > call.now else { throw .oauth(401, "invalid_client", "client certificate expired") }
         let grantType = call.formValue("grant_type")
         guard let clientID = call.formValue("client_id"), !clientID.isEmpty else {
@@ -114,10 +130,13 @@ struct BPCEBank {
         }
         if clientID == Self.registrationClientID {
             guard grantType == "client_credentials", call.formValue("scope") == "manageRegistration" else {
-                throw .oauth(400, "invalid_request", "PSD2_TPPRegister needs grant_type=client_credentials and scope=manageRegistration")
+                throw .oauth(
+                    400, "invalid_request",
+                    "PSD2_TPPRegister needs grant_type=client_credentials and scope=manageRegistration")
             }
             let grant = AccessGrant(
-                kind: .registration, bank: Self.registry, clientID: clientID, scopes: ["manageRegistration"], persona: nil,
+                kind: .registration, bank: Self.registry, clientID: clientID, scopes: ["manageRegistration"],
+                persona: nil,
                 familyID: nil, paymentID: nil, expiresAt: call.now + simulator.configuration.registrationTokenLifetime,
                 organizationIdentifier: orgID)
             return simulator.clientCredentials(call, grant: grant, style: .init(tokenType: "Bearer", extraScope: nil))
@@ -126,10 +145,14 @@ struct BPCEBank {
             throw .oauth(401, "invalid_client", "Unknown client", reason: "client_id unknown at BPCE")
         }
         guard client.activeAt <= call.now else {
-            throw .oauth(401, "invalid_client", "Client not active yet", reason: "client \(clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+            throw .oauth(
+                401, "invalid_client", "Client not active yet",
+                reason: "client \(clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
         }
         guard client.qwacFingerprints.contains(qwac.sha256Base64URL) else {
-            throw .oauth(401, "invalid_client", "Client certificate mismatch", reason: "client certificate is not a QWAC registered for client \(clientID)")
+            throw .oauth(
+                401, "invalid_client", "Client certificate mismatch",
+                reason: "client certificate is not a QWAC registered for client \(clientID)")
         }
         switch grantType {
         case "authorization_code", "refresh_token":
@@ -144,9 +167,12 @@ struct BPCEBank {
             guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
                 throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
             }
-            guard scopes.isSubset(of: Set(client.settings.scopes)) else { throw .oauth(400, "invalid_scope", "scope not registered for this client") }
+            guard scopes.isSubset(of: Set(client.settings.scopes)) else {
+                throw .oauth(400, "invalid_scope", "scope not registered for this client")
+            }
             let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil, familyID: nil,
+                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
+                familyID: nil,
                 paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
             return simulator.clientCredentials(call, grant: grant, style: .init(tokenType: "Bearer", extraScope: nil))
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")

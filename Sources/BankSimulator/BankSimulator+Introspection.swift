@@ -8,6 +8,8 @@ import HTTPServerKit
 /// - `POST /__simulator/clock/advance?seconds=N` — move the simulator clock; `GET /__simulator/clock` reads it.
 /// - `POST /__simulator/refresh-tokens/expire?client_id=…[&persona=…]` (or `refresh_token=…`) — expire refresh tokens.
 /// - `POST /__simulator/registrations/activate?client_id=…` — make a pending BPCE registration active now.
+/// - `POST /__simulator/faults?bank=bpce:13807&fault=503[&count=N]` — inject faults into the next N requests of a
+///   bank (`*`, `cmcic`, `bpce`, `cmcic:<segment>`, `bpce:<codetab>`), or until `DELETE /__simulator/faults`.
 extension BankSimulator {
     func introspection(_ request: HTTPRequest, rest: [String]) -> HTTPResponse {
         func json(_ status: Int, _ v: JSON) -> HTTPResponse { .json(status, v.bytes) }
@@ -15,21 +17,38 @@ extension BankSimulator {
         switch (request.method, rest) {
         case (.get, ["counters"]):
             let c = store.state.withLock { $0.counters }
-            func dict(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) }) }
-            return json(200, .object([
-                ("requests", .number(Double(c.requests))), ("requestsByBank", dict(c.requestsByBank)),
-                ("rejections", .number(Double(c.rejections))), ("tokenIssuancesByClient", dict(c.tokenIssuancesByClient)),
-                ("refreshesByGeneration", dict(Dictionary(uniqueKeysWithValues: c.refreshesByGeneration.map { (String($0.key), $0.value) }))),
-                ("refreshesByClient", dict(c.refreshesByClient)), ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
-                ("registrationsByClient", .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })),
-            ]))
+            func dict(_ d: [String: Int]) -> JSON {
+                .object(d.sorted { $0.key < $1.key }.map { ($0.key, .number(Double($0.value))) })
+            }
+            return json(
+                200,
+                .object([
+                    ("requests", .number(Double(c.requests))), ("requestsByBank", dict(c.requestsByBank)),
+                    ("rejections", .number(Double(c.rejections))),
+                    ("tokenIssuancesByClient", dict(c.tokenIssuancesByClient)),
+                    (
+                        "refreshesByGeneration",
+                        dict(
+                            Dictionary(uniqueKeysWithValues: c.refreshesByGeneration.map { (String($0.key), $0.value) })
+                        )
+                    ),
+                    ("refreshesByClient", dict(c.refreshesByClient)),
+                    ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
+                    (
+                        "registrationsByClient",
+                        .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })
+                    ),
+                ]))
         case (.post, ["reset"]):
             store.reset()
             return HTTPResponse(status: 204)
         case (.get, ["clock"]):
-            return json(200, .object([("now", .string(ParisCalendar.timestamp(now))), ("epochSeconds", .number(Double(now)))]))
+            return json(
+                200, .object([("now", .string(ParisCalendar.timestamp(now))), ("epochSeconds", .number(Double(now)))]))
         case (.post, ["clock", "advance"]):
-            guard let s = request.queryValue("seconds").flatMap(Int64.init) else { return .text(400, "seconds=N is required") }
+            guard let s = request.queryValue("seconds").flatMap(Int64.init) else {
+                return .text(400, "seconds=N is required")
+            }
             clock.advance(by: s)
             return json(200, .object([("now", .string(ParisCalendar.timestamp(clock.now())))]))
         case (.post, ["refresh-tokens", "expire"]):
@@ -40,7 +59,8 @@ extension BankSimulator {
             let n = store.state.withLock { s -> Int in
                 var count = 0
                 for (id, var f) in s.families {
-                    let hit = (token != nil && (f.currentRefreshToken == token || f.oldRefreshTokens.contains(token!)))
+                    let hit =
+                        (token != nil && (f.currentRefreshToken == token || f.oldRefreshTokens.contains(token!)))
                         || (clientID != nil && f.clientID == clientID && (persona == nil || f.persona == persona))
                     if hit {
                         f.refreshExpiresAt = now
@@ -56,11 +76,28 @@ extension BankSimulator {
             let found = store.state.withLock { s -> Bool in
                 guard var c = s.clients[id] else { return false }
                 c.activeAt = min(c.activeAt, now)
-                if let p = c.pending { c.settings = p.settings; c.pending = nil }
+                if let p = c.pending {
+                    c.settings = p.settings
+                    c.pending = nil
+                }
                 s.clients[id] = c
                 return true
             }
             return found ? HTTPResponse(status: 204) : .text(404, "unknown client_id")
+        case (.post, ["faults"]):
+            guard let bank = request.queryValue("bank"), let text = request.queryValue("fault"),
+                let faults = SimulatorFault.parseList(text), !faults.isEmpty
+            else { return .text(400, "bank=… and fault=… (a known fault list) are required") }
+            var remaining: Int?
+            if let c = request.queryValue("count") {
+                guard let n = Int(c), n > 0 else { return .text(400, "count must be a positive integer") }
+                remaining = n
+            }
+            store.state.withLock { $0.runtimeFaults[bank] = (faults, remaining) }
+            return HTTPResponse(status: 204)
+        case (.delete, ["faults"]):
+            store.state.withLock { $0.runtimeFaults = [:] }
+            return HTTPResponse(status: 204)
         default:
             return .text(404, "unknown simulator endpoint")
         }

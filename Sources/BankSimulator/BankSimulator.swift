@@ -5,7 +5,7 @@ import HTTPServerKit
 ///
 /// Requests are told apart like this:
 /// - `/__simulator/…`: introspection for tests (counters, reset, clock, token expiry).
-/// - Host `bpce-<codetab>.localhost[:port]` or `www.<codetab>.sandbox.api.89c3.com`, or the path prefix
+/// - Host `bpce-<codetab>[.<label>].localhost[:port]` or `www.<codetab>.sandbox.api.89c3.com`, or the path prefix
 ///   `/bpce/<codetab>/…`: BPCE bank `<codetab>`.
 /// - `/<segment>/…` or `/sandbox/<segment>/…` with a known Euro-Information segment: that brand.
 ///
@@ -21,7 +21,9 @@ public struct BankSimulator: HTTPHandler {
     ///   - configuration: Lifetimes, modes, faults.
     ///   - crypto: Digest, certificate parsing and signature verification (OpenSSLKit in the executable).
     ///   - clock: The time source; the system clock by default.
-    public init(configuration: SimulatorConfiguration, crypto: any SimulatorCrypto, clock: SimulatorClock = SimulatorClock()) {
+    public init(
+        configuration: SimulatorConfiguration, crypto: any SimulatorCrypto, clock: SimulatorClock = SimulatorClock()
+    ) {
         self.configuration = configuration
         self.crypto = crypto
         self.clock = clock
@@ -41,7 +43,9 @@ public struct BankSimulator: HTTPHandler {
             return introspection(request, rest: Array(segments.dropFirst()))
         }
         guard let target = resolve(request) else {
-            logRefusal(context, bank: "-", status: 404, reason: "no simulated bank at host \(request.headers["Host"] ?? "-") path \(request.path)")
+            logRefusal(
+                context, bank: "-", status: 404,
+                reason: "no simulated bank at host \(request.headers["Host"] ?? "-") path \(request.path)")
             return .text(404, "Not Found")
         }
         let bank: String
@@ -57,6 +61,18 @@ public struct BankSimulator: HTTPHandler {
         var faults = configuration.faults["*"] ?? []
         faults += configuration.faults[String(bank.prefix { $0 != ":" })] ?? []
         faults += configuration.faults[bank] ?? []
+        faults += store.state.withLock { s -> [SimulatorFault] in
+            var out: [SimulatorFault] = []
+            for key in ["*", String(bank.prefix { $0 != ":" }), bank] {
+                guard var entry = s.runtimeFaults[key] else { continue }
+                out += entry.faults
+                if let n = entry.remaining {
+                    entry.remaining = n - 1
+                    s.runtimeFaults[key] = n - 1 > 0 ? entry : nil
+                }
+            }
+            return out
+        }
         for value in request.headers.values(for: SimulatorFault.headerName) {
             guard let parsed = SimulatorFault.parseList(value) else {
                 logRefusal(context, bank: bank, status: 400, reason: "unknown \(SimulatorFault.headerName) '\(value)'")
@@ -68,7 +84,9 @@ public struct BankSimulator: HTTPHandler {
             switch fault {
             case .latency(let ms): try await Task.sleep(for: .milliseconds(ms))
             case .drop:
-                context.logger.info("simulator fault: dropping the connection", metadata: ["request.id": context.requestID, "bank": bank])
+                context.logger.info(
+                    "simulator fault: dropping the connection",
+                    metadata: ["request.id": context.requestID, "bank": bank])
                 throw SimulatorDropConnection()
             case .internalError:
                 return SimulatorRejection.stetResponse(500, "INTE", path: request.path, now: clock.now())
@@ -76,7 +94,8 @@ public struct BankSimulator: HTTPHandler {
                 return .text(503, "ERREUR Technique")
             case .htmlErrorPage:
                 return .text(
-                    500, "<html><head><title>Erreur</title></head><body><h1>Service momentanément indisponible</h1></body></html>",
+                    500,
+                    "<html><head><title>Erreur</title></head><body><h1>Service momentanément indisponible</h1></body></html>",
                     contentType: "text/html; charset=utf-8")
             case .tokenFailure, .expiredRefreshToken: break  // applied by the token endpoints
             }
@@ -106,7 +125,10 @@ public struct BankSimulator: HTTPHandler {
     func logRefusal(_ context: RequestContext, bank: String, status: Int, reason: String) {
         context.logger.info(
             "simulator refused the request: \(reason)",
-            metadata: ["request.id": context.requestID, "bank": bank, "http.status": String(status), "simulator.reason": reason])
+            metadata: [
+                "request.id": context.requestID, "bank": bank, "http.status": String(status),
+                "simulator.reason": reason,
+            ])
     }
 
     // MARK: - Bank selection
@@ -117,17 +139,21 @@ public struct BankSimulator: HTTPHandler {
             let name = host.split(separator: ":").first.map(String.init) ?? host
             var codetab: String?
             if name.hasPrefix("bpce-") && name.hasSuffix(".localhost") {
-                codetab = String(name.dropFirst(5).dropLast(10))
+                // bpce-<codetab>.localhost, or bpce-<codetab>.<anything>.localhost (TLS clients such as curl refuse
+                // a `*.localhost` wildcard, so certificates may use `*.sim.localhost`).
+                codetab = name.dropFirst(5).split(separator: ".").first.map(String.init)
             } else if name.hasPrefix("www.") && name.hasSuffix(".api.89c3.com") {
                 codetab = name.dropFirst(4).split(separator: ".").first.map(String.init)
             }
             if let codetab, isBPCECode(codetab) { return .bpce(codetab: codetab, prefix: "", rest: segments) }
         }
         if segments.count >= 2, segments[0] == configuration.bpcePathPrefix, isBPCECode(segments[1]) {
-            return .bpce(codetab: segments[1], prefix: "/\(segments[0])/\(segments[1])", rest: Array(segments.dropFirst(2)))
+            return .bpce(
+                codetab: segments[1], prefix: "/\(segments[0])/\(segments[1])", rest: Array(segments.dropFirst(2)))
         }
         if segments.count >= 2, segments[0] == "sandbox", configuration.euroInformationSegments.contains(segments[1]) {
-            return .euroInformation(segment: segments[1], root: "/sandbox/\(segments[1])/", rest: Array(segments.dropFirst(2)))
+            return .euroInformation(
+                segment: segments[1], root: "/sandbox/\(segments[1])/", rest: Array(segments.dropFirst(2)))
         }
         if let first = segments.first, configuration.euroInformationSegments.contains(first) {
             return .euroInformation(segment: first, root: "/\(first)/", rest: Array(segments.dropFirst()))

@@ -13,10 +13,15 @@ extension EuroInformationBank {
     /// POST (existing == nil) or PUT of a registration document.
     func register(_ call: Call, existing: SimulatedClient?) throws(SimulatorRejection) -> HTTPResponse {
         guard let qwacDER = call.request.peerCertificateDER else {
-            throw .oauth(401, "invalid_client", "client certificate required", reason: "registration without a client certificate")
+            throw .oauth(
+                401, "invalid_client", "client certificate required",
+                reason: "registration without a client certificate")
         }
-        guard let qwac = try? simulator.crypto.certificateInfo(der: qwacDER), let orgID = qwac.organizationIdentifier else {
-            throw .oauth(401, "invalid_client", "client certificate has no organizationIdentifier", reason: "QWAC without organizationIdentifier")
+        guard let qwac = try? simulator.crypto.certificateInfo(der: qwacDER), let orgID = qwac.organizationIdentifier
+        else {
+            throw .oauth(
+                401, "invalid_client", "client certificate has no organizationIdentifier",
+                reason: "QWAC without organizationIdentifier")
         }
         guard qwac.notAfter > call.now else { throw .oauth(401, "invalid_client", "client certificate expired") }
         guard let doc = JSON.parse(call.request.body), let members = doc.objectMembers else {
@@ -42,16 +47,23 @@ extension EuroInformationBank {
         if let g = doc["grant_types"] {
             guard let arr = g.arrayValue?.compactMap(\.stringValue), arr.count == g.arrayValue?.count,
                 Set(arr).isSubset(of: Self.grantTypes)
-            else { throw metadataError("grant_types must be a subset of authorization_code, refresh_token, client_credentials") }
+            else {
+                throw metadataError(
+                    "grant_types must be a subset of authorization_code, refresh_token, client_credentials")
+            }
             grantTypes = arr
         }
         if let r = doc["response_types"] {
-            guard r.arrayValue?.compactMap(\.stringValue) == ["code"] else { throw metadataError("response_types must be [\"code\"]") }
+            guard r.arrayValue?.compactMap(\.stringValue) == ["code"] else {
+                throw metadataError("response_types must be [\"code\"]")
+            }
         }
         guard let scopeText = doc["scope"]?.stringValue, !scopeText.trimmingSpaces.isEmpty else {
             throw metadataError("scope is required")
         }
-        if scopeText.contains(",") { throw metadataError("scope must be space-separated (RFC 7591), not comma-separated") }
+        if scopeText.contains(",") {
+            throw metadataError("scope must be space-separated (RFC 7591), not comma-separated")
+        }
         let scopes = scopeText.split(separator: " ").map(String.init)
         for s in scopes where !Self.scopes.contains(s) { throw metadataError("unknown scope \(s)") }
         if scopes.contains("extended_transaction_history") && !scopes.contains("aisp") {
@@ -59,7 +71,10 @@ extension EuroInformationBank {
         }
         let keys = try parseKeys(doc, orgID: orgID, existing: existing, now: call.now)
 
-        let known: Set<String> = ["client_name", "redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types", "scope", "jwks", "client_id", "registration_client_uri", "tls_client_auth_subject_dn", "provider_legal_id"]
+        let known: Set<String> = [
+            "client_name", "redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types", "scope",
+            "jwks", "client_id", "registration_client_uri", "tls_client_auth_subject_dn", "provider_legal_id",
+        ]
         let settings = ClientSettings(
             clientName: name, scopes: scopes, redirectURIs: redirectURIs, grantTypes: grantTypes, keys: keys,
             extraFields: members.filter { !known.contains($0.0) })
@@ -81,17 +96,22 @@ extension EuroInformationBank {
     /// GET, PUT, DELETE `{root}oauth2/registrations/{client_id}` (RFC 7592).
     func manage(_ call: Call, clientID: String) throws(SimulatorRejection) -> HTTPResponse {
         guard let qwacDER = call.request.peerCertificateDER else {
-            throw .oauth(401, "invalid_client", "client certificate required", reason: "registration management without a client certificate")
+            throw .oauth(
+                401, "invalid_client", "client certificate required",
+                reason: "registration management without a client certificate")
         }
         guard let client = simulator.store.client(clientID, now: call.now), client.registry == registry else {
-            throw .oauth(401, "invalid_client", "Unknown client", reason: "client_id \(clientID) unknown at \(call.bank)")
+            throw .oauth(
+                401, "invalid_client", "Unknown client", reason: "client_id \(clientID) unknown at \(call.bank)")
         }
         let qwac = try? simulator.crypto.certificateInfo(der: qwacDER)
         let sameCertificate = qwac.map { client.qwacFingerprints.contains($0.sha256Base64URL) } ?? false
         let sameOrganisation = qwac?.organizationIdentifier == client.providerLegalID
         // A PUT may present a new QWAC of the same organisation (certificate rotation); GET and DELETE need a registered one.
         guard sameCertificate || (call.request.method == .put && sameOrganisation) else {
-            throw .oauth(401, "invalid_client", "Client certificate mismatch", reason: "client certificate is not a QWAC registered for client \(clientID)")
+            throw .oauth(
+                401, "invalid_client", "Client certificate mismatch",
+                reason: "client certificate is not a QWAC registered for client \(clientID)")
         }
         switch call.request.method {
         case .get:
@@ -106,7 +126,9 @@ extension EuroInformationBank {
         }
     }
 
-    private func parseKeys(_ doc: JSON, orgID: String, existing: SimulatedClient?, now: Int64) throws(SimulatorRejection) -> [RegisteredKey] {
+    private func parseKeys(_ doc: JSON, orgID: String, existing: SimulatedClient?, now: Int64)
+        throws(SimulatorRejection) -> [RegisteredKey]
+    {
         guard let keys = doc["jwks"]?["keys"]?.arrayValue, !keys.isEmpty else {
             throw metadataError("jwks.keys must hold at least one key")
         }
@@ -123,7 +145,9 @@ extension EuroInformationBank {
                 }
                 ders.append(der)
             }
-            guard ders.count >= 2 else { throw metadataError("jwks.keys[\(i)].x5c must hold the full certificate chain") }
+            guard ders.count >= 2 else {
+                throw metadataError("jwks.keys[\(i)].x5c must hold the full certificate chain")
+            }
             guard let info = try? simulator.crypto.certificateInfo(der: ders[0]), info.isRSA else {
                 throw metadataError("jwks.keys[\(i)].x5c[0] is not an RSA certificate")
             }
@@ -136,20 +160,25 @@ extension EuroInformationBank {
             }
             var x5u: String?
             if let u = key["x5u"], !u.isNull {
-                guard let s = u.stringValue, s.hasPrefix("https://") else { throw metadataError("jwks.keys[\(i)].x5u must be an https URL") }
+                guard let s = u.stringValue, s.hasPrefix("https://") else {
+                    throw metadataError("jwks.keys[\(i)].x5u must be an https URL")
+                }
                 x5u = s
             }
             var kid = RandomToken.hex(32)
             if let k = key["kid"], !k.isNull {
                 guard let s = k.stringValue, let old = existing?.settings.keys.first(where: { $0.kid == s }) else {
-                    throw metadataError("jwks.keys[\(i)].kid is not a kid generated by the bank (send null for a new key)")
+                    throw metadataError(
+                        "jwks.keys[\(i)].kid is not a kid generated by the bank (send null for a new key)")
                 }
                 guard old.info.sha256Base64URL == info.sha256Base64URL else {
                     throw metadataError("jwks.keys[\(i)].kid \(s) belongs to another certificate")
                 }
                 kid = s
             }
-            out.append(RegisteredKey(kid: kid, x5u: x5u, x5c: x5c.compactMap(\.stringValue), certificateDER: ders[0], info: info))
+            out.append(
+                RegisteredKey(
+                    kid: kid, x5u: x5u, x5c: x5c.compactMap(\.stringValue), certificateDER: ders[0], info: info))
         }
         return out
     }
@@ -157,7 +186,9 @@ extension EuroInformationBank {
     func document(_ client: SimulatedClient, _ call: Call) -> JSON {
         let s = client.settings
         let keys: [JSON] = s.keys.map { k in
-            var m: [(String, JSON)] = [("kty", "RSA"), ("use", "sig"), ("kid", .string(k.kid)), ("x5c", .array(k.x5c.map(JSON.string)))]
+            var m: [(String, JSON)] = [
+                ("kty", "RSA"), ("use", "sig"), ("kid", .string(k.kid)), ("x5c", .array(k.x5c.map(JSON.string))),
+            ]
             if let u = k.x5u { m.append(("x5u", .string(u))) }
             return .object(m)
         }
@@ -166,7 +197,8 @@ extension EuroInformationBank {
                 ("client_id", .string(client.clientID)),
                 ("registration_client_uri", .string(call.origin + root + "oauth2/registrations/" + client.clientID)),
                 ("client_name", .string(s.clientName)), ("redirect_uris", .array(s.redirectURIs.map(JSON.string))),
-                ("token_endpoint_auth_method", "tls_client_auth"), ("grant_types", .array(s.grantTypes.map(JSON.string))),
+                ("token_endpoint_auth_method", "tls_client_auth"),
+                ("grant_types", .array(s.grantTypes.map(JSON.string))),
                 ("response_types", .array(["code"])), ("scope", .string(s.scopes.joined(separator: " "))),
                 ("jwks", .object([("keys", .array(keys))])), ("tls_client_auth_subject_dn", .string(client.subjectDN)),
                 ("provider_legal_id", .string(client.providerLegalID)),
@@ -178,5 +210,6 @@ extension EuroInformationBank {
 func isAcceptableRedirectURI(_ s: String) -> Bool {
     let o = origin(of: s)
     if o.hasPrefix("https://") && o.count > 8 { return true }
-    return o.hasPrefix("http://localhost") || o.hasPrefix("http://127.0.0.1") || (o.hasPrefix("http://") && o.hasSuffix(".localhost"))
+    return o.hasPrefix("http://localhost") || o.hasPrefix("http://127.0.0.1")
+        || (o.hasPrefix("http://") && o.hasSuffix(".localhost"))
 }

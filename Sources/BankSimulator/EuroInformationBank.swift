@@ -28,8 +28,10 @@ struct EuroInformationBank {
             guard method == .post else { throw methodNotAllowed(call) }
             return try token(call)
         }
-        let isAuthorizePage = rest.count == 4 && rest[0] == "oauth2"
-            && ((rest[2] == "sandbox" && rest[3] == "signin.html") || (rest[2] == "banque" && rest[3] == "oauth2_authorization.aspx"))
+        let isAuthorizePage =
+            rest.count == 4 && rest[0] == "oauth2"
+            && ((rest[2] == "sandbox" && rest[3] == "signin.html")
+                || (rest[2] == "banque" && rest[3] == "oauth2_authorization.aspx"))
         if isAuthorizePage {
             guard method == .get else { throw methodNotAllowed(call) }
             let client = simulator.store.client(call.request.queryValue("client_id") ?? "", now: call.now)
@@ -38,8 +40,9 @@ struct EuroInformationBank {
                 rules: .init(requirePKCE: true, requireState: true, redirectPrefixMatch: false))
         }
         if rest.count >= 2, rest[0] == "stet-psd2-api" {
-            guard rest[1] == simulator.configuration.euroInformationAPIVersion else {
-                throw call.stet(404, "Not Found", "API version \(rest[1]) not served (configured \(simulator.configuration.euroInformationAPIVersion))")
+            guard simulator.configuration.euroInformationAPIVersions.contains(rest[1]) else {
+                let served = simulator.configuration.euroInformationAPIVersions.sorted().joined(separator: ", ")
+                throw call.stet(404, "Not Found", "API version \(rest[1]) not served (configured \(served))")
             }
             let apiRoot = root + "stet-psd2-api/" + rest[1]
             let (client, _) = try authenticateSignedCall(call)
@@ -60,28 +63,36 @@ struct EuroInformationBank {
     /// mTLS QWAC, Cavage signature with keyId = registered `kid` or `x5u`, and the QWAC belonging to that client.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey) {
         guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(401, "Unauthorized", "no client certificate (mTLS with the QWAC is required)")
+            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
         }
         let sig: CavageSignature
         do {
             sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew, crypto: simulator.crypto)
-        } catch { throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason) }
+                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew,
+                crypto: simulator.crypto)
+        } catch {
+            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
+        }
         let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
             for c in s.clients.values where c.registry == registry {
-                if let k = c.settings.keys.first(where: { $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId) }) {
+                if let k = c.settings.keys.first(where: {
+                    $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
+                }) {
                     return (c, k)
                 }
             }
             return nil
         }
-        guard let (client, key) = found else { throw call.stet(401, "Invalid signature", "keyId unknown") }
-        do { try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto) } catch {
+        guard let (client, key) = found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+        do {
+            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
+        } catch {
             throw call.stet(error.status, "Invalid signature", error.reason)
         }
         let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
         guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
+            throw call.stet(
+                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
         }
         return (client, key)
     }
@@ -92,18 +103,29 @@ struct EuroInformationBank {
         if call.faults.contains(.tokenFailure) {
             throw .oauth(500, "server_error", "Technical error", reason: "fault token-failure")
         }
+        try simulator.requireFormBody(call)
         guard let qwac = call.request.peerCertificateDER else {
-            throw .oauth(401, "invalid_client", "client certificate required", reason: "no client certificate at the token endpoint")
+            throw .oauth(
+                401, "invalid_client", "client certificate required",
+                reason: "no client certificate at the token endpoint")
         }
         guard let clientID = call.formValue("client_id"), let client = simulator.store.client(clientID, now: call.now),
             client.registry == registry
         else { throw .oauth(401, "invalid_client", "Unknown client", reason: "client_id unknown at \(call.bank)") }
         let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
         guard client.qwacFingerprints.contains(fp) else {
-            throw .oauth(401, "invalid_client", "Client certificate mismatch", reason: "client certificate is not a QWAC registered for client \(clientID)")
+            throw .oauth(
+                401, "invalid_client", "Client certificate mismatch",
+                reason: "client certificate is not a QWAC registered for client \(clientID)")
+        }
+        if let grant = call.formValue("grant_type"), !client.settings.grantTypes.contains(grant),
+            ["authorization_code", "refresh_token", "client_credentials"].contains(grant)
+        {
+            throw .oauth(400, "unauthorized_client", "grant_type \(grant) is not registered for this client")
         }
         switch call.formValue("grant_type") {
-        case "authorization_code": return try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: true)
+        case "authorization_code":
+            return try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: true)
         case "refresh_token": return try simulator.refresh(call, clientID: clientID, style: style)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map(String.init))
@@ -114,7 +136,8 @@ struct EuroInformationBank {
                 throw .oauth(400, "invalid_scope", "scope not registered for this client")
             }
             let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil, familyID: nil,
+                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
+                familyID: nil,
                 paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
             return simulator.clientCredentials(call, grant: grant, style: style)
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")

@@ -9,7 +9,9 @@ extension BankSimulator {
         var extraScope: String?
     }
 
-    func tokenResponse(access: String, refresh: String?, scopes: Set<String>, style: TokenStyle, expiresIn: Int64) -> HTTPResponse {
+    func tokenResponse(access: String, refresh: String?, scopes: Set<String>, style: TokenStyle, expiresIn: Int64)
+        -> HTTPResponse
+    {
         var scope = scopes.sorted().joined(separator: " ")
         if let extra = style.extraScope, refresh != nil { scope += " " + extra }
         var members: [(String, JSON)] = [
@@ -22,6 +24,16 @@ extension BankSimulator {
         return response
     }
 
+    /// Token requests are `application/x-www-form-urlencoded` (RFC 6749 §4.1.3).
+    func requireFormBody(_ call: Call) throws(SimulatorRejection) {
+        let type = call.request.headers["Content-Type"]?.lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw .oauth(
+                400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded",
+                reason: "token request with Content-Type '\(type)'")
+        }
+    }
+
     /// Stores a new authorization code.
     func issueCode(_ code: AuthorizationCode) -> String {
         let value = RandomToken.make(30)
@@ -32,7 +44,9 @@ extension BankSimulator {
     /// `grant_type=authorization_code`.
     /// - Throws: `SimulatorRejection` with an OAuth error for an unknown, expired or reused code, another client or
     ///   redirect URI, or a PKCE mismatch.
-    func exchangeCode(_ call: Call, clientID: String, style: TokenStyle, requireVerifier: Bool) throws(SimulatorRejection) -> HTTPResponse {
+    func exchangeCode(_ call: Call, clientID: String, style: TokenStyle, requireVerifier: Bool)
+        throws(SimulatorRejection) -> HTTPResponse
+    {
         guard let code = call.formValue("code"), !code.isEmpty else {
             throw .oauth(400, "invalid_request", "code is required")
         }
@@ -40,27 +54,38 @@ extension BankSimulator {
             throw .oauth(400, "invalid_request", "redirect_uri is required")
         }
         let verifier = call.formValue("code_verifier")
-        if requireVerifier && verifier == nil { throw .oauth(400, "invalid_request", "code_verifier is required (PKCE)") }
+        if requireVerifier && verifier == nil {
+            throw .oauth(400, "invalid_request", "code_verifier is required (PKCE)")
+        }
         let now = call.now
         let cfg = configuration
         let challengeOf: (String) -> String = { Base64Text.encodeURL(self.crypto.sha256(Array($0.utf8))) }
         let (access, refresh, scopes) = try store.withState { s throws(SimulatorRejection) in
             guard let stored = s.codes.removeValue(forKey: code) else {
-                throw .oauth(400, "invalid_grant", "Invalid authorization code", reason: "authorization code unknown or already used")
+                throw .oauth(
+                    400, "invalid_grant", "Invalid authorization code",
+                    reason: "authorization code unknown or already used")
             }
             guard stored.expiresAt > now else {
-                throw .oauth(400, "invalid_grant", "Authorization code has expired", reason: "authorization code expired")
+                throw .oauth(
+                    400, "invalid_grant", "Authorization code has expired", reason: "authorization code expired")
             }
             guard stored.bank == call.bank, stored.clientID == clientID else {
-                throw .oauth(400, "invalid_grant", "Invalid authorization code", reason: "authorization code issued to another client or bank")
+                throw .oauth(
+                    400, "invalid_grant", "Invalid authorization code",
+                    reason: "authorization code issued to another client or bank")
             }
             guard stored.redirectURI == redirectURI else {
-                throw .oauth(400, "invalid_grant", "redirect_uri does not match the authorization request", reason: "redirect_uri differs from the authorize call")
+                throw .oauth(
+                    400, "invalid_grant", "redirect_uri does not match the authorization request",
+                    reason: "redirect_uri differs from the authorize call")
             }
             if let challenge = stored.codeChallenge {
                 guard let verifier else { throw .oauth(400, "invalid_request", "code_verifier is required (PKCE)") }
                 guard verifier.count >= 43, verifier.count <= 128, challengeOf(verifier) == challenge else {
-                    throw .oauth(400, "invalid_grant", "PKCE verification failed", reason: "PKCE code_verifier does not match code_challenge")
+                    throw .oauth(
+                        400, "invalid_grant", "PKCE verification failed",
+                        reason: "PKCE code_verifier does not match code_challenge")
                 }
             }
             let access = RandomToken.make(54)
@@ -68,16 +93,19 @@ extension BankSimulator {
             let familyID = RandomToken.hex(16)
             s.families[familyID] = TokenFamily(
                 id: familyID, bank: stored.bank, clientID: clientID, persona: stored.persona, scopes: stored.scopes,
-                paymentID: stored.paymentID, refreshExpiresAt: now + cfg.refreshTokenLifetime, currentRefreshToken: refresh,
+                paymentID: stored.paymentID, refreshExpiresAt: now + cfg.refreshTokenLifetime,
+                currentRefreshToken: refresh,
                 accessTokens: [access])
             s.refreshIndex[refresh] = familyID
             s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: stored.bank, clientID: clientID, scopes: stored.scopes, persona: stored.persona,
+                kind: .authorizationCode, bank: stored.bank, clientID: clientID, scopes: stored.scopes,
+                persona: stored.persona,
                 familyID: familyID, paymentID: stored.paymentID, expiresAt: now + cfg.accessTokenLifetime)
             s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
             return (access, refresh, stored.scopes)
         }
-        return tokenResponse(access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
+        return tokenResponse(
+            access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
     }
 
     /// `grant_type=refresh_token`: same refresh token back unless one-time refresh tokens are on; the refresh
@@ -94,14 +122,18 @@ extension BankSimulator {
                 throw .oauth(400, "invalid_grant", "Invalid refresh token", reason: "refresh token unknown")
             }
             guard family.bank == call.bank, family.clientID == clientID else {
-                throw .oauth(400, "invalid_grant", "Invalid refresh token", reason: "refresh token issued to another client or bank")
+                throw .oauth(
+                    400, "invalid_grant", "Invalid refresh token",
+                    reason: "refresh token issued to another client or bank")
             }
             if family.oldRefreshTokens.contains(token) {
                 family.revoked = true
                 for a in family.accessTokens { s.accessTokens[a] = nil }
                 s.families[familyID] = family
                 s.counters.refreshReuseAttempts += 1
-                throw .oauth(400, "invalid_grant", "Invalid refresh token", reason: "reuse of a one-time refresh token: token family revoked")
+                throw .oauth(
+                    400, "invalid_grant", "Invalid refresh token",
+                    reason: "reuse of a one-time refresh token: token family revoked")
             }
             guard !family.revoked else {
                 throw .oauth(400, "invalid_grant", "Invalid refresh token", reason: "refresh token family revoked")
@@ -121,12 +153,14 @@ extension BankSimulator {
             family.accessTokens.append(access)
             s.families[familyID] = family
             s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: family.bank, clientID: clientID, scopes: family.scopes, persona: family.persona,
+                kind: .authorizationCode, bank: family.bank, clientID: clientID, scopes: family.scopes,
+                persona: family.persona,
                 familyID: familyID, paymentID: family.paymentID, expiresAt: now + cfg.accessTokenLifetime)
             s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
             return (access, family.currentRefreshToken, family.scopes)
         }
-        return tokenResponse(access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
+        return tokenResponse(
+            access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
     }
 
     /// Issues a client-credentials (or registration) access token without refresh token.
@@ -136,7 +170,8 @@ extension BankSimulator {
             $0.accessTokens[access] = grant
             $0.counters.tokenIssuancesByClient[grant.clientID, default: 0] += 1
         }
-        return tokenResponse(access: access, refresh: nil, scopes: grant.scopes, style: style, expiresIn: grant.expiresAt - call.now)
+        return tokenResponse(
+            access: access, refresh: nil, scopes: grant.scopes, style: style, expiresIn: grant.expiresAt - call.now)
     }
 
     /// Validates `Authorization: Bearer …` for `bank` and `clientID`, requiring one of `scopes`.
@@ -149,19 +184,27 @@ extension BankSimulator {
             r.response.headers.set("WWW-Authenticate", "Bearer error=\"invalid_token\"")
             return r
         }
-        guard let header = call.request.headers["Authorization"] else { throw unauthorized("authorization header missing") }
+        guard let header = call.request.headers["Authorization"] else {
+            throw unauthorized("authorization header missing")
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw unauthorized("authorization is not a Bearer token") }
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw unauthorized("authorization is not a Bearer token")
+        }
         let token = String(parts[1]).trimmingSpaces
         let now = call.now
-        guard let grant = store.state.withLock({ s -> AccessGrant? in
-            guard let g = s.accessTokens[token] else { return nil }
-            if let f = g.familyID, s.families[f]?.revoked == true { return nil }
-            return g
-        }) else { throw unauthorized("access token unknown or revoked") }
+        guard
+            let grant = store.state.withLock({ s -> AccessGrant? in
+                guard let g = s.accessTokens[token] else { return nil }
+                if let f = g.familyID, s.families[f]?.revoked == true { return nil }
+                return g
+            })
+        else { throw unauthorized("access token unknown or revoked") }
         guard grant.expiresAt > now else { throw unauthorized("access token expired") }
         guard grant.bank == bank else { throw unauthorized("access token issued for \(grant.bank), not \(bank)") }
-        if let clientID, grant.clientID != clientID { throw unauthorized("access token issued to another client than the signer's") }
+        if let clientID, grant.clientID != clientID {
+            throw unauthorized("access token issued to another client than the signer's")
+        }
         guard kinds.contains(grant.kind) else {
             throw call.stet(403, "Forbidden", "access token of type \(grant.kind.rawValue) not accepted here")
         }

@@ -66,10 +66,20 @@ enum ParisCalendar {
 
     /// Easter Sunday (anonymous Gregorian algorithm).
     static func easter(_ year: Int) -> CivilDate {
-        let a = year % 19, b = year / 100, c = year % 100, d = b / 4, e = b % 4
-        let f = (b + 8) / 25, g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30
-        let i = c / 4, k = c % 4, l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451
-        let month = (h + l - 7 * m + 114) / 31, day = ((h + l - 7 * m + 114) % 31) + 1
+        let a = year % 19
+        let b = year / 100
+        let c = year % 100
+        let d = b / 4
+        let e = b % 4
+        let f = (b + 8) / 25
+        let g = (b - f + 1) / 3
+        let h = (19 * a + b - d - g + 15) % 30
+        let i = c / 4
+        let k = c % 4
+        let l = (32 + 2 * e + 2 * i - h - k) % 7
+        let m = (a + 11 * h + 22 * l) / 451
+        let month = (h + l - 7 * m + 114) / 31
+        let day = ((h + l - 7 * m + 114) % 31) + 1
         return CivilDate(year: year, month: month, day: day)
     }
 
@@ -94,10 +104,12 @@ enum ParisCalendar {
     }
 
     /// BPCE activation (seed bpce-89c3-registration-api.txt): same day 14:00 Paris when `t` falls on a working day
-    /// before 09:59, otherwise the next working day at 14:00.
-    static func bpceActivation(after t: Int64, extraHolidays: Set<CivilDate> = []) -> Int64 {
+    /// before the cutoff (09:59 by default), otherwise the next working day at 14:00.
+    static func bpceActivation(after t: Int64, cutoff: Int64 = 9 * 3600 + 59 * 60, extraHolidays: Set<CivilDate> = [])
+        -> Int64
+    {
         let (date, second) = parisLocal(t)
-        if isWorkingDay(date, extraHolidays: extraHolidays) && second < 9 * 3600 + 59 * 60 {
+        if isWorkingDay(date, extraHolidays: extraHolidays) && second < cutoff {
             return instant(paris: date, secondOfDay: 14 * 3600)
         }
         var next = addDays(date, 1)
@@ -108,7 +120,9 @@ enum ParisCalendar {
     // MARK: - Formats
 
     private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let monthNames = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
 
     /// IMF-fixdate (RFC 9110 §5.6.7): `Tue, 07 Jun 2022 20:51:35 GMT`.
     static func httpDate(_ t: Int64) -> String {
@@ -121,7 +135,8 @@ enum ParisCalendar {
     /// Parses an IMF-fixdate; nil for anything else (the banks require this format).
     static func parseHTTPDate(_ text: String) -> Int64? {
         let parts = text.trimmingSpaces.split(separator: " ")
-        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), dayNames.contains(String(parts[0].dropLast())),
+        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","),
+            dayNames.contains(String(parts[0].dropLast())),
             parts[5] == "GMT", let day = Int(parts[1]), parts[1].count == 2,
             let monthIndex = monthNames.firstIndex(of: String(parts[2])), let year = Int(parts[3]), parts[3].count == 4
         else { return nil }

@@ -42,7 +42,8 @@ struct Persona: Sendable {
             ],
             beneficiaries: [
                 Beneficiary(id: "BEN-0001", name: "MALLOW LUCIE", iban: "FR7630004000031234567890143", bic: "BNPAFRPP"),
-                Beneficiary(id: "BEN-0002", name: "SCI DES TILLEULS", iban: "FR7610107001011234567890129", bic: "BREDFRPP"),
+                Beneficiary(
+                    id: "BEN-0002", name: "SCI DES TILLEULS", iban: "FR7610107001011234567890129", bic: "BREDFRPP"),
             ]),
         Persona(
             id: "tech-n-co", login: "D0999993I0", displayName: "TECH-N CO",
@@ -105,7 +106,8 @@ enum TransactionGenerator {
             let cents = Int64(next() % (credit ? 250_000 : 15_000)) + 100
             out.append(
                 SimulatedTransaction(
-                    entryReference: "\(account.resourceId.suffix(4))-\(pad(count - i, 5))", cents: credit ? cents : -cents,
+                    entryReference: "\(account.resourceId.suffix(4))-\(pad(count - i, 5))",
+                    cents: credit ? cents : -cents,
                     bookingDay: day, label: label, pending: i < 2))
         }
         return out

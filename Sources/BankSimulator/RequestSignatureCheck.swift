@@ -20,12 +20,16 @@ struct CavageSignature: Sendable {
             rest = rest[rest.index(after: eq)...]
             guard rest.first == "\"" else { throw .malformed("signature parameter \(name) is not a quoted string") }
             rest = rest.dropFirst()
-            guard let close = rest.firstIndex(of: "\"") else { throw .malformed("unterminated signature parameter \(name)") }
+            guard let close = rest.firstIndex(of: "\"") else {
+                throw .malformed("unterminated signature parameter \(name)")
+            }
             params[name] = String(rest[..<close])  // last occurrence wins
             rest = rest[rest.index(after: close)...]
         }
         guard let keyId = params["keyId"], !keyId.isEmpty else { throw .malformed("signature has no keyId") }
-        guard let sig = params["signature"], !sig.isEmpty else { throw .malformed("signature has no signature parameter") }
+        guard let sig = params["signature"], !sig.isEmpty else {
+            throw .malformed("signature has no signature parameter")
+        }
         guard let bytes = Base64Text.decode(sig) else { throw .malformed("signature parameter is not base64") }
         let headers = params["headers"].map { $0.split(separator: " ").map { $0.lowercased() } } ?? ["date"]
         return CavageSignature(keyId: keyId, algorithm: params["algorithm"], headers: headers, signature: bytes)
@@ -38,8 +42,12 @@ struct SignatureFailure: Error, Sendable {
     var code: String
     var reason: String
 
-    static func malformed(_ reason: String) -> SignatureFailure { SignatureFailure(status: 400, code: "FORMAT", reason: reason) }
-    static func invalid(_ reason: String) -> SignatureFailure { SignatureFailure(status: 401, code: "SIGNATURE", reason: reason) }
+    static func malformed(_ reason: String) -> SignatureFailure {
+        SignatureFailure(status: 400, code: "FORMAT", reason: reason)
+    }
+    static func invalid(_ reason: String) -> SignatureFailure {
+        SignatureFailure(status: 403, code: "SIGNATURE", reason: reason)
+    }
 }
 
 /// The headers a bank wants signed.
@@ -54,11 +62,14 @@ struct SignaturePolicy: Sendable {
     var authorizationMustNotBeSigned: Bool
     /// `Date` must be present (and is then checked against the skew).
     var dateRequired: Bool
+    /// Headers that must be present but need not be signed.
+    var requiredPresent: [String] = []
 
     /// Euro-Information, seed cmcic-becm-request-signing.txt.
     static let euroInformation = SignaturePolicy(
         required: ["(request-target)", "host", "date", "x-request-id"], requiredWithBody: ["content-type", "digest"],
-        psuHeadersMustBeSigned: true, authorizationMustNotBeSigned: true, dateRequired: true)
+        psuHeadersMustBeSigned: true, authorizationMustNotBeSigned: true, dateRequired: true,
+        requiredPresent: ["accept", "user-agent"])
     /// BPCE, protocol-reference §5.6: what every observed client signs.
     static let bpce = SignaturePolicy(
         required: ["(request-target)", "x-request-id"], requiredWithBody: ["digest"], psuHeadersMustBeSigned: false,
@@ -80,8 +91,13 @@ enum RequestSignatureCheck {
         guard let xRequestID = request.headers["X-Request-ID"], !xRequestID.trimmingSpaces.isEmpty else {
             throw .malformed("x-request-id header missing")
         }
+        for name in policy.requiredPresent where request.headers[name] == nil {
+            throw .malformed("\(name) header missing")
+        }
         let hasBody = !request.body.isEmpty
-        if hasBody && request.headers["Digest"] == nil { throw .malformed("digest header missing for a request with a body") }
+        if hasBody && request.headers["Digest"] == nil {
+            throw .malformed("digest header missing for a request with a body")
+        }
         if hasBody && request.headers["Content-Type"] == nil { throw .malformed("content-type header missing") }
         guard let header = request.headers["Signature"] else { throw .invalid("signature header missing") }
         let sig = try CavageSignature.parse(header)
@@ -106,8 +122,12 @@ enum RequestSignatureCheck {
             throw .malformed("\(name) is signed but absent from the request")
         }
         if let date = request.headers["Date"] {
-            guard let t = ParisCalendar.parseHTTPDate(date) else { throw .malformed("date header is not an IMF-fixdate") }
-            if abs(t - now) > skew { throw .invalid("date outside the allowed skew of \(skew) s (off by \(t - now) s)") }
+            guard let t = ParisCalendar.parseHTTPDate(date) else {
+                throw .malformed("date header is not an IMF-fixdate")
+            }
+            if abs(t - now) > skew {
+                throw .invalid("date outside the allowed skew of \(skew) s (off by \(t - now) s)")
+            }
         } else if policy.dateRequired {
             throw .malformed("date header missing")
         }
@@ -125,7 +145,9 @@ enum RequestSignatureCheck {
     /// The draft-10 signing string (protocol-reference §3.2).
     static func signingString(_ request: HTTPRequest, headers: [String]) -> String {
         headers.map { name in
-            if name == "(request-target)" { return "(request-target): \(request.method.rawValue.lowercased()) \(request.target)" }
+            if name == "(request-target)" {
+                return "(request-target): \(request.method.rawValue.lowercased()) \(request.target)"
+            }
             return "\(name): " + request.headers.values(for: name).map { $0.trimmingSpaces }.joined(separator: ", ")
         }.joined(separator: "\n")
     }
@@ -136,7 +158,8 @@ enum RequestSignatureCheck {
     ) throws(SignatureFailure) {
         if key.info.notAfter < now { throw .invalid("the QSealC of keyId \(sig.keyId) has expired") }
         let message = Array(signingString(request, headers: sig.headers).utf8)
-        guard crypto.verifyRSASHA256(message: message, signature: sig.signature, certificateDER: key.certificateDER) else {
+        guard crypto.verifyRSASHA256(message: message, signature: sig.signature, certificateDER: key.certificateDER)
+        else {
             throw .invalid("signature does not verify with the QSealC of keyId \(sig.keyId)")
         }
     }

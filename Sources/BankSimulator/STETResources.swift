@@ -26,8 +26,11 @@ struct STETResources {
         let m = call.request.method
         let clientID = flavor.client.clientID
         func aisp() throws(SimulatorRejection) -> (AccessGrant, Persona) {
-            let g = try simulator.bearer(call, bank: flavor.bank, clientID: clientID, anyOf: ["aisp"], kinds: [.authorizationCode])
-            guard let persona = g.persona.flatMap(Persona.named) else { throw call.stet(403, "Forbidden", "token has no PSU") }
+            let g = try simulator.bearer(
+                call, bank: flavor.bank, clientID: clientID, anyOf: ["aisp"], kinds: [.authorizationCode])
+            guard let persona = g.persona.flatMap(Persona.named) else {
+                throw call.stet(403, "Forbidden", "token has no PSU")
+            }
             return (g, persona)
         }
         switch (m, rest.count, rest.first) {
@@ -61,18 +64,29 @@ struct STETResources {
                 throw call.stet(403, "NAAC", "no PUT /consents with psuIdentity=true")
             }
             try countUnattended(call, persona: p, account: "-", resource: "end-user-identity")
-            return hal(200, [("connectedPsu", .string(p.displayName)), ("_links", links([("self", flavor.apiRoot + "/end-user-identity")]))])
+            return hal(
+                200,
+                [
+                    ("connectedPsu", .string(p.displayName)),
+                    ("_links", links([("self", flavor.apiRoot + "/end-user-identity")])),
+                ])
         case (.post, 1, "payment-requests"):
-            _ = try simulator.bearer(call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"], kinds: [.clientCredentials])
+            _ = try simulator.bearer(
+                call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"], kinds: [.clientCredentials])
             return try createPayment(call)
         case (.get, 2, "payment-requests"), (.put, 2, "payment-requests"):
-            _ = try simulator.bearer(call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"], kinds: [.clientCredentials, .authorizationCode])
+            _ = try simulator.bearer(
+                call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"],
+                kinds: [.clientCredentials, .authorizationCode])
             return m == .get ? try getPayment(call, id: rest[1]) : try cancelPayment(call, id: rest[1])
         case (.post, 3, "payment-requests") where rest[2] == "o-confirmation":
-            let g = try simulator.bearer(call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"], kinds: [.authorizationCode])
+            let g = try simulator.bearer(
+                call, bank: flavor.bank, clientID: clientID, anyOf: ["pisp"], kinds: [.authorizationCode])
             return try confirmPayment(call, id: rest[1], grant: g)
         case (.post, 1, "funds-confirmations"):
-            let g = try simulator.bearer(call, bank: flavor.bank, clientID: clientID, anyOf: ["cbpii"], kinds: [.authorizationCode, .clientCredentials])
+            let g = try simulator.bearer(
+                call, bank: flavor.bank, clientID: clientID, anyOf: ["cbpii"],
+                kinds: [.authorizationCode, .clientCredentials])
             return try fundsConfirmation(call, grant: g)
         default:
             throw call.stet(404, "Not Found", "no STET resource \(call.request.method) \(call.path)")
@@ -89,7 +103,9 @@ struct STETResources {
         .object(items.map { ($0.0, .object([("href", .string($0.1)), ("templated", .bool(flavor.isBPCE))])) })
     }
 
-    func consentKey(_ call: Call, persona: Persona) -> String { "\(flavor.bank)|\(flavor.client.clientID)|\(persona.id)" }
+    func consentKey(_ call: Call, persona: Persona) -> String {
+        "\(flavor.bank)|\(flavor.client.clientID)|\(persona.id)"
+    }
 
     func consent(_ call: Call, persona: Persona) -> ConsentRecord {
         simulator.store.state.withLock { $0.consents[consentKey(call, persona: persona)] } ?? ConsentRecord()
@@ -109,7 +125,8 @@ struct STETResources {
             return ok
         }
         guard allowed else {
-            let reason = "unattended call limit reached: \(limit) per 24 h for \(resource) of \(account) without PSU-IP-Address"
+            let reason =
+                "unattended call limit reached: \(limit) per 24 h for \(resource) of \(account) without PSU-IP-Address"
             switch configuration.rateLimitAnswer {
             case .tooManyRequests: throw call.stet(429, "Daily limit of unattended calls reached", reason)
             case .forbiddenTMRQ: throw call.stet(403, "TMRQ", reason)
@@ -127,10 +144,14 @@ struct STETResources {
             ("product", .string(a.product)), ("currency", "EUR"), ("psuStatus", "Account Holder"),
         ]
         if inlineBalances { m.append(("balances", .array(balanceItems(a, call: call)))) }
-        m.append(("_links", links([
-            ("balances", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"),
-            ("transactions", "\(flavor.apiRoot)/accounts/\(a.resourceId)/transactions"),
-        ])))
+        m.append(
+            (
+                "_links",
+                links([
+                    ("balances", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"),
+                    ("transactions", "\(flavor.apiRoot)/accounts/\(a.resourceId)/transactions"),
+                ])
+            ))
         return .object(m)
     }
 
@@ -146,9 +167,17 @@ struct STETResources {
             }
         }
         var m: [(String, JSON)] = [
-            ("accounts", .array(persona.accounts.map { accountJSON($0, call: call, inlineBalances: inline.contains($0.iban)) })),
-            ("_links", links([("self", flavor.apiRoot + "/accounts"), ("endUserIdentity", flavor.apiRoot + "/end-user-identity"),
-                ("beneficiaries", flavor.apiRoot + "/trusted-beneficiaries")])),
+            (
+                "accounts",
+                .array(persona.accounts.map { accountJSON($0, call: call, inlineBalances: inline.contains($0.iban)) })
+            ),
+            (
+                "_links",
+                links([
+                    ("self", flavor.apiRoot + "/accounts"), ("endUserIdentity", flavor.apiRoot + "/end-user-identity"),
+                    ("beneficiaries", flavor.apiRoot + "/trusted-beneficiaries"),
+                ])
+            ),
         ]
         if connected { m.append(("connectedPsu", .string(persona.displayName))) }
         return hal(200, m)
@@ -161,20 +190,25 @@ struct STETResources {
         var record = ConsentRecord()
         for field in ["balances", "transactions"] {
             guard let list = doc[field] else { continue }
-            guard let items = list.arrayValue else { throw call.stet(400, "Bad Request", "consents.\(field) must be an array") }
+            guard let items = list.arrayValue else {
+                throw call.stet(400, "Bad Request", "consents.\(field) must be an array")
+            }
             for item in items {
                 guard let iban = item["iban"]?.stringValue?.trimmingSpaces else {
                     throw call.stet(400, "Bad Request", "consents.\(field) items must be {\"iban\": …}")
                 }
                 guard persona.accounts.contains(where: { $0.iban == iban }) else {
-                    throw call.stet(400, "Bad Request", "consents.\(field) names an IBAN that is not an account of this PSU")
+                    throw call.stet(
+                        400, "Bad Request", "consents.\(field) names an IBAN that is not an account of this PSU")
                 }
                 if field == "balances" { record.balances.insert(iban) } else { record.transactions.insert(iban) }
             }
         }
         for field in ["trustedBeneficiaries", "psuIdentity"] {
             guard let v = doc[field] else { continue }
-            guard let b = v.boolValue else { throw call.stet(400, "Bad Request", "consents.\(field) must be a boolean") }
+            guard let b = v.boolValue else {
+                throw call.stet(400, "Bad Request", "consents.\(field) must be a boolean")
+            }
             if field == "psuIdentity" { record.psuIdentity = b } else { record.trustedBeneficiaries = b }
         }
         simulator.store.state.withLock { $0.consents[consentKey(call, persona: persona)] = record }
@@ -186,36 +220,54 @@ struct STETResources {
     func balanceItems(_ a: Persona.Account, call: Call) -> [JSON] {
         let day = today(call).isoString
         func item(_ type: String, _ name: String, _ amount: String, date: Bool = true) -> JSON {
-            var m: [(String, JSON)] = [("balanceType", .string(type)), ("name", .string(name)),
-                ("balanceAmount", .object([("amount", .string(amount)), ("currency", "EUR")]))]
+            var m: [(String, JSON)] = [
+                ("balanceType", .string(type)), ("name", .string(name)),
+                ("balanceAmount", .object([("amount", .string(amount)), ("currency", "EUR")])),
+            ]
             if date { m.append(("referenceDate", .string(day))) }
             return .object(m)
         }
         if flavor.isBPCE {
-            return [item("VALU", "Solde en Valeur", a.valueBalance), item("CLBD", "Solde Comptable", a.bookedBalance),
-                item("OTHR", "Solde TP", a.otherBalance, date: false)]
+            return [
+                item("VALU", "Solde en Valeur", a.valueBalance), item("CLBD", "Solde Comptable", a.bookedBalance),
+                item("OTHR", "Solde TP", a.otherBalance, date: false),
+            ]
         }
         return [item("CLBD", "Solde comptable", a.bookedBalance), item("XPCD", "Solde instantané", a.valueBalance)]
     }
 
     func balances(_ call: Call, account a: Persona.Account) -> HTTPResponse {
-        hal(200, [("balances", .array(balanceItems(a, call: call))), ("_links", links([
-            ("self", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"), ("parent-list", flavor.apiRoot + "/accounts"),
-            ("transactions", "\(flavor.apiRoot)/accounts/\(a.resourceId)/transactions"),
-        ]))])
+        hal(
+            200,
+            [
+                ("balances", .array(balanceItems(a, call: call))),
+                (
+                    "_links",
+                    links([
+                        ("self", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"),
+                        ("parent-list", flavor.apiRoot + "/accounts"),
+                        ("transactions", "\(flavor.apiRoot)/accounts/\(a.resourceId)/transactions"),
+                    ])
+                ),
+            ])
     }
 
     func transactions(_ call: Call, account a: Persona.Account) throws(SimulatorRejection) -> HTTPResponse {
         let q = call.request
         let todayDays = ParisCalendar.days(from: today(call))
         var all = TransactionGenerator.transactions(
-            for: a, today: todayDays, count: configuration.transactionsPerAccount, historyDays: configuration.historyDays)
+            for: a, today: todayDays, count: configuration.transactionsPerAccount,
+            historyDays: configuration.historyDays)
         if let from = q.queryValue("dateFrom") {
-            guard let d = ParisCalendar.parseDate(from) else { throw call.stet(400, "Bad Request", "dateFrom is not a date") }
+            guard let d = ParisCalendar.parseDate(from) else {
+                throw call.stet(400, "Bad Request", "dateFrom is not a date")
+            }
             all = all.filter { $0.bookingDay >= ParisCalendar.days(from: d) }
         }
         if let to = q.queryValue("dateTo") {
-            guard let d = ParisCalendar.parseDate(to) else { throw call.stet(400, "Bad Request", "dateTo is not a date") }
+            guard let d = ParisCalendar.parseDate(to) else {
+                throw call.stet(400, "Bad Request", "dateTo is not a date")
+            }
             all = all.filter { $0.bookingDay < ParisCalendar.days(from: d) }
         }
         if let after = q.queryValue("entryReferenceFrom") { all = all.filter { $0.entryReference > after } }
@@ -223,7 +275,9 @@ struct STETResources {
         let lastPage = max(1, (all.count + size - 1) / size)
         var page = 1
         if let p = q.queryValue("page") {
-            if p == "last" { page = lastPage } else {
+            if p == "last" {
+                page = lastPage
+            } else {
                 guard let n = Int(p), n >= 1, n <= lastPage else {
                     throw call.stet(400, "Bad Request", "page \(p) out of range 1…\(lastPage)")
                 }
@@ -234,8 +288,11 @@ struct STETResources {
         let base = "\(flavor.apiRoot)/accounts/\(a.resourceId)/transactions"
         let kept = q.query.filter { $0.name != "page" }.map { ($0.name, $0.value) }
         func href(_ n: Int) -> String { base + "?" + PercentEncoding.formEncode(kept + [("page", String(n))]) }
-        var l: [(String, String)] = [("self", href(page)), ("parent-list", flavor.apiRoot + "/accounts"),
-            ("balances", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"), ("first", href(1)), ("last", href(lastPage))]
+        var l: [(String, String)] = [
+            ("self", href(page)), ("parent-list", flavor.apiRoot + "/accounts"),
+            ("balances", "\(flavor.apiRoot)/accounts/\(a.resourceId)/balances"), ("first", href(1)),
+            ("last", href(lastPage)),
+        ]
         if page > 1 { l.append(("prev", href(page - 1))) }
         if page < lastPage { l.append(("next", href(page + 1))) }
         let items: [JSON] = slice.map { t in
@@ -268,10 +325,21 @@ struct STETResources {
         let items: [JSON] = persona.beneficiaries.map { b in
             .object([
                 ("id", .string(b.id)), ("isTrusted", true), ("creditorAgent", .object([("bicFi", .string(b.bic))])),
-                ("creditor", .object([("name", .string(b.name)), ("postalAddress", .object([("country", "FR"), ("addressLine", .array([]))]))])),
+                (
+                    "creditor",
+                    .object([
+                        ("name", .string(b.name)),
+                        ("postalAddress", .object([("country", "FR"), ("addressLine", .array([]))])),
+                    ])
+                ),
                 ("creditorAccount", .object([("iban", .string(b.iban))])),
             ])
         }
-        return hal(200, [("beneficiaries", .array(items)), ("_links", links([("self", flavor.apiRoot + "/trusted-beneficiaries")]))])
+        return hal(
+            200,
+            [
+                ("beneficiaries", .array(items)),
+                ("_links", links([("self", flavor.apiRoot + "/trusted-beneficiaries")])),
+            ])
     }
 }

@@ -30,5 +30,5 @@ public final class SimulatorClock: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

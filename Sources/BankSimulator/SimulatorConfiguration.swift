@@ -42,8 +42,13 @@ public struct SimulatorConfiguration: Sendable {
     /// Largest accepted difference between `Date` and the simulator clock, in seconds.
     public var dateSkew: Int64 = 300
     public var activationMode = ActivationMode.strict
-    /// The STET version segment at Euro-Information (`{root}stet-psd2-api/{version}/`).
-    public var euroInformationAPIVersion = "v2.1"
+    /// The STET version segments served at Euro-Information (`{root}stet-psd2-api/{version}/`); the portals publish
+    /// v2.1, production clients call v2.0 (protocol-reference §7.2).
+    public var euroInformationAPIVersions: Set<String> = ["v2.0", "v2.1"]
+    /// BPCE activation deadline in seconds after local midnight: a registration answered before it on a working day
+    /// is active the same day at 14:00 Paris time. The seed says "before 09:59" (strict default, 09:59:00); the
+    /// algorithm in protocol-reference §5.2 reads "before 10:00" (36000).
+    public var activationCutoff: Int64 = 9 * 3600 + 59 * 60
     public var trustedBeneficiariesMode = TrustedBeneficiariesMode.list
     public var rateLimitAnswer = RateLimitAnswer.tooManyRequests
     /// Unattended calls (no `PSU-IP-Address`) per 24 h per client × PSU × account × resource at BPCE.
@@ -90,13 +95,17 @@ public struct SimulatorConfiguration: Sendable {
         }
         func int(_ key: String, _ range: ClosedRange<Int64>, _ apply: (Int64) -> Void) {
             guard let raw = value(key) else { return }
-            if let v = Int64(raw), range.contains(v) { apply(v) } else {
+            if let v = Int64(raw), range.contains(v) {
+                apply(v)
+            } else {
                 problems.append("PASSERELLE_SIMULATOR_\(key) must be an integer in \(range)")
             }
         }
         func oneOf<T: RawRepresentable<String>>(_ key: String, _ type: T.Type, _ apply: (T) -> Void) {
             guard let raw = value(key) else { return }
-            if let v = T(rawValue: raw.lowercased()) { apply(v) } else {
+            if let v = T(rawValue: raw.lowercased()) {
+                apply(v)
+            } else {
                 problems.append("PASSERELLE_SIMULATOR_\(key) has an unknown value '\(raw)'")
             }
         }
@@ -118,8 +127,19 @@ public struct SimulatorConfiguration: Sendable {
         oneOf("TRUSTED_BENEFICIARIES", TrustedBeneficiariesMode.self) { trustedBeneficiariesMode = $0 }
         oneOf("RATE_LIMIT_STATUS", RateLimitAnswer.self) { rateLimitAnswer = $0 }
         if let v = value("EI_API_VERSION") {
-            if v.hasPrefix("v"), !v.contains("/") { euroInformationAPIVersion = v } else {
-                problems.append("PASSERELLE_SIMULATOR_EI_API_VERSION must look like v2.1")
+            let versions = v.split(separator: ",").map { $0.trimmingSpaces }
+            if !versions.isEmpty, versions.allSatisfy({ $0.hasPrefix("v") && !$0.contains("/") }) {
+                euroInformationAPIVersions = Set(versions)
+            } else {
+                problems.append("PASSERELLE_SIMULATOR_EI_API_VERSION must look like v2.1 (or v2.0,v2.1)")
+            }
+        }
+        if let v = value("ACTIVATION_CUTOFF") {
+            let hm = v.split(separator: ":")
+            if hm.count == 2, let h = Int64(hm[0]), let m = Int64(hm[1]), (0..<24).contains(h), (0..<60).contains(m) {
+                activationCutoff = h * 3600 + m * 60
+            } else {
+                problems.append("PASSERELLE_SIMULATOR_ACTIVATION_CUTOFF must be HH:MM")
             }
         }
         if let v = value("ONE_TIME_REFRESH_TOKENS") {

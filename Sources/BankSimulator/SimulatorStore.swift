@@ -38,7 +38,11 @@ struct SimulatedClient: Sendable {
 
 /// Who a token was issued to and for what.
 struct AccessGrant: Sendable {
-    enum Kind: String, Sendable { case authorizationCode = "authorization_code", clientCredentials = "client_credentials", registration }
+    enum Kind: String, Sendable {
+        case authorizationCode = "authorization_code"
+        case clientCredentials = "client_credentials"
+        case registration
+    }
     var kind: Kind
     /// `cmcic:<segment>` or `bpce:<codetab>`; `bpce` for registration tokens.
     var bank: String
@@ -119,6 +123,8 @@ final class SimulatorStore: Sendable {
         var consents: [String: ConsentRecord] = [:]
         var payments: [String: PaymentRecord] = [:]
         var unattendedCalls: [String: [Int64]] = [:]
+        /// Faults set through `/__simulator/faults`, per bank key, with how many requests they still apply to.
+        var runtimeFaults: [String: (faults: [SimulatorFault], remaining: Int?)] = [:]
         var counters = SimulatorCounters()
     }
 

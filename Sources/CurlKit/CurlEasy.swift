@@ -1,5 +1,5 @@
 internal import CCurl
-import CShims
+internal import CShims
 import Synchronization
 
 /// Owns one libcurl easy handle (`CURL*`) and the error buffer libcurl writes into. The handle keeps its live

@@ -64,6 +64,14 @@ final class CurlHandlePool: Sendable {
         handle.lastUsed = now
         var evicted: [CurlEasy] = []
         state.withLock { state in
+            // Close connections idle too long for any key, so quiet hosts do not keep sockets forever.
+            if let oldest = state.idle.first, oldest.handle.lastUsed < now - idleTimeout {
+                state.idle.removeAll { entry in
+                    guard entry.handle.lastUsed < now - idleTimeout else { return false }
+                    evicted.append(entry.handle)
+                    return true
+                }
+            }
             let sameKey = state.idle.lazy.filter { $0.key == key }.count
             guard sameKey < maxIdlePerKey, maxIdleTotal > 0 else {
                 evicted.append(handle)

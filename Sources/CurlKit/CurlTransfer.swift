@@ -1,5 +1,5 @@
 internal import CCurl
-import CShims
+internal import CShims
 import Synchronization
 
 /// Set from a task's cancellation handler, read by libcurl's progress callback, which then aborts the transfer.
@@ -161,7 +161,9 @@ extension CurlEasy {
                 var sawExpect = false
                 for field in request.headers {
                     if field.name.lowercased() == "expect" { sawExpect = true }
-                    headerList = curl_slist_append(headerList, "\(field.name): \(field.value)")
+                    // "Name:" would make libcurl drop the header; "Name;" sends it with an empty value.
+                    let line = field.value.isEmpty ? "\(field.name);" : "\(field.name): \(field.value)"
+                    headerList = curl_slist_append(headerList, line)
                 }
                 if !sawExpect { headerList = curl_slist_append(headerList, "Expect:") }  // no 100-continue wait
                 try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), CURLOPT_HTTPHEADER)

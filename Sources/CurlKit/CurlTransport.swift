@@ -142,12 +142,19 @@ public final class CurlTransport: HTTPTransport {
         var final: Result<OutboundResponse, OutboundError>
 
         let host: String
-        switch Self.host(of: request.url) {
+        switch Self.host(of: request.url).flatMap({ host in Self.validateHeaders(request.headers).map { host } }) {
         case .success(let parsed):
             host = parsed
-            while true {
+            attemptLoop: while true {
                 attempts += 1
-                let attempt = try await perform(request, host: host)
+                let attempt: AttemptResult
+                do {
+                    attempt = try await perform(request, host: host)
+                } catch {  // cancelled before the transfer started, or the transport was shut down
+                    let code: OutboundError.Code = error is CancellationError ? .cancelled : .other
+                    final = .failure(OutboundError(code: code, bankID: request.bankID, host: host, message: "\(error)"))
+                    break
+                }
                 bytesSent += attempt.bytesSent
                 bytesReceived += attempt.bytesReceived
                 switch attempt.outcome {
@@ -156,19 +163,33 @@ public final class CurlTransport: HTTPTransport {
                 }
                 guard attempts <= configuration.retry.maxRetries, RetryPolicy.isIdempotent(request.method) else { break }
                 let retryable: Bool
+                var delay = configuration.retry.backoff(forRetry: attempts - 1)
                 switch final {
-                case .success(let response): retryable = response.status == 503
+                case .success(let response):
+                    retryable = response.status == 503
+                    // RFC 9110 §10.2.3: a bank asking for more patience than our backoff allows gets no retry.
+                    if retryable, let value = response.header("Retry-After") {
+                        guard let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0,
+                            .seconds(seconds) <= configuration.retry.maxDelay
+                        else { break attemptLoop }
+                        delay = max(delay, .seconds(seconds))
+                    }
                 case .failure(let error): retryable = RetryPolicy.isRetryable(error.code)
                 }
                 guard retryable else { break }
-                let delay = configuration.retry.backoff(forRetry: attempts - 1)
                 guard ContinuousClock.now + delay + .milliseconds(10) < request.deadline else { break }
                 counters.withLock { $0.retries += 1 }
                 logger.debug(
                     "retrying idempotent bank call",
                     metadata: ["bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
                                "attempt": String(attempts + 1)])
-                try await Task.sleep(for: delay)
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    final = .failure(
+                        OutboundError(code: .cancelled, bankID: request.bankID, host: host, message: "cancelled during backoff"))
+                    break
+                }
             }
         case .failure(let error):
             host = "-"
@@ -194,13 +215,15 @@ public final class CurlTransport: HTTPTransport {
                 signedHeaderNames: request.signedHeaderNames, status: status, duration: duration, attempts: attempts,
                 bytesSent: bytesSent, bytesReceived: bytesReceived, bankCorrelationID: correlation,
                 errorKind: errorKind))
-        var metadata = [
-            "bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
-            "duration.ms": String(duration.milliseconds), "attempts": String(attempts),
-        ]
-        if let status { metadata["http.status"] = String(status) }
-        if let errorKind { metadata["error"] = errorKind }
-        logger.debug("bank call", metadata: metadata)
+        if logger.logLevel <= .debug {  // build the metadata only when it is written
+            var metadata = [
+                "bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,
+                "duration.ms": String(duration.milliseconds), "attempts": String(attempts),
+            ]
+            if let status { metadata["http.status"] = String(status) }
+            if let errorKind { metadata["error"] = errorKind }
+            logger.debug("bank call", metadata: metadata)
+        }
         if case .failure(let error) = final, error.code == .cancelled { throw CancellationError() }
         return try final.get()
     }
@@ -237,21 +260,46 @@ public final class CurlTransport: HTTPTransport {
         return attempt
     }
 
-    // MARK: - URL checks
+    // MARK: - URL and header checks
+
+    /// Refuses header names that are not RFC 9110 tokens and values with CR, LF or NUL, so a forwarded value
+    /// (a `PSU-User-Agent`, say) can never inject a header line. The error names the header, never its value.
+    static func validateHeaders(_ headers: [(name: String, value: String)]) -> Result<Void, OutboundError> {
+        for field in headers {
+            let nameIsToken = !field.name.isEmpty && field.name.utf8.allSatisfy { byte in
+                byte > 0x20 && byte < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains(byte)
+            }
+            let valueIsClean = !field.value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+            guard nameIsToken, valueIsClean else {
+                let shown = nameIsToken ? field.name : "(invalid name)"
+                return .failure(
+                    OutboundError(code: .invalidHeader, bankID: "-", host: "-", message: "refused header \(shown)"))
+            }
+        }
+        return .success(())
+    }
 
     /// `host[:port]` of an `https://` URL, lower-cased, without user info; refuses other schemes before any I/O.
     static func host(of url: String) -> Result<String, OutboundError> {
-        guard let schemeEnd = url.range(of: "://") else {
+        let bytes = Array(url.utf8)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no scheme"))
         }
-        guard url[..<schemeEnd.lowerBound].lowercased() == "https" else {
+        guard colon == 5, String(decoding: bytes[..<colon], as: UTF8.self).lowercased() == "https" else {
             return .failure(OutboundError(code: .notHTTPS, bankID: "-", host: "-", message: "only https URLs are allowed"))
         }
-        var authority = url[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        guard !authority.isEmpty, !authority.contains(where: { $0 == " " || $0 == "\\" }) else {
+        let start = colon + 3
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
+            bytes[end] != UInt8(ascii: "#")
+        {
+            end += 1
+        }
+        var authority = bytes[start..<end]
+        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        guard !authority.isEmpty, !authority.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\\") }) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no valid host"))
         }
-        return .success(authority.lowercased())
+        return .success(String(decoding: authority, as: UTF8.self).lowercased())
     }
 }

@@ -39,6 +39,8 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
         case invalidURL
         /// The URL's scheme is not `https`.
         case notHTTPS
+        /// A header name or value the transport refuses to send (CR, LF or NUL: header injection).
+        case invalidHeader
         /// The calling task was cancelled and the transfer aborted.
         case cancelled
         /// Anything else (see `curlCode` and `message`).
@@ -58,6 +60,7 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
             case .responseTooLarge: "response too large"
             case .invalidURL: "invalid URL"
             case .notHTTPS: "URL is not https"
+            case .invalidHeader: "invalid header field"
             case .cancelled: "cancelled"
             case .other: "transfer failed"
             }
@@ -78,6 +81,7 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
             case .responseTooLarge: "response_too_large"
             case .invalidURL: "invalid_url"
             case .notHTTPS: "not_https"
+            case .invalidHeader: "invalid_header"
             case .cancelled: "cancelled"
             case .other: "other"
             }

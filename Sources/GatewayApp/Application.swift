@@ -1,3 +1,4 @@
+import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
@@ -15,10 +16,25 @@ public final class Application: Sendable {
     public let lifecycle: ServerLifecycle
     public let catalog: BankCatalog
     public let apiKeys: APIKeyStore
+    public let vault: SecretVault
+    public let certificates: CertificateService
+    public let registrations: RegistrationService
+    /// Outbound HTTPS to banks; `nil` when the application was given adapters directly (tests with fakes).
+    public let transport: CurlTransport?
+    public let audit: PostgresAuditSink
     private let prepared = Atomic<Bool>(false)
 
-    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid.
-    public init(config: Config, logger: Logger) throws {
+    /// - Parameters:
+    ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
+    ///   - now: The clock for expiries and activation (injected in tests).
+    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid; `ConfigError` without a
+    ///   master key.
+    ///   - makeAdapters: Builds the adapters from the outbound transport (production: `BankAdapters`' registry).
+    public init(
+        config: Config, logger: Logger, adapters: [Provider: any BankAdapter] = [:],
+        makeAdapters: (@Sendable (any HTTPTransport) -> [Provider: any BankAdapter])? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
@@ -26,6 +42,25 @@ public final class Application: Sendable {
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
         self.apiKeys = APIKeyStore(db: db)
+        self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
+        var adapters = adapters
+        if let makeAdapters {
+            let transport = try CurlTransport(
+                configuration: Self.transportConfiguration(config), auditSink: audit,
+                logger: logger.labeled("passerelle.outbound"))
+            self.transport = transport
+            adapters.merge(makeAdapters(transport)) { given, _ in given }
+        } else {
+            self.transport = nil
+        }
+        guard let keyring = config.masterKeyring else {
+            throw ConfigError(problems: ["PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required by serve"])
+        }
+        self.vault = SecretVault(keyring: keyring)
+        self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
+        self.registrations = RegistrationService(
+            db: db, certificates: certificates, catalog: catalog, adapters: adapters,
+            publicBaseURL: config.publicBaseURL, now: now)
     }
 
     static func loadCatalog(config: Config) throws -> BankCatalog {
@@ -62,6 +97,8 @@ public final class Application: Sendable {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
         BanksRoutes.add(to: &routes, catalog: catalog)
+        CertificatesRoutes.add(to: &routes, service: certificates)
+        RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
         let router = routes.build()
         return APIKeyGate(next: router, keys: apiKeys)
     }
@@ -77,8 +114,52 @@ public final class Application: Sendable {
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
     }
 
-    /// Releases the database pool.
+    static func transportConfiguration(_ config: Config) -> CurlTransport.Configuration {
+        var c = CurlTransport.Configuration()
+        c.trustAnchors = config.bankCAFile.map { .pemFile($0) } ?? .system
+        c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
+        c.maxResponseBytes = config.outbound.maxResponseBytes
+        c.workerThreads = config.outbound.threads
+        c.idleTimeout = .milliseconds(Int(config.outbound.idleTimeoutSeconds * 1000))
+        c.maxIdleConnectionsPerHost = config.outbound.maxIdlePerHost
+        c.retry = RetryPolicy(maxRetries: config.outbound.maxRetries)
+        c.proxyURL = config.outbound.proxy
+        c.userAgent = "Passerelle/\(PasserelleVersion.current)"
+        return c
+    }
+
+    /// Work that runs beside the server until cancelled: the audit-log writer and the outbound metrics.
+    public func runBackground() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.audit.run() }
+            group.addTask { await self.publishOutboundMetrics() }
+        }
+    }
+
+    /// Copies the transport's counters into `/metrics` every second (connection reuse is a key figure).
+    func publishOutboundMetrics() async {
+        guard let transport else { return }
+        let requests = metrics.gauge("passerelle_outbound_requests", help: "Bank calls made (cumulative).")
+        let connections = metrics.gauge(
+            "passerelle_outbound_connections_opened", help: "New TLS connections to banks (cumulative).")
+        let reused = metrics.gauge("passerelle_outbound_connections_reused", help: "Bank calls that reused a connection (cumulative).")
+        let failures = metrics.gauge("passerelle_outbound_failures", help: "Bank calls that failed at transport level (cumulative).")
+        let idle = metrics.gauge("passerelle_outbound_idle_connections", help: "Idle pooled connections to banks.")
+        while !Task.isCancelled {
+            let c = transport.countersSnapshot
+            requests.set(Double(c.requests))
+            connections.set(Double(c.newConnections))
+            reused.set(Double(c.reusedConnections))
+            failures.set(Double(c.failures))
+            idle.set(Double(c.idleConnections))
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    /// Flushes the audit log, stops the transport and releases the database pool.
     public func shutdown() async {
+        await audit.flush()
+        transport?.shutdown()
         await db.shutdown()
     }
 }

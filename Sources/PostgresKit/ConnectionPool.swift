@@ -36,7 +36,10 @@ final class ConnectionPool: Sendable {
     /// - Throws: `.timeout` when nothing was granted in time, `.poolClosed`, or `CancellationError`.
     func acquire(timeout: Duration) async throws -> Grant {
         // Fast path, without a timer.
-        enum Outcome { case granted(Grant), mustWait }
+        enum Outcome {
+            case granted(Grant)
+            case mustWait
+        }
         let outcome = try state.withLock { state -> Outcome in
             if state.closed { throw Self.closedError }
             if let grant = Self.immediateGrant(&state, capacity: capacity) { return .granted(grant) }

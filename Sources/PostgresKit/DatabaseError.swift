@@ -31,6 +31,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
         case other
     }
 
+    /// The kind of failure; the only field compared by `==`.
     public var code: Code
     /// The five-character SQLSTATE, when the server sent one.
     public var sqlState: String?
@@ -61,6 +62,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
     /// True when the database could not be reached or the connection broke: callers answer 503 for these.
     public var isUnavailable: Bool { code == .connectionFailed || code == .poolClosed }
 
+    /// A one-line summary without bind values or secrets.
     public var description: String {
         var out = "DatabaseError(\(code.rawValue)"
         if let sqlState { out += ", sqlState: \(sqlState)" }
@@ -71,6 +73,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
         return out
     }
 
+    /// Compares `code` only.
     public static func == (lhs: DatabaseError, rhs: DatabaseError) -> Bool { lhs.code == rhs.code }
 
     /// Maps a SQLSTATE to a code (PostgreSQL Appendix A, "Error Codes").

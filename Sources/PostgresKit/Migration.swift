@@ -9,6 +9,7 @@ public struct Migration: Sendable, Equatable {
     /// One or more SQL statements, run in one transaction. Must not contain `BEGIN`/`COMMIT`.
     public var sql: String
 
+    /// A migration; see the properties.
     public init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
@@ -39,7 +40,8 @@ public struct Migration: Sendable, Equatable {
         var seen = Set<Int>()
         for migration in migrations {
             guard migration.version > 0 else {
-                throw DatabaseError(.migrationMismatch, message: "migration version \(migration.version) is not positive")
+                throw DatabaseError(
+                    .migrationMismatch, message: "migration version \(migration.version) is not positive")
             }
             guard seen.insert(migration.version).inserted else {
                 throw DatabaseError(.migrationMismatch, message: "two migrations have version \(migration.version)")

@@ -112,15 +112,19 @@ public struct Migrator: Sendable {
                 await connection.rollback()
                 logger.error(
                     "migration failed",
-                    metadata: ["migration.version": "\(migration.version)", "migration.name": migration.name,
-                               "error": "\(error)"])
+                    metadata: [
+                        "migration.version": "\(migration.version)", "migration.name": migration.name,
+                        "error": "\(error)",
+                    ])
                 throw error
             }
             done.append(migration.version)
             logger.info(
                 "migration applied",
-                metadata: ["migration.version": "\(migration.version)", "migration.name": migration.name,
-                           "duration.ms": "\(Int((ContinuousClock.now - start).seconds * 1000))"])
+                metadata: [
+                    "migration.version": "\(migration.version)", "migration.name": migration.name,
+                    "duration.ms": "\(Int((ContinuousClock.now - start).seconds * 1000))",
+                ])
         }
         return done
     }

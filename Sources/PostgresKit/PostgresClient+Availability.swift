@@ -29,8 +29,10 @@ extension PostgresClient {
                 let wait = min(pause, remaining)
                 logger.info(
                     "database not available yet, retrying",
-                    metadata: ["attempt": "\(attempt)", "error": error.description,
-                               "retry.in.ms": "\(wait.milliseconds)"])
+                    metadata: [
+                        "attempt": "\(attempt)", "error": error.description,
+                        "retry.in.ms": "\(wait.milliseconds)",
+                    ])
                 try await Task.sleep(for: wait)
                 pause = min(pause * 2, .seconds(5))
             }

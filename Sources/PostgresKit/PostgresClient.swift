@@ -127,7 +127,7 @@ public final class PostgresClient: Sendable {
         do {
             return try await withConnection(body)
         } catch let error as DatabaseError
-            where error.code == .connectionFailed && error.operation != ConnectionOperation.connect
+            where error.code == .connectionFailed && error.operation == ConnectionOperation.statement
         {
             logger.debug("database connection broke during a statement; retrying once", metadata: ["error": "\(error)"])
             return try await withConnection(body)
@@ -180,5 +180,6 @@ public final class PostgresClient: Sendable {
 
 /// Operation names used in `DatabaseError.operation`.
 enum ConnectionOperation {
-    static let connect = "PQconnectdbParams"
+    /// A statement sent on an open session: the only failure worth retrying on another connection.
+    static let statement = "PQexecParams"
 }

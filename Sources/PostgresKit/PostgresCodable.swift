@@ -136,7 +136,6 @@ extension UUID: PostgresCodable {
     }
 }
 
-
 extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
     public init(postgresText text: String) throws { self = .some(try Wrapped(postgresText: text)) }
     public static func postgresNull() -> Self { nil }

@@ -1,8 +1,8 @@
 import BlockingIO
+internal import CLibPQ
 import Foundation
 import GatewayLogging
 import Synchronization
-internal import CLibPQ
 
 /// One PostgreSQL session: the single owner of a libpq `PGconn` (closed with `PQfinish` in `deinit`).
 ///
@@ -26,6 +26,8 @@ public final class PostgresConnection: @unchecked Sendable {
         var broken = false
         /// Set by `close()`, after which `PQfinish` has run.
         var closed = false
+        /// A `PQcancel` was sent; the session must not serve another lease.
+        var cancelRequested = false
     }
 
     private init(handle: OpaquePointer, executor: BlockingExecutor, logger: Logger, id: Int) {
@@ -46,8 +48,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Ends the session with `PQfinish` on the executor (it sends a Terminate message). Later calls throw.
     func close() async {
         let wasOpen = state.withLock { state in
-            defer { state.closed = true; state.broken = true }
-            return !state.closed && !state.busy
+            // A busy connection (never the case for the pool) is left to `deinit`.
+            guard !state.closed, !state.busy else { return false }
+            state.closed = true
+            state.broken = true
+            return true
         }
         guard wasOpen else { return }
         let handle = SendableHandle(pointer: self.handle)
@@ -68,13 +73,23 @@ public final class PostgresConnection: @unchecked Sendable {
         let url = configuration.url
         let parameters = configuration.connectionParameters
         let handle = try await executor.run { () throws -> SendableHandle in
+            // libpq's parse errors quote the offending part of the URL, which may be the password: check the
+            // syntax first and report it without libpq's text.
+            var parseError: UnsafeMutablePointer<CChar>?
+            guard let options = PQconninfoParse(url.reveal, &parseError) else {
+                if let parseError { PQfreemem(parseError) }
+                throw DatabaseError(
+                    .connectionFailed, message: "the database URL is not a valid libpq URL or connection string",
+                    operation: "PQconninfoParse")
+            }
+            PQconninfoFree(options)
             // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
             let pairs = [("dbname", url.reveal)] + parameters
             let keys = pairs.map { strdup($0.0) }
             let values = pairs.map { strdup($0.1) }
             defer {
-                keys.forEach { free($0) }
-                values.forEach { free($0) }
+                for key in keys { free(key) }
+                for value in values { free(value) }
             }
             let conn: OpaquePointer? = (keys.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { k in
                 (values.map { UnsafePointer($0) } + [nil]).withUnsafeBufferPointer { v in
@@ -165,9 +180,8 @@ public final class PostgresConnection: @unchecked Sendable {
             return try await withTaskCancellationHandler {
                 try await executor.run { try body(handle.pointer) }
             } onCancel: {
-                guard let cancel else { return }
-                var buffer = [CChar](repeating: 0, count: 256)
-                _ = PQcancel(cancel.pointer, &buffer, 256)
+                guard cancel != nil else { return }
+                self.requestCancel()
             }
         } catch let error as DatabaseError {
             if error.code == .connectionFailed || PQstatus(self.handle) != CONNECTION_OK {
@@ -176,8 +190,29 @@ public final class PostgresConnection: @unchecked Sendable {
                 broken.code = .connectionFailed
                 throw broken
             }
+            // The statement died of our own PQcancel: report the cancellation, not a statement timeout.
+            if error.sqlState == "57014", state.withLock({ $0.cancelRequested }) { throw CancellationError() }
             throw error
         }
+    }
+
+    /// Asks the server to cancel the running statement. `PQcancel` opens a connection of its own and blocks, so it
+    /// runs on a short-lived thread (never on the cooperative pool, and not behind queued executor jobs). A cancel
+    /// request may land after the statement ended, so the session is not reused afterwards: the pool replaces it.
+    private func requestCancel() {
+        let first = state.withLock { state in
+            defer { state.cancelRequested = true }
+            return !state.cancelRequested
+        }
+        guard first, let cancelHandle else { return }
+        let cancel = SendableHandle(pointer: cancelHandle)
+        // The thread holds `self`, so `deinit` (which frees the PGcancel) cannot run before it is done.
+        let thread = Thread { [self] in
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(cancel.pointer, &buffer, 256)
+            _ = self.id
+        }
+        thread.start()
     }
 
     /// `ROLLBACK`, ignoring failures (a failed rollback leaves the connection marked broken or in a transaction,
@@ -193,7 +228,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// called twice because the first call may only drain a pending `57P01` message before seeing end-of-file.
     func isUsable() -> Bool {
         state.withLock { state in
-            if state.broken || state.busy { return false }
+            if state.broken || state.busy || state.cancelRequested { return false }
             if PQstatus(handle) != CONNECTION_OK || PQtransactionStatus(handle) != PQTRANS_IDLE {
                 state.broken = true
                 return false
@@ -211,7 +246,9 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// True once libpq reported that the session is gone; the pool then closes it instead of reusing it.
-    var isBroken: Bool { state.withLock { $0.broken } || PQstatus(handle) != CONNECTION_OK }
+    var isBroken: Bool {
+        state.withLock { $0.broken || $0.cancelRequested } || PQstatus(handle) != CONNECTION_OK
+    }
 
     /// True while a transaction block is open (or failed) on the session (`PQtransactionStatus`).
     var isInTransaction: Bool {
@@ -224,7 +261,7 @@ public final class PostgresConnection: @unchecked Sendable {
     private static func execParams(_ handle: OpaquePointer, _ query: Query) throws -> QueryResult {
         let binds = query.binds
         let values: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.flatMap { strdup($0) } }
-        defer { values.forEach { free($0) } }
+        defer { for value in values { free(value) } }
         let types = binds.map(\.type)
         let constValues: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
         let result: OpaquePointer? = constValues.withUnsafeBufferPointer { v in

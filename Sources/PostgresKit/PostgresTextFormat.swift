@@ -121,7 +121,8 @@ enum PostgresTextFormat {
             }
             i += 1
             guard let oh = number(2) else { return nil }
-            var om: Int64 = 0, os: Int64 = 0
+            var om: Int64 = 0
+            var os: Int64 = 0
             if expect(":") {
                 guard let m = number(2) else { return nil }
                 om = m
@@ -227,7 +228,9 @@ enum PostgresTextFormat {
 /// `text[]` as a bind or column value (a one-dimensional array without NULL elements). Interpolating a `[String]`
 /// into a `Query` and decoding `[String].self` from a `Row` use it.
 public struct PostgresTextArray: PostgresCodable, Hashable {
+    /// The elements, in order.
     public var values: [String]
+    /// Wraps `values`.
     public init(_ values: [String]) { self.values = values }
     public static var postgresType: UInt32 { PostgresOID.textArray }
     public var postgresText: String { PostgresTextFormat.textArray(values) }

@@ -7,6 +7,7 @@ public struct PostgresBind: Sendable, Equatable {
     /// The parameter's type OID, e.g. 20 for `int8`; 0 means "unknown, infer from context".
     public var type: UInt32
 
+    /// A bind of `text` (nil for NULL) with type OID `type`.
     public init(text: String?, type: UInt32) {
         self.text = text
         self.type = type
@@ -34,14 +35,17 @@ public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringCon
         self.binds = binds
     }
 
+    /// A query without parameters, from a literal in the source.
     public init(stringLiteral value: String) {
         self.init(unsafeSQL: value)
     }
 
+    /// A query from an interpolated literal: each value became a placeholder.
     public init(stringInterpolation: StringInterpolation) {
         self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
     }
 
+    /// The SQL text only (placeholders, never values), safe to log.
     public var description: String { sql }
 
     /// Appends another query, renumbering its placeholders.
@@ -59,10 +63,12 @@ public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringCon
         var sql = ""
         var binds: [PostgresBind] = []
 
+        /// Called by the compiler for each interpolated literal.
         public init(literalCapacity: Int, interpolationCount: Int) {
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
         }
 
+        /// Literal text goes into the SQL as written.
         public mutating func appendLiteral(_ literal: String) { sql += literal }
 
         /// `\(value)`: a `$n` placeholder bound to `value`.

@@ -11,6 +11,7 @@ enum CommandLineTool {
           serve       run the gateway (HTTP API) — configured by PASSERELLE_* environment variables
           migrate     apply database migrations and exit
           api-key     create, list or revoke internal API keys
+          simulator   run the strict bank simulator (Euro-Information and BPCE sandboxes) over TLS
           sign-request  print the Digest and Signature headers for a request (debugging; see --help)
           version     print the version
           help        print this message
@@ -36,6 +37,7 @@ enum CommandLineTool {
         case "api-key":
             return await APIKeyCommand.run(arguments: rest)
         case "sign-request": return SignRequestCommand.run(arguments: rest)
+        case "simulator": return await SimulatorCommand.run(arguments: rest)
         default:
             FileHandle.standardError.write(Data("passerelle: unknown command '\(command)'\n\n\(usage)\n".utf8))
             return 64

@@ -24,7 +24,7 @@ enum ServeCommand {
         logger.info(
             "listening", metadata: ["http.host": config.http.host, "http.port": "\(server.boundPort)",
                                     "version": PasserelleVersion.current])
-        enum Outcome: Sendable { case prepared(ok: Bool), serverStopped }
+        enum Outcome: Sendable { case prepared(ok: Bool), serverStopped, backgroundStopped }
         let failed = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
@@ -40,6 +40,10 @@ enum ServeCommand {
                 }
             }
             group.addTask {
+                await app.runBackground()
+                return .backgroundStopped
+            }
+            group.addTask {
                 await server.run(
                     untilSignals: [SIGTERM, SIGINT],
                     gracePeriod: .milliseconds(Int(config.http.shutdownGraceSeconds * 1000)))
@@ -49,7 +53,8 @@ enum ServeCommand {
             for await outcome in group {
                 switch outcome {
                 case .prepared(let ok): failed = !ok
-                case .serverStopped: group.cancelAll()  // a signal during start-up stops the database wait too
+                case .serverStopped: group.cancelAll()  // stops the background work and any start-up database wait
+                case .backgroundStopped: break
                 }
             }
             return failed

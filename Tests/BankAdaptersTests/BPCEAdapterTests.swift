@@ -10,7 +10,7 @@ import Testing
 /// The exact requests of the BPCE adapter, against a recording transport.
 @Suite struct BPCEAdapterTests {
     static let goldenAccountsSignature =
-        "QIfSVe7a3qTQ+VatzT5EUFiRp+WQNibm6XmMUnAcr8tPyT9XVgNreSUIbnRYrqcAPfEgx3a/s0OsdGhhku6MalsuvtuEXUsLlbCY2h34eozZ7NPjtyAyzwRjG4mQ51EyZ2R4PvBgRk1NRdXOvkeElQmxwF4aQzePdbVgB5c+54VtyTUUHZO5sv2ipv8KSpRUIanpMOVUTwnFRoXdXH8fIscNVpsWdWiiSEYbOqghQn+IZ24++fFY3Afe8wB+VUzOtBvNLjBaxEwcGhVb24GTLnvMKHBbzIYSOFkGN5R1eK/7d2mXUhGf0u2wFLd2yFFPxqK7BVVI1+naZvcFhnh6xw=="
+        "kHCONPZ4jwTDAGw5f62n6sXs4zAlP9TTUbDYjXlM/bSG3oo/KrJd8qRBdJADZpCdV+TD0HW1vBa2R47//zMgAfJ75OnJ7ZTTDiYzLcf1K2CaIcjmzaJ4m3PUJgaX2kQOUwixHANBpN8nTBi6K8L4UdoTPWmpHFWRhmMIY+Ea79HzzP3TBBELTK11iluaYi3OiXjYxV2mR+qiZjB4BnaSWEOjaIhhgSXdom1U7U0ArOYLVOfJ93Gb4BPyIT9sZDRqm++iOP2gyWZ1ne3VoxYWs0J9VViZNdyOsV9zSvW14M+B/2dciBUvvaYbQ9gVjBm/X1lgTA8twiVagVhH/sVX+Q=="
     static let emptyDigest = "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
     @Test func registersWithTheRegistrationTokenThenASignedPost() async throws {
@@ -39,7 +39,7 @@ import Testing
             ])
         #expect(post.header("Authorization") == "Bearer REG-TOKEN")
         #expect(post.header("Digest") == Digest.headerValue(for: post.body))
-        #expect(post.signedHeaderNames == ["(request-target)", "date", "digest", "x-request-id", "content-type"])
+        #expect(post.signedHeaderNames == ["(request-target)", "date", "x-request-id", "digest", "content-type"])
         let signature = try HTTPSignature(parsing: try #require(post.header("Signature")))
         #expect(signature.keyId == "https://tpp.example/certs/qseal.pem")
         let certificate = try Certificate(pem: KAT.text("kat-rsa2048.crt"))
@@ -137,12 +137,13 @@ import Testing
         #expect(request.url == "https://bpce.test/stet/psd2/v1/accounts")
         #expect(
             request.headerNames == [
-                "Host", "Date", "X-Request-ID", "Accept", "Digest", "Authorization", "PSU-IP-Address", "Signature",
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "Digest", "PSU-IP-Address",
+                "Signature",
             ])
         #expect(request.header("Digest") == Self.emptyDigest)
         #expect(
             request.header("Signature")
-                == #"keyId="bpce-client-1",algorithm="rsa-sha256",headers="(request-target) date digest x-request-id psu-ip-address",signature="\#(Self.goldenAccountsSignature)""#
+                == #"keyId="bpce-client-1",algorithm="rsa-sha256",headers="(request-target) date x-request-id digest psu-ip-address",signature="\#(Self.goldenAccountsSignature)""#
         )
     }
 
@@ -159,7 +160,7 @@ import Testing
         #expect(request.method == "PUT")
         #expect(request.url == "https://bpce.test/stet/psd2/v1/consents")
         #expect(request.header("Content-Type") == "application/json")
-        #expect(request.signedHeaderNames == ["(request-target)", "date", "digest", "x-request-id", "content-type"])
+        #expect(request.signedHeaderNames == ["(request-target)", "date", "x-request-id", "digest", "content-type"])
         #expect(
             request.bodyText
                 == #"{"balances":[{"iban":"FR7613807008043001965405158"}],"psuIdentity":true,"transactions":[{"iban":"FR7613807008043001965405158"}],"trustedBeneficiaries":false}"#

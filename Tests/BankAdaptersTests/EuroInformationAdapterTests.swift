@@ -146,7 +146,9 @@ import Testing
         #expect(request.method == "GET")
         #expect(request.url == "https://ei.test/sandbox/cic/stet-psd2-api/v2.1/accounts")
         #expect(
-            request.headerNames == ["Host", "Date", "X-Request-ID", "Accept", "Authorization", "PSU-IP-Address", "Signature"])
+            request.headerNames == [
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "PSU-IP-Address", "Signature",
+            ])
         #expect(request.header("Authorization") == "Bearer at-1")
         #expect(request.header("Digest") == nil)
         #expect(request.signedHeaderNames == ["(request-target)", "host", "date", "x-request-id", "psu-ip-address"])

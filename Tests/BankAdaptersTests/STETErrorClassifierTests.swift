@@ -103,6 +103,7 @@ import Testing
             try STETLinks.resolve("https://OAUTH2-APIII.e-i.com:443/x?page=2", apiRoot: root)
                 == "https://oauth2-apiii.e-i.com/x?page=2")
         #expect(try STETLinks.resolve("//oauth2-apiii.e-i.com/y", apiRoot: root) == "https://oauth2-apiii.e-i.com/y")
+        #expect(try STETLinks.resolve("/a?back=https://x.example/", apiRoot: root) == "https://oauth2-apiii.e-i.com/a?back=https://x.example/")
         #expect(
             try STETLinks.resolve("/a", apiRoot: "https://localhost:9443/sandbox/cic/stet-psd2-api/v2.0")
                 == "https://localhost:9443/a")
@@ -110,7 +111,7 @@ import Testing
 
     @Test(arguments: [
         "https://evil.example/x", "http://oauth2-apiii.e-i.com/x", "https://oauth2-apiii.e-i.com:8443/x", "",
-        "ftp://x/y", "//evil.example/x",
+        "ftp://x/y", "//evil.example/x", "javascript:alert(1)", "mailto:a@b",
     ])
     func refusesLinksThatLeaveTheAPIHost(_ href: String) {
         #expect(throws: AdapterError.self) { try STETLinks.resolve(href, apiRoot: root) }

@@ -12,36 +12,54 @@ import Testing
         // GET / PUT / DELETE with keyId = client_id.
         let token = try await h.bpceRegistrationToken()
         let path = "/stet/setting/v1/register/" + id
-        let get = try await h.send(h.signed(.bpce, .get, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
+        let get = try await h.send(
+            h.signed(.bpce, .get, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
         #expect(get.status == 200, "\(get.text)")
         #expect(get.json?["jwks"]?["keys"]?.arrayValue?.first?["kid"]?.stringValue == "qseal-2026")
-        let body = try h.bpceRegistrationBody().setting("redirect_uris", .array(["https://tpp.example/callback", "https://tpp.example/other"]))
-        let put = try await h.send(h.signed(.bpce, .put, path, host: SimulatorHarness.bpceHost, token: token, keyId: id, body: body.bytes))
+        let body = try h.bpceRegistrationBody().setting(
+            "redirect_uris", .array(["https://tpp.example/callback", "https://tpp.example/other"]))
+        let put = try await h.send(
+            h.signed(.bpce, .put, path, host: SimulatorHarness.bpceHost, token: token, keyId: id, body: body.bytes))
         #expect(put.status == 201, "\(put.text)")
-        let del = try await h.send(h.signed(.bpce, .delete, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
+        let del = try await h.send(
+            h.signed(.bpce, .delete, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
         #expect(del.status == 204)
-        let gone = try await h.send(h.signed(.bpce, .get, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
+        let gone = try await h.send(
+            h.signed(.bpce, .get, path, host: SimulatorHarness.bpceHost, token: token, keyId: id))
         #expect(gone.status == 404)
     }
 
     @Test func registrationNeedsTheManageRegistrationTokenAndASignature() async throws {
         let h = try SimulatorHarness()
-        let noToken = try await h.send(h.signed(.bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: nil,
-            keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes))
+        let noToken = try await h.send(
+            h.signed(
+                .bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: nil,
+                keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes))
         #expect(noToken.status == 401)
         let token = try await h.bpceRegistrationToken()
-        let badSig = try await h.send(h.signed(.bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
-            keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes, tamper: .init(keyFile: "qseal2.key")))
-        #expect(badSig.status == 401)
+        let badSig = try await h.send(
+            h.signed(
+                .bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
+                keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes,
+                tamper: .init(keyFile: "qseal2.key")))
+        #expect(badSig.status == 403)
         #expect(h.logText.contains("signature does not verify"))
-        let noDigest = try await h.send(h.signed(.bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
-            keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes,
-            tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }, headersAfterSigning: { $0.removeAll { $0.0 == "Digest" } })))
+        let noDigest = try await h.send(
+            h.signed(
+                .bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
+                keyId: "https://tpp.example/qseal.pem", body: h.bpceRegistrationBody().bytes,
+                tamper: .init(
+                    signedHeaders: { $0.filter { $0 != "digest" } },
+                    headersAfterSigning: { $0.removeAll { $0.0 == "Digest" } })))
         #expect(noDigest.status == 400)
         #expect(h.logText.contains("digest header missing"))
         // The registration token endpoint refuses other scopes.
-        let wrong = try await h.send(h.request(.post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
-            body: h.form([("client_id", "PSD2_TPPRegister"), ("grant_type", "client_credentials"), ("scope", "aisp")])))
+        let wrong = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
+                body: h.form([
+                    ("client_id", "PSD2_TPPRegister"), ("grant_type", "client_credentials"), ("scope", "aisp"),
+                ])))
         #expect(wrong.status == 400)
     }
 
@@ -57,7 +75,9 @@ import Testing
         .init(name: "redirect_uris not URIs", path: "redirect_uris", value: .array(["callback"])),
         .init(name: "token_endpoint_auth_method", path: "token_endpoint_auth_method", value: "private_key_jwt"),
         .init(name: "grant_types missing", path: "grant_types", value: nil),
-        .init(name: "grant_types with authorization_code (strict)", path: "grant_types", value: .array(["client_credentials", "authorization_code"])),
+        .init(
+            name: "grant_types with authorization_code (strict)", path: "grant_types",
+            value: .array(["client_credentials", "authorization_code"])),
         .init(name: "response_types", path: "response_types", value: .array(["token"])),
         .init(name: "client_name missing", path: "client_name", value: nil),
         .init(name: "scope space separated", path: "scope", value: "aisp pisp"),
@@ -85,14 +105,16 @@ import Testing
 
     @Test func agentClientLegalIdInTheRightFormatIsAccepted() async throws {
         let h = try SimulatorHarness()
-        let r = try await h.bpceRegister(body: h.bpceRegistrationBody().setting("client_legal_id", "AGTFR-ACPR-12345001"))
+        let r = try await h.bpceRegister(
+            body: h.bpceRegistrationBody().setting("client_legal_id", "AGTFR-ACPR-12345001"))
         #expect(r.status == 201, "\(r.text)")
     }
 
     @Test func jwkRules() async throws {
         let h = try SimulatorHarness()
         let good = try #require(try h.bpceRegistrationBody()["jwks"]?["keys"]?.arrayValue?.first)
-        let qseal = Base64Text.encode(try h.der("qseal.crt")), ca = Base64Text.encode(try h.der("ca.crt"))
+        let qseal = Base64Text.encode(try h.der("qseal.crt"))
+        let ca = Base64Text.encode(try h.der("ca.crt"))
         let pss = try h.der("pss.crt")
         let mutations: [(String, JSON)] = [
             ("two keys", .array([good, good])),
@@ -106,8 +128,13 @@ import Testing
             ("x5c chain", .array([good.setting("x5c", .array([.string(qseal), .string(ca)]))])),
             ("x5t#S256 wrong", .array([good.setting("x5t#S256", "AAAA")])),
             ("x5t#S256 missing", .array([good.setting("x5t#S256", nil)])),
-            ("x5c PSS", .array([good.setting("x5c", .array([.string(Base64Text.encode(pss))]))
-                .setting("x5t#S256", .string(try h.crypto.certificateInfo(der: pss).sha256Base64URL))])),
+            (
+                "x5c PSS",
+                .array([
+                    good.setting("x5c", .array([.string(Base64Text.encode(pss))]))
+                        .setting("x5t#S256", .string(try h.crypto.certificateInfo(der: pss).sha256Base64URL))
+                ])
+            ),
         ]
         for (name, keys) in mutations {
             let body = try h.bpceRegistrationBody().setting("jwks", .object([("keys", keys)]))
@@ -131,13 +158,17 @@ import Testing
         let r = try await h.bpceRegister()
         #expect(r.headers["X-Simulator-Active-At"] == "2026-11-19T13:00:00Z")
         let id = try #require(r.json?["client_id"]?.stringValue)
-        let early = try await h.send(h.request(.post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
-            body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
+        let early = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
+                body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
         #expect(early.status == 401)
         #expect(h.logText.contains("is not active before 2026-11-19T13:00:00Z"))
         h.simulator.clock.advance(by: 27 * 3600)
-        let later = try await h.send(h.request(.post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
-            body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
+        let later = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
+                body: h.form([("client_id", id), ("grant_type", "client_credentials"), ("scope", "pisp")])))
         #expect(later.status == 200, "\(later.text)")
     }
 }
@@ -150,6 +181,7 @@ import Testing
     @Test func sameDayBefore0959NextWorkingDayAfter() {
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 58)) == at(2026, 11, 18, 14, 0))
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 59)) == at(2026, 11, 19, 14, 0))
+        #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 18, 9, 59), cutoff: 36000) == at(2026, 11, 18, 14, 0))
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 20, 16, 0)) == at(2026, 11, 23, 14, 0))  // Friday → Monday
         #expect(ParisCalendar.bpceActivation(after: at(2026, 11, 21, 8, 0)) == at(2026, 11, 23, 14, 0))  // Saturday
     }
@@ -166,8 +198,8 @@ import Testing
     @Test func parisOffsetFollowsSummerTime() {
         #expect(ParisCalendar.parisOffset(at: at(2026, 7, 1, 12, 0)) == 7200)
         #expect(ParisCalendar.parisOffset(at: at(2026, 11, 18, 12, 0)) == 3600)
-        #expect(ParisCalendar.httpDate(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
-        #expect(ParisCalendar.parseHTTPDate("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777)
+        #expect(ParisCalendar.httpDate(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(ParisCalendar.parseHTTPDate("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
     }
 }
 
@@ -177,31 +209,50 @@ import Testing
         let (id, token, _) = try await h.bpceConnected()
         let host = SimulatorHarness.bpceHost
         let ip = [("PSU-IP-Address", "192.0.2.10")]
-        let accounts = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id, extra: ip))
+        let accounts = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id, extra: ip))
         #expect(accounts.status == 200, "\(accounts.text)")
         #expect(accounts.json?["connectedPsu"] == nil)
         #expect(accounts.json?["accounts"]?.arrayValue?.first?["balances"] == nil)
-        let before = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id, extra: ip))
+        let before = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id,
+                extra: ip))
         #expect(before.status == 403)
         #expect(before.json?["message"]?.stringValue == "NAAC")
-        let consent = Array("""
+        let consent = Array(
+            """
             {"balances":[{"iban":" FR7613807008043001965405158"}],"transactions":[{"iban":"FR7613807008043001965405158"}],
              "trustedBeneficiaries":true,"psuIdentity":true}
             """.utf8)
-        let put = try await h.send(h.signed(.bpce, .put, "/stet/psd2/v1/consents", host: host, token: token, keyId: id, body: consent, extra: ip))
+        let put = try await h.send(
+            h.signed(
+                .bpce, .put, "/stet/psd2/v1/consents", host: host, token: token, keyId: id, body: consent, extra: ip))
         #expect(put.status == 201, "\(put.text)")
         #expect(put.body.isEmpty)
-        let after = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id, extra: ip))
+        let after = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id,
+                extra: ip))
         #expect(after.status == 200)
-        let listed = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id, extra: ip))
+        let listed = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id, extra: ip))
         #expect(listed.json?["connectedPsu"]?.stringValue == "MALLOW MARC")
         #expect(listed.json?["accounts"]?.arrayValue?.first?["balances"]?.arrayValue?.count == 3)
-        let other = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654052/transactions", host: host, token: token, keyId: id, extra: ip))
+        let other = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654052/transactions", host: host, token: token,
+                keyId: id, extra: ip))
         #expect(other.status == 403)
-        let tx = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/transactions", host: host, token: token, keyId: id, extra: ip))
+        let tx = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/transactions", host: host, token: token,
+                keyId: id, extra: ip))
         #expect(tx.json?["_links"]?["next"]?["templated"]?.boolValue == true)
         #expect(tx.json?["transactions"]?.arrayValue?.first?["bookingDate"]?.stringValue?.count == 10)
-        let ben = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/trusted-beneficiaries", host: host, token: token, keyId: id, extra: ip))
+        let ben = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/trusted-beneficiaries", host: host, token: token, keyId: id, extra: ip)
+        )
         #expect(ben.status == 200)
     }
 
@@ -210,29 +261,59 @@ import Testing
         let (id, token, _) = try await h.bpceConnected()
         let host = SimulatorHarness.bpceHost
         for _ in 0..<4 {
-            #expect(try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id)).status == 200)
+            #expect(
+                try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id))
+                    .status == 200)
         }
-        let fifth = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id))
+        let fifth = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id))
         #expect(fifth.status == 429)
         #expect(h.logText.contains("unattended call limit reached"))
         // With the PSU connected there is no limit.
-        let attended = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id, extra: [("PSU-IP-Address", "192.0.2.1")]))
+        let attended = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id,
+                extra: [("PSU-IP-Address", "192.0.2.1")]))
         #expect(attended.status == 200)
         h.simulator.clock.advance(by: 86400 - 1)
-        #expect(try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id)).status == 429)
+        #expect(
+            try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id))
+                .status == 429)
         h.simulator.clock.advance(by: 1)
-        #expect(try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id)).status == 200)
+        #expect(
+            try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: host, token: token, keyId: id))
+                .status == 200)
     }
 
     @Test func rateLimitCanAnswer403TMRQAndCountsPerAccount() async throws {
-        let h = try SimulatorHarness { $0.rateLimitAnswer = .forbiddenTMRQ; $0.unattendedCallsPerDay = 1 }
+        let h = try SimulatorHarness {
+            $0.rateLimitAnswer = .forbiddenTMRQ
+            $0.unattendedCallsPerDay = 1
+        }
         let (id, token, _) = try await h.bpceConnected()
         let host = SimulatorHarness.bpceHost
-        let consent = Array("{\"balances\":[{\"iban\":\"FR7613807008043001965405158\"},{\"iban\":\"FR7613807008043001965405255\"}]}".utf8)
-        #expect(try await h.send(h.signed(.bpce, .put, "/stet/psd2/v1/consents", host: host, token: token, keyId: id, body: consent)).status == 201)
-        #expect(try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id)).status == 200)
-        #expect(try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654052/balances", host: host, token: token, keyId: id)).status == 200)
-        let second = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id))
+        let consent = Array(
+            "{\"balances\":[{\"iban\":\"FR7613807008043001965405158\"},{\"iban\":\"FR7613807008043001965405255\"}]}"
+                .utf8)
+        #expect(
+            try await h.send(
+                h.signed(.bpce, .put, "/stet/psd2/v1/consents", host: host, token: token, keyId: id, body: consent)
+            ).status == 201)
+        #expect(
+            try await h.send(
+                h.signed(
+                    .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token,
+                    keyId: id)
+            ).status == 200)
+        #expect(
+            try await h.send(
+                h.signed(
+                    .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654052/balances", host: host, token: token,
+                    keyId: id)
+            ).status == 200)
+        let second = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts/038-CPT30019654051/balances", host: host, token: token, keyId: id))
         #expect(second.status == 403)
         #expect(second.json?["message"]?.stringValue == "TMRQ")
     }
@@ -240,11 +321,17 @@ import Testing
     @Test func tokenEndpointRefusesScopeOnCodeAndRefresh() async throws {
         let h = try SimulatorHarness()
         let (id, _, refresh) = try await h.bpceConnected()
-        let r = try await h.send(h.request(.post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
-            body: h.form([("client_id", id), ("grant_type", "refresh_token"), ("refresh_token", refresh), ("scope", "aisp")])))
+        let r = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
+                body: h.form([
+                    ("client_id", id), ("grant_type", "refresh_token"), ("refresh_token", refresh), ("scope", "aisp"),
+                ])))
         #expect(r.status == 400)
-        let ok = try await h.send(h.request(.post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
-            body: h.form([("client_id", id), ("grant_type", "refresh_token"), ("refresh_token", refresh)])))
+        let ok = try await h.send(
+            h.request(
+                .post, "/stet/psd2/oauth/token", host: SimulatorHarness.bpceHost,
+                body: h.form([("client_id", id), ("grant_type", "refresh_token"), ("refresh_token", refresh)])))
         #expect(ok.status == 200)
         #expect(ok.json?["refresh_token"]?.stringValue == refresh)
         #expect(ok.json?["scope"]?.stringValue == "aisp offline_access")
@@ -253,22 +340,30 @@ import Testing
     @Test func personaWithoutAccountsGets204AndBankSelectionByPathAndRealHost() async throws {
         let h = try SimulatorHarness()
         let (id, token, _) = try await h.bpceConnected(persona: "nobody")
-        let r = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: SimulatorHarness.bpceHost, token: token, keyId: id))
+        let r = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: SimulatorHarness.bpceHost, token: token, keyId: id))
         #expect(r.status == 204)
         // The same bank is reachable as /bpce/13807/… and as www.13807.sandbox.api.89c3.com.
-        let byPath = try await h.send(h.signed(.bpce, .get, "/bpce/13807/stet/psd2/v1/accounts", host: "localhost", token: token, keyId: id))
+        let byPath = try await h.send(
+            h.signed(.bpce, .get, "/bpce/13807/stet/psd2/v1/accounts", host: "localhost", token: token, keyId: id))
         #expect(byPath.status == 204, "\(byPath.text)")
-        let byHost = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: "www.13807.sandbox.api.89c3.com", token: token, keyId: id))
+        let byHost = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/accounts", host: "www.13807.sandbox.api.89c3.com", token: token, keyId: id))
         #expect(byHost.status == 204)
         // A token of bank 13807 is refused at 17515.
-        let other = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: "bpce-17515.localhost", token: token, keyId: id))
+        let other = try await h.send(
+            h.signed(.bpce, .get, "/stet/psd2/v1/accounts", host: "bpce-17515.localhost", token: token, keyId: id))
         #expect(other.status == 401)
     }
 
     @Test func trustedBeneficiariesCanBeNotImplemented() async throws {
         let h = try SimulatorHarness { $0.trustedBeneficiariesMode = .notImplemented }
         let (id, token, _) = try await h.bpceConnected()
-        let r = try await h.send(h.signed(.bpce, .get, "/stet/psd2/v1/trusted-beneficiaries", host: SimulatorHarness.bpceHost, token: token, keyId: id))
+        let r = try await h.send(
+            h.signed(
+                .bpce, .get, "/stet/psd2/v1/trusted-beneficiaries", host: SimulatorHarness.bpceHost, token: token,
+                keyId: id))
         #expect(r.status == 501)
         #expect(r.json?["message"]?.stringValue == "NIMP")
     }

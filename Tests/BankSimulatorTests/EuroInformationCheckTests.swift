@@ -18,44 +18,77 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(name: "no client certificate", status: 401, reason: "no client certificate", cert: nil),
-        Case(name: "QWAC not registered", status: 403, reason: "client certificate is not a QWAC registered", cert: "qwac2.crt"),
-        Case(name: "no signature", status: 401, reason: "signature header missing",
+        Case(name: "no client certificate", status: 403, reason: "no client certificate", cert: nil),
+        Case(
+            name: "QWAC not registered", status: 403, reason: "client certificate is not a QWAC registered",
+            cert: "qwac2.crt"),
+        Case(
+            name: "no signature", status: 403, reason: "signature header missing",
             tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "Signature" } })),
-        Case(name: "other algorithm", status: 401, reason: "signature algorithm hmac-sha256 not supported", tamper: .init(algorithm: "hmac-sha256")),
-        Case(name: "unknown keyId", status: 401, reason: "keyId unknown", tamper: .init(keyId: "0123456789abcdef")),
-        Case(name: "host not signed", status: 401, reason: "host not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "host" } })),
-        Case(name: "date not signed", status: 401, reason: "date not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "date" } })),
-        Case(name: "request-target not signed", status: 401, reason: "(request-target) not signed",
+        Case(
+            name: "other algorithm", status: 403, reason: "signature algorithm hmac-sha256 not supported",
+            tamper: .init(algorithm: "hmac-sha256")),
+        Case(name: "unknown keyId", status: 403, reason: "keyId unknown", tamper: .init(keyId: "0123456789abcdef")),
+        Case(
+            name: "host not signed", status: 403, reason: "host not signed",
+            tamper: .init(signedHeaders: { $0.filter { $0 != "host" } })),
+        Case(
+            name: "date not signed", status: 403, reason: "date not signed",
+            tamper: .init(signedHeaders: { $0.filter { $0 != "date" } })),
+        Case(
+            name: "request-target not signed", status: 403, reason: "(request-target) not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "(request-target)" } })),
-        Case(name: "x-request-id missing", status: 400, reason: "x-request-id header missing",
-            tamper: .init(signedHeaders: { $0.filter { $0 != "x-request-id" } }, headersAfterSigning: { $0.removeAll { $0.0 == "X-Request-ID" } })),
-        Case(name: "authorization signed", status: 401, reason: "authorization must not be signed",
+        Case(
+            name: "x-request-id missing", status: 400, reason: "x-request-id header missing",
+            tamper: .init(
+                signedHeaders: { $0.filter { $0 != "x-request-id" } },
+                headersAfterSigning: { $0.removeAll { $0.0 == "X-Request-ID" } })),
+        Case(
+            name: "user-agent missing", status: 400, reason: "user-agent header missing",
+            tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "User-Agent" } })),
+        Case(
+            name: "authorization signed", status: 403, reason: "authorization must not be signed",
             tamper: .init(signedHeaders: { $0 + ["authorization"] })),
-        Case(name: "psu header not signed", status: 401, reason: "psu-ip-address present but not signed",
+        Case(
+            name: "psu header not signed", status: 403, reason: "psu-ip-address present but not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "psu-ip-address" } }), psu: true),
-        Case(name: "date too old", status: 401, reason: "date outside the allowed skew",
+        Case(
+            name: "date too old", status: 403, reason: "date outside the allowed skew",
             tamper: .init(headersBeforeSigning: { h in
-                if let i = h.firstIndex(where: { $0.0 == "Date" }) { h[i].1 = ParisCalendar.httpDate(SimulatorHarness.start - 301) }
+                if let i = h.firstIndex(where: { $0.0 == "Date" }) {
+                    h[i].1 = ParisCalendar.httpDate(SimulatorHarness.start - 301)
+                }
             })),
-        Case(name: "date not IMF-fixdate", status: 400, reason: "date header is not an IMF-fixdate",
+        Case(
+            name: "date not IMF-fixdate", status: 400, reason: "date header is not an IMF-fixdate",
             tamper: .init(headersBeforeSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Date" }) { h[i].1 = "2026-11-18T08:00:00Z" }
             })),
-        Case(name: "digest mismatch", status: 401, reason: "digest mismatch", tamper: .init(bodyAfterSigning: Array("{\"x\":2}".utf8)), withBody: true),
-        Case(name: "digest not signed", status: 401, reason: "digest not signed", tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }), withBody: true),
-        Case(name: "content-type not signed", status: 401, reason: "content-type not signed",
+        Case(
+            name: "digest mismatch", status: 403, reason: "digest mismatch",
+            tamper: .init(bodyAfterSigning: Array("{\"x\":2}".utf8)), withBody: true),
+        Case(
+            name: "digest not signed", status: 403, reason: "digest not signed",
+            tamper: .init(signedHeaders: { $0.filter { $0 != "digest" } }), withBody: true),
+        Case(
+            name: "content-type not signed", status: 403, reason: "content-type not signed",
             tamper: .init(signedHeaders: { $0.filter { $0 != "content-type" } }), withBody: true),
-        Case(name: "signed header absent", status: 400, reason: "x-custom is signed but absent",
+        Case(
+            name: "signed header absent", status: 400, reason: "x-custom is signed but absent",
             tamper: .init(signedHeaders: { $0 + ["x-custom"] })),
-        Case(name: "signature by another key", status: 401, reason: "signature does not verify", tamper: .init(keyFile: "qseal2.key")),
-        Case(name: "signed URL differs", status: 401, reason: "signature does not verify",
+        Case(
+            name: "signature by another key", status: 403, reason: "signature does not verify",
+            tamper: .init(keyFile: "qseal2.key")),
+        Case(
+            name: "signed URL differs", status: 403, reason: "signature does not verify",
             tamper: .init(headersAfterSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "X-Request-ID" }) { h[i].1 += "-changed" }
             })),
-        Case(name: "no bearer", status: 401, reason: "authorization header missing",
+        Case(
+            name: "no bearer", status: 401, reason: "authorization header missing",
             tamper: .init(headersAfterSigning: { $0.removeAll { $0.0 == "Authorization" } })),
-        Case(name: "unknown bearer", status: 401, reason: "access token unknown",
+        Case(
+            name: "unknown bearer", status: 401, reason: "access token unknown",
             tamper: .init(headersAfterSigning: { h in
                 if let i = h.firstIndex(where: { $0.0 == "Authorization" }) { h[i].1 = "Bearer nope" }
             })),
@@ -68,14 +101,19 @@ import Testing
         let path = c.withBody ? "/sandbox/cic/stet-psd2-api/v2.1/consents" : "/sandbox/cic/stet-psd2-api/v2.1/accounts"
         let body: [UInt8] = c.withBody ? Array("{\"balances\":[]}".utf8) : []
         let extra = c.psu ? [("PSU-IP-Address", "192.0.2.10")] : []
-        let ok = try await h.send(h.signed(.ei, c.withBody ? .put : .get, path, token: token, keyId: client.kid, body: body, extra: extra))
+        let ok = try await h.send(
+            h.signed(.ei, c.withBody ? .put : .get, path, token: token, keyId: client.kid, body: body, extra: extra))
         #expect(ok.status == (c.withBody ? 201 : 200), "baseline: \(ok.text)")
         let r = try await h.send(
-            h.signed(.ei, c.withBody ? .put : .get, path, token: token, keyId: client.kid, body: body, extra: extra, cert: c.cert, tamper: c.tamper),
+            h.signed(
+                .ei, c.withBody ? .put : .get, path, token: token, keyId: client.kid, body: body, extra: extra,
+                cert: c.cert, tamper: c.tamper),
             id: "req-\(c.name.replacing(" ", with: "-"))")
         #expect(r.status == c.status, "\(r.text)")
         #expect(r.json?["status"]?.decimalText == String(Double(c.status)), "STET ErrorModel: \(r.text)")
-        let line = h.sink.captured.first { $0.contains("req-\(c.name.replacing(" ", with: "-"))") && $0.contains("refused") }
+        let line = h.sink.captured.first {
+            $0.contains("req-\(c.name.replacing(" ", with: "-"))") && $0.contains("refused")
+        }
         #expect(line?.contains(c.reason) == true, "logged: \(line ?? "nothing")")
     }
 
@@ -84,10 +122,12 @@ import Testing
         let (c, token, _) = try await h.eiConnected(scope: "aisp")
         let cc = try await h.eiToken(c, [("grant_type", "client_credentials"), ("scope", "cbpii")])
         let cbpii = try #require(cc.json?["access_token"]?.stringValue)
-        let wrongScope = try await h.send(h.signed(.ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: cbpii, keyId: c.kid))
+        let wrongScope = try await h.send(
+            h.signed(.ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: cbpii, keyId: c.kid))
         #expect(wrongScope.status == 403)
         h.simulator.clock.advance(by: 3600)
-        let expired = try await h.send(h.signed(.ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: token, keyId: c.kid))
+        let expired = try await h.send(
+            h.signed(.ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: token, keyId: c.kid))
         #expect(expired.status == 401)
         #expect(expired.headers["WWW-Authenticate"]?.contains("invalid_token") == true)
         #expect(h.logText.contains("access token expired"))
@@ -96,15 +136,29 @@ import Testing
     @Test func keyIdMayBeTheRegisteredX5u() async throws {
         let h = try SimulatorHarness()
         var body = try h.eiRegistrationBody()
-        let key: JSON = .object([("kty", "RSA"), ("kid", .null), ("x5u", "https://tpp.example/qseal.pem"),
-            ("x5c", .array([.string(Base64Text.encode(try h.der("qseal.crt"))), .string(Base64Text.encode(try h.der("ca.crt")))]))])
+        let key: JSON = .object([
+            ("kty", "RSA"), ("kid", .null), ("x5u", "https://tpp.example/qseal.pem"),
+            (
+                "x5c",
+                .array([
+                    .string(Base64Text.encode(try h.der("qseal.crt"))), .string(Base64Text.encode(try h.der("ca.crt"))),
+                ])
+            ),
+        ])
         body = body.setting("jwks", .object([("keys", .array([key]))]))
         let c = try await h.registerEI(body: body)
         let code = try await h.eiAuthorize(c)
-        let t = try await h.eiToken(c, [("grant_type", "authorization_code"), ("code", code),
-            ("redirect_uri", "https://tpp.example/callback"), ("code_verifier", SimulatorHarness.verifier)])
+        let t = try await h.eiToken(
+            c,
+            [
+                ("grant_type", "authorization_code"), ("code", code),
+                ("redirect_uri", "https://tpp.example/callback"), ("code_verifier", SimulatorHarness.verifier),
+            ])
         let token = try #require(t.json?["access_token"]?.stringValue)
-        let r = try await h.send(h.signed(.ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: token, keyId: "https://tpp.example/qseal.pem"))
+        let r = try await h.send(
+            h.signed(
+                .ei, .get, "/sandbox/cic/stet-psd2-api/v2.1/accounts", token: token,
+                keyId: "https://tpp.example/qseal.pem"))
         #expect(r.status == 200)
     }
 
@@ -113,7 +167,8 @@ import Testing
         let (c, token, _) = try await h.eiConnected()
         _ = c
         let other = try await h.registerEI(segment: "cm")
-        let r = try await h.send(h.signed(.ei, .get, "/sandbox/cm/stet-psd2-api/v2.1/accounts", token: token, keyId: other.kid))
+        let r = try await h.send(
+            h.signed(.ei, .get, "/sandbox/cm/stet-psd2-api/v2.1/accounts", token: token, keyId: other.kid))
         #expect(r.status == 401)
         #expect(h.logText.contains("access token issued for cmcic:cic, not cmcic:cm"))
     }
@@ -153,15 +208,30 @@ import Testing
             let body = try h.eiRegistrationBody().setting("jwks", .object([("keys", .array([key]))]))
             return try await h.send(h.request(.post, "/sandbox/cic/oauth2/registrations", body: body.bytes, cert: cert))
         }
-        let qseal = Base64Text.encode(try h.der("qseal.crt")), ca = Base64Text.encode(try h.der("ca.crt"))
+        let qseal = Base64Text.encode(try h.der("qseal.crt"))
+        let ca = Base64Text.encode(try h.der("ca.crt"))
         #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal)]))])).status == 400)  // no chain
-        #expect(try await attempt(.object([("kty", "EC"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array(["not base64!", .string(ca)]))])).status == 400)
-        #expect(try await attempt(.object([("kty", "RSA"), ("kid", "mine"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
-        let rogue = Base64Text.encode(try h.der("rogue-client.crt")), rogueCA = Base64Text.encode(try h.der("rogue-ca.crt"))
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(rogue), .string(rogueCA)]))])).status == 400)
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: nil).status == 401)
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: "noorgid.crt").status == 401)
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 201)
+        #expect(
+            try await attempt(.object([("kty", "EC"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
+        #expect(
+            try await attempt(.object([("kty", "RSA"), ("x5c", .array(["not base64!", .string(ca)]))])).status == 400)
+        #expect(
+            try await attempt(
+                .object([("kty", "RSA"), ("kid", "mine"), ("x5c", .array([.string(qseal), .string(ca)]))])
+            ).status == 400)
+        let rogue = Base64Text.encode(try h.der("rogue-client.crt"))
+        let rogueCA = Base64Text.encode(try h.der("rogue-ca.crt"))
+        #expect(
+            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(rogue), .string(rogueCA)]))])).status
+                == 400)
+        #expect(
+            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: nil)
+                .status == 401)
+        #expect(
+            try await attempt(
+                .object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: "noorgid.crt"
+            ).status == 401)
+        #expect(
+            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 201)
     }
 }

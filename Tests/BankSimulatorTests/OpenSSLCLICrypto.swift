@@ -18,7 +18,8 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = args
-        let inPipe = Pipe(), outPipe = Pipe()
+        let inPipe = Pipe()
+        let outPipe = Pipe()
         p.standardInput = inPipe
         p.standardOutput = outPipe
         p.standardError = FileHandle.nullDevice
@@ -41,11 +42,16 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
     func certificateInfo(der: [UInt8]) throws -> SimulatorCertificateInfo {
         if let hit = cache.withLock({ $0[der] }) { return hit }
         let (status, out) = Self.run(
-            ["x509", "-inform", "DER", "-noout", "-fingerprint", "-sha256", "-subject", "-enddate", "-text", "-nameopt", "RFC2253"],
+            [
+                "x509", "-inform", "DER", "-noout", "-fingerprint", "-sha256", "-subject", "-enddate", "-text",
+                "-nameopt", "RFC2253",
+            ],
             input: der)
         guard status == 0 else { throw Failure(message: "not a certificate") }
         let text = String(decoding: out, as: UTF8.self)
-        var fingerprint: [UInt8] = [], subject = "", notAfter: Int64 = 0
+        var fingerprint: [UInt8] = []
+        var subject = ""
+        var notAfter: Int64 = 0
         for line in text.split(separator: "\n") {
             if let r = line.firstRange(of: "Fingerprint=") {
                 fingerprint = line[r.upperBound...].split(separator: ":").compactMap { UInt8($0, radix: 16) }
@@ -67,15 +73,19 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
                 var v = String(kv[1])
                 if v.hasPrefix("#") {  // DER-encoded value: UTF8String/PrintableString, tag + length + bytes
                     let hex = Array(v.dropFirst())
-                    let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(hex[$0...$0 + 1]), radix: 16) }
+                    let bytes = stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+                        UInt8(String(hex[$0...$0 + 1]), radix: 16)
+                    }
                     v = String(decoding: bytes.dropFirst(2), as: UTF8.self)
                 }
                 orgID = v
             }
         }
         let info = SimulatorCertificateInfo(
-            sha256Base64URL: Base64Text.encodeURL(fingerprint), organizationIdentifier: orgID, subject: subject, notAfter: notAfter,
-            isRSA: text.contains("rsaEncryption"), isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"))
+            sha256Base64URL: Base64Text.encodeURL(fingerprint), organizationIdentifier: orgID, subject: subject,
+            notAfter: notAfter,
+            isRSA: text.contains("rsaEncryption"),
+            isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"))
         cache.withLock { $0[der] = info }
         return info
     }
@@ -83,7 +93,8 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
     func verifyRSASHA256(message: [UInt8], signature: [UInt8], certificateDER: [UInt8]) -> Bool {
         let (s1, pub) = Self.run(["x509", "-inform", "DER", "-pubkey", "-noout"], input: certificateDER)
         guard s1 == 0 else { return false }
-        let pubFile = Self.tempFile(pub), sigFile = Self.tempFile(signature)
+        let pubFile = Self.tempFile(pub)
+        let sigFile = Self.tempFile(signature)
         defer {
             try? FileManager.default.removeItem(atPath: pubFile)
             try? FileManager.default.removeItem(atPath: sigFile)
@@ -95,7 +106,8 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
         let leafPEM = Self.run(["x509", "-inform", "DER", "-outform", "PEM"], input: certificateDER).1
         var chainPEM: [UInt8] = []
         for i in intermediates { chainPEM += Self.run(["x509", "-inform", "DER", "-outform", "PEM"], input: i).1 }
-        let leaf = Self.tempFile(leafPEM), chain = Self.tempFile(chainPEM)
+        let leaf = Self.tempFile(leafPEM)
+        let chain = Self.tempFile(chainPEM)
         defer {
             try? FileManager.default.removeItem(atPath: leaf)
             try? FileManager.default.removeItem(atPath: chain)

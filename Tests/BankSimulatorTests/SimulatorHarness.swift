@@ -50,7 +50,12 @@ final class SimulatorHarness: Sendable {
         _ method: HTTPMethod, _ target: String, host: String = "localhost", headers: [(String, String)] = [],
         body: [UInt8] = [], cert: String? = "qwac.crt"
     ) throws -> HTTPRequest {
-        var r = HTTPRequest(method: method, target: target, headers: HTTPHeaders([("Host", host)] + headers), body: body)
+        var headers = headers
+        if !body.isEmpty && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+        }
+        var r = HTTPRequest(
+            method: method, target: target, headers: HTTPHeaders([("Host", host)] + headers), body: body)
         r.peerCertificateDER = try cert.map { try der($0) }
         return r
     }
@@ -71,7 +76,8 @@ final class SimulatorHarness: Sendable {
 
     /// A request signed the way the gateway signs it for `family` (protocol-reference §3, §4.4, §5.6).
     func signed(
-        _ family: Family, _ method: HTTPMethod, _ target: String, host: String = "localhost", token: String?, keyId: String,
+        _ family: Family, _ method: HTTPMethod, _ target: String, host: String = "localhost", token: String?,
+        keyId: String,
         body: [UInt8] = [], extra: [(String, String)] = [], cert: String? = "qwac.crt", tamper: Tamper = .none
     ) throws -> HTTPRequest {
         var headers: [(String, String)] = [
@@ -80,10 +86,13 @@ final class SimulatorHarness: Sendable {
         ]
         if let token { headers.append(("Authorization", "Bearer " + token)) }
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
-        if !body.isEmpty || family == .bpce { headers.append(("Digest", "SHA-256=" + Base64Text.encode(crypto.sha256(body)))) }
+        if !body.isEmpty || family == .bpce {
+            headers.append(("Digest", "SHA-256=" + Base64Text.encode(crypto.sha256(body))))
+        }
         headers += extra
         tamper.headersBeforeSigning?(&headers)
-        var names: [String] = family == .ei
+        var names: [String] =
+            family == .ei
             ? ["(request-target)", "host", "date", "x-request-id"] + (body.isEmpty ? [] : ["content-type", "digest"])
             : ["(request-target)", "date", "digest", "x-request-id"] + (body.isEmpty ? [] : ["content-type"])
         names += extra.map { $0.0.lowercased() }.filter { $0.hasPrefix("psu-") }
@@ -94,33 +103,56 @@ final class SimulatorHarness: Sendable {
             return "\(name): " + values.joined(separator: ", ")
         }
         let signature = OpenSSLCLICrypto.sign(Array(lines.joined(separator: "\n").utf8), keyFile: key(tamper.keyFile))
-        headers.append(("Signature",
-            "keyId=\"\(tamper.keyId ?? keyId)\",algorithm=\"\(tamper.algorithm)\",headers=\"\(names.joined(separator: " "))\",signature=\"\(Base64Text.encode(signature))\""))
+        headers.append(
+            (
+                "Signature",
+                "keyId=\"\(tamper.keyId ?? keyId)\",algorithm=\"\(tamper.algorithm)\",headers=\"\(names.joined(separator: " "))\",signature=\"\(Base64Text.encode(signature))\""
+            ))
         tamper.headersAfterSigning?(&headers)
-        var r = HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: tamper.bodyAfterSigning ?? body)
+        var r = HTTPRequest(
+            method: method, target: target, headers: HTTPHeaders(headers), body: tamper.bodyAfterSigning ?? body)
         r.peerCertificateDER = try cert.map { try der($0) }
         return r
     }
 
     // MARK: - Euro-Information flow
 
-    struct EIClient { var clientID: String; var kid: String }
+    struct EIClient {
+        var clientID: String
+        var kid: String
+    }
 
-    func eiRegistrationBody(scope: String = "aisp pisp cbpii", redirect: String = "https://tpp.example/callback",
-        chain: [String] = ["qseal.crt", "ca.crt"]) throws -> JSON {
+    func eiRegistrationBody(
+        scope: String = "aisp pisp cbpii", redirect: String = "https://tpp.example/callback",
+        chain: [String] = ["qseal.crt", "ca.crt"]
+    ) throws -> JSON {
         .object([
             ("redirect_uris", .array([.string(redirect)])), ("token_endpoint_auth_method", "tls_client_auth"),
             ("grant_types", .array(["authorization_code", "refresh_token", "client_credentials"])),
             ("response_types", .array(["code"])), ("client_name", "Passerelle Test"), ("scope", .string(scope)),
             ("contacts", .array(["psd2@tpp.example"])),
-            ("jwks", .object([("keys", .array([.object([("kty", "RSA"), ("kid", .null),
-                ("x5c", .array(try chain.map { .string(Base64Text.encode(try der($0))) }))])]))])),
+            (
+                "jwks",
+                .object([
+                    (
+                        "keys",
+                        .array([
+                            .object([
+                                ("kty", "RSA"), ("kid", .null),
+                                ("x5c", .array(try chain.map { .string(Base64Text.encode(try der($0))) })),
+                            ])
+                        ])
+                    )
+                ])
+            ),
         ])
     }
 
     func registerEI(segment: String = "cic", body: JSON? = nil) async throws -> EIClient {
-        let r = try await send(request(.post, "/sandbox/\(segment)/oauth2/registrations", headers: [("Content-Type", "application/json")],
-            body: (body ?? eiRegistrationBody()).bytes))
+        let r = try await send(
+            request(
+                .post, "/sandbox/\(segment)/oauth2/registrations", headers: [("Content-Type", "application/json")],
+                body: (body ?? eiRegistrationBody()).bytes))
         guard r.status == 201, let doc = JSON.parse(r.body), let id = doc["client_id"]?.stringValue,
             let kid = doc["jwks"]?["keys"]?.arrayValue?.first?["kid"]?.stringValue
         else { throw Failure("EI registration failed: \(r.status) \(String(decoding: r.body, as: UTF8.self))") }
@@ -129,29 +161,46 @@ final class SimulatorHarness: Sendable {
 
     static let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-simulator-test"
 
-    func eiAuthorize(_ c: EIClient, segment: String = "cic", persona: String = "marc", scope: String = "aisp", verifier: String = SimulatorHarness.verifier, extra: [(String, String)] = []) async throws -> String {
+    func eiAuthorize(
+        _ c: EIClient, segment: String = "cic", persona: String = "marc", scope: String = "aisp",
+        verifier: String = SimulatorHarness.verifier, extra: [(String, String)] = []
+    ) async throws -> String {
         let challenge = Base64Text.encodeURL(crypto.sha256(Array(verifier.utf8)))
-        let q = PercentEncoding.formEncode([("response_type", "code"), ("client_id", c.clientID), ("redirect_uri", "https://tpp.example/callback"),
-            ("scope", scope), ("state", "st-1"), ("code_challenge", challenge), ("code_challenge_method", "S256"), ("persona", persona)] + extra)
+        let q = PercentEncoding.formEncode(
+            [
+                ("response_type", "code"), ("client_id", c.clientID), ("redirect_uri", "https://tpp.example/callback"),
+                ("scope", scope), ("state", "st-1"), ("code_challenge", challenge), ("code_challenge_method", "S256"),
+                ("persona", persona),
+            ] + extra)
         let r = try await send(request(.get, "/\(segment)/oauth2/fr/sandbox/signin.html?" + q, cert: nil))
         guard r.status == 302, let location = r.headers["Location"], let code = Self.queryItem(location, "code") else {
-            throw Failure("authorize failed: \(r.status) \(r.headers["Location"] ?? String(decoding: r.body, as: UTF8.self))")
+            throw Failure(
+                "authorize failed: \(r.status) \(r.headers["Location"] ?? String(decoding: r.body, as: UTF8.self))")
         }
         return code
     }
 
     func eiToken(_ c: EIClient, segment: String = "cic", _ pairs: [(String, String)]) async throws -> HTTPResponse {
-        try await send(request(.post, "/sandbox/\(segment)/oauth2/token", headers: [("Content-Type", "application/x-www-form-urlencoded")],
-            body: form([("client_id", c.clientID)] + pairs)))
+        try await send(
+            request(
+                .post, "/sandbox/\(segment)/oauth2/token",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: form([("client_id", c.clientID)] + pairs)))
     }
 
     /// Registration, authorization and code exchange: (client, access token, refresh token).
     func eiConnected(persona: String = "marc", scope: String = "aisp") async throws -> (EIClient, String, String) {
         let c = try await registerEI()
         let code = try await eiAuthorize(c, persona: persona, scope: scope)
-        let r = try await eiToken(c, [("grant_type", "authorization_code"), ("code", code),
-            ("redirect_uri", "https://tpp.example/callback"), ("code_verifier", Self.verifier)])
-        guard r.status == 200, let doc = JSON.parse(r.body), let a = doc["access_token"]?.stringValue, let rt = doc["refresh_token"]?.stringValue else {
+        let r = try await eiToken(
+            c,
+            [
+                ("grant_type", "authorization_code"), ("code", code),
+                ("redirect_uri", "https://tpp.example/callback"), ("code_verifier", Self.verifier),
+            ])
+        guard r.status == 200, let doc = JSON.parse(r.body), let a = doc["access_token"]?.stringValue,
+            let rt = doc["refresh_token"]?.stringValue
+        else {
             throw Failure("token failed: \(r.status) \(String(decoding: r.body, as: UTF8.self))")
         }
         return (c, a, rt)
@@ -162,9 +211,14 @@ final class SimulatorHarness: Sendable {
     static let bpceHost = "bpce-13807.localhost:8443"
 
     func bpceRegistrationToken(cert: String = "qwac.crt") async throws -> String {
-        let r = try await send(request(.post, "/stet/psd2/oauth/token", host: Self.bpceHost,
-            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            body: form([("client_id", "PSD2_TPPRegister"), ("grant_type", "client_credentials"), ("scope", "manageRegistration")]), cert: cert))
+        let r = try await send(
+            request(
+                .post, "/stet/psd2/oauth/token", host: Self.bpceHost,
+                headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                body: form([
+                    ("client_id", "PSD2_TPPRegister"), ("grant_type", "client_credentials"),
+                    ("scope", "manageRegistration"),
+                ]), cert: cert))
         guard r.status == 200, let t = JSON.parse(r.body)?["access_token"]?.stringValue else {
             throw Failure("registration token failed: \(r.status) \(String(decoding: r.body, as: UTF8.self))")
         }
@@ -175,13 +229,30 @@ final class SimulatorHarness: Sendable {
         let qseal = try der("qseal.crt")
         let thumb = try crypto.certificateInfo(der: qseal).sha256Base64URL
         return .object([
-            ("redirect_uris", .array(["https://tpp.example/callback"])), ("token_endpoint_auth_method", "tls_client_auth"),
+            ("redirect_uris", .array(["https://tpp.example/callback"])),
+            ("token_endpoint_auth_method", "tls_client_auth"),
             ("grant_types", .array(["client_credentials"])), ("response_types", .array(["code"])),
             ("client_name", .string(name)), ("scope", "aisp, pisp, cbpii"),
-            ("contact", .object([("contact_name", "Ops"), ("email", "psd2@tpp.example"), ("phone_number", "+33100000000")])),
+            (
+                "contact",
+                .object([("contact_name", "Ops"), ("email", "psd2@tpp.example"), ("phone_number", "+33100000000")])
+            ),
             ("provider_legal_id", "PSDFR-ACPR-12345"),
-            ("jwks", .object([("keys", .array([.object([("kty", "RSA"), ("use", "sig"), ("alg", "RS256"), ("key_ops", .array(["verify"])),
-                ("kid", "qseal-2026"), ("x5c", .array([.string(Base64Text.encode(qseal))])), ("x5t#S256", .string(thumb))])]))])),
+            (
+                "jwks",
+                .object([
+                    (
+                        "keys",
+                        .array([
+                            .object([
+                                ("kty", "RSA"), ("use", "sig"), ("alg", "RS256"), ("key_ops", .array(["verify"])),
+                                ("kid", "qseal-2026"), ("x5c", .array([.string(Base64Text.encode(qseal))])),
+                                ("x5t#S256", .string(thumb)),
+                            ])
+                        ])
+                    )
+                ])
+            ),
             ("software_id", "Passerelle"), ("software_version", "1.0"),
         ])
     }
@@ -189,8 +260,10 @@ final class SimulatorHarness: Sendable {
     func bpceRegister(body: JSON? = nil, token: String? = nil) async throws -> HTTPResponse {
         let t: String
         if let token { t = token } else { t = try await bpceRegistrationToken() }
-        return try await send(signed(.bpce, .post, "/stet/setting/v1/register", host: Self.bpceHost, token: t,
-            keyId: "https://tpp.example/certs/qseal.pem", body: (body ?? bpceRegistrationBody()).bytes))
+        return try await send(
+            signed(
+                .bpce, .post, "/stet/setting/v1/register", host: Self.bpceHost, token: t,
+                keyId: "https://tpp.example/certs/qseal.pem", body: (body ?? bpceRegistrationBody()).bytes))
     }
 
     func bpceClient() async throws -> String {
@@ -203,14 +276,25 @@ final class SimulatorHarness: Sendable {
 
     func bpceConnected(persona: String = "marc") async throws -> (String, String, String) {
         let id = try await bpceClient()
-        let q = PercentEncoding.formEncode([("response_type", "code"), ("client_id", id), ("redirect_uri", "https://tpp.example/callback"),
-            ("scope", "aisp"), ("state", "s"), ("persona", persona)])
+        let q = PercentEncoding.formEncode([
+            ("response_type", "code"), ("client_id", id), ("redirect_uri", "https://tpp.example/callback"),
+            ("scope", "aisp"), ("state", "s"), ("persona", persona),
+        ])
         let a = try await send(request(.get, "/stet/psd2/oauth/authorize?" + q, host: Self.bpceHost, cert: nil))
-        guard a.status == 302, let code = Self.queryItem(a.headers["Location"] ?? "", "code") else { throw Failure("BPCE authorize failed \(a.status)") }
-        let r = try await send(request(.post, "/stet/psd2/oauth/token", host: Self.bpceHost,
-            headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            body: form([("client_id", id), ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", "https://tpp.example/callback")])))
-        guard r.status == 200, let doc = JSON.parse(r.body), let at = doc["access_token"]?.stringValue, let rt = doc["refresh_token"]?.stringValue else {
+        guard a.status == 302, let code = Self.queryItem(a.headers["Location"] ?? "", "code") else {
+            throw Failure("BPCE authorize failed \(a.status)")
+        }
+        let r = try await send(
+            request(
+                .post, "/stet/psd2/oauth/token", host: Self.bpceHost,
+                headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+                body: form([
+                    ("client_id", id), ("grant_type", "authorization_code"), ("code", code),
+                    ("redirect_uri", "https://tpp.example/callback"),
+                ])))
+        guard r.status == 200, let doc = JSON.parse(r.body), let at = doc["access_token"]?.stringValue,
+            let rt = doc["refresh_token"]?.stringValue
+        else {
             throw Failure("BPCE token failed: \(r.status) \(String(decoding: r.body, as: UTF8.self))")
         }
         return (id, at, rt)
@@ -240,7 +324,9 @@ extension JSON {
         let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
         guard case .object(var members) = self else { return self }
         if parts.count == 2 {
-            if let i = members.firstIndex(where: { $0.0 == parts[0] }) { members[i].1 = members[i].1.setting(parts[1], value) }
+            if let i = members.firstIndex(where: { $0.0 == parts[0] }) {
+                members[i].1 = members[i].1.setting(parts[1], value)
+            }
             return .object(members)
         }
         members.removeAll { $0.0 == parts[0] }

@@ -29,6 +29,11 @@ import Testing
         _ = try pool.checkOut(key, now: now + .seconds(51))
         #expect(pool.createdCount == 2)  // the expired one was closed, a new one made
         #expect(pool.idleCount == 0)
+        // Returning any handle also closes those of other hosts that idled too long.
+        let quietKey = CurlHandlePool.Key(host: "quiet.example:443", identityID: nil)
+        pool.checkIn(try pool.checkOut(quietKey, now: now), key: quietKey, now: now)
+        pool.checkIn(try pool.checkOut(key, now: now + .seconds(60)), key: key, now: now + .seconds(60))
+        #expect(pool.idleCount == 1)
     }
 
     @Test func poolIsBoundedPerKeyAndInTotal() throws {

@@ -62,7 +62,8 @@ import Testing
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
-        let transport = try Fixtures.transport()
+        let audit = InMemoryOutboundAuditSink()
+        let transport = try Fixtures.transport(audit: audit)
         defer { transport.shutdown() }
         let identity = try Fixtures.identity()
         let task = Task {
@@ -72,6 +73,7 @@ import Testing
         task.cancel()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
+        #expect(audit.records.map(\.errorKind) == ["cancelled"])
     }
 
     @Test func refusedConnectionAndUnknownHostAreNamed() async throws {
@@ -99,6 +101,20 @@ import Testing
         defer { transport.shutdown() }
         let error = await Fixtures.outboundError { try await transport.send(.make(url)) }
         #expect(error?.code == expected, "\(String(describing: error))")
+        #expect(transport.countersSnapshot.attempts == 0)
+    }
+}
+
+extension DeadlineAndLimitTests {
+    @Test(arguments: [("PSU-User-Agent", "x\r\nX-Injected: 1"), ("Bad Name", "v"), ("X-Nul", "a\u{0}b"), ("", "v")])
+    func headerInjectionIsRefusedBeforeAnyIO(name: String, value: String) async throws {
+        let transport = try Fixtures.transport()
+        defer { transport.shutdown() }
+        let error = await Fixtures.outboundError {
+            try await transport.send(.make("https://localhost:1/x", headers: [("Accept", "*/*"), (name, value)]))
+        }
+        #expect(error?.code == .invalidHeader, "\(String(describing: error))")
+        #expect(error?.description.contains("Injected") == false)
         #expect(transport.countersSnapshot.attempts == 0)
     }
 }

@@ -53,6 +53,19 @@ import TestSupport
         #expect(try Fixtures.json(check)["requests"] as? Int == 4)  // 1 + 2 retries, then this GET
     }
 
+    @Test func a503AskingForMorePatienceThanTheBackoffIsNotRetried() async throws {
+        let server = try await TestTLSServer()
+        defer { server.stop() }
+        let transport = try Fixtures.transport()  // maxDelay 50 ms
+        defer { transport.shutdown() }
+        let identity = try Fixtures.identity()
+        let response = try await transport.send(.make(server.url("/status/503?retry-after=30"), identity: identity))
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") == "30")
+        let check = try await transport.send(.make(server.url("/ok"), identity: identity))
+        #expect(try Fixtures.json(check)["requests"] as? Int == 2)
+    }
+
     @Test func postBodyAndMethodReachTheServer() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }

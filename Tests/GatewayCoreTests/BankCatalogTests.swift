@@ -53,6 +53,24 @@ import Testing
         #expect(catalog.defaultBPCERegistrationBank(for: .sandbox)?.id.description == "bpce:17515")
     }
 
+    @Test func listsTheHeadersToSignWithPresentPSUHeaders() throws {
+        let cic = try catalog.require(BankID("cmcic:cic")!)
+        let present = [
+            "Host", "Date", "X-Request-ID", "Authorization", "PSU-IP-Address", "psu-user-agent", "PSU-IP-Address",
+        ]
+        #expect(
+            cic.headersToSign(hasBody: false, presentHeaders: present)
+                == ["(request-target)", "host", "date", "x-request-id", "psu-ip-address", "psu-user-agent"])
+        #expect(cic.headersToSign(hasBody: true, presentHeaders: []).suffix(2) == ["digest", "content-type"])
+        let bp = try catalog.require(BankID("bpce:13807")!)
+        #expect(
+            bp.headersToSign(hasBody: false, presentHeaders: present).prefix(4)
+                == ["(request-target)", "date", "x-request-id", "digest"])
+        for profile in catalog.all {
+            #expect(!profile.headersToSign(hasBody: true, presentHeaders: present).contains("authorization"))
+        }
+    }
+
     @Test func summariesHaveTheAPIShape() throws {
         let summary = try catalog.require(BankID("bpce:13807")!).summary
         let json = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self)

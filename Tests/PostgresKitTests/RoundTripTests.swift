@@ -103,7 +103,8 @@ import Testing
     @Test func uniqueViolationSurfacesAsItsOwnCodeWithConstraintAndWithoutValues() async throws {
         let table = TestDatabase.uniqueName()
         try await TestDatabase.withClient { db in
-            try await db.execute("CREATE TABLE \(identifier: table) (email text CONSTRAINT \(identifier: table + "_email") UNIQUE)")
+            try await db.execute(
+                "CREATE TABLE \(identifier: table) (email text CONSTRAINT \(identifier: table + "_email") UNIQUE)")
             try await db.execute("INSERT INTO \(identifier: table) VALUES (\("alice@example.test"))")
             let error = try await #require(throws: DatabaseError.self) {
                 try await db.execute("INSERT INTO \(identifier: table) VALUES (\("alice@example.test"))")
@@ -119,7 +120,8 @@ import Testing
     }
 
     @Test func foreignKeyAndDataErrorsAreDistinguishedAndRedacted() async throws {
-        let parent = TestDatabase.uniqueName(), child = TestDatabase.uniqueName()
+        let parent = TestDatabase.uniqueName()
+        let child = TestDatabase.uniqueName()
         try await TestDatabase.withClient { db in
             try await db.execute("CREATE TABLE \(identifier: parent) (id int PRIMARY KEY)")
             try await db.execute(

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PostgresKit
 
 @Suite struct TextFormatTests {
@@ -53,11 +54,13 @@ import Testing
         let name = "Robert'); DROP TABLE students;--"
         let limit = 10
         let missing: String? = nil
-        let query: Query = "SELECT * FROM \(identifier: "we\"ird") WHERE name = \(name) AND note = \(missing) LIMIT \(limit)"
+        let query: Query =
+            "SELECT * FROM \(identifier: "we\"ird") WHERE name = \(name) AND note = \(missing) LIMIT \(limit)"
         #expect(query.sql == "SELECT * FROM \"we\"\"ird\" WHERE name = $1 AND note = $2 LIMIT $3")
-        #expect(query.binds == [
-            PostgresBind(text: name, type: 0), PostgresBind(text: nil, type: 0), PostgresBind(text: "10", type: 20),
-        ])
+        #expect(
+            query.binds == [
+                PostgresBind(text: name, type: 0), PostgresBind(text: nil, type: 0), PostgresBind(text: "10", type: 20),
+            ])
         #expect(!query.description.contains("DROP"))
     }
 
@@ -73,7 +76,8 @@ import Testing
         let message = DatabaseError.redactedMessage(
             "invalid input syntax for type integer: \"4111 1111\"", sqlState: "22P02")
         #expect(message == "invalid input syntax for type integer: \"<redacted>\"")
-        let kept = DatabaseError.redactedMessage("duplicate key value violates unique constraint \"k\"", sqlState: "23505")
+        let kept = DatabaseError.redactedMessage(
+            "duplicate key value violates unique constraint \"k\"", sqlState: "23505")
         #expect(kept.contains("\"k\""))
     }
 
@@ -92,14 +96,17 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(TestDatabase.uniqueName("mig"))
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try "CREATE TABLE b ();".write(to: dir.appendingPathComponent("0002_second.sql"), atomically: true, encoding: .utf8)
-        try "CREATE TABLE a ();".write(to: dir.appendingPathComponent("0001_first_one.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE b ();".write(
+            to: dir.appendingPathComponent("0002_second.sql"), atomically: true, encoding: .utf8)
+        try "CREATE TABLE a ();".write(
+            to: dir.appendingPathComponent("0001_first_one.sql"), atomically: true, encoding: .utf8)
         try "ignored".write(to: dir.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
         let migrations = try Migration.load(from: dir)
-        #expect(migrations == [
-            Migration(version: 1, name: "first_one", sql: "CREATE TABLE a ();"),
-            Migration(version: 2, name: "second", sql: "CREATE TABLE b ();"),
-        ])
+        #expect(
+            migrations == [
+                Migration(version: 1, name: "first_one", sql: "CREATE TABLE a ();"),
+                Migration(version: 2, name: "second", sql: "CREATE TABLE b ();"),
+            ])
         try "x".write(to: dir.appendingPathComponent("02_dup.sql"), atomically: true, encoding: .utf8)
         #expect(throws: DatabaseError(.migrationMismatch)) { try Migration.load(from: dir) }
     }

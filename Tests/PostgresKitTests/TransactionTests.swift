@@ -42,7 +42,8 @@ import Testing
             await inserted.wait()
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
@@ -57,7 +58,8 @@ import Testing
                     _ = try? await tx.execute("INSERT INTO \(identifier: table) VALUES (\(1))")
                 }
             }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
         }
     }
@@ -70,8 +72,52 @@ import Testing
                 try await connection.execute("BEGIN")
                 try await connection.execute("INSERT INTO \(identifier: table) VALUES (\(1))")
             }
-            #expect(try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
+            #expect(
+                try await db.query("SELECT count(*) AS n FROM \(identifier: table)")[0].decode("n", as: Int.self) == 0)
             try await db.execute("DROP TABLE \(identifier: table)")
+        }
+    }
+
+    /// An actor-isolated caller can use the scoped APIs and touch its own state inside the closure.
+    actor Repository {
+        let db: PostgresClient
+        var seen: [Int] = []
+        init(db: PostgresClient) { self.db = db }
+
+        func record(_ value: Int) async throws -> Int {
+            try await db.withTransaction { tx in
+                let n = try await tx.query("SELECT \(value) + 1 AS n")[0].decode("n", as: Int.self)
+                seen.append(n)
+                return n
+            }
+        }
+    }
+
+    @Test func actorIsolatedCallersCanUseTransactions() async throws {
+        try await TestDatabase.withClient { (db: PostgresClient) async throws in
+            let repository = Repository(db: db)
+            #expect(try await repository.record(1) == 2)
+            #expect(try await repository.record(5) == 6)
+            #expect(await repository.seen == [2, 6])
+        }
+    }
+
+    @Test func cancellingATaskCancelsItsRunningStatementAndTheSessionIsReplaced() async throws {
+        try await TestDatabase.withClient(try TestDatabase.configuration(poolSize: 1)) { db in
+            let before = try await db.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+            let task = Task { try await db.query("SELECT pg_sleep(20)") }
+            #expect(
+                try await TestDatabase.eventually {
+                    try await TestDatabase.withClient { admin in
+                        try await admin.query(
+                            "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = \(before) AND state = 'active'"
+                        )[0].decode("n", as: Int.self) == 1
+                    }
+                })
+            task.cancel()
+            await #expect(throws: CancellationError.self) { try await task.value }
+            let after = try await db.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+            #expect(after != before)
         }
     }
 }

@@ -148,7 +148,7 @@ public struct BPCEAdapter: BankAdapter {
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for later calls.
     func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
-        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        let path = BankCallBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
         return id ? path + "/{clientId}" : path
     }
 
@@ -221,7 +221,7 @@ public struct BPCEAdapter: BankAdapter {
         context: AdapterContext
     ) async throws -> OutboundResponse {
         let token = try await registrationToken(client: client, context: context)
-        let request = STETRequest(
+        let request = BankCall(
             method: method, url: url, pathTemplate: template, body: body,
             contentType: body.isEmpty ? nil : "application/json", accept: "application/json", bearer: token,
             signing: .sign(keyID: keyID))

@@ -40,7 +40,7 @@ public struct EuroInformationAdapter: BankAdapter {
     ) async throws -> RegistrationResult {
         let url = try registrationURL(existing, client: client)
         let current = try await caller(client).send(
-            STETRequest(
+            BankCall(
                 method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true), accept: "application/json"),
             kind: .registration, context: context)
         let (document, _) = try RegistrationDocument.parse(current.body)
@@ -62,7 +62,7 @@ public struct EuroInformationAdapter: BankAdapter {
     public func readRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
         async throws -> RegistrationResult
     {
-        let request = STETRequest(
+        let request = BankCall(
             method: "GET", url: try registrationURL(existing, client: client),
             pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         let response = try await caller(client).send(request, kind: .registration, context: context)
@@ -73,7 +73,7 @@ public struct EuroInformationAdapter: BankAdapter {
     public func deleteRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
         async throws
     {
-        let request = STETRequest(
+        let request = BankCall(
             method: "DELETE", url: try registrationURL(existing, client: client),
             pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         _ = try await caller(client).send(request, kind: .registration, context: context)
@@ -164,7 +164,7 @@ public struct EuroInformationAdapter: BankAdapter {
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for RFC 7592 calls.
     func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
-        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        let path = BankCallBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
         return id ? path + "/{clientId}" : path
     }
 
@@ -208,7 +208,7 @@ public struct EuroInformationAdapter: BankAdapter {
         _ method: String, url: String, template: String, body: [UInt8], client: BankClient,
         request: RegistrationRequest, context: AdapterContext
     ) async throws -> RegistrationResult {
-        let outbound = STETRequest(
+        let outbound = BankCall(
             method: method, url: url, pathTemplate: template, body: body, contentType: "application/json",
             accept: "application/json")
         let response = try await caller(client).send(outbound, kind: .registration, context: context)

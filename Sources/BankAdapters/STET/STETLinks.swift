@@ -28,13 +28,20 @@ public enum STETLinks {
             }
             return root.origin + target.rest
         }
-        if link.lowercased().hasPrefix("http:") || link.contains("://") {
-            throw AdapterError.invalidResponse(reason: "link is not https")
-        }
+        if hasScheme(link) { throw AdapterError.invalidResponse(reason: "link is not https") }
         if link.hasPrefix("/") { return root.origin + link }
         // A path relative to the API root (not seen in the field; RFC 3986 §5.2 against "<apiRoot>/").
         let base = root.rest.hasSuffix("/") ? root.rest : root.rest + "/"
         return root.origin + base + link
+    }
+
+    /// Whether `link` starts with a URI scheme (`http:`, `ftp:`, `javascript:`), RFC 3986 §3.1; a `:` later in the
+    /// path or query (`?next=https://…`) does not count.
+    static func hasScheme(_ link: String) -> Bool {
+        guard let colon = link.firstIndex(of: ":"), let first = link.first, first.isASCII, first.isLetter else {
+            return false
+        }
+        return link[..<colon].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
     }
 
     /// Scheme and authority of an absolute https URL, compared case-insensitively with the default port removed.
@@ -74,6 +81,7 @@ public struct STETPageWalk: Codable, Hashable, Sendable {
         case pageCap
     }
 
+    /// Memberwise initializer.
     public init(maxPages: Int) {
         self.maxPages = max(1, maxPages)
         visited = []

@@ -3,19 +3,19 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// Sends `STETRequest`s for one bank client and turns every failure into the shared `AdapterError` taxonomy:
+/// Sends `BankCall`s for one bank client and turns every failure into the shared `AdapterError` taxonomy:
 /// a non-2xx answer is classified by `STETErrorClassifier` (only the bank's short code and message are kept), a
 /// transport failure becomes `.timeout` or `.transport`, cancellation stays `CancellationError`.
 struct BankCaller: Sendable {
     let client: BankClient
     let dependencies: AdapterDependencies
 
-    var builder: STETRequestBuilder { STETRequestBuilder(client: client, dependencies: dependencies) }
+    var builder: BankCallBuilder { BankCallBuilder(client: client, dependencies: dependencies) }
 
     /// Sends `request`; returns the response when its status is 2xx or in `passThrough`.
     /// - Throws: `AdapterError` for any other status or a transport failure.
     func send(
-        _ request: STETRequest, kind: STETErrorClassifier.CallKind, context: AdapterContext,
+        _ request: BankCall, kind: STETErrorClassifier.CallKind, context: AdapterContext,
         passThrough: Set<Int> = []
     ) async throws -> OutboundResponse {
         let (outbound, _) = try builder.build(request, context: context)

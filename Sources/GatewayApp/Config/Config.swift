@@ -27,7 +27,19 @@ public struct Config: Sendable {
         public var startupWaitSeconds = 60.0
     }
 
+    /// Outbound HTTPS to banks (CurlKit).
+    public struct Outbound: Sendable {
+        public var connectTimeoutSeconds = 5.0
+        public var maxResponseBytes = 10 << 20
+        public var threads = 8
+        public var idleTimeoutSeconds = 50.0
+        public var maxIdlePerHost = 8
+        public var maxRetries = 2
+        public var proxy: String?
+    }
+
     public var http = HTTP()
+    public var outbound = Outbound()
     public var database = Database()
     public var logLevel: Logger.Level = .info
     /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
@@ -40,6 +52,11 @@ public struct Config: Sendable {
     public var banksFile: String?
     public var bankCAFile: String?
     public var bootstrapAPIKey: Secret<String>?
+    /// Base URL where this Passerelle is reachable by banks for its QSealC (`<base>/certificates/<sha256>.pem`),
+    /// used as a certificate-URL `keyId` (BPCE registration calls) or JWK `x5u`.
+    public var publicBaseURL: String?
+    /// Total deadline of one API call's bank exchange, in seconds.
+    public var bankTimeoutSeconds = 30.0
 
     public init() {}
 
@@ -98,6 +115,21 @@ public struct Config: Sendable {
         banksFile = env.optionalString("PASSERELLE_BANKS_FILE")
         bankCAFile = env.optionalString("PASSERELLE_BANK_CA_FILE")
         bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY")
+        publicBaseURL = env.optionalString("PASSERELLE_PUBLIC_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        if let url = publicBaseURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            env.report("PASSERELLE_PUBLIC_BASE_URL: expected an http(s) URL, got \"\(url)\"")
+        }
+        outbound.connectTimeoutSeconds = env.seconds(
+            "PASSERELLE_OUTBOUND_CONNECT_TIMEOUT_SECONDS", default: outbound.connectTimeoutSeconds, in: 0.1...120)
+        outbound.maxResponseBytes = env.int(
+            "PASSERELLE_OUTBOUND_MAX_RESPONSE_BYTES", default: outbound.maxResponseBytes, in: 1024...(1 << 30))
+        outbound.threads = env.int("PASSERELLE_OUTBOUND_THREADS", default: outbound.threads, in: 1...256)
+        outbound.idleTimeoutSeconds = env.seconds(
+            "PASSERELLE_OUTBOUND_IDLE_TIMEOUT_SECONDS", default: outbound.idleTimeoutSeconds, in: 1...3600)
+        outbound.maxIdlePerHost = env.int("PASSERELLE_OUTBOUND_MAX_IDLE_PER_HOST", default: outbound.maxIdlePerHost, in: 0...1024)
+        outbound.maxRetries = env.int("PASSERELLE_OUTBOUND_MAX_RETRIES", default: outbound.maxRetries, in: 0...10)
+        outbound.proxy = env.optionalString("PASSERELLE_OUTBOUND_PROXY")
+        bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
         if let key = bootstrapAPIKey, key.reveal.utf8.count < 16 {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: too short (at least 16 characters)")
         }

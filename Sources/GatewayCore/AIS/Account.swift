@@ -1,7 +1,8 @@
 /// One account of a connected customer, the same shape for every bank (internal-api.md,
 /// `GET /v1/connections/{id}/accounts`). Optional fields are omitted from JSON when absent.
 public struct Account: Hashable, Sendable, Codable {
-    /// Stable for a connection: the bank's `resourceId`, used in `/accounts/{accountId}/…`.
+    /// As returned by an adapter: the bank's `resourceId`. The service replaces it (and `linkedAccount`) with the
+    /// connection's stable account id before answering the API, and maps it back for `/accounts/{accountId}/…`.
     public var id: String
     /// The IBAN of a cash account (absent for cards, which carry `maskedPan`).
     public var iban: String?
@@ -28,6 +29,7 @@ public struct Account: Hashable, Sendable, Codable {
     /// Balances the bank returned inline with the account list (BPCE does once consented).
     public var balances: [Balance]?
 
+    /// Memberwise initializer.
     public init(
         id: String, iban: String? = nil, maskedPan: String? = nil, name: String, currency: String,
         cashAccountType: String, product: String? = nil, usage: String? = nil, psuStatus: String? = nil,

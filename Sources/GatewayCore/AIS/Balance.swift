@@ -22,6 +22,7 @@ public struct Balance: Hashable, Sendable, Codable {
         }
     }
 
+    /// The normalized balance kind.
     public var type: Kind
     /// The bank's code as sent (`CLBD`, `XPCD`, `VALU`, `OTHR`, …).
     public var bankType: String
@@ -31,8 +32,10 @@ public struct Balance: Hashable, Sendable, Codable {
     public var amount: DecimalAmount
     /// ISO 4217.
     public var currency: String
+    /// The day the balance refers to.
     public var referenceDate: CalendarDate?
 
+    /// Memberwise initializer.
     public init(
         type: Kind, bankType: String, name: String? = nil, amount: DecimalAmount, currency: String,
         referenceDate: CalendarDate? = nil

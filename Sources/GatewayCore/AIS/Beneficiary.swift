@@ -2,15 +2,20 @@
 public struct Beneficiary: Hashable, Sendable, Codable {
     /// The bank's id for the beneficiary.
     public var id: String?
+    /// Display name.
     public var name: String?
+    /// IBAN, when the bank gives one.
     public var iban: String?
     /// BIC of the creditor's bank.
     public var bicFi: String?
     /// ISO 3166 country of the creditor's postal address.
     public var country: String?
+    /// Postal address lines of the creditor.
     public var addressLines: [String]?
+    /// The bank's `isTrusted` flag.
     public var isTrusted: Bool?
 
+    /// Memberwise initializer.
     public init(
         id: String? = nil, name: String? = nil, iban: String? = nil, bicFi: String? = nil, country: String? = nil,
         addressLines: [String]? = nil, isTrusted: Bool? = nil
@@ -30,6 +35,7 @@ public struct Identity: Hashable, Sendable, Codable {
     /// STET `connectedPsu`, e.g. `MALLOW MARC`.
     public var name: String
 
+    /// Memberwise initializer.
     public init(name: String) { self.name = name }
 }
 
@@ -39,9 +45,12 @@ public struct ConsentRequest: Hashable, Sendable, Codable {
     public var balances: [String]
     /// IBANs whose transactions may be read.
     public var transactions: [String]
+    /// Whether trusted beneficiaries may be read.
     public var trustedBeneficiaries: Bool
+    /// Whether the customer's identity may be read.
     public var identity: Bool
 
+    /// Memberwise initializer.
     public init(
         balances: [String] = [], transactions: [String] = [], trustedBeneficiaries: Bool = false, identity: Bool = false
     ) {

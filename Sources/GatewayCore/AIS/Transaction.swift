@@ -26,10 +26,15 @@ public struct Transaction: Hashable, Sendable, Codable {
     public var bankReference: String?
     /// Signed: negative for debits.
     public var amount: DecimalAmount
+    /// ISO 4217 currency code.
     public var currency: String
+    /// Normalized status.
     public var status: Status
+    /// Booking (imputation) date.
     public var bookingDate: CalendarDate?
+    /// Value date.
     public var valueDate: CalendarDate?
+    /// Date of the operation itself (card payment day).
     public var transactionDate: CalendarDate?
     /// STET `expectedBookingDate`, when sent.
     public var expectedBookingDate: CalendarDate?
@@ -44,6 +49,7 @@ public struct Transaction: Hashable, Sendable, Codable {
     /// The bank's transaction code, flattened (`PMNT-ICDT-ESCT` or the proprietary `code`).
     public var bankTransactionCode: String?
 
+    /// Memberwise initializer.
     public init(
         id: String? = nil, bankReference: String? = nil, amount: DecimalAmount, currency: String, status: Status,
         bookingDate: CalendarDate? = nil, valueDate: CalendarDate? = nil, transactionDate: CalendarDate? = nil,
@@ -69,10 +75,12 @@ public struct Transaction: Hashable, Sendable, Codable {
 
 /// One page of transactions from the bank, and where the next one is.
 public struct TransactionPage: Hashable, Sendable {
+    /// The page's transactions, in the bank's order.
     public var transactions: [Transaction]
     /// The absolute URL of the bank's next page (`_links.next` resolved against the API host), or `nil` at the end.
     public var nextPageURL: String?
 
+    /// Memberwise initializer.
     public init(transactions: [Transaction], nextPageURL: String?) {
         self.transactions = transactions
         self.nextPageURL = nextPageURL

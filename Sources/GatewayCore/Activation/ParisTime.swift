@@ -6,11 +6,14 @@ import Foundation
 public enum ParisTime {
     /// A local wall-clock reading in Paris.
     public struct LocalTime: Hashable, Sendable, CustomStringConvertible {
+        /// The Paris calendar day.
         public let date: CalendarDate
         /// Seconds since local midnight (0..<86400).
         public let secondsOfDay: Int
 
+        /// Hour of the day, 0–23.
         public var hour: Int { secondsOfDay / 3600 }
+        /// Minute of the hour, 0–59.
         public var minute: Int { secondsOfDay % 3600 / 60 }
 
         /// `2026-03-30 09:59:59`.

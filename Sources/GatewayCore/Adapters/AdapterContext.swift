@@ -12,6 +12,7 @@ public struct AdapterContext: Sendable {
     /// The customer's headers to forward and sign, empty for unattended calls.
     public var psu: PSUContext
 
+    /// Memberwise initializer.
     public init(requestID: String, deadline: ContinuousClock.Instant, logger: Logger, psu: PSUContext = PSUContext()) {
         self.requestID = requestID
         self.deadline = deadline

@@ -11,6 +11,7 @@ public struct CertificateMaterial: Sendable {
     /// PEM private key (decrypted), never logged.
     public var privateKeyPEM: Secret<String>
 
+    /// Memberwise initializer.
     public init(id: String, certificatePEM: String, privateKeyPEM: Secret<String>) {
         self.id = id
         self.certificatePEM = certificatePEM
@@ -21,7 +22,9 @@ public struct CertificateMaterial: Sendable {
 /// Who Passerelle is at one bank for one call: the catalog entry and environment, the TPP's certificates, and the
 /// client it registered (absent while registering).
 public struct BankClient: Sendable {
+    /// The catalog entry whose URLs and rules apply.
     public var bank: BankProfile
+    /// Sandbox or production.
     public var environment: Environment
     /// QWAC for mutual TLS.
     public var qwac: CertificateMaterial
@@ -32,6 +35,7 @@ public struct BankClient: Sendable {
     /// The `keyId` to sign with, already resolved for the bank's `keyIdMode` (bank `kid`, `x5u`, `client_id`, URL).
     public var keyID: String?
 
+    /// Memberwise initializer.
     public init(
         bank: BankProfile, environment: Environment, qwac: CertificateMaterial, qseal: CertificateMaterial,
         clientID: String? = nil, keyID: String? = nil
@@ -60,10 +64,14 @@ public struct BankClient: Sendable {
 public struct RegistrationRequest: Sendable, Hashable {
     /// Contact person for the bank.
     public struct Contact: Sendable, Hashable, Codable {
+        /// Display name.
         public var name: String
+        /// Email address.
         public var email: String
+        /// Phone number, international format.
         public var phone: String?
 
+        /// Memberwise initializer.
         public init(name: String, email: String, phone: String? = nil) {
             self.name = name
             self.email = email
@@ -71,14 +79,19 @@ public struct RegistrationRequest: Sendable, Hashable {
         }
     }
 
+    /// Name shown to customers (unique at BPCE).
     public var clientName: String
+    /// Every redirect URI later used in authorization flows.
     public var redirectURIs: [String]
+    /// The TPP roles.
     public var roles: [Role]
     /// Ask for `extended_transaction_history` with `aisp` (Euro-Information).
     public var extendedTransactionHistory: Bool
+    /// Who the bank may contact.
     public var contact: Contact
     /// Shown to the PSU during SCA (BPCE `software_id`).
     public var softwareID: String?
+    /// Logo shown to customers (`logo_uri`, may be a `data:` URI).
     public var logoURI: String?
     /// Agent id (BPCE `client_legal_id`).
     public var clientLegalID: String?
@@ -89,6 +102,7 @@ public struct RegistrationRequest: Sendable, Hashable {
     /// A URL serving the QSealC (JWK `x5u` at Euro-Information, `keyId` of BPCE registration calls), when configured.
     public var certificateURL: String?
 
+    /// Memberwise initializer.
     public init(
         clientName: String, redirectURIs: [String], roles: [Role], extendedTransactionHistory: Bool = false,
         contact: Contact, softwareID: String? = nil, logoURI: String? = nil, clientLegalID: String? = nil,
@@ -112,31 +126,41 @@ public struct RegistrationRequest: Sendable, Hashable {
 public struct RegistrationResult: Sendable, Hashable {
     /// One key the bank knows for the client.
     public struct Key: Sendable, Hashable, Codable {
+        /// The Passerelle certificate (QSealC) this key belongs to, when the adapter could match it.
+        public var certificateID: String?
         /// The JWK `kid` (bank-generated at Euro-Information, ours at BPCE).
         public var kid: String?
         /// SHA-256 fingerprint (hex) of the leaf certificate, to match keys (protocol-reference §4.2).
         public var sha256Fingerprint: String?
 
-        public init(kid: String?, sha256Fingerprint: String?) {
+        /// Memberwise initializer.
+        public init(certificateID: String? = nil, kid: String?, sha256Fingerprint: String?) {
+            self.certificateID = certificateID
             self.kid = kid
             self.sha256Fingerprint = sha256Fingerprint
         }
     }
 
+    /// The `client_id` the bank assigned.
     public var clientID: String
     /// RFC 7592 `registration_client_uri` (Euro-Information); use verbatim for read, update, delete.
     public var registrationClientURI: String?
     /// The `keyId` to sign PSD2 calls with, resolved for the bank's `keyIdMode`.
     public var keyID: String?
+    /// The keys the bank knows for the client.
     public var keys: [Key]
     /// `active` (Euro-Information) or `pending` (BPCE, until `activatesAt`).
     public var status: RegistrationStatus
+    /// When a pending registration becomes usable (BPCE).
     public var activatesAt: Date?
     /// The request body as sent and the response as received, secrets excluded, for support.
     public var requestBody: String
+    /// The bank's response body, secrets excluded, for support.
     public var responseBody: String
+    /// The bank's HTTP status.
     public var httpStatus: Int
 
+    /// Memberwise initializer.
     public init(
         clientID: String, registrationClientURI: String? = nil, keyID: String?, keys: [Key], status: RegistrationStatus,
         activatesAt: Date? = nil, requestBody: String, responseBody: String, httpStatus: Int
@@ -155,11 +179,14 @@ public struct RegistrationResult: Sendable, Hashable {
 
 /// A registration as stored, enough to read, update or delete it at the bank.
 public struct RegistrationReference: Sendable, Hashable {
+    /// The `client_id` the bank assigned.
     public var clientID: String
+    /// RFC 7592 `registration_client_uri`, when the bank returned one.
     public var registrationClientURI: String?
     /// The keys currently registered (kept side by side during a Euro-Information rotation).
     public var keys: [RegistrationResult.Key]
 
+    /// Memberwise initializer.
     public init(clientID: String, registrationClientURI: String? = nil, keys: [RegistrationResult.Key] = []) {
         self.clientID = clientID
         self.registrationClientURI = registrationClientURI

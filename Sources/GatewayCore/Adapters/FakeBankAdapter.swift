@@ -24,16 +24,25 @@ public final class FakeBankAdapter: BankAdapter {
 
     /// What each method answers. Transactions pages are looked up by request; a missing page is `.noAccounts`.
     public struct Responses: Sendable {
+        /// Answer to register, update and read.
         public var registration: Result<RegistrationResult, AdapterError>
+        /// Answer to delete.
         public var deleteRegistration: Result<Void, AdapterError> = .success(())
+        /// Answer to the code exchange.
         public var tokens: Result<TokenSet, AdapterError>
         /// Answers to successive refreshes; the last one repeats.
         public var refreshes: [Result<TokenSet, AdapterError>]
+        /// Answer to `accounts`.
         public var accounts: Result<[Account], AdapterError> = .success([])
+        /// Answers to `balances`, by account id (missing: `.noAccounts`).
         public var balances: [String: Result<[Balance], AdapterError>] = [:]
+        /// Answers to `transactions`, by page request (missing: `.noAccounts`).
         public var transactionPages: [TransactionPageRequest: Result<TransactionPage, AdapterError>] = [:]
+        /// Answer to `putConsents`.
         public var putConsents: Result<Void, AdapterError> = .success(())
+        /// Whether trusted beneficiaries may be read.
         public var trustedBeneficiaries: Result<[Beneficiary], AdapterError> = .success([])
+        /// Whether the customer's identity may be read.
         public var identity: Result<Identity, AdapterError> = .failure(.notImplemented(code: "NIMP", message: nil))
 
         /// Defaults: an active registration `client-1`, tokens valid for an hour from `now`.
@@ -43,12 +52,14 @@ public final class FakeBankAdapter: BankAdapter {
                     clientID: "client-1", keyID: "kid-1", keys: [.init(kid: "kid-1", sha256Fingerprint: nil)],
                     status: .active, requestBody: "{}", responseBody: "{}", httpStatus: 201))
             let tokenSet = TokenSet(
-                accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"), expiresAt: now.addingTimeInterval(3600))
+                accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"),
+                expiresAt: now.addingTimeInterval(3600))
             tokens = .success(tokenSet)
             refreshes = [.success(tokenSet)]
         }
     }
 
+    /// The provider the fake stands for.
     public let provider: Provider
     private let state: Mutex<(responses: Responses, calls: [Call])>
 
@@ -117,7 +128,8 @@ public final class FakeBankAdapter: BankAdapter {
         -> TokenSet
     {
         try answer(.refresh) { responses in
-            responses.refreshes.count > 1 ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
+            responses.refreshes.count > 1
+                ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
         }
     }
 
@@ -137,7 +149,9 @@ public final class FakeBankAdapter: BankAdapter {
         accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient,
         context: AdapterContext
     ) async throws -> TransactionPage {
-        try answer(.transactions(accountID: accountID, page: page)) { $0.transactionPages[page] ?? .failure(.noAccounts) }
+        try answer(.transactions(accountID: accountID, page: page)) {
+            $0.transactionPages[page] ?? .failure(.noAccounts)
+        }
     }
 
     public func putConsents(

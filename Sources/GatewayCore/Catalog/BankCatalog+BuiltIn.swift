@@ -165,8 +165,8 @@ extension BankProfile {
             sandbox: endpoints(.sandbox), production: endpoints(.production), apiVersion: "v1", languages: ["fr"],
             roles: Role.allCases, keyIdMode: .clientId, registrationKeyIdMode: .url,
             // protocol-reference §5.6: a superset of observed practice; digest always, content-type with a body.
-            signedHeaders: ["(request-target)", "date", "digest", "x-request-id"],
-            signedHeadersWithBody: ["(request-target)", "date", "digest", "x-request-id", "content-type"],
+            signedHeaders: ["(request-target)", "date", "x-request-id", "digest"],
+            signedHeadersWithBody: ["(request-target)", "date", "x-request-id", "digest", "content-type"],
             digestWithoutBody: true, supportsPKCE: false, requiresPutConsents: true, supportsPutConsents: true,
             // Trusted beneficiaries are not offered by BP/CE [P] (override per bank where they are).
             supportsTrustedBeneficiaries: false, supportsIdentity: !caisseEpargne, registrationScopeSeparator: ", ",

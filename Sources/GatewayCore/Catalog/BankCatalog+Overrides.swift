@@ -3,8 +3,10 @@ import GatewayLogging
 
 /// Everything wrong with a banks file, reported together (like `ConfigError`). Safe to print.
 public struct BankCatalogError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Each problem, with the JSON path it concerns.
     public let problems: [String]
 
+    /// Memberwise initializer.
     public init(problems: [String]) { self.problems = problems }
 
     public var description: String { "invalid banks file: " + problems.joined(separator: "; ") }

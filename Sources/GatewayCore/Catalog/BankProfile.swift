@@ -26,6 +26,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
         /// The browser authorization endpoint. For Euro-Information, `{lang}` is replaced by the chosen language.
         public var authorize: String
 
+        /// Memberwise initializer.
         public init(apiRoot: String, token: String, registration: String, authorize: String) {
             self.apiRoot = apiRoot
             self.token = token
@@ -43,6 +44,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
         /// Whether a refresh returns a new refresh token (BPCE: no, the same one comes back).
         public var refreshTokenRotates: Bool
 
+        /// Memberwise initializer.
         public init(accessTokenSeconds: Int, refreshTokenSeconds: Int?, refreshTokenRotates: Bool) {
             self.accessTokenSeconds = accessTokenSeconds
             self.refreshTokenSeconds = refreshTokenSeconds
@@ -50,7 +52,9 @@ public struct BankProfile: Hashable, Sendable, Codable {
         }
     }
 
+    /// Identifier.
     public var id: BankID
+    /// The provider.
     public var provider: Provider { id.provider }
     /// Display name (`CIC`, `Banque Populaire Grand Ouest`).
     public var name: String
@@ -84,10 +88,13 @@ public struct BankProfile: Hashable, Sendable, Codable {
     public var requiresPutConsents: Bool
     /// Whether `PUT /consents` is called at all (Euro-Information: accepted as a no-op).
     public var supportsPutConsents: Bool
+    /// Whether `GET /trusted-beneficiaries` is offered.
     public var supportsTrustedBeneficiaries: Bool
+    /// Whether `GET /end-user-identity` is offered.
     public var supportsIdentity: Bool
     /// Separator of the registration `scope` (Euro-Information `" "`, BPCE `", "`).
     public var registrationScopeSeparator: String
+    /// Token lifetimes used when the bank omits them.
     public var tokenDefaults: TokenDefaults
     /// Where the facts come from: banks.md evidence tags (`[S]`, `[P]`, `[C]`, `[L]`, `[?]`).
     public var evidence: String
@@ -98,6 +105,23 @@ public struct BankProfile: Hashable, Sendable, Codable {
         case .sandbox: sandbox
         case .production: production
         }
+    }
+
+    /// The header names to sign for one request, in order: `signedHeaders` or `signedHeadersWithBody`, then every
+    /// `psu-*` header the request carries (lowercased, in message order, once each), which Euro-Information requires
+    /// to be signed when present (protocol-reference §4.4). Matches OpenSSLKit's `DefaultSignedHeaders` for the
+    /// built-in profiles.
+    /// - Parameters:
+    ///   - hasBody: Whether the request carries a body.
+    ///   - presentHeaders: Names of the headers the request carries (any case).
+    public func headersToSign(hasBody: Bool, presentHeaders: [String]) -> [String] {
+        let base = hasBody ? signedHeadersWithBody : signedHeaders
+        var seen = Set(base)
+        var names = base
+        for name in presentHeaders.map({ $0.lowercased() }) where name.hasPrefix("psu-") && seen.insert(name).inserted {
+            names.append(name)
+        }
+        return names
     }
 
     /// The environments this bank has URLs for.
@@ -118,18 +142,28 @@ public struct BankProfile: Hashable, Sendable, Codable {
 public struct BankSummary: Hashable, Sendable, Codable {
     /// Optional AIS features, so a TPP knows before asking.
     public struct Features: Hashable, Sendable, Codable {
+        /// Whether trusted beneficiaries may be read.
         public var trustedBeneficiaries: Bool
+        /// Whether the customer's identity may be read.
         public var identity: Bool
         /// `PUT /v1/connections/{id}/consents` must be called before balances and transactions.
         public var consentsRequired: Bool
     }
 
+    /// Identifier.
     public var id: BankID
+    /// The provider.
     public var provider: Provider
+    /// Display name.
     public var name: String
+    /// Abbreviation for display.
     public var shortName: String?
+    /// ISO 3166-1 alpha-2 country.
     public var country: String
+    /// The environments the bank has URLs for.
     public var environments: [Environment]
+    /// The TPP roles.
     public var roles: [Role]
+    /// Optional AIS features.
     public var features: Features
 }

@@ -4,8 +4,11 @@
 /// protocol-reference §2.5); `normalizing(_:)` keeps the calendar day *as written* by the bank, without converting
 /// an offset to UTC, because a booking date is the bank's local day.
 public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
+    /// Year, 1–9999.
     public let year: Int
+    /// Month, 1–12.
     public let month: Int
+    /// Day of the month, 1–31.
     public let day: Int
 
     /// - Returns: `nil` when the triple is not a real date.

@@ -111,9 +111,12 @@ public struct DecimalAmount: Hashable, Sendable, Codable, CustomStringConvertibl
 
 /// An amount with its ISO 4217 currency, as on the API (`{"amount": "-12.30", "currency": "EUR"}`).
 public struct Money: Hashable, Sendable, Codable {
+    /// The amount, signed.
     public var amount: DecimalAmount
+    /// ISO 4217 currency code.
     public var currency: String
 
+    /// Memberwise initializer.
     public init(amount: DecimalAmount, currency: String) {
         self.amount = amount
         self.currency = currency

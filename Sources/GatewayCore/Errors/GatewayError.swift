@@ -7,6 +7,7 @@ public struct FieldIssue: Hashable, Sendable, Codable, CustomStringConvertible {
     /// What is wrong, without echoing secret values.
     public var message: String
 
+    /// Memberwise initializer.
     public init(field: String, message: String) {
         self.field = field
         self.message = message
@@ -102,11 +103,16 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// The problem's `bank` member: the bank's own status, code and message.
 public struct BankErrorDetails: Hashable, Sendable, Codable {
+    /// Identifier.
     public var id: BankID
+    /// The bank's HTTP status.
     public var httpStatus: Int?
+    /// The bank's own STET or OAuth code (`NAAC`, `invalid_grant`).
     public var code: String?
+    /// The bank's own message.
     public var message: String?
 
+    /// Memberwise initializer.
     public init(id: BankID, httpStatus: Int?, code: String?, message: String?) {
         self.id = id
         self.httpStatus = httpStatus

@@ -269,41 +269,10 @@ public final class Certificate: @unchecked Sendable {
 extension Certificate: Equatable, Hashable, CustomStringConvertible {
     /// Certificates are equal when their DER encodings are.
     public static func == (lhs: Certificate, rhs: Certificate) -> Bool { lhs.der == rhs.der }
+    /// Hashes the fingerprint (consistent with `==` on the DER).
     public func hash(into hasher: inout Hasher) { hasher.combine(sha256Fingerprint) }
     /// Subject, serial and fingerprint: public information, safe to log.
     public var description: String {
         "Certificate(subject: \(subject), serial: \(serialNumber), sha256: \(sha256FingerprintHex))"
     }
-}
-
-/// What a certificate is used for, as guessed by ``Certificate/kind``: a QWAC has QcType web or a TLS extended
-/// key usage; a QSealC has QcType eseal, or nonRepudiation without a TLS extended key usage.
-public enum CertificateKind: String, Sendable, Equatable {
-    case qwac
-    case qseal
-    case unknown
-}
-
-/// X.509 key usage bits as OpenSSL reports them (`X509_get_key_usage`, `KU_*`).
-public struct KeyUsage: OptionSet, Sendable, Hashable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-
-    public static let digitalSignature = KeyUsage(rawValue: 0x80)
-    public static let nonRepudiation = KeyUsage(rawValue: 0x40)
-    public static let keyEncipherment = KeyUsage(rawValue: 0x20)
-    public static let dataEncipherment = KeyUsage(rawValue: 0x10)
-    public static let keyAgreement = KeyUsage(rawValue: 0x08)
-    public static let keyCertSign = KeyUsage(rawValue: 0x04)
-    public static let cRLSign = KeyUsage(rawValue: 0x02)
-    public static let encipherOnly = KeyUsage(rawValue: 0x01)
-    public static let decipherOnly = KeyUsage(rawValue: 0x8000)
-}
-
-/// Well-known extended key usage OIDs.
-public enum ExtendedKeyUsage {
-    /// id-kp-serverAuth.
-    public static let serverAuth = "1.3.6.1.5.5.7.3.1"
-    /// id-kp-clientAuth.
-    public static let clientAuth = "1.3.6.1.5.5.7.3.2"
 }

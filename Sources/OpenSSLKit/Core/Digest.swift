@@ -11,7 +11,7 @@ public enum Digest {
             out.withUnsafeMutableBufferPointer { md in
                 EVP_Digest(
                     input.baseAddress ?? UnsafeRawPointer(md.baseAddress!), input.count, md.baseAddress, &length,
-                    EVP_sha256(), nil)
+                    SHA256Algorithm.md, nil)
             }
         }
         // EVP_Digest of an in-memory buffer with the built-in SHA-256 cannot fail short of memory exhaustion.
@@ -55,4 +55,11 @@ public enum Digest {
         /// The header has no `SHA-256=` instance (the only algorithm the banks accept).
         case noSHA256
     }
+}
+
+/// SHA-256 fetched once from the default provider (`EVP_MD_fetch`): passing the legacy `EVP_sha256()` makes
+/// OpenSSL 3 fetch the implementation again on every operation (crypto(7), "Performance").
+enum SHA256Algorithm {
+    /// Immutable after the fetch and reference-counted by OpenSSL, so sharing it between threads is safe.
+    nonisolated(unsafe) static let md: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
 }

@@ -97,13 +97,6 @@ public final class PrivateKey: @unchecked Sendable {
     }
 }
 
-/// SHA-256 fetched once from the default provider (`EVP_MD_fetch`): passing the legacy `EVP_sha256()` makes
-/// OpenSSL 3 fetch the implementation again on every operation (crypto(7), "Performance").
-enum SHA256Algorithm {
-    /// Immutable after the fetch and reference-counted by OpenSSL, so sharing it between threads is safe.
-    nonisolated(unsafe) static let md: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
-}
-
 /// Copies the NUL-terminated passphrase passed as `userdata` into OpenSSL's buffer (`pem_password_cb`).
 /// With no passphrase it returns -1, so OpenSSL fails instead of prompting on a terminal.
 private let passphraseCallback:

@@ -85,7 +85,7 @@ public final class PublicKey: @unchecked Sendable {
         OpenSSLError.clearQueue()
         guard let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestVerifyInit(ctx, nil, EVP_sha256(), nil, handle) == 1 else {
+        guard EVP_DigestVerifyInit(ctx, nil, SHA256Algorithm.md, nil, handle) == 1 else {
             ERR_clear_error()
             return false
         }

@@ -52,9 +52,13 @@ public struct MasterKeyring: Sendable {
 
 /// A master-key configuration problem. Descriptions never contain key material.
 public enum MasterKeyError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// No key at all.
     case empty
+    /// Not base64, or not `version:base64` entries (versions are positive integers).
     case invalid
+    /// A key that does not decode to exactly 32 bytes.
     case wrongLength(version: UInt32)
+    /// Two entries with the same version.
     case duplicateVersion(UInt32)
 
     public var description: String {

@@ -4,7 +4,7 @@ and a few misbehaving paths. Prints "PORT <n>" on stdout once listening; runs un
 
 Paths (any method):
   /ok                    200 JSON {"connection", "connections", "requests", "method", "bodyLength"}
-  /status/503            503 JSON
+  /status/503            503 JSON (?retry-after=N adds a Retry-After header)
   /huge?len=N            200 with Content-Length N
   /huge-chunked?len=N    200 chunked, N bytes, no Content-Length
   /hang                  reads the request, never answers
@@ -137,7 +137,8 @@ def serve(conn):
                 info = {"connection": index, "connections": state["connections"], "requests": state["requests"],
                         "method": method, "bodyLength": len(body)}
             status = 503 if path == "/status/503" else 200
-            respond(tls, status, json.dumps(info).encode(), number=number)
+            extra = [("Retry-After", params["retry-after"])] if "retry-after" in params else []
+            respond(tls, status, json.dumps(info).encode(), extra=extra, number=number)
     except (ssl.SSLError, OSError, ValueError):
         pass
     finally:

@@ -1,0 +1,51 @@
+import Foundation
+import GatewayCore
+import HTTPServerKit
+
+/// `POST/GET /v1/certificates`, `GET/DELETE /v1/certificates/{id}`, and the public `GET /certificates/{file}.pem`
+/// that serves QSealC certificates for banks that take a certificate URL as `keyId` or `x5u`.
+enum CertificatesRoutes {
+    struct CertificateList: Encodable { var certificates: [CertificateDTO] }
+
+    static func add(to routes: inout Router.Builder, service: CertificateService) {
+        routes.add(.post, "/v1/certificates") { request, _ in
+            let stored = try await service.upload(try JSONCoding.decode(CertificateUpload.self, from: request))
+            var response = JSONCoding.response(201, CertificateDTO(stored, usedBy: []))
+            response.headers.set("Location", "/v1/certificates/\(stored.id.uuidString.lowercased())")
+            return response
+        }
+        routes.add(.get, "/v1/certificates") { _, _ in
+            let all = try await service.store.list()
+            let usage = try await service.store.usage(of: all.map(\.id))
+            return JSONCoding.response(200, CertificateList(certificates: all.map { CertificateDTO($0, usedBy: usage[$0.id] ?? []) }))
+        }
+        routes.add(.get, "/v1/certificates/{id}") { request, _ in
+            let c = try await service.get(try pathUUID(request, "id", resource: "certificate"))
+            let usage = try await service.store.usage(of: [c.id])
+            return JSONCoding.response(200, CertificateDTO(c, usedBy: usage[c.id] ?? []))
+        }
+        routes.add(.delete, "/v1/certificates/{id}") { request, _ in
+            try await service.store.delete(try pathUUID(request, "id", resource: "certificate"))
+            return HTTPResponse(status: 204)
+        }
+        routes.add(.get, "/certificates/{file}") { request, _ in
+            let file = request.pathParameters["file"] ?? ""
+            let fingerprint = file.hasSuffix(".pem") ? String(file.dropLast(4)).lowercased() : ""
+            guard fingerprint.count == 64, fingerprint.allSatisfy(\.isHexDigit),
+                let c = try await service.store.list().first(where: {
+                    $0.kind == "qseal" && $0.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased() == fingerprint
+                })
+            else {
+                throw GatewayError.notFound(resource: "certificate", id: file)
+            }
+            return .text(200, c.certificatePEM, contentType: "application/x-pem-file")
+        }
+    }
+}
+
+/// The path parameter `name` as a UUID, or a 404 naming the resource.
+func pathUUID(_ request: HTTPRequest, _ name: String, resource: String) throws -> UUID {
+    let raw = request.pathParameters[name] ?? ""
+    guard let id = UUID(uuidString: raw) else { throw GatewayError.notFound(resource: resource, id: raw) }
+    return id
+}

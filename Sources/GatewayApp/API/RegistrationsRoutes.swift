@@ -1,0 +1,42 @@
+import Foundation
+import GatewayCore
+import HTTPServerKit
+
+/// `POST/GET /v1/registrations`, `GET/PATCH/DELETE /v1/registrations/{id}`.
+enum RegistrationsRoutes {
+    struct RegistrationList: Encodable { var registrations: [RegistrationDTO] }
+
+    static func add(to routes: inout Router.Builder, service: RegistrationService, deadline: Duration) {
+        @Sendable func context(_ request: HTTPRequest, _ ctx: RequestContext) -> AdapterContext {
+            AdapterContext(requestID: ctx.requestID, deadline: .now + deadline, logger: ctx.logger)
+        }
+        routes.add(.post, "/v1/registrations") { request, ctx in
+            let body = try JSONCoding.decode(RegistrationCreate.self, from: request)
+            let record = try await service.create(body, context: context(request, ctx))
+            ctx.logger.info(
+                "registered", metadata: ["registration.id": record.id.uuidString.lowercased(), "bank": record.bankID.description])
+            var response = JSONCoding.response(201, RegistrationDTO(record, now: service.now(), includeExchange: true))
+            response.headers.set("Location", "/v1/registrations/\(record.id.uuidString.lowercased())")
+            return response
+        }
+        routes.add(.get, "/v1/registrations") { _, _ in
+            let now = service.now()
+            return JSONCoding.response(
+                200, RegistrationList(registrations: try await service.list().map { RegistrationDTO($0, now: now, includeExchange: false) }))
+        }
+        routes.add(.get, "/v1/registrations/{id}") { request, _ in
+            let record = try await service.get(try pathUUID(request, "id", resource: "registration"))
+            return JSONCoding.response(200, RegistrationDTO(record, now: service.now(), includeExchange: true))
+        }
+        routes.add(.patch, "/v1/registrations/{id}") { request, ctx in
+            let id = try pathUUID(request, "id", resource: "registration")
+            let patch = try JSONCoding.decode(RegistrationPatch.self, from: request)
+            let record = try await service.update(id, patch: patch, context: context(request, ctx))
+            return JSONCoding.response(200, RegistrationDTO(record, now: service.now(), includeExchange: true))
+        }
+        routes.add(.delete, "/v1/registrations/{id}") { request, ctx in
+            try await service.delete(try pathUUID(request, "id", resource: "registration"), context: context(request, ctx))
+            return HTTPResponse(status: 204)
+        }
+    }
+}

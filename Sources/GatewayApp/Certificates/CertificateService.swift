@@ -1,0 +1,101 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import OpenSSLKit
+
+/// Uploads, lists and deletes the TPP's eIDAS certificates, and hands decrypted material to bank calls.
+public struct CertificateService: Sendable {
+    let store: CertificateStore
+    let vault: SecretVault
+    let now: @Sendable () -> Date
+
+    public init(store: CertificateStore, vault: SecretVault, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.vault = vault
+        self.now = now
+    }
+
+    static func keyOwner(_ id: UUID) -> String { "certificates/\(id.uuidString.lowercased())/private_key" }
+
+    /// Validates and stores an upload.
+    /// - Throws: `GatewayError.validation` for unparsable input or a missing passphrase; `.unprocessable` for a
+    ///   wrong passphrase, a non-RSA key, a key that does not match, an expired or not-yet-valid certificate, no
+    ///   organizationIdentifier, or an unknown usage; `.conflict` when already uploaded.
+    func upload(_ upload: CertificateUpload) async throws -> StoredCertificate {
+        let chain: [Certificate]
+        do {
+            chain = try Certificate.chain(pem: upload.certificate)
+        } catch {
+            throw GatewayError.validation([FieldIssue(field: "certificate", message: "not a PEM certificate (\(error))")])
+        }
+        guard let leaf = chain.first else {
+            throw GatewayError.validation([FieldIssue(field: "certificate", message: "no certificate in the PEM text")])
+        }
+        let key: PrivateKey
+        do {
+            key = try PrivateKey(pem: upload.privateKey, passphrase: upload.passphrase)
+        } catch {
+            switch error {
+            case .passphraseRequired:
+                throw GatewayError.validation([FieldIssue(field: "passphrase", message: "required: the private key is encrypted")])
+            case .wrongPassphrase:
+                throw GatewayError.unprocessable("the passphrase does not decrypt the private key")
+            case .notRSA(let algorithm):
+                throw GatewayError.unprocessable("the private key is not an RSA key (\(algorithm)); eIDAS seals and QWACs must be RSA")
+            case .invalidPEM:
+                throw GatewayError.validation([FieldIssue(field: "privateKey", message: "not a PEM private key")])
+            }
+        }
+        guard key.matches(leaf) else {
+            throw GatewayError.unprocessable("the private key does not match the certificate")
+        }
+        let at = now()
+        if leaf.notBefore > at {
+            throw GatewayError.unprocessable("the certificate is not valid yet (notBefore \(RFC3339.string(leaf.notBefore)))")
+        }
+        if leaf.notAfter < at {
+            throw GatewayError.unprocessable("the certificate expired on \(RFC3339.string(leaf.notAfter))")
+        }
+        guard let orgID = leaf.organizationIdentifier, !orgID.isEmpty else {
+            throw GatewayError.unprocessable(
+                "the certificate has no organizationIdentifier (OID 2.5.4.97, e.g. PSDFR-ACPR-12345) in its subject")
+        }
+        let kind: String
+        switch leaf.kind {
+        case .qwac: kind = "qwac"
+        case .qseal: kind = "qseal"
+        case .unknown:
+            throw GatewayError.unprocessable(
+                "unknown usage: neither a QWAC (TLS client authentication) nor a QSealC (non-repudiation seal)")
+        }
+        let id = UUID()
+        let keyPEM = try key.pkcs8PEM()
+        let stored = StoredCertificate(
+            id: id, kind: kind, label: upload.label, subject: leaf.subject, issuer: leaf.issuer,
+            serialNumber: leaf.serialNumber, organizationIdentifier: orgID,
+            roles: leaf.psd2?.roles.map(\.rawValue) ?? [], ncaName: leaf.psd2?.ncaName, ncaId: leaf.psd2?.ncaId,
+            notBefore: leaf.notBefore, notAfter: leaf.notAfter, sha256Fingerprint: leaf.sha256FingerprintHex,
+            certificatePEM: leaf.pem, chainPEM: chain.map(\.pem).joined(),
+            privateKeySealed: try vault.seal(keyPEM, owner: Self.keyOwner(id)), createdAt: at)
+        try await store.insert(stored)
+        return stored
+    }
+
+    /// The certificate `id`.
+    /// - Throws: `GatewayError.notFound`.
+    public func get(_ id: UUID) async throws -> StoredCertificate {
+        guard let c = try await store.find(id) else {
+            throw GatewayError.notFound(resource: "certificate", id: id.uuidString.lowercased())
+        }
+        return c
+    }
+
+    /// The certificate and its decrypted key, for an mTLS identity or a signer.
+    /// - Throws: `GatewayError.notFound`, or `.internal` when the key cannot be opened.
+    public func material(_ id: UUID) async throws -> CertificateMaterial {
+        let c = try await get(id)
+        return CertificateMaterial(
+            id: id.uuidString.lowercased(), certificatePEM: c.chainPEM,
+            privateKeyPEM: try vault.open(c.privateKeySealed, owner: Self.keyOwner(id)))
+    }
+}

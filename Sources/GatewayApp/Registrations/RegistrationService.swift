@@ -1,0 +1,265 @@
+import Foundation
+import GatewayCore
+import GatewayLogging
+import PostgresKit
+
+/// Registers the TPP at banks, and reads, updates and deletes those registrations — at the bank first, then in
+/// PostgreSQL, so a row always reflects what the bank accepted and a bank error leaves nothing half-written.
+public struct RegistrationService: Sendable {
+    let db: PostgresClient
+    let store: RegistrationStore
+    let certificates: CertificateService
+    let catalog: BankCatalog
+    let clients: BankClientFactory
+    let adapters: [Provider: any BankAdapter]
+    /// Where Passerelle serves its QSealC certificates (`<base>/certificates/<sha256>.pem`), if configured.
+    let publicBaseURL: String?
+    let now: @Sendable () -> Date
+
+    public init(
+        db: PostgresClient, certificates: CertificateService, catalog: BankCatalog,
+        adapters: [Provider: any BankAdapter], publicBaseURL: String?, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.db = db
+        self.store = RegistrationStore(db: db)
+        self.certificates = certificates
+        self.catalog = catalog
+        self.clients = BankClientFactory(catalog: catalog, certificates: certificates)
+        self.adapters = adapters
+        self.publicBaseURL = publicBaseURL
+        self.now = now
+    }
+
+    func adapter(_ provider: Provider) throws -> any BankAdapter {
+        guard let adapter = adapters[provider] else {
+            throw GatewayError.unsupportedByBank(bank: BankID.placeholder(provider), feature: "registration")
+        }
+        return adapter
+    }
+
+    // MARK: - Create
+
+    func create(_ body: RegistrationCreate, context: AdapterContext) async throws -> RegistrationRecord {
+        var issues: [FieldIssue] = []
+        let environment = Environment(rawValue: body.environment)
+        if environment == nil { issues.append(FieldIssue(field: "environment", message: "expected sandbox or production")) }
+        let profile = resolveBank(body.bank, environment: environment ?? .sandbox, issues: &issues)
+        let roles = parseRoles(body.roles, issues: &issues)
+        validate(clientName: body.clientName, redirectURIs: body.redirectUris, contact: body.contact, issues: &issues)
+        let qwacID = UUID(uuidString: body.qwacCertificateId)
+        let qsealID = UUID(uuidString: body.qsealCertificateId)
+        if qwacID == nil { issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id")) }
+        if qsealID == nil { issues.append(FieldIssue(field: "qsealCertificateId", message: "not a certificate id")) }
+        guard issues.isEmpty, let environment, let profile, let qwacID, let qsealID else {
+            throw GatewayError.validation(issues)
+        }
+        let (_, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
+
+        var record = RegistrationRecord(
+            id: UUID(), provider: profile.provider, bankID: profile.id, environment: environment, status: .pending,
+            clientID: nil, keyID: nil, registrationClientURI: nil, activatesAt: nil, qwacCertificateID: qwacID,
+            qsealCertificateID: qsealID, clientName: body.clientName, redirectURIs: body.redirectUris, roles: roles,
+            contact: body.contact, softwareID: body.softwareId, logoURI: body.logoUri, clientLegalID: body.clientLegalId,
+            bankKeys: [], lastRequest: nil, lastResponse: nil, version: 1, createdAt: now(), updatedAt: now())
+        let request = registrationRequest(
+            for: record, qseal: qseal, extendedHistory: body.extendedTransactionHistory ?? false)
+        let client = try await clients.client(for: record)
+        let result = try await bankCall(profile.id) {
+            try await adapter(profile.provider).register(request, client: client, context: context)
+        }
+        apply(result, to: &record)
+        do {
+            try await store.insert(record)
+        } catch {
+            // The bank accepted the client but we could not record it: say so loudly, with what is needed to clean
+            // up by hand (never secrets).
+            context.logger.error(
+                "registration accepted by the bank but not stored",
+                metadata: ["bank": profile.id.description, "client_id": result.clientID, "error": "\(error)"])
+            throw error
+        }
+        return record
+    }
+
+    // MARK: - Read
+
+    func get(_ id: UUID) async throws -> RegistrationRecord {
+        guard let record = try await store.find(id) else {
+            throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
+        }
+        if record.status == .deleted { throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased()) }
+        return record
+    }
+
+    func list() async throws -> [RegistrationRecord] { try await store.list() }
+
+    // MARK: - Update
+
+    /// Applies `patch` at the bank, then stores the result. The row is locked for the whole exchange, so concurrent
+    /// updates of one registration run one after the other.
+    func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
+        try await db.withTransaction { tx in
+            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
+            }
+            guard let reference = record.reference else {
+                throw GatewayError.conflict("registration has no client id at the bank; register again")
+            }
+            var issues: [FieldIssue] = []
+            if let name = patch.clientName { record.clientName = name }
+            if let uris = patch.redirectUris { record.redirectURIs = uris }
+            if let contact = patch.contact { record.contact = contact }
+            if let roles = patch.roles { record.roles = parseRoles(roles, issues: &issues) }
+            if let software = patch.softwareId { record.softwareID = software }
+            if let logo = patch.logoUri { record.logoURI = logo }
+            validate(clientName: record.clientName, redirectURIs: record.redirectURIs, contact: record.contact, issues: &issues)
+            if let raw = patch.qwacCertificateId {
+                if let new = UUID(uuidString: raw) { record.qwacCertificateID = new } else {
+                    issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id"))
+                }
+            }
+            if let raw = patch.qsealCertificateId {
+                if let new = UUID(uuidString: raw) { record.qsealCertificateID = new } else {
+                    issues.append(FieldIssue(field: "qsealCertificateId", message: "not a certificate id"))
+                }
+            }
+            guard issues.isEmpty else { throw GatewayError.validation(issues) }
+            let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
+            let request = registrationRequest(for: record, qseal: qseal, extendedHistory: false)
+            let client = try await clients.client(for: record)
+            let result = try await bankCall(record.bankID) {
+                try await adapter(record.provider).updateRegistration(
+                    reference, with: request, client: client, context: context)
+            }
+            apply(result, to: &record)
+            try await store.update(record, on: tx)
+            record.version += 1
+            record.updatedAt = now()
+            return record
+        }
+    }
+
+    // MARK: - Delete
+
+    /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit).
+    func delete(_ id: UUID, context: AdapterContext) async throws {
+        try await db.withTransaction { tx in
+            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
+            }
+            if let reference = record.reference {
+                let client = try await clients.client(for: record)
+                try await bankCall(record.bankID) {
+                    try await adapter(record.provider).deleteRegistration(reference, client: client, context: context)
+                }
+            }
+            record.status = .deleted
+            try await store.update(record, on: tx)
+        }
+    }
+
+    // MARK: - Helpers
+
+    func apply(_ result: RegistrationResult, to record: inout RegistrationRecord) {
+        record.clientID = result.clientID
+        record.registrationClientURI = result.registrationClientURI ?? record.registrationClientURI
+        record.keyID = result.keyID
+        record.bankKeys = result.keys
+        record.status = result.status
+        record.activatesAt = result.activatesAt
+        record.lastRequest = Self.jsonOrNil(result.requestBody)
+        record.lastResponse = Self.jsonOrNil(result.responseBody)
+    }
+
+    /// Stored in jsonb columns: keep the body when it is JSON, otherwise wrap it as a JSON string.
+    static func jsonOrNil(_ body: String) -> String? {
+        guard !body.isEmpty else { return nil }
+        if (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])) != nil { return body }
+        return JSONCoding.string(body)
+    }
+
+    func registrationRequest(for record: RegistrationRecord, qseal: StoredCertificate, extendedHistory: Bool)
+        -> RegistrationRequest
+    {
+        let fingerprint = qseal.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        return RegistrationRequest(
+            clientName: record.clientName, redirectURIs: record.redirectURIs, roles: record.roles,
+            extendedTransactionHistory: extendedHistory, contact: record.contact, softwareID: record.softwareID,
+            logoURI: record.logoURI, clientLegalID: record.clientLegalID,
+            providerLegalID: qseal.organizationIdentifier, keyID: "qseal-" + fingerprint.prefix(16),
+            certificateURL: publicBaseURL.map { "\($0)/certificates/\(fingerprint).pem" })
+    }
+
+    func resolveBank(_ raw: String, environment: Environment, issues: inout [FieldIssue]) -> BankProfile? {
+        if raw == "bpce" {
+            guard let profile = catalog.defaultBPCERegistrationBank(for: environment) else {
+                issues.append(FieldIssue(field: "bank", message: "no BPCE bank offers the \(environment) environment"))
+                return nil
+            }
+            return profile
+        }
+        guard let id = BankID(raw), let profile = catalog.profile(for: id) else {
+            issues.append(FieldIssue(field: "bank", message: "unknown bank (see GET /v1/banks)"))
+            return nil
+        }
+        guard profile.endpoints(for: environment) != nil else {
+            issues.append(FieldIssue(field: "environment", message: "\(id) has no \(environment) environment"))
+            return nil
+        }
+        return profile
+    }
+
+    func parseRoles(_ raw: [String], issues: inout [FieldIssue]) -> [Role] {
+        var roles: [Role] = []
+        for (i, r) in raw.enumerated() {
+            if let role = Role(rawValue: r) { roles.append(role) } else {
+                issues.append(FieldIssue(field: "roles[\(i)]", message: "expected aisp, pisp or cbpii"))
+            }
+        }
+        if raw.isEmpty { issues.append(FieldIssue(field: "roles", message: "at least one role is required")) }
+        return roles
+    }
+
+    func validate(
+        clientName: String, redirectURIs: [String], contact: RegistrationRequest.Contact, issues: inout [FieldIssue]
+    ) {
+        if clientName.trimmingWhitespace().isEmpty {
+            issues.append(FieldIssue(field: "clientName", message: "must not be empty"))
+        }
+        if redirectURIs.isEmpty { issues.append(FieldIssue(field: "redirectUris", message: "at least one is required")) }
+        for (i, uri) in redirectURIs.enumerated() {
+            guard let url = URL(string: uri), let scheme = url.scheme?.lowercased(), url.host != nil,
+                scheme == "https" || (scheme == "http" && ["localhost", "127.0.0.1"].contains(url.host ?? ""))
+            else {
+                issues.append(FieldIssue(field: "redirectUris[\(i)]", message: "must be an absolute https URL"))
+                continue
+            }
+        }
+        if contact.name.trimmingWhitespace().isEmpty {
+            issues.append(FieldIssue(field: "contact.name", message: "must not be empty"))
+        }
+        if !contact.email.contains("@") { issues.append(FieldIssue(field: "contact.email", message: "not an email address")) }
+    }
+
+    /// Both certificates exist, are of the right kind and are valid now.
+    func checkCertificates(qwac: UUID, qseal: UUID) async throws -> (StoredCertificate, StoredCertificate) {
+        let w = try await certificates.get(qwac)
+        let s = try await certificates.get(qseal)
+        var issues: [FieldIssue] = []
+        if w.kind != "qwac" { issues.append(FieldIssue(field: "qwacCertificateId", message: "is a \(w.kind), not a qwac")) }
+        if s.kind != "qseal" { issues.append(FieldIssue(field: "qsealCertificateId", message: "is a \(s.kind), not a qseal")) }
+        guard issues.isEmpty else { throw GatewayError.validation(issues) }
+        let at = now()
+        for c in [w, s] where c.notAfter < at {
+            throw GatewayError.unprocessable("certificate \(c.id.uuidString.lowercased()) expired on \(RFC3339.string(c.notAfter))")
+        }
+        return (w, s)
+    }
+}
+
+extension BankID {
+    /// A representative id for errors about a provider as a whole.
+    static func placeholder(_ provider: Provider) -> BankID {
+        BankID(provider == .bpce ? "bpce:13807" : "cmcic:cic")!
+    }
+}

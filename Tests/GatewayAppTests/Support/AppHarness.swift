@@ -1,0 +1,83 @@
+import Foundation
+import GatewayApp
+import GatewayCore
+import GatewayLogging
+import HTTPServerKit
+import PostgresKit
+import TestSupport
+
+/// Runs the real `Application` (router, API-key gate, services, PostgreSQL) on a loopback port for end-to-end
+/// tests, with a database of its own (created fresh from PASSERELLE_TEST_DATABASE_URL), a captured log and an API key.
+final class AppHarness: @unchecked Sendable {  // immutable after start
+    static let apiKey = "pk_test_harness_key_0123456789abcdef"
+    static let masterKey = "q0VpU7Yb0pUj0c8b3bGx3bq6qL6u2v8bq7wR3vZ5Y4E="
+
+    let app: Application
+    let server: HTTPServer
+    let client: TestHTTPClient
+    let logs: CapturingLogSink
+    let databaseURL: String
+    private let runTask: Task<Void, Never>
+
+    private init(app: Application, server: HTTPServer, logs: CapturingLogSink, databaseURL: String) {
+        self.app = app
+        self.server = server
+        self.logs = logs
+        self.databaseURL = databaseURL
+        self.client = TestHTTPClient(port: server.boundPort)
+        self.runTask = Task { await server.run() }
+    }
+
+    /// A fresh database on the test cluster; returns its URL.
+    static func freshDatabase() async throws -> String {
+        let admin = try TestEnvironment.databaseURL()
+        let name = "passerelle_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let db = PostgresClient(configuration: PostgresConfiguration(url: Secret(admin), poolSize: 1), logger: Logger(label: "test", level: .error))
+        _ = try await db.execute(Query(unsafeSQL: "CREATE DATABASE \(name)"))
+        await db.shutdown()
+        guard let slash = admin.lastIndex(of: "/") else { return admin }
+        return String(admin[...slash]) + name
+    }
+
+    /// Starts the application.
+    /// - Parameters:
+    ///   - adapters: bank adapters by provider.
+    ///   - environment: extra `PASSERELLE_*` variables.
+    ///   - databaseURL: reuse a database (restart tests); a fresh one by default.
+    static func start(
+        adapters: [Provider: any BankAdapter] = [:], environment: [String: String] = [:], databaseURL: String? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> AppHarness {
+        let url: String
+        if let databaseURL { url = databaseURL } else { url = try await freshDatabase() }
+        var env: [String: String] = [
+            "PASSERELLE_DATABASE_URL": url, "PASSERELLE_HTTP_HOST": "127.0.0.1", "PASSERELLE_HTTP_PORT": "0",
+            "PASSERELLE_MASTER_KEY": masterKey, "PASSERELLE_BOOTSTRAP_API_KEY": apiKey, "PASSERELLE_LOG_LEVEL": "debug",
+            "PASSERELLE_DATABASE_POOL_SIZE": "4",
+        ]
+        env.merge(environment) { _, new in new }
+        let config = try Config(environment: env)
+        let logs = CapturingLogSink()
+        let logger = Logger(label: "passerelle", level: .debug, sink: logs)
+        let app = try Application(config: config, logger: logger, adapters: adapters, now: now)
+        try await app.prepare()
+        let server = try app.makeServer()
+        return AppHarness(app: app, server: server, logs: logs, databaseURL: url)
+    }
+
+    /// Sends a request with the harness API key (unless `authorized` is false).
+    func request(
+        _ method: String, _ path: String, json: Any? = nil, headers: [(String, String)] = [], authorized: Bool = true
+    ) async throws -> TestResponse {
+        var all = headers
+        if authorized { all.append(("Authorization", "Bearer \(Self.apiKey)")) }
+        if let json { return try await client.sendJSON(method, path, json, headers: all) }
+        return try await client.send(method, path, headers: all)
+    }
+
+    func stop() async {
+        server.shutdown(gracePeriod: .seconds(1))
+        await runTask.value
+        await app.shutdown()
+    }
+}

@@ -1,0 +1,31 @@
+import BlockingIO
+import Foundation
+
+/// Runs a program to completion on a dedicated thread (never blocking the cooperative pool) and returns stdout.
+/// - Throws: when it cannot start or exits non-zero.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
+    async throws -> String
+{
+    try await processExecutor.run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+let processExecutor = BlockingExecutor(name: "test-process", threads: 4)
+
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public let description: String
+}
