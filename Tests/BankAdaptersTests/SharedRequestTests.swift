@@ -71,6 +71,7 @@ import Testing
         #expect(try registry.adapter(for: .bpce) is BPCEAdapter)
         #expect(try registry.adapter(for: TestBanks.ei) is EuroInformationAdapter)
         #expect(throws: GatewayError.self) { try AdapterRegistry([]).adapter(for: .bpce) }
+        #expect(Set(AdapterRegistry.standard(transport: RecordingTransport(status: 200, json: "{}")).byProvider.keys) == [.bpce, .euroInformation])
     }
 }
 
