@@ -44,7 +44,8 @@ import Testing
         #expect(signature.keyId == "https://tpp.example/certs/qseal.pem")
         let certificate = try Certificate(pem: KAT.text("kat-rsa2048.crt"))
         _ = try HTTPSignatureVerifier.bpce.verify(
-            signatureHeader: try #require(post.header("Signature")), method: "POST", target: "/stet/setting/v1/register",
+            signatureHeader: try #require(post.header("Signature")), method: "POST",
+            target: "/stet/setting/v1/register",
             headers: post.headers.map { ($0.name, $0.value) }, body: post.body, publicKey: certificate.publicKey)
 
         let body = try #require(JSONValue.parse(post.body))
@@ -91,8 +92,10 @@ import Testing
         let transport = RecordingTransport([token, .json(200, #"{"client_id":"c9"}"#), token, .empty(204)])
         let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
         let client = try TestBanks.client(TestBanks.bpce, clientID: "c9")
-        _ = try await adapter.readRegistration(RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
-        try await adapter.deleteRegistration(RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
+        _ = try await adapter.readRegistration(
+            RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
+        try await adapter.deleteRegistration(
+            RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
         #expect(transport.requests.map(\.method) == ["POST", "GET", "POST", "DELETE"])
         for call in [transport.requests[1], transport.requests[3]] {
             #expect(call.header("Digest") == Self.emptyDigest)
@@ -103,7 +106,9 @@ import Testing
     @Test func tokenCallsNeverSendScope() async throws {
         let transport = RecordingTransport(
             status: 200,
-            json: #"{"access_token":"AT","token_type":"Bearer","expires_in":3600,"scope":"aisp offline_access","refresh_token":"RT"}"#)
+            json:
+                #"{"access_token":"AT","token_type":"Bearer","expires_in":3600,"scope":"aisp offline_access","refresh_token":"RT"}"#
+        )
         let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
         let client = try TestBanks.client(TestBanks.bpce, clientID: "c9")
         let tokens = try await adapter.exchangeCode(
@@ -116,7 +121,8 @@ import Testing
         #expect(transport.requests[1].bodyText == "grant_type=refresh_token&refresh_token=RT&client_id=c9")
         #expect(tokens.refreshExpiresAt == Fixed.now.addingTimeInterval(90 * 86_400))
         let url = try adapter.authorizationURL(
-            AuthorizationRequest(clientID: "c9", redirectURI: "https://tpp.example/cb", state: "s", codeChallenge: "ch"),
+            AuthorizationRequest(
+                clientID: "c9", redirectURI: "https://tpp.example/cb", state: "s", codeChallenge: "ch"),
             client: client)
         #expect(
             url

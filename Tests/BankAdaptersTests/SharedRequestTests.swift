@@ -18,7 +18,8 @@ import Testing
 
     @Test func splitsHostAndTarget() {
         #expect(BankCallBuilder.split("https://a.test:443/x/y?page=2") == ("a.test", "/x/y?page=2"))
-        #expect(BankCallBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
+        #expect(
+            BankCallBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
         #expect(BankCallBuilder.split("https://a.test") == ("a.test", "/"))
     }
 
@@ -66,12 +67,16 @@ import Testing
     }
 
     @Test func registryServesBothProviders() throws {
-        let registry = AdapterRegistry.standard(dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
+        let registry = AdapterRegistry.standard(
+            dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
         #expect(registry.providers == [.euroInformation, .bpce])
         #expect(try registry.adapter(for: .bpce) is BPCEAdapter)
         #expect(try registry.adapter(for: TestBanks.ei) is EuroInformationAdapter)
         #expect(throws: GatewayError.self) { try AdapterRegistry([]).adapter(for: .bpce) }
-        #expect(Set(AdapterRegistry.standard(transport: RecordingTransport(status: 200, json: "{}")).byProvider.keys) == [.bpce, .euroInformation])
+        #expect(
+            Set(AdapterRegistry.standard(transport: RecordingTransport(status: 200, json: "{}")).byProvider.keys) == [
+                .bpce, .euroInformation,
+            ])
     }
 }
 

@@ -33,7 +33,8 @@ public struct BPCEAdapter: BankAdapter {
         let body = try document(request, client: client, isCreation: true)
         let keyID = registrationKeyID(client: client, request: request, clientID: nil)
         return try await send(
-            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, keyID: keyID, request: request,
+            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, keyID: keyID,
+            request: request,
             client: client, context: context)
     }
 

@@ -27,7 +27,8 @@ public struct EuroInformationAdapter: BankAdapter {
     {
         let endpoint = try client.endpoints().registration
         let body = try document(request, client: client, keys: [try newKey(request, client: client)], clientID: nil)
-        return try await send("POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, client: client,
+        return try await send(
+            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, client: client,
             request: request, context: context)
     }
 
@@ -41,7 +42,8 @@ public struct EuroInformationAdapter: BankAdapter {
         let url = try registrationURL(existing, client: client)
         let current = try await caller(client).send(
             BankCall(
-                method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true), accept: "application/json"),
+                method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true),
+                accept: "application/json"),
             kind: .registration, context: context)
         let (document, _) = try RegistrationDocument.parse(current.body)
         let wanted = Set(existing.keys.compactMap(\.kid))
@@ -54,7 +56,8 @@ public struct EuroInformationAdapter: BankAdapter {
             keys.append(try newKey(request, client: client))
         }
         let body = try self.document(request, client: client, keys: keys, clientID: existing.clientID)
-        return try await send("PUT", url: url, template: try registrationTemplate(client, id: true), body: body, client: client,
+        return try await send(
+            "PUT", url: url, template: try registrationTemplate(client, id: true), body: body, client: client,
             request: request, context: context)
     }
 

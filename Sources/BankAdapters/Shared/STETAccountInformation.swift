@@ -118,7 +118,8 @@ struct STETAccountInformation: Sendable {
             }
         guard let value, !value.isEmpty else {
             throw GatewayError.validation([
-                FieldIssue(field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
+                FieldIssue(
+                    field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
             ])
         }
         return value
