@@ -70,6 +70,24 @@ import Testing
                 .unavailable(status: 502, code: nil, message: nil)
             ),
             (.json(401, #"{"status":401,"error":"Unauthorized"}"#), .tokenExpired),
+            (
+                .json(
+                    401, #"{"status":401,"error":"Unauthorized","message":"token expired"}"#,
+                    headers: [(name: "WWW-Authenticate", value: #"Bearer error="invalid_token""#)]),
+                .tokenExpired
+            ),
+            (
+                .json(401, #"{"status":401,"error":"Unauthorized","message":"Invalid signature"}"#),
+                .unauthorized(status: 401, code: nil, message: "Invalid signature")
+            ),
+            (
+                .json(403, #"{"status":403,"error":"Forbidden","message":"Invalid signature"}"#),
+                .unauthorized(status: 403, code: nil, message: "Invalid signature")
+            ),
+            (
+                .json(403, #"{"status":403,"error":"Forbidden","message":"scope aisp missing"}"#),
+                .rejected(status: 403, code: nil, message: "scope aisp missing")
+            ),
         ]
         for (answer, expected) in cases {
             let (adapter, _) = adapter([answer])

@@ -290,6 +290,46 @@ struct E2EFailure: Error, CustomStringConvertible {
         await live.stop()
     }
 
+    @Test func euroInformationSignsWithTheRegisteredX5UInX5UMode() async throws {
+        let live = try LiveSimulator()
+        do {
+            let adapter = EuroInformationAdapter(dependencies: live.dependencies)
+            var profile = live.euroInformation
+            profile.keyIdMode = .x5u
+            var client = try live.client(profile)
+            let request = registration(name: "Passerelle EI x5u")
+            let registered = try await adapter.register(request, client: client, context: context())
+            #expect(registered.keyID == request.certificateURL)
+            client.clientID = registered.clientID
+            client.keyID = registered.keyID
+            let verifier = "x5u-verifier-" + UUID().uuidString + UUID().uuidString
+            let url = try adapter.authorizationURL(
+                AuthorizationRequest(
+                    clientID: registered.clientID, redirectURI: Self.redirect, state: "st-x5u",
+                    codeChallenge: Base64.urlEncode(Digest.sha256(verifier))),
+                client: client)
+            let code = try await live.authorize(url, persona: "marc", state: "st-x5u")
+            let tokens = try await adapter.exchangeCode(
+                CodeExchange(code: Secret(code), redirectURI: Self.redirect, codeVerifier: Secret(verifier)),
+                client: client, context: context())
+            let accounts = try await adapter.accounts(
+                accessToken: tokens.accessToken, client: client, context: context())
+            #expect(accounts.count == 3)
+            // A keyId the bank does not know is refused as a TPP credential problem, not as an expired token.
+            client.keyID = "https://tpp.example/certs/unknown.pem"
+            await #expect {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: self.context())
+            } throws: { error in
+                if case AdapterError.unauthorized(403, _, let message?) = error { return message.contains("signature") }
+                return false
+            }
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
+
     @Test func bpceRegistrationConsentsAndAccountInformation() async throws {
         let live = try LiveSimulator()
         do {
@@ -381,6 +421,18 @@ struct E2EFailure: Error, CustomStringConvertible {
                     context: self.context())
             } throws: { error in
                 if case AdapterError.rejected(400, "invalid_grant", _) = error { return true }
+                return false
+            }
+            // Without PSU-IP-Address the bank allows four calls a day per resource: the fifth is rate limited.
+            let unattended = AdapterContext(
+                requestID: "e2e-unattended", deadline: .now + .seconds(30), logger: Logger(label: "e2e", level: .error))
+            for _ in 0..<4 {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: unattended)
+            }
+            await #expect {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: unattended)
+            } throws: { error in
+                if case AdapterError.rateLimited = error { return true }
                 return false
             }
             // An hour and a bit later the access token is refused as expired; a refresh makes it work again.
