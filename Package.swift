@@ -45,7 +45,7 @@ let package = Package(
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
                 "GatewayLogging",
             ],
-            resources: [.copy("Migrations")],
+            resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],

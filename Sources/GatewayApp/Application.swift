@@ -1,3 +1,4 @@
+import BankAdapters
 import CurlKit
 import Foundation
 import GatewayCore
@@ -94,13 +95,18 @@ public final class Application: Sendable {
 
     /// The full request handler: operations routes, the OpenAPI document and the API behind the key gate.
     public func makeHandler() -> any HTTPHandler {
+        APIKeyGate(next: makeRouter(), keys: apiKeys)
+    }
+
+    /// Every route of the service (exposed for the OpenAPI coverage test).
+    public func makeRouter() -> Router {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
+        OpenAPIRoute.add(to: &routes)
         BanksRoutes.add(to: &routes, catalog: catalog)
         CertificatesRoutes.add(to: &routes, service: certificates)
         RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
-        let router = routes.build()
-        return APIKeyGate(next: router, keys: apiKeys)
+        return routes.build()
     }
 
     /// The HTTP server for `config.http`.
@@ -112,6 +118,18 @@ public final class Application: Sendable {
                 maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
                 idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000))),
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
+    }
+
+    /// The production adapters (Euro-Information, BPCE) over `transport`, with the application's clock.
+    public static func standardAdapters(now: @escaping @Sendable () -> Date = { Date() })
+        -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter]
+    {
+        { transport in
+            let registry = AdapterRegistry.standard(dependencies: AdapterDependencies(transport: transport, now: now))
+            var adapters: [Provider: any BankAdapter] = [:]
+            for provider in registry.providers { adapters[provider] = registry[provider] }
+            return adapters
+        }
     }
 
     static func transportConfiguration(_ config: Config) -> CurlTransport.Configuration {

@@ -91,6 +91,8 @@ public struct HTTPRequest: Sendable {
     public var pathParameters: [String: String]
     /// The DER of the client certificate verified during the TLS handshake, when the listener asks for one.
     public var peerCertificateDER: [UInt8]?
+    /// The chain OpenSSL verified for that certificate, leaf first and trust anchor last (empty without one).
+    public var peerCertificateChainDER: [[UInt8]] = []
     /// The peer's IP address, e.g. `127.0.0.1`.
     public var remoteAddress: String?
 

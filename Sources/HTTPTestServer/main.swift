@@ -5,7 +5,7 @@ import GatewayLogging
 import HTTPServerKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 func say(_ line: String) {

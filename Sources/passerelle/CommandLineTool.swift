@@ -11,6 +11,7 @@ enum CommandLineTool {
           serve       run the gateway (HTTP API) — configured by PASSERELLE_* environment variables
           migrate     apply database migrations and exit
           api-key     create, list or revoke internal API keys
+          rotate-master-key  re-wrap stored secrets under the current PASSERELLE_MASTER_KEY version
           simulator   run the strict bank simulator (Euro-Information and BPCE sandboxes) over TLS
           sign-request  print the Digest and Signature headers for a request (debugging; see --help)
           version     print the version
@@ -36,6 +37,8 @@ enum CommandLineTool {
             return await MigrateCommand.run(arguments: rest)
         case "api-key":
             return await APIKeyCommand.run(arguments: rest)
+        case "rotate-master-key":
+            return await RotateMasterKeyCommand.run(arguments: rest)
         case "sign-request": return SignRequestCommand.run(arguments: rest)
         case "simulator": return await SimulatorCommand.run(arguments: rest)
         default:

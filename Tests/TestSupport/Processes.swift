@@ -28,4 +28,5 @@ let processExecutor = BlockingExecutor(name: "test-process", threads: 4)
 
 public struct ProcessFailure: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }

@@ -4,8 +4,9 @@
 public func fuzzRequestParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     // Small limits so that the limit paths are reachable by short inputs too.
-    let small = HTTPLimits(maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4, maxBodyBytes: 64,
-                           maxChunkLineBytes: 16)
+    let small = HTTPLimits(
+        maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4, maxBodyBytes: 64,
+        maxChunkLineBytes: 16)
     precondition(RequestParser.splitsAgree(bytes), "split feeding disagrees")
     precondition(RequestParser.splitsAgree(bytes, limits: small), "split feeding disagrees (small limits)")
     return 0

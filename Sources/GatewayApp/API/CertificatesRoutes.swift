@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import HTTPServerKit
 
-/// `POST/GET /v1/certificates`, `GET/DELETE /v1/certificates/{id}`, and the public `GET /certificates/{file}.pem`
+/// `POST/GET /v1/certificates`, `GET/DELETE /v1/certificates/{certificateId}`, and the public `GET /certificates/{file}.pem`
 /// that serves QSealC certificates for banks that take a certificate URL as `keyId` or `x5u`.
 enum CertificatesRoutes {
     struct CertificateList: Encodable { var certificates: [CertificateDTO] }
@@ -19,13 +19,13 @@ enum CertificatesRoutes {
             let usage = try await service.store.usage(of: all.map(\.id))
             return JSONCoding.response(200, CertificateList(certificates: all.map { CertificateDTO($0, usedBy: usage[$0.id] ?? []) }))
         }
-        routes.add(.get, "/v1/certificates/{id}") { request, _ in
-            let c = try await service.get(try pathUUID(request, "id", resource: "certificate"))
+        routes.add(.get, "/v1/certificates/{certificateId}") { request, _ in
+            let c = try await service.get(try pathUUID(request, "certificateId", resource: "certificate"))
             let usage = try await service.store.usage(of: [c.id])
             return JSONCoding.response(200, CertificateDTO(c, usedBy: usage[c.id] ?? []))
         }
-        routes.add(.delete, "/v1/certificates/{id}") { request, _ in
-            try await service.store.delete(try pathUUID(request, "id", resource: "certificate"))
+        routes.add(.delete, "/v1/certificates/{certificateId}") { request, _ in
+            try await service.store.delete(try pathUUID(request, "certificateId", resource: "certificate"))
             return HTTPResponse(status: 204)
         }
         routes.add(.get, "/certificates/{file}") { request, _ in

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import HTTPServerKit
 
-/// `POST/GET /v1/registrations`, `GET/PATCH/DELETE /v1/registrations/{id}`.
+/// `POST/GET /v1/registrations`, `GET/PATCH/DELETE /v1/registrations/{registrationId}`.
 enum RegistrationsRoutes {
     struct RegistrationList: Encodable { var registrations: [RegistrationDTO] }
 
@@ -24,18 +24,18 @@ enum RegistrationsRoutes {
             return JSONCoding.response(
                 200, RegistrationList(registrations: try await service.list().map { RegistrationDTO($0, now: now, includeExchange: false) }))
         }
-        routes.add(.get, "/v1/registrations/{id}") { request, _ in
-            let record = try await service.get(try pathUUID(request, "id", resource: "registration"))
+        routes.add(.get, "/v1/registrations/{registrationId}") { request, _ in
+            let record = try await service.get(try pathUUID(request, "registrationId", resource: "registration"))
             return JSONCoding.response(200, RegistrationDTO(record, now: service.now(), includeExchange: true))
         }
-        routes.add(.patch, "/v1/registrations/{id}") { request, ctx in
-            let id = try pathUUID(request, "id", resource: "registration")
+        routes.add(.patch, "/v1/registrations/{registrationId}") { request, ctx in
+            let id = try pathUUID(request, "registrationId", resource: "registration")
             let patch = try JSONCoding.decode(RegistrationPatch.self, from: request)
             let record = try await service.update(id, patch: patch, context: context(request, ctx))
             return JSONCoding.response(200, RegistrationDTO(record, now: service.now(), includeExchange: true))
         }
-        routes.add(.delete, "/v1/registrations/{id}") { request, ctx in
-            try await service.delete(try pathUUID(request, "id", resource: "registration"), context: context(request, ctx))
+        routes.add(.delete, "/v1/registrations/{registrationId}") { request, ctx in
+            try await service.delete(try pathUUID(request, "registrationId", resource: "registration"), context: context(request, ctx))
             return HTTPResponse(status: 204)
         }
     }

@@ -27,7 +27,9 @@ public enum OperationsRoutes {
             } else if case .notReady(let r) = await readiness() {
                 reasons = r.isEmpty ? ["not ready"] : r
             }
-            if reasons.isEmpty { return .json(200, Array("{\"status\":\"ready\"}".utf8), contentType: "application/json") }
+            if reasons.isEmpty {
+                return .json(200, Array("{\"status\":\"ready\"}".utf8), contentType: "application/json")
+            }
             var reasonsJSON = "["
             for (i, reason) in reasons.enumerated() {
                 if i > 0 { reasonsJSON += "," }
@@ -35,7 +37,7 @@ public enum OperationsRoutes {
             }
             reasonsJSON += "]"
             return Problem(
-                status: 503, type: "/problems/not-ready", title: "Not ready", detail: reasons.joined(separator: "; "),
+                status: 503, type: "/problems/not-ready", title: "Service not ready", detail: reasons.joined(separator: "; "),
                 instance: request.path, requestID: context.requestID, extensions: ["reasons": reasonsJSON],
                 headers: ["Retry-After": "5"]
             ).response

@@ -7,12 +7,15 @@ public struct RequestHead: Sendable, Equatable {
         case chunked
     }
 
+    /// The request method.
     public var method: HTTPMethod
     /// The request target as received (origin-form, or `*` for `OPTIONS *`).
     public var target: String
     /// 0 for HTTP/1.0, 1 for HTTP/1.1.
     public var minorVersion: Int
+    /// The header fields in message order, values trimmed of surrounding whitespace.
     public var headers: HTTPHeaders
+    /// How the body that follows is delimited.
     public var framing: Framing
     /// Whether the connection may be reused after this request (RFC 9112 §9.3).
     public var keepAlive: Bool

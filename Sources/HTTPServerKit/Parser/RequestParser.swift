@@ -43,6 +43,7 @@ public struct RequestParser: Sendable {
         var expect: String?
     }
 
+    /// The size limits this parser enforces.
     public let limits: HTTPLimits
     private var buffer: [UInt8] = []
     /// Start of the unconsumed bytes.

@@ -35,12 +35,20 @@ public struct Problem: Error, Sendable, Equatable {
         let phrase = HTTPStatus.reasonPhrase(status)
         self.status = status
         self.type = type ?? "/problems/" + HTTPStatus.slug(status)
-        self.title = title ?? phrase.prefix(1) + phrase.dropFirst().lowercased()
+        self.title = title ?? Self.sentenceCase(phrase)
         self.detail = detail
         self.instance = instance
         self.requestID = requestID
         self.extensions = extensions
         self.headers = headers
+    }
+
+    /// `Request Header Fields Too Large` → `Request header fields too large`; acronyms (`HTTP`, `URI`) kept.
+    static func sentenceCase(_ phrase: String) -> String {
+        phrase.split(separator: " ").enumerated().map { i, word in
+            if i == 0 || word.allSatisfy(\.isUppercase) { return String(word) }
+            return word.lowercased()
+        }.joined(separator: " ")
     }
 
     /// The JSON document (members in a fixed order, extensions sorted by name).
@@ -120,8 +128,14 @@ extension RoutingError: ProblemConvertible {
 }
 
 extension HTTPParseError: ProblemConvertible {
-    /// A problem whose type names the status (`/problems/bad-request`, `/problems/content-too-large`, …).
+    /// A problem whose type names the status (`/problems/bad-request`, `/problems/uri-too-long`, …); 413 uses
+    /// the API's `/problems/payload-too-large` (openapi `x-problem-types`).
     public func problem(instance: String, requestID: String) -> Problem {
-        Problem(status: status, detail: reason.rawValue, instance: instance, requestID: requestID)
+        if reason == .bodyTooLarge {
+            return Problem(
+                status: 413, type: "/problems/payload-too-large", title: "Request body too large",
+                detail: reason.rawValue, instance: instance, requestID: requestID)
+        }
+        return Problem(status: status, detail: reason.rawValue, instance: instance, requestID: requestID)
     }
 }

@@ -29,6 +29,8 @@ final class Connection {
     var output: [UInt8] = []
     var outputOffset = 0
     var closeAfterWrite = false
+    /// The client shut down its sending side: no request will follow the buffered ones.
+    var inputClosed = false
     /// Monotonic nanoseconds; 0 means none.
     var deadline: UInt64 = 0
     /// Current epoll interest.
@@ -36,6 +38,7 @@ final class Connection {
     /// A TLS operation needs the socket to become writable (or readable) before it can continue.
     var tlsWantsWrite = false
     var peerCertificate: [UInt8]?
+    var peerCertificateChain: [[UInt8]] = []
     var requestsServed = 0
 
     init(id: UInt64, fd: Int32, remoteAddress: String, tls: TLSSession?, limits: HTTPLimits) {

@@ -1,10 +1,9 @@
+internal import CShims
 import GatewayLogging
 import Synchronization
 
-internal import CShims
-
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A complete request handed from the event loop to the handler tasks.
@@ -14,6 +13,7 @@ struct RequestJob: Sendable {
     let head: RequestHead
     let body: [UInt8]
     let peerCertificate: [UInt8]?
+    let peerCertificateChain: [[UInt8]]
     let remoteAddress: String
 }
 
@@ -42,6 +42,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private let inbox = Mutex<Inbox>(Inbox())
+    private let stopped = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     private let poller: Poller
     private let configuration: HTTPServer.Configuration
     private let tlsContext: TLSContext?
@@ -50,11 +51,15 @@ final class EventLoop: @unchecked Sendable {
     private let lifecycle: ServerLifecycle
     private var listener: Int32
     private var listenerPaused = false
+    /// When a listener paused for lack of resources is watched again (0: paused for back-pressure only).
+    private var listenerResumeAt: UInt64 = 0
     private var connections: [Int32: Connection] = [:]
     private var nextID: UInt64 = 1
     private var drainDeadline: UInt64 = 0
     private(set) var forcedShutdown = false
-    private var jobs: AsyncStream<RequestJob>.Continuation?
+    private var jobs: AsyncStream<[RequestJob]>.Continuation?
+    /// Requests completed during this loop iteration, handed over in one batch (one wake-up of the pool).
+    private var pendingJobs: [RequestJob] = []
     private var scratch = [UInt8](repeating: 0, count: 65536)
 
     init(
@@ -68,6 +73,11 @@ final class EventLoop: @unchecked Sendable {
         self.metrics = metrics
         self.lifecycle = lifecycle
         self.poller = try Poller()
+    }
+
+    deinit {
+        // A server that was never run still owns its listening socket.
+        if listener >= 0 { Glibc.close(listener) }
     }
 
     // MARK: - Called from other threads
@@ -92,13 +102,17 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - The loop
 
     /// Runs on the calling (dedicated) thread until drained; then finishes `jobs`.
-    func run(jobs: AsyncStream<RequestJob>.Continuation) {
+    func run(jobs: AsyncStream<[RequestJob]>.Continuation) {
         self.jobs = jobs
         poller.add(listener, events: Poller.readable)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var nextTimerScan: UInt64 = 0
         while true {
             poller.wait(timeoutMS: 100, into: &events) { fd, ev in handle(fd: fd, events: ev) }
+            if !pendingJobs.isEmpty {
+                jobs.yield(pendingJobs)
+                pendingJobs.removeAll(keepingCapacity: true)
+            }
             let now = Self.now()
             if now >= nextTimerScan {
                 scanDeadlines(now)
@@ -121,6 +135,24 @@ final class EventLoop: @unchecked Sendable {
         }
         jobs.finish()
         self.jobs = nil
+        let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once `run` has closed the listener and every connection (callable from any task).
+    func waitUntilStopped() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = stopped.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
     }
 
     private func handle(fd: Int32, events: UInt32) {
@@ -160,7 +192,8 @@ final class EventLoop: @unchecked Sendable {
             return (taken, grace)
         }
         for completion in completions {
-            guard let c = connections[completion.fd], c.id == completion.connectionID else { continue }
+            guard let c = connections[completion.fd], c.id == completion.connectionID, c.phase == .awaitingHandler
+            else { continue }
             c.output += completion.bytes
             c.closeAfterWrite = completion.close || lifecycle.isDraining
             c.phase = .writing
@@ -175,7 +208,18 @@ final class EventLoop: @unchecked Sendable {
 
     private func acceptConnections() {
         while connections.count < configuration.maxConnections {
-            guard let (fd, address) = SocketIO.accept(listener) else { break }
+            guard let (fd, address) = SocketIO.accept(listener) else {
+                let e = errno
+                if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
+                    // Out of descriptors or memory: the pending connection stays readable on a level-triggered
+                    // listener, so stop watching it for a moment instead of spinning (nginx does the same).
+                    logger.warning("accept failed; pausing the listener", metadata: ["errno": "\(e)"])
+                    listenerPaused = true
+                    listenerResumeAt = Self.now() + 100_000_000
+                    poller.modify(listener, events: 0)
+                }
+                break
+            }
             var session: TLSSession?
             if let tlsContext {
                 session = TLSSession(context: tlsContext, fd: fd)
@@ -207,6 +251,7 @@ final class EventLoop: @unchecked Sendable {
         switch tls.handshake() {
         case .done:
             c.peerCertificate = tls.peerCertificateDER()
+            c.peerCertificateChain = tls.verifiedChainDER()
             c.phase = .reading
             readAndProcess(c)
         case .wantRead: break
@@ -232,12 +277,17 @@ final class EventLoop: @unchecked Sendable {
                 if c.tls == nil && n < scratch.count { reads = 8 }
             case .wouldBlock:
                 reads = 8
-            case .closed, .failed:
+            case .closed:
+                // The client finished sending (half-close): answer what it sent, then close.
+                c.inputClosed = true
+                reads = 8
+            case .failed:
                 close(c)
                 return
             }
         }
         process(c)
+        if c.inputClosed && c.phase == .reading && connections[c.fd] === c { close(c) }
     }
 
     /// Parses buffered bytes: dispatches a complete request, or answers a parse error and closes.
@@ -271,10 +321,11 @@ final class EventLoop: @unchecked Sendable {
                 c.head = nil
                 c.requestStarted = false
                 c.phase = .awaitingHandler
-                c.deadline = 0
-                jobs?.yield(
+                c.deadline = Self.now() + configuration.handlerTimeout.nanoseconds
+                pendingJobs.append(
                     RequestJob(
                         connectionID: c.id, fd: c.fd, head: head, body: body, peerCertificate: c.peerCertificate,
+                        peerCertificateChain: c.peerCertificateChain,
                         remoteAddress: c.remoteAddress))
             }
         }
@@ -286,12 +337,15 @@ final class EventLoop: @unchecked Sendable {
         logger.info(
             "request rejected",
             metadata: ["http.status": "\(error.status)", "error": error.reason.rawValue, "net.peer": c.remoteAddress])
-        let problem = error.problem(instance: "", requestID: RequestID.generate())
+        var problem = error.problem(instance: "", requestID: RequestID.generate())
+        problem.instance = nil  // the target may be what failed to parse
+        respondAndClose(c, problem)
+    }
+
+    /// Sends `problem` with `Connection: close`, then closes.
+    private func respondAndClose(_ c: Connection, _ problem: Problem) {
         var response = problem.response
         response.headers.set("X-Request-Id", problem.requestID ?? "")
-        var p = problem
-        p.instance = nil
-        response.body = Array(p.json.utf8)
         c.output += ResponseEncoder.encode(response, isHead: false, keepAlive: false, minorVersion: 1)
         c.closeAfterWrite = true
         c.phase = .writing
@@ -330,6 +384,11 @@ final class EventLoop: @unchecked Sendable {
             return
         }
         process(c)
+        if c.inputClosed {
+            // Pipelined requests sent before the half-close are still answered; then the connection ends.
+            if c.phase == .reading && connections[c.fd] === c { close(c) }
+            return
+        }
         if c.tls != nil && c.phase == .reading && connections[c.fd] === c {
             readAndProcess(c)  // records already decrypted by OpenSSL raise no epoll event
         }
@@ -359,7 +418,9 @@ final class EventLoop: @unchecked Sendable {
         Glibc.close(c.fd)
         connections[c.fd] = nil
         metrics.openConnections.add(-1)
-        if listenerPaused && connections.count < configuration.maxConnections && listener >= 0 {
+        if listenerPaused && listenerResumeAt == 0 && connections.count < configuration.maxConnections
+            && listener >= 0
+        {
             listenerPaused = false
             poller.modify(listener, events: Poller.readable)
         }
@@ -376,10 +437,25 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - Timers and shutdown
 
     private func scanDeadlines(_ now: UInt64) {
+        if listenerResumeAt != 0 && now >= listenerResumeAt {
+            listenerResumeAt = 0
+            if listenerPaused && connections.count < configuration.maxConnections && listener >= 0 {
+                listenerPaused = false
+                poller.modify(listener, events: Poller.readable)
+            }
+        }
         for c in Array(connections.values) where c.deadline != 0 && c.deadline <= now {
             switch c.phase {
             case .reading where c.requestStarted && c.outputOffset >= c.output.count:
                 fail(c, HTTPParseError(.headerTimeout))
+                if connections[c.fd] === c { updateInterest(c) }
+            case .awaitingHandler where c.outputOffset >= c.output.count:
+                logger.warning("handler timed out; answering 503", metadata: ["net.peer": c.remoteAddress])
+                respondAndClose(
+                    c,
+                    Problem(
+                        status: 503, type: "/problems/handler-timeout", title: "Request took too long",
+                        detail: "The request took too long to process.", requestID: RequestID.generate()))
                 if connections[c.fd] === c { updateInterest(c) }
             default:
                 close(c)

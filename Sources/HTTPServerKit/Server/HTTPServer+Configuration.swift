@@ -20,13 +20,18 @@ extension HTTPServer {
         public var bodyTimeout: Duration
         /// Time a client gets to read a response before the connection is dropped.
         public var writeTimeout: Duration
+        /// Longest a handler may take: beyond it the client gets a 503 problem (`/problems/handler-timeout`) and
+        /// the connection closes; the handler's late result is discarded. A safety net: outbound calls carry
+        /// their own, shorter deadlines.
+        public var handlerTimeout: Duration
         /// TLS for the listener; plain HTTP when nil.
         public var tls: TLSConfiguration?
 
         public init(
             host: String = "0.0.0.0", port: Int = 8080, backlog: Int32 = 1024, limits: HTTPLimits = HTTPLimits(),
             maxConnections: Int = 1024, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
-            bodyTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(30), tls: TLSConfiguration? = nil
+            bodyTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(30),
+            handlerTimeout: Duration = .seconds(120), tls: TLSConfiguration? = nil
         ) {
             self.host = host
             self.port = port
@@ -37,6 +42,7 @@ extension HTTPServer {
             self.idleTimeout = idleTimeout
             self.bodyTimeout = bodyTimeout
             self.writeTimeout = writeTimeout
+            self.handlerTimeout = handlerTimeout
             self.tls = tls
         }
     }

@@ -2,7 +2,7 @@ import GatewayLogging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Our HTTP/1.1 server: epoll event loop on a dedicated thread, handlers as child tasks of `run()`.
@@ -52,21 +52,36 @@ public final class HTTPServer: Sendable {
     public var isDraining: Bool { lifecycle.isDraining }
 
     /// Serves until `shutdown(gracePeriod:)` has drained every connection (or the grace period ran out, in which
-    /// case unfinished handlers are cancelled). Call once.
+    /// case unfinished handlers are cancelled). Cancelling the calling task shuts down without a grace period.
+    /// Call once.
     public func run() async {
         let first = started.withLock { s -> Bool in
             defer { s = true }
             return !s
         }
         precondition(first, "HTTPServer.run() called twice")
-        let (stream, continuation) = AsyncStream<RequestJob>.makeStream()
+        let (stream, continuation) = AsyncStream<[RequestJob]>.makeStream()
         let loop = self.loop
         startThread { loop.run(jobs: continuation) }
+        // Cancelling the task running `run()` ends the stream at once: close everything rather than leave the
+        // event loop serving without anyone to run handlers.
+        await withTaskCancellationHandler {
+            await serve(stream, loop: loop)
+        } onCancel: {
+            self.shutdown(gracePeriod: .zero)
+        }
+        // On cancellation the stream ends before the loop has closed anything: wait for it.
+        await loop.waitUntilStopped()
+    }
+
+    private func serve(_ stream: AsyncStream<[RequestJob]>, loop: EventLoop) async {
         await withDiscardingTaskGroup { group in
-            for await job in stream {
-                group.addTask { [pipeline] in
-                    let completion = await pipeline.respond(to: job)
-                    loop.complete(completion)
+            for await batch in stream {
+                for job in batch {
+                    group.addTask { [pipeline] in
+                        let completion = await pipeline.respond(to: job)
+                        loop.complete(completion)
+                    }
                 }
             }
             if loop.forcedShutdown { group.cancelAll() }

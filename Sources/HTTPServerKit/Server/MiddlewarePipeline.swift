@@ -1,7 +1,7 @@
 import GatewayLogging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The built-in middleware around the application handler, in order: request id → metrics/in-flight →
@@ -15,11 +15,13 @@ struct MiddlewarePipeline: Sendable {
     func respond(to job: RequestJob) async -> ResponseCompletion {
         let start = EventLoop.now()
         let head = job.head
-        let requestID = head.headers["X-Request-Id"].flatMap { RequestID.isAcceptable($0) ? $0 : nil } ?? RequestID.generate()
+        let requestID =
+            head.headers["X-Request-Id"].flatMap { RequestID.isAcceptable($0) ? $0 : nil } ?? RequestID.generate()
         let requestLogger = logger.with(["request.id": requestID])
         let recorder = RouteRecorder()
         metrics.inFlight.add(1)
-        var response = await respond(head: head, job: job, requestID: requestID, logger: requestLogger, recorder: recorder)
+        var response = await respond(
+            head: head, job: job, requestID: requestID, logger: requestLogger, recorder: recorder)
         metrics.inFlight.add(-1)
         response.headers.set("X-Request-Id", requestID)
         let keepAlive = head.keepAlive && !lifecycle.isDraining
@@ -51,6 +53,7 @@ struct MiddlewarePipeline: Sendable {
             method: head.method, target: head.target, headers: head.headers, body: job.body,
             version: (1, head.minorVersion))
         request.peerCertificateDER = job.peerCertificate
+        request.peerCertificateChainDER = job.peerCertificateChain
         request.remoteAddress = job.remoteAddress
         let context = RequestContext(requestID: requestID, logger: logger, routeRecorder: recorder)
         let path = request.path
@@ -60,9 +63,10 @@ struct MiddlewarePipeline: Sendable {
             return error.problem(instance: path, requestID: requestID).response
         } catch {
             logger.error(
-                "unhandled error", metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
+                "unhandled error",
+                metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
             return Problem(
-                status: 500, title: "Internal server error",
+                status: 500, type: "/problems/internal", title: "Internal error",
                 detail: "An unexpected error occurred; quote the request id when reporting it.", instance: path,
                 requestID: requestID
             ).response

@@ -1,7 +1,7 @@
 internal import CShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Owns an epoll instance and an eventfd used to wake `wait` from other threads. Level-triggered: the
@@ -18,11 +18,8 @@ final class Poller {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw SocketError(call: "epoll_create1", errno: errno) }
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
-        guard wakeFD >= 0 else {
-            let e = errno
-            close(epollFD)
-            throw SocketError(call: "eventfd", errno: e)
-        }
+        // No close of epollFD here: every stored property is set, so a throw runs `deinit`, which closes both.
+        guard wakeFD >= 0 else { throw SocketError(call: "eventfd", errno: errno) }
         add(wakeFD, events: Self.readable)
     }
 
@@ -48,7 +45,9 @@ final class Poller {
 
     /// Waits up to `timeoutMS` and calls `body` with each ready fd and its events.
     func wait(timeoutMS: Int32, into events: inout [epoll_event], _ body: (Int32, UInt32) -> Void) {
-        let n = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeoutMS) }
+        let n = events.withUnsafeMutableBufferPointer {
+            epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeoutMS)
+        }
         guard n > 0 else { return }
         for i in 0..<Int(n) { body(events[i].data.fd, events[i].events) }
     }

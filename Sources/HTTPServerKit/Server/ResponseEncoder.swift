@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serializes a response into one buffer, so it leaves in a single write (RFC 9112 §4 status line, §6 framing).
@@ -62,7 +62,7 @@ enum HTTPDate {
             gmtime_r(&t, &tm)
             var buf = [CChar](repeating: 0, count: 40)
             strftime(&buf, buf.count, "%a, %d %b %Y %H:%M:%S GMT", &tm)
-            c = (second, String(cString: buf))
+            c = (second, String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             return c.text
         }
     }

@@ -1,7 +1,7 @@
 import Dispatch
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Turns POSIX signals into an awaitable event, for graceful shutdown on SIGTERM/SIGINT.

@@ -1,10 +1,12 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A socket call failed. Carries the call name and errno only.
 public struct SocketError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The syscall that failed, e.g. `bind`.
     public let call: String
+    /// Its `errno`.
     public let errno: Int32
     public var description: String { "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
 }
@@ -29,7 +31,9 @@ enum SocketIO {
         let rc = getaddrinfo(host, String(port), &hints, &info)
         guard rc == 0, let ai = info else { throw SocketError(call: "getaddrinfo", errno: EINVAL) }
         defer { freeaddrinfo(info) }
-        let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            ai.pointee.ai_family,
+            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(call: "socket", errno: errno) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -56,13 +60,18 @@ enum SocketIO {
         let family = storage.ss_family
         return withUnsafePointer(to: &storage) { p -> Int in
             if family == sa_family_t(AF_INET6) {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
             }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                Int(UInt16(bigEndian: $0.pointee.sin_port))
+            }
         }
     }
 
-    /// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY) with the peer's address text.
+    /// Accepts one connection (non-blocking, close-on-exec, TCP_NODELAY) with the peer's address text; nil when
+    /// none is pending or on error, with `errno` telling which.
     static func accept(_ listener: Int32) -> (fd: Int32, address: String)? {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -74,7 +83,7 @@ enum SocketIO {
             }
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return nil  // EAGAIN, EMFILE, …: try again on the next readiness event
+                return nil  // EAGAIN, EMFILE, …: the caller decides
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)

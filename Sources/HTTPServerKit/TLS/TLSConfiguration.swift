@@ -25,6 +25,7 @@ public struct TLSConfiguration: Sendable {
     public var certificateChain: PEMSource
     /// The private key (PEM, unencrypted). Memory keys are wrapped in `Secret`.
     public var privateKey: PrivateKeySource
+    /// Whether client certificates are requested and checked.
     public var clientVerification: ClientVerification
 
     /// A private key location; memory keys never print.

@@ -15,7 +15,8 @@ final class TLSContext: @unchecked Sendable {
         guard cshim_SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 else {
             throw Self.error("SSL_CTX_set_min_proto_version")
         }
-        let noCompression: UInt64 = 1 << 17, noRenegotiation: UInt64 = 1 << 30  // SSL_OP_BIT(17), SSL_OP_BIT(30)
+        let noCompression: UInt64 = 1 << 17
+        let noRenegotiation: UInt64 = 1 << 30  // SSL_OP_BIT(17), SSL_OP_BIT(30)
         _ = SSL_CTX_set_options(ctx, noCompression | noRenegotiation)
         _ = cshim_SSL_CTX_set_mode(
             ctx, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
@@ -48,7 +49,9 @@ final class TLSContext: @unchecked Sendable {
         case .pem(let text):
             let certificates = try Self.readCertificates(text)
             defer { certificates.forEach { X509_free($0) } }
-            guard let leaf = certificates.first else { throw TLSError(operation: "PEM_read_bio_X509", stack: ["no certificate"]) }
+            guard let leaf = certificates.first else {
+                throw TLSError(operation: "PEM_read_bio_X509", stack: ["no certificate"])
+            }
             guard SSL_CTX_use_certificate(handle, leaf) == 1 else { throw Self.error("SSL_CTX_use_certificate") }
             for intermediate in certificates.dropFirst() {
                 guard cshim_SSL_CTX_add1_chain_cert(handle, intermediate) == 1 else {
@@ -69,7 +72,9 @@ final class TLSContext: @unchecked Sendable {
             defer { OPENSSL_cleanse(&bytes, bytes.count) }
             let bio = bytes.withUnsafeBytes { BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }
             defer { BIO_free(bio) }
-            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else { throw Self.error("PEM_read_bio_PrivateKey") }
+            guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
+                throw Self.error("PEM_read_bio_PrivateKey")
+            }
             defer { EVP_PKEY_free(key) }
             guard SSL_CTX_use_PrivateKey(handle, key) == 1 else { throw Self.error("SSL_CTX_use_PrivateKey") }
         }
@@ -84,7 +89,9 @@ final class TLSContext: @unchecked Sendable {
         case .pem(let text):
             let certificates = try Self.readCertificates(text)
             defer { certificates.forEach { X509_free($0) } }
-            guard !certificates.isEmpty else { throw TLSError(operation: "PEM_read_bio_X509", stack: ["no CA certificate"]) }
+            guard !certificates.isEmpty else {
+                throw TLSError(operation: "PEM_read_bio_X509", stack: ["no CA certificate"])
+            }
             let store = SSL_CTX_get_cert_store(handle)
             for certificate in certificates {
                 guard X509_STORE_add_cert(store, certificate) == 1 else { throw Self.error("X509_STORE_add_cert") }

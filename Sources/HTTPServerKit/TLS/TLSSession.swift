@@ -1,4 +1,5 @@
 internal import COpenSSL
+internal import CShims
 
 /// Owns one connection's `SSL`, on a non-blocking socket. Used only by the event-loop thread.
 final class TLSSession {
@@ -56,6 +57,26 @@ final class TLSSession {
     func peerCertificateDER() -> [UInt8]? {
         guard SSL_get_verify_result(ssl) == X509_V_OK, let cert = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(cert) }
+        let length = i2d_X509(cert, nil)
+        guard length > 0 else { return nil }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        der.withUnsafeMutableBufferPointer { buffer in
+            var p = buffer.baseAddress
+            _ = i2d_X509(cert, &p)
+        }
+        return der
+    }
+
+    /// The verified chain, leaf first and trust anchor last (`SSL_get0_verified_chain`); empty without a
+    /// verified client certificate.
+    func verifiedChainDER() -> [[UInt8]] {
+        guard SSL_get_verify_result(ssl) == X509_V_OK, let chain = SSL_get0_verified_chain(ssl) else { return [] }
+        return (0..<cshim_sk_X509_num(chain)).compactMap { i in
+            cshim_sk_X509_value(chain, i).flatMap(Self.der)
+        }
+    }
+
+    private static func der(_ cert: OpaquePointer) -> [UInt8]? {
         let length = i2d_X509(cert, nil)
         guard length > 0 else { return nil }
         var der = [UInt8](repeating: 0, count: Int(length))

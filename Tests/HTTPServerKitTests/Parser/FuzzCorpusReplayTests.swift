@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTPServerKit
 
 /// Replays the committed fuzz corpus and crash regressions (Fuzz/) through the parser with the fuzz target's

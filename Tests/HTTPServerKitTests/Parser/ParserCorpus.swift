@@ -4,31 +4,78 @@
 /// the raw-socket framing tests (status + closed connection).
 enum ParserCorpus {
     static let rejections: [(name: String, raw: String, reason: HTTPParseError.Reason)] = [
-        ("content-length with transfer-encoding",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-         .contentLengthWithTransferEncoding),
-        ("transfer-encoding with content-length",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", .contentLengthWithTransferEncoding),
-        ("two content-lengths", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", .multipleContentLengths),
-        ("differing content-lengths", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", .multipleContentLengths),
-        ("content-length list", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", .invalidContentLength),
-        ("non-digit content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3a\r\n\r\nabc", .invalidContentLength),
-        ("signed content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", .invalidContentLength),
-        ("negative content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
+        (
+            "content-length with transfer-encoding",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            .contentLengthWithTransferEncoding
+        ),
+        (
+            "transfer-encoding with content-length",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+            .contentLengthWithTransferEncoding
+        ),
+        (
+            "two content-lengths",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+            .multipleContentLengths
+        ),
+        (
+            "differing content-lengths",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            .multipleContentLengths
+        ),
+        (
+            "content-length list", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+            .invalidContentLength
+        ),
+        (
+            "non-digit content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3a\r\n\r\nabc",
+            .invalidContentLength
+        ),
+        (
+            "signed content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+            .invalidContentLength
+        ),
+        (
+            "negative content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+            .invalidContentLength
+        ),
         ("empty content-length", "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", .invalidContentLength),
-        ("overflowing content-length",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", .invalidContentLength),
-        ("chunk size overflow",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nabc\r\n", .chunkSizeOverflow),
-        ("chunk size not hex", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n", .invalidChunk),
-        ("chunk size negative", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n", .invalidChunk),
-        ("chunk data without CRLF",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", .invalidChunk),
-        ("chunk line with bare LF", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", .bareLineFeed),
-        ("chunk extension with CTL",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=\u{1}\r\nabc\r\n0\r\n\r\n", .invalidChunk),
-        ("obs-fold trailer",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n", .obsoleteLineFolding),
+        (
+            "overflowing content-length",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n", .invalidContentLength
+        ),
+        (
+            "chunk size overflow",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff1\r\nabc\r\n",
+            .chunkSizeOverflow
+        ),
+        (
+            "chunk size not hex", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+            .invalidChunk
+        ),
+        (
+            "chunk size negative", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n",
+            .invalidChunk
+        ),
+        (
+            "chunk data without CRLF",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n", .invalidChunk
+        ),
+        (
+            "chunk line with bare LF",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", .bareLineFeed
+        ),
+        (
+            "chunk extension with CTL",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=\u{1}\r\nabc\r\n0\r\n\r\n",
+            .invalidChunk
+        ),
+        (
+            "obs-fold trailer",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n",
+            .obsoleteLineFolding
+        ),
         ("obs-fold", "GET /hello HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", .obsoleteLineFolding),
         ("obs-fold with tab", "GET /hello HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n", .obsoleteLineFolding),
         ("bare LF in headers", "GET /hello HTTP/1.1\nHost: a\n\n", .bareLineFeed),
@@ -58,14 +105,34 @@ enum ParserCorpus {
         ("HTTP/1.2", "GET /hello HTTP/1.2\r\nHost: a\r\n\r\n", .unsupportedVersion),
         ("unknown method", "BREW /pot HTTP/1.1\r\nHost: a\r\n\r\n", .methodNotImplemented),
         ("CONNECT", "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", .methodNotImplemented),
-        ("gzip transfer coding", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", .unsupportedTransferEncoding),
-        ("gzip then chunked",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding),
-        ("chunked twice",
-         "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", .invalidTransferEncoding),
-        ("empty transfer-encoding", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n", .invalidTransferEncoding),
-        ("transfer-encoding in 1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", .invalidTransferEncoding),
-        ("unknown expectation", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\na", .unsupportedExpectation),
-        ("too many leading empty lines", "\r\n\r\n\r\n\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n", .invalidRequestLine),
+        (
+            "gzip transfer coding", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+            .unsupportedTransferEncoding
+        ),
+        (
+            "gzip then chunked",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding
+        ),
+        (
+            "chunked twice",
+            "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            .invalidTransferEncoding
+        ),
+        (
+            "empty transfer-encoding", "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n",
+            .invalidTransferEncoding
+        ),
+        (
+            "transfer-encoding in 1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            .invalidTransferEncoding
+        ),
+        (
+            "unknown expectation", "POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\na",
+            .unsupportedExpectation
+        ),
+        (
+            "too many leading empty lines", "\r\n\r\n\r\n\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n",
+            .invalidRequestLine
+        ),
     ]
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPServerKit
 
 /// Everything the parser produced for an input: the events in order and the error that stopped it, if any.
@@ -40,11 +41,15 @@ func parse(_ bytes: [UInt8], step: Int = 0, limits: HTTPLimits = HTTPLimits()) -
     return outcome
 }
 
-func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) -> ParseOutcome { parse(Array(text.utf8), limits: limits) }
+func parse(_ text: String, limits: HTTPLimits = HTTPLimits()) -> ParseOutcome {
+    parse(Array(text.utf8), limits: limits)
+}
 
 /// Asserts the byte-at-a-time and 7-byte splits give exactly the whole-input outcome, and returns it.
 @discardableResult
-func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLocation: SourceLocation = #_sourceLocation)
+func parseEverySplit(
+    _ text: String, limits: HTTPLimits = HTTPLimits(), sourceLocation: SourceLocation = #_sourceLocation
+)
     -> ParseOutcome
 {
     let bytes = Array(text.utf8)
@@ -83,7 +88,8 @@ func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLo
     }
 
     @Test func parsesChunkedBodyWithExtensionsAndTrailers() {
-        let raw = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+        let raw =
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
             + "5;name=value;x=\"q\"\r\nhello\r\n1 ;ext\r\n!\r\n0\r\nX-Trailer: t\r\nContent-Length: 99\r\n\r\n"
         let outcome = parseEverySplit(raw)
         #expect(outcome.error == nil)
@@ -93,7 +99,8 @@ func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLo
 
     @Test func parsesPipelinedRequestsInOrder() {
         let outcome = parseEverySplit(
-            "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nokGET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+            "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nokGET /c HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         #expect(outcome.heads.map(\.target) == ["/a", "/b", "/c"])
         #expect(outcome.bodies == [[], Array("ok".utf8), []])
     }
@@ -132,11 +139,15 @@ func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLo
         }
         #expect(line(64).utf8.count == 64)
         #expect(parseEverySplit(line(64) + "\r\nHost: x\r\n\r\n", limits: limits).error == nil)
-        #expect(parseEverySplit(line(65) + "\r\nHost: x\r\n\r\n", limits: limits).error == HTTPParseError(.requestLineTooLong))
+        #expect(
+            parseEverySplit(line(65) + "\r\nHost: x\r\n\r\n", limits: limits).error
+                == HTTPParseError(.requestLineTooLong))
         #expect(parseEverySplit(line(65), limits: limits).error == nil, "undecided without more bytes")
         #expect(parseEverySplit(line(64) + "\r", limits: limits).error == nil, "the CR ends a valid line")
         #expect(parseEverySplit(line(65) + "\r", limits: limits).error == HTTPParseError(.requestLineTooLong))
-        #expect(parse(line(64) + "xx", limits: limits).error == HTTPParseError(.requestLineTooLong), "refused before the LF")
+        #expect(
+            parse(line(64) + "xx", limits: limits).error == HTTPParseError(.requestLineTooLong), "refused before the LF"
+        )
     }
 
     @Test func headerSectionLimit() {
@@ -161,7 +172,9 @@ func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLo
 
     @Test func bodyLimitForContentLengthIsCheckedBeforeTheBody() {
         let limits = HTTPLimits(maxBodyBytes: 10)
-        #expect(parseEverySplit("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits).error == nil)
+        #expect(
+            parseEverySplit("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789", limits: limits).error
+                == nil)
         let refused = parseEverySplit("POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n", limits: limits)
         #expect(refused.error == HTTPParseError(.bodyTooLarge))
         #expect(refused.heads.isEmpty)
@@ -169,14 +182,16 @@ func parseEverySplit(_ text: String, limits: HTTPLimits = HTTPLimits(), sourceLo
 
     @Test func bodyLimitForChunkedBodies() {
         let limits = HTTPLimits(maxBodyBytes: 10)
-        let ok = "POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n"
+        let ok =
+            "POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n"
         #expect(parseEverySplit(ok, limits: limits).bodies == [Array("0123456789".utf8)])
         let tooBig = "POST /e HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n6\r\n"
         #expect(parseEverySplit(tooBig, limits: limits).error == HTTPParseError(.bodyTooLarge))
     }
 
     @Test func everyPrefixOfAValidRequestNeedsMoreData() {
-        let raw = Array("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)
+        let raw = Array(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)
         for n in 0..<raw.count {
             let outcome = parse(Array(raw[0..<n]))
             #expect(outcome.error == nil)

@@ -1,5 +1,7 @@
 import GatewayLogging
+import Glibc
 import Testing
+
 @testable import HTTPServerKit
 
 /// Raw-socket tests: every framing rejection answers its status as problem+json and closes the connection.
@@ -31,7 +33,8 @@ import Testing
                 let client = try RawClient(port: port)
                 // A front end honouring Content-Length would see one request; we must refuse, not see two.
                 try client.send(
-                    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n"
+                )
                 let first = try client.readResponse()
                 let closed = client.isClosedByPeer()
                 return (first, closed, client.received.count)
@@ -48,7 +51,8 @@ import Testing
             let responses = try await offPool {
                 let client = try RawClient(port: port)
                 try client.send(
-                    "GET /items/1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\npingGET /items/3 HTTP/1.1\r\nHost: a\r\n\r\n")
+                    "GET /items/1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\npingGET /items/3 HTTP/1.1\r\nHost: a\r\n\r\n"
+                )
                 return try (0..<3).map { _ in try client.readResponse() }
             }
             #expect(responses.map(\.text) == ["item 1", "ping", "item 3"])
@@ -146,7 +150,9 @@ import Testing
             let port = server.boundPort
             let response = try await offPool {
                 let client = try RawClient(port: port)
-                try client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nwiki\r\n5\r\npedia\r\n0\r\nX-T: 1\r\n\r\n")
+                try client.send(
+                    "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nwiki\r\n5\r\npedia\r\n0\r\nX-T: 1\r\n\r\n"
+                )
                 return try client.readResponse()
             }
             #expect(response.text == "wikipedia")
@@ -180,7 +186,8 @@ import Testing
 
     @Test func requestLineLimit() async throws {
         try await withTestServer { server in
-            let target = { (n: Int) in "/hello?" + String(repeating: "a", count: n - "GET /hello? HTTP/1.1".utf8.count) }
+            let target = { (n: Int) in "/hello?" + String(repeating: "a", count: n - "GET /hello? HTTP/1.1".utf8.count)
+            }
             let ok = try await exchange(server.boundPort, "GET \(target(8192)) HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(ok.0.status == 200 && ok.1)
             let refused = try await exchange(server.boundPort, "GET \(target(8193)) HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -223,6 +230,22 @@ import Testing
             let refused = try await exchange(
                 server.boundPort, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: \((1 << 20) + 1)\r\n\r\n")
             #expect(refused.0.status == 413 && refused.1)
+        }
+    }
+}
+
+@Suite struct HalfCloseTests {
+    @Test func requestsSentBeforeAHalfCloseAreAnswered() async throws {
+        try await withTestServer { server in
+            let port = server.boundPort
+            let (a, b, closed) = try await offPool {
+                let client = try RawClient(port: port)
+                try client.send("GET /items/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /items/2 HTTP/1.1\r\nHost: a\r\n\r\n")
+                shutdown(client.fd, Int32(SHUT_WR))
+                return (try client.readResponse(), try client.readResponse(), client.isClosedByPeer())
+            }
+            #expect(a.text == "item 1" && b.text == "item 2")
+            #expect(closed)
         }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import TestSupport
 import Testing
+
 @testable import HTTPServerKit
 
 /// Reads a child's stdout line by line with a bounded wait.
@@ -97,5 +98,49 @@ final class LineReader: @unchecked Sendable {
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
         }
+    }
+}
+
+@Suite struct DescriptorExhaustionTests {
+    /// With `ulimit -n 64`, a flood of connections exhausts the server's descriptors: it pauses accepting instead
+    /// of spinning or crashing, and serves again once clients go away.
+    @Test func recoversFromRunningOutOfFileDescriptors() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -n 64 && exec \"$0\"", try GracefulShutdownTests.testServerPath()]
+        process.environment = ["HTTP_TEST_LOG_LEVEL": "warning"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let lines = LineReader(stdout.fileHandleForReading)
+        let portLine = try await offPool { lines.waitFor("port ") }
+        let port = try #require(portLine.flatMap { Int($0.dropFirst(5)) })
+
+        let flood = try await offPool { () -> [RawClient] in (0..<100).compactMap { _ in try? RawClient(port: port) } }
+        #expect(flood.count > 64)
+        let paused = try await offPool { lines.waitFor("{", seconds: 10) }
+        #expect(paused?.contains("pausing the listener") == true)
+        for client in flood { shutdown(client.fd, Int32(SHUT_RDWR)) }
+        let response = try await offPool { () -> ParsedResponse? in
+            for _ in 0..<100 {
+                if let client = try? RawClient(port: port, timeoutSeconds: 2),
+                    (try? client.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")) != nil,
+                    let response = try? client.readResponse()
+                {
+                    return response
+                }
+                usleep(50_000)
+            }
+            return nil
+        }
+        #expect(response?.status == 200)
+        _ = flood
+        kill(process.processIdentifier, SIGTERM)
+        let exited = try await offPool { () -> Bool in
+            for _ in 0..<500 where process.isRunning { usleep(20_000) }
+            return !process.isRunning
+        }
+        #expect(exited && process.terminationStatus == 0)
     }
 }

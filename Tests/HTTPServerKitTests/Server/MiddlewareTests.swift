@@ -1,5 +1,6 @@
 import GatewayLogging
 import Testing
+
 @testable import HTTPServerKit
 
 /// Request id, error mapping, access log and metrics, through a live server.
@@ -40,6 +41,7 @@ import Testing
             #expect(r.status == 500)
             #expect(r.text.contains("\"requestId\":\"req-500\""))
             #expect(!r.text.contains("UnexpectedTestError"), "no internals in the response")
+            #expect(r.text.hasPrefix("{\"type\":\"/problems/internal\",\"title\":\"Internal error\""))
         }
         let errors = sink.captured.filter { $0.contains("\"level\":\"error\"") }
         #expect(errors.count == 1)
@@ -50,7 +52,9 @@ import Testing
         try await withTestServer { server in
             let r = try await get(server.boundPort, "GET /problem HTTP/1.1\r\nHost: a\r\n\r\n")
             #expect(r.status == 422)
-            #expect(r.text.hasPrefix("{\"type\":\"/problems/test\",\"title\":\"Test\",\"status\":422,\"detail\":\"refused\""))
+            #expect(
+                r.text.hasPrefix(
+                    "{\"type\":\"/problems/test\",\"title\":\"Test\",\"status\":422,\"detail\":\"refused\""))
         }
     }
 
@@ -73,7 +77,8 @@ import Testing
     @Test func accessLogHasOneJSONLinePerRequestWithTheTemplate() async throws {
         let sink = CapturingLogSink()
         try await withTestServer(logSink: sink) { server in
-            _ = try await get(server.boundPort, "GET /items/secret-id-42 HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-1\r\n\r\n")
+            _ = try await get(
+                server.boundPort, "GET /items/secret-id-42 HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-1\r\n\r\n")
             _ = try await get(server.boundPort, "GET /unknown HTTP/1.1\r\nHost: a\r\nX-Request-Id: log-2\r\n\r\n")
         }
         let lines = sink.captured.filter { $0.contains("\"message\":\"request\"") }
@@ -115,13 +120,22 @@ import Testing
         #expect(p.response.headers["Content-Type"] == "application/problem+json")
     }
 
+    @Test func defaultTitlesAreSentenceCase() {
+        #expect(Problem(status: 431).title == "Request header fields too large")
+        #expect(Problem(status: 505).title == "HTTP version not supported")
+        #expect(Problem(status: 414).type == "/problems/uri-too-long")
+    }
+
     @Test func parseErrorsMapToTheirStatuses() {
         #expect(HTTPParseError(.requestLineTooLong).status == 414)
         #expect(HTTPParseError(.tooManyHeaderFields).status == 431)
         #expect(HTTPParseError(.bodyTooLarge).status == 413)
         #expect(HTTPParseError(.unsupportedTransferEncoding).status == 501)
         #expect(HTTPParseError(.unsupportedVersion).status == 505)
-        #expect(HTTPParseError(.obsoleteLineFolding).problem(instance: "/", requestID: "r").type == "/problems/bad-request")
+        #expect(
+            HTTPParseError(.obsoleteLineFolding).problem(instance: "/", requestID: "r").type == "/problems/bad-request")
+        #expect(
+            HTTPParseError(.bodyTooLarge).problem(instance: "/", requestID: "r").type == "/problems/payload-too-large")
     }
 }
 
@@ -145,5 +159,31 @@ import Testing
         #expect(text.contains("latency_seconds_bucket{le=\"1.0\"} 2\n"))
         #expect(text.contains("latency_seconds_bucket{le=\"+Inf\"} 3\n"))
         #expect(text.contains("latency_seconds_count 3\n"))
+    }
+}
+
+@Suite struct CustomMiddlewareTests {
+    struct Tag: HTTPMiddleware {
+        let name: String
+        func handle(_ request: HTTPRequest, context: RequestContext, next: any HTTPHandler) async throws -> HTTPResponse
+        {
+            if request.headers["X-Deny"] == name { throw Problem(status: 401, detail: "denied by \(name)") }
+            var response = try await next.handle(request, context: context)
+            response.headers.add("X-Order", name)
+            return response
+        }
+    }
+
+    @Test func runsOutermostFirstAndCanRefuse() async throws {
+        var builder = Router.Builder()
+        builder.add(.get, "/x") { _, _ in .text(200, "x") }
+        let handler = builder.build().wrapped(in: [Tag(name: "outer"), Tag(name: "inner")])
+        let context = RequestContext(requestID: "r", logger: Logger(label: "t", sink: CapturingLogSink()))
+        let ok = try await handler.handle(HTTPRequest(method: .get, target: "/x"), context: context)
+        #expect(ok.headers.values(for: "X-Order") == ["inner", "outer"])
+        await #expect(throws: Problem.self) {
+            try await handler.handle(
+                HTTPRequest(method: .get, target: "/x", headers: ["X-Deny": "inner"]), context: context)
+        }
     }
 }

@@ -2,6 +2,7 @@ import GatewayLogging
 import Glibc
 import Synchronization
 import Testing
+
 @testable import HTTPServerKit
 
 /// /health, /ready, /metrics, timeouts, back-pressure and in-process graceful shutdown.
@@ -17,9 +18,12 @@ import Testing
     @Test func healthReadyAndMetrics() async throws {
         let ready = Mutex<Readiness>(.ready)
         let metrics = MetricsRegistry()
-        try await withTestServer(metrics: metrics, routes: { builder, lifecycle in
-            OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics) { ready.withLock { $0 } }
-        }) { server in
+        try await withTestServer(
+            metrics: metrics,
+            routes: { builder, lifecycle in
+                OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics) { ready.withLock { $0 } }
+            }
+        ) { server in
             let health = try await get(server.boundPort, "/health")
             #expect(health.status == 200 && health.text == "{\"status\":\"ok\"}")
             #expect(try await get(server.boundPort, "/ready").status == 200)
@@ -38,13 +42,16 @@ import Testing
     @Test func readyTurns503WhileDraining() async throws {
         let gate = Gate()
         let metrics = MetricsRegistry()
-        try await withTestServer(metrics: metrics, routes: { builder, lifecycle in
-            OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics)
-            builder.add(.get, "/slow") { _, _ in
-                await gate.wait()
-                return .text(200, "slow done")
+        try await withTestServer(
+            metrics: metrics,
+            routes: { builder, lifecycle in
+                OperationsRoutes.add(to: &builder, lifecycle: lifecycle, metrics: metrics)
+                builder.add(.get, "/slow") { _, _ in
+                    await gate.wait()
+                    return .text(200, "slow done")
+                }
             }
-        }) { server in
+        ) { server in
             let port = server.boundPort
             // Hold a request in flight, start draining, then ask /ready on an already-open connection.
             let readyClient = try await offPool { () -> RawClient in
@@ -101,7 +108,10 @@ import Testing
                 var sentAll = true
                 for byte in "GET /hello HTTP/1.1\r\nHost: a\r\nX-Slow: ".utf8 {
                     // Byte by byte, 50 ms apart: the whole header section would take far longer than 600 ms.
-                    if (try? client.send([byte])) == nil { sentAll = false; break }
+                    if (try? client.send([byte])) == nil {
+                        sentAll = false
+                        break
+                    }
                     usleep(50_000)
                     if client.readSome() { break }
                 }
@@ -194,5 +204,58 @@ final class Gate: Sendable {
             if state.withLock({ $0.arrived > 0 }) { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+@Suite struct HandlerTimeoutTests {
+    @Test func slowHandlerGets503AndTheConnectionCloses() async throws {
+        let gate = Gate()
+        try await withTestServer(
+            configuration: .init(handlerTimeout: .milliseconds(300)),
+            routes: { builder, _ in
+                builder.add(.get, "/stuck") { _, _ in
+                    await gate.wait()
+                    return .text(200, "late")
+                }
+            }
+        ) { server in
+            let port = server.boundPort
+            let (response, closed) = try await offPool {
+                let client = try RawClient(port: port)
+                try client.send("GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n")
+                return (try client.readResponse(), client.isClosedByPeer())
+            }
+            gate.open()
+            #expect(response.status == 503)
+            #expect(response.text.contains("/problems/handler-timeout"))
+            #expect(closed)
+        }
+    }
+}
+
+@Suite struct CancellationTests {
+    @Test func cancellingRunShutsTheServerDown() async throws {
+        let server = try HTTPServer(
+            configuration: .init(host: "127.0.0.1", port: 0), handler: Router.Builder().build(),
+            logger: Logger(label: "t", sink: CapturingLogSink()))
+        let port = server.boundPort
+        let task = Task { await server.run() }
+        let served = try await offPool { () -> Int? in
+            for _ in 0..<100 {
+                if let c = try? RawClient(port: port), (try? c.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")) != nil,
+                    let r = try? c.readResponse()
+                {
+                    return r.status
+                }
+                usleep(20_000)
+            }
+            return nil
+        }
+        #expect(served == 404)
+        task.cancel()
+        await task.value
+        #expect(server.isDraining)
+        let refused = try await offPool { (try? RawClient(port: port)) == nil }
+        #expect(refused)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+
 @testable import HTTPServerKit
 
 /// Runs blocking client code on its own thread, so test sockets never stall the cooperative pool the server's
@@ -33,8 +34,8 @@ final class RawClient: @unchecked Sendable {
             }
         }
         if rc != 0 {
+            // No close here: a class whose stored properties are all set runs `deinit` when `init` throws.
             let e = errno
-            close(fd)
             throw ClientError(description: "connect failed: errno \(e)")
         }
         setTimeout(seconds: timeoutSeconds)
@@ -52,7 +53,9 @@ final class RawClient: @unchecked Sendable {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { throw ClientError(description: "send failed: errno \(errno)") }
             offset += n
         }
@@ -117,7 +120,8 @@ struct ParsedResponse: Sendable {
 
     static func parse(_ bytes: [UInt8], isHead: Bool) -> (ParsedResponse, Int)? {
         let crlf2: [UInt8] = [13, 10, 13, 10]
-        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == crlf2 }) else {
+        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == crlf2 })
+        else {
             return nil
         }
         let headText = String(decoding: bytes[0..<end], as: UTF8.self)

@@ -1,5 +1,6 @@
 import GatewayLogging
 import Synchronization
+
 @testable import HTTPServerKit
 
 /// Runs an `HTTPServer` on 127.0.0.1:0 for the duration of `body`, then shuts it down and waits for `run()`.
@@ -43,7 +44,10 @@ func standardRoutes(_ builder: inout Router.Builder, _ lifecycle: ServerLifecycl
         throw Problem(status: 422, type: "/problems/test", title: "Test", detail: "refused")
     }
     builder.add(.get, "/peer") { request, _ in
-        .text(200, request.peerCertificateDER.map { "cert \($0.count)" } ?? "no cert")
+        .text(
+            200,
+            request.peerCertificateDER.map { "cert \($0.count) chain \(request.peerCertificateChainDER.count)" }
+                ?? "no cert")
     }
 }
 

@@ -1,9 +1,10 @@
 import COpenSSL
 import Foundation
-import Glibc
 import GatewayLogging
+import Glibc
 import TestSupport
 import Testing
+
 @testable import HTTPServerKit
 
 /// A blocking OpenSSL client: trusts `ca`, optionally presents a certificate, sends one request, reads the reply.
@@ -31,7 +32,9 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
         let n = SSL_read(ssl, &buf, Int32(buf.count))
         if n <= 0 { break }
         received += buf[0..<Int(n)]
-        if let (response, _) = ParsedResponse.parse(received, isHead: false) { return "\(response.status) \(response.text)" }
+        if let (response, _) = ParsedResponse.parse(received, isHead: false) {
+            return "\(response.status) \(response.text)"
+        }
     }
     return nil
 }
@@ -91,7 +94,9 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
             let trusted = try await offPool {
                 tlsExchange(port: port, ca: ca, certificate: qwac.0, key: qwac.1, request: Self.request)
             }
-            #expect(trusted == "200 cert \(expectedDER.count)", "the handler sees the verified certificate")
+            #expect(
+                trusted == "200 cert \(expectedDER.count) chain 2",
+                "the handler sees the verified certificate and chain")
         }
     }
 
@@ -132,7 +137,8 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
     @Test func unusableKeyMaterialFailsAtStartWithoutLeakingIt() throws {
         let tls = TLSConfiguration(
             certificateChain: .file(try TestEnvironment.pki("server.crt")),
-            privateKey: .pem(Secret("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n")))
+            privateKey: .pem(
+                Secret("-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==\n-----END PRIVATE KEY-----\n")))
         do {
             _ = try HTTPServer(
                 configuration: .init(host: "127.0.0.1", port: 0, tls: tls), handler: Router.Builder().build(),
