@@ -56,7 +56,7 @@ let package = Package(
 
         // MARK: - Tests (one per library target)
         .target(
-            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import CurlKit
 import GatewayCore
 
 /// Which adapter serves which provider (style.md §4); built once by the application and immutable.
@@ -15,6 +16,15 @@ public struct AdapterRegistry: Sendable {
     public static func standard(dependencies: AdapterDependencies) -> AdapterRegistry {
         AdapterRegistry([EuroInformationAdapter(dependencies: dependencies), BPCEAdapter(dependencies: dependencies)])
     }
+
+    /// The production adapters over `transport` as the dictionary `Application(makeAdapters:)` wants:
+    /// `makeAdapters: { AdapterRegistry.standard(transport: $0).byProvider }`.
+    public static func standard(transport: any HTTPTransport) -> AdapterRegistry {
+        standard(dependencies: AdapterDependencies(transport: transport))
+    }
+
+    /// Every adapter by provider.
+    public var byProvider: [Provider: any BankAdapter] { adapters }
 
     /// The adapter of `provider`, if any.
     public subscript(provider: Provider) -> (any BankAdapter)? { adapters[provider] }

@@ -22,20 +22,25 @@ import Testing
             .json(403, #"{"status":403,"error":"Forbidden","message":"NAAC"}"#),
         ] {
             let (adapter, _) = adapter([answer])
-            #expect(try await adapter.accounts(accessToken: Secret("at"), client: client(), context: Fixed.context()).isEmpty)
+            #expect(
+                try await adapter.accounts(accessToken: Secret("at"), client: client(), context: Fixed.context())
+                    .isEmpty)
         }
         for answer: RecordingTransport.Answer in [.empty(204), .json(404, #"{"status":404,"error":"Not Found"}"#)] {
             let (adapter, _) = adapter([answer])
             #expect(
-                try await adapter.trustedBeneficiaries(accessToken: Secret("at"), client: client(), context: Fixed.context())
-                    .isEmpty)
+                try await adapter.trustedBeneficiaries(
+                    accessToken: Secret("at"), client: client(), context: Fixed.context()
+                )
+                .isEmpty)
         }
     }
 
     @Test func balancesOfAnAccountNotConsentedAreNoAccounts() async throws {
         let (adapter, _) = adapter([.json(403, #"{"status":403,"error":"Forbidden","message":"NAAC"}"#)])
         await #expect(throws: AdapterError.noAccounts) {
-            _ = try await adapter.balances(accountID: "A1", accessToken: Secret("at"), client: client(), context: Fixed.context())
+            _ = try await adapter.balances(
+                accountID: "A1", accessToken: Secret("at"), client: client(), context: Fixed.context())
         }
     }
 
@@ -44,10 +49,14 @@ import Testing
             (.json(501, #"{"status":501,"message":"NIMP"}"#), .notImplemented(code: "NIMP", message: nil)),
             (.json(400, #"{"status":400,"message":"NIMP"}"#), .notImplemented(code: "NIMP", message: nil)),
             (
-                .json(429, #"{"status":429,"error":"Too Many Requests"}"#, headers: [(name: "Retry-After", value: "60")]),
+                .json(
+                    429, #"{"status":429,"error":"Too Many Requests"}"#, headers: [(name: "Retry-After", value: "60")]),
                 .rateLimited(retryAfter: 60, code: nil, message: nil)
             ),
-            (.json(403, #"{"status":403,"message":"TMRQ"}"#), .rateLimited(retryAfter: nil, code: "TMRQ", message: nil)),
+            (
+                .json(403, #"{"status":403,"message":"TMRQ"}"#),
+                .rateLimited(retryAfter: nil, code: "TMRQ", message: nil)
+            ),
             (.json(500, #"{"status":500,"message":"INTE"}"#), .unavailable(status: 500, code: "INTE", message: nil)),
             (
                 .response(OutboundResponse(status: 503, body: Array("ERREUR Technique".utf8))),
@@ -61,6 +70,24 @@ import Testing
                 .unavailable(status: 502, code: nil, message: nil)
             ),
             (.json(401, #"{"status":401,"error":"Unauthorized"}"#), .tokenExpired),
+            (
+                .json(
+                    401, #"{"status":401,"error":"Unauthorized","message":"token expired"}"#,
+                    headers: [(name: "WWW-Authenticate", value: #"Bearer error="invalid_token""#)]),
+                .tokenExpired
+            ),
+            (
+                .json(401, #"{"status":401,"error":"Unauthorized","message":"Invalid signature"}"#),
+                .unauthorized(status: 401, code: nil, message: "Invalid signature")
+            ),
+            (
+                .json(403, #"{"status":403,"error":"Forbidden","message":"Invalid signature"}"#),
+                .unauthorized(status: 403, code: nil, message: "Invalid signature")
+            ),
+            (
+                .json(403, #"{"status":403,"error":"Forbidden","message":"scope aisp missing"}"#),
+                .rejected(status: 403, code: nil, message: "scope aisp missing")
+            ),
         ]
         for (answer, expected) in cases {
             let (adapter, _) = adapter([answer])
@@ -75,10 +102,13 @@ import Testing
             EuroInformationAdapter(
                 dependencies: Fixed.dependencies(
                     RecordingTransport(
-                        status: 400, json: #"{"error":"invalid_grant","error_description":"Refresh token has expired"}"#))),
+                        status: 400, json: #"{"error":"invalid_grant","error_description":"Refresh token has expired"}"#
+                    ))),
             ()
         )
-        await #expect(throws: AdapterError.refreshTokenDead(code: "invalid_grant", message: "Refresh token has expired")) {
+        await #expect(
+            throws: AdapterError.refreshTokenDead(code: "invalid_grant", message: "Refresh token has expired")
+        ) {
             _ = try await ei.refresh(
                 Secret("RT"), client: try TestBanks.client(TestBanks.ei, clientID: "c1"), context: Fixed.context())
         }

@@ -88,7 +88,8 @@ enum TestBanks {
     static let ei: BankProfile = {
         var p = BankCatalog.builtIn.profile(for: BankID("cmcic:cic")!)!
         p.sandbox = BankProfile.Endpoints(
-            apiRoot: "https://ei.test/sandbox/cic/stet-psd2-api/v2.1", token: "https://ei.test/sandbox/cic/oauth2/token",
+            apiRoot: "https://ei.test/sandbox/cic/stet-psd2-api/v2.1",
+            token: "https://ei.test/sandbox/cic/oauth2/token",
             registration: "https://ei.test/sandbox/cic/oauth2/registrations",
             authorize: "https://ei.test/sandbox/cic/oauth2/{lang}/sandbox/signin.html")
         return p

@@ -10,7 +10,7 @@ import Testing
 /// The exact requests of the BPCE adapter, against a recording transport.
 @Suite struct BPCEAdapterTests {
     static let goldenAccountsSignature =
-        "QIfSVe7a3qTQ+VatzT5EUFiRp+WQNibm6XmMUnAcr8tPyT9XVgNreSUIbnRYrqcAPfEgx3a/s0OsdGhhku6MalsuvtuEXUsLlbCY2h34eozZ7NPjtyAyzwRjG4mQ51EyZ2R4PvBgRk1NRdXOvkeElQmxwF4aQzePdbVgB5c+54VtyTUUHZO5sv2ipv8KSpRUIanpMOVUTwnFRoXdXH8fIscNVpsWdWiiSEYbOqghQn+IZ24++fFY3Afe8wB+VUzOtBvNLjBaxEwcGhVb24GTLnvMKHBbzIYSOFkGN5R1eK/7d2mXUhGf0u2wFLd2yFFPxqK7BVVI1+naZvcFhnh6xw=="
+        "kHCONPZ4jwTDAGw5f62n6sXs4zAlP9TTUbDYjXlM/bSG3oo/KrJd8qRBdJADZpCdV+TD0HW1vBa2R47//zMgAfJ75OnJ7ZTTDiYzLcf1K2CaIcjmzaJ4m3PUJgaX2kQOUwixHANBpN8nTBi6K8L4UdoTPWmpHFWRhmMIY+Ea79HzzP3TBBELTK11iluaYi3OiXjYxV2mR+qiZjB4BnaSWEOjaIhhgSXdom1U7U0ArOYLVOfJ93Gb4BPyIT9sZDRqm++iOP2gyWZ1ne3VoxYWs0J9VViZNdyOsV9zSvW14M+B/2dciBUvvaYbQ9gVjBm/X1lgTA8twiVagVhH/sVX+Q=="
     static let emptyDigest = "SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
     @Test func registersWithTheRegistrationTokenThenASignedPost() async throws {
@@ -39,12 +39,13 @@ import Testing
             ])
         #expect(post.header("Authorization") == "Bearer REG-TOKEN")
         #expect(post.header("Digest") == Digest.headerValue(for: post.body))
-        #expect(post.signedHeaderNames == ["(request-target)", "date", "digest", "x-request-id", "content-type"])
+        #expect(post.signedHeaderNames == ["(request-target)", "date", "x-request-id", "digest", "content-type"])
         let signature = try HTTPSignature(parsing: try #require(post.header("Signature")))
         #expect(signature.keyId == "https://tpp.example/certs/qseal.pem")
         let certificate = try Certificate(pem: KAT.text("kat-rsa2048.crt"))
         _ = try HTTPSignatureVerifier.bpce.verify(
-            signatureHeader: try #require(post.header("Signature")), method: "POST", target: "/stet/setting/v1/register",
+            signatureHeader: try #require(post.header("Signature")), method: "POST",
+            target: "/stet/setting/v1/register",
             headers: post.headers.map { ($0.name, $0.value) }, body: post.body, publicKey: certificate.publicKey)
 
         let body = try #require(JSONValue.parse(post.body))
@@ -91,8 +92,10 @@ import Testing
         let transport = RecordingTransport([token, .json(200, #"{"client_id":"c9"}"#), token, .empty(204)])
         let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
         let client = try TestBanks.client(TestBanks.bpce, clientID: "c9")
-        _ = try await adapter.readRegistration(RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
-        try await adapter.deleteRegistration(RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
+        _ = try await adapter.readRegistration(
+            RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
+        try await adapter.deleteRegistration(
+            RegistrationReference(clientID: "c9"), client: client, context: Fixed.context())
         #expect(transport.requests.map(\.method) == ["POST", "GET", "POST", "DELETE"])
         for call in [transport.requests[1], transport.requests[3]] {
             #expect(call.header("Digest") == Self.emptyDigest)
@@ -103,7 +106,9 @@ import Testing
     @Test func tokenCallsNeverSendScope() async throws {
         let transport = RecordingTransport(
             status: 200,
-            json: #"{"access_token":"AT","token_type":"Bearer","expires_in":3600,"scope":"aisp offline_access","refresh_token":"RT"}"#)
+            json:
+                #"{"access_token":"AT","token_type":"Bearer","expires_in":3600,"scope":"aisp offline_access","refresh_token":"RT"}"#
+        )
         let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
         let client = try TestBanks.client(TestBanks.bpce, clientID: "c9")
         let tokens = try await adapter.exchangeCode(
@@ -116,7 +121,8 @@ import Testing
         #expect(transport.requests[1].bodyText == "grant_type=refresh_token&refresh_token=RT&client_id=c9")
         #expect(tokens.refreshExpiresAt == Fixed.now.addingTimeInterval(90 * 86_400))
         let url = try adapter.authorizationURL(
-            AuthorizationRequest(clientID: "c9", redirectURI: "https://tpp.example/cb", state: "s", codeChallenge: "ch"),
+            AuthorizationRequest(
+                clientID: "c9", redirectURI: "https://tpp.example/cb", state: "s", codeChallenge: "ch"),
             client: client)
         #expect(
             url
@@ -137,12 +143,13 @@ import Testing
         #expect(request.url == "https://bpce.test/stet/psd2/v1/accounts")
         #expect(
             request.headerNames == [
-                "Host", "Date", "X-Request-ID", "Accept", "Digest", "Authorization", "PSU-IP-Address", "Signature",
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "Digest", "PSU-IP-Address",
+                "Signature",
             ])
         #expect(request.header("Digest") == Self.emptyDigest)
         #expect(
             request.header("Signature")
-                == #"keyId="bpce-client-1",algorithm="rsa-sha256",headers="(request-target) date digest x-request-id psu-ip-address",signature="\#(Self.goldenAccountsSignature)""#
+                == #"keyId="bpce-client-1",algorithm="rsa-sha256",headers="(request-target) date x-request-id digest psu-ip-address",signature="\#(Self.goldenAccountsSignature)""#
         )
     }
 
@@ -159,7 +166,7 @@ import Testing
         #expect(request.method == "PUT")
         #expect(request.url == "https://bpce.test/stet/psd2/v1/consents")
         #expect(request.header("Content-Type") == "application/json")
-        #expect(request.signedHeaderNames == ["(request-target)", "date", "digest", "x-request-id", "content-type"])
+        #expect(request.signedHeaderNames == ["(request-target)", "date", "x-request-id", "digest", "content-type"])
         #expect(
             request.bodyText
                 == #"{"balances":[{"iban":"FR7613807008043001965405158"}],"psuIdentity":true,"transactions":[{"iban":"FR7613807008043001965405158"}],"trustedBeneficiaries":false}"#

@@ -14,7 +14,8 @@ import Testing
 
     func registrationAnswer(kid: String = "a771a1923bd403603831a2425df818a4") throws -> String {
         let der = try Certificate(pem: KAT.text("kat-rsa2048.crt")).base64DER
-        return #"{"client_id":"0123456789abcdef0123456789abcdef01234567","registration_client_uri":"https://ei.test/sandbox/cic/oauth2/registrations/0123456789abcdef0123456789abcdef01234567","registration_access_token":"SECRET-RAT","client_name":"Passerelle Test","jwks":{"keys":[{"kty":"RSA","kid":"\#(kid)","x5c":["\#(der)"]}]}}"#
+        return
+            #"{"client_id":"0123456789abcdef0123456789abcdef01234567","registration_client_uri":"https://ei.test/sandbox/cic/oauth2/registrations/0123456789abcdef0123456789abcdef01234567","registration_access_token":"SECRET-RAT","client_name":"Passerelle Test","jwks":{"keys":[{"kty":"RSA","kid":"\#(kid)","x5c":["\#(der)"]}]}}"#
     }
 
     @Test func registersWithTheFullChainOverMutualTLSOnly() async throws {
@@ -44,7 +45,8 @@ import Testing
         )
 
         #expect(result.clientID == "0123456789abcdef0123456789abcdef01234567")
-        #expect(result.registrationClientURI?.hasSuffix("/registrations/0123456789abcdef0123456789abcdef01234567") == true)
+        #expect(
+            result.registrationClientURI?.hasSuffix("/registrations/0123456789abcdef0123456789abcdef01234567") == true)
         #expect(result.keyID == "a771a1923bd403603831a2425df818a4")
         #expect(result.keys == [.init(kid: "a771a1923bd403603831a2425df818a4", sha256Fingerprint: KAT.fingerprint)])
         #expect(result.status == .active)
@@ -64,7 +66,8 @@ import Testing
             clientID: "c1", registrationClientURI: "https://ei.test/sandbox/cic/oauth2/registrations/c1",
             keys: [.init(kid: "old-kid", sha256Fingerprint: nil)])
         let result = try await adapter.updateRegistration(
-            existing, with: TestBanks.registration, client: try TestBanks.client(TestBanks.ei), context: Fixed.context())
+            existing, with: TestBanks.registration, client: try TestBanks.client(TestBanks.ei), context: Fixed.context()
+        )
 
         #expect(transport.requests.map(\.method) == ["GET", "PUT"])
         let put = transport.requests[1]
@@ -96,7 +99,8 @@ import Testing
     }
 
     @Test func authorizeURLHasPKCEAndSpaceSeparatedScopes() throws {
-        let adapter = EuroInformationAdapter(dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
+        let adapter = EuroInformationAdapter(
+            dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
         let url = try adapter.authorizationURL(
             AuthorizationRequest(
                 clientID: "c1", redirectURI: "https://tpp.example/cb", state: "s1", roles: [.aisp],
@@ -111,7 +115,8 @@ import Testing
     @Test func tokenCallsSendTheVerifierAndAreNotSigned() async throws {
         let transport = RecordingTransport(
             status: 200,
-            json: #"{"access_token":"AT","token_type":"bearer","expires_in":10800,"refresh_token":"RT","scope":"aisp"}"#)
+            json: #"{"access_token":"AT","token_type":"bearer","expires_in":10800,"refresh_token":"RT","scope":"aisp"}"#
+        )
         let adapter = EuroInformationAdapter(dependencies: Fixed.dependencies(transport))
         let client = try TestBanks.client(TestBanks.ei, clientID: "c1", keyID: "kid1")
         let tokens = try await adapter.exchangeCode(
@@ -134,7 +139,9 @@ import Testing
     }
 
     @Test func accountsCallIsSignedWithTheKidOverTheSeedHeaders() async throws {
-        let transport = RecordingTransport([.response(OutboundResponse(status: 200, body: try Fixture.bytes("ei-accounts.json")))])
+        let transport = RecordingTransport([
+            .response(OutboundResponse(status: 200, body: try Fixture.bytes("ei-accounts.json")))
+        ])
         let adapter = EuroInformationAdapter(dependencies: Fixed.dependencies(transport))
         let psu = PSUContext(headers: [(name: "psu-ip-address", value: "192.0.2.7")])
         let accounts = try await adapter.accounts(
@@ -146,7 +153,9 @@ import Testing
         #expect(request.method == "GET")
         #expect(request.url == "https://ei.test/sandbox/cic/stet-psd2-api/v2.1/accounts")
         #expect(
-            request.headerNames == ["Host", "Date", "X-Request-ID", "Accept", "Authorization", "PSU-IP-Address", "Signature"])
+            request.headerNames == [
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "PSU-IP-Address", "Signature",
+            ])
         #expect(request.header("Authorization") == "Bearer at-1")
         #expect(request.header("Digest") == nil)
         #expect(request.signedHeaderNames == ["(request-target)", "host", "date", "x-request-id", "psu-ip-address"])

@@ -10,16 +10,17 @@ import Testing
 
 @Suite struct SharedRequestTests {
     @Test func formatsIMFFixdates() {
-        #expect(HTTPDate.imfFixdate(Fixed.now) == Fixed.date)
-        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
-        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 1_654_635_095)) == "Tue, 07 Jun 2022 20:51:35 GMT")
-        #expect(HTTPDate.imfFixdate(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(STETRequests.imfFixdate(Fixed.now) == Fixed.date)
+        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 1_654_635_095)) == "Tue, 07 Jun 2022 20:51:35 GMT")
+        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 GMT")
     }
 
     @Test func splitsHostAndTarget() {
-        #expect(STETRequestBuilder.split("https://a.test:443/x/y?page=2") == ("a.test", "/x/y?page=2"))
-        #expect(STETRequestBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
-        #expect(STETRequestBuilder.split("https://a.test") == ("a.test", "/"))
+        #expect(BankCallBuilder.split("https://a.test:443/x/y?page=2") == ("a.test", "/x/y?page=2"))
+        #expect(
+            BankCallBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
+        #expect(BankCallBuilder.split("https://a.test") == ("a.test", "/"))
     }
 
     @Test func defaultRequestIDsAreUUIDv4() {
@@ -66,11 +67,16 @@ import Testing
     }
 
     @Test func registryServesBothProviders() throws {
-        let registry = AdapterRegistry.standard(dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
+        let registry = AdapterRegistry.standard(
+            dependencies: Fixed.dependencies(RecordingTransport(status: 200, json: "{}")))
         #expect(registry.providers == [.euroInformation, .bpce])
         #expect(try registry.adapter(for: .bpce) is BPCEAdapter)
         #expect(try registry.adapter(for: TestBanks.ei) is EuroInformationAdapter)
         #expect(throws: GatewayError.self) { try AdapterRegistry([]).adapter(for: .bpce) }
+        #expect(
+            Set(AdapterRegistry.standard(transport: RecordingTransport(status: 200, json: "{}")).byProvider.keys) == [
+                .bpce, .euroInformation,
+            ])
     }
 }
 

@@ -63,7 +63,8 @@ final class LiveSimulator: Sendable {
     /// The adapters' clock follows the simulator's (which tests may move), so `Date` headers stay within its skew.
     var dependencies: AdapterDependencies {
         let clock = simulator.clock
-        return AdapterDependencies(transport: transport, now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
+        return AdapterDependencies(
+            transport: transport, now: { Date(timeIntervalSince1970: TimeInterval(clock.now())) })
     }
 
     /// `POST /__simulator/…` introspection call.
@@ -80,7 +81,8 @@ final class LiveSimulator: Sendable {
         var profile = BankCatalog.builtIn.profile(for: BankID("cmcic:cic")!)!
         let root = "https://localhost:\(port)/sandbox/cic/"
         profile.sandbox = .init(
-            apiRoot: root + "stet-psd2-api/v2.1", token: root + "oauth2/token", registration: root + "oauth2/registrations",
+            apiRoot: root + "stet-psd2-api/v2.1", token: root + "oauth2/token",
+            registration: root + "oauth2/registrations",
             authorize: root + "oauth2/{lang}/sandbox/signin.html")
         return profile
     }
@@ -144,7 +146,9 @@ struct E2EFailure: Error, CustomStringConvertible {
     func context() -> AdapterContext {
         AdapterContext(
             requestID: "e2e", deadline: .now + .seconds(30), logger: Logger(label: "e2e", level: .error),
-            psu: PSUContext(headers: [(name: "PSU-IP-Address", value: "192.0.2.7"), (name: "PSU-User-Agent", value: "e2e")]))
+            psu: PSUContext(headers: [
+                (name: "PSU-IP-Address", value: "192.0.2.7"), (name: "PSU-User-Agent", value: "e2e"),
+            ]))
     }
 
     func registration(name: String) -> RegistrationRequest {
@@ -160,7 +164,8 @@ struct E2EFailure: Error, CustomStringConvertible {
         _ adapter: any BankAdapter, account: String, token: Secret<String>, client: BankClient
     ) async throws -> (transactions: [Transaction], pages: Int) {
         var page = try await adapter.transactions(
-            accountID: account, page: .first(from: nil, to: nil), accessToken: token, client: client, context: context())
+            accountID: account, page: .first(from: nil, to: nil), accessToken: token, client: client, context: context()
+        )
         var all = page.transactions
         var pages = 1
         var walk = STETPageWalk(maxPages: 20)
@@ -205,7 +210,8 @@ struct E2EFailure: Error, CustomStringConvertible {
             let tokens = try await adapter.exchangeCode(
                 CodeExchange(code: Secret(code), redirectURI: Self.redirect, codeVerifier: Secret(verifier)),
                 client: client, context: context())
-            let refreshed = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: context())
+            let refreshed = try await adapter.refresh(
+                try #require(tokens.refreshToken), client: client, context: context())
             let token = refreshed.accessToken
 
             let accounts = try await adapter.accounts(accessToken: token, client: client, context: context())
@@ -256,7 +262,8 @@ struct E2EFailure: Error, CustomStringConvertible {
             client.qseal = CertificateMaterial(
                 id: "qseal2", certificatePEM: qseal2Chain,
                 privateKeyPEM: Secret(try String(contentsOfFile: live.pki + "/qseal2.key", encoding: .utf8)))
-            let rotated = try await adapter.updateRegistration(reference, with: request, client: client, context: context())
+            let rotated = try await adapter.updateRegistration(
+                reference, with: request, client: client, context: context())
             #expect(rotated.keys.count == 2)
             #expect(rotated.keys.contains { $0.kid == first.keyID })
             let newKid = try #require(rotated.keyID)
@@ -273,8 +280,49 @@ struct E2EFailure: Error, CustomStringConvertible {
             let tokens = try await adapter.exchangeCode(
                 CodeExchange(code: Secret(code), redirectURI: Self.redirect, codeVerifier: Secret(verifier)),
                 client: client, context: context())
-            let accounts = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: context())
+            let accounts = try await adapter.accounts(
+                accessToken: tokens.accessToken, client: client, context: context())
             #expect(accounts.map(\.iban) == ["FR7613807008043001965409135"])
+        } catch {
+            await live.stop()
+            throw error
+        }
+        await live.stop()
+    }
+
+    @Test func euroInformationSignsWithTheRegisteredX5UInX5UMode() async throws {
+        let live = try LiveSimulator()
+        do {
+            let adapter = EuroInformationAdapter(dependencies: live.dependencies)
+            var profile = live.euroInformation
+            profile.keyIdMode = .x5u
+            var client = try live.client(profile)
+            let request = registration(name: "Passerelle EI x5u")
+            let registered = try await adapter.register(request, client: client, context: context())
+            #expect(registered.keyID == request.certificateURL)
+            client.clientID = registered.clientID
+            client.keyID = registered.keyID
+            let verifier = "x5u-verifier-" + UUID().uuidString + UUID().uuidString
+            let url = try adapter.authorizationURL(
+                AuthorizationRequest(
+                    clientID: registered.clientID, redirectURI: Self.redirect, state: "st-x5u",
+                    codeChallenge: Base64.urlEncode(Digest.sha256(verifier))),
+                client: client)
+            let code = try await live.authorize(url, persona: "marc", state: "st-x5u")
+            let tokens = try await adapter.exchangeCode(
+                CodeExchange(code: Secret(code), redirectURI: Self.redirect, codeVerifier: Secret(verifier)),
+                client: client, context: context())
+            let accounts = try await adapter.accounts(
+                accessToken: tokens.accessToken, client: client, context: context())
+            #expect(accounts.count == 3)
+            // A keyId the bank does not know is refused as a TPP credential problem, not as an expired token.
+            client.keyID = "https://tpp.example/certs/unknown.pem"
+            await #expect {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: self.context())
+            } throws: { error in
+                if case AdapterError.unauthorized(403, _, let message?) = error { return message.contains("signature") }
+                return false
+            }
         } catch {
             await live.stop()
             throw error
@@ -308,7 +356,8 @@ struct E2EFailure: Error, CustomStringConvertible {
             let code = try await live.authorize(url, persona: "marc", state: "st-bpce")
             let tokens = try await adapter.exchangeCode(
                 CodeExchange(code: Secret(code), redirectURI: Self.redirect), client: client, context: context())
-            let refreshed = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: context())
+            let refreshed = try await adapter.refresh(
+                try #require(tokens.refreshToken), client: client, context: context())
             #expect(refreshed.refreshToken == tokens.refreshToken)  // BPCE does not rotate
             let token = refreshed.accessToken
 
@@ -368,9 +417,22 @@ struct E2EFailure: Error, CustomStringConvertible {
             // A reused code is refused with the bank's OAuth error.
             await #expect {
                 _ = try await adapter.exchangeCode(
-                    CodeExchange(code: Secret(code), redirectURI: Self.redirect), client: client, context: self.context())
+                    CodeExchange(code: Secret(code), redirectURI: Self.redirect), client: client,
+                    context: self.context())
             } throws: { error in
                 if case AdapterError.rejected(400, "invalid_grant", _) = error { return true }
+                return false
+            }
+            // Without PSU-IP-Address the bank allows four calls a day per resource: the fifth is rate limited.
+            let unattended = AdapterContext(
+                requestID: "e2e-unattended", deadline: .now + .seconds(30), logger: Logger(label: "e2e", level: .error))
+            for _ in 0..<4 {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: unattended)
+            }
+            await #expect {
+                _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: unattended)
+            } throws: { error in
+                if case AdapterError.rateLimited = error { return true }
                 return false
             }
             // An hour and a bit later the access token is refused as expired; a refresh makes it work again.
@@ -378,12 +440,16 @@ struct E2EFailure: Error, CustomStringConvertible {
             await #expect(throws: AdapterError.tokenExpired) {
                 _ = try await adapter.accounts(accessToken: tokens.accessToken, client: client, context: self.context())
             }
-            let refreshed = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: context())
-            #expect(try await adapter.accounts(accessToken: refreshed.accessToken, client: client, context: context()).count == 3)
+            let refreshed = try await adapter.refresh(
+                try #require(tokens.refreshToken), client: client, context: context())
+            #expect(
+                try await adapter.accounts(accessToken: refreshed.accessToken, client: client, context: context()).count
+                    == 3)
             // Once the bank expires the refresh token, a refresh says a new SCA is needed.
             #expect(try await live.introspect("refresh-tokens/expire?client_id=" + registered.clientID) == 200)
             await #expect {
-                _ = try await adapter.refresh(try #require(tokens.refreshToken), client: client, context: self.context())
+                _ = try await adapter.refresh(
+                    try #require(tokens.refreshToken), client: client, context: self.context())
             } throws: { error in
                 if case AdapterError.refreshTokenDead = error { return true }
                 return false

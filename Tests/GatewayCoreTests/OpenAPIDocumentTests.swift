@@ -19,6 +19,8 @@ import Testing
         "PUT /v1/connections/{connectionId}/consents", "GET /v1/connections/{connectionId}/trusted-beneficiaries",
         "GET /v1/connections/{connectionId}/identity",
         "GET /health", "GET /ready", "GET /metrics", "GET /openapi.yaml",
+        // Beyond internal-api.md: the public QSealC certificate URL banks may use as keyId / x5u.
+        "GET /certificates/{file}",
     ]
 
     /// `METHOD /path` for every operation under `paths:` (two-space paths, four-space methods).
@@ -59,7 +61,7 @@ import Testing
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("openapi/passerelle.yaml"), encoding: .utf8)
         #expect(text.contains("security:\n  - apiKey: []"))
-        // The four operational routes opt out; nothing else does.
-        #expect(text.components(separatedBy: "security: []").count - 1 == 4)
+        // The four operational routes and the public certificate route opt out; nothing else does.
+        #expect(text.components(separatedBy: "security: []").count - 1 == 5)
     }
 }

@@ -33,7 +33,8 @@ public struct BPCEAdapter: BankAdapter {
         let body = try document(request, client: client, isCreation: true)
         let keyID = registrationKeyID(client: client, request: request, clientID: nil)
         return try await send(
-            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, keyID: keyID, request: request,
+            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, keyID: keyID,
+            request: request,
             client: client, context: context)
     }
 
@@ -148,7 +149,7 @@ public struct BPCEAdapter: BankAdapter {
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for later calls.
     func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
-        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        let path = BankCallBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
         return id ? path + "/{clientId}" : path
     }
 
@@ -221,7 +222,7 @@ public struct BPCEAdapter: BankAdapter {
         context: AdapterContext
     ) async throws -> OutboundResponse {
         let token = try await registrationToken(client: client, context: context)
-        let request = SignedBankRequest(
+        let request = BankCall(
             method: method, url: url, pathTemplate: template, body: body,
             contentType: body.isEmpty ? nil : "application/json", accept: "application/json", bearer: token,
             signing: .sign(keyID: keyID))

@@ -27,7 +27,8 @@ public struct EuroInformationAdapter: BankAdapter {
     {
         let endpoint = try client.endpoints().registration
         let body = try document(request, client: client, keys: [try newKey(request, client: client)], clientID: nil)
-        return try await send("POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, client: client,
+        return try await send(
+            "POST", url: endpoint, template: try registrationTemplate(client, id: false), body: body, client: client,
             request: request, context: context)
     }
 
@@ -40,8 +41,9 @@ public struct EuroInformationAdapter: BankAdapter {
     ) async throws -> RegistrationResult {
         let url = try registrationURL(existing, client: client)
         let current = try await caller(client).send(
-            SignedBankRequest(
-                method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true), accept: "application/json"),
+            BankCall(
+                method: "GET", url: url, pathTemplate: try registrationTemplate(client, id: true),
+                accept: "application/json"),
             kind: .registration, context: context)
         let (document, _) = try RegistrationDocument.parse(current.body)
         let wanted = Set(existing.keys.compactMap(\.kid))
@@ -54,7 +56,8 @@ public struct EuroInformationAdapter: BankAdapter {
             keys.append(try newKey(request, client: client))
         }
         let body = try self.document(request, client: client, keys: keys, clientID: existing.clientID)
-        return try await send("PUT", url: url, template: try registrationTemplate(client, id: true), body: body, client: client,
+        return try await send(
+            "PUT", url: url, template: try registrationTemplate(client, id: true), body: body, client: client,
             request: request, context: context)
     }
 
@@ -62,7 +65,7 @@ public struct EuroInformationAdapter: BankAdapter {
     public func readRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
         async throws -> RegistrationResult
     {
-        let request = SignedBankRequest(
+        let request = BankCall(
             method: "GET", url: try registrationURL(existing, client: client),
             pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         let response = try await caller(client).send(request, kind: .registration, context: context)
@@ -73,7 +76,7 @@ public struct EuroInformationAdapter: BankAdapter {
     public func deleteRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
         async throws
     {
-        let request = SignedBankRequest(
+        let request = BankCall(
             method: "DELETE", url: try registrationURL(existing, client: client),
             pathTemplate: try registrationTemplate(client, id: true), accept: "application/json")
         _ = try await caller(client).send(request, kind: .registration, context: context)
@@ -164,7 +167,7 @@ public struct EuroInformationAdapter: BankAdapter {
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for RFC 7592 calls.
     func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
-        let path = STETRequestBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        let path = BankCallBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
         return id ? path + "/{clientId}" : path
     }
 
@@ -208,7 +211,7 @@ public struct EuroInformationAdapter: BankAdapter {
         _ method: String, url: String, template: String, body: [UInt8], client: BankClient,
         request: RegistrationRequest, context: AdapterContext
     ) async throws -> RegistrationResult {
-        let outbound = SignedBankRequest(
+        let outbound = BankCall(
             method: method, url: url, pathTemplate: template, body: body, contentType: "application/json",
             accept: "application/json")
         let response = try await caller(client).send(outbound, kind: .registration, context: context)

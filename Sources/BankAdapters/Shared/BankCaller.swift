@@ -3,19 +3,19 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// Sends `SignedBankRequest`s for one bank client and turns every failure into the shared `AdapterError` taxonomy:
+/// Sends `BankCall`s for one bank client and turns every failure into the shared `AdapterError` taxonomy:
 /// a non-2xx answer is classified by `STETErrorClassifier` (only the bank's short code and message are kept), a
 /// transport failure becomes `.timeout` or `.transport`, cancellation stays `CancellationError`.
 struct BankCaller: Sendable {
     let client: BankClient
     let dependencies: AdapterDependencies
 
-    var builder: STETRequestBuilder { STETRequestBuilder(client: client, dependencies: dependencies) }
+    var builder: BankCallBuilder { BankCallBuilder(client: client, dependencies: dependencies) }
 
     /// Sends `request`; returns the response when its status is 2xx or in `passThrough`.
     /// - Throws: `AdapterError` for any other status or a transport failure.
     func send(
-        _ request: SignedBankRequest, kind: STETErrorClassifier.CallKind, context: AdapterContext,
+        _ request: BankCall, kind: STETErrorClassifier.CallKind, context: AdapterContext,
         passThrough: Set<Int> = []
     ) async throws -> OutboundResponse {
         let (outbound, _) = try builder.build(request, context: context)
@@ -44,7 +44,27 @@ struct BankCaller: Sendable {
                 "outbound.status": String(response.status),
             ])
         if (200..<300).contains(response.status) || passThrough.contains(response.status) { return response }
-        throw STETErrorClassifier.classify(
+        let error = STETErrorClassifier.classify(
             status: response.status, headers: response.headers, body: response.body, kind: kind)
+        throw Self.refiningUnauthorized(error, response: response)
+    }
+
+    /// A 401 on a resource call means "refresh and retry" (`tokenExpired`), a 403 a refused request (`rejected`),
+    /// unless the bank says it refused our signature or certificate: no `WWW-Authenticate: Bearer
+    /// error="invalid_token"` and a message naming the signature, the certificate or the key id. That is
+    /// `unauthorized` (the TPP's credentials), which a token refresh would not fix.
+    static func refiningUnauthorized(_ error: AdapterError, response: OutboundResponse) -> AdapterError {
+        switch error {
+        case .tokenExpired, .rejected(403, _, _): break
+        default: return error
+        }
+        if response.header("WWW-Authenticate")?.lowercased().contains("invalid_token") == true { return error }
+        let credentialsRefused = STETErrorClassifier.classify(
+            status: response.status, headers: response.headers, body: response.body, kind: .registration)
+        guard case .unauthorized(_, _, let message) = credentialsRefused,
+            let text = message?.lowercased(),
+            ["signature", "certificate", "keyid", "qwac", "qsealc"].contains(where: text.contains)
+        else { return error }
+        return credentialsRefused
     }
 }

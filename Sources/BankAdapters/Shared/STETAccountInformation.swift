@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import OpenSSLKit
 
 /// The STET AIS calls both families share (protocol-reference §2.4–§2.6), signed with the PSD2 `keyId` of the
 /// bank's `keyIdMode`, PSU headers forwarded. Bank differences are profile data (API root, signed headers,
@@ -17,21 +18,28 @@ struct STETAccountInformation: Sendable {
 
     private var client: BankClient { caller.client }
     /// The API root's path, for path templates (`/stet/psd2/v1`).
-    private var rootPath: String { STETRequestBuilder.split(apiRoot).target.trimmingSuffix("/") }
+    private var rootPath: String { BankCallBuilder.split(apiRoot).target.trimmingSuffix("/") }
 
-    /// A signed GET or PUT of a resource under the API root.
+    /// A PSD2 resource request from `STETRequests`, signed with the PSD2 `keyId`.
     private func resource(
-        _ method: String, url: String, template: String, token: Secret<String>, body: [UInt8] = []
-    ) throws -> SignedBankRequest {
-        SignedBankRequest(
-            method: method, url: url, pathTemplate: rootPath + template, body: body,
-            contentType: body.isEmpty ? nil : "application/json", bearer: token,
-            signing: .sign(keyID: try Self.psd2KeyID(client)), forwardsPSU: true)
+        _ template: String, token: Secret<String>, context: AdapterContext,
+        _ make: (STETRequests.Common) throws -> STETRequest
+    ) throws -> BankCall {
+        BankCall(
+            try make(caller.builder.common(token: token, context: context)), pathTemplate: rootPath + template,
+            keyID: try Self.psd2KeyID(client))
+    }
+
+    /// `Digest` of an empty body for banks that sign one on GET (BPCE), else none.
+    private var emptyBodyDigest: String? { client.bank.digestWithoutBody ? STETRequests.emptyBodyDigest : nil }
+
+    private func get(_ url: String, _ common: STETRequests.Common) throws -> STETRequest {
+        try STETRequests.make("GET", url, common, emptyBodyDigest: emptyBodyDigest)
     }
 
     /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list.
     func accounts(token: Secret<String>, context: AdapterContext) async throws -> [Account] {
-        let request = try resource("GET", url: apiRoot + "/accounts", template: "/accounts", token: token)
+        let request = try resource("/accounts", token: token, context: context) { try get(apiRoot + "/accounts", $0) }
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
@@ -43,10 +51,9 @@ struct STETAccountInformation: Sendable {
 
     /// `GET /accounts/{id}/balances`.
     func balances(accountID: String, token: Secret<String>, context: AdapterContext) async throws -> [Balance] {
-        let url = apiRoot + "/accounts/" + STETOAuth.percentEncode(accountID) + "/balances"
-        let response = try await caller.send(
-            try resource("GET", url: url, template: "/accounts/{id}/balances", token: token), kind: .resource,
-            context: context, passThrough: [204])
+        let url = apiRoot + "/accounts/" + STETRequests.encodePathSegment(accountID) + "/balances"
+        let request = try resource("/accounts/{id}/balances", token: token, context: context) { try get(url, $0) }
+        let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
         if response.status == 204 || Self.isBlank(response.body) { return [] }
         return try STETMapping.balances(from: response.body)
     }
@@ -56,21 +63,11 @@ struct STETAccountInformation: Sendable {
     func transactions(
         accountID: String, page: TransactionPageRequest, token: Secret<String>, context: AdapterContext
     ) async throws -> TransactionPage {
-        let url: String
-        switch page {
-        case .first(let from, let to):
-            var query: [(String, String)] = []
-            if let from { query.append(("dateFrom", from.description)) }
-            if let to { query.append(("dateTo", to.description)) }
-            url =
-                apiRoot + "/accounts/" + STETOAuth.percentEncode(accountID) + "/transactions"
-                + (query.isEmpty ? "" : "?" + STETOAuth.formEncode(query))
-        case .next(let next):
-            url = try STETLinks.resolve(next, apiRoot: apiRoot)
+        let request = try resource("/accounts/{id}/transactions", token: token, context: context) { common in
+            let built = try STETRequests.transactions(apiRoot: apiRoot, accountID: accountID, page: page, common)
+            return try get(built.url, common)
         }
-        let response = try await caller.send(
-            try resource("GET", url: url, template: "/accounts/{id}/transactions", token: token), kind: .resource,
-            context: context, passThrough: [204])
+        let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
         if response.status == 204 || Self.isBlank(response.body) {
             return TransactionPage(transactions: [], nextPageURL: nil)
         }
@@ -80,16 +77,18 @@ struct STETAccountInformation: Sendable {
     /// `PUT /consents` (201, no body); a no-op where the profile says the bank has no such call.
     func putConsents(_ consents: ConsentRequest, token: Secret<String>, context: AdapterContext) async throws {
         guard client.bank.supportsPutConsents else { return }
-        let request = try resource(
-            "PUT", url: apiRoot + "/consents", template: "/consents", token: token,
-            body: STETMapping.consentsBody(consents))
+        let body = STETMapping.consentsBody(consents)
+        let request = try resource("/consents", token: token, context: context) {
+            try STETRequests.putConsents(apiRoot: apiRoot, body: body, digest: Digest.headerValue(for: body), $0)
+        }
         _ = try await caller.send(request, kind: .resource, context: context)
     }
 
     /// `GET /trusted-beneficiaries`: 204 and 404 give an empty list.
     func trustedBeneficiaries(token: Secret<String>, context: AdapterContext) async throws -> [Beneficiary] {
-        let request = try resource(
-            "GET", url: apiRoot + "/trusted-beneficiaries", template: "/trusted-beneficiaries", token: token)
+        let request = try resource("/trusted-beneficiaries", token: token, context: context) {
+            try get(apiRoot + "/trusted-beneficiaries", $0)
+        }
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204, 404])
             if response.status == 204 || response.status == 404 { return [] }
@@ -101,8 +100,9 @@ struct STETAccountInformation: Sendable {
 
     /// `GET /end-user-identity`.
     func identity(token: Secret<String>, context: AdapterContext) async throws -> Identity {
-        let request = try resource(
-            "GET", url: apiRoot + "/end-user-identity", template: "/end-user-identity", token: token)
+        let request = try resource("/end-user-identity", token: token, context: context) {
+            try get(apiRoot + "/end-user-identity", $0)
+        }
         let response = try await caller.send(request, kind: .resource, context: context)
         return try STETMapping.identity(from: response.body)
     }
@@ -118,7 +118,8 @@ struct STETAccountInformation: Sendable {
             }
         guard let value, !value.isEmpty else {
             throw GatewayError.validation([
-                FieldIssue(field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
+                FieldIssue(
+                    field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
             ])
         }
         return value
@@ -139,8 +140,8 @@ struct STETTokenEndpoint: Sendable {
         -> TokenSet
     {
         let endpoint = try caller.client.endpoints().token
-        let request = SignedBankRequest(
-            method: "POST", url: endpoint, pathTemplate: STETRequestBuilder.split(endpoint).target,
+        let request = BankCall(
+            method: "POST", url: endpoint, pathTemplate: BankCallBuilder.split(endpoint).target,
             body: Array(form.reveal.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8",
             accept: "application/json")
         let response = try await caller.send(request, kind: kind, context: context)

@@ -47,14 +47,18 @@ public final class SignerCache: Sendable {
     /// The parsed certificate chain of `material`.
     /// - Throws: `GatewayError.unprocessable` when the PEM holds no usable certificate.
     public func certificate(_ material: CertificateMaterial) throws -> ParsedCertificate {
-        if let hit = certificates.withLock({ $0[material.id] }), hit.pem == material.certificatePEM { return hit.parsed }
+        if let hit = certificates.withLock({ $0[material.id] }), hit.pem == material.certificatePEM {
+            return hit.parsed
+        }
         let chain: [Certificate]
         do {
             chain = try Certificate.chain(pem: material.certificatePEM)
         } catch {
             throw GatewayError.unprocessable("certificate \(material.id) cannot be parsed")
         }
-        guard !chain.isEmpty else { throw GatewayError.unprocessable("certificate \(material.id) holds no certificate") }
+        guard !chain.isEmpty else {
+            throw GatewayError.unprocessable("certificate \(material.id) holds no certificate")
+        }
         let parsed = ParsedCertificate(chain: chain, fingerprint: Hex.encode(chain[0].sha256Fingerprint))
         store(CertificateEntry(pem: material.certificatePEM, parsed: parsed), for: material.id, in: certificates)
         return parsed

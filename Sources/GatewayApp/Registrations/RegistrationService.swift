@@ -45,7 +45,9 @@ public struct RegistrationService: Sendable {
         if environment == nil { issues.append(FieldIssue(field: "environment", message: "expected sandbox or production")) }
         let profile = resolveBank(body.bank, environment: environment ?? .sandbox, issues: &issues)
         let roles = parseRoles(body.roles, issues: &issues)
-        validate(clientName: body.clientName, redirectURIs: body.redirectUris, contact: body.contact, issues: &issues)
+        validate(
+            clientName: body.clientName, redirectURIs: body.redirectUris, contact: body.contact,
+            provider: profile?.provider, issues: &issues)
         let qwacID = UUID(uuidString: body.qwacCertificateId)
         let qsealID = UUID(uuidString: body.qsealCertificateId)
         if qwacID == nil { issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id")) }
@@ -112,7 +114,9 @@ public struct RegistrationService: Sendable {
             if let roles = patch.roles { record.roles = parseRoles(roles, issues: &issues) }
             if let software = patch.softwareId { record.softwareID = software }
             if let logo = patch.logoUri { record.logoURI = logo }
-            validate(clientName: record.clientName, redirectURIs: record.redirectURIs, contact: record.contact, issues: &issues)
+            validate(
+                clientName: record.clientName, redirectURIs: record.redirectURIs, contact: record.contact,
+                provider: record.provider, issues: &issues)
             if let raw = patch.qwacCertificateId {
                 if let new = UUID(uuidString: raw) { record.qwacCertificateID = new } else {
                     issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id"))
@@ -221,7 +225,8 @@ public struct RegistrationService: Sendable {
     }
 
     func validate(
-        clientName: String, redirectURIs: [String], contact: RegistrationRequest.Contact, issues: inout [FieldIssue]
+        clientName: String, redirectURIs: [String], contact: RegistrationRequest.Contact, provider: Provider?,
+        issues: inout [FieldIssue]
     ) {
         if clientName.trimmingWhitespace().isEmpty {
             issues.append(FieldIssue(field: "clientName", message: "must not be empty"))
@@ -239,6 +244,10 @@ public struct RegistrationService: Sendable {
             issues.append(FieldIssue(field: "contact.name", message: "must not be empty"))
         }
         if !contact.email.contains("@") { issues.append(FieldIssue(field: "contact.email", message: "not an email address")) }
+        // BPCE's registration API requires contact.phone_number (seed bpce-89c3-registration-api).
+        if provider == .bpce, (contact.phone ?? "").trimmingWhitespace().isEmpty {
+            issues.append(FieldIssue(field: "contact.phone", message: "required by BPCE"))
+        }
     }
 
     /// Both certificates exist, are of the right kind and are valid now.

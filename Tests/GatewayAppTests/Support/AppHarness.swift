@@ -1,3 +1,4 @@
+import CurlKit
 import Foundation
 import GatewayApp
 import GatewayCore
@@ -45,7 +46,9 @@ final class AppHarness: @unchecked Sendable {  // immutable after start
     ///   - environment: extra `PASSERELLE_*` variables.
     ///   - databaseURL: reuse a database (restart tests); a fresh one by default.
     static func start(
-        adapters: [Provider: any BankAdapter] = [:], environment: [String: String] = [:], databaseURL: String? = nil,
+        adapters: [Provider: any BankAdapter] = [:],
+        makeAdapters: (@Sendable (any HTTPTransport) -> [Provider: any BankAdapter])? = nil,
+        environment: [String: String] = [:], databaseURL: String? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> AppHarness {
         let url: String
@@ -59,7 +62,7 @@ final class AppHarness: @unchecked Sendable {  // immutable after start
         let config = try Config(environment: env)
         let logs = CapturingLogSink()
         let logger = Logger(label: "passerelle", level: .debug, sink: logs)
-        let app = try Application(config: config, logger: logger, adapters: adapters, now: now)
+        let app = try Application(config: config, logger: logger, adapters: adapters, makeAdapters: makeAdapters, now: now)
         try await app.prepare()
         let server = try app.makeServer()
         return AppHarness(app: app, server: server, logs: logs, databaseURL: url)

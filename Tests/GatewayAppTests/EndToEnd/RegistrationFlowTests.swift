@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import GatewayApp
+
+/// Issue 7 end to end: the API over HTTP, real PostgreSQL, real adapters over libcurl with mutual TLS, and the
+/// strict simulator checking every signature, digest, certificate and field rule.
+@Suite struct RegistrationFlowTests {
+    @Test func registersAtEuroInformationUpdatesRotatesTheSealAndDeletes() async throws {
+        let sim = try await SimulatorHarness.start()
+        let h = try await sim.startGateway()
+        defer { Task { await h.stop(); await sim.stop() } }
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        let created = try await h.request(
+            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
+        #expect(created.status == 201, "\(created.text)")
+        #expect(created.json["status"] as? String == "active")
+        let id = try #require(created.json["id"] as? String)
+        let clientID = try #require(created.json["clientId"] as? String)
+        let firstKid = try #require(created.json["keyId"] as? String)
+        #expect(!clientID.isEmpty && !firstKid.isEmpty)
+
+        let patched = try await h.request("PATCH", "/v1/registrations/\(id)", json: ["redirectUris": ["https://tpp.example/new"]])
+        #expect(patched.status == 200, "\(patched.text)")
+        #expect(patched.json["redirectUris"] as? [String] == ["https://tpp.example/new"])
+
+        // Rotation: a new QSealC; Euro-Information keeps both keys and the bank gives the new one its own kid.
+        let newSeal = try await CertificatesAPITests.upload(h, cert: "qseal2-chain.pem", key: "qseal2.key")
+        let newSealID = try #require(newSeal.json["id"] as? String)
+        let rotated = try await h.request("PATCH", "/v1/registrations/\(id)", json: ["qsealCertificateId": newSealID])
+        #expect(rotated.status == 200, "\(rotated.text)")
+        #expect(rotated.json["qsealCertificateId"] as? String == newSealID)
+        let newKid = try #require(rotated.json["keyId"] as? String)
+        #expect(newKid != firstKid, "signatures now use the new key's kid")
+
+        #expect(try await h.request("DELETE", "/v1/registrations/\(id)").status == 204)
+        #expect(try await h.request("GET", "/v1/registrations/\(id)").status == 404)
+        #expect(!h.logs.text.contains("PRIVATE KEY"))
+    }
+
+    @Test func registersAtBPCEGroupWideAndSurfacesTheBanksOwnErrors() async throws {
+        let sim = try await SimulatorHarness.start()
+        let h = try await sim.startGateway()
+        defer { Task { await h.stop(); await sim.stop() } }
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        let created = try await h.request(
+            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "bpce", qwac: qwac, qseal: qseal, name: "TPP One"))
+        #expect(created.status == 201, "\(created.text)")
+        #expect(created.json["bank"] as? String == "bpce")
+        #expect(["active", "pending"].contains(created.json["status"] as? String ?? ""))
+        let id = try #require(created.json["id"] as? String)
+        let exchange = try #require(created.json["lastBankExchange"] as? [String: Any])
+        #expect((exchange["request"] as? String)?.contains("PRIVATE") == false)
+
+        // The simulator refuses a second registration with the same client_name (BPCE: unique) — with its own
+        // error code, which the problem carries.
+        let duplicate = try await h.request(
+            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "bpce:17515", qwac: qwac, qseal: qseal, name: "TPP One"))
+        #expect(duplicate.status == 502, "\(duplicate.text)")
+        let bank = try #require(duplicate.json["bank"] as? [String: Any])
+        #expect(bank["httpStatus"] as? Int == 400)
+        #expect((bank["code"] as? String)?.isEmpty == false)
+
+        let noPhone = try await h.request("PATCH", "/v1/registrations/\(id)", json: ["contact": ["name": "Ops 2", "email": "ops2@tpp.example"]])
+        #expect(noPhone.status == 400, "BPCE requires a phone number: refused before calling the bank")
+        #expect(noPhone.text.contains("contact.phone"))
+        let patched = try await h.request(
+            "PATCH", "/v1/registrations/\(id)", json: ["contact": ["name": "Ops 2", "email": "ops2@tpp.example", "phone": "+33100000001"]])
+        #expect(patched.status == 200, "\(patched.text)\n\(sim.logs.text.suffix(1500))")
+        #expect(try await h.request("DELETE", "/v1/registrations/\(id)").status == 204)
+    }
+}
