@@ -49,7 +49,7 @@ struct SimulatorRejection: Error, Sendable {
 
 /// Thrown by the simulator when a fault asks it to drop the connection after reading the request
 /// (`X-Simulator-Fault: drop`). The server closes the connection without writing any response.
-public struct SimulatorDropConnection: Error, Sendable, CustomStringConvertible {
+public struct SimulatorDropConnection: ConnectionAbortingError, Sendable, CustomStringConvertible {
     public init() {}
     public var description: String { "simulator fault: drop the connection without answering" }
 }

@@ -76,6 +76,17 @@ import Testing
         }
     }
 
+    @Test func dropFaultClosesTheConnectionWithoutAnyResponse() async throws {
+        try await withServer { h, port in
+            let dropped = try await Self.curl([
+                "--cacert", h.pki + "/ca.crt", "--cert", h.pki + "/qwac.crt", "--key", h.pki + "/qwac.key",
+                "-H", "X-Simulator-Fault: drop", "https://localhost:\(port)/sandbox/cic/stet-psd2-api/v2.1/accounts",
+            ])
+            #expect(dropped.exitCode == 52, "curl: empty reply from server (got exit \(dropped.exitCode), \(dropped.body))")
+            #expect(dropped.status == 0)
+        }
+    }
+
     @Test func bpceTokenByPathPrefixAndFaultOverTLS() async throws {
         try await withServer { h, port in
             let base = "https://localhost:\(port)"

@@ -20,8 +20,15 @@ struct MiddlewarePipeline: Sendable {
         let requestLogger = logger.with(["request.id": requestID])
         let recorder = RouteRecorder()
         metrics.inFlight.add(1)
-        var response = await respond(
-            head: head, job: job, requestID: requestID, logger: requestLogger, recorder: recorder)
+        guard
+            var response = await respond(
+                head: head, job: job, requestID: requestID, logger: requestLogger, recorder: recorder)
+        else {
+            // The handler asked to drop the connection without answering (the bank simulator's fault injection).
+            metrics.inFlight.add(-1)
+            requestLogger.info("connection dropped without a response", metadata: ["http.route": recorder.route ?? "unmatched"])
+            return ResponseCompletion(connectionID: job.connectionID, fd: job.fd, bytes: [], close: true)
+        }
         metrics.inFlight.add(-1)
         response.headers.set("X-Request-Id", requestID)
         let keepAlive = head.keepAlive && !lifecycle.isDraining
@@ -44,7 +51,7 @@ struct MiddlewarePipeline: Sendable {
 
     private func respond(
         head: RequestHead, job: RequestJob, requestID: String, logger: Logger, recorder: RouteRecorder
-    ) async -> HTTPResponse {
+    ) async -> HTTPResponse? {
         if head.target == "*" {
             // OPTIONS * (RFC 9110 §9.3.7): the server's capabilities, nothing to route.
             return HTTPResponse(status: 200, headers: ["Allow": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"])
@@ -59,6 +66,8 @@ struct MiddlewarePipeline: Sendable {
         let path = request.path
         do {
             return try await handler.handle(request, context: context)
+        } catch is any ConnectionAbortingError {
+            return nil
         } catch let error as any ProblemConvertible {
             return error.problem(instance: path, requestID: requestID).response
         } catch {
@@ -73,6 +82,10 @@ struct MiddlewarePipeline: Sendable {
         }
     }
 }
+
+/// An error a handler throws to close the connection without sending any response (the bank simulator's
+/// "dropped connection" fault). Real handlers never need it.
+public protocol ConnectionAbortingError: Error {}
 
 /// `12.345`: milliseconds with three decimals, without Foundation.
 func format3(_ value: Double) -> String {
