@@ -11,7 +11,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; 204 / `NAAC` on lists give empty lists, `NIMP` → `.notImplemented`, 429 / `TMRQ` →
 /// `.rateLimited`.
-public struct BPCEAdapter: BankAdapter {
+public struct BPCEAdapter: STETAdapter {
     public var provider: Provider { .bpce }
     /// The `client_id` of the registration-token call [S].
     public static let registrationClientID = "PSD2_TPPRegister"
@@ -75,73 +75,7 @@ public struct BPCEAdapter: BankAdapter {
             context: context)
     }
 
-    // MARK: - Authorization and tokens
-
-    public func authorizationURL(_ request: AuthorizationRequest, client: BankClient) throws -> String {
-        try STETOAuth.authorizationURL(request, bank: client.bank, environment: client.environment)
-    }
-
-    public func exchangeCode(_ exchange: CodeExchange, client: BankClient, context: AdapterContext) async throws
-        -> TokenSet
-    {
-        try await STETTokenEndpoint(caller: caller(client)).exchange(
-            exchange, clientID: try client.requireClientID(), context: context)
-    }
-
-    public func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> TokenSet
-    {
-        try await STETTokenEndpoint(caller: caller(client)).refresh(
-            refreshToken, clientID: try client.requireClientID(), context: context)
-    }
-
-    // MARK: - Account information
-
-    public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> [Account]
-    {
-        try await ais(client).accounts(token: accessToken, context: context)
-    }
-
-    public func balances(accountID: String, accessToken: Secret<String>, client: BankClient, context: AdapterContext)
-        async throws -> [Balance]
-    {
-        try await ais(client).balances(accountID: accountID, token: accessToken, context: context)
-    }
-
-    public func transactions(
-        accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient,
-        context: AdapterContext
-    ) async throws -> TransactionPage {
-        try await ais(client).transactions(accountID: accountID, page: page, token: accessToken, context: context)
-    }
-
-    /// `PUT /consents` with the IBANs (201, no body).
-    public func putConsents(
-        _ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext
-    ) async throws {
-        try await ais(client).putConsents(consents, token: accessToken, context: context)
-    }
-
-    public func trustedBeneficiaries(accessToken: Secret<String>, client: BankClient, context: AdapterContext)
-        async throws -> [Beneficiary]
-    {
-        try await ais(client).trustedBeneficiaries(token: accessToken, context: context)
-    }
-
-    public func identity(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> Identity
-    {
-        try await ais(client).identity(token: accessToken, context: context)
-    }
-
     // MARK: - Internals
-
-    private func caller(_ client: BankClient) -> BankCaller { BankCaller(client: client, dependencies: dependencies) }
-
-    private func ais(_ client: BankClient) throws -> STETAccountInformation {
-        try STETAccountInformation(client: client, dependencies: dependencies)
-    }
 
     func registrationURL(_ clientID: String, client: BankClient) throws -> String {
         try client.endpoints().registration.trimmingSuffix("/") + "/" + STETOAuth.percentEncode(clientID)

@@ -10,7 +10,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; registration calls classify 401/403 as `.unauthorized`, 400 as `.rejected` with the
 /// bank's `error`/`error_description`.
-public struct EuroInformationAdapter: BankAdapter {
+public struct EuroInformationAdapter: STETAdapter {
     public var provider: Provider { .euroInformation }
     let dependencies: AdapterDependencies
 
@@ -82,73 +82,7 @@ public struct EuroInformationAdapter: BankAdapter {
         _ = try await caller(client).send(request, kind: .registration, context: context)
     }
 
-    // MARK: - Authorization and tokens
-
-    public func authorizationURL(_ request: AuthorizationRequest, client: BankClient) throws -> String {
-        try STETOAuth.authorizationURL(request, bank: client.bank, environment: client.environment)
-    }
-
-    public func exchangeCode(_ exchange: CodeExchange, client: BankClient, context: AdapterContext) async throws
-        -> TokenSet
-    {
-        try await STETTokenEndpoint(caller: caller(client)).exchange(
-            exchange, clientID: try client.requireClientID(), context: context)
-    }
-
-    public func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> TokenSet
-    {
-        try await STETTokenEndpoint(caller: caller(client)).refresh(
-            refreshToken, clientID: try client.requireClientID(), context: context)
-    }
-
-    // MARK: - Account information
-
-    public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> [Account]
-    {
-        try await ais(client).accounts(token: accessToken, context: context)
-    }
-
-    public func balances(accountID: String, accessToken: Secret<String>, client: BankClient, context: AdapterContext)
-        async throws -> [Balance]
-    {
-        try await ais(client).balances(accountID: accountID, token: accessToken, context: context)
-    }
-
-    public func transactions(
-        accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient,
-        context: AdapterContext
-    ) async throws -> TransactionPage {
-        try await ais(client).transactions(accountID: accountID, page: page, token: accessToken, context: context)
-    }
-
-    /// A no-op unless the profile says the brand has `PUT /consents` (protocol-reference §4.5).
-    public func putConsents(
-        _ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext
-    ) async throws {
-        try await ais(client).putConsents(consents, token: accessToken, context: context)
-    }
-
-    public func trustedBeneficiaries(accessToken: Secret<String>, client: BankClient, context: AdapterContext)
-        async throws -> [Beneficiary]
-    {
-        try await ais(client).trustedBeneficiaries(token: accessToken, context: context)
-    }
-
-    public func identity(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> Identity
-    {
-        try await ais(client).identity(token: accessToken, context: context)
-    }
-
     // MARK: - Internals
-
-    private func caller(_ client: BankClient) -> BankCaller { BankCaller(client: client, dependencies: dependencies) }
-
-    private func ais(_ client: BankClient) throws -> STETAccountInformation {
-        try STETAccountInformation(client: client, dependencies: dependencies)
-    }
 
     /// The stored `registration_client_uri` (same origin as the registration endpoint), else `…/registrations/{id}`.
     func registrationURL(_ existing: RegistrationReference, client: BankClient) throws -> String {
