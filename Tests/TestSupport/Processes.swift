@@ -30,3 +30,24 @@ public struct ProcessFailure: Error, CustomStringConvertible {
     public let description: String
     public init(description: String) { self.description = description }
 }
+
+/// Runs a program to completion and returns its status, stdout and stderr (whatever the status).
+public func runProcessCapturingAll(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
+    async throws -> (status: Int32, stdout: String, stderr: String)
+{
+    try await processExecutor.run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+}

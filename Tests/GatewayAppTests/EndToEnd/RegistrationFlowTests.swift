@@ -69,5 +69,33 @@ import TestSupport
             "PATCH", "/v1/registrations/\(id)", json: ["contact": ["name": "Ops 2", "email": "ops2@tpp.example", "phone": "+33100000001"]])
         #expect(patched.status == 200, "\(patched.text)\n\(sim.logs.text.suffix(1500))")
         #expect(try await h.request("DELETE", "/v1/registrations/\(id)").status == 204)
+
+        // The outbound audit log: one row per bank call, path templates without identifiers, no secrets.
+        await h.app.audit.flush()
+        let rows = try await h.app.db.query("""
+            SELECT request_id, bank_id, method, path_template, array_to_string(signed_headers, ' ') AS signed,
+              status, duration_ms, bank_correlation_id, coalesce(error_kind, '') AS error_kind
+            FROM outbound_requests ORDER BY id
+            """)
+        #expect(rows.count >= 5, "token, register, duplicate register, PUT, DELETE")
+        let clientID = try #require(created.json["clientId"] as? String)
+        var everything = ""
+        for row in rows {
+            let template: String = try row.decode("path_template")
+            let signed: String = try row.decode("signed")
+            let bank: String = try row.decode("bank_id")
+            let requestID: String = try row.decode("request_id")
+            #expect(bank.hasPrefix("bpce:"))
+            #expect(!requestID.isEmpty)
+            #expect(!template.contains(clientID), "no identifiers in path templates: \(template)")
+            if template.contains("register") && !template.contains("token") {
+                #expect(signed.contains("(request-target)") && signed.contains("digest"), "signed header names kept")
+            }
+            everything += template + signed + requestID
+        }
+        #expect(rows.contains { (try? $0.decode("path_template", as: String.self))?.contains("{clientId}") == true })
+        for secret in ["Bearer", "PRIVATE KEY", "access_token", "FR76"] {
+            #expect(!everything.contains(secret))
+        }
     }
 }

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `passerelle` executable's operator commands, run as processes against the test database.
+@Suite struct CommandLineTests {
+    static func passerelle(_ arguments: [String], database: String) async throws -> String {
+        guard let binary = TestEnvironment.executablePath() else {
+            throw ProcessFailure(description: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["PASSERELLE_DATABASE_URL"] = database
+        env["PASSERELLE_LOG_LEVEL"] = "error"
+        return try await runProcess(binary, arguments, environment: env)
+    }
+
+    @Test func apiKeyCreatePrintsAKeyOnceThatTheAPIAcceptsUntilRevoked() async throws {
+        let db = try await AppHarness.freshDatabase()
+        let key = try await Self.passerelle(["api-key", "create", "--name", "ops"], database: db)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("pk_") && key.count > 30)
+        let listing = try await Self.passerelle(["api-key", "list"], database: db)
+        #expect(listing.contains("ops") && listing.contains("active"))
+        #expect(!listing.contains(key), "the key itself is never listed")
+
+        let h = try await AppHarness.start(databaseURL: db)
+        defer { Task { await h.stop() } }
+        let ok = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false)
+        #expect(ok.status == 200)
+        let stored = try await h.app.db.query("SELECT key_hash FROM api_keys WHERE name = 'ops'")
+        let hash: [UInt8] = try stored[0].decode("key_hash")
+        #expect(hash.count == 32 && !String(decoding: hash, as: UTF8.self).contains(key), "only a hash is stored")
+
+        _ = try await Self.passerelle(["api-key", "revoke", "ops"], database: db)
+        try await Task.sleep(for: .seconds(6))  // the positive-check cache lives 5 s
+        let refused = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false)
+        #expect(refused.status == 401)
+    }
+
+    @Test func configurationErrorsAreListedTogether() async throws {
+        guard let binary = TestEnvironment.executablePath() else {
+            throw ProcessFailure(description: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
+        }
+        let out = try await runProcessCapturingAll(
+            binary, ["serve"], environment: ["PASSERELLE_HTTP_PORT": "nope", "PASSERELLE_LOG_LEVEL": "loud", "PATH": "/usr/bin"])
+        #expect(out.status == 78)
+        #expect(out.stderr.contains("PASSERELLE_HTTP_PORT") && out.stderr.contains("PASSERELLE_LOG_LEVEL")
+            && out.stderr.contains("PASSERELLE_DATABASE_URL"))
+    }
+}
