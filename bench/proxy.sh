@@ -13,7 +13,8 @@
 #   Targets (issue 8): proxied calls/s >= 60 % of the two-process sign rate; p50 added <= 1.5 ms; p99 added <= 3 ms.
 # Usage: bench/proxy.sh
 #   BENCH_DURATION=10s  BENCH_CONNECTIONS=32  BENCH_DIRECT_CALLS=5000  BENCH_POOL_SIZE=10 (PASSERELLE_DATABASE_POOL_SIZE)
-#   BENCH_KEEP=1 keeps the work directory (logs) after the run.
+#   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of
+#   passerelle during the throughput run (needs linux-perf).
 # Needs (installed when missing, as bench/http.sh does): wrk, nginx, cc, libcurl4-openssl-dev, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -173,8 +174,21 @@ echo "==> openssl speed -seconds 3 -multi 2 rsa2048 (load average $(load))" >&2
 SIGN_RATE=$(openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | awk '/^rsa +2048 bits/ {print $(NF-1)}' | tail -1)
 [ -n "$SIGN_RATE" ] || fail "could not read openssl speed's sign rate"
 
+# CPU time (clock ticks) of passerelle, of the PostgreSQL server (postmaster and its backends) and of nginx.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+pg_pids() { local m; m=$(head -1 "$WORK/pg/postmaster.pid"); echo "$m" $(pgrep -P "$m" || true); }
+HZ=$(getconf CLK_TCK)
+
 echo "==> wrk -t2 -c$CONNECTIONS -d$DURATION --latency GET …/accounts (load average $(load))" >&2
+CPU_P0=$(ticks "$SERVER_PID") CPU_D0=$(ticks $(pg_pids)) CPU_N0=$(ticks "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true))
+PERF_PID=""
+if [ -n "${BENCH_PERF:-}" ]; then  # optional: a CPU profile of passerelle during the throughput run
+    perf record -q -F 499 -g -p "$SERVER_PID" -o "$BENCH_PERF" -- sleep "${DURATION%s}" 2>/dev/null &
+    PERF_PID=$!
+fi
 THROUGHPUT=$(run_wrk 2 "$CONNECTIONS" "$DURATION")
+[ -n "$PERF_PID" ] && { wait "$PERF_PID" || true; echo "    perf profile: $BENCH_PERF (perf report -i $BENCH_PERF --no-children)" >&2; }
+CPU_P1=$(ticks "$SERVER_PID") CPU_D1=$(ticks $(pg_pids)) CPU_N1=$(ticks "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true))
 RPS=$(awk '/^Requests\/sec/ {print $2}' <<<"$THROUGHPUT")
 T_P50=$(to_ms "$(wrk_field 50% "$THROUGHPUT")")
 T_P99=$(to_ms "$(wrk_field 99% "$THROUGHPUT")")
@@ -193,6 +207,11 @@ D_RPS=$(sed -E 's/.*calls\/s=([0-9.]+).*/\1/' <<<"$DIRECT")
 D_P50=$(sed -E 's/.*p50_us=([0-9.]+).*/\1/' <<<"$DIRECT" | awk '{printf "%.3f", $1 / 1000}')
 D_P99=$(sed -E 's/.*p99_us=([0-9.]+).*/\1/' <<<"$DIRECT" | awk '{printf "%.3f", $1 / 1000}')
 
+# Where the time goes at one connection: the HTTP server alone, then the API key and the connection's row.
+echo "==> one connection: GET /health and GET /v1/connections/{id} (3s each)" >&2
+H_OUT=$(wrk -t1 -c1 -d3s --latency "$API/health" 2>&1)
+G_OUT=$(wrk -t1 -c1 -d3s --latency -H "Authorization: Bearer $API_KEY" "$API/v1/connections/$CONN_ID" 2>&1)
+
 # The server's own view: outbound connections opened, RSS.
 RSS=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
 AUDITED=$(passerelle_pg_as "$PG_BIN/psql" -h "$WORK/pg" -p "$PGPORT" -U postgres -tAc \
@@ -207,6 +226,13 @@ printf 'signed proxied calls:     %s calls/s   p50 %s ms   p99 %s ms   (wrk -t2 
 printf 'one connection, proxied:  %s calls/s   p50 %s ms   p99 %s ms   %s\n' "$S_RPS" "$S_P50" "$S_P99" "${S_ERRORS:-no errors}"
 printf 'one connection, direct:   %s calls/s   p50 %s ms   p99 %s ms   (unsigned libcurl loop, one mTLS connection)\n' \
     "$D_RPS" "$D_P50" "$D_P99"
+printf 'one connection, /health:  p50 %s ms   p99 %s ms;  GET /v1/connections/{id} (API key, row, budget usage): p50 %s ms   p99 %s ms\n' \
+    "$(to_ms "$(wrk_field 50% "$H_OUT")")" "$(to_ms "$(wrk_field 99% "$H_OUT")")" \
+    "$(to_ms "$(wrk_field 50% "$G_OUT")")" "$(to_ms "$(wrk_field 99% "$G_OUT")")"
+CALLS=$(awk '/requests in/ {print $1}' <<<"$THROUGHPUT")
+awk -v n="$CALLS" -v hz="$HZ" -v p=$((CPU_P1 - CPU_P0)) -v d=$((CPU_D1 - CPU_D0)) -v x=$((CPU_N1 - CPU_N0)) -v s="$SIGN_RATE" 'BEGIN {
+    printf "CPU per proxied call:     passerelle %.2f ms, PostgreSQL %.2f ms, nginx bank %.2f ms (one RSA-2048 sign: %.2f ms of one core)\n",
+        1000 * p / hz / n, 1000 * d / hz / n, 1000 * x / hz / n, 2000 / s }'
 echo "bank calls audited:       $AUDITED accounts calls in outbound_requests; passerelle RSS $((RSS / 1024)) MB"
 awk -v r="$RPS" -v s="$SIGN_RATE" -v sp50="$S_P50" -v sp99="$S_P99" -v dp50="$D_P50" -v dp99="$D_P99" 'BEGIN {
     ratio = 100 * r / s; a50 = sp50 - dp50; a99 = sp99 - dp99
