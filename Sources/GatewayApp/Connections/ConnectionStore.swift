@@ -80,9 +80,27 @@ struct ConnectionStore: Sendable {
         -> [String]
     {
         guard !accounts.isEmpty else { return [] }
+        // Common case first: every account is already mapped to the same resourceId — one read, no write, no lock
+        // (an upsert per read made concurrent reads of one connection queue on row locks).
+        let known = try await db.query("""
+            SELECT account_key, account_id, bank_resource_id FROM connection_accounts WHERE connection_id = \(connectionID)
+            """)
+        var existing: [String: (id: String, resourceID: String)] = [:]
+        for row in known {
+            existing[try row.decode("account_key", as: String.self)] = (
+                try row.decode("account_id", as: String.self), try row.decode("bank_resource_id", as: String.self)
+            )
+        }
+        if accounts.allSatisfy({ existing[$0.key]?.resourceID == $0.resourceID }) {
+            return accounts.map { existing[$0.key]!.id }
+        }
         return try await db.withTransaction { tx in
             var ids: [String] = []
             for account in accounts {
+                if let hit = existing[account.key], hit.resourceID == account.resourceID {
+                    ids.append(hit.id)
+                    continue
+                }
                 let rows = try await tx.query("""
                     INSERT INTO connection_accounts (connection_id, account_id, account_key, bank_resource_id, updated_at)
                     VALUES (\(connectionID), \(Self.newAccountID()), \(account.key), \(account.resourceID), \(now))
@@ -108,8 +126,14 @@ struct ConnectionStore: Sendable {
     /// `acc_` followed by 20 random hex digits: unguessable across connections, meaningless to the bank.
     static func newAccountID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "acc_" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
-            .joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var out = Array("acc_".utf8)
+        for _ in 0..<10 {
+            let b = UInt8.random(in: 0...255, using: &generator)
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: - Decoding

@@ -1,15 +1,26 @@
 import Foundation
 import GatewayCore
+import Synchronization
 
 /// Builds the `BankClient` (catalog entry, environment, decrypted QWAC/QSealC material, client id, keyId) for a
 /// bank call made on behalf of a registration. Shared by registrations, connections and account reads.
 public struct BankClientFactory: Sendable {
     let catalog: BankCatalog
     let certificates: CertificateService
+    /// Opened certificate material by id. Certificates are immutable once uploaded, so this never goes stale;
+    /// it saves two queries and two envelope openings on every bank call.
+    private let materials = MaterialCache()
 
     public init(catalog: BankCatalog, certificates: CertificateService) {
         self.catalog = catalog
         self.certificates = certificates
+    }
+
+    func material(_ id: UUID) async throws -> CertificateMaterial {
+        if let hit = materials.get(id) { return hit }
+        let material = try await certificates.material(id)
+        materials.put(id, material)
+        return material
     }
 
     /// The client for `registration`, addressed to `bank` (defaults to the registration's own bank; BPCE
@@ -23,8 +34,23 @@ public struct BankClientFactory: Sendable {
         }
         return BankClient(
             bank: profile, environment: registration.environment,
-            qwac: try await certificates.material(registration.qwacCertificateID),
-            qseal: try await certificates.material(registration.qsealCertificateID),
+            qwac: try await material(registration.qwacCertificateID),
+            qseal: try await material(registration.qsealCertificateID),
             clientID: registration.clientID, keyID: registration.keyID)
+    }
+}
+
+/// A small bounded map of opened certificate material (decrypted keys stay in process memory, as parsed keys do in
+/// the adapters' signer cache; they never go to logs or responses).
+final class MaterialCache: Sendable {
+    private let entries = Mutex<[UUID: CertificateMaterial]>([:])
+
+    func get(_ id: UUID) -> CertificateMaterial? { entries.withLock { $0[id] } }
+
+    func put(_ id: UUID, _ material: CertificateMaterial) {
+        entries.withLock { entries in
+            if entries.count >= 256 { entries.removeAll() }
+            entries[id] = material
+        }
     }
 }
