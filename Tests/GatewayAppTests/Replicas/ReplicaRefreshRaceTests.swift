@@ -44,6 +44,7 @@ import TestSupport
         let first = cluster.gateways[0]
         // Registration and authorization through replica 1.
         let (connection, clientID) = try await connect(first, cluster: cluster, bank: bank, persona: "marc")
+        let authorizedAt = ContinuousClock.now
         let before = try await cluster.counters()
         #expect(before.refreshesByGeneration.isEmpty, "no refresh before the race: \(before.raw)")
 
@@ -84,6 +85,7 @@ import TestSupport
         let total = byReplica.values.flatMap(\.values).reduce(0, +)
         let ok = byReplica.values.compactMap { $0[200] }.reduce(0, +)
         let counters = try await cluster.counters()
+        let elapsed = ContinuousClock.now - authorizedAt
         let refreshLines = cluster.gateways.map { gateway in
             gateway.process.log.split(separator: "\n").filter { $0.contains("refreshed the access token") }.count
         }
@@ -104,6 +106,11 @@ import TestSupport
         #expect(generations == Array(1...max(1, generations.count)), "generations 1…N refreshed: \(summary)")
         #expect(counters.refreshesByGeneration.values.allSatisfy { $0 == 1 }, "one refresh per generation: \(summary)")
         #expect(counters.refreshReuseAttempts == 0, "no refresh-token reuse: \(summary)")
+        // A replica that waited for the lock used the fresh token instead of refreshing again: a token is refreshed
+        // only once inside the margin, i.e. at most once per (lifetime − margin) since the authorization.
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let bound = Int(seconds / Double(accessTokenSeconds - refreshMarginSeconds)) + 1
+        #expect(generations.count <= bound, "no more than \(bound) refreshes in \(elapsed): \(summary)")
         #expect(counters.refreshesByClient[clientID] == generations.count, "\(summary)")
         #expect(counters.tokenIssuancesByClient[clientID] == 1 + generations.count, "the code + the refreshes: \(summary)")
         #expect(counters.rejections == 0, "the simulator refused nothing: \(summary)")
