@@ -134,7 +134,7 @@ import TestSupport
         if race.refreshMarginSeconds > 0 { #expect(counters.rejections == 0, "refreshed ahead of the bank: \(summary)") }
         // The gateways agree: as many refreshes logged (over all replicas) as the bank counted.
         #expect(refreshLines.reduce(0, +) == generations.count, "\(summary)")
-        // And the connection is still active, a read after the race still works.
+        // And the connection is still active after the race.
         let after = try await first.request("GET", "/v1/connections/\(connection)")
         #expect(after.json["status"] as? String == "active", "\(after.text)")
     }
