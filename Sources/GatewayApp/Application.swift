@@ -63,7 +63,7 @@ public final class Application: Sendable {
         self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
         self.registrations = RegistrationService(
             db: db, certificates: certificates, catalog: catalog, adapters: adapters,
-            publicBaseURL: config.publicBaseURL, now: now)
+            publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
         let connectionDeps = ConnectionDependencies(

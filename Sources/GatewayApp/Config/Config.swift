@@ -78,6 +78,9 @@ public struct Config: Sendable {
     public var publicBaseURL: String?
     /// Total deadline of one API call's bank exchange, in seconds.
     public var bankTimeoutSeconds = 30.0
+    /// Sandbox registrations a bank accepts as pending (BPCE: next working day 14:00 Paris) become active at once.
+    /// For a local simulator that activates immediately (`scripts/run`); never for production registrations.
+    public var sandboxActivationImmediate = false
 
     public init() {}
 
@@ -165,6 +168,9 @@ public struct Config: Sendable {
         outbound.maxIdlePerHost = env.int("PASSERELLE_OUTBOUND_MAX_IDLE_PER_HOST", default: outbound.maxIdlePerHost, in: 0...1024)
         outbound.maxRetries = env.int("PASSERELLE_OUTBOUND_MAX_RETRIES", default: outbound.maxRetries, in: 0...10)
         outbound.proxy = env.optionalString("PASSERELLE_OUTBOUND_PROXY")
+        sandboxActivationImmediate =
+            env.choice("PASSERELLE_SANDBOX_ACTIVATION", default: "bank-rule", allowed: ["bank-rule", "immediate"])
+            == "immediate"
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
         if let key = bootstrapAPIKey, key.reveal.utf8.count < 16 {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: too short (at least 16 characters)")

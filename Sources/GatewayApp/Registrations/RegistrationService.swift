@@ -14,12 +14,16 @@ public struct RegistrationService: Sendable {
     let adapters: [Provider: any BankAdapter]
     /// Where Passerelle serves its QSealC certificates (`<base>/certificates/<sha256>.pem`), if configured.
     let publicBaseURL: String?
+    /// Treat pending sandbox registrations as active at once (`PASSERELLE_SANDBOX_ACTIVATION=immediate`).
+    let sandboxActivationImmediate: Bool
     let now: @Sendable () -> Date
 
     public init(
         db: PostgresClient, certificates: CertificateService, catalog: BankCatalog,
-        adapters: [Provider: any BankAdapter], publicBaseURL: String?, now: @escaping @Sendable () -> Date = { Date() }
+        adapters: [Provider: any BankAdapter], publicBaseURL: String?, sandboxActivationImmediate: Bool = false,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.sandboxActivationImmediate = sandboxActivationImmediate
         self.db = db
         self.store = RegistrationStore(db: db)
         self.certificates = certificates
@@ -171,6 +175,10 @@ public struct RegistrationService: Sendable {
         record.bankKeys = result.keys
         record.status = result.status
         record.activatesAt = result.activatesAt
+        if record.status == .pending, record.environment == .sandbox, sandboxActivationImmediate {
+            record.status = .active
+            record.activatesAt = now()
+        }
         record.lastRequest = Self.jsonOrNil(result.requestBody)
         record.lastResponse = Self.jsonOrNil(result.responseBody)
     }

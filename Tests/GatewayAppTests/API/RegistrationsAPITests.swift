@@ -82,6 +82,25 @@ import TestSupport
         #expect(try await h.request("GET", "/v1/registrations/\(id)").json["status"] as? String == "active")
     }
 
+    @Test func sandboxActivationImmediateMakesAPendingSandboxRegistrationActive() async throws {
+        let bpce = FakeBankAdapter(provider: .bpce)
+        bpce.update {
+            $0.registration = .success(RegistrationResult(
+                clientID: "bpce-client", keyID: "bpce-client", keys: [], status: .pending,
+                activatesAt: Date().addingTimeInterval(3 * 86400), requestBody: "{}", responseBody: "{}", httpStatus: 201))
+        }
+        let h = try await AppHarness.start(adapters: [.bpce: bpce], environment: ["PASSERELLE_SANDBOX_ACTIVATION": "immediate"])
+        defer { Task { await h.stop() } }
+        let (qwac, qseal) = try await Self.uploadCertificates(h)
+        let created = try await h.request("POST", "/v1/registrations", json: Self.body(bank: "bpce", qwac: qwac, qseal: qseal))
+        #expect(created.status == 201)
+        #expect(created.json["status"] as? String == "active")
+        var production = Self.body(bank: "bpce", qwac: qwac, qseal: qseal, name: "Prod")
+        production["environment"] = "production"
+        let prod = try await h.request("POST", "/v1/registrations", json: production)
+        #expect(prod.json["status"] as? String == "pending", "never for production registrations")
+    }
+
     @Test func aBankRefusalSurfacesAsAProblemAndStoresNothing() async throws {
         let bpce = FakeBankAdapter(provider: .bpce)
         bpce.update { $0.registration = .failure(.rejected(status: 400, code: "invalid_client_metadata", message: "client_name already used")) }
