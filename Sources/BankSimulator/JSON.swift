@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// A small JSON value with ordered object members, so simulator responses are deterministic and the
 /// registration validator can tell `null` from a missing field and a boolean from a number.
 enum JSON: Sendable {
@@ -85,26 +87,8 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Express
 }
 
 enum JSONText {
-    static func quote(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count + 2)
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-        return out
-    }
+    /// `s` as a quoted JSON string (the escaping GatewayLogging's log lines use).
+    static func quote(_ s: String) -> String { JSONString.quoted(s) }
 
     struct Parser {
         let bytes: [UInt8]
