@@ -61,13 +61,15 @@ public final class Application: Sendable {
         }
         self.vault = SecretVault(keyring: keyring)
         self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
+        // One factory (and so one cache of opened certificate material) for registrations and connections.
+        let clients = BankClientFactory(catalog: catalog, certificates: certificates)
         self.registrations = RegistrationService(
-            db: db, certificates: certificates, catalog: catalog, adapters: adapters,
+            db: db, certificates: certificates, catalog: catalog, clients: clients, adapters: adapters,
             publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
         let connectionDeps = ConnectionDependencies(
-            db: db, clients: BankClientFactory(catalog: catalog, certificates: certificates), vault: vault,
+            db: db, clients: clients, vault: vault,
             adapters: AdapterDirectory(byProvider: adapters), catalog: catalog, settings: connectionSettings, now: now,
             logger: logger.labeled("passerelle.connections"))
         self.connectionServices = (

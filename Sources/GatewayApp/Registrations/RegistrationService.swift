@@ -19,7 +19,7 @@ public struct RegistrationService: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        db: PostgresClient, certificates: CertificateService, catalog: BankCatalog,
+        db: PostgresClient, certificates: CertificateService, catalog: BankCatalog, clients: BankClientFactory,
         adapters: [Provider: any BankAdapter], publicBaseURL: String?, sandboxActivationImmediate: Bool = false,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -28,7 +28,7 @@ public struct RegistrationService: Sendable {
         self.store = RegistrationStore(db: db)
         self.certificates = certificates
         self.catalog = catalog
-        self.clients = BankClientFactory(catalog: catalog, certificates: certificates)
+        self.clients = clients
         self.adapters = adapters
         self.publicBaseURL = publicBaseURL
         self.now = now
