@@ -266,9 +266,7 @@ public final class CurlTransport: HTTPTransport {
     /// (a `PSU-User-Agent`, say) can never inject a header line. The error names the header, never its value.
     static func validateHeaders(_ headers: [(name: String, value: String)]) -> Result<Void, OutboundError> {
         for field in headers {
-            let nameIsToken = !field.name.isEmpty && field.name.utf8.allSatisfy { byte in
-                byte > 0x20 && byte < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains(byte)
-            }
+            let nameIsToken = !field.name.isEmpty && field.name.utf8.allSatisfy { Self.tokenBytes[Int($0)] }
             let valueIsClean = !field.value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
             guard nameIsToken, valueIsClean else {
                 let shown = nameIsToken ? field.name : "(invalid name)"
@@ -277,6 +275,11 @@ public final class CurlTransport: HTTPTransport {
             }
         }
         return .success(())
+    }
+
+    /// RFC 9110 `tchar`s: visible ASCII except the delimiters.
+    private static let tokenBytes: [Bool] = (0..<256).map { byte in
+        byte > 0x20 && byte < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains(UInt8(byte))
     }
 
     /// `host[:port]` of an `https://` URL, lower-cased, without user info; refuses other schemes before any I/O.

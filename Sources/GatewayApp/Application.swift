@@ -44,7 +44,8 @@ public final class Application: Sendable {
         self.lifecycle = ServerLifecycle()
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
-        self.apiKeys = APIKeyStore(db: db)
+        self.apiKeys = APIKeyStore(
+            db: db, cacheTTL: .milliseconds(Int64(config.database.recordCacheSeconds * 1000)))
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
         var adapters = adapters
         if let makeAdapters {
@@ -63,13 +64,16 @@ public final class Application: Sendable {
         self.certificates = CertificateService(store: CertificateStore(db: db), vault: vault, now: now)
         // One factory (and so one cache of opened certificate material) for registrations and connections.
         let clients = BankClientFactory(catalog: catalog, certificates: certificates)
+        // One registration store (and so one cache of registration rows) for the same reason.
+        let recordCacheTTL = Duration.milliseconds(Int64(config.database.recordCacheSeconds * 1000))
+        let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL)
         self.registrations = RegistrationService(
-            db: db, certificates: certificates, catalog: catalog, clients: clients, adapters: adapters,
+            db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients, adapters: adapters,
             publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
         let connectionDeps = ConnectionDependencies(
-            db: db, clients: clients, vault: vault,
+            db: db, registrations: registrationStore, recordCacheTTL: recordCacheTTL, clients: clients, vault: vault,
             adapters: AdapterDirectory(byProvider: adapters), catalog: catalog, settings: connectionSettings, now: now,
             logger: logger.labeled("passerelle.connections"))
         self.connectionServices = (

@@ -79,30 +79,31 @@ public struct Logger: Sendable {
         return copy
     }
 
-    /// Writes one line if `level` is enabled. The message is evaluated only then.
+    /// Writes one line if `level` is enabled. The message and metadata are evaluated only then (a debug line on a
+    /// hot path costs nothing at the default level).
     public func log(
-        _ level: Level, _ message: @autoclosure () -> String, metadata extra: [String: String]? = nil
+        _ level: Level, _ message: @autoclosure () -> String, metadata extra: @autoclosure () -> [String: String]? = nil
     ) {
         guard level >= logLevel else { return }
         var merged = metadata
-        if let extra { merged.merge(extra) { _, new in new } }
+        if let extra = extra() { merged.merge(extra) { _, new in new } }
         sink.write(LogLine.render(level: level, label: label, message: message(), metadata: merged))
     }
 
-    public func trace(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
-        log(.trace, message(), metadata: metadata)
+    public func trace(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
+        log(.trace, message(), metadata: metadata())
     }
-    public func debug(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
-        log(.debug, message(), metadata: metadata)
+    public func debug(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
+        log(.debug, message(), metadata: metadata())
     }
-    public func info(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
-        log(.info, message(), metadata: metadata)
+    public func info(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
+        log(.info, message(), metadata: metadata())
     }
-    public func warning(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
-        log(.warning, message(), metadata: metadata)
+    public func warning(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
+        log(.warning, message(), metadata: metadata())
     }
-    public func error(_ message: @autoclosure () -> String, metadata: [String: String]? = nil) {
-        log(.error, message(), metadata: metadata)
+    public func error(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
+        log(.error, message(), metadata: metadata())
     }
 
     /// Metadata keys whose values are never written (defence in depth: callers should not pass them at all).

@@ -51,8 +51,9 @@ public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringCon
     /// Appends another query, renumbering its placeholders.
     public mutating func append(_ other: Query) {
         var interpolation = StringInterpolation(literalCapacity: 0, interpolationCount: 0)
-        interpolation.sql = sql
-        interpolation.binds = binds
+        // Move (not copy) the storage, so that appending many fragments stays linear.
+        swap(&interpolation.sql, &sql)
+        swap(&interpolation.binds, &binds)
         interpolation.appendInterpolation(other)
         sql = interpolation.sql
         binds = interpolation.binds

@@ -18,15 +18,15 @@ public struct APIKeyInfo: Sendable, Equatable {
 ///
 /// Keys are `pk_` + 32 base64url characters (192 random bits); only `SHA-256(key)` is stored. A successful
 /// check is cached for `cacheTTL` (default 5 s) so that a hot API does not query the database per request;
-/// a revocation therefore takes effect within that time.
+/// a revocation therefore takes effect within that time on other replicas (at once on the one that revoked).
 public final class APIKeyStore: Sendable {
     private let db: PostgresClient
-    private let cacheTTL: Duration
-    private let cache = Mutex<[[UInt8]: (id: UUID, until: ContinuousClock.Instant)]>([:])
+    /// Key id by SHA-256 of the key, for keys found active.
+    private let cache: RecordCache<[UInt8], UUID>
 
     public init(db: PostgresClient, cacheTTL: Duration = .seconds(5)) {
         self.db = db
-        self.cacheTTL = cacheTTL
+        self.cache = RecordCache(ttl: cacheTTL)
     }
 
     /// Makes a new key named `name` and returns it with its info. The key is shown once; it cannot be recovered.
@@ -64,7 +64,7 @@ public final class APIKeyStore: Sendable {
             UPDATE api_keys SET revoked_at = now()
             WHERE (name = \(nameOrID) OR id = \(id)) AND revoked_at IS NULL
             """)
-        cache.withLock { $0.removeAll() }
+        cache.removeAll()
         return n > 0
     }
 
@@ -72,18 +72,15 @@ public final class APIKeyStore: Sendable {
     public func authenticate(_ presented: String) async throws -> UUID? {
         guard presented.hasPrefix("pk_"), presented.utf8.count <= 200 else { return nil }
         let hash = Digest.sha256(presented)
-        let now = ContinuousClock.now
-        if let hit = cache.withLock({ $0[hash] }), hit.until > now { return hit.id }
+        if let hit = cache.get(hash) { return hit }
+        let epoch = cache.epoch
         let rows = try await db.query(
             "SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL")
         guard let row = rows.first else { return nil }
         let stored: [UInt8] = try row.decode("key_hash")
         guard ConstantTime.equals(stored, hash) else { return nil }
         let id: UUID = try row.decode("id")
-        cache.withLock { cache in
-            if cache.count > 10_000 { cache.removeAll() }
-            cache[hash] = (id, now + cacheTTL)
-        }
+        cache.put(hash, id, readAt: epoch)
         _ = try? await db.execute(
             "UPDATE api_keys SET last_used_at = now() WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')")
         return id

@@ -25,6 +25,9 @@ public struct Config: Sendable {
         public var timeoutSeconds = 5.0
         /// How long `serve` waits for a database that is not up yet.
         public var startupWaitSeconds = 60.0
+        /// How long a replica trusts its in-memory copy of an API key, connection, registration or account-id row
+        /// (0 disables the cache). Its own writes are seen at once; another replica's after at most this.
+        public var recordCacheSeconds = 2.0
     }
 
     /// Connections, tokens and account reads (docs/connections.md).
@@ -112,6 +115,8 @@ public struct Config: Sendable {
             "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
         database.startupWaitSeconds = env.seconds(
             "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
+        database.recordCacheSeconds = env.seconds(
+            "PASSERELLE_RECORD_CACHE_SECONDS", default: database.recordCacheSeconds, in: 0...300)
 
         connections.stateTTLSeconds = env.seconds(
             "PASSERELLE_AUTHORIZATION_STATE_TTL_SECONDS", default: connections.stateTTLSeconds, in: 10...86_400)

@@ -16,9 +16,21 @@ public struct ConnectionDependencies: Sendable {
     let settings: Config.Connections
     let now: @Sendable () -> Date
     let logger: Logger
+    /// Opened access tokens by connection, with the sealed bytes they came from (a token is opened once, not on
+    /// every read; a new token has new sealed bytes). Opened tokens stay in process memory like the opened
+    /// certificate keys; they never go to logs or responses.
+    private let openedTokens = RecordCache<UUID, OpenedToken>(ttl: nil)
+
+    private struct OpenedToken: Sendable {
+        var sealed: [UInt8]
+        var token: Secret<String>
+    }
 
     /// - Parameters:
     ///   - db: The application's pool.
+    ///   - registrations: The registration store shared with `RegistrationService` (so that its changes drop this
+    ///     side's cached rows); a private one when nil.
+    ///   - recordCacheTTL: How long cached connection and account-id rows are trusted (`RecordCache`).
     ///   - clients: Builds the certificates-and-client view of a registration for each bank call.
     ///   - vault: Seals tokens and PKCE verifiers with owner-bound associated data.
     ///   - adapters: One adapter per provider.
@@ -27,13 +39,13 @@ public struct ConnectionDependencies: Sendable {
     ///   - now: The wall clock (injected in tests to move across token expiries and the unattended window).
     ///   - logger: Receives the services' own lines (never secrets).
     public init(
-        db: PostgresClient, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
-        catalog: BankCatalog, settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() },
-        logger: Logger
+        db: PostgresClient, registrations: RegistrationStore? = nil, recordCacheTTL: Duration = .seconds(2),
+        clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory, catalog: BankCatalog,
+        settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.db = db
-        self.store = ConnectionStore(db: db)
-        self.registrations = RegistrationStore(db: db)
+        self.store = ConnectionStore(db: db, cacheTTL: recordCacheTTL)
+        self.registrations = registrations ?? RegistrationStore(db: db, cacheTTL: recordCacheTTL)
         self.clients = clients
         self.vault = vault
         self.adapters = adapters
@@ -50,10 +62,18 @@ public struct ConnectionDependencies: Sendable {
             deadline: .now + .milliseconds(Int(settings.bankCallTimeoutSeconds * 1000)), logger: logger, psu: psu)
     }
 
+    /// The access token sealed in `sealed` for connection `id`.
+    func openAccessToken(_ id: UUID, sealed: [UInt8]) throws -> Secret<String> {
+        if let hit = openedTokens.get(id), hit.sealed == sealed { return hit.token }
+        let token = try vault.open(sealed, owner: ConnectionRecord.sealOwner(id, "access_token"))
+        openedTokens.put(id, OpenedToken(sealed: sealed, token: token))
+        return token
+    }
+
     /// The registration and bank client a connection's calls use.
     /// - Throws: `GatewayError.conflict` when the registration is gone.
     func client(for connection: ConnectionRecord) async throws -> BankClient {
-        guard let registration = try await registrations.find(connection.registrationID),
+        guard let registration = try await registrations.cached(connection.registrationID),
             registration.status != .deleted
         else {
             throw GatewayError.conflict("the registration of connection \(connection.id.uuidString.lowercased()) no longer exists")

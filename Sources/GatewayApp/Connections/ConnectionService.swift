@@ -163,8 +163,8 @@ public struct ConnectionService: Sendable {
         -> ConnectionRecord
     {
         let presented = Digest.sha256(state)
-        let claimed: ConnectionRecord = try await deps.db.withTransaction { tx in
-            guard var row = try await deps.store.lock(id, on: tx) else {
+        let claimed: ConnectionRecord = try await deps.store.withLockedRow(id) { locked, tx in
+            guard var row = locked else {
                 throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
             }
             guard row.status == .pendingAuthorization, let expected = row.stateHash else {
@@ -197,8 +197,8 @@ public struct ConnectionService: Sendable {
         } catch {
             throw ConnectionDependencies.translate(error, bank: claimed.bankID)
         }
-        return try await deps.db.withTransaction { tx in
-            guard var row = try await deps.store.lock(id, on: tx) else {
+        return try await deps.store.withLockedRow(id) { locked, tx in
+            guard var row = locked else {
                 throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
             }
             guard row.status == .pendingAuthorization else {
@@ -242,8 +242,8 @@ public struct ConnectionService: Sendable {
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.
     /// - Throws: `.notFound`.
     func revoke(_ id: UUID, logger: Logger) async throws {
-        try await deps.db.withTransaction { tx in
-            guard var row = try await deps.store.lock(id, on: tx) else {
+        try await deps.store.withLockedRow(id) { locked, tx in
+            guard var row = locked else {
                 throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
             }
             row.status = .revoked

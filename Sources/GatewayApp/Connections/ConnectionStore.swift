@@ -4,8 +4,30 @@ import PostgresKit
 
 /// PostgreSQL persistence of connections and their stable account ids (tables `connections`,
 /// `connection_accounts`). Every method that takes a `PostgresConnection` runs inside the caller's transaction.
+///
+/// Reads of a connection row and of a connection's account ids go through an in-process `RecordCache` (the hot
+/// read path then needs no query); every change goes through `withLockedRow`, which drops the cached row once the
+/// transaction is over.
 struct ConnectionStore: Sendable {
     let db: PostgresClient
+    private let rows: RecordCache<UUID, ConnectionRecord>
+    private let accountMaps: RecordCache<UUID, AccountMap>
+
+    /// A connection's account ids by account key, with the bank's resourceId each was last seen under.
+    struct AccountMap: Sendable {
+        var byKey: [String: (id: String, resourceID: String)] = [:]
+
+        func resourceID(ofAccount id: String) -> String? {
+            byKey.values.first { $0.id == id }?.resourceID
+        }
+    }
+
+    /// - Parameter cacheTTL: How long a cached row is trusted (`.zero` disables the cache).
+    init(db: PostgresClient, cacheTTL: Duration = .seconds(2)) {
+        self.db = db
+        self.rows = RecordCache(ttl: cacheTTL)
+        self.accountMaps = RecordCache(ttl: cacheTTL)
+    }
 
     static let columnsSQL = Query(unsafeSQL: """
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
@@ -26,14 +48,26 @@ struct ConnectionStore: Sendable {
             """)
     }
 
+    /// The connection, from the cache when fresh (see `RecordCache`): callers that decide on tokens or state re-read
+    /// it under the lock (`withLockedRow`).
     func find(_ id: UUID) async throws -> ConnectionRecord? {
-        try await db.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id)").first.map(Self.decode)
+        try await rows.value(id) {
+            try await db.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id)").first.map(Self.decode)
+        }
     }
 
-    /// The row locked `FOR UPDATE` in `tx`'s transaction: the one place where tokens and state change.
-    func lock(_ id: UUID, on tx: PostgresConnection) async throws -> ConnectionRecord? {
-        try await tx.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id) FOR UPDATE")
-            .first.map(Self.decode)
+    /// Runs `body` in a transaction holding connection `id`'s row lock (`SELECT … FOR UPDATE`, nil when there is no
+    /// such row): the one place where tokens and state change. The cached copy is dropped when the transaction is
+    /// over, committed or not.
+    func withLockedRow<T: Sendable>(
+        _ id: UUID, _ body: (ConnectionRecord?, PostgresConnection) async throws -> T
+    ) async throws -> T {
+        defer { rows.remove(id) }
+        return try await db.withTransaction { tx in
+            let row = try await tx.query("SELECT \(Self.columnsSQL) FROM connections WHERE id = \(id) FOR UPDATE")
+                .first.map(Self.decode)
+            return try await body(row, tx)
+        }
     }
 
     /// One page of a customer's connections, newest first, after the keyset `after` (created_at, id).
@@ -80,20 +114,14 @@ struct ConnectionStore: Sendable {
         -> [String]
     {
         guard !accounts.isEmpty else { return [] }
-        // Common case first: every account is already mapped to the same resourceId — one read, no write, no lock
-        // (an upsert per read made concurrent reads of one connection queue on row locks).
-        let known = try await db.query("""
-            SELECT account_key, account_id, bank_resource_id FROM connection_accounts WHERE connection_id = \(connectionID)
-            """)
-        var existing: [String: (id: String, resourceID: String)] = [:]
-        for row in known {
-            existing[try row.decode("account_key", as: String.self)] = (
-                try row.decode("account_id", as: String.self), try row.decode("bank_resource_id", as: String.self)
-            )
-        }
+        // Common case first: every account is already mapped to the same resourceId — no write, no lock, and no
+        // query while the map is cached (an upsert per read made concurrent reads of one connection queue on row
+        // locks). Ids never change once given, so a cached map is only ever missing accounts, never wrong about one.
+        let existing = try await accountMap(connectionID).byKey
         if accounts.allSatisfy({ existing[$0.key]?.resourceID == $0.resourceID }) {
             return accounts.map { existing[$0.key]!.id }
         }
+        defer { accountMaps.remove(connectionID) }
         return try await db.withTransaction { tx in
             var ids: [String] = []
             for account in accounts {
@@ -117,10 +145,27 @@ struct ConnectionStore: Sendable {
 
     /// The bank's current resourceId of account `accountID`, or nil when the connection has no such account.
     func bankResourceID(connectionID: UUID, accountID: String) async throws -> String? {
-        try await db.query("""
-            SELECT bank_resource_id FROM connection_accounts
-            WHERE connection_id = \(connectionID) AND account_id = \(accountID)
-            """).first.map { try $0.decode("bank_resource_id", as: String.self) }
+        if let hit = try await accountMap(connectionID).resourceID(ofAccount: accountID) { return hit }
+        // Perhaps listed through another replica since this one cached the map.
+        accountMaps.remove(connectionID)
+        return try await accountMap(connectionID).resourceID(ofAccount: accountID)
+    }
+
+    /// Every account id of the connection (cached, see `RecordCache`).
+    private func accountMap(_ connectionID: UUID) async throws -> AccountMap {
+        try await accountMaps.value(connectionID) {
+            var map = AccountMap()
+            for row in try await db.query("""
+                SELECT account_key, account_id, bank_resource_id FROM connection_accounts
+                WHERE connection_id = \(connectionID)
+                """)
+            {
+                map.byKey[try row.decode("account_key", as: String.self)] = (
+                    try row.decode("account_id", as: String.self), try row.decode("bank_resource_id", as: String.self)
+                )
+            }
+            return map
+        } ?? AccountMap()
     }
 
     /// `acc_` followed by 20 random hex digits: unguessable across connections, meaningless to the bank.

@@ -62,8 +62,7 @@ public struct TokenKeeper: Sendable {
         if let sealed = connection.accessTokenSealed, let expiresAt = connection.accessExpiresAt,
             expiresAt.timeIntervalSince(now) > deps.settings.refreshMarginSeconds
         {
-            let token = try deps.vault.open(sealed, owner: ConnectionRecord.sealOwner(connection.id, "access_token"))
-            return Usable(token: token, generation: connection.tokenGeneration)
+            return Usable(token: try deps.openAccessToken(connection.id, sealed: sealed), generation: connection.tokenGeneration)
         }
         return try await refresh(
             connection.id, client: client, context: context, mode: .ifExpiringWithin(deps.settings.refreshMarginSeconds))
@@ -86,8 +85,8 @@ public struct TokenKeeper: Sendable {
     /// Refreshes connection `id` under its row lock, unless the re-read row shows it is no longer needed.
     /// - Throws: `GatewayError` (see `withAccessToken`).
     func refresh(_ id: UUID, client: BankClient, context: AdapterContext, mode: RefreshMode) async throws -> Usable {
-        let outcome: Outcome = try await deps.db.withTransaction { tx in
-            guard var row = try await deps.store.lock(id, on: tx) else {
+        let outcome: Outcome = try await deps.store.withLockedRow(id) { locked, tx in
+            guard var row = locked else {
                 return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
             }
             do { try Self.requireActive(row) } catch { return .failed(error) }

@@ -48,20 +48,41 @@ public final class PostgresAuditSink: OutboundAuditSink {
         if lost > 0 { logger.warning("outbound audit queue full; records dropped", metadata: ["count": "\(lost)"]) }
         guard !batch.isEmpty else { return }
         do {
+            // Multi-row INSERTs (500 rows, 6000 parameters each: PostgreSQL allows 65535): one round trip and one
+            // statement to plan per chunk instead of per row.
             try await db.withTransaction { tx in
-                for r in batch {
-                    let ms = Double(r.duration.components.seconds) * 1000 + Double(r.duration.components.attoseconds) / 1e15
-                    _ = try await tx.execute("""
-                        INSERT INTO outbound_requests (at, request_id, bank_id, method, path_template, signed_headers,
-                          status, duration_ms, bytes_sent, bytes_received, bank_correlation_id, error_kind)
-                        VALUES (\(Date(timeIntervalSince1970: r.startedAt)), \(r.requestID ?? ""), \(r.bankID), \(r.method),
-                          \(r.pathTemplate), \(r.signedHeaderNames), \(r.status), \(ms), \(r.bytesSent), \(r.bytesReceived),
-                          \(r.bankCorrelationID), \(r.errorKind))
-                        """)
+                for start in stride(from: 0, to: batch.count, by: 500) {
+                    _ = try await tx.execute(Self.insert(batch[start..<min(start + 500, batch.count)]))
                 }
             }
         } catch {
             logger.error("writing the outbound audit log failed", metadata: ["count": "\(batch.count)", "error": "\(error)"])
         }
+    }
+
+    /// One `INSERT … VALUES (…), (…)` for `rows`, placeholders numbered row by row.
+    static func insert(_ rows: ArraySlice<OutboundAuditRecord>) -> Query {
+        func bind<T: PostgresEncodable>(_ value: T?) -> PostgresBind {
+            PostgresBind(text: value?.postgresText, type: T.postgresType)
+        }
+        var sql = """
+            INSERT INTO outbound_requests (at, request_id, bank_id, method, path_template, signed_headers, status,
+              duration_ms, bytes_sent, bytes_received, bank_correlation_id, error_kind) VALUES
+            """
+        var binds: [PostgresBind] = []
+        binds.reserveCapacity(rows.count * 12)
+        for r in rows {
+            let ms = Double(r.duration.components.seconds) * 1000 + Double(r.duration.components.attoseconds) / 1e15
+            let row = [
+                bind(Date(timeIntervalSince1970: r.startedAt)), bind(r.requestID ?? ""), bind(r.bankID),
+                bind(r.method), bind(r.pathTemplate), bind(PostgresTextArray(r.signedHeaderNames)), bind(r.status), bind(ms),
+                bind(r.bytesSent), bind(r.bytesReceived), bind(r.bankCorrelationID), bind(r.errorKind),
+            ]
+            sql += binds.isEmpty ? " (" : ", ("
+            sql += (binds.count + 1...binds.count + row.count).map { "$\($0)" }.joined(separator: ",")
+            sql += ")"
+            binds += row
+        }
+        return Query(unsafeSQL: sql, binds: binds)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import GatewayCore
-import Synchronization
 
 /// Builds the `BankClient` (catalog entry, environment, decrypted QWAC/QSealC material, client id, keyId) for a
 /// bank call made on behalf of a registration. Shared by registrations, connections and account reads.
@@ -9,7 +8,9 @@ public struct BankClientFactory: Sendable {
     let certificates: CertificateService
     /// Opened certificate material by id. Certificates are immutable once uploaded, so this never goes stale;
     /// it saves two queries and two envelope openings on every bank call.
-    private let materials = MaterialCache()
+    /// Decrypted keys stay in process memory, as parsed keys do in the adapters' signer cache; they never go to
+    /// logs or responses.
+    private let materials = RecordCache<UUID, CertificateMaterial>(ttl: nil, capacity: 256)
 
     public init(catalog: BankCatalog, certificates: CertificateService) {
         self.catalog = catalog
@@ -37,20 +38,5 @@ public struct BankClientFactory: Sendable {
             qwac: try await material(registration.qwacCertificateID),
             qseal: try await material(registration.qsealCertificateID),
             clientID: registration.clientID, keyID: registration.keyID)
-    }
-}
-
-/// A small bounded map of opened certificate material (decrypted keys stay in process memory, as parsed keys do in
-/// the adapters' signer cache; they never go to logs or responses).
-final class MaterialCache: Sendable {
-    private let entries = Mutex<[UUID: CertificateMaterial]>([:])
-
-    func get(_ id: UUID) -> CertificateMaterial? { entries.withLock { $0[id] } }
-
-    func put(_ id: UUID, _ material: CertificateMaterial) {
-        entries.withLock { entries in
-            if entries.count >= 256 { entries.removeAll() }
-            entries[id] = material
-        }
     }
 }

@@ -19,13 +19,13 @@ public struct RegistrationService: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        db: PostgresClient, certificates: CertificateService, catalog: BankCatalog, clients: BankClientFactory,
-        adapters: [Provider: any BankAdapter], publicBaseURL: String?, sandboxActivationImmediate: Bool = false,
-        now: @escaping @Sendable () -> Date = { Date() }
+        db: PostgresClient, store: RegistrationStore? = nil, certificates: CertificateService, catalog: BankCatalog,
+        clients: BankClientFactory, adapters: [Provider: any BankAdapter], publicBaseURL: String?,
+        sandboxActivationImmediate: Bool = false, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.sandboxActivationImmediate = sandboxActivationImmediate
         self.db = db
-        self.store = RegistrationStore(db: db)
+        self.store = store ?? RegistrationStore(db: db)
         self.certificates = certificates
         self.catalog = catalog
         self.clients = clients
@@ -104,7 +104,8 @@ public struct RegistrationService: Sendable {
     /// Applies `patch` at the bank, then stores the result. The row is locked for the whole exchange, so concurrent
     /// updates of one registration run one after the other.
     func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
-        try await db.withTransaction { tx in
+        defer { store.forget(id) }
+        return try await db.withTransaction { tx in
             guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
@@ -151,6 +152,7 @@ public struct RegistrationService: Sendable {
 
     /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit).
     func delete(_ id: UUID, context: AdapterContext) async throws {
+        defer { store.forget(id) }
         try await db.withTransaction { tx in
             guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())

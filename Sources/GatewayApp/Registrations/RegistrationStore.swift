@@ -5,8 +5,14 @@ import PostgresKit
 /// PostgreSQL persistence of registrations (table `registrations`).
 public struct RegistrationStore: Sendable {
     let db: PostgresClient
+    /// Rows read by bank calls (`cached`); dropped by `forget` after each change this replica commits.
+    private let cache: RecordCache<UUID, RegistrationRecord>
 
-    public init(db: PostgresClient) { self.db = db }
+    /// - Parameter cacheTTL: How long `cached` trusts a row (`.zero` disables the cache).
+    public init(db: PostgresClient, cacheTTL: Duration = .seconds(2)) {
+        self.db = db
+        self.cache = RecordCache(ttl: cacheTTL)
+    }
 
     static let columnsSQL = Query(unsafeSQL: """
         id, provider, bank_id, environment, status, client_id, key_id, registration_client_uri, activates_at,
@@ -51,6 +57,14 @@ public struct RegistrationStore: Sendable {
     public func find(_ id: UUID) async throws -> RegistrationRecord? {
         try await db.query("SELECT \(Self.columnsSQL) FROM registrations WHERE id = \(id)").first.map(Self.decode)
     }
+
+    /// `find` through the cache (see `RecordCache`): for the bank calls of connections, not for API answers.
+    func cached(_ id: UUID) async throws -> RegistrationRecord? {
+        try await cache.value(id) { try await find(id) }
+    }
+
+    /// Drops the cached row of registration `id`; call after committing a change to it.
+    func forget(_ id: UUID) { cache.remove(id) }
 
     /// The row locked FOR UPDATE inside `connection`'s transaction: concurrent updates of one registration are
     /// serialized (the second waits, then sees the first one's result).

@@ -79,6 +79,10 @@ public final class FakeBankAdapter: BankAdapter {
     /// Every call so far, in order.
     public var calls: [Call] { state.withLock { $0.calls } }
 
+    /// The access token presented by the latest `accounts` call (a fake's test hook: which token a read used).
+    public var lastAccessToken: String? { lastToken.withLock { $0 } }
+    private let lastToken = Mutex<String?>(nil)
+
     private func answer<T>(_ call: Call, _ pick: (inout Responses) -> Result<T, AdapterError>) throws -> T {
         try state.withLock { state -> Result<T, AdapterError> in
             state.calls.append(call)
@@ -136,7 +140,8 @@ public final class FakeBankAdapter: BankAdapter {
     public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
         -> [Account]
     {
-        try answer(.accounts) { $0.accounts }
+        lastToken.withLock { $0 = accessToken.reveal }
+        return try answer(.accounts) { $0.accounts }
     }
 
     public func balances(

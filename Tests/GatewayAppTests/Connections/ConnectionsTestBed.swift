@@ -29,6 +29,8 @@ struct ConnectionsTestBed {
     let accounts: AccountInformationService
     let tokens: TokenKeeper
     let logs: CapturingLogSink
+    /// Every SQL statement the pool ran (PostgresKit's debug line per statement), to count round trips.
+    let sqlLogs: CapturingLogSink
     let logger: Logger
     let cicRegistration: UUID
     let bpceRegistration: UUID
@@ -37,10 +39,13 @@ struct ConnectionsTestBed {
 
     static let redirect = "https://tpp.example/callback"
 
-    /// - Parameter settings: Overrides of the default connection settings.
-    static func make(settings: Config.Connections = Config.Connections(), poolSize: Int = 10) async throws
-        -> ConnectionsTestBed
-    {
+    /// - Parameters:
+    ///   - settings: Overrides of the default connection settings.
+    ///   - recordCacheTTL: How long cached rows are trusted (`PASSERELLE_RECORD_CACHE_SECONDS`).
+    static func make(
+        settings: Config.Connections = Config.Connections(), poolSize: Int = 10,
+        recordCacheTTL: Duration = .seconds(2)
+    ) async throws -> ConnectionsTestBed {
         let adminURL = try TestEnvironment.databaseURL()
         let name = "conn_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
         let admin = PostgresClient(
@@ -54,9 +59,10 @@ struct ConnectionsTestBed {
 
         let logs = CapturingLogSink()
         let logger = Logger(label: "test", level: .debug, sink: logs)
+        let sqlLogs = CapturingLogSink()
         let db = PostgresClient(
             configuration: PostgresConfiguration(url: Secret(url), poolSize: poolSize),
-            logger: Logger(label: "test.db", level: .error))
+            logger: Logger(label: "test.db", level: .debug, sink: sqlLogs))
         _ = try await Migrator(client: db, migrations: try AppDatabase.migrations(), logger: logger).migrate()
 
         let keyring = try MasterKeyring(parsing: Base64.encode(Random.bytes(32)))
@@ -75,13 +81,13 @@ struct ConnectionsTestBed {
         let eiAdapter = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         let bpceAdapter = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
         let deps = ConnectionDependencies(
-            db: db, clients: BankClientFactory(catalog: .builtIn, certificates: certificates), vault: vault,
+            db: db, recordCacheTTL: recordCacheTTL, clients: BankClientFactory(catalog: .builtIn, certificates: certificates), vault: vault,
             adapters: AdapterDirectory([eiAdapter, bpceAdapter]), catalog: .builtIn, settings: settings,
             now: { clock.now }, logger: logger)
         return ConnectionsTestBed(
             db: db, clock: clock, vault: vault, euroInformation: eiAdapter, bpce: bpceAdapter, deps: deps,
             connections: ConnectionService(deps: deps), accounts: AccountInformationService(deps: deps),
-            tokens: TokenKeeper(deps: deps), logs: logs, logger: logger, cicRegistration: cic,
+            tokens: TokenKeeper(deps: deps), logs: logs, sqlLogs: sqlLogs, logger: logger, cicRegistration: cic,
             bpceRegistration: bpce, adminURL: adminURL, databaseName: name)
     }
 
@@ -98,9 +104,9 @@ struct ConnectionsTestBed {
     /// Runs `body` with a fresh bed and always tears it down.
     static func with(
         settings: Config.Connections = Config.Connections(), poolSize: Int = 10,
-        _ body: (ConnectionsTestBed) async throws -> Void
+        recordCacheTTL: Duration = .seconds(2), _ body: (ConnectionsTestBed) async throws -> Void
     ) async throws {
-        let bed = try await make(settings: settings, poolSize: poolSize)
+        let bed = try await make(settings: settings, poolSize: poolSize, recordCacheTTL: recordCacheTTL)
         do {
             try await body(bed)
         } catch {
