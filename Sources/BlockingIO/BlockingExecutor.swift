@@ -1,5 +1,16 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Marks the threads of every `BlockingExecutor` (non-nil on them): blocking there stalls nobody else.
+private let blockingThreadKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
 /// A small pool of dedicated threads for blocking C calls (`PQexecParams`, `curl_easy_perform`, `connect`).
 ///
 /// Swift's cooperative pool has one thread per core (two here): a blocking call parked on it stalls every task
@@ -18,7 +29,10 @@ public final class BlockingExecutor: Sendable {
         self.queue = queue
         for index in 0..<threads {
             // Threads hold the queue, not the executor, so freeing the executor stops them cleanly.
-            let thread = Thread { queue.workerLoop() }
+            let thread = Thread {
+                pthread_setspecific(blockingThreadKey, UnsafeRawPointer(bitPattern: 1))
+                queue.workerLoop()
+            }
             thread.name = "\(name)-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
@@ -30,7 +44,10 @@ public final class BlockingExecutor: Sendable {
     /// Runs `body` on a worker thread and returns its result. The calling task suspends meanwhile.
     /// - Throws: whatever `body` throws, or `CancellationError` if the executor was shut down.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        // Already on a thread made for blocking (a task running on a `BlockingExecutor` as its task executor):
+        // run here, saving two thread crossings.
+        if Self.onBlockingThread { return try body() }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let accepted = queue.enqueue { continuation.resume(with: Result { try body() }) }
             if !accepted { continuation.resume(throwing: CancellationError()) }
         }
@@ -39,8 +56,22 @@ public final class BlockingExecutor: Sendable {
     /// Lets queued jobs finish, then stops the threads. Later `run` calls throw `CancellationError`.
     public func shutdown() { queue.stop() }
 
+    /// True on the threads of any `BlockingExecutor`.
+    public static var onBlockingThread: Bool { pthread_getspecific(blockingThreadKey) != nil }
+
     /// Jobs queued and not yet started (for metrics).
     public var queueDepth: Int { queue.depth }
+}
+
+/// Tasks can run on these threads too (`addTask(executorPreference:)`): their blocking calls through `run` then
+/// execute inline, without hopping to another thread and back.
+extension BlockingExecutor: TaskExecutor {
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        // After shutdown, run it here rather than lose a task.
+        if !queue.enqueue({ job.runSynchronously(on: executor) }) { job.runSynchronously(on: executor) }
+    }
 }
 
 /// The shared job queue; all mutable state is guarded by `condition`.

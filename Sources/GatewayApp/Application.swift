@@ -1,4 +1,5 @@
 import BankAdapters
+import BlockingIO
 import CurlKit
 import Foundation
 import GatewayCore
@@ -26,6 +27,9 @@ public final class Application: Sendable {
     /// Connections, token lifecycle and account information.
     public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
     private let prepared = Atomic<Bool>(false)
+    /// The threads `/v1` handlers run on (`PASSERELLE_HTTP_HANDLER_THREADS`): made for blocking, so their database
+    /// and bank calls run inline instead of hopping to the PostgresKit and CurlKit worker threads and back.
+    let handlerThreads: BlockingExecutor
 
     /// - Parameters:
     ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
@@ -41,6 +45,7 @@ public final class Application: Sendable {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
+        self.handlerThreads = BlockingExecutor(name: "handler", threads: config.http.handlerThreads)
         self.lifecycle = ServerLifecycle()
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
@@ -137,11 +142,17 @@ public final class Application: Sendable {
     /// The HTTP server for `config.http`.
     public func makeServer() throws -> HTTPServer {
         let http = config.http
+        var configuration = HTTPServer.Configuration(
+            host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
+            maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
+            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)))
+        // API calls run on the handler threads (their database and bank calls then run inline); health, readiness,
+        // metrics and the OpenAPI document stay on the shared pool, so they answer while every handler thread
+        // waits on a slow bank.
+        let handlerThreads = self.handlerThreads
+        configuration.handlerExecutor = { head in head.target.hasPrefix("/v1/") ? handlerThreads : nil }
         return try HTTPServer(
-            configuration: .init(
-                host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
-                maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
-                idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000))),
+            configuration: configuration,
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
     }
 

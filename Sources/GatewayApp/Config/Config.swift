@@ -14,6 +14,10 @@ public struct Config: Sendable {
         public var idleTimeoutSeconds = 60.0
         public var headerTimeoutSeconds = 10.0
         public var maxBodyBytes = 1 << 20
+        /// Threads `/v1` handlers run on. They block in libpq and libcurl calls, so this bounds API requests in
+        /// progress (the rest wait their turn); keep it near `Outbound.maxIdlePerHost` so that kept-alive bank
+        /// connections are not churned.
+        public var handlerThreads = 8
     }
 
     /// PostgreSQL.
@@ -104,6 +108,7 @@ public struct Config: Sendable {
             "PASSERELLE_HTTP_IDLE_TIMEOUT_SECONDS", default: http.idleTimeoutSeconds, in: 0.1...86400)
         http.headerTimeoutSeconds = env.seconds(
             "PASSERELLE_HTTP_HEADER_TIMEOUT_SECONDS", default: http.headerTimeoutSeconds, in: 0.1...3600)
+        http.handlerThreads = env.int("PASSERELLE_HTTP_HANDLER_THREADS", default: http.handlerThreads, in: 1...1024)
         http.maxBodyBytes = env.int("PASSERELLE_HTTP_MAX_BODY_BYTES", default: http.maxBodyBytes, in: 0...(1 << 30))
 
         database.url = env.secret("PASSERELLE_DATABASE_URL")

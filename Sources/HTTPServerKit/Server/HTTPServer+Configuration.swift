@@ -26,6 +26,11 @@ extension HTTPServer {
         public var handlerTimeout: Duration
         /// TLS for the listener; plain HTTP when nil.
         public var tls: TLSConfiguration?
+        /// Where the handler task of a request runs, chosen from its head; the global concurrent executor when
+        /// this (or its answer) is nil. A pool of threads made for blocking calls (a `BlockingExecutor`) lets
+        /// handlers call libpq and libcurl inline instead of hopping threads; keep cheap routes (health, metrics)
+        /// off it so that they answer while its threads wait on banks.
+        public var handlerExecutor: (@Sendable (RequestHead) -> (any TaskExecutor)?)?
 
         public init(
             host: String = "0.0.0.0", port: Int = 8080, backlog: Int32 = 1024, limits: HTTPLimits = HTTPLimits(),

@@ -24,6 +24,7 @@ public final class HTTPServer: Sendable {
     private let loop: EventLoop
     private let pipeline: MiddlewarePipeline
     private let started = Mutex(false)
+    private let handlerExecutor: (@Sendable (RequestHead) -> (any TaskExecutor)?)?
 
     /// Binds the listener (so `boundPort` is known at once) and prepares TLS. Serving starts with `run()`.
     /// - Throws: `SocketError` when binding fails, `TLSError` when the TLS material is unusable.
@@ -36,6 +37,7 @@ public final class HTTPServer: Sendable {
         let fd = try SocketIO.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         self.boundPort = SocketIO.localPort(fd)
         self.lifecycle = lifecycle
+        self.handlerExecutor = configuration.handlerExecutor
         let httpMetrics = HTTPMetrics(metrics)
         do {
             self.loop = try EventLoop(
@@ -75,10 +77,11 @@ public final class HTTPServer: Sendable {
     }
 
     private func serve(_ stream: AsyncStream<[RequestJob]>, loop: EventLoop) async {
+        let handlerExecutor = self.handlerExecutor
         await withDiscardingTaskGroup { group in
             for await batch in stream {
                 for job in batch {
-                    group.addTask { [pipeline] in
+                    group.addTask(executorPreference: handlerExecutor?(job.head)) { [pipeline] in
                         let completion = await pipeline.respond(to: job)
                         loop.complete(completion)
                     }
