@@ -49,8 +49,7 @@ public final class Application: Sendable {
         self.lifecycle = ServerLifecycle()
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
-        self.apiKeys = APIKeyStore(
-            db: db, cacheTTL: .milliseconds(Int64(config.database.recordCacheSeconds * 1000)))
+        self.apiKeys = APIKeyStore(db: db, cacheTTL: config.database.recordCacheTTL)
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
         var adapters = adapters
         if let makeAdapters {
@@ -70,7 +69,7 @@ public final class Application: Sendable {
         // One factory (and so one cache of opened certificate material) for registrations and connections.
         let clients = BankClientFactory(catalog: catalog, certificates: certificates)
         // One registration store (and so one cache of registration rows) for the same reason.
-        let recordCacheTTL = Duration.milliseconds(Int64(config.database.recordCacheSeconds * 1000))
+        let recordCacheTTL = config.database.recordCacheTTL
         let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL)
         self.registrations = RegistrationService(
             db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients, adapters: adapters,

@@ -32,6 +32,12 @@ public struct Config: Sendable {
         /// How long a replica trusts its in-memory copy of an API key, connection, registration or account-id row
         /// (0 disables the cache). Its own writes are seen at once; another replica's after at most this.
         public var recordCacheSeconds = 2.0
+
+        /// The defaults (also the stores' default cache TTL).
+        public init() {}
+
+        /// `recordCacheSeconds` as the TTL the stores' `RecordCache`s take.
+        public var recordCacheTTL: Duration { .milliseconds(Int64(recordCacheSeconds * 1000)) }
     }
 
     /// Connections, tokens and account reads (docs/connections.md).

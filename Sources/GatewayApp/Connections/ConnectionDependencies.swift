@@ -39,7 +39,7 @@ public struct ConnectionDependencies: Sendable {
     ///   - now: The wall clock (injected in tests to move across token expiries and the unattended window).
     ///   - logger: Receives the services' own lines (never secrets).
     public init(
-        db: PostgresClient, registrations: RegistrationStore? = nil, recordCacheTTL: Duration = .seconds(2),
+        db: PostgresClient, registrations: RegistrationStore? = nil, recordCacheTTL: Duration = Config.Database().recordCacheTTL,
         clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory, catalog: BankCatalog,
         settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {

@@ -23,7 +23,7 @@ struct ConnectionStore: Sendable {
     }
 
     /// - Parameter cacheTTL: How long a cached row is trusted (`.zero` disables the cache).
-    init(db: PostgresClient, cacheTTL: Duration = .seconds(2)) {
+    init(db: PostgresClient, cacheTTL: Duration) {
         self.db = db
         self.rows = RecordCache(ttl: cacheTTL)
         self.accountMaps = RecordCache(ttl: cacheTTL)

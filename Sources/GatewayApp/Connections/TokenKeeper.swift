@@ -152,8 +152,7 @@ public struct TokenKeeper: Sendable {
         case .replacing(let generation): fresh = row.tokenGeneration != generation && expiresAt > now
         }
         guard fresh else { return nil }
-        let token = try deps.vault.open(sealed, owner: ConnectionRecord.sealOwner(row.id, "access_token"))
-        return Usable(token: token, generation: row.tokenGeneration)
+        return Usable(token: try deps.openAccessToken(row.id, sealed: sealed), generation: row.tokenGeneration)
     }
 
     /// Seals `tokens` into `row` and bumps its generation (the caller writes the row).

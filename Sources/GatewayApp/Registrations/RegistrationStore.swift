@@ -9,7 +9,7 @@ public struct RegistrationStore: Sendable {
     private let cache: RecordCache<UUID, RegistrationRecord>
 
     /// - Parameter cacheTTL: How long `cached` trusts a row (`.zero` disables the cache).
-    public init(db: PostgresClient, cacheTTL: Duration = .seconds(2)) {
+    public init(db: PostgresClient, cacheTTL: Duration = Config.Database().recordCacheTTL) {
         self.db = db
         self.cache = RecordCache(ttl: cacheTTL)
     }
