@@ -14,7 +14,8 @@
 # Usage: bench/proxy.sh
 #   BENCH_DURATION=10s  BENCH_CONNECTIONS=32  BENCH_DIRECT_CALLS=5000  BENCH_POOL_SIZE=10 (PASSERELLE_DATABASE_POOL_SIZE)
 #   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of
-#   passerelle during the throughput run (needs linux-perf).
+#   passerelle during the throughput run (needs linux-perf); BENCH_HOLD=1 stops after the set-up and keeps
+#   everything running (it prints the URL and API key) until interrupted, for profiling by hand.
 # Needs (installed when missing, as bench/http.sh does): wrk, nginx, cc, libcurl4-openssl-dev, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -157,6 +158,11 @@ FIRST=$(curl -fsS "$URL" -H "Authorization: Bearer $API_KEY" -H 'PSU-IP-Address:
 python3 -c 'import json,sys; a=json.load(sys.stdin)["accounts"]; assert len(a)==2 and a[0]["id"].startswith("acc_"), a' <<<"$FIRST" \
     || fail "unexpected accounts answer: $FIRST"
 echo "    connection $CONN_ID active; GET …/accounts → 2 normalized accounts" >&2
+if [ -n "${BENCH_HOLD:-}" ]; then  # keep everything running for profiling by hand; Ctrl-C (or kill) ends it
+    printf 'holding: URL=%s\n  API_KEY=%s\n  passerelle pid %s, nginx pid %s\n' "$URL" "$API_KEY" "$SERVER_PID" "$NGINX_PID" >&2
+    wait "$SERVER_PID"
+    exit 0
+fi
 
 # --- measurements
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }

@@ -12,6 +12,9 @@ final class CurlEasy {
     let errorBuffer: UnsafeMutablePointer<CChar>
     /// When the handle was last returned to the pool (idle expiry).
     var lastUsed: ContinuousClock.Instant
+    /// The client identity (`TLSClientIdentity.id`, `.some(nil)` for none) whose static options are set on the
+    /// handle; `nil` when they must be set again (new handle, or a failed `setopt`).
+    var configuredIdentity: String??
 
     /// - Throws: `OutboundError` (`.other`) if `curl_easy_init` fails (out of memory).
     /// - SeeAlso: `curl_easy_init`

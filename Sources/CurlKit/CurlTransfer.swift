@@ -105,7 +105,8 @@ struct TransferSettings: Sendable {
 
 extension CurlEasy {
     /// Performs `request` once on this handle with `curl_easy_perform` (blocking: call it on a worker thread).
-    /// Options are reset and set again for every transfer; the connection cache survives `curl_easy_reset`.
+    /// The handle's static options (TLS material, limits, callbacks) are set once per identity; each transfer sets
+    /// only its URL, timeouts, method, body, headers and callback context.
     func perform(
         _ request: OutboundRequest, host: String, settings: TransferSettings, cancellation: CancellationFlag
     ) -> AttemptResult {
@@ -126,73 +127,93 @@ extension CurlEasy {
 
         let code: CURLcode = request.body.withUnsafeBytes { body in
             do throws(CurlSetupError) {
-                curl_easy_reset(handle)
-                try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+                if configuredIdentity != .some(request.identity?.id) {
+                    configuredIdentity = nil  // until every static option is set
+                    curl_easy_reset(handle)
+                    try setStaticOptions(identity: request.identity, settings: settings)
+                    configuredIdentity = .some(request.identity?.id)
+                }
                 try set(CURLOPT_URL, request.url)
-                // Safety defaults: https only, never follow redirects, never disable verification, no signals.
-                try set(CURLOPT_PROTOCOLS_STR, "https")
-                try set(CURLOPT_REDIR_PROTOCOLS_STR, "https")
-                try set(CURLOPT_FOLLOWLOCATION, 0)
-                try set(CURLOPT_NOSIGNAL, 1)
-                try set(CURLOPT_SSL_VERIFYPEER, 1)
-                try set(CURLOPT_SSL_VERIFYHOST, 2)
-                try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
-                try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
-                // An empty proxy disables the *_proxy environment variables: bank traffic goes where configured.
-                try set(CURLOPT_PROXY, settings.proxyURL ?? "")
                 try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(settings.connectTimeout, remaining).milliseconds)))
                 try set(CURLOPT_TIMEOUT_MS, max(1, Int(remaining.milliseconds)))
-                try set(CURLOPT_MAXAGE_CONN, max(1, Int(settings.maxConnectionAge.milliseconds / 1000)))
-                try set(CURLOPT_TCP_KEEPALIVE, 1)
-                try set(CURLOPT_USERAGENT, settings.userAgent)
-                if let anchors = settings.trustAnchorsPEM {
-                    // Only the configured bundle: no system CA path on top of it.
-                    try set(CURLOPT_CAINFO_BLOB, blob: anchors)
-                    try set(CURLOPT_CAPATH, nil)
-                }
-                if let identity = request.identity {
-                    // Keys never touch the disk: libcurl copies the PEM into the handle (CURL_BLOB_COPY).
-                    try set(CURLOPT_SSLCERTTYPE, "PEM")
-                    try set(CURLOPT_SSLCERT_BLOB, blob: identity.certificatePEM)
-                    try set(CURLOPT_SSLKEYTYPE, "PEM")
-                    try set(CURLOPT_SSLKEY_BLOB, blob: identity.privateKeyPEM.reveal)
-                }
                 try configureMethod(request.method, body: body)
                 var sawExpect = false
                 for field in request.headers {
-                    if field.name.lowercased() == "expect" { sawExpect = true }
+                    if field.name.utf8.count == 6 && field.name.lowercased() == "expect" { sawExpect = true }
                     // "Name:" would make libcurl drop the header; "Name;" sends it with an empty value.
-                    let line = field.value.isEmpty ? "\(field.name);" : "\(field.name): \(field.value)"
+                    let line = field.value.isEmpty ? field.name + ";" : field.name + ": " + field.value
                     headerList = curl_slist_append(headerList, line)
                 }
                 if !sawExpect { headerList = curl_slist_append(headerList, "Expect:") }  // no 100-continue wait
                 try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), CURLOPT_HTTPHEADER)
-                try set(CURLOPT_MAXFILESIZE_LARGE, offset: Int64(settings.maxResponseBytes))
-                try check(cshim_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody), CURLOPT_WRITEFUNCTION)
                 try set(CURLOPT_WRITEDATA, pointer: context)
-                try check(
-                    cshim_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, receiveHeader),
-                    CURLOPT_HEADERFUNCTION)
                 try set(CURLOPT_HEADERDATA, pointer: context)
-                try set(CURLOPT_NOPROGRESS, 0)
-                try check(
-                    cshim_easy_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, checkCancellation),
-                    CURLOPT_XFERINFOFUNCTION)
                 try set(CURLOPT_XFERINFODATA, pointer: context)
             } catch {
+                configuredIdentity = nil
                 return error.code
             }
             if cancellation.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
-            return curl_easy_perform(handle)
+            let code = curl_easy_perform(handle)
+            // The header list is freed when this function returns: leave no dangling pointer in the handle.
+            _ = cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+            return code
         }
         return result(of: code, request: request, host: host, sink: sink, settings: settings, remaining: remaining)
     }
 
+    /// The options that are the same for every transfer of this handle: set after a `curl_easy_reset`, when the
+    /// handle is new or was last used with another identity (the pool keys handles by host and identity, so in
+    /// practice once per handle). Re-applying them per transfer cost a reset, twenty `setopt`s and three PEM
+    /// copies (`CURL_BLOB_COPY`) for every bank call.
+    private func setStaticOptions(identity: TLSClientIdentity?, settings: TransferSettings) throws(CurlSetupError) {
+        try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        // Safety defaults: https only, never follow redirects, never disable verification, no signals.
+        try set(CURLOPT_PROTOCOLS_STR, "https")
+        try set(CURLOPT_REDIR_PROTOCOLS_STR, "https")
+        try set(CURLOPT_FOLLOWLOCATION, 0)
+        try set(CURLOPT_NOSIGNAL, 1)
+        try set(CURLOPT_SSL_VERIFYPEER, 1)
+        try set(CURLOPT_SSL_VERIFYHOST, 2)
+        try set(CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
+        try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+        // An empty proxy disables the *_proxy environment variables: bank traffic goes where configured.
+        try set(CURLOPT_PROXY, settings.proxyURL ?? "")
+        try set(CURLOPT_MAXAGE_CONN, max(1, Int(settings.maxConnectionAge.milliseconds / 1000)))
+        try set(CURLOPT_TCP_KEEPALIVE, 1)
+        try set(CURLOPT_USERAGENT, settings.userAgent)
+        if let anchors = settings.trustAnchorsPEM {
+            // Only the configured bundle: no system CA path on top of it.
+            try set(CURLOPT_CAINFO_BLOB, blob: anchors)
+            try set(CURLOPT_CAPATH, nil)
+        }
+        if let identity {
+            // Keys never touch the disk: libcurl copies the PEM into the handle (CURL_BLOB_COPY).
+            try set(CURLOPT_SSLCERTTYPE, "PEM")
+            try set(CURLOPT_SSLCERT_BLOB, blob: identity.certificatePEM)
+            try set(CURLOPT_SSLKEYTYPE, "PEM")
+            try set(CURLOPT_SSLKEY_BLOB, blob: identity.privateKeyPEM.reveal)
+        }
+        try set(CURLOPT_MAXFILESIZE_LARGE, offset: Int64(settings.maxResponseBytes))
+        try check(cshim_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody), CURLOPT_WRITEFUNCTION)
+        try check(
+            cshim_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, receiveHeader), CURLOPT_HEADERFUNCTION)
+        try set(CURLOPT_NOPROGRESS, 0)
+        try check(
+            cshim_easy_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, checkCancellation),
+            CURLOPT_XFERINFOFUNCTION)
+    }
+
+    /// Sets the method and body, first undoing what the previous transfer on this handle set.
     /// - SeeAlso: `CURLOPT_HTTPGET`, `CURLOPT_NOBODY`, `CURLOPT_POST`, `CURLOPT_POSTFIELDS`, `CURLOPT_CUSTOMREQUEST`
     private func configureMethod(_ method: String, body: UnsafeRawBufferPointer) throws(CurlSetupError) {
+        try set(CURLOPT_POSTFIELDS, pointer: nil)  // (this switches libcurl to POST…)
+        try set(CURLOPT_POSTFIELDSIZE_LARGE, offset: -1)
+        try set(CURLOPT_CUSTOMREQUEST, nil)
+        try set(CURLOPT_HTTPGET, 1)  // …so back to a plain GET with a body-less response: the state after a reset
         switch method {
         case "GET" where body.isEmpty:
-            try set(CURLOPT_HTTPGET, 1)
+            break
         case "HEAD":
             try set(CURLOPT_NOBODY, 1)
         default:

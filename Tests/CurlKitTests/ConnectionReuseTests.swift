@@ -24,6 +24,34 @@ import Testing
         #expect(json["requests"] as? Int == 30)
     }
 
+    /// A handle keeps its static options between transfers and only resets the per-request ones: what one
+    /// transfer set (a body, a custom method, HEAD) must not leak into the next one on the same connection.
+    @Test func methodsAndBodiesDoNotLeakBetweenTransfersOnOneConnection() async throws {
+        let server = try await TestTLSServer()
+        defer { server.stop() }
+        let transport = try Fixtures.transport()
+        defer { transport.shutdown() }
+        let identity = try Fixtures.identity()
+        let sequence: [(method: String, body: String)] = [
+            ("POST", #"{"a":1}"#), ("GET", ""), ("DELETE", ""), ("PUT", #"{"b":22}"#), ("GET", ""), ("HEAD", ""),
+            ("GET", ""), ("POST", ""), ("PATCH", "xyz"), ("DELETE", ""), ("GET", ""),
+        ]
+        for (index, step) in sequence.enumerated() {
+            let response = try await transport.send(
+                .make(server.url("/ok"), method: step.method, body: Array(step.body.utf8), identity: identity))
+            #expect(response.status == 200, "step \(index) \(step.method)")
+            if step.method == "HEAD" {
+                #expect(response.body.isEmpty, "a HEAD answer has no body")
+                continue
+            }
+            let json = try Fixtures.json(response)
+            #expect(json["method"] as? String == step.method, "step \(index)")
+            #expect(json["bodyLength"] as? Int == step.body.utf8.count, "step \(index) \(step.method)")
+            #expect(json["connections"] as? Int == 1, "one reused connection")
+        }
+        #expect(transport.countersSnapshot.newConnections == 1)
+    }
+
     @Test func concurrentCallsNeverShareAHandleAndStayBounded() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }

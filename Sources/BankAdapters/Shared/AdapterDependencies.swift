@@ -1,6 +1,7 @@
 import CurlKit
 import Foundation
 import GatewayCore
+import GatewayLogging
 
 /// What every bank adapter is built from (style.md §4: injected dependencies, no global state): the outbound
 /// transport, the cache of parsed certificates and keys, the clock, the `X-Request-ID` generator and the BPCE
@@ -21,12 +22,12 @@ public struct AdapterDependencies: Sendable {
     ///   - transport: The outbound HTTPS transport.
     ///   - credentials: The shared certificate and key cache.
     ///   - now: The wall clock.
-    ///   - newRequestID: The request-id generator.
+    ///   - newRequestID: The request-id generator (`X-Request-Id` of each bank call).
     ///   - activationCalendar: BPCE's working-day calendar.
     public init(
         transport: any HTTPTransport, credentials: SignerCache = SignerCache(),
         now: @escaping @Sendable () -> Date = { Date() },
-        newRequestID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
+        newRequestID: @escaping @Sendable () -> String = { CorrelationID.generate() },
         activationCalendar: ActivationCalendar = ActivationCalendar()
     ) {
         self.transport = transport

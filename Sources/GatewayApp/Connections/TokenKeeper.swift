@@ -238,7 +238,7 @@ public struct TokenKeeper: Sendable {
             do {
                 guard let connection = try await deps.store.find(id) else { continue }
                 let client = try await deps.client(for: connection)
-                let context = deps.adapterContext(requestID: "refresher-" + UUID().uuidString.lowercased(), logger: logger)
+                let context = deps.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
                 _ = try await refresh(id, client: client, context: context, mode: .ifExpiringWithin(ahead))
                 done += 1
             } catch {

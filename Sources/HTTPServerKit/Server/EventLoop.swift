@@ -29,9 +29,10 @@ struct ResponseCompletion: Sendable {
 ///
 /// Why a dedicated thread and not tasks: `epoll_wait` blocks, and Swift's cooperative pool has one thread per
 /// core (two here), so a blocking wait there would stall every handler. This thread only does non-blocking
-/// syscalls and parsing; complete requests go to the server's task group through an `AsyncStream`, and encoded
-/// responses come back through a mutex-guarded inbox plus an eventfd wake-up (one wake-up per batch). This is
-/// the NIO/nginx shape: one loop owns the sockets, no locks on the hot per-connection state.
+/// syscalls and parsing; each complete request is handed to `dispatch`, which starts its handler task directly on
+/// the executor that will run it (no intermediate hop through the cooperative pool), and encoded responses come
+/// back through a mutex-guarded inbox plus an eventfd wake-up (one wake-up per batch). This is the NIO/nginx
+/// shape: one loop owns the sockets, no locks on the hot per-connection state.
 ///
 /// Everything but `inbox` is touched only by the loop thread, hence `@unchecked Sendable`.
 final class EventLoop: @unchecked Sendable {
@@ -57,8 +58,7 @@ final class EventLoop: @unchecked Sendable {
     private var nextID: UInt64 = 1
     private var drainDeadline: UInt64 = 0
     private(set) var forcedShutdown = false
-    private var jobs: AsyncStream<[RequestJob]>.Continuation?
-    /// Requests completed during this loop iteration, handed over in one batch (one wake-up of the pool).
+    /// Requests completed during this loop iteration, dispatched once every ready socket has been read.
     private var pendingJobs: [RequestJob] = []
     private var scratch = [UInt8](repeating: 0, count: 65536)
 
@@ -101,16 +101,16 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - The loop
 
-    /// Runs on the calling (dedicated) thread until drained; then finishes `jobs`.
-    func run(jobs: AsyncStream<[RequestJob]>.Continuation) {
-        self.jobs = jobs
+    /// Runs on the calling (dedicated) thread until drained, handing every complete request to `dispatch`
+    /// (called on this thread; it must not block).
+    func run(dispatch: (RequestJob) -> Void) {
         poller.add(listener, events: Poller.readable)
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         var nextTimerScan: UInt64 = 0
         while true {
             poller.wait(timeoutMS: 100, into: &events) { fd, ev in handle(fd: fd, events: ev) }
             if !pendingJobs.isEmpty {
-                jobs.yield(pendingJobs)
+                for job in pendingJobs { dispatch(job) }
                 pendingJobs.removeAll(keepingCapacity: true)
             }
             let now = Self.now()
@@ -133,8 +133,6 @@ final class EventLoop: @unchecked Sendable {
             Glibc.close(listener)
             listener = -1
         }
-        jobs.finish()
-        self.jobs = nil
         let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.done = true
             defer { state.waiters = [] }

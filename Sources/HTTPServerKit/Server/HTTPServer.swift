@@ -5,7 +5,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// Our HTTP/1.1 server: epoll event loop on a dedicated thread, handlers as child tasks of `run()`.
+/// Our HTTP/1.1 server: epoll event loop on a dedicated thread; each request's handler is a task started by the
+/// loop on the executor `Configuration.handlerExecutor` picks (the cooperative pool by default), awaited by `run()`.
 ///
 /// ```swift
 /// let lifecycle = ServerLifecycle()
@@ -62,33 +63,25 @@ public final class HTTPServer: Sendable {
             return !s
         }
         precondition(first, "HTTPServer.run() called twice")
-        let (stream, continuation) = AsyncStream<[RequestJob]>.makeStream()
         let loop = self.loop
-        startThread { loop.run(jobs: continuation) }
-        // Cancelling the task running `run()` ends the stream at once: close everything rather than leave the
-        // event loop serving without anyone to run handlers.
+        let handlers = HandlerTasks()
+        let pipeline = self.pipeline
+        let handlerExecutor = self.handlerExecutor
+        startThread {
+            loop.run { job in
+                handlers.start(on: handlerExecutor?(job.head)) {
+                    loop.complete(await pipeline.respond(to: job))
+                }
+            }
+        }
+        // Cancelling the task running `run()` closes everything at once rather than leave the event loop serving.
         await withTaskCancellationHandler {
-            await serve(stream, loop: loop)
+            await loop.waitUntilStopped()
         } onCancel: {
             self.shutdown(gracePeriod: .zero)
         }
-        // On cancellation the stream ends before the loop has closed anything: wait for it.
-        await loop.waitUntilStopped()
-    }
-
-    private func serve(_ stream: AsyncStream<[RequestJob]>, loop: EventLoop) async {
-        let handlerExecutor = self.handlerExecutor
-        await withDiscardingTaskGroup { group in
-            for await batch in stream {
-                for job in batch {
-                    group.addTask(executorPreference: handlerExecutor?(job.head)) { [pipeline] in
-                        let completion = await pipeline.respond(to: job)
-                        loop.complete(completion)
-                    }
-                }
-            }
-            if loop.forcedShutdown { group.cancelAll() }
-        }
+        // Every connection is closed; handlers still running are cut short when the grace period ran out.
+        await handlers.waitForAll(cancelling: loop.forcedShutdown)
     }
 
     /// Starts a graceful shutdown: `/ready` turns 503, the listener closes, idle keep-alive connections close,
@@ -115,6 +108,37 @@ public final class HTTPServer: Sendable {
                 if finished { break }
             }
             group.cancelAll()
+        }
+    }
+}
+
+/// The handler tasks in progress, so that `run()` can wait for them (and cancel them after a forced shutdown).
+///
+/// Unstructured tasks rather than a task group: the event loop's thread starts each one directly on its executor,
+/// where a task group's child would first need a task on the cooperative pool to add it (one more thread
+/// wake-up per request). Registering under the lock that the task's own removal takes makes the removal always
+/// find its entry.
+final class HandlerTasks: Sendable {
+    private let state = Mutex<(next: UInt64, tasks: [UInt64: Task<Void, Never>])>((0, [:]))
+
+    func start(on executor: (any TaskExecutor)?, _ body: @escaping @Sendable () async -> Void) {
+        state.withLock { state in
+            let id = state.next
+            state.next &+= 1
+            state.tasks[id] = Task(executorPreference: executor) {
+                await body()
+                self.state.withLock { _ = $0.tasks.removeValue(forKey: id) }
+            }
+        }
+    }
+
+    /// Returns when no handler task is left (`cancelling`: cancel them first).
+    func waitForAll(cancelling: Bool) async {
+        while true {
+            let tasks = state.withLock { Array($0.tasks.values) }
+            if tasks.isEmpty { return }
+            if cancelling { tasks.forEach { $0.cancel() } }
+            for task in tasks { await task.value }
         }
     }
 }

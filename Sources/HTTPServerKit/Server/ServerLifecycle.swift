@@ -50,53 +50,6 @@ public enum RequestID {
         }
     }
 
-    /// A random UUID v4 in lower case (RFC 9562 §5.4). Request ids are correlation handles, not secrets: they
-    /// come from a xoshiro256** generator seeded once from the system generator, so that generating one costs no
-    /// syscall (16 `getrandom` calls per request showed up as 9 % of the server's CPU time).
-    public static func generate() -> String {
-        let (a, b) = generator.withLock { ($0.next(), $0.next()) }
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for i in 0..<8 {
-            bytes[i] = UInt8(truncatingIfNeeded: a >> (8 * UInt64(i)))
-            bytes[8 + i] = UInt8(truncatingIfNeeded: b >> (8 * UInt64(i)))
-        }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, b) in bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(0x2D) }
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static let generator = Mutex(Xoshiro256StarStar())
-}
-
-/// xoshiro256** (Blackman & Vigna), seeded from `SystemRandomNumberGenerator`.
-struct Xoshiro256StarStar: RandomNumberGenerator {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-
-    init() {
-        var system = SystemRandomNumberGenerator()
-        s = (system.next(), system.next(), system.next(), system.next())
-        if s.0 | s.1 | s.2 | s.3 == 0 { s.0 = 1 }
-    }
-
-    mutating func next() -> UInt64 {
-        let result = rotl(s.1 &* 5, 7) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0
-        s.3 ^= s.1
-        s.1 ^= s.2
-        s.0 ^= s.3
-        s.2 ^= t
-        s.3 = rotl(s.3, 45)
-        return result
-    }
-
-    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    /// A random UUID v4 in lower case (RFC 9562 §5.4), without a syscall (`CorrelationID`).
+    public static func generate() -> String { CorrelationID.generate() }
 }

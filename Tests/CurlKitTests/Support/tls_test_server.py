@@ -63,13 +63,13 @@ def read_request(stream):
     return method, target, headers, body
 
 
-def respond(tls, status, body, extra=(), number=0):
+def respond(tls, status, body, extra=(), number=0, head_only=False):
     reason = {200: "OK", 503: "Service Unavailable"}.get(status, "X")
     head = f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     head += f"X-Request-ID: bank-{number}\r\n"
     for name, value in extra:
         head += f"{name}: {value}\r\n"
-    tls.sendall(head.encode() + b"\r\n" + body)
+    tls.sendall(head.encode() + b"\r\n" + (b"" if head_only else body))
 
 
 def serve(conn):
@@ -138,7 +138,7 @@ def serve(conn):
                         "method": method, "bodyLength": len(body)}
             status = 503 if path == "/status/503" else 200
             extra = [("Retry-After", params["retry-after"])] if "retry-after" in params else []
-            respond(tls, status, json.dumps(info).encode(), extra=extra, number=number)
+            respond(tls, status, json.dumps(info).encode(), extra=extra, number=number, head_only=method == "HEAD")
     except (ssl.SSLError, OSError, ValueError):
         pass
     finally:
