@@ -23,6 +23,7 @@ let package = Package(
 
         // MARK: - Infrastructure layers (know nothing about PSD2)
         .target(name: "GatewayLogging", swiftSettings: swiftSettings),
+        .target(name: "JSONKit", swiftSettings: swiftSettings),
         .target(name: "BlockingIO", swiftSettings: swiftSettings),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
@@ -34,7 +35,7 @@ let package = Package(
         // MARK: - Domain, banks, application
         .target(name: "GatewayCore", dependencies: ["GatewayLogging"], swiftSettings: swiftSettings),
         .target(
-            name: "BankAdapters", dependencies: ["GatewayCore", "OpenSSLKit", "CurlKit", "GatewayLogging"],
+            name: "BankAdapters", dependencies: ["GatewayCore", "OpenSSLKit", "CurlKit", "GatewayLogging", "JSONKit"],
             swiftSettings: swiftSettings),
         .target(
             name: "BankSimulator", dependencies: ["HTTPServerKit", "OpenSSLKit", "GatewayLogging"],
@@ -43,7 +44,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
-                "GatewayLogging", "BlockingIO",
+                "GatewayLogging", "BlockingIO", "JSONKit",
             ],
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
@@ -59,6 +60,7 @@ let package = Package(
             name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "JSONKitTests", dependencies: ["JSONKit"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], resources: [.copy("Support")], swiftSettings: swiftSettings),

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import HTTPServerKit
+import JSONKit
 
 /// The edge mapping (style.md §5): every `GatewayError` leaves as one RFC 9457 problem, with `errors` for
 /// validation, `bank` for bank errors and `Retry-After` for budgets.
@@ -28,15 +29,9 @@ extension GatewayError: ProblemConvertible {
 
 /// JSON encoding and decoding with the API's conventions (camelCase keys as declared, RFC 3339 UTC dates).
 public enum JSONCoding {
-    static let encoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        e.dateEncodingStrategy = .custom { date, encoder in
-            var c = encoder.singleValueContainer()
-            try c.encode(RFC3339.string(date))
-        }
-        return e
-    }()
+    /// JSONKit's encoder: the bytes Foundation's `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]`
+    /// writes, at a fraction of the cost (every API answer goes through it).
+    static let encoder = JSONNodeEncoder(dateEncoding: { RFC3339.string($0) })
 
     static let decoder: JSONDecoder = {
         let d = JSONDecoder()
@@ -53,7 +48,7 @@ public enum JSONCoding {
 
     /// Encodes `value` to bytes.
     public static func bytes(_ value: some Encodable) -> [UInt8] {
-        (try? Array(encoder.encode(value))) ?? Array("null".utf8)
+        (try? encoder.encode(value)) ?? Array("null".utf8)
     }
 
     /// Encodes `value` to a string (for problem extension members).

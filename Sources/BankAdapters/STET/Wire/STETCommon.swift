@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import JSONKit
 
 /// STET `AmountType`: `{"currency": "EUR", "amount": "123.45"}`; `amount` may be a JSON number (EI stubs).
 struct STETAmount: Codable, Hashable, Sendable {
@@ -91,9 +92,12 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// Decodes bank JSON leniently: JSON5 syntax is accepted (trailing commas appear in BPCE's published samples).
+/// Decodes bank JSON leniently: JSONKit's strict reader first (most bodies are plain JSON, and it costs a fraction
+/// of Foundation's), then Foundation's `JSONDecoder` with JSON5 syntax accepted (trailing commas appear in BPCE's
+/// published samples) for whatever the strict reader refused — so tolerance and error messages stay Foundation's.
 enum STETJSON {
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws -> T {
+        if let value = try? JSONNodeDecoder().decode(type, from: body) { return value }
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         return try decoder.decode(type, from: Data(body))

@@ -1,0 +1,322 @@
+import FoundationEssentials
+
+/// Decodes `Decodable` values from JSON bytes through a `JSONNode` tree: the same results as Foundation's
+/// `JSONDecoder` for the types Passerelle decodes (tested side by side), at a fraction of the cost — Foundation
+/// builds a dictionary for every keyed container and goes through boxed generic containers for every field.
+///
+/// Special types, as Foundation decodes them by default: `Date` (seconds since 2001, or `dateDecoding` from a
+/// string), `Data` (base64), `URL` (a string), `Decimal` (a number).
+public struct JSONNodeDecoder: Sendable {
+    /// Reads a `Date` from a JSON string; nil: `Date` is decoded as Foundation's `.deferredToDate` does.
+    public var dateDecoding: (@Sendable (String) -> Date?)?
+
+    public init(dateDecoding: (@Sendable (String) -> Date?)? = nil) { self.dateDecoding = dateDecoding }
+
+    /// - Throws: `JSONSyntaxError` when the bytes are not JSON; `DecodingError` when they do not fit `T`.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try decode(type, from: try JSONParser.parse(bytes))
+    }
+
+    /// - Throws: `DecodingError` when the tree does not fit `T`.
+    public func decode<T: Decodable>(_ type: T.Type, from node: JSONNode) throws -> T {
+        try NodeDecoder(node: node, parent: nil, key: nil, options: self).decodeValue(T.self)
+    }
+}
+
+/// An array index as a coding key (for coding paths).
+struct IndexKey: CodingKey {
+    let intValue: Int?
+    var stringValue: String { "Index \(intValue ?? 0)" }
+    init(_ index: Int) { intValue = index }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.intValue = intValue }
+}
+
+/// One value being decoded. The coding path is the chain of parents (built only when an error needs it).
+final class NodeDecoder: Decoder, SingleValueDecodingContainer {
+    let node: JSONNode
+    let parent: NodeDecoder?
+    let key: (any CodingKey)?
+    let options: JSONNodeDecoder
+
+    init(node: JSONNode, parent: NodeDecoder?, key: (any CodingKey)?, options: JSONNodeDecoder) {
+        self.node = node
+        self.parent = parent
+        self.key = key
+        self.options = options
+    }
+
+    var codingPath: [any CodingKey] {
+        var path: [any CodingKey] = []
+        var current: NodeDecoder? = self
+        while let decoder = current, let key = decoder.key {
+            path.append(key)
+            current = decoder.parent
+        }
+        return path.reversed()
+    }
+
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = node else {
+            throw mismatch([String: Any].self, codingPath)
+        }
+        return KeyedDecodingContainer(KeyedNodeContainer<Key>(decoder: self, members: members))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = node else { throw mismatch([Any].self, codingPath) }
+        return UnkeyedNodeContainer(decoder: self, elements: elements)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    func mismatch(_ type: Any.Type, _ path: [any CodingKey]) -> DecodingError {
+        mismatch(type, node, path)
+    }
+
+    func mismatch(_ type: Any.Type, _ value: JSONNode, _ path: [any CodingKey]) -> DecodingError {
+        if case .null = value {
+            return .valueNotFound(type, .init(codingPath: path, debugDescription: "expected \(type), found null"))
+        }
+        return .typeMismatch(type, .init(codingPath: path, debugDescription: "expected \(type), found \(value.kind)"))
+    }
+
+    // MARK: Values (shared by the three container kinds)
+
+    /// Decodes `T` from this decoder's node, with the special cases Foundation's decoder has.
+    func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+        if T.self == String.self { return try string() as! T }
+        if T.self == Bool.self { return try bool() as! T }
+        if T.self == Int.self { return try integer(Int.self) as! T }
+        if T.self == Double.self { return try floating(Double.self) as! T }
+        if T.self == Date.self { return try date() as! T }
+        if T.self == Decimal.self { return try decimal() as! T }
+        if T.self == URL.self {
+            guard let url = URL(string: try string()) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "Invalid URL string."))
+            }
+            return url as! T
+        }
+        if T.self == Data.self {
+            guard let data = Data(base64Encoded: try string()) else {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: codingPath, debugDescription: "Encountered Data is not valid Base64."))
+            }
+            return data as! T
+        }
+        return try T(from: self)
+    }
+
+    func string() throws -> String {
+        guard case .string(let text) = node else { throw mismatch(String.self, codingPath) }
+        return text
+    }
+
+    func bool() throws -> Bool {
+        guard case .bool(let flag) = node else { throw mismatch(Bool.self, codingPath) }
+        return flag
+    }
+
+    func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        guard case .number(let text) = node else { throw mismatch(T.self, codingPath) }
+        if let value = T(text) { return value }
+        // "1.0", "1e3": accepted when exactly an integer in range, as Foundation does.
+        if let double = Double(text), let value = T(exactly: double) { return value }
+        throw DecodingError.dataCorrupted(
+            .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
+    }
+
+    func floating<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
+        guard case .number(let text) = node else { throw mismatch(T.self, codingPath) }
+        guard let value = T(text), value.isFinite else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
+        }
+        return value
+    }
+
+    func decimal() throws -> Decimal {
+        guard case .number(let text) = node else { throw mismatch(Decimal.self, codingPath) }
+        guard let value = Decimal(string: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
+        }
+        return value
+    }
+
+    func date() throws -> Date {
+        if let read = options.dateDecoding {
+            let text = try string()
+            guard let date = read(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "invalid date"))
+            }
+            return date
+        }
+        return Date(timeIntervalSinceReferenceDate: try floating(Double.self))
+    }
+
+    // MARK: SingleValueDecodingContainer
+
+    func decodeNil() -> Bool {
+        if case .null = node { return true }
+        return false
+    }
+    func decode(_ type: Bool.Type) throws -> Bool { try bool() }
+    func decode(_ type: String.Type) throws -> String { try string() }
+    func decode(_ type: Double.Type) throws -> Double { try floating(Double.self) }
+    func decode(_ type: Float.Type) throws -> Float { try floating(Float.self) }
+    func decode(_ type: Int.Type) throws -> Int { try integer(Int.self) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try integer(Int8.self) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try integer(Int16.self) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try integer(Int32.self) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try integer(Int64.self) }
+    func decode(_ type: UInt.Type) throws -> UInt { try integer(UInt.self) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try integer(UInt8.self) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try integer(UInt16.self) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try integer(UInt32.self) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try integer(UInt64.self) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(T.self) }
+}
+
+struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: NodeDecoder
+    let members: [(key: String, value: JSONNode)]
+
+    var codingPath: [any CodingKey] { decoder.codingPath }
+
+    var allKeys: [Key] {
+        var seen = Set<String>()
+        return members.reversed().compactMap { member in
+            seen.insert(member.key).inserted ? Key(stringValue: member.key) : nil
+        }.reversed()
+    }
+
+    /// The last member with this name (duplicates: the last wins, as with Foundation).
+    private func find(_ key: Key) -> JSONNode? {
+        let name = key.stringValue
+        var i = members.count - 1
+        while i >= 0 {
+            if members[i].key == name { return members[i].value }
+            i -= 1
+        }
+        return nil
+    }
+
+    private func child(_ key: Key) throws -> NodeDecoder {
+        guard let value = find(key) else {
+            throw DecodingError.keyNotFound(
+                key, .init(codingPath: codingPath, debugDescription: "No value associated with key \(key.stringValue)."))
+        }
+        return NodeDecoder(node: value, parent: decoder, key: key, options: decoder.options)
+    }
+
+    /// nil when the key is absent or null (`decodeIfPresent`).
+    private func presentChild(_ key: Key) -> NodeDecoder? {
+        guard let value = find(key) else { return nil }
+        if case .null = value { return nil }
+        return NodeDecoder(node: value, parent: decoder, key: key, options: decoder.options)
+    }
+
+    func contains(_ key: Key) -> Bool { find(key) != nil }
+
+    func decodeNil(forKey key: Key) throws -> Bool { try child(key).decodeNil() }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(T.self) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try child(key).string() }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try child(key).bool() }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try child(key).integer(Int.self) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try child(key).floating(Double.self) }
+
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        try presentChild(key)?.decodeValue(T.self)
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try presentChild(key)?.string() }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try presentChild(key)?.bool() }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        try presentChild(key)?.integer(Int.self)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
+        try child(key).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try child(key).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        NodeDecoder(node: find(SuperKey.key) ?? .null, parent: decoder, key: SuperKey.key, options: decoder.options)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        NodeDecoder(node: find(key) ?? .null, parent: decoder, key: key, options: decoder.options)
+    }
+
+    private func find(_ key: SuperKey) -> JSONNode? { members.last { $0.key == key.stringValue }?.value }
+}
+
+/// The `super` key of `superDecoder()` / `superEncoder()`.
+struct SuperKey: CodingKey {
+    static let key = SuperKey()
+    var stringValue: String { "super" }
+    var intValue: Int? { nil }
+    init() {}
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { nil }
+}
+
+struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
+    let decoder: NodeDecoder
+    let elements: [JSONNode]
+    private(set) var currentIndex = 0
+
+    init(decoder: NodeDecoder, elements: [JSONNode]) {
+        self.decoder = decoder
+        self.elements = elements
+    }
+
+    var codingPath: [any CodingKey] { decoder.codingPath }
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    private mutating func next(_ type: Any.Type) throws -> NodeDecoder {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "Unkeyed container is at end."))
+        }
+        defer { currentIndex += 1 }
+        return NodeDecoder(
+            node: elements[currentIndex], parent: decoder, key: IndexKey(currentIndex), options: decoder.options)
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(
+                Any?.self, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "Unkeyed container is at end."))
+        }
+        if case .null = elements[currentIndex] {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(T.self).decodeValue(T.self) }
+    mutating func decode(_ type: String.Type) throws -> String { try next(String.self).string() }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
+        try next([String: Any].self).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next([Any].self).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder { try next(Any.self) }
+}

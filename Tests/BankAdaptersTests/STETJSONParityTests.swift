@@ -1,0 +1,69 @@
+import Foundation
+import JSONKit
+import Testing
+
+@testable import BankAdapters
+
+/// STET bodies are read by JSONKit first and by Foundation's JSON5 decoder when JSONKit refuses them: both must
+/// give the same wire values for every fixture (the seeds' bodies and the simulator's shapes).
+@Suite struct STETJSONParityTests {
+    static let fixtures = [
+        "bpce-accounts-consented.json", "bpce-accounts-not-consented.json", "bpce-identity.json",
+        "bpce-transactions-page-last.json", "bpce-transactions-page1.json", "ei-accounts.json", "ei-balances.json",
+        "ei-beneficiaries.json", "ei-transactions-page1.json", "bpce-consents-request.json",
+    ]
+
+    static func foundation<T: Decodable>(_ type: T.Type, _ body: [UInt8]) -> T? {
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        return try? decoder.decode(type, from: Data(body))
+    }
+
+    static func compare<T: Decodable & Equatable>(_ type: T.Type, _ body: [UInt8], _ name: String) {
+        let reference = foundation(type, body)
+        if (try? JSONParser.parse(body)) != nil {
+            // Plain JSON: JSONKit alone must agree with Foundation, value or failure.
+            let ours = try? JSONNodeDecoder().decode(type, from: body)
+            #expect(ours == reference, "\(name) as \(T.self)")
+        }
+        #expect((try? STETJSON.decode(type, from: body)) == reference, "\(name) as \(T.self) through STETJSON")
+    }
+
+    @Test(arguments: fixtures)
+    func jsonKitDecodesWhatFoundationDecodes(fixture: String) throws {
+        let body = try Fixture.bytes(fixture)
+        Self.compare(STETAccountsResponse.self, body, fixture)
+        Self.compare(STETBalancesResponse.self, body, fixture)
+        Self.compare(STETTransactionsResponse.self, body, fixture)
+        Self.compare(STETBeneficiariesResponse.self, body, fixture)
+        Self.compare(STETEndUserIdentity.self, body, fixture)
+        Self.compare(STETErrorModel.self, body, fixture)
+        Self.compare(OAuthTokenResponse.self, body, fixture)
+    }
+
+    @Test func theSeedWithTrailingCommasStillDecodesThroughTheFallback() throws {
+        let body = try Fixture.bytes("bpce-accounts-consented.json")
+        #expect((try? JSONParser.parse(body)) == nil, "the seed has trailing commas: JSONKit refuses it")
+        #expect(try STETJSON.decode(STETAccountsResponse.self, from: body).accounts?.count == 3)
+    }
+
+    @Test(arguments: [
+        #"{"accounts": [{"resourceId": "a", "balances": [{"balanceAmount": {"amount": 12.5, "currency": "EUR"}, "balanceType": "CLBD", "name": "x"}]}]}"#,
+        #"{"accounts": [{"resourceId": "a", "_links": {"balances": "/x", "transactions": {"href": "/y", "templated": "false"}}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1.00", "currency": "EUR"}, "remittanceInformation": ["a", "b"], "creditDebitIndicator": "DBIT", "status": "BOOK"}], "_links": {"next": {"href": "?page=2"}}}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": 1, "currency": "EUR"}, "remittanceInformation": {"unstructured": ["u"]}, "status": "PDNG"}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "-3", "currency": "EUR"}, "remittanceInformation": "plain", "status": "OTHR"}]}"#,
+        #"{"error": "invalid_grant", "error_description": "Refresh token has expired"}"#,
+        #"{"status": 404, "code": "NAAC", "message": "no account"}"#,
+        #"{"access_token": "a", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "r"}"#,
+        #"{"accounts": "not a list"}"#, #"[]"#, #"null"#, #"{"accounts": [{"resourceId": 12}]}"#,
+    ])
+    func shapesBeyondTheFixturesDecodeAlike(json: String) {
+        let body = Array(json.utf8)
+        Self.compare(STETAccountsResponse.self, body, json)
+        Self.compare(STETTransactionsResponse.self, body, json)
+        Self.compare(STETErrorModel.self, body, json)
+        Self.compare(OAuthErrorResponse.self, body, json)
+        Self.compare(OAuthTokenResponse.self, body, json)
+    }
+}
