@@ -63,14 +63,20 @@ enum LabelKey {
         var out = "{"
         for (i, key) in labels.keys.sorted().enumerated() {
             if i > 0 { out += "," }
-            out += key + "=\""
-            for c in labels[key]!.unicodeScalars {
-                switch c {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.unicodeScalars.append(c)
+            out += key
+            out += "=\""
+            let value = labels[key]!
+            if value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) {
+                for c in value.unicodeScalars {
+                    switch c {
+                    case "\\": out += "\\\\"
+                    case "\"": out += "\\\""
+                    case "\n": out += "\\n"
+                    default: out.unicodeScalars.append(c)
+                    }
                 }
+            } else {
+                out += value  // the usual case: nothing to escape
             }
             out += "\""
         }
@@ -162,6 +168,12 @@ public final class Histogram: MetricFamily {
         var buckets: [UInt64]
         var sum: Double = 0
         var count: UInt64 = 0
+
+        mutating func record(_ value: Double, in slot: Int) {
+            buckets[slot] += 1
+            sum += value
+            count += 1
+        }
     }
 
     let name: String
@@ -180,12 +192,10 @@ public final class Histogram: MetricFamily {
     public func observe(_ value: Double, _ labels: [String: String] = [:]) {
         let key = LabelKey.make(labels)
         let slot = buckets.firstIndex { value <= $0 } ?? buckets.count
+        let slots = buckets.count + 1
         series.withLock { all in
-            var s = all[key] ?? Series(buckets: Array(repeating: 0, count: buckets.count + 1))
-            s.buckets[slot] += 1
-            s.sum += value
-            s.count += 1
-            all[key] = s
+            // Modified in place: a copy out of the dictionary and back would copy the bucket array every time.
+            all[key, default: Series(buckets: Array(repeating: 0, count: slots))].record(value, in: slot)
         }
     }
 

@@ -26,10 +26,10 @@ public enum STETMapping {
     }
 
     static func account(_ r: STETAccountResource, index: Int) throws -> Account {
-        guard let id = r.resourceId?.trimmingCharacters(in: .whitespaces), !id.isEmpty else {
+        guard let id = r.resourceId?.trimmingSpaces(), !id.isEmpty else {
             throw AdapterError.invalidResponse(reason: "accounts[\(index)] has no resourceId")
         }
-        let iban = r.accountId?.iban.map { $0.replacingOccurrences(of: " ", with: "") }.flatMap {
+        let iban = r.accountId?.iban.map { $0.removingSpaces() }.flatMap {
             $0.isEmpty ? nil : $0
         }
         let maskedPan = r.accountId?.other.flatMap { $0.schemeName?.uppercased() == "MPAN" ? $0.identification : nil }
@@ -86,7 +86,7 @@ public enum STETMapping {
             valueDate: r.valueDate.flatMap(CalendarDate.normalizing),
             transactionDate: r.transactionDate.flatMap(CalendarDate.normalizing),
             expectedBookingDate: r.expectedBookingDate.flatMap(CalendarDate.normalizing),
-            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingSpaces() }.filter {
                 !$0.isEmpty
             },
             counterparty: indicator == "CRDT" ? debtor : indicator == "DBIT" ? creditor : nil,
@@ -120,7 +120,7 @@ public enum STETMapping {
     /// The `PUT /consents` body for a consent request (IBANs trimmed of spaces).
     public static func consentsBody(_ consents: ConsentRequest) -> [UInt8] {
         let ids: ([String]) -> [STETAccountIdentification] = { ibans in
-            ibans.map { STETAccountIdentification(iban: $0.replacingOccurrences(of: " ", with: "")) }
+            ibans.map { STETAccountIdentification(iban: $0.removingSpaces()) }
         }
         let body = STETConsents(
             balances: ids(consents.balances), transactions: ids(consents.transactions),

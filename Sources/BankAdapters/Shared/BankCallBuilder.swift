@@ -121,7 +121,9 @@ struct BankCallBuilder: Sendable {
     /// of an absolute URL.
     static func split(_ url: String) -> (authority: String, target: String) {
         var rest = Substring(url)
-        if let range = rest.range(of: "://") { rest = rest[range.upperBound...] }
+        // `firstRange(of:)` on the UTF-8 view: Foundation's `range(of:)` goes through NSString (it showed up in
+        // profiles of the proxied read path).
+        if let range = rest.utf8.firstRange(of: "://".utf8) { rest = rest[range.upperBound...] }
         let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         var authority = String(rest[..<end])
         if authority.lowercased().hasSuffix(":443") { authority.removeLast(4) }

@@ -207,7 +207,7 @@ public struct AccountInformationService: Sendable {
     static func accountKey(_ account: Account) -> String {
         let basis: String
         if let iban = account.iban, !iban.isEmpty {
-            basis = "iban:" + iban.replacingOccurrences(of: " ", with: "").uppercased()
+            basis = "iban:" + iban.removingSpaces().uppercased()
         } else if let pan = account.maskedPan, !pan.isEmpty {
             basis = "pan:\(pan)|\(account.cashAccountType)|\(account.name)"
         } else {

@@ -67,6 +67,9 @@ public struct EnvironmentReader {
 
 extension String {
     func trimmingWhitespace() -> String {
+        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
+            return self  // the usual case (an API key per request comes through here)
+        }
         var s = Substring(self)
         while let f = s.first, f.isWhitespace { s.removeFirst() }
         while let l = s.last, l.isWhitespace { s.removeLast() }

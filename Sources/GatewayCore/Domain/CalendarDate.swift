@@ -129,14 +129,3 @@ func pad(_ value: Int, _ width: Int) -> String {
     let s = String(value)
     return String(repeating: "0", count: max(0, width - s.count)) + s
 }
-
-extension String {
-    /// Drops leading and trailing spaces, tabs and line breaks (banks send `" FR76…"`, seed AIS sandbox).
-    func trimmingSpaces() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
-        return String(self[first...last])
-    }
-}
