@@ -102,12 +102,15 @@ public struct HTTPRequest: Sendable {
     ) {
         self.method = method
         self.target = target
-        let split = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        self.path = split.isEmpty ? "/" : String(split[0])
-        self.pathSegments = self.path.split(separator: "/", omittingEmptySubsequences: true).map {
-            PercentEncoding.decode(String($0)) ?? String($0)
+        // Byte-wise (Character-based `split` showed up in profiles): path before the first `?`, query after it.
+        let utf8 = target.utf8
+        let question = utf8.firstIndex(of: UInt8(ascii: "?"))
+        self.path = String(target[..<(question ?? target.endIndex)])
+        self.pathSegments = self.path.utf8.split(separator: UInt8(ascii: "/")).map { raw in
+            let segment = String(Substring(raw))
+            return segment.utf8.contains(UInt8(ascii: "%")) ? PercentEncoding.decode(segment) ?? segment : segment
         }
-        self.query = split.count > 1 ? PercentEncoding.parseQuery(String(split[1])) : []
+        self.query = question.map { PercentEncoding.parseQuery(String(target[utf8.index(after: $0)...])) } ?? []
         self.headers = headers
         self.body = body
         self.version = version

@@ -76,11 +76,13 @@ final class NodeDecoder: Decoder, SingleValueDecodingContainer {
         mismatch(type, node, path)
     }
 
+    /// The error carries the expected type; the message does not print it: decoders probe with `try?` (a link
+    /// as a string, then as an object), and printing a type's name costs more than the rest of the decoding.
     func mismatch(_ type: Any.Type, _ value: JSONNode, _ path: [any CodingKey]) -> DecodingError {
         if case .null = value {
-            return .valueNotFound(type, .init(codingPath: path, debugDescription: "expected \(type), found null"))
+            return .valueNotFound(type, .init(codingPath: path, debugDescription: "found null"))
         }
-        return .typeMismatch(type, .init(codingPath: path, debugDescription: "expected \(type), found \(value.kind)"))
+        return .typeMismatch(type, .init(codingPath: path, debugDescription: "found " + value.kind))
     }
 
     // MARK: Values (shared by the three container kinds)
@@ -187,10 +189,14 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var codingPath: [any CodingKey] { decoder.codingPath }
 
     var allKeys: [Key] {
-        var seen = Set<String>()
-        return members.reversed().compactMap { member in
-            seen.insert(member.key).inserted ? Key(stringValue: member.key) : nil
-        }.reversed()
+        var keys: [Key] = []
+        keys.reserveCapacity(members.count)
+        for (index, member) in members.enumerated() {
+            // A name written twice is listed once (its last value is the one decoded).
+            if members[(index + 1)...].contains(where: { $0.key == member.key }) { continue }
+            if let key = Key(stringValue: member.key) { keys.append(key) }
+        }
+        return keys
     }
 
     /// The last member with this name (duplicates: the last wins, as with Foundation).

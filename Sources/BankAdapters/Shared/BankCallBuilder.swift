@@ -121,9 +121,14 @@ struct BankCallBuilder: Sendable {
     /// of an absolute URL.
     static func split(_ url: String) -> (authority: String, target: String) {
         var rest = Substring(url)
-        // `firstRange(of:)` on the UTF-8 view: Foundation's `range(of:)` goes through NSString (it showed up in
-        // profiles of the proxied read path).
-        if let range = rest.utf8.firstRange(of: "://".utf8) { rest = rest[range.upperBound...] }
+        // A byte scan: Foundation's `range(of:)` goes through NSString and the generic `firstRange(of:)` is no
+        // faster (both showed up in profiles of the proxied read path).
+        let utf8 = rest.utf8
+        var i = utf8.startIndex
+        while i < utf8.endIndex, utf8[i] != UInt8(ascii: ":") { i = utf8.index(after: i) }
+        if i < utf8.endIndex, utf8[utf8.index(after: i)...].starts(with: "//".utf8) {
+            rest = rest[utf8.index(i, offsetBy: 3)...]
+        }
         let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         var authority = String(rest[..<end])
         if authority.lowercased().hasSuffix(":443") { authority.removeLast(4) }

@@ -37,11 +37,12 @@ public enum Base64 {
 public enum Hex {
     /// Lower-case hex without separators, e.g. `0a1b`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits: StaticString = "0123456789abcdef"
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0f)])
+            out.append(digits.utf8Start[Int(b >> 4)])
+            out.append(digits.utf8Start[Int(b & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
     }
