@@ -5,7 +5,8 @@
 #   configured through PASSERELLE_BANKS_FILE (cmcic:cic sandbox → the nginx), on a throwaway PostgreSQL.
 #   The connection is made through the real API (certificates upload, registration, connection, authorization:
 #   the tokens are stored sealed by the app itself). Then, in the same run:
-#     1. `openssl speed -seconds 3 -multi 2 rsa2048`: the two-process RSA-2048 sign rate;
+#     1. `openssl speed -seconds 3 -multi 2 rsa2048`: the two-process RSA-2048 sign rate (mean of a measure just
+#        before and one just after run 2: the machine's speed drifts);
 #     2. wrk -t2 -c$BENCH_CONNECTIONS against GET /v1/connections/{id}/accounts with PSU-IP-Address (attended, so
 #        the unattended budget does not refuse): signed proxied calls/s, p50/p99;
 #     3. at one connection: wrk -t1 -c1 through Passerelle, and a direct unsigned libcurl loop to the nginx bank
@@ -177,8 +178,11 @@ echo "==> warm-up (wrk 3s)" >&2
 run_wrk 2 "$CONNECTIONS" 3s >/dev/null
 
 echo "==> openssl speed -seconds 3 -multi 2 rsa2048 (load average $(load))" >&2
-SIGN_RATE=$(openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | awk '/^rsa +2048 bits/ {print $(NF-1)}' | tail -1)
-[ -n "$SIGN_RATE" ] || fail "could not read openssl speed's sign rate"
+sign_rate() { openssl speed -seconds 3 -multi 2 rsa2048 2>/dev/null | awk '/^rsa +2048 bits/ {print $(NF-1)}' | tail -1; }
+# Measured just before and just after the throughput run, and averaged: this VM's speed drifts by ±10 % within
+# minutes, and one 3-second sample taken at another moment than wrk's 10 seconds moved the ratio as much.
+SIGN_BEFORE=$(sign_rate)
+[ -n "$SIGN_BEFORE" ] || fail "could not read openssl speed's sign rate"
 
 # CPU time (clock ticks) of passerelle, of the PostgreSQL server (postmaster and its backends) and of nginx.
 ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
@@ -195,6 +199,10 @@ fi
 THROUGHPUT=$(run_wrk 2 "$CONNECTIONS" "$DURATION")
 [ -n "$PERF_PID" ] && { wait "$PERF_PID" || true; echo "    perf profile: $BENCH_PERF (perf report -i $BENCH_PERF --no-children)" >&2; }
 CPU_P1=$(ticks "$SERVER_PID") CPU_D1=$(ticks $(pg_pids)) CPU_N1=$(ticks "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true))
+echo "==> openssl speed again, after the throughput run (load average $(load))" >&2
+SIGN_AFTER=$(sign_rate)
+[ -n "$SIGN_AFTER" ] || fail "could not read openssl speed's sign rate"
+SIGN_RATE=$(awk -v a="$SIGN_BEFORE" -v b="$SIGN_AFTER" 'BEGIN { printf "%.1f", (a + b) / 2 }')
 RPS=$(awk '/^Requests\/sec/ {print $2}' <<<"$THROUGHPUT")
 T_P50=$(to_ms "$(wrk_field 50% "$THROUGHPUT")")
 T_P99=$(to_ms "$(wrk_field 99% "$THROUGHPUT")")
@@ -226,7 +234,7 @@ AUDITED=$(passerelle_pg_as "$PG_BIN/psql" -h "$WORK/pg" -p "$PGPORT" -U postgres
 echo
 echo "machine:                  $(nproc) cores, load average now $(load) (shared with other work: figures are noisy)"
 echo "openssl version:          $(openssl version)"
-echo "two-process sign rate:    $SIGN_RATE sign/s (openssl speed -seconds 3 -multi 2 rsa2048)"
+echo "two-process sign rate:    $SIGN_RATE sign/s (openssl speed -seconds 3 -multi 2 rsa2048: $SIGN_BEFORE before, $SIGN_AFTER after the throughput run)"
 printf 'signed proxied calls:     %s calls/s   p50 %s ms   p99 %s ms   (wrk -t2 -c%s -d%s) %s\n' \
     "$RPS" "$T_P50" "$T_P99" "$CONNECTIONS" "$DURATION" "${T_ERRORS:-no errors}"
 printf 'one connection, proxied:  %s calls/s   p50 %s ms   p99 %s ms   %s\n' "$S_RPS" "$S_P50" "$S_P99" "${S_ERRORS:-no errors}"
