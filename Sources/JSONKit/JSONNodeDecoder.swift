@@ -60,29 +60,31 @@ final class NodeDecoder: Decoder, SingleValueDecodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let members) = node else {
-            throw mismatch([String: Any].self, codingPath)
+            throw mismatch([String: Any].self)
         }
         return KeyedDecodingContainer(KeyedNodeContainer<Key>(decoder: self, members: members))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        guard case .array(let elements) = node else { throw mismatch([Any].self, codingPath) }
+        guard case .array(let elements) = node else { throw mismatch([Any].self) }
         return UnkeyedNodeContainer(decoder: self, elements: elements)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
-    func mismatch(_ type: Any.Type, _ path: [any CodingKey]) -> DecodingError {
-        mismatch(type, node, path)
+    /// This node is not a `type`. The error carries the expected type; the message does not print it: decoders
+    /// probe with `try?` (a link as a string, then as an object), and printing a type's name costs more than the
+    /// rest of the decoding.
+    func mismatch(_ type: Any.Type) -> DecodingError {
+        if case .null = node {
+            return .valueNotFound(type, .init(codingPath: codingPath, debugDescription: "found null"))
+        }
+        return .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "found " + node.kind))
     }
 
-    /// The error carries the expected type; the message does not print it: decoders probe with `try?` (a link
-    /// as a string, then as an object), and printing a type's name costs more than the rest of the decoding.
-    func mismatch(_ type: Any.Type, _ value: JSONNode, _ path: [any CodingKey]) -> DecodingError {
-        if case .null = value {
-            return .valueNotFound(type, .init(codingPath: path, debugDescription: "found null"))
-        }
-        return .typeMismatch(type, .init(codingPath: path, debugDescription: "found " + value.kind))
+    /// A number that does not fit the type asked for.
+    func unrepresentable(_ text: String) -> DecodingError {
+        .dataCorrupted(.init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
     }
 
     // MARK: Values (shared by the three container kinds)
@@ -112,39 +114,32 @@ final class NodeDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     func string() throws -> String {
-        guard case .string(let text) = node else { throw mismatch(String.self, codingPath) }
+        guard case .string(let text) = node else { throw mismatch(String.self) }
         return text
     }
 
     func bool() throws -> Bool {
-        guard case .bool(let flag) = node else { throw mismatch(Bool.self, codingPath) }
+        guard case .bool(let flag) = node else { throw mismatch(Bool.self) }
         return flag
     }
 
     func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
-        guard case .number(let text) = node else { throw mismatch(T.self, codingPath) }
+        guard case .number(let text) = node else { throw mismatch(T.self) }
         if let value = T(text) { return value }
         // "1.0", "1e3": accepted when exactly an integer in range, as Foundation does.
         if let double = Double(text), let value = T(exactly: double) { return value }
-        throw DecodingError.dataCorrupted(
-            .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
+        throw unrepresentable(text)
     }
 
     func floating<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type) throws -> T {
-        guard case .number(let text) = node else { throw mismatch(T.self, codingPath) }
-        guard let value = T(text), value.isFinite else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
-        }
+        guard case .number(let text) = node else { throw mismatch(T.self) }
+        guard let value = T(text), value.isFinite else { throw unrepresentable(text) }
         return value
     }
 
     func decimal() throws -> Decimal {
-        guard case .number(let text) = node else { throw mismatch(Decimal.self, codingPath) }
-        guard let value = Decimal(string: text) else {
-            throw DecodingError.dataCorrupted(
-                .init(codingPath: codingPath, debugDescription: "Number \(text) is not representable in Swift."))
-        }
+        guard case .number(let text) = node else { throw mismatch(Decimal.self) }
+        guard let value = Decimal(string: text) else { throw unrepresentable(text) }
         return value
     }
 

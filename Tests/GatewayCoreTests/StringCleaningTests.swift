@@ -4,10 +4,10 @@ import Testing
 @Suite struct StringCleaningTests {
     @Test(arguments: [
         ("FR76", "FR76"), (" FR76 ", "FR76"), ("\tid\r\n", "id"), ("\u{00A0}x y\u{2009}", "x y"), ("   ", ""), ("", ""),
-        ("é", "é"), (" é ", "é"), ("a\u{00A0}", "a"),
+        ("é", "é"), (" é ", "é"), ("a\u{00A0}", "a"), ("\u{000B}pk_1\u{000C}\n", "pk_1"), ("in ner", "in ner"),
     ])
-    func trimsSpacesAtBothEndsOnly(input: String, expected: String) {
-        #expect(input.trimmingSpaces() == expected)
+    func trimsWhitespaceAtBothEndsOnly(input: String, expected: String) {
+        #expect(input.trimmingWhitespace() == expected)
     }
 
     @Test func removesEverySpace() {

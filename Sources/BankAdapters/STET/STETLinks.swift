@@ -12,7 +12,7 @@ public enum STETLinks {
     ///   - apiRoot: The bank's STET API root (`BankProfile.Endpoints.apiRoot`).
     /// - Throws: `AdapterError.invalidResponse` for an empty href, another origin or an unusable URL.
     public static func resolve(_ href: String, apiRoot: String) throws -> String {
-        let link = href.trimmingSpaces()
+        let link = href.trimmingWhitespace()
         guard !link.isEmpty, !link.contains(" ") else {
             throw AdapterError.invalidResponse(reason: "empty or malformed link")
         }

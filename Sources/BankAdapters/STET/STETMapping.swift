@@ -26,7 +26,7 @@ public enum STETMapping {
     }
 
     static func account(_ r: STETAccountResource, index: Int) throws -> Account {
-        guard let id = r.resourceId?.trimmingSpaces(), !id.isEmpty else {
+        guard let id = r.resourceId?.trimmingWhitespace(), !id.isEmpty else {
             throw AdapterError.invalidResponse(reason: "accounts[\(index)] has no resourceId")
         }
         let iban = r.accountId?.iban.map { $0.removingSpaces() }.flatMap {
@@ -86,7 +86,7 @@ public enum STETMapping {
             valueDate: r.valueDate.flatMap(CalendarDate.normalizing),
             transactionDate: r.transactionDate.flatMap(CalendarDate.normalizing),
             expectedBookingDate: r.expectedBookingDate.flatMap(CalendarDate.normalizing),
-            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingSpaces() }.filter {
+            remittance: (r.remittanceInformation?.lines ?? []).map { $0.trimmingWhitespace() }.filter {
                 !$0.isEmpty
             },
             counterparty: indicator == "CRDT" ? debtor : indicator == "DBIT" ? creditor : nil,

@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 

@@ -1,3 +1,4 @@
+import GatewayCore
 import GatewayLogging
 
 /// Reads typed values from an environment dictionary and collects every problem instead of stopping at the
@@ -63,16 +64,4 @@ public struct EnvironmentReader {
 
     /// Records a problem found by a caller's own validation.
     public mutating func report(_ problem: String) { problems.append(problem) }
-}
-
-extension String {
-    func trimmingWhitespace() -> String {
-        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
-            return self  // the usual case (an API key per request comes through here)
-        }
-        var s = Substring(self)
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return String(s)
-    }
 }

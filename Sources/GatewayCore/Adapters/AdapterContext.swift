@@ -46,7 +46,7 @@ public struct PSUContext: Hashable, Sendable {
             else {
                 continue
             }
-            let trimmed = value.trimmingSpaces()
+            let trimmed = value.trimmingWhitespace()
             if !trimmed.isEmpty { found[canonical] = trimmed }
         }
         headers = Self.headerNames.compactMap { name in found[name].map { (name: name, value: $0) } }

@@ -34,7 +34,7 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
     /// `2024-03-20T10:15:30.000+01:00`, also with a space instead of `T`), and returns the date part.
     /// - Returns: `nil` for anything else.
     public static func normalizing(_ text: String) -> CalendarDate? {
-        let trimmed = text.trimmingSpaces()
+        let trimmed = text.trimmingWhitespace()
         if trimmed.utf8.count == 10 { return CalendarDate(trimmed) }
         let bytes = Array(trimmed.utf8)
         guard bytes.count > 10, bytes[10] == 0x54 || bytes[10] == 0x74 || bytes[10] == 0x20 else { return nil }

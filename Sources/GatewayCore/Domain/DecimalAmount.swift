@@ -16,7 +16,7 @@ public struct DecimalAmount: Hashable, Sendable, Codable, CustomStringConvertibl
 
     /// Parses `"12.3"`, `"-0012.30"`, `"+5"`, `" 7.00 "`. Refuses exponents, commas, empty strings and garbage.
     public init?(_ text: String) {
-        var bytes = Substring(text.trimmingSpaces()).utf8[...]
+        var bytes = Substring(text.trimmingWhitespace()).utf8[...]
         var negative = false
         if let first = bytes.first, first == 0x2D || first == 0x2B {
             negative = first == 0x2D

@@ -1,19 +1,17 @@
 extension String {
-    /// Without leading and trailing spaces, tabs, line breaks and other Unicode space separators (banks send
-    /// `" FR76…"`, seed AIS sandbox). Not Foundation's `trimmingCharacters(in:)`: that goes through NSString, and
-    /// bank answers are cleaned field by field on the hot path.
-    public func trimmingSpaces() -> String {
+    /// Without leading and trailing white space (Unicode `White_Space`: spaces, tabs, line breaks, NBSP and the
+    /// other space separators). Banks send `" FR76…"` (seed AIS sandbox); environment values and API keys arrive
+    /// with stray newlines. Not Foundation's `trimmingCharacters(in:)`: that goes through NSString, and bank
+    /// answers are cleaned field by field on the hot path.
+    public func trimmingWhitespace() -> String {
         let utf8 = self.utf8
         // The usual case: starts and ends with a visible ASCII character.
         if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) {
             return self
         }
         let scalars = unicodeScalars
-        func isSpace(_ s: Unicode.Scalar) -> Bool {
-            s == "\t" || s == "\n" || s == "\r" || s.properties.generalCategory == .spaceSeparator
-        }
-        guard let start = scalars.firstIndex(where: { !isSpace($0) }) else { return "" }
-        let end = scalars.lastIndex(where: { !isSpace($0) })!
+        guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
         return String(scalars[start...end])
     }
 

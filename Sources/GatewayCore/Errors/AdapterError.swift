@@ -95,7 +95,7 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
         for scalar in text.unicodeScalars.prefix(300) {
             out.unicodeScalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
         }
-        let trimmed = out.trimmingSpaces()
+        let trimmed = out.trimmingWhitespace()
         return trimmed.isEmpty ? nil : trimmed
     }
 }
