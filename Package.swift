@@ -57,7 +57,7 @@ let package = Package(
 
         // MARK: - Tests (one per library target)
         .target(
-            name: "TestSupport", dependencies: ["GatewayLogging"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONKitTests", dependencies: ["JSONKit"], swiftSettings: swiftSettings),
