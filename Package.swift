@@ -25,11 +25,12 @@ let package = Package(
         .target(name: "GatewayLogging", swiftSettings: swiftSettings),
         .target(name: "JSONKit", swiftSettings: swiftSettings),
         .target(name: "BlockingIO", swiftSettings: swiftSettings),
+        .target(name: "Reactor", dependencies: ["CShims"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
-        .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
+        .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "Reactor", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(
-            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"],
+            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "Reactor", "GatewayLogging"],
             swiftSettings: swiftSettings),
 
         // MARK: - Domain, banks, application
@@ -60,6 +61,7 @@ let package = Package(
             name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONKitTests", dependencies: ["JSONKit"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayLoggingTests", dependencies: ["GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

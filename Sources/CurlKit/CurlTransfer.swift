@@ -103,70 +103,122 @@ struct TransferSettings: Sendable {
     var proxyURL: String?
 }
 
+/// A transfer set up on an easy handle and not finished yet: what must live until libcurl is done with it.
+final class PreparedTransfer {
+    let sink: TransferSink
+    /// The request header lines (`CURLOPT_HTTPHEADER`), freed by `release`.
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    /// A copy of the request body (`CURLOPT_POSTFIELDS` points into it), freed by `release`.
+    var body: UnsafeMutableRawBufferPointer?
+    /// Time left before the request's deadline when the transfer was set up.
+    let remaining: Duration
+
+    init(sink: TransferSink, remaining: Duration) {
+        self.sink = sink
+        self.remaining = remaining
+    }
+
+    func release() {
+        curl_slist_free_all(headerList)
+        headerList = nil
+        body?.deallocate()
+        body = nil
+    }
+
+    deinit { release() }
+}
+
+/// What `CurlEasy.prepare` gives: a transfer ready for the multi handle, or an attempt that ended before it started.
+enum Preparation {
+    case ready(PreparedTransfer)
+    case ended(AttemptResult)
+}
+
 extension CurlEasy {
-    /// Performs `request` once on this handle with `curl_easy_perform` (blocking: call it on a worker thread).
-    /// The handle's static options (TLS material, limits, callbacks) are set once per identity; each transfer sets
-    /// only its URL, timeouts, method, body, headers and callback context.
-    func perform(
-        _ request: OutboundRequest, host: String, settings: TransferSettings, cancellation: CancellationFlag
-    ) -> AttemptResult {
+    /// Sets `request` up on this handle for the multi handle (`CurlMulti` adds it, libcurl drives it). The handle's
+    /// static options (TLS material, limits, callbacks) are set once per identity; each transfer sets only its URL,
+    /// timeouts, method, body, headers and callback context.
+    /// - Parameter sockets: The `CurlMulti` whose socket callbacks count open connections (`OPENSOCKETDATA`).
+    func prepare(
+        _ request: OutboundRequest, host: String, settings: TransferSettings, cancellation: CancellationFlag,
+        sockets: UnsafeMutableRawPointer
+    ) -> Preparation {
         let remaining = ContinuousClock.now.duration(to: request.deadline)
         guard remaining > .milliseconds(1) else {
-            return AttemptResult(
-                outcome: .failure(
-                    OutboundError(
-                        code: .timeout(.total), bankID: request.bankID, host: host,
-                        message: "deadline passed before the transfer started")),
-                newConnections: 0, bytesSent: 0, bytesReceived: 0)
+            return .ended(
+                AttemptResult(
+                    outcome: .failure(
+                        OutboundError(
+                            code: .timeout(.total), bankID: request.bankID, host: host,
+                            message: "deadline passed before the transfer started")),
+                    newConnections: 0, bytesSent: 0, bytesReceived: 0))
         }
         let sink = TransferSink(maxBodyBytes: settings.maxResponseBytes, cancellation: cancellation)
+        let prepared = PreparedTransfer(sink: sink, remaining: remaining)
         let context = Unmanaged.passUnretained(sink).toOpaque()
-        var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
         errorBuffer[0] = 0
-
-        let code: CURLcode = request.body.withUnsafeBytes { body in
-            do throws(CurlSetupError) {
-                if configuredIdentity != .some(request.identity?.id) {
-                    configuredIdentity = nil  // until every static option is set
-                    curl_easy_reset(handle)
-                    try setStaticOptions(identity: request.identity, settings: settings)
-                    configuredIdentity = .some(request.identity?.id)
-                }
-                try set(CURLOPT_URL, request.url)
-                try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(settings.connectTimeout, remaining).milliseconds)))
-                try set(CURLOPT_TIMEOUT_MS, max(1, Int(remaining.milliseconds)))
-                try configureMethod(request.method, body: body)
-                var sawExpect = false
-                for field in request.headers {
-                    if field.name.utf8.count == 6 && field.name.lowercased() == "expect" { sawExpect = true }
-                    // "Name:" would make libcurl drop the header; "Name;" sends it with an empty value.
-                    let line = field.value.isEmpty ? field.name + ";" : field.name + ": " + field.value
-                    headerList = curl_slist_append(headerList, line)
-                }
-                if !sawExpect { headerList = curl_slist_append(headerList, "Expect:") }  // no 100-continue wait
-                try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), CURLOPT_HTTPHEADER)
-                try set(CURLOPT_WRITEDATA, pointer: context)
-                try set(CURLOPT_HEADERDATA, pointer: context)
-                try set(CURLOPT_XFERINFODATA, pointer: context)
-            } catch {
-                configuredIdentity = nil
-                return error.code
+        do throws(CurlSetupError) {
+            if configuredIdentity != .some(request.identity?.id) {
+                configuredIdentity = nil  // until every static option is set
+                curl_easy_reset(handle)
+                try setStaticOptions(identity: request.identity, settings: settings, sockets: sockets)
+                configuredIdentity = .some(request.identity?.id)
             }
-            if cancellation.isCancelled { return CURLE_ABORTED_BY_CALLBACK }
-            let code = curl_easy_perform(handle)
-            // The header list is freed when this function returns: leave no dangling pointer in the handle.
-            _ = cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
-            return code
+            try set(CURLOPT_URL, request.url)
+            try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(settings.connectTimeout, remaining).milliseconds)))
+            try set(CURLOPT_TIMEOUT_MS, max(1, Int(remaining.milliseconds)))
+            if !request.body.isEmpty {
+                let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: request.body.count, alignment: 1)
+                request.body.withUnsafeBytes { copy.copyMemory(from: $0) }
+                prepared.body = copy
+            }
+            try configureMethod(request.method, body: UnsafeRawBufferPointer(prepared.body ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)))
+            var sawExpect = false
+            for field in request.headers {
+                if field.name.utf8.count == 6 && field.name.lowercased() == "expect" { sawExpect = true }
+                // "Name:" would make libcurl drop the header; "Name;" sends it with an empty value.
+                let line = field.value.isEmpty ? field.name + ";" : field.name + ": " + field.value
+                prepared.headerList = curl_slist_append(prepared.headerList, line)
+            }
+            if !sawExpect { prepared.headerList = curl_slist_append(prepared.headerList, "Expect:") }  // no 100-continue wait
+            try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, prepared.headerList), CURLOPT_HTTPHEADER)
+            try set(CURLOPT_WRITEDATA, pointer: context)
+            try set(CURLOPT_HEADERDATA, pointer: context)
+            try set(CURLOPT_XFERINFODATA, pointer: context)
+        } catch {
+            configuredIdentity = nil
+            return .ended(finish(error.code, request: request, host: host, prepared: prepared, settings: settings))
         }
-        return result(of: code, request: request, host: host, sink: sink, settings: settings, remaining: remaining)
+        if cancellation.isCancelled {
+            return .ended(finish(CURLE_ABORTED_BY_CALLBACK, request: request, host: host, prepared: prepared, settings: settings))
+        }
+        return .ready(prepared)
+    }
+
+    /// The attempt's result once libcurl finished the transfer with `code` (or it never started); clears the
+    /// per-transfer pointers from the handle and frees what `prepare` allocated.
+    func finish(
+        _ code: CURLcode, request: OutboundRequest, host: String, prepared: PreparedTransfer, settings: TransferSettings
+    ) -> AttemptResult {
+        let attempt = result(
+            of: code, request: request, host: host, sink: prepared.sink, settings: settings, remaining: prepared.remaining)
+        // Leave no dangling pointer in the handle: the header list and body are freed now.
+        _ = cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
+        if prepared.body != nil {
+            _ = cshim_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
+            _ = cshim_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+        }
+        prepared.release()
+        return attempt
     }
 
     /// The options that are the same for every transfer of this handle: set after a `curl_easy_reset`, when the
     /// handle is new or was last used with another identity (the pool keys handles by host and identity, so in
     /// practice once per handle). Re-applying them per transfer cost a reset, twenty `setopt`s and three PEM
     /// copies (`CURL_BLOB_COPY`) for every bank call.
-    private func setStaticOptions(identity: TLSClientIdentity?, settings: TransferSettings) throws(CurlSetupError) {
+    private func setStaticOptions(
+        identity: TLSClientIdentity?, settings: TransferSettings, sockets: UnsafeMutableRawPointer
+    ) throws(CurlSetupError) {
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         // Safety defaults: https only, never follow redirects, never disable verification, no signals.
         try set(CURLOPT_PROTOCOLS_STR, "https")
@@ -198,6 +250,11 @@ extension CurlEasy {
         try check(cshim_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, writeBody), CURLOPT_WRITEFUNCTION)
         try check(
             cshim_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, receiveHeader), CURLOPT_HEADERFUNCTION)
+        // Our own socket open/close, only to count open connections (idle ones included) for the metrics.
+        try check(cshim_easy_setopt_opensocket_function(handle, CurlMulti.openSocket), CURLOPT_OPENSOCKETFUNCTION)
+        try set(CURLOPT_OPENSOCKETDATA, pointer: sockets)
+        try check(cshim_easy_setopt_closesocket_function(handle, CurlMulti.closeSocket), CURLOPT_CLOSESOCKETFUNCTION)
+        try set(CURLOPT_CLOSESOCKETDATA, pointer: sockets)
         try set(CURLOPT_NOPROGRESS, 0)
         try check(
             cshim_easy_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, checkCancellation),
@@ -218,7 +275,7 @@ extension CurlEasy {
             try set(CURLOPT_NOBODY, 1)
         default:
             if !body.isEmpty || method == "POST" {
-                // The body buffer stays alive until curl_easy_perform returns (we are inside withUnsafeBytes).
+                // The body buffer belongs to the PreparedTransfer, alive until the transfer finished.
                 try set(CURLOPT_POST, 1)
                 try set(CURLOPT_POSTFIELDSIZE_LARGE, offset: Int64(body.count))
                 try set(CURLOPT_POSTFIELDS, pointer: UnsafeMutableRawPointer(mutating: body.baseAddress ?? UnsafeRawPointer(errorBuffer)))

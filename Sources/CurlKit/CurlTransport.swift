@@ -1,20 +1,18 @@
-import BlockingIO
 import Foundation
 import GatewayLogging
+import Reactor
 import Synchronization
 
-/// The libcurl implementation of `HTTPTransport`: mutual TLS from memory, keep-alive connections pooled per
+/// The libcurl implementation of `HTTPTransport`: mutual TLS from memory, keep-alive connections reused per
 /// (host, client identity), deadlines, a response size limit, retries for idempotent calls, counters and an
 /// audit record per call.
 ///
-/// Why a `BlockingExecutor` running `curl_easy_perform` on pooled easy handles, not a multi handle on its own
-/// thread: bank calls are few and slow (tens in flight, not thousands), so a thread per in-flight call costs
-/// little; the blocking easy interface is libcurl's simplest path, each pooled easy handle *is* one keep-alive
-/// connection (its connection cache survives `curl_easy_reset`), so "never shared by two requests" and
-/// "bounded pool, idle expiry" are plain data-structure properties instead of multi-handle bookkeeping, and
-/// there is no event loop or wake-up pipe to get right. The cost is that in-flight calls are bounded by
-/// `workerThreads` (extra calls queue, still under their deadline) — which is also the back-pressure we want
-/// towards banks. A multi handle would be the choice for thousands of concurrent transfers.
+/// Transfers run on reactors (`Reactor`), one libcurl multi handle each (`CurlMulti`): a bank call in flight is a
+/// socket watched by epoll, not a thread blocked in `curl_easy_perform`. A call made on a reactor's thread — an
+/// API handler running on the HTTP server's reactor — is driven by that same reactor, so the request, its
+/// signature, the bank transfer and the answer never change threads; calls from elsewhere go to the reactors in
+/// turn. Calls in flight are bounded per host (`maxConnectionsPerHost`, per reactor): the back-pressure towards
+/// banks that the worker threads used to give, without tying up a thread per slow bank call.
 public final class CurlTransport: HTTPTransport {
     /// Where the CAs trusted for banks' TLS come from.
     public enum TrustAnchors: Sendable {
@@ -34,11 +32,11 @@ public final class CurlTransport: HTTPTransport {
         public var connectTimeout: Duration = .seconds(5)
         /// Largest response body; larger ones abort with `responseTooLarge`.
         public var maxResponseBytes = 10 << 20
-        /// Worker threads, i.e. transfers in flight at once.
-        public var workerThreads = 8
-        /// Idle keep-alive connections kept per (host, identity).
-        public var maxIdleConnectionsPerHost = 8
-        /// Idle keep-alive connections kept in total.
+        /// Reactors the transport starts for itself when it is given none (`init(reactors:)`).
+        public var reactors = 1
+        /// Connections to one host at once, per reactor; further transfers wait (under their deadline).
+        public var maxConnectionsPerHost = 32
+        /// Connections kept open per reactor, idle or not (libcurl's connection cache).
         public var maxIdleConnections = 64
         /// Idle connections older than this are closed (banks' servers often close at 60 s).
         public var idleTimeout: Duration = .seconds(50)
@@ -74,21 +72,25 @@ public final class CurlTransport: HTTPTransport {
 
     private let configuration: Configuration
     private let settings: TransferSettings
-    private let pool: CurlHandlePool
-    private let executor: BlockingExecutor
+    private let group: ReactorGroup
+    private let ownsGroup: Bool
+    /// One multi handle per reactor of `group`, in the same order.
+    private let multis: [CurlMulti]
     private let counters = Mutex(Counters())
     private let auditSink: any OutboundAuditSink
     private let logger: Logger
 
-    /// Initialises libcurl if needed, loads the trust anchors and starts the worker threads.
+    /// Initialises libcurl if needed, loads the trust anchors and sets up a multi handle on each reactor.
     /// - Parameters:
     ///   - configuration: Timeouts, limits, pool sizes, trust anchors.
+    ///   - reactors: Where transfers run (the HTTP server's, so that handlers' calls stay on their thread); nil
+    ///     starts `configuration.reactors` of its own, stopped by `shutdown`.
     ///   - auditSink: Receives one record per `send` call.
     ///   - logger: Debug-level lines per call (no secrets).
     /// - Throws: `OutboundError` (`.other`) if libcurl cannot initialise or the CA file cannot be read.
     public init(
-        configuration: Configuration = Configuration(), auditSink: any OutboundAuditSink = DiscardingOutboundAuditSink(),
-        logger: Logger
+        configuration: Configuration = Configuration(), reactors: ReactorGroup? = nil,
+        auditSink: any OutboundAuditSink = DiscardingOutboundAuditSink(), logger: Logger
     ) throws {
         try CurlGlobal.initialize()
         var anchors: [UInt8]?
@@ -107,24 +109,48 @@ public final class CurlTransport: HTTPTransport {
             trustAnchorsPEM: anchors, connectTimeout: configuration.connectTimeout,
             maxResponseBytes: configuration.maxResponseBytes, maxConnectionAge: configuration.idleTimeout,
             userAgent: configuration.userAgent, proxyURL: configuration.proxyURL)
-        self.pool = CurlHandlePool(
-            maxIdlePerKey: configuration.maxIdleConnectionsPerHost, maxIdleTotal: configuration.maxIdleConnections,
-            idleTimeout: configuration.idleTimeout)
-        self.executor = BlockingExecutor(name: "curl", threads: max(1, configuration.workerThreads))
+        let group = reactors ?? ReactorGroup(name: "curl", count: max(1, configuration.reactors))
+        self.group = group
+        self.ownsGroup = reactors == nil
+        let settings = self.settings
+        do {
+            self.multis = try group.reactors.map { reactor throws(OutboundError) in
+                try CurlMulti(
+                    reactor: reactor, settings: settings, maxConnectionsPerHost: configuration.maxConnectionsPerHost,
+                    maxCachedConnections: configuration.maxIdleConnections)
+            }
+        } catch {
+            if reactors == nil { group.shutdown() }
+            throw error
+        }
         self.auditSink = auditSink
         self.logger = logger
     }
 
-    /// Closes idle connections and stops the worker threads after the queued transfers.
+    /// Fails the transfers still in flight, closes every connection (on each reactor's thread, waiting for it)
+    /// and stops the reactors the transport started itself. Call once nothing sends any more.
     public func shutdown() {
-        executor.shutdown()
-        pool.closeAll()
+        for multi in multis {
+            if multi.reactor.isCurrent {
+                multi.close()
+                continue
+            }
+            let done = DispatchSemaphore(value: 0)
+            multi.reactor.execute {
+                multi.close()
+                done.signal()
+            }
+            done.wait()
+        }
+        if ownsGroup { group.shutdown() }
     }
 
     /// The counters now.
     public var countersSnapshot: Counters {
         var snapshot = counters.withLock { $0 }
-        snapshot.idleConnections = pool.idleCount
+        snapshot.idleConnections = multis.reduce(0) { sum, multi in
+            sum + max(0, multi.openSockets.load(ordering: .relaxed) - multi.inFlight.load(ordering: .relaxed))
+        }
         return snapshot
     }
 
@@ -228,29 +254,31 @@ public final class CurlTransport: HTTPTransport {
         return try final.get()
     }
 
-    /// One transfer on a pooled handle, on a worker thread; task cancellation aborts it.
+    /// One transfer on a multi handle: the calling reactor's, else the one chosen by host and identity (so that
+    /// calls from outside the reactors reuse the same connections); task cancellation aborts it.
     private func perform(_ request: OutboundRequest, host: String) async throws -> AttemptResult {
         try Task.checkCancellation()
         let cancellation = CancellationFlag()
-        let key = CurlHandlePool.Key(host: host, identityID: request.identity?.id)
-        let (pool, settings) = (self.pool, self.settings)
-        let attempt = try await withTaskCancellationHandler {
-            try await executor.run { () -> AttemptResult in
-                let handle: CurlEasy
-                do throws(OutboundError) {
-                    handle = try pool.checkOut(key)
-                } catch {
-                    return AttemptResult(
-                        outcome: .failure(OutboundError(code: error.code, bankID: request.bankID, host: host,
-                                                        message: error.message)),
-                        newConnections: 0, bytesSent: 0, bytesReceived: 0)
+        let multi: CurlMulti
+        if let current = Reactor.current, let index = group.index(of: current) {
+            multi = multis[index]
+        } else {
+            multi = multis[Self.affinity(host: host, identity: request.identity?.id) % multis.count]
+        }
+        let reactor = multi.reactor
+        let attempt = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<AttemptResult, Never>) in
+                if reactor.isCurrent {
+                    multi.start(request, host: host, cancellation: cancellation) { continuation.resume(returning: $0) }
+                } else {
+                    reactor.execute {
+                        multi.start(request, host: host, cancellation: cancellation) { continuation.resume(returning: $0) }
+                    }
                 }
-                let result = handle.perform(request, host: host, settings: settings, cancellation: cancellation)
-                pool.checkIn(handle, key: key)
-                return result
             }
         } onCancel: {
             cancellation.cancel()
+            reactor.execute { multi.abort(cancellation) }
         }
         counters.withLock { counters in
             counters.attempts += 1
@@ -258,6 +286,14 @@ public final class CurlTransport: HTTPTransport {
             if attempt.newConnections == 0, case .response = attempt.outcome { counters.reusedConnections += 1 }
         }
         return attempt
+    }
+
+    /// FNV-1a over host and identity: a stable reactor per (host, identity) for calls made off the reactors.
+    static func affinity(host: String, identity: String?) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in host.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for byte in (identity ?? "").utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int(hash % 0x7fff_ffff)
     }
 
     // MARK: - URL and header checks

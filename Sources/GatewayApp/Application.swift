@@ -172,9 +172,9 @@ public final class Application: Sendable {
         c.trustAnchors = config.bankCAFile.map { .pemFile($0) } ?? .system
         c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
         c.maxResponseBytes = config.outbound.maxResponseBytes
-        c.workerThreads = config.outbound.threads
+        c.reactors = config.outbound.threads
         c.idleTimeout = .milliseconds(Int(config.outbound.idleTimeoutSeconds * 1000))
-        c.maxIdleConnectionsPerHost = config.outbound.maxIdlePerHost
+        c.maxConnectionsPerHost = config.outbound.maxIdlePerHost
         c.retry = RetryPolicy(maxRetries: config.outbound.maxRetries)
         c.proxyURL = config.outbound.proxy
         c.userAgent = "Passerelle/\(PasserelleVersion.current)"

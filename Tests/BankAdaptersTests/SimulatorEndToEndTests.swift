@@ -36,7 +36,7 @@ final class LiveSimulator: Sendable {
             handler: simulator, logger: logger)
         var transportConfiguration = CurlTransport.Configuration()
         transportConfiguration.trustAnchors = .pemFile(pki + "/ca.crt")
-        transportConfiguration.workerThreads = 2
+        transportConfiguration.reactors = 2
         transport = try CurlTransport(configuration: transportConfiguration, logger: logger)
         let server = self.server
         runTask = Task { await server.run() }

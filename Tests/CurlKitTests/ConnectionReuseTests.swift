@@ -1,7 +1,7 @@
 import CurlKit
 import Testing
 
-/// Keep-alive connections are pooled per (host, identity) and reused: many calls, few handshakes.
+/// Keep-alive connections are reused per (host, identity): many calls, few handshakes.
 @Suite struct ConnectionReuseTests {
     @Test func sequentialCallsReuseOneConnection() async throws {
         let server = try await TestTLSServer()
@@ -52,17 +52,22 @@ import Testing
         #expect(transport.countersSnapshot.newConnections == 1)
     }
 
-    @Test func concurrentCallsNeverShareAHandleAndStayBounded() async throws {
+    /// Sixteen calls at once over one reactor limited to four connections per host: they all succeed, over at
+    /// most four connections (the others wait inside libcurl), which are then reused.
+    @Test func concurrentCallsAreBoundedPerHostAndReuseConnections() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
-        let transport = try Fixtures.transport { $0.workerThreads = 4 }
+        let transport = try Fixtures.transport {
+            $0.reactors = 1
+            $0.maxConnectionsPerHost = 4
+        }
         defer { transport.shutdown() }
         let identity = try Fixtures.identity()
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<4 {
+            for _ in 0..<16 {
                 group.addTask {
                     var ok = 0
-                    for _ in 0..<15 {
+                    for _ in 0..<4 {
                         let response = try await transport.send(.make(server.url("/ok"), identity: identity))
                         if response.status == 200 { ok += 1 }
                     }
@@ -71,18 +76,43 @@ import Testing
             }
             return try await group.reduce(0, +)
         }
-        #expect(statuses == 60)
+        #expect(statuses == 64)
         let counters = transport.countersSnapshot
-        #expect(counters.newConnections <= 4)  // at most one per worker thread
-        #expect(counters.reusedConnections >= 56)
+        #expect(counters.newConnections <= 4)  // the per-host bound
+        #expect(counters.reusedConnections >= 60)
+        #expect(counters.idleConnections == counters.newConnections)  // all kept open, none in use
         let check = try await transport.send(.make(server.url("/ok"), identity: identity))
         #expect(try Fixtures.json(check)["connections"] as? Int ?? 99 <= 4)
+    }
+
+    /// A bank call in flight holds no thread: one reactor carries many slow calls at once (the worker-thread
+    /// design it replaced had one call in flight per thread).
+    @Test func oneReactorCarriesManySlowCallsAtOnce() async throws {
+        let server = try await TestTLSServer()
+        defer { server.stop() }
+        let transport = try Fixtures.transport { $0.reactors = 1 }
+        defer { transport.shutdown() }
+        let identity = try Fixtures.identity()
+        let calls = 20
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<calls {
+                group.addTask {
+                    try await transport.send(.make(server.url("/slow?ms=2500"), identity: identity)).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 200, count: calls))
+        let check = try await transport.send(.make(server.url("/ok"), identity: identity))
+        // All twenty overlap unless the machine is very slow to open twenty TLS connections; far above one.
+        #expect(try Fixtures.json(check)["maxConcurrent"] as? Int ?? 0 >= 12)
+        #expect(transport.countersSnapshot.newConnections == calls)
     }
 
     @Test func differentIdentitiesGetDifferentConnections() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
-        let transport = try Fixtures.transport()
+        let transport = try Fixtures.transport { $0.reactors = 1 }  // one multi handle: libcurl must tell them apart
         defer { transport.shutdown() }
         let first = try Fixtures.identity("qwac")
         let second = try Fixtures.identity("qwac2")

@@ -31,7 +31,7 @@ enum Fixtures {
         var configuration = CurlTransport.Configuration()
         configuration.trustAnchors = .pemFile(try TestEnvironment.pki(trust))
         configuration.connectTimeout = .seconds(5)
-        configuration.workerThreads = 4
+        configuration.reactors = 2
         configuration.retry = RetryPolicy(maxRetries: 2, baseDelay: .milliseconds(10), maxDelay: .milliseconds(50))
         adjust(&configuration)
         return try CurlTransport(

@@ -7,6 +7,8 @@ Paths (any method):
   /status/503            503 JSON (?retry-after=N adds a Retry-After header)
   /huge?len=N            200 with Content-Length N
   /huge-chunked?len=N    200 chunked, N bytes, no Content-Length
+  /slow?ms=N             waits N ms, then like /ok; every JSON answer carries "maxConcurrent", the most /slow
+                         requests seen in progress at once
   /hang                  reads the request, never answers
   /drop-once             the first time: closes the connection without answering; afterwards like /ok
   /drop-always           closes the connection without answering
@@ -42,7 +44,7 @@ if args.client_ca:
     context.load_verify_locations(args.client_ca)
 
 lock = threading.Lock()
-state = {"connections": 0, "requests": 0, "dropped": False}
+state = {"connections": 0, "requests": 0, "dropped": False, "slow": 0, "maxConcurrent": 0}
 held = []  # sockets kept open on purpose (/hang, --no-handshake)
 
 
@@ -112,6 +114,13 @@ def serve(conn):
             if path == "/drop-always" or first_drop:
                 tls.close()
                 return
+            if path == "/slow":
+                with lock:
+                    state["slow"] += 1
+                    state["maxConcurrent"] = max(state["maxConcurrent"], state["slow"])
+                time.sleep(int(params.get("ms", "100")) / 1000)
+                with lock:
+                    state["slow"] -= 1
             if path == "/hang":
                 held.append(tls)
                 time.sleep(3600)
@@ -135,7 +144,7 @@ def serve(conn):
                 continue
             with lock:
                 info = {"connection": index, "connections": state["connections"], "requests": state["requests"],
-                        "method": method, "bodyLength": len(body)}
+                        "method": method, "bodyLength": len(body), "maxConcurrent": state["maxConcurrent"]}
             status = 503 if path == "/status/503" else 200
             extra = [("Retry-After", params["retry-after"])] if "retry-after" in params else []
             respond(tls, status, json.dumps(info).encode(), extra=extra, number=number, head_only=method == "HEAD")

@@ -35,7 +35,7 @@ final class SimulatorBanks: Sendable {
             handler: simulator, logger: logger)
         var transportConfiguration = CurlTransport.Configuration()
         transportConfiguration.trustAnchors = .pemFile(pki + "/ca.crt")
-        transportConfiguration.workerThreads = 4
+        transportConfiguration.reactors = 2
         transport = try CurlTransport(configuration: transportConfiguration, logger: logger)
         let port = server.boundPort
         let ei = "https://localhost:\(port)/sandbox/cic/"
