@@ -45,7 +45,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
-                "GatewayLogging", "BlockingIO", "JSONKit",
+                "GatewayLogging", "Reactor", "JSONKit",
             ],
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "OpenSSLKitTests", dependencies: ["OpenSSLKit", "TestSupport"], resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], resources: [.copy("Support")], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "BlockingIO", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "BlockingIO", "Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,11 +1,11 @@
 import BankAdapters
-import BlockingIO
 import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
 import HTTPServerKit
 import PostgresKit
+import Reactor
 import Synchronization
 
 /// The composition root of `passerelle serve`: builds every service once from `Config` and wires the router.
@@ -27,9 +27,9 @@ public final class Application: Sendable {
     /// Connections, token lifecycle and account information.
     public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
     private let prepared = Atomic<Bool>(false)
-    /// The threads `/v1` handlers run on (`PASSERELLE_HTTP_HANDLER_THREADS`): made for blocking, so their database
-    /// and bank calls run inline instead of hopping to the PostgresKit and CurlKit worker threads and back.
-    let handlerThreads: BlockingExecutor
+    /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
+    /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
+    public let reactors: ReactorGroup
 
     /// - Parameters:
     ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
@@ -45,7 +45,7 @@ public final class Application: Sendable {
         self.config = config
         self.logger = logger
         self.metrics = MetricsRegistry()
-        self.handlerThreads = BlockingExecutor(name: "handler", threads: config.http.handlerThreads)
+        self.reactors = ReactorGroup(name: "loop", count: config.http.eventLoops)
         self.lifecycle = ServerLifecycle()
         self.db = AppDatabase.client(config.database, logger: logger)
         self.catalog = try Self.loadCatalog(config: config)
@@ -54,7 +54,7 @@ public final class Application: Sendable {
         var adapters = adapters
         if let makeAdapters {
             let transport = try CurlTransport(
-                configuration: Self.transportConfiguration(config), auditSink: audit,
+                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: audit,
                 logger: logger.labeled("passerelle.outbound"))
             self.transport = transport
             adapters.merge(makeAdapters(transport)) { given, _ in given }
@@ -145,11 +145,11 @@ public final class Application: Sendable {
             host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
             maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
             idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)))
-        // API calls run on the handler threads (their database and bank calls then run inline); health, readiness,
-        // metrics and the OpenAPI document stay on the shared pool, so they answer while every handler thread
-        // waits on a slow bank.
-        let handlerThreads = self.handlerThreads
-        configuration.handlerExecutor = { head in head.target.hasPrefix("/v1/") ? handlerThreads : nil }
+        // API calls run on their connection's event loop (signing, the bank transfer and the answer on one thread;
+        // database calls hop to PostgresKit's threads); health, readiness, metrics and the OpenAPI document run
+        // on the shared pool, so they answer even while an event loop is busy signing.
+        configuration.reactors = reactors
+        configuration.handlerPlacement = { head in head.target.hasPrefix("/v1/") ? .eventLoop : .pool }
         return try HTTPServer(
             configuration: configuration,
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
@@ -172,9 +172,8 @@ public final class Application: Sendable {
         c.trustAnchors = config.bankCAFile.map { .pemFile($0) } ?? .system
         c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
         c.maxResponseBytes = config.outbound.maxResponseBytes
-        c.reactors = config.outbound.threads
         c.idleTimeout = .milliseconds(Int(config.outbound.idleTimeoutSeconds * 1000))
-        c.maxConnectionsPerHost = config.outbound.maxIdlePerHost
+        c.maxConnectionsPerHost = config.outbound.maxConnectionsPerHost
         c.retry = RetryPolicy(maxRetries: config.outbound.maxRetries)
         c.proxyURL = config.outbound.proxy
         c.userAgent = "Passerelle/\(PasserelleVersion.current)"
@@ -210,10 +209,11 @@ public final class Application: Sendable {
         }
     }
 
-    /// Flushes the audit log, stops the transport and releases the database pool.
+    /// Flushes the audit log, stops the transport and the event loops and releases the database pool.
     public func shutdown() async {
         await audit.flush()
         transport?.shutdown()
+        reactors.shutdown()
         await db.shutdown()
     }
 }

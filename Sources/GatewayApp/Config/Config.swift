@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
@@ -15,10 +16,9 @@ public struct Config: Sendable {
         public var idleTimeoutSeconds = 60.0
         public var headerTimeoutSeconds = 10.0
         public var maxBodyBytes = 1 << 20
-        /// Threads `/v1` handlers run on. They block in libpq and libcurl calls, so this bounds API requests in
-        /// progress (the rest wait their turn); keep it near `Outbound.maxIdlePerHost` so that kept-alive bank
-        /// connections are not churned.
-        public var handlerThreads = 8
+        /// Event loops (reactor threads): each serves its share of the HTTP connections, runs their `/v1`
+        /// handlers and drives their bank calls. Default: the cores this process may use.
+        public var eventLoops = ProcessInfo.processInfo.activeProcessorCount
     }
 
     /// PostgreSQL.
@@ -65,9 +65,9 @@ public struct Config: Sendable {
     public struct Outbound: Sendable {
         public var connectTimeoutSeconds = 5.0
         public var maxResponseBytes = 10 << 20
-        public var threads = 8
         public var idleTimeoutSeconds = 50.0
-        public var maxIdlePerHost = 8
+        /// Connections to one bank host at once, per event loop (further calls wait, under their deadline).
+        public var maxConnectionsPerHost = 32
         public var maxRetries = 2
         public var proxy: String?
     }
@@ -115,7 +115,7 @@ public struct Config: Sendable {
             "PASSERELLE_HTTP_IDLE_TIMEOUT_SECONDS", default: http.idleTimeoutSeconds, in: 0.1...86400)
         http.headerTimeoutSeconds = env.seconds(
             "PASSERELLE_HTTP_HEADER_TIMEOUT_SECONDS", default: http.headerTimeoutSeconds, in: 0.1...3600)
-        http.handlerThreads = env.int("PASSERELLE_HTTP_HANDLER_THREADS", default: http.handlerThreads, in: 1...1024)
+        http.eventLoops = env.int("PASSERELLE_EVENT_LOOPS", default: http.eventLoops, in: 1...256)
         http.maxBodyBytes = env.int("PASSERELLE_HTTP_MAX_BODY_BYTES", default: http.maxBodyBytes, in: 0...(1 << 30))
 
         database.url = env.secret("PASSERELLE_DATABASE_URL")
@@ -179,10 +179,10 @@ public struct Config: Sendable {
             "PASSERELLE_OUTBOUND_CONNECT_TIMEOUT_SECONDS", default: outbound.connectTimeoutSeconds, in: 0.1...120)
         outbound.maxResponseBytes = env.int(
             "PASSERELLE_OUTBOUND_MAX_RESPONSE_BYTES", default: outbound.maxResponseBytes, in: 1024...(1 << 30))
-        outbound.threads = env.int("PASSERELLE_OUTBOUND_THREADS", default: outbound.threads, in: 1...256)
         outbound.idleTimeoutSeconds = env.seconds(
             "PASSERELLE_OUTBOUND_IDLE_TIMEOUT_SECONDS", default: outbound.idleTimeoutSeconds, in: 1...3600)
-        outbound.maxIdlePerHost = env.int("PASSERELLE_OUTBOUND_MAX_IDLE_PER_HOST", default: outbound.maxIdlePerHost, in: 0...1024)
+        outbound.maxConnectionsPerHost = env.int(
+            "PASSERELLE_OUTBOUND_MAX_CONNECTIONS_PER_HOST", default: outbound.maxConnectionsPerHost, in: 1...4096)
         outbound.maxRetries = env.int("PASSERELLE_OUTBOUND_MAX_RETRIES", default: outbound.maxRetries, in: 0...10)
         outbound.proxy = env.optionalString("PASSERELLE_OUTBOUND_PROXY")
         sandboxActivationImmediate =

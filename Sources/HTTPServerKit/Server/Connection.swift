@@ -1,3 +1,4 @@
+import Reactor
 /// One accepted connection's state. Owned and touched only by the event-loop thread.
 ///
 /// ```
@@ -52,13 +53,13 @@ final class Connection {
 
     /// The epoll events this state needs.
     var wantedInterest: UInt32 {
-        if tlsWantsWrite { return Poller.writable }
+        if tlsWantsWrite { return Reactor.writable }
         let pendingOutput = outputOffset < output.count
         switch phase {
-        case .handshake, .lingering: return Poller.readable
-        case .reading: return Poller.readable | (pendingOutput ? Poller.writable : 0)
-        case .awaitingHandler: return pendingOutput ? Poller.writable : 0
-        case .writing: return Poller.writable
+        case .handshake, .lingering: return Reactor.readable
+        case .reading: return Reactor.readable | (pendingOutput ? Reactor.writable : 0)
+        case .awaitingHandler: return pendingOutput ? Reactor.writable : 0
+        case .writing: return Reactor.writable
         }
     }
 

@@ -1,5 +1,6 @@
 internal import CShims
 import GatewayLogging
+import Reactor
 import Synchronization
 
 #if canImport(Glibc)
@@ -25,31 +26,42 @@ struct ResponseCompletion: Sendable {
     let close: Bool
 }
 
-/// The I/O side of the server: one dedicated thread running epoll over the listener and every connection.
-///
-/// Why a dedicated thread and not tasks: `epoll_wait` blocks, and Swift's cooperative pool has one thread per
-/// core (two here), so a blocking wait there would stall every handler. This thread only does non-blocking
-/// syscalls and parsing; each complete request is handed to `dispatch`, which starts its handler task directly on
-/// the executor that will run it (no intermediate hop through the cooperative pool), and encoded responses come
-/// back through a mutex-guarded inbox plus an eventfd wake-up (one wake-up per batch). This is the NIO/nginx
-/// shape: one loop owns the sockets, no locks on the hot per-connection state.
-///
-/// Everything but `inbox` is touched only by the loop thread, hence `@unchecked Sendable`.
-final class EventLoop: @unchecked Sendable {
-    struct Inbox {
-        var completions: [ResponseCompletion] = []
-        var wakePending = false
-        var shutdownGrace: Duration?
-    }
+/// State the event loops of one server share: the connection count behind `maxConnections` and where the
+/// acceptor hands new connections.
+final class EventLoopGroupState: Sendable {
+    let openConnections = Atomic<Int>(0)
+    /// Set while the acceptor's listener is paused for back-pressure (a loop closing a connection then wakes it).
+    let listenerPausedForLimit = Atomic<Bool>(false)
+    private let cursor = Atomic<Int>(0)
+    /// Round-robin position for the next accepted connection.
+    func nextIndex(of count: Int) -> Int { cursor.add(1, ordering: .relaxed).oldValue % count }
+}
 
-    private let inbox = Mutex<Inbox>(Inbox())
+/// The I/O side of the server: HTTP connections served on one reactor (`Reactor`: epoll on a dedicated thread).
+///
+/// A server has one event loop per reactor of its group. The first one owns the listener: it accepts and hands
+/// each new connection to the loops in turn; from then on a connection lives on one loop. Each complete request
+/// is handed to `dispatch`, which starts its handler task — on this loop's reactor for the API (the handler's
+/// signing and bank call then run on the same thread, with no hand-over at all) or elsewhere for routes placed
+/// off it; the encoded response comes back through `complete`, inline when the handler ran here. This is the
+/// NIO/nginx shape: one thread owns a connection's socket, no locks on the hot per-connection state.
+///
+/// Everything is touched only on the reactor's thread (`@unchecked Sendable`); other threads go through
+/// `reactor.execute`.
+final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
+    let reactor: Reactor
+    /// Its position in the server's loops (0 owns the listener).
+    let index: Int
     private let stopped = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-    private let poller: Poller
     private let configuration: HTTPServer.Configuration
     private let tlsContext: TLSContext?
     private let logger: Logger
     private let metrics: HTTPMetrics
     private let lifecycle: ServerLifecycle
+    private let shared: EventLoopGroupState
+    /// All loops of the server, in order (set once by the server before `start`).
+    var siblings: [EventLoop] = []
+    private var dispatch: (RequestJob) -> Void = { _ in }
     private var listener: Int32
     private var listenerPaused = false
     /// When a listener paused for lack of resources is watched again (0: paused for back-pressure only).
@@ -57,22 +69,26 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
     private var nextID: UInt64 = 1
     private var drainDeadline: UInt64 = 0
-    private(set) var forcedShutdown = false
-    /// Requests completed during this loop iteration, dispatched once every ready socket has been read.
-    private var pendingJobs: [RequestJob] = []
+    private var nextTimerScan: UInt64 = 0
+    private var running = false
+    private var finished = false
+    private let forced = Atomic<Bool>(false)
     private var scratch = [UInt8](repeating: 0, count: 65536)
 
     init(
-        listener: Int32, configuration: HTTPServer.Configuration, tlsContext: TLSContext?, logger: Logger,
-        metrics: HTTPMetrics, lifecycle: ServerLifecycle
-    ) throws(SocketError) {
+        reactor: Reactor, index: Int, listener: Int32, shared: EventLoopGroupState,
+        configuration: HTTPServer.Configuration, tlsContext: TLSContext?, logger: Logger, metrics: HTTPMetrics,
+        lifecycle: ServerLifecycle
+    ) {
+        self.reactor = reactor
+        self.index = index
         self.listener = listener
+        self.shared = shared
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.logger = logger
         self.metrics = metrics
         self.lifecycle = lifecycle
-        self.poller = try Poller()
     }
 
     deinit {
@@ -80,68 +96,38 @@ final class EventLoop: @unchecked Sendable {
         if listener >= 0 { Glibc.close(listener) }
     }
 
-    // MARK: - Called from other threads
+    /// True once the grace period ran out and connections were closed with handlers still running.
+    var forcedShutdown: Bool { forced.load(ordering: .relaxed) }
 
-    /// Queues a response for its connection and wakes the loop if needed.
-    func complete(_ completion: ResponseCompletion) {
-        let wake = inbox.withLock { box -> Bool in
-            box.completions.append(completion)
-            if box.wakePending { return false }
-            box.wakePending = true
-            return true
+    // MARK: - Called from any thread
+
+    /// Starts serving on the reactor; `dispatch` is called there with every complete request (it must not block).
+    func start(dispatch: @escaping (RequestJob) -> Void) {
+        let box = UncheckedBox(dispatch)
+        reactor.execute { [self] in
+            self.dispatch = box.value
+            running = true
+            if listener >= 0 { reactor.watch(listener, events: Reactor.readable, handler: self) }
+            nextTimerScan = Reactor.now() + 100_000_000
+            reactor.addTicker(self)
         }
-        if wake { poller.wake() }
+    }
+
+    /// Queues a response for its connection (written at once when called on the loop's thread).
+    func complete(_ completion: ResponseCompletion) {
+        if reactor.isCurrent {
+            apply(completion)
+        } else {
+            reactor.execute { [self] in apply(completion) }
+        }
     }
 
     /// Starts draining: stop accepting, close idle connections, finish in-flight ones within `grace`.
     func requestShutdown(grace: Duration) {
-        inbox.withLock { $0.shutdownGrace = grace }
-        poller.wake()
+        reactor.execute { [self] in beginDrain(grace) }
     }
 
-    // MARK: - The loop
-
-    /// Runs on the calling (dedicated) thread until drained, handing every complete request to `dispatch`
-    /// (called on this thread; it must not block).
-    func run(dispatch: (RequestJob) -> Void) {
-        poller.add(listener, events: Poller.readable)
-        var events = [epoll_event](repeating: epoll_event(), count: 256)
-        var nextTimerScan: UInt64 = 0
-        while true {
-            poller.wait(timeoutMS: 100, into: &events) { fd, ev in handle(fd: fd, events: ev) }
-            if !pendingJobs.isEmpty {
-                for job in pendingJobs { dispatch(job) }
-                pendingJobs.removeAll(keepingCapacity: true)
-            }
-            let now = Self.now()
-            if now >= nextTimerScan {
-                scanDeadlines(now)
-                nextTimerScan = now + 100_000_000
-            }
-            if lifecycle.isDraining {
-                if connections.isEmpty { break }
-                if now >= drainDeadline {
-                    forcedShutdown = true
-                    logger.warning("grace period over; closing \(connections.count) connection(s)")
-                    for c in Array(connections.values) { close(c) }
-                    break
-                }
-            }
-        }
-        if listener >= 0 {
-            poller.remove(listener)
-            Glibc.close(listener)
-            listener = -1
-        }
-        let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.done = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Returns once `run` has closed the listener and every connection (callable from any task).
+    /// Returns once the loop has closed its listener and every connection (callable from any task).
     func waitUntilStopped() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = stopped.withLock { state -> Bool in
@@ -153,18 +139,54 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func handle(fd: Int32, events: UInt32) {
-        if fd == poller.wakeFD {
-            poller.drainWake()
-            takeInbox()
-            return
+    // MARK: - The loop (on the reactor's thread)
+
+    var nextDeadline: UInt64 { finished ? .max : nextTimerScan }
+
+    func tick(now: UInt64) {
+        guard running, !finished, now >= nextTimerScan else { return }
+        scanDeadlines(now)
+        nextTimerScan = now + 100_000_000
+        if lifecycle.isDraining && drainDeadline != 0 {
+            if connections.isEmpty {
+                finish()
+            } else if now >= drainDeadline {
+                forced.store(true, ordering: .relaxed)
+                logger.warning("grace period over; closing \(connections.count) connection(s)")
+                for c in Array(connections.values) { close(c) }
+                finish()
+            }
         }
+    }
+
+    /// Closes the listener, stops ticking and wakes `waitUntilStopped`.
+    private func finish() {
+        finished = true
+        closeListener()
+        reactor.removeTicker(self)
+        let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func closeListener() {
+        if listener >= 0 {
+            reactor.unwatch(listener)
+            Glibc.close(listener)
+            listener = -1
+        }
+    }
+
+    func reactorEvent(fd: Int32, events: UInt32) {
         if fd == listener {
             acceptConnections()
             return
         }
         guard let c = connections[fd] else { return }
-        if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
+        if events & Reactor.errorOrHangUp != 0 {
             close(c)
             return
         }
@@ -172,40 +194,29 @@ final class EventLoop: @unchecked Sendable {
         case .handshake: advanceHandshake(c)
         case .lingering: drainLingering(c)
         case .reading:
-            if events & Poller.writable != 0 || c.tlsWantsWrite { flush(c) }
-            if connections[fd] === c, c.phase == .reading, events & Poller.readable != 0 { readAndProcess(c) }
+            if events & Reactor.writable != 0 || c.tlsWantsWrite { flush(c) }
+            if connections[fd] === c, c.phase == .reading, events & Reactor.readable != 0 { readAndProcess(c) }
         case .writing, .awaitingHandler:
             flush(c)
         }
         if connections[fd] === c { updateInterest(c) }
     }
 
-    private func takeInbox() {
-        let (completions, grace) = inbox.withLock { box -> ([ResponseCompletion], Duration?) in
-            let taken = box.completions
-            box.completions.removeAll(keepingCapacity: true)
-            box.wakePending = false
-            let grace = box.shutdownGrace
-            box.shutdownGrace = nil
-            return (taken, grace)
-        }
-        for completion in completions {
-            guard let c = connections[completion.fd], c.id == completion.connectionID, c.phase == .awaitingHandler
-            else { continue }
-            c.output += completion.bytes
-            c.closeAfterWrite = completion.close || lifecycle.isDraining
-            c.phase = .writing
-            c.requestsServed += 1
-            flush(c)
-            if connections[completion.fd] === c { updateInterest(c) }
-        }
-        if let grace { beginDrain(grace) }
+    private func apply(_ completion: ResponseCompletion) {
+        guard let c = connections[completion.fd], c.id == completion.connectionID, c.phase == .awaitingHandler
+        else { return }
+        c.output += completion.bytes
+        c.closeAfterWrite = completion.close || lifecycle.isDraining
+        c.phase = .writing
+        c.requestsServed += 1
+        flush(c)
+        if connections[completion.fd] === c { updateInterest(c) }
     }
 
     // MARK: - Accept
 
     private func acceptConnections() {
-        while connections.count < configuration.maxConnections {
+        while shared.openConnections.load(ordering: .relaxed) < configuration.maxConnections {
             guard let (fd, address) = SocketIO.accept(listener) else {
                 let e = errno
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
@@ -213,32 +224,75 @@ final class EventLoop: @unchecked Sendable {
                     // listener, so stop watching it for a moment instead of spinning (nginx does the same).
                     logger.warning("accept failed; pausing the listener", metadata: ["errno": "\(e)"])
                     listenerPaused = true
-                    listenerResumeAt = Self.now() + 100_000_000
-                    poller.modify(listener, events: 0)
+                    listenerResumeAt = Reactor.now() + 100_000_000
+                    reactor.watch(listener, events: 0, handler: self)
                 }
                 break
             }
-            var session: TLSSession?
-            if let tlsContext {
-                session = TLSSession(context: tlsContext, fd: fd)
-                if session == nil {
-                    Glibc.close(fd)
-                    continue
-                }
-            }
-            let c = Connection(id: nextID, fd: fd, remoteAddress: address, tls: session, limits: configuration.limits)
-            nextID += 1
-            c.deadline = Self.now() + configuration.headerTimeout.nanoseconds
-            connections[fd] = c
+            shared.openConnections.add(1, ordering: .relaxed)
             metrics.openConnections.add(1)
-            c.interest = Poller.readable
-            poller.add(fd, events: c.interest)
+            // Spread connections over the loops; each then lives on one thread.
+            let target = siblings.isEmpty ? self : siblings[shared.nextIndex(of: siblings.count)]
+            if target === self {
+                adopt(fd: fd, address: address)
+            } else {
+                target.reactor.execute { target.adopt(fd: fd, address: address) }
+            }
         }
-        if connections.count >= configuration.maxConnections && !listenerPaused {
+        if shared.openConnections.load(ordering: .relaxed) >= configuration.maxConnections && !listenerPaused {
             // Back-pressure: leave further connections in the kernel backlog until one closes.
             listenerPaused = true
-            poller.modify(listener, events: 0)
+            shared.listenerPausedForLimit.store(true, ordering: .relaxed)
+            reactor.watch(listener, events: 0, handler: self)
         }
+    }
+
+    /// Serves an accepted connection on this loop (on its thread).
+    func adopt(fd: Int32, address: String) {
+        guard !finished, drainDeadline == 0 else {  // handed over just as the server began draining
+            Glibc.close(fd)
+            connectionGone()
+            return
+        }
+        var session: TLSSession?
+        if let tlsContext {
+            session = TLSSession(context: tlsContext, fd: fd)
+            if session == nil {
+                Glibc.close(fd)
+                connectionGone()
+                return
+            }
+        }
+        let c = Connection(id: nextID, fd: fd, remoteAddress: address, tls: session, limits: configuration.limits)
+        nextID += 1
+        c.deadline = Reactor.now() + configuration.headerTimeout.nanoseconds
+        connections[fd] = c
+        c.interest = Reactor.readable
+        reactor.watch(fd, events: c.interest, handler: self)
+    }
+
+    /// One connection fewer: count it and let a listener paused at `maxConnections` accept again.
+    private func connectionGone() {
+        shared.openConnections.add(-1, ordering: .relaxed)
+        metrics.openConnections.add(-1)
+        if shared.listenerPausedForLimit.load(ordering: .relaxed) {
+            let acceptor = siblings.first ?? self
+            if acceptor === self {
+                resumeListenerIfPossible()
+            } else {
+                acceptor.reactor.execute { acceptor.resumeListenerIfPossible() }
+            }
+        }
+    }
+
+    /// Watches the listener again after back-pressure, if below `maxConnections` (on the acceptor's thread).
+    func resumeListenerIfPossible() {
+        guard listenerPaused, listenerResumeAt == 0, listener >= 0,
+            shared.openConnections.load(ordering: .relaxed) < configuration.maxConnections
+        else { return }
+        listenerPaused = false
+        shared.listenerPausedForLimit.store(false, ordering: .relaxed)
+        reactor.watch(listener, events: Reactor.readable, handler: self)
     }
 
     // MARK: - TLS handshake
@@ -320,7 +374,7 @@ final class EventLoop: @unchecked Sendable {
                 c.requestStarted = false
                 c.phase = .awaitingHandler
                 c.deadline = Self.now() + configuration.handlerTimeout.nanoseconds
-                pendingJobs.append(
+                dispatch(
                     RequestJob(
                         connectionID: c.id, fd: c.fd, head: head, body: body, peerCertificate: c.peerCertificate,
                         peerCertificateChain: c.peerCertificateChain,
@@ -412,23 +466,17 @@ final class EventLoop: @unchecked Sendable {
 
     private func close(_ c: Connection) {
         guard connections[c.fd] === c else { return }
-        poller.remove(c.fd)
+        reactor.unwatch(c.fd)
         Glibc.close(c.fd)
         connections[c.fd] = nil
-        metrics.openConnections.add(-1)
-        if listenerPaused && listenerResumeAt == 0 && connections.count < configuration.maxConnections
-            && listener >= 0
-        {
-            listenerPaused = false
-            poller.modify(listener, events: Poller.readable)
-        }
+        connectionGone()
     }
 
     private func updateInterest(_ c: Connection) {
         let wanted = c.wantedInterest
         if wanted != c.interest {
             c.interest = wanted
-            poller.modify(c.fd, events: wanted)
+            reactor.watch(c.fd, events: wanted, handler: self)
         }
     }
 
@@ -437,9 +485,12 @@ final class EventLoop: @unchecked Sendable {
     private func scanDeadlines(_ now: UInt64) {
         if listenerResumeAt != 0 && now >= listenerResumeAt {
             listenerResumeAt = 0
-            if listenerPaused && connections.count < configuration.maxConnections && listener >= 0 {
+            if listenerPaused && shared.openConnections.load(ordering: .relaxed) < configuration.maxConnections
+                && listener >= 0
+            {
                 listenerPaused = false
-                poller.modify(listener, events: Poller.readable)
+                shared.listenerPausedForLimit.store(false, ordering: .relaxed)
+                reactor.watch(listener, events: Reactor.readable, handler: self)
             }
         }
         for c in Array(connections.values) where c.deadline != 0 && c.deadline <= now {
@@ -466,11 +517,7 @@ final class EventLoop: @unchecked Sendable {
         lifecycle.startDraining()
         drainDeadline = Self.now() + grace.nanoseconds
         // Stop accepting: closing the listener makes new connection attempts fail at once.
-        if listener >= 0 {
-            poller.remove(listener)
-            Glibc.close(listener)
-            listener = -1
-        }
+        closeListener()
         for c in Array(connections.values) {
             switch c.phase {
             case .handshake: close(c)
@@ -481,9 +528,11 @@ final class EventLoop: @unchecked Sendable {
         logger.info("draining", metadata: ["connections": "\(connections.count)"])
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
+    static func now() -> UInt64 { Reactor.now() }
+}
+
+/// Carries a non-Sendable value to the reactor's thread, which alone uses it.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -1,3 +1,5 @@
+import Reactor
+
 extension HTTPServer {
     /// Listener, limits and timeouts. Defaults follow issue 3 (and nginx where the issue is silent).
     public struct Configuration: Sendable {
@@ -26,11 +28,12 @@ extension HTTPServer {
         public var handlerTimeout: Duration
         /// TLS for the listener; plain HTTP when nil.
         public var tls: TLSConfiguration?
-        /// Where the handler task of a request runs, chosen from its head; the global concurrent executor when
-        /// this (or its answer) is nil. A pool of threads made for blocking calls (a `BlockingExecutor`) lets
-        /// handlers call libpq and libcurl inline instead of hopping threads; keep cheap routes (health, metrics)
-        /// off it so that they answer while its threads wait on banks.
-        public var handlerExecutor: (@Sendable (RequestHead) -> (any TaskExecutor)?)?
+        /// The reactors serving connections, one event loop each (the first also accepts). Nil: the server
+        /// starts one reactor of its own. Give the group the outbound transport uses, so that a handler placed
+        /// on the event loop drives its bank call on the same thread.
+        public var reactors: ReactorGroup?
+        /// Where the handler task of a request runs, chosen from its head; `.pool` when nil.
+        public var handlerPlacement: (@Sendable (RequestHead) -> HandlerPlacement)?
 
         public init(
             host: String = "0.0.0.0", port: Int = 8080, backlog: Int32 = 1024, limits: HTTPLimits = HTTPLimits(),
@@ -51,6 +54,17 @@ extension HTTPServer {
             self.tls = tls
         }
     }
+}
+
+/// Where a request's handler task runs.
+public enum HandlerPlacement: Sendable {
+    /// Swift's global concurrent executor (the cooperative pool).
+    case pool
+    /// The reactor of the connection's event loop: no thread hand-over between reading the request, the handler
+    /// and writing the answer. The handler must not block (libpq through its `BlockingExecutor` is fine).
+    case eventLoop
+    /// A given executor (a `BlockingExecutor` for handlers that block).
+    case executor(any TaskExecutor)
 }
 
 extension Duration {

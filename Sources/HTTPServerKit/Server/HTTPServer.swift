@@ -1,12 +1,14 @@
 import GatewayLogging
+import Reactor
 import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Our HTTP/1.1 server: epoll event loop on a dedicated thread; each request's handler is a task started by the
-/// loop on the executor `Configuration.handlerExecutor` picks (the cooperative pool by default), awaited by `run()`.
+/// Our HTTP/1.1 server: one event loop per reactor (epoll on a dedicated thread; `Configuration.reactors`); each
+/// request's handler is a task started by its loop where `Configuration.handlerPlacement` says (the cooperative
+/// pool by default, or the loop's own reactor), awaited by `run()`.
 ///
 /// ```swift
 /// let lifecycle = ServerLifecycle()
@@ -22,10 +24,12 @@ public final class HTTPServer: Sendable {
     public let boundPort: Int
     /// Draining state shared with `/ready`.
     public let lifecycle: ServerLifecycle
-    private let loop: EventLoop
+    private let loops: [EventLoop]
+    /// The reactors the server started itself (stopped when `run` returns); nil when given.
+    private let ownReactors: ReactorGroup?
     private let pipeline: MiddlewarePipeline
     private let started = Mutex(false)
-    private let handlerExecutor: (@Sendable (RequestHead) -> (any TaskExecutor)?)?
+    private let handlerPlacement: (@Sendable (RequestHead) -> HandlerPlacement)?
 
     /// Binds the listener (so `boundPort` is known at once) and prepares TLS. Serving starts with `run()`.
     /// - Throws: `SocketError` when binding fails, `TLSError` when the TLS material is unusable.
@@ -38,16 +42,19 @@ public final class HTTPServer: Sendable {
         let fd = try SocketIO.listen(host: configuration.host, port: configuration.port, backlog: configuration.backlog)
         self.boundPort = SocketIO.localPort(fd)
         self.lifecycle = lifecycle
-        self.handlerExecutor = configuration.handlerExecutor
+        self.handlerPlacement = configuration.handlerPlacement
         let httpMetrics = HTTPMetrics(metrics)
-        do {
-            self.loop = try EventLoop(
-                listener: fd, configuration: configuration, tlsContext: tls, logger: logger, metrics: httpMetrics,
+        let group = configuration.reactors ?? ReactorGroup(name: "http", count: 1)
+        self.ownReactors = configuration.reactors == nil ? group : nil
+        let shared = EventLoopGroupState()
+        let loops = group.reactors.enumerated().map { index, reactor in
+            EventLoop(
+                reactor: reactor, index: index, listener: index == 0 ? fd : -1, shared: shared,
+                configuration: configuration, tlsContext: tls, logger: logger, metrics: httpMetrics,
                 lifecycle: lifecycle)
-        } catch {
-            Glibc.close(fd)
-            throw error
         }
+        for loop in loops { loop.siblings = loops }
+        self.loops = loops
         self.pipeline = MiddlewarePipeline(handler: handler, logger: logger, metrics: httpMetrics, lifecycle: lifecycle)
     }
 
@@ -63,25 +70,36 @@ public final class HTTPServer: Sendable {
             return !s
         }
         precondition(first, "HTTPServer.run() called twice")
-        let loop = self.loop
         let handlers = HandlerTasks()
         let pipeline = self.pipeline
-        let handlerExecutor = self.handlerExecutor
-        startThread {
-            loop.run { job in
-                handlers.start(on: handlerExecutor?(job.head)) {
+        let placement = self.handlerPlacement
+        for loop in loops {
+            let reactor = loop.reactor
+            loop.start { job in
+                let executor: (any TaskExecutor)?
+                switch placement?(job.head) ?? .pool {
+                case .pool: executor = nil
+                case .eventLoop: executor = reactor
+                case .executor(let given): executor = given
+                }
+                handlers.start(on: executor) {
                     loop.complete(await pipeline.respond(to: job))
                 }
             }
         }
-        // Cancelling the task running `run()` closes everything at once rather than leave the event loop serving.
+        // Cancelling the task running `run()` closes everything at once rather than leave the event loops serving.
+        let loops = self.loops
         await withTaskCancellationHandler {
-            await loop.waitUntilStopped()
+            for loop in loops { await loop.waitUntilStopped() }
         } onCancel: {
             self.shutdown(gracePeriod: .zero)
         }
         // Every connection is closed; handlers still running are cut short when the grace period ran out.
-        await handlers.waitForAll(cancelling: loop.forcedShutdown)
+        await handlers.waitForAll(cancelling: loops.contains { $0.forcedShutdown })
+        if let ownReactors {
+            ownReactors.shutdown()
+            await ownReactors.waitUntilStopped()
+        }
     }
 
     /// Starts a graceful shutdown: `/ready` turns 503, the listener closes, idle keep-alive connections close,
@@ -89,7 +107,7 @@ public final class HTTPServer: Sendable {
     /// when done. Safe to call from any thread, more than once.
     public func shutdown(gracePeriod: Duration = .seconds(20)) {
         lifecycle.startDraining()
-        loop.requestShutdown(grace: gracePeriod)
+        for loop in loops { loop.requestShutdown(grace: gracePeriod) }
     }
 
     /// Runs until one of `signals` arrives, then shuts down gracefully and returns once drained.
@@ -141,23 +159,4 @@ final class HandlerTasks: Sendable {
             for task in tasks { await task.value }
         }
     }
-}
-
-/// Starts a detached POSIX thread running `body` (the event loop must not live on the cooperative pool).
-func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box: @unchecked Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(
-        &thread, nil,
-        { arg in
-            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread)
 }
