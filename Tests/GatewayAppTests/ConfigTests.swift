@@ -9,6 +9,20 @@ import Testing
         #expect(config.logLevel == .info)
         #expect(config.database.url?.reveal == "postgresql://localhost/db")
         #expect("\(config.database.url!)" == "<redacted>")
+        #expect(config.http.eventLoops >= 1)
+        #expect(config.outbound.maxConnectionsPerHost == 32)
+    }
+
+    @Test func eventLoopsAndPerHostConnectionsAreConfigurable() throws {
+        let config = try Config(environment: [
+            "PASSERELLE_DATABASE_URL": "postgresql://localhost/db", "PASSERELLE_EVENT_LOOPS": "3",
+            "PASSERELLE_OUTBOUND_MAX_CONNECTIONS_PER_HOST": "4",
+        ])
+        #expect(config.http.eventLoops == 3)
+        #expect(config.outbound.maxConnectionsPerHost == 4)
+        #expect(throws: ConfigError.self) {
+            try Config(environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_EVENT_LOOPS": "0"])
+        }
     }
 
     @Test func reportsEveryProblemTogether() {
