@@ -2,7 +2,8 @@ internal import CCurl
 internal import CShims
 import Synchronization
 
-/// Set from a task's cancellation handler, read by libcurl's progress callback, which then aborts the transfer.
+/// Set from a task's cancellation handler: a transfer not started yet never starts, and `CurlMulti.abort` (run
+/// on the reactor right after) reports the aborted one as cancelled.
 final class CancellationFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func cancel() { flag.store(true, ordering: .relaxed) }
@@ -24,7 +25,7 @@ struct AttemptResult: Sendable {
     var bytesReceived: Int
 }
 
-/// The per-transfer state the C callbacks write into, passed to them as `WRITEDATA`/`HEADERDATA`/`XFERINFODATA`.
+/// The per-transfer state the C callbacks write into, passed to them as `WRITEDATA`/`HEADERDATA`.
 final class TransferSink {
     let maxBodyBytes: Int
     let cancellation: CancellationFlag
@@ -79,16 +80,6 @@ private func receiveHeader(
     }
     sink.headers.append((name: name, value: String(decoding: value, as: UTF8.self)))
     return length
-}
-
-/// `CURLOPT_XFERINFOFUNCTION`: libcurl calls it often (at least once a second); non-zero aborts the transfer
-/// with `CURLE_ABORTED_BY_CALLBACK`. This is how task cancellation reaches a blocking `curl_easy_perform`.
-private func checkCancellation(
-    _ context: UnsafeMutableRawPointer?, _ dltotal: curl_off_t, _ dlnow: curl_off_t, _ ultotal: curl_off_t,
-    _ ulnow: curl_off_t
-) -> Int32 {
-    let sink = Unmanaged<TransferSink>.fromOpaque(context!).takeUnretainedValue()
-    return sink.cancellation.isCancelled ? 1 : 0
 }
 
 // MARK: - One transfer
@@ -184,7 +175,6 @@ extension CurlEasy {
             try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, prepared.headerList), CURLOPT_HTTPHEADER)
             try set(CURLOPT_WRITEDATA, pointer: context)
             try set(CURLOPT_HEADERDATA, pointer: context)
-            try set(CURLOPT_XFERINFODATA, pointer: context)
         } catch {
             configuredIdentity = nil
             return .ended(finish(error.code, request: request, host: host, prepared: prepared, settings: settings))
@@ -255,10 +245,8 @@ extension CurlEasy {
         try set(CURLOPT_OPENSOCKETDATA, pointer: sockets)
         try check(cshim_easy_setopt_closesocket_function(handle, CurlMulti.closeSocket), CURLOPT_CLOSESOCKETFUNCTION)
         try set(CURLOPT_CLOSESOCKETDATA, pointer: sockets)
-        try set(CURLOPT_NOPROGRESS, 0)
-        try check(
-            cshim_easy_setopt_xferinfo_function(handle, CURLOPT_XFERINFOFUNCTION, checkCancellation),
-            CURLOPT_XFERINFOFUNCTION)
+        // No progress callback: task cancellation reaches a running transfer through `CurlMulti.abort`.
+        try set(CURLOPT_NOPROGRESS, 1)
     }
 
     /// Sets the method and body, first undoing what the previous transfer on this handle set.

@@ -189,7 +189,7 @@ public final class CurlTransport: HTTPTransport {
                 }
                 guard attempts <= configuration.retry.maxRetries, RetryPolicy.isIdempotent(request.method) else { break }
                 let retryable: Bool
-                var delay = configuration.retry.backoff(forRetry: attempts - 1)
+                var askedDelay: Duration = .zero
                 switch final {
                 case .success(let response):
                     retryable = response.status == 503
@@ -198,11 +198,13 @@ public final class CurlTransport: HTTPTransport {
                         guard let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0,
                             .seconds(seconds) <= configuration.retry.maxDelay
                         else { break attemptLoop }
-                        delay = max(delay, .seconds(seconds))
+                        askedDelay = .seconds(seconds)
                     }
                 case .failure(let error): retryable = RetryPolicy.isRetryable(error.code)
                 }
                 guard retryable else { break }
+                // Drawn only now: the random jitter costs a getrandom(2) system call.
+                let delay = max(configuration.retry.backoff(forRetry: attempts - 1), askedDelay)
                 guard ContinuousClock.now + delay + .milliseconds(10) < request.deadline else { break }
                 counters.withLock { $0.retries += 1 }
                 logger.debug(

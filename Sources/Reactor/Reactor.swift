@@ -182,7 +182,10 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             var rounds = 0
             while rounds < 4 {
                 rounds += 1
-                queue.withLock { q in swap(&q.work, &batch) }
+                queue.withLock { q in
+                    swap(&q.work, &batch)
+                    q.sleeping = false
+                }
                 if batch.isEmpty { break }
                 let executor = asUnownedTaskExecutor()
                 for work in batch {
@@ -214,7 +217,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             let n = events.withUnsafeMutableBufferPointer {
                 epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout)
             }
-            queue.withLock { $0.sleeping = false }
+            // `sleeping` stays set until the next swap above: a push meanwhile writes one eventfd too many, which
+            // is cheaper than taking the lock once more per iteration.
             guard n > 0 else { continue }
             for i in 0..<Int(n) {
                 let fd = events[i].data.fd
