@@ -124,9 +124,12 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     private func push(_ work: Work) -> Bool {
+        // From the reactor's own thread no wake-up is needed: it looks at the queue before it sleeps.
+        let fromOwnThread = isCurrent
         let (accepted, wake) = queue.withLock { q -> (Bool, Bool) in
             if q.stopping { return (false, false) }
             q.work.append(work)
+            if fromOwnThread { return (true, false) }
             let wake = q.sleeping
             q.sleeping = false
             return (true, wake)

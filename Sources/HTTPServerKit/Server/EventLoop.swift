@@ -190,6 +190,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
             close(c)
             return
         }
+        let wasAwaitingHandler = c.phase == .awaitingHandler
         switch c.phase {
         case .handshake: advanceHandshake(c)
         case .lingering: drainLingering(c)
@@ -199,7 +200,13 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
         case .writing, .awaitingHandler:
             flush(c)
         }
-        if connections[fd] === c { updateInterest(c) }
+        // A request just handed to its handler keeps the connection's read interest: usually nothing arrives
+        // before the answer, and dropping the interest now and restoring it then cost two epoll_ctl calls per
+        // request. Only a read event while it waits (more data, EOF) drops it, so level-triggered epoll stops
+        // reporting input that will not be read until the answer is written.
+        let keepReading =
+            !wasAwaitingHandler && c.phase == .awaitingHandler && c.wantedInterest == 0 && c.interest == Reactor.readable
+        if connections[fd] === c, !keepReading { updateInterest(c) }
     }
 
     private func apply(_ completion: ResponseCompletion) {
