@@ -58,6 +58,11 @@ public final class HTTPServer: Sendable {
         self.pipeline = MiddlewarePipeline(handler: handler, logger: logger, metrics: httpMetrics, lifecycle: lifecycle)
     }
 
+    deinit {
+        // A server that was never run still has the reactor it started for itself.
+        ownReactors?.shutdown()
+    }
+
     /// True once `shutdown` was called: `/ready` answers 503.
     public var isDraining: Bool { lifecycle.isDraining }
 
