@@ -11,7 +11,7 @@ private let blockingThreadKey: pthread_key_t = {
     return key
 }()
 
-/// A small pool of dedicated threads for blocking C calls (`PQexecParams`, `curl_easy_perform`, `connect`).
+/// A small pool of dedicated threads for blocking C calls (`PQconnectdbParams`, `PQexecParams`, `PQfinish`).
 ///
 /// Swift's cooperative pool has one thread per core (two here): a blocking call parked on it stalls every task
 /// of the process. Work submitted with `run(_:)` executes on these threads instead, and the awaiting task is

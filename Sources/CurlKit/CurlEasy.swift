@@ -2,16 +2,14 @@ internal import CCurl
 internal import CShims
 import Synchronization
 
-/// Owns one libcurl easy handle (`CURL*`) and the error buffer libcurl writes into. The handle keeps its live
-/// connections, TLS session cache and DNS cache across `curl_easy_reset`, so a pooled `CurlEasy` is a
-/// keep-alive connection to one host. Used by one transfer at a time (the pool hands it out exclusively).
+/// Owns one libcurl easy handle (`CURL*`) and the error buffer libcurl writes into: one transfer's options and
+/// state. Connections are not its own but its multi handle's (`CurlMulti`), which keeps idle handles per client
+/// identity and uses each for one transfer at a time, on its reactor's thread.
 final class CurlEasy {
     /// The `CURL*` (imported as a raw pointer).
     let handle: UnsafeMutableRawPointer
     /// `CURLOPT_ERRORBUFFER`: libcurl writes a human-readable reason here on failure.
     let errorBuffer: UnsafeMutablePointer<CChar>
-    /// When the handle was last returned to the pool (idle expiry).
-    var lastUsed: ContinuousClock.Instant
     /// The client identity (`TLSClientIdentity.id`, `.some(nil)` for none) whose static options are set on the
     /// handle; `nil` when they must be set again (new handle, or a failed `setopt`).
     var configuredIdentity: String??
@@ -25,11 +23,10 @@ final class CurlEasy {
         self.handle = handle
         self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        self.lastUsed = .now
     }
 
     deinit {
-        curl_easy_cleanup(handle)  // closes the cached connections
+        curl_easy_cleanup(handle)
         errorBuffer.deallocate()
     }
 
@@ -98,11 +95,6 @@ final class CurlEasy {
         guard code == CURLE_OK else { throw CurlSetupError(option: Int(option.rawValue), code: code) }
     }
 }
-
-// Not safe for concurrent use. It is `@unchecked Sendable` only so that the pool (a Mutex) can hand it from one
-// worker thread to the next: a handle is either idle inside the pool or checked out by exactly one transfer,
-// and the pool's lock orders every hand-over. No other code keeps a reference.
-extension CurlEasy: @unchecked Sendable {}
 
 /// A `curl_easy_setopt` that failed (an option this libcurl does not support, out of memory).
 struct CurlSetupError: Error {

@@ -203,7 +203,7 @@ extension CurlEasy {
     }
 
     /// The options that are the same for every transfer of this handle: set after a `curl_easy_reset`, when the
-    /// handle is new or was last used with another identity (the pool keys handles by host and identity, so in
+    /// handle is new or was last used with another identity (`CurlMulti` keeps idle handles per identity, so in
     /// practice once per handle). Re-applying them per transfer cost a reset, twenty `setopt`s and three PEM
     /// copies (`CURL_BLOB_COPY`) for every bank call.
     private func setStaticOptions(

@@ -38,7 +38,8 @@ public final class CurlTransport: HTTPTransport {
         public var maxConnectionsPerHost = 32
         /// Connections kept open per reactor, idle or not (libcurl's connection cache).
         public var maxIdleConnections = 64
-        /// Idle connections older than this are closed (banks' servers often close at 60 s).
+        /// Connections idle longer than this are closed instead of reused (`CURLOPT_MAXAGE_CONN`; banks' servers
+        /// often close at 60 s).
         public var idleTimeout: Duration = .seconds(50)
         /// Retries for idempotent calls.
         public var retry = RetryPolicy()
@@ -64,7 +65,7 @@ public final class CurlTransport: HTTPTransport {
         public var reusedConnections = 0
         /// `send` calls that ended in an error (not counting HTTP error statuses).
         public var failures = 0
-        /// Idle pooled connections now.
+        /// Open connections not carrying a transfer now (kept in the multi handles' caches).
         public var idleConnections = 0
 
         public init() {}

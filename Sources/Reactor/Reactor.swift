@@ -55,7 +55,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     private let wakeFD: Int32
     private var handlers: [(any ReactorIOHandler)?] = []
     private var tickers: [any ReactorTicker] = []
-    private let finished = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let finished = Latch()
 
     /// Creates the epoll instance and starts the thread.
     public init(name: String) {
@@ -112,16 +112,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Returns once the thread has stopped.
-    public func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = finished.withLock { state -> Bool in
-                if state.done { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
+    public func waitUntilStopped() async { await finished.wait() }
 
     private func push(_ work: Work) -> Bool {
         // From the reactor's own thread no wake-up is needed: it looks at the queue before it sleeps.
@@ -236,12 +227,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
                 }
             }
         }
-        let waiters = finished.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.done = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
+        finished.open()
     }
 
     /// Monotonic nanoseconds.

@@ -19,28 +19,16 @@ import Testing
         func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
     }
 
-    func run(_ arguments: [String]) throws -> Run {
+    func run(_ arguments: [String]) async throws -> Run {
         guard let binary = TestEnvironment.executablePath() else {
             throw FixtureError(message: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["sign-request"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        let result = try await runProcessCapturingAll(binary, ["sign-request"] + arguments)
+        return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
-    @Test func printsTheKnownAnswerDigestSignatureAndSigningString() throws {
-        let result = try run([
+    @Test func printsTheKnownAnswerDigestSignatureAndSigningString() async throws {
+        let result = try await run([
             "--key", try Fixtures.url("kat-rsa2048.key").path, "--key-id", "kid-1", "--method", "POST",
             "--url", "https://oauth2-apiii.e-i.com/cic/stet-psd2-api/v2.0/payment-requests?lang=fr&x=%2F#fragment",
             "--header", "Date: Tue, 07 Jun 2022 20:51:35 GMT",
@@ -65,9 +53,9 @@ import Testing
                     + "\n-----END SIGNING STRING-----"))
     }
 
-    @Test func defaultRuleGeneratesDateAndRequestIDAndVerifies() throws {
+    @Test func defaultRuleGeneratesDateAndRequestIDAndVerifies() async throws {
         let key = try PrivateKey(pem: try Fixtures.pki("qseal.key"))
-        let result = try run([
+        let result = try await run([
             "--key", try Fixtures.pkiPath("qseal.key"), "--key-id", "https://tpp.example/qseal.pem", "--method", "get",
             "--url", "https://user@bank.example:443?x=1", "--header", "PSU-IP-Address: 192.0.2.1",
         ])
@@ -81,35 +69,35 @@ import Testing
             signature, method: "GET", target: "/?x=1", headers: headers, publicKey: key.publicKey)
     }
 
-    @Test func readsEncryptedKeysOnlyWithThePassphraseFile() throws {
+    @Test func readsEncryptedKeysOnlyWithThePassphraseFile() async throws {
         let base = [
             "--key", try Fixtures.pkiPath("qseal-pkcs8-enc.key"), "--key-id", "k", "--method", "GET", "--url",
             "https://h/x",
         ]
-        let without = try run(base)
+        let without = try await run(base)
         #expect(without.status != 0)
         #expect(without.stderr.contains("--passphrase-file"))
-        let with = try run(base + ["--passphrase-file", try Fixtures.pkiPath("passphrase.txt")])
+        let with = try await run(base + ["--passphrase-file", try Fixtures.pkiPath("passphrase.txt")])
         #expect(with.status == 0, "\(with.stderr)")
         #expect(with.header("Signature") != nil)
     }
 
-    @Test func warnsUnder2048BitsAndReportsUsageErrors() throws {
+    @Test func warnsUnder2048BitsAndReportsUsageErrors() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sign-request-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let small = dir.appendingPathComponent("small.key").path
         _ = try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", small])
-        let result = try run([
+        let result = try await run([
             "--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers",
             "(request-target) digest",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("warning: the key has 1024 bits"))
         #expect(result.header("Digest") == Digest.headerValue(for: [UInt8]()))
-        #expect(try run(["--key", small]).status == 64)
-        #expect(try run(["--key", small, "--key-id", "k", "--method", "GET", "--url", "ftp://h/"]).status == 64)
-        let absent = try run([
+        #expect(try await run(["--key", small]).status == 64)
+        #expect(try await run(["--key", small, "--key-id", "k", "--method", "GET", "--url", "ftp://h/"]).status == 64)
+        let absent = try await run([
             "--key", small, "--key-id", "k", "--method", "GET", "--url", "https://h/", "--signed-headers",
             "content-type",
         ])

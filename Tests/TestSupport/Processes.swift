@@ -7,20 +7,11 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     async throws -> String
 {
     try await processExecutor.run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        let result = try execute(executable, arguments, environment: environment, captureStandardError: false)
+        guard result.status == 0 else {
+            throw ProcessFailure(description: "\(executable) \(arguments.joined(separator: " ")) exited \(result.status)")
         }
-        return String(decoding: data, as: UTF8.self)
+        return result.stdout
     }
 }
 
@@ -36,18 +27,25 @@ public func runProcessCapturingAll(_ executable: String, _ arguments: [String], 
     async throws -> (status: Int32, stdout: String, stderr: String)
 {
     try await processExecutor.run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        try execute(executable, arguments, environment: environment, captureStandardError: true)
     }
+}
+
+/// Starts `executable`, reads its output to the end and waits for it (blocking: call it on `processExecutor`).
+private func execute(
+    _ executable: String, _ arguments: [String], environment: [String: String]?, captureStandardError: Bool
+) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = captureStandardError ? Pipe() : nil
+    process.standardOutput = out
+    process.standardError = err ?? FileHandle.nullDevice
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
 }

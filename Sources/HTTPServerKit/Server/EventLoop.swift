@@ -52,7 +52,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
     let reactor: Reactor
     /// Its position in the server's loops (0 owns the listener).
     let index: Int
-    private let stopped = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let stopped = Latch()
     private let configuration: HTTPServer.Configuration
     private let tlsContext: TLSContext?
     private let logger: Logger
@@ -128,16 +128,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
     }
 
     /// Returns once the loop has closed its listener and every connection (callable from any task).
-    func waitUntilStopped() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = stopped.withLock { state -> Bool in
-                if state.done { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
+    func waitUntilStopped() async { await stopped.wait() }
 
     // MARK: - The loop (on the reactor's thread)
 
@@ -164,12 +155,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
         finished = true
         closeListener()
         reactor.removeTicker(self)
-        let waiters = stopped.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.done = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
+        stopped.open()
     }
 
     private func closeListener() {
