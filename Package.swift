@@ -5,6 +5,9 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Release builds specialize generics across our own modules (JSONKit's coders, OpenSSLKit's byte helpers, …):
+    // without it a generic called from another module runs unspecialized, boxing every element it touches.
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -16,7 +16,8 @@
 #   BENCH_DURATION=10s  BENCH_CONNECTIONS=32  BENCH_DIRECT_CALLS=5000  BENCH_POOL_SIZE=10 (PASSERELLE_DATABASE_POOL_SIZE)
 #   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of
 #   passerelle during the throughput run (needs linux-perf); BENCH_HOLD=1 stops after the set-up and keeps
-#   everything running (it prints the URL and API key) until interrupted, for profiling by hand.
+#   everything running (it prints the URL and API key) until interrupted, for profiling by hand;
+#   BENCH_WRAPPER='valgrind --tool=callgrind --collect-atstart=no' runs passerelle under that command (with HOLD).
 # Needs (installed when missing, as bench/http.sh does): wrk, nginx, cc, libcurl4-openssl-dev, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -120,7 +121,7 @@ PASSERELLE_DATABASE_POOL_SIZE=${BENCH_POOL_SIZE:-10} \
 PASSERELLE_MASTER_KEY=$(openssl rand -base64 32) PASSERELLE_BANKS_FILE="$WORK/banks.json" \
 PASSERELLE_BANK_CA_FILE="$PKI/ca.crt" PASSERELLE_BOOTSTRAP_API_KEY="$API_KEY" \
 PASSERELLE_LOG_LEVEL=${BENCH_LOG_LEVEL:-error} \
-    "$BIN" serve > "$WORK/serve.log" 2>&1 &
+    ${BENCH_WRAPPER:-} "$BIN" serve > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready" && break

@@ -13,6 +13,8 @@ final class CurlEasy {
     /// The client identity (`TLSClientIdentity.id`, `.some(nil)` for none) whose static options are set on the
     /// handle; `nil` when they must be set again (new handle, or a failed `setopt`).
     var configuredIdentity: String??
+    /// The current transfer's `CURLOPT_HTTPHEADER` list, rebuilt in place for each transfer.
+    let headerList = CurlHeaderList()
 
     /// - Throws: `OutboundError` (`.other`) if `curl_easy_init` fails (out of memory).
     /// - SeeAlso: `curl_easy_init`

@@ -1,5 +1,6 @@
 internal import CCurl
 internal import CShims
+import GatewayLogging
 import Synchronization
 
 /// Set from a task's cancellation handler: a transfer not started yet never starts, and `CurlMulti.abort` (run
@@ -36,6 +37,7 @@ final class TransferSink {
     init(maxBodyBytes: Int, cancellation: CancellationFlag) {
         self.maxBodyBytes = maxBodyBytes
         self.cancellation = cancellation
+        headers.reserveCapacity(12)
     }
 }
 
@@ -97,8 +99,6 @@ struct TransferSettings: Sendable {
 /// A transfer set up on an easy handle and not finished yet: what must live until libcurl is done with it.
 final class PreparedTransfer {
     let sink: TransferSink
-    /// The request header lines (`CURLOPT_HTTPHEADER`), freed by `release`.
-    var headerList: UnsafeMutablePointer<curl_slist>?
     /// A copy of the request body (`CURLOPT_POSTFIELDS` points into it), freed by `release`.
     var body: UnsafeMutableRawBufferPointer?
     /// Time left before the request's deadline when the transfer was set up.
@@ -110,8 +110,6 @@ final class PreparedTransfer {
     }
 
     func release() {
-        curl_slist_free_all(headerList)
-        headerList = nil
         body?.deallocate()
         body = nil
     }
@@ -164,15 +162,10 @@ extension CurlEasy {
                 prepared.body = copy
             }
             try configureMethod(request.method, body: UnsafeRawBufferPointer(prepared.body ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)))
-            var sawExpect = false
-            for field in request.headers {
-                if field.name.utf8.count == 6 && field.name.lowercased() == "expect" { sawExpect = true }
-                // "Name:" would make libcurl drop the header; "Name;" sends it with an empty value.
-                let line = field.value.isEmpty ? field.name + ";" : field.name + ": " + field.value
-                prepared.headerList = curl_slist_append(prepared.headerList, line)
-            }
-            if !sawExpect { prepared.headerList = curl_slist_append(prepared.headerList, "Expect:") }  // no 100-continue wait
-            try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, prepared.headerList), CURLOPT_HTTPHEADER)
+            let sawExpect = request.headers.contains { ASCII.equalsIgnoringCase($0.name, "expect") }
+            // "Expect:" (empty) turns off libcurl's wait for a 100-continue.
+            let list = headerList.build(request.headers, extra: sawExpect ? [] : ["Expect:"])
+            try check(cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, list), CURLOPT_HTTPHEADER)
             try set(CURLOPT_WRITEDATA, pointer: context)
             try set(CURLOPT_HEADERDATA, pointer: context)
         } catch {
@@ -192,7 +185,7 @@ extension CurlEasy {
     ) -> AttemptResult {
         let attempt = result(
             of: code, request: request, host: host, sink: prepared.sink, settings: settings, remaining: prepared.remaining)
-        // Leave no dangling pointer in the handle: the header list and body are freed now.
+        // Leave no dangling pointer in the handle: the body is freed now, the header list rebuilt by the next transfer.
         _ = cshim_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, nil)
         if prepared.body != nil {
             _ = cshim_easy_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)

@@ -56,6 +56,14 @@ protocol MetricFamily: AnyObject, Sendable {
     func render(into out: inout String)
 }
 
+/// A label set rendered once, for a caller that records the same series on every request (the HTTP server's
+/// per-route metrics) and keeps it instead of building and rendering a dictionary each time.
+public struct LabelSet: Hashable, Sendable {
+    let key: String
+
+    public init(_ labels: [String: String]) { key = LabelKey.make(labels) }
+}
+
 /// Label sets rendered once, as `{a="1",b="2"}` (sorted by name), and used as dictionary keys.
 enum LabelKey {
     static func make(_ labels: [String: String]) -> String {
@@ -107,8 +115,12 @@ public final class Counter: MetricFamily {
 
     /// Adds `amount` (≥ 0) to the series with `labels`.
     public func increment(_ labels: [String: String] = [:], by amount: Double = 1) {
-        let key = LabelKey.make(labels)
-        values.withLock { $0[key, default: 0] += amount }
+        increment(LabelSet(labels), by: amount)
+    }
+
+    /// Adds `amount` (≥ 0) to the series `labels`.
+    public func increment(_ labels: LabelSet, by amount: Double = 1) {
+        values.withLock { $0[labels.key, default: 0] += amount }
     }
 
     /// The current value of one series (for tests).
@@ -190,7 +202,12 @@ public final class Histogram: MetricFamily {
 
     /// Records one observation.
     public func observe(_ value: Double, _ labels: [String: String] = [:]) {
-        let key = LabelKey.make(labels)
+        observe(value, LabelSet(labels))
+    }
+
+    /// Records one observation in the series `labels`.
+    public func observe(_ value: Double, _ labels: LabelSet) {
+        let key = labels.key
         let slot = buckets.firstIndex { value <= $0 } ?? buckets.count
         let slots = buckets.count + 1
         series.withLock { all in

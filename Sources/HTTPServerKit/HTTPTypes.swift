@@ -59,16 +59,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 extension String {
     /// ASCII case-insensitive comparison, enough for header names and tokens.
     @inlinable
-    public func caseInsensitiveEquals(_ other: String) -> Bool {
-        let a = utf8, b = other.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = (x >= 65 && x <= 90) ? x + 32 : x
-            let ly = (y >= 65 && y <= 90) ? y + 32 : y
-            if lx != ly { return false }
-        }
-        return true
-    }
+    public func caseInsensitiveEquals(_ other: String) -> Bool { ASCII.equalsIgnoringCase(self, other) }
 }
 
 /// A parsed request as handlers see it.

@@ -1,5 +1,6 @@
 /// A parsed JSON value. Numbers keep their text (an amount is never rounded through `Double`); object members
-/// keep their order, duplicates included (lookups take the last one, as Foundation's decoder does).
+/// keep their order, duplicates included (`JSONNodeDecoder` takes the first one, as Foundation's `JSONDecoder`
+/// does).
 public enum JSONNode: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -64,6 +65,10 @@ public struct JSONParser {
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    /// Members and elements of the containers being read, innermost last: each container's array is made once,
+    /// at its exact size, instead of growing while it is read.
+    private var pendingMembers: [(key: String, value: JSONNode)] = []
+    private var pendingElements: [JSONNode] = []
 
     private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -103,12 +108,13 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONNode {
         guard depth <= Self.maxDepth else { throw error("nested too deeply") }
         index += 1  // {
-        var members: [(key: String, value: JSONNode)] = []
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return .object([])
         }
+        if pendingMembers.capacity == 0 { pendingMembers.reserveCapacity(32) }
+        let start = pendingMembers.count
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
@@ -117,7 +123,8 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try value(depth: depth)))
+            let member = try value(depth: depth)
+            pendingMembers.append((key, member))
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -126,6 +133,8 @@ public struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             index += 1
+            let members = Array(pendingMembers[start...])
+            pendingMembers.removeSubrange(start...)
             return .object(members)
         }
     }
@@ -133,15 +142,17 @@ public struct JSONParser {
     private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONNode {
         guard depth <= Self.maxDepth else { throw error("nested too deeply") }
         index += 1  // [
-        var elements: [JSONNode] = []
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return .array([])
         }
+        if pendingElements.capacity == 0 { pendingElements.reserveCapacity(16) }
+        let start = pendingElements.count
         while true {
             skipWhitespace()
-            elements.append(try value(depth: depth))
+            let element = try value(depth: depth)
+            pendingElements.append(element)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -150,6 +161,8 @@ public struct JSONParser {
             }
             guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
             index += 1
+            let elements = Array(pendingElements[start...])
+            pendingElements.removeSubrange(start...)
             return .array(elements)
         }
     }

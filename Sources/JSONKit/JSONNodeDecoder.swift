@@ -187,22 +187,17 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         var keys: [Key] = []
         keys.reserveCapacity(members.count)
         for (index, member) in members.enumerated() {
-            // A name written twice is listed once (its last value is the one decoded).
-            if members[(index + 1)...].contains(where: { $0.key == member.key }) { continue }
+            // A name written twice is listed once, where it first appears (its first value is the one decoded).
+            if members[..<index].contains(where: { $0.key == member.key }) { continue }
             if let key = Key(stringValue: member.key) { keys.append(key) }
         }
         return keys
     }
 
-    /// The last member with this name (duplicates: the last wins, as with Foundation).
+    /// The first member with this name (duplicates: the first wins, as with Foundation's `JSONDecoder`).
     private func find(_ key: Key) -> JSONNode? {
         let name = key.stringValue
-        var i = members.count - 1
-        while i >= 0 {
-            if members[i].key == name { return members[i].value }
-            i -= 1
-        }
-        return nil
+        return members.first { $0.key == name }?.value
     }
 
     private func child(_ key: Key) throws -> NodeDecoder {
@@ -257,7 +252,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         NodeDecoder(node: find(key) ?? .null, parent: decoder, key: key, options: decoder.options)
     }
 
-    private func find(_ key: SuperKey) -> JSONNode? { members.last { $0.key == key.stringValue }?.value }
+    private func find(_ key: SuperKey) -> JSONNode? { members.first { $0.key == key.stringValue }?.value }
 }
 
 /// The `super` key of `superDecoder()` / `superEncoder()`.

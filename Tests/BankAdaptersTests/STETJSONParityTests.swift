@@ -29,6 +29,16 @@ import Testing
         #expect((try? STETJSON.decode(type, from: body)) == reference, "\(name) as \(T.self) through STETJSON")
     }
 
+    /// The same for a type with a direct reader (`NodeReadable`): `STETJSON` goes through the reader first, and
+    /// whatever the reader accepts must equal what Foundation decodes.
+    static func compareDirect<T: Decodable & Equatable & NodeReadable>(_ type: T.Type, _ body: [UInt8], _ name: String) {
+        let reference = foundation(type, body)
+        #expect((try? STETJSON.decode(type, from: body)) == reference, "\(name) as \(T.self) through its reader")
+        if let node = try? JSONParser.parse(body), let direct = try? T(node: node) {
+            #expect(direct == reference, "\(name): the direct reader's \(T.self) differs from Foundation's")
+        }
+    }
+
     @Test(arguments: fixtures)
     func jsonKitDecodesWhatFoundationDecodes(fixture: String) throws {
         let body = try Fixture.bytes(fixture)
@@ -39,6 +49,19 @@ import Testing
         Self.compare(STETEndUserIdentity.self, body, fixture)
         Self.compare(STETErrorModel.self, body, fixture)
         Self.compare(OAuthTokenResponse.self, body, fixture)
+        Self.compareDirect(STETAccountsResponse.self, body, fixture)
+        Self.compareDirect(STETBalancesResponse.self, body, fixture)
+    }
+
+    @Test(arguments: ["ei-accounts.json", "ei-balances.json", "bpce-accounts-not-consented.json"])
+    func theDirectReaderTakesThePlainFixtures(fixture: String) throws {
+        // Otherwise the fast path would silently never run.
+        let node = try JSONParser.parse(try Fixture.bytes(fixture))
+        if fixture.contains("balances") {
+            #expect(try STETBalancesResponse(node: node).balances?.isEmpty == false)
+        } else {
+            #expect(try STETAccountsResponse(node: node).accounts?.isEmpty == false)
+        }
     }
 
     @Test func theSeedWithTrailingCommasStillDecodesThroughTheFallback() throws {
@@ -57,6 +80,15 @@ import Testing
         #"{"status": 404, "code": "NAAC", "message": "no account"}"#,
         #"{"access_token": "a", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "r"}"#,
         #"{"accounts": "not a list"}"#, #"[]"#, #"null"#, #"{"accounts": [{"resourceId": 12}]}"#,
+        #"{"accounts": [{"resourceId": "a", "resourceId": "b", "currency": null, "cashAccountType": "CACC"}]}"#,
+        #"{"accounts": [{"resourceId": "a", "_links": "x"}]}"#, #"{"accounts": null, "_links": []}"#,
+        #"{"accounts": [{"resourceId": "a", "accountId": {"iban": "FR76", "other": {"identification": "1234", "schemeName": "MPAN"}}}]}"#,
+        #"{"accounts": [{"resourceId": "a", "accountId": {"iban": 7}}]}"#,
+        #"{"balances": [{"balanceAmount": {"amount": "1.00", "currency": "EUR"}, "balanceType": "CLBD", "referenceDate": "2026-01-02"}]}"#,
+        #"{"balances": [{"balanceAmount": {"amount": "1.00"}, "balanceType": "CLBD"}]}"#,
+        #"{"balances": [{"balanceAmount": {"amount": "x1", "currency": "EUR"}, "balanceType": "CLBD"}]}"#,
+        #"{"balances": [{"balanceAmount": {"amount": 3, "currency": "EUR"}, "balanceType": "XPCD"}]}"#,
+        #"{"balances": [{"balanceAmount": {"amount": "3", "currency": "EUR"}, "balanceType": 1}]}"#,
     ])
     func shapesBeyondTheFixturesDecodeAlike(json: String) {
         let body = Array(json.utf8)
@@ -65,5 +97,7 @@ import Testing
         Self.compare(STETErrorModel.self, body, json)
         Self.compare(OAuthErrorResponse.self, body, json)
         Self.compare(OAuthTokenResponse.self, body, json)
+        Self.compareDirect(STETAccountsResponse.self, body, json)
+        Self.compareDirect(STETBalancesResponse.self, body, json)
     }
 }

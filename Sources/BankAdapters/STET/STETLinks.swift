@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayLogging
 
 /// Resolves HAL `href`s from bank responses (protocol-reference §2.1, §2.6): relative hrefs include the bank's
 /// prefix (`/cic/stet-psd2-api/v2.0/accounts/1/transactions?page=2`) and are resolved against the API **host**,
@@ -50,17 +51,23 @@ public enum STETLinks {
         let key: String
         let rest: String
 
+        /// `host[:port]` as written.
+        let authority: String
+
         init?(_ url: String) {
-            guard url.lowercased().hasPrefix("https://") else { return nil }
-            let afterScheme = url.dropFirst("https://".count)
-            let end = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
-            let authority = String(afterScheme[..<end])
-            guard !authority.isEmpty, !authority.contains("@") else { return nil }
+            // Byte scans: this runs for every outbound resource call.
+            guard ASCII.hasPrefixIgnoringCase(url, "https://") else { return nil }
+            let utf8 = url.utf8
+            let start = utf8.index(utf8.startIndex, offsetBy: 8)
+            let end = utf8[start...].firstIndex { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 } ?? utf8.endIndex
+            let authority = String(url[start..<end])
+            guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
+            self.authority = authority
             origin = "https://" + authority
-            var normalized = authority.lowercased()
+            var normalized = ASCII.lowercased(authority)
             if normalized.hasSuffix(":443") { normalized.removeLast(4) }
             key = normalized
-            rest = String(afterScheme[end...])
+            rest = String(url[end...])
         }
     }
 }

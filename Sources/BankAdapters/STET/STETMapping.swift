@@ -161,8 +161,17 @@ public enum STETMapping {
     // MARK: - Helpers
 
     static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], _ what: String) throws -> T {
+        try understood(what) { try STETJSON.decode(type, from: body) }
+    }
+
+    /// `decode` for the bodies read on every call, through their direct reader first (`NodeReadable`).
+    static func decode<T: Decodable & NodeReadable>(_ type: T.Type, _ body: [UInt8], _ what: String) throws -> T {
+        try understood(what) { try STETJSON.decode(type, from: body) }
+    }
+
+    private static func understood<T>(_ what: String, _ read: () throws -> T) throws -> T {
         do {
-            return try STETJSON.decode(type, from: body)
+            return try read()
         } catch {
             // The decoding error may quote body content: only say where it failed.
             throw AdapterError.invalidResponse(reason: "\(what) body not understood\(Self.location(of: error))")

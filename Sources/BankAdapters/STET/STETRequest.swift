@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import GatewayLogging
+import Synchronization
 
 /// An outbound STET call before signing and sending: method, absolute URL, the `(request-target)` and `Host`
 /// values, headers in message order and the body. Built by the pure functions below, then signed by OpenSSLKit's
@@ -106,11 +107,14 @@ public enum STETRequests {
             throw AdapterError.invalidResponse(reason: "request URL is not an absolute https URL")
         }
         let target = origin.rest.isEmpty ? "/" : origin.rest
-        var headers: [(name: String, value: String)] = [
-            ("Host", String(origin.origin.dropFirst("https://".count))), ("Date", imfFixdate(common.date)),
-            ("X-Request-ID", common.requestID), ("Authorization", "Bearer " + common.accessToken.reveal),
-            ("Accept", "application/hal+json, application/json"), ("User-Agent", common.userAgent),
-        ]
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(10 + common.psu.headers.count)  // the signature is appended later
+        headers.append(("Host", origin.authority))
+        headers.append(("Date", imfFixdate(common.date)))
+        headers.append(("X-Request-ID", common.requestID))
+        headers.append(("Authorization", "Bearer " + common.accessToken.reveal))
+        headers.append(("Accept", "application/hal+json, application/json"))
+        headers.append(("User-Agent", common.userAgent))
         if body != nil { headers.append(("Content-Type", "application/json")) }
         if let value = digest ?? (body == nil ? emptyBodyDigest : nil) { headers.append(("Digest", value)) }
         headers += common.psu.headers
@@ -124,6 +128,16 @@ public enum STETRequests {
     /// RFC 9110 §5.6.7 IMF-fixdate (`Tue, 07 Jun 2022 20:51:35 GMT`), computed without locale or tz database.
     public static func imfFixdate(_ date: Date) -> String {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        // Every bank call carries one; calls within the same second share the text.
+        if let hit = lastFixdate.withLock({ $0.second == seconds ? $0.text : nil }) { return hit }
+        let text = formatFixdate(seconds)
+        lastFixdate.withLock { $0 = (seconds, text) }
+        return text
+    }
+
+    private static let lastFixdate = Mutex<(second: Int, text: String)>((Int.min, ""))
+
+    private static func formatFixdate(_ seconds: Int) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
         let time = seconds - days * 86_400
         let day = CalendarDate(daysSinceEpoch: days)

@@ -95,10 +95,15 @@ struct BankCallBuilder: Sendable {
         var signedNames: [String] = []
         var signingString: String?
         if case .sign(let keyID) = call.signing {
-            let present = Set(headers.map { $0.name.lowercased() })
-            let names = bank.headersToSign(hasBody: hasBody, presentHeaders: headers.map(\.name)).map {
-                $0.lowercased()
-            }.filter { $0 != "authorization" && ($0 == SigningString.requestTarget || present.contains($0)) }
+            let names = bank.headersToSign(hasBody: hasBody, presentHeaders: headers.map(\.name)).compactMap {
+                raw -> String? in
+                let name = ASCII.lowercased(raw)
+                guard name != "authorization" else { return nil }
+                guard name == SigningString.requestTarget
+                    || headers.contains(where: { ASCII.equalsIgnoringCase($0.name, name) })
+                else { return nil }
+                return name
+            }
             let signer = HTTPMessageSigner(key: try dependencies.credentials.signingKey(client.qseal), keyId: keyID)
             do {
                 let signed = try signer.sign(

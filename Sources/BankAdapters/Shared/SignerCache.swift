@@ -26,6 +26,7 @@ public final class SignerCache: Sendable {
     }
 
     private struct KeyEntry: Sendable {
+        let certificatePEM: String
         let keyPEM: Secret<String>
         let key: PrivateKey
     }
@@ -64,20 +65,25 @@ public final class SignerCache: Sendable {
         return parsed
     }
 
-    /// The private key of `material` (a QSealC), parsed once per certificate id + fingerprint.
-    /// - Throws: `GatewayError.unprocessable` when the key cannot be parsed (never quoting it).
+    /// The private key of `material` (a QSealC), parsed once per certificate id, certificate and key.
+    /// - Throws: `GatewayError.unprocessable` when the certificate or the key cannot be parsed (never quoting it).
     public func signingKey(_ material: CertificateMaterial) throws -> PrivateKey {
-        let cacheKey = material.id + "#" + (try certificate(material).fingerprint)
-        if let hit = keys.withLock({ $0[cacheKey] }), hit.keyPEM.reveal == material.privateKeyPEM.reveal {
+        // Looked up by id and checked against both PEMs (equal strings from the same cached row compare at once).
+        if let hit = keys.withLock({ $0[material.id] }), hit.certificatePEM == material.certificatePEM,
+            hit.keyPEM.reveal == material.privateKeyPEM.reveal
+        {
             return hit.key
         }
+        _ = try certificate(material)
         let key: PrivateKey
         do {
             key = try PrivateKey(pem: material.privateKeyPEM.reveal)
         } catch {
             throw GatewayError.unprocessable("private key of certificate \(material.id) cannot be used: \(error)")
         }
-        store(KeyEntry(keyPEM: material.privateKeyPEM, key: key), for: cacheKey, in: keys)
+        store(
+            KeyEntry(certificatePEM: material.certificatePEM, keyPEM: material.privateKeyPEM, key: key),
+            for: material.id, in: keys)
         return key
     }
 

@@ -77,8 +77,6 @@ public enum ConnectionsRoutes {
                 requestID: context.requestID, logger: context.logger,
                 psu: PSUContext(headers: request.headers.fields))
         }
-        struct Accounts: Encodable { var accounts: [Account] }
-        struct Balances: Encodable { var balances: [Balance] }
         struct Transactions: Encodable {
             var transactions: [Transaction]
             var nextCursor: String?
@@ -88,13 +86,13 @@ public enum ConnectionsRoutes {
         routes.add(.get, "/v1/connections/{connectionId}/accounts") { request, context in
             let accounts = try await accountInformation.accounts(
                 connectionID: try connectionID(request), caller: caller(request, context))
-            return JSONCoding.response(200, Accounts(accounts: accounts))
+            return .json(200, AccountInformationJSON.accounts(accounts))
         }
         routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/balances") { request, context in
             let balances = try await accountInformation.balances(
                 connectionID: try connectionID(request), accountID: try accountID(request),
                 caller: caller(request, context))
-            return JSONCoding.response(200, Balances(balances: balances))
+            return .json(200, AccountInformationJSON.balances(balances))
         }
         routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/transactions") { request, context in
             var issues: [FieldIssue] = []

@@ -39,24 +39,23 @@ public struct PSUContext: Hashable, Sendable {
     /// Picks the PSU headers out of an inbound request's headers (names compared case-insensitively; the first
     /// value of a repeated header wins; empty values are dropped; other headers are ignored).
     public init(headers inbound: some Sequence<(name: String, value: String)>) {
-        var found: [String: String] = [:]
-        for (name, value) in inbound {
-            let lowered = name.lowercased()
-            guard let canonical = Self.headerNames.first(where: { $0.lowercased() == lowered }), found[canonical] == nil
-            else {
-                continue
-            }
+        // Byte comparisons, no lower-cased copies or dictionary: this runs for every API call.
+        var found: [(index: Int, value: String)] = []
+        for (name, value) in inbound where ASCII.hasPrefixIgnoringCase(name, "psu-") {
+            guard let index = Self.headerNames.firstIndex(where: { ASCII.equalsIgnoringCase($0, name) }),
+                !found.contains(where: { $0.index == index })
+            else { continue }
             let trimmed = value.trimmingWhitespace()
-            if !trimmed.isEmpty { found[canonical] = trimmed }
+            if !trimmed.isEmpty { found.append((index, trimmed)) }
         }
-        headers = Self.headerNames.compactMap { name in found[name].map { (name: name, value: $0) } }
+        headers = found.sorted { $0.index < $1.index }.map { (name: Self.headerNames[$0.index], value: $0.value) }
     }
 
     /// Whether the customer is present (`PSU-IP-Address` given).
     public var isAttended: Bool { headers.contains { $0.name == "PSU-IP-Address" } }
 
     /// The value of one header by canonical name.
-    public subscript(name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+    public subscript(name: String) -> String? { headers.first { ASCII.equalsIgnoringCase($0.name, name) }?.value }
 
     public static func == (lhs: PSUContext, rhs: PSUContext) -> Bool {
         lhs.headers.map(\.name) == rhs.headers.map(\.name) && lhs.headers.map(\.value) == rhs.headers.map(\.value)

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// Everything Passerelle knows about one ASPSP, as data (banks.md; protocol-reference §4, §5, §6): its URLs per
 /// environment, the API version, how it wants requests signed, and its quirks. Built in for every bank of
 /// banks.md (`BankCatalog.builtIn`) and overridable per bank and environment from `PASSERELLE_BANKS_FILE`.
@@ -115,11 +117,10 @@ public struct BankProfile: Hashable, Sendable, Codable {
     ///   - hasBody: Whether the request carries a body.
     ///   - presentHeaders: Names of the headers the request carries (any case).
     public func headersToSign(hasBody: Bool, presentHeaders: [String]) -> [String] {
-        let base = hasBody ? signedHeadersWithBody : signedHeaders
-        var seen = Set(base)
-        var names = base
-        for name in presentHeaders.map({ $0.lowercased() }) where name.hasPrefix("psu-") && seen.insert(name).inserted {
-            names.append(name)
+        var names = hasBody ? signedHeadersWithBody : signedHeaders
+        for header in presentHeaders where ASCII.hasPrefixIgnoringCase(header, "psu-") {
+            let name = ASCII.lowercased(header)
+            if !names.contains(name) { names.append(name) }
         }
         return names
     }

@@ -105,6 +105,11 @@ public struct DecimalAmount: Hashable, Sendable, Codable, CustomStringConvertibl
         try container.encode(description)
     }
 
+    /// A JSON number's text, read as the decoder reads it (through `Decimal`).
+    public static func jsonNumber(_ text: String) -> DecimalAmount? {
+        Decimal(string: text).flatMap { DecimalAmount(plainText($0)) }
+    }
+
     /// `Decimal.description` is plain positional notation (`"12.3"`, `"-0.05"`, `"100"`).
     static func plainText(_ value: Decimal) -> String { value.description }
 }

@@ -38,8 +38,7 @@ struct MiddlewarePipeline: Sendable {
         let seconds = Double(EventLoop.now() - start) / 1e9
         let route = recorder.route ?? "unmatched"
         let method = head.method.rawValue
-        metrics.requests.increment(["method": method, "route": route, "status": "\(response.status / 100)xx"])
-        metrics.duration.observe(seconds, ["method": method, "route": route])
+        metrics.record(method: method, route: route, status: response.status, seconds: seconds)
         requestLogger.info(
             "request",
             metadata: [

@@ -13,7 +13,22 @@ enum ResponseEncoder {
     static func encode(_ response: HTTPResponse, isHead: Bool, keepAlive: Bool, minorVersion: Int) -> [UInt8] {
         let status = response.status
         let bodyless = (status >= 100 && status < 200) || status == 204 || status == 304
-        var head = "HTTP/1.1 \(status) \(HTTPStatus.reasonPhrase(status))\r\n"
+        // Written straight into the one output buffer (a string grown line by line reallocated several times).
+        var out: [UInt8] = []
+        out.reserveCapacity(
+            160 + response.headers.fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+                + (isHead || bodyless ? 0 : response.body.count))
+        func line(_ name: String, _ value: String) {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        out.append(contentsOf: String(status).utf8)  // a small string: no allocation
+        out.append(0x20)
+        out.append(contentsOf: HTTPStatus.reasonPhrase(status).utf8)
+        out.append(contentsOf: "\r\n".utf8)
         for (name, value) in response.headers {
             if name.caseInsensitiveEquals("content-length") || name.caseInsensitiveEquals("connection")
                 || name.caseInsensitiveEquals("date") || name.caseInsensitiveEquals("transfer-encoding")
@@ -22,25 +37,21 @@ enum ResponseEncoder {
             }
             // Response splitting: a handler must never be able to inject a header line.
             if !isSafe(name) || !isSafe(value) { continue }
-            head += name
-            head += ": "
-            head += value
-            head += "\r\n"
+            line(name, value)
         }
-        head += "Date: "
-        head += HTTPDate.now()
-        head += "\r\n"
+        line("Date", HTTPDate.now())
         if !bodyless {
-            head += "Content-Length: \(response.body.count)\r\n"
+            out.append(contentsOf: "Content-Length: ".utf8)
+            out.append(contentsOf: String(response.body.count).utf8)
+            out.append(contentsOf: "\r\n".utf8)
         }
         if !keepAlive {
-            head += "Connection: close\r\n"
+            line("Connection", "close")
         } else if minorVersion == 0 {
-            head += "Connection: keep-alive\r\n"
+            line("Connection", "keep-alive")
         }
-        head += "\r\n"
-        var out = Array(head.utf8)
-        if !isHead && !bodyless { out += response.body }
+        out.append(contentsOf: "\r\n".utf8)
+        if !isHead && !bodyless { out.append(contentsOf: response.body) }
         return out
     }
 

@@ -24,6 +24,8 @@ struct HTTPMetrics: Sendable {
     let openConnections: Gauge
     /// `http_inflight_requests`.
     let inFlight: Gauge
+    /// The two label sets of each (method, route, status class) seen, rendered once.
+    private let series = RouteSeries()
 
     init(_ registry: MetricsRegistry) {
         requests = registry.counter(
@@ -35,6 +37,37 @@ struct HTTPMetrics: Sendable {
         inFlight = registry.gauge("http_inflight_requests", help: "Requests being handled.")
         openConnections.add(0)
         inFlight.add(0)
+    }
+
+    /// Counts one answered request and its duration.
+    func record(method: String, route: String, status: Int, seconds: Double) {
+        let labels = series.labels(method: method, route: route, statusClass: status / 100)
+        requests.increment(labels.requests)
+        duration.observe(seconds, labels.duration)
+    }
+}
+
+/// Label sets per (method, route, status class), rendered on first use: building two label dictionaries and
+/// rendering them on every request showed up in profiles. Bounded like the series themselves (route templates),
+/// with a cap against odd methods.
+private final class RouteSeries: Sendable {
+    private struct Key: Hashable {
+        var method: String
+        var route: String
+        var statusClass: Int
+    }
+
+    private let cache = Mutex<[Key: (requests: LabelSet, duration: LabelSet)]>([:])
+
+    func labels(method: String, route: String, statusClass: Int) -> (requests: LabelSet, duration: LabelSet) {
+        let key = Key(method: method, route: route, statusClass: statusClass)
+        if let found = cache.withLock({ $0[key] }) { return found }
+        let made = (
+            requests: LabelSet(["method": method, "route": route, "status": "\(statusClass)xx"]),
+            duration: LabelSet(["method": method, "route": route])
+        )
+        cache.withLock { if $0.count < 1024 { $0[key] = made } }
+        return made
     }
 }
 

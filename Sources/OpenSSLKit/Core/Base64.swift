@@ -5,7 +5,34 @@ import Foundation
 public enum Base64 {
     /// Standard base64 with padding (`+`, `/`, `=`).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        Data(bytes).base64EncodedString()
+        var out: [UInt8] = []
+        append(Array(bytes), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the padded base64 of `bytes` to `out` (no intermediate `Data` or `String`: a signature's base64 is
+    /// written on every outbound call).
+    public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        let table = alphabet.utf8Start
+        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 3 <= bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out.append(table[Int(n >> 18)])
+            out.append(table[Int(n >> 12 & 0x3F)])
+            out.append(table[Int(n >> 6 & 0x3F)])
+            out.append(table[Int(n & 0x3F)])
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest > 0 {
+            let n = UInt32(bytes[i]) << 16 | (rest == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
+            out.append(table[Int(n >> 18)])
+            out.append(table[Int(n >> 12 & 0x3F)])
+            out.append(rest == 2 ? table[Int(n >> 6 & 0x3F)] : UInt8(ascii: "="))
+            out.append(UInt8(ascii: "="))
+        }
     }
 
     /// Decodes standard base64 (padding optional, surrounding whitespace ignored); nil when invalid.
@@ -38,8 +65,9 @@ public enum Hex {
     /// Lower-case hex without separators, e.g. `0a1b`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits: StaticString = "0123456789abcdef"
+        let bytes = Array(bytes)
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
+        out.reserveCapacity(bytes.count * 2)
         for b in bytes {
             out.append(digits.utf8Start[Int(b >> 4)])
             out.append(digits.utf8Start[Int(b & 0x0f)])

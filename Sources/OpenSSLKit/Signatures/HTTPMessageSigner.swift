@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// Signs outbound requests with a QSealC private key (Cavage draft 10, `rsa-sha256`).
 ///
 /// Build one per key and reuse it: the key is parsed once. Sendable, so one signer serves all requests.
@@ -20,15 +22,15 @@ public struct HTTPMessageSigner: Sendable {
     public func sign(
         method: String, target: String, headers: [(String, String)], names: [String]
     ) throws(HTTPSignatureError) -> (signature: HTTPSignature, signingString: String) {
-        let lowered = names.map { $0.lowercased() }
-        let signingString = try SigningString.build(method: method, target: target, headers: headers, names: lowered)
+        let lowered = names.map(ASCII.lowercased)
+        let signed = try SigningString.bytes(method: method, target: target, headers: headers, names: lowered)
         let bytes: [UInt8]
         do {
-            bytes = try key.signSHA256(Array(signingString.utf8))
+            bytes = try key.signSHA256(signed)
         } catch {
             throw .signingFailed(error)
         }
-        return (HTTPSignature(keyId: keyId, headers: lowered, signature: bytes), signingString)
+        return (HTTPSignature(keyId: keyId, headers: lowered, signature: bytes), String(decoding: signed, as: UTF8.self))
     }
 
     /// The `Signature` header value for a request.

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// The parameters of a Cavage draft-10 `Signature` header (protocol-reference §3.1):
 /// `keyId="…",algorithm="rsa-sha256",headers="(request-target) host date",signature="base64"`.
 public struct HTTPSignature: Sendable, Equatable {
@@ -54,11 +56,24 @@ public struct HTTPSignature: Sendable, Equatable {
     /// The header value in the order the banks' examples use:
     /// `keyId="…",algorithm="rsa-sha256",headers="…",signature="…"`.
     public var headerValue: String {
-        var parts = ["keyId=\"\(Self.quoted(keyId))\""]
-        if let algorithm { parts.append("algorithm=\"\(Self.quoted(algorithm))\"") }
-        parts.append("headers=\"\(headers.joined(separator: " "))\"")
-        parts.append("signature=\"\(Base64.encode(signature))\"")
-        return parts.joined(separator: ",")
+        // One buffer, not one string per parameter: this is built on every outbound call.
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + keyId.utf8.count + headers.reduce(0) { $0 + $1.utf8.count + 1 } + signature.count * 4 / 3)
+        out.append(contentsOf: "keyId=\"".utf8)
+        out.append(contentsOf: Self.quoted(keyId).utf8)
+        if let algorithm {
+            out.append(contentsOf: "\",algorithm=\"".utf8)
+            out.append(contentsOf: Self.quoted(algorithm).utf8)
+        }
+        out.append(contentsOf: "\",headers=\"".utf8)
+        for (position, name) in headers.enumerated() {
+            if position > 0 { out.append(0x20) }
+            out.append(contentsOf: name.utf8)
+        }
+        out.append(contentsOf: "\",signature=\"".utf8)
+        Base64.append(signature, to: &out)
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func quoted(_ s: String) -> String {

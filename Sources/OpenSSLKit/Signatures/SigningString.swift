@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// The draft-10 signing string (protocol-reference §3.2, draft-cavage-http-signatures-10 §2.3).
 public enum SigningString {
     /// The `(request-target)` pseudo-header name.
@@ -18,25 +20,39 @@ public enum SigningString {
     public static func build(
         method: String, target: String, headers: [(String, String)], names: [String]
     ) throws(HTTPSignatureError) -> String {
+        String(decoding: try bytes(method: method, target: target, headers: headers, names: names), as: UTF8.self)
+    }
+
+    /// `build` as the bytes that are signed. Written into one buffer: this runs on every outbound call, and one
+    /// string per line plus a join showed up in profiles of the proxied read path.
+    public static func bytes(
+        method: String, target: String, headers: [(String, String)], names: [String]
+    ) throws(HTTPSignatureError) -> [UInt8] {
         guard !names.isEmpty else { throw .emptyHeaderList }
-        var lines: [String] = []
-        lines.reserveCapacity(names.count)
-        let loweredNames = headers.map { $0.0.lowercased() }
-        for rawName in names {
-            let name = rawName.lowercased()
-            if name == requestTarget {
-                lines.append("\(requestTarget): \(method.lowercased()) \(target)")
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + target.utf8.count + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
+        for (position, name) in names.enumerated() {
+            if position > 0 { out.append(0x0A) }
+            if ASCII.equalsIgnoringCase(name, requestTarget) {
+                out.append(contentsOf: requestTarget.utf8)
+                out.append(contentsOf: ": ".utf8)
+                ASCII.appendLowercased(method, to: &out)
+                out.append(0x20)
+                out.append(contentsOf: target.utf8)
                 continue
             }
-            if name.hasPrefix("(") { throw .unsupportedPseudoHeader(name) }
-            var values: [String] = []
-            for (index, headerName) in loweredNames.enumerated() where headerName == name {
-                values.append(normalized(headers[index].1))
+            if name.utf8.first == UInt8(ascii: "(") { throw .unsupportedPseudoHeader(name.lowercased()) }
+            ASCII.appendLowercased(name, to: &out)
+            out.append(contentsOf: ": ".utf8)
+            var found = false
+            for header in headers where ASCII.equalsIgnoringCase(header.0, name) {
+                if found { out.append(contentsOf: ", ".utf8) }
+                found = true
+                out.append(contentsOf: normalized(header.1).utf8)
             }
-            guard !values.isEmpty else { throw .headerListedButAbsent(name) }
-            lines.append("\(name): \(values.joined(separator: ", "))")
+            guard found else { throw .headerListedButAbsent(name.lowercased()) }
         }
-        return lines.joined(separator: "\n")
+        return out
     }
 
     /// Trims surrounding whitespace and replaces obs-fold (CRLF or LF followed by spaces/tabs) with one space.

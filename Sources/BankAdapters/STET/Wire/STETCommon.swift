@@ -97,7 +97,23 @@ struct AnyKey: CodingKey {
 /// published samples) for whatever the strict reader refused — so tolerance and error messages stay Foundation's.
 enum STETJSON {
     static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws -> T {
-        if let value = try? JSONNodeDecoder().decode(type, from: body) { return value }
+        if let node = try? JSONParser.parse(body) { return try decode(type, node: node, body: body) }
+        return try decodeJSON5(type, from: body)
+    }
+
+    /// The same, read straight off the parsed tree when `T`'s reader accepts it (`NodeReadable`).
+    static func decode<T: Decodable & NodeReadable>(_ type: T.Type, from body: [UInt8]) throws -> T {
+        guard let node = try? JSONParser.parse(body) else { return try decodeJSON5(type, from: body) }
+        if let value = try? T(node: node) { return value }
+        return try decode(type, node: node, body: body)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, node: JSONNode, body: [UInt8]) throws -> T {
+        if let value = try? JSONNodeDecoder().decode(type, from: node) { return value }
+        return try decodeJSON5(type, from: body)
+    }
+
+    private static func decodeJSON5<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws -> T {
         let decoder = JSONDecoder()
         decoder.allowsJSON5 = true
         return try decoder.decode(type, from: Data(body))
