@@ -55,23 +55,30 @@ final class CurlHeaderList {
             text[at] = CChar(bitPattern: byte)
             at += 1
         }
+        func put(_ bytes: UnsafeBufferPointer<UInt8>, _ at: inout Int) {
+            UnsafeMutableRawPointer(text + at).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            at += bytes.count
+        }
+        func put(_ string: String, _ at: inout Int) {
+            if string.isEmpty { return }
+            if string.utf8.withContiguousStorageIfAvailable({ put($0, &at) }) == nil {
+                for byte in string.utf8 { put(byte, &at) }
+            }
+        }
         for (name, value) in headers {
             line { at in
-                for byte in name.utf8 { put(byte, &at) }
+                put(name, &at)
                 if value.isEmpty {
                     put(UInt8(ascii: ";"), &at)
                 } else {
                     put(UInt8(ascii: ":"), &at)
                     put(UInt8(ascii: " "), &at)
-                    for byte in value.utf8 { put(byte, &at) }
+                    put(value, &at)
                 }
             }
         }
         for fixed in extra {
-            line { at in
-                let raw = UnsafeBufferPointer(start: fixed.utf8Start, count: fixed.utf8CodeUnitCount)
-                for byte in raw { put(byte, &at) }
-            }
+            line { at in put(UnsafeBufferPointer(start: fixed.utf8Start, count: fixed.utf8CodeUnitCount), &at) }
         }
         return nodes
     }

@@ -62,12 +62,30 @@ enum PostgresTextFormat {
             days -= 1
         }
         let (y, m, d) = civil(fromDays: days)
-        func pad(_ v: Int64, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
+        // Digits written into one buffer (every audit row carries a timestamp).
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        func pad(_ v: Int64, _ width: Int) {
+            let digits = String(max(0, v)).utf8
+            for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
+            out.append(contentsOf: digits)
         }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2))"
-            + ":\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))+00"
+        if y < 0 { out.append(UInt8(ascii: "-")) }
+        pad(abs(y), 4)
+        out.append(UInt8(ascii: "-"))
+        pad(m, 2)
+        out.append(UInt8(ascii: "-"))
+        pad(d, 2)
+        out.append(UInt8(ascii: " "))
+        pad(secondOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        pad(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        pad(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        pad(fraction, 6)
+        out.append(contentsOf: "+00".utf8)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses ISO `DateStyle` output: `YYYY-MM-DD HH:MM:SS[.f{1,6}][±HH[:MM[:SS]]]` (a `T` separator is accepted).
@@ -167,17 +185,19 @@ enum PostgresTextFormat {
 
     /// An array literal with every element double-quoted: `{"a","b \"c\""}`.
     static func textArray(_ values: [String]) -> String {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
         for (index, value) in values.enumerated() {
-            if index > 0 { out += "," }
-            out += "\""
-            for ch in value {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.append(ch)
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses a one-dimensional array literal. NULL elements become nil. nil for anything malformed.

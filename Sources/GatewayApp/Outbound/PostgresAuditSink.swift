@@ -71,17 +71,28 @@ public final class PostgresAuditSink: OutboundAuditSink {
             """
         var binds: [PostgresBind] = []
         binds.reserveCapacity(rows.count * 12)
+        sql.reserveCapacity(sql.utf8.count + rows.count * 64)
         for r in rows {
             let ms = Double(r.duration.components.seconds) * 1000 + Double(r.duration.components.attoseconds) / 1e15
-            let row = [
-                bind(Date(timeIntervalSince1970: r.startedAt)), bind(r.requestID ?? ""), bind(r.bankID),
-                bind(r.method), bind(r.pathTemplate), bind(PostgresTextArray(r.signedHeaderNames)), bind(r.status), bind(ms),
-                bind(r.bytesSent), bind(r.bytesReceived), bind(r.bankCorrelationID), bind(r.errorKind),
-            ]
             sql += binds.isEmpty ? " (" : ", ("
-            sql += (binds.count + 1...binds.count + row.count).map { "$\($0)" }.joined(separator: ",")
+            for n in binds.count + 1...binds.count + 12 {
+                if n > binds.count + 1 { sql += "," }
+                sql += "$"
+                sql += String(n)
+            }
             sql += ")"
-            binds += row
+            binds.append(bind(Date(timeIntervalSince1970: r.startedAt)))
+            binds.append(bind(r.requestID ?? ""))
+            binds.append(bind(r.bankID))
+            binds.append(bind(r.method))
+            binds.append(bind(r.pathTemplate))
+            binds.append(bind(PostgresTextArray(r.signedHeaderNames)))
+            binds.append(bind(r.status))
+            binds.append(bind(ms))
+            binds.append(bind(r.bytesSent))
+            binds.append(bind(r.bytesReceived))
+            binds.append(bind(r.bankCorrelationID))
+            binds.append(bind(r.errorKind))
         }
         return Query(unsafeSQL: sql, binds: binds)
     }
