@@ -67,7 +67,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &ev)
         // The thread holds the reactor until it stops (`shutdown`).
         let retained = Unmanaged.passRetained(self)
-        startThread(name: name) {
+        startDetachedThread(name: name) {
             let reactor = retained.takeRetainedValue()
             pthread_setspecific(currentReactorKey, Unmanaged.passUnretained(reactor).toOpaque())
             reactor.loop()
@@ -245,8 +245,8 @@ private let currentReactorKey: pthread_key_t = {
     return key
 }()
 
-/// Starts a detached, named POSIX thread running `body`.
-private func startThread(name: String, _ body: @escaping () -> Void) {
+/// Starts a detached, named POSIX thread running `body` (reactors, and HTTPServerKit's signal reader).
+public func startDetachedThread(name: String, _ body: @escaping () -> Void) {
     final class Box {
         let name: String
         let body: () -> Void

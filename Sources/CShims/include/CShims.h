@@ -6,4 +6,5 @@
 #include "CShims_openssl.h"
 #include "CShims_tls.h"
 #include "CShims_pq.h"
+#include "CShims_signal.h"
 #endif

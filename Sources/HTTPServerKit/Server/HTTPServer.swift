@@ -117,6 +117,8 @@ public final class HTTPServer: Sendable {
 
     /// Runs until one of `signals` arrives, then shuts down gracefully and returns once drained.
     public func run(untilSignals signals: [Int32], gracePeriod: Duration) async {
+        // Before the first connection is accepted: a flood of them must not leave the process deaf to SIGTERM.
+        SignalHandling.install(signals)
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 await self.run()

@@ -1,4 +1,6 @@
-import Dispatch
+internal import CShims
+import Reactor
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -6,22 +8,113 @@ import Dispatch
 
 /// Turns POSIX signals into an awaitable event, for graceful shutdown on SIGTERM/SIGINT.
 ///
-/// Uses `DispatchSource` signal sources: the default disposition is set to ignore so the process is not killed,
-/// and libdispatch delivers the signal on its own thread (no async-signal-safety concerns in Swift code).
+/// A handler installed with `sigaction` writes the signal's number into a pipe opened once per process, and one
+/// thread reads the pipe and resumes the waiters. Everything is in place when `install` returns: no descriptor,
+/// thread or registration is needed when the signal comes, so a process that has run out of descriptors still
+/// hears SIGTERM. (Dispatch signal sources registered themselves asynchronously and needed a descriptor of their
+/// own: a server flooded with connections right after start-up could end up deaf to SIGTERM.)
 public enum SignalHandling {
+    /// Routes `signals` to the waiters from now on, instead of their default action (a signal nobody waits for is
+    /// dropped). Idempotent; `wait(for:)` calls it too.
+    public static func install(_ signals: [Int32]) {
+        SignalHub.shared.install(signals)
+    }
+
     /// Waits for the first of `signals`; nil when the waiting task is cancelled first.
     public static func wait(for signals: [Int32]) async -> Int32? {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        let queue = DispatchQueue(label: "passerelle.signals")
-        let sources = signals.map { number -> any DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { continuation.yield(number) }
-            source.resume()
-            return source
+        let hub = SignalHub.shared
+        hub.install(signals)
+        let id = hub.newWaiterID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                hub.add(id: id, signals: Set(signals), continuation: continuation)
+            }
+        } onCancel: {
+            hub.cancel(id: id)
         }
-        defer { sources.forEach { $0.cancel() } }
-        for await number in stream { return number }
-        return nil
+    }
+}
+
+/// The process's signal pipe, its reader thread and the waiters.
+private final class SignalHub: Sendable {
+    static let shared = SignalHub()
+
+    private struct Waiter {
+        let id: UInt64
+        let signals: Set<Int32>
+        let continuation: CheckedContinuation<Int32?, Never>
+    }
+
+    private struct State {
+        var installed: Set<Int32> = []
+        var waiters: [Waiter] = []
+        /// Waiters cancelled before they were added.
+        var cancelled: Set<UInt64> = []
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    private init() {
+        let fd = cshim_signal_pipe_open()
+        precondition(fd >= 0, "cannot open the signal pipe: errno \(errno)")
+        startDetachedThread(name: "signals") { [self] in
+            var byte: UInt8 = 0
+            while true {
+                let n = read(fd, &byte, 1)
+                if n == 1 {
+                    deliver(Int32(byte))
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+    }
+
+    func install(_ signals: [Int32]) {
+        state.withLock { state in
+            for signal in signals where !state.installed.contains(signal) {
+                precondition(cshim_signal_forward(signal) == 0, "sigaction(\(signal)) failed: errno \(errno)")
+                state.installed.insert(signal)
+            }
+        }
+    }
+
+    func newWaiterID() -> UInt64 {
+        state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+    }
+
+    func add(id: UInt64, signals: Set<Int32>, continuation: CheckedContinuation<Int32?, Never>) {
+        let wasCancelled = state.withLock { state in
+            if state.cancelled.remove(id) != nil { return true }
+            state.waiters.append(Waiter(id: id, signals: signals, continuation: continuation))
+            return false
+        }
+        if wasCancelled { continuation.resume(returning: nil) }
+    }
+
+    func cancel(id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                state.cancelled.insert(id)
+                return nil
+            }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    private func deliver(_ signal: Int32) {
+        let woken = state.withLock { state -> [Waiter] in
+            let matching = state.waiters.filter { $0.signals.contains(signal) }
+            state.waiters.removeAll { $0.signals.contains(signal) }
+            return matching
+        }
+        for waiter in woken { waiter.continuation.resume(returning: signal) }
     }
 }
