@@ -17,7 +17,7 @@
 #   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of
 #   passerelle during the throughput run (needs linux-perf); BENCH_HOLD=1 stops after the set-up and keeps
 #   everything running (it prints the URL and API key) until interrupted, for profiling by hand;
-#   BENCH_WRAPPER='valgrind --tool=callgrind --collect-atstart=no' runs passerelle under that command (with HOLD).
+#   BENCH_WRAPPER='strace -f -c -o /tmp/serve.strace' runs passerelle under that command.
 # Needs (installed when missing, as bench/http.sh does): wrk, nginx, cc, libcurl4-openssl-dev, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
