@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${1:-5000}
+# shellcheck source=lib/nginx-bank.sh
+. bench/lib/nginx-bank.sh
 command -v nginx >/dev/null || { echo "bench: nginx is not installed (apt-get install nginx-light)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/passerelle-bench.XXXXXX)
@@ -26,40 +28,11 @@ PKI="$WORK/pki"
 
 echo "==> nginx (mTLS, keep-alive)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-daemon off;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx/body;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    server {
-        listen 127.0.0.1:$PORT ssl;
-        server_name localhost;
-        ssl_certificate $PKI/server.crt;
-        ssl_certificate_key $PKI/server.key;
-        ssl_client_certificate $PKI/ca.crt;
-        ssl_verify_client on;
-        ssl_protocols TLSv1.2 TLSv1.3;
+bench_nginx_bank_start "$WORK/nginx" "$PKI" "$PORT" "
         location / {
-            default_type application/json;
             add_header X-Request-ID bench;
-            return 200 '{"accounts":[{"resourceId":"a1","name":"Compte courant","currency":"EUR"}]}';
-        }
-    }
-}
-CONF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" &
-NGINX_PID=$!
-for _ in $(seq 50); do
-    curl -s -o /dev/null --cacert "$PKI/ca.crt" --cert "$PKI/qwac.crt" --key "$PKI/qwac.key" "https://localhost:$PORT/" && break
-    sleep 0.1
-done
+            return 200 '{\"accounts\":[{\"resourceId\":\"a1\",\"name\":\"Compte courant\",\"currency\":\"EUR\"}]}';
+        }"
 URL="https://localhost:$PORT/stet/psd2/v1.6/accounts"
 
 echo "==> plain C libcurl loop (baseline)"

@@ -29,11 +29,12 @@ DIRECT_CALLS=${BENCH_DIRECT_CALLS:-5000}
 . scripts/lib/deps.sh
 # shellcheck source=../scripts/lib/postgres.sh
 . scripts/lib/postgres.sh
+# shellcheck source=lib/nginx-bank.sh
+. bench/lib/nginx-bank.sh
 EXTRA="wrk python3"
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || EXTRA="$EXTRA nginx-light"
 command -v cc >/dev/null || EXTRA="$EXTRA gcc libc6-dev"
 passerelle_install_deps $EXTRA
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 WORK=$(mktemp -d /tmp/passerelle-bench.XXXXXX)
 chmod 755 "$WORK"   # PostgreSQL runs as `postgres` when we are root
@@ -65,43 +66,12 @@ REGISTRATION="{\"client_id\":\"bench-client\",\"registration_client_uri\":\"http
 TOKEN='{"access_token":"bench-access-token","token_type":"Bearer","expires_in":86400,"refresh_token":"bench-refresh-token","scope":"aisp"}'
 # Euro-Information's accounts answer (Tests/BankAdaptersTests/Fixtures/ei-accounts.json): a current account and a card.
 ACCOUNTS='{"accounts":[{"resourceId":"00012345601","bicFi":"CMCIFRPP","accountId":{"iban":"FR7630066100410001057380116","currency":"EUR"},"name":"COMPTE CHEQUE M MARTIN","usage":"PRIV","cashAccountType":"CACC","product":"Compte courant","psuStatus":"Account Holder","_links":{"balances":{"href":"/cic/stet-psd2-api/v2.0/accounts/00012345601/balances"},"transactions":{"href":"/cic/stet-psd2-api/v2.0/accounts/00012345601/transactions"}}},{"resourceId":"CB4970XXXXXX1234","accountId":{"other":{"identification":"4970XXXXXXXX1234","schemeName":"MPAN","issuer":"CMCIC"}},"name":"M MARTIN","cashAccountType":"CARD","linkedAccount":"00012345601","currency":"EUR"}],"_links":{"self":{"href":"/cic/stet-psd2-api/v2.0/accounts"}}}'
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/nginx/body;
-    proxy_temp_path $WORK/nginx/proxy; fastcgi_temp_path $WORK/nginx/fcgi; uwsgi_temp_path $WORK/nginx/uwsgi;
-    scgi_temp_path $WORK/nginx/scgi;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    default_type application/json;
-    server {
-        listen 127.0.0.1:$NPORT ssl;
-        server_name localhost;
-        ssl_certificate $PKI/server.crt;
-        ssl_certificate_key $PKI/server.key;
-        ssl_client_certificate $PKI/ca.crt;
-        ssl_verify_client on;
-        ssl_protocols TLSv1.2 TLSv1.3;
+bench_nginx_bank_start "$WORK/nginx" "$PKI" "$NPORT" "
         location = /sandbox/cic/oauth2/registrations { return 201 '$REGISTRATION'; }
         location = /sandbox/cic/oauth2/token { return 200 '$TOKEN'; }
         location ~ /accounts\$ { add_header X-Request-ID bench; return 200 '$ACCOUNTS'; }
-        location / { return 404 '{"error":"not found"}'; }
-    }
-}
-CONF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" &
-NGINX_PID=$!
+        location / { return 404 '{\"error\":\"not found\"}'; }"
 BANK_ACCOUNTS="https://localhost:$NPORT/sandbox/cic/stet-psd2-api/v2.0/accounts"
-for _ in $(seq 50); do
-    curl -fs -o /dev/null --cacert "$PKI/ca.crt" --cert "$PKI/qwac.crt" --key "$PKI/qwac.key" "$BANK_ACCOUNTS" && break
-    sleep 0.1
-done
 curl -fs -o /dev/null --cacert "$PKI/ca.crt" --cert "$PKI/qwac.crt" --key "$PKI/qwac.key" "$BANK_ACCOUNTS" \
     || fail "the nginx bank does not answer (see $WORK/nginx/logs/error.log)"
 curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.crt" "$BANK_ACCOUNTS" | grep -q '^400$' \

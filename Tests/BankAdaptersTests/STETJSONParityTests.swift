@@ -51,14 +51,20 @@ import Testing
         Self.compare(OAuthTokenResponse.self, body, fixture)
         Self.compareDirect(STETAccountsResponse.self, body, fixture)
         Self.compareDirect(STETBalancesResponse.self, body, fixture)
+        Self.compareDirect(STETTransactionsResponse.self, body, fixture)
     }
 
-    @Test(arguments: ["ei-accounts.json", "ei-balances.json", "bpce-accounts-not-consented.json"])
+    @Test(arguments: [
+        "ei-accounts.json", "ei-balances.json", "bpce-accounts-not-consented.json", "ei-transactions-page1.json",
+        "bpce-transactions-page-last.json",
+    ])
     func theDirectReaderTakesThePlainFixtures(fixture: String) throws {
         // Otherwise the fast path would silently never run.
         let node = try JSONParser.parse(try Fixture.bytes(fixture))
         if fixture.contains("balances") {
             #expect(try STETBalancesResponse(node: node).balances?.isEmpty == false)
+        } else if fixture.contains("transactions") {
+            #expect(try STETTransactionsResponse(node: node).transactions != nil)
         } else {
             #expect(try STETAccountsResponse(node: node).accounts?.isEmpty == false)
         }
@@ -89,6 +95,16 @@ import Testing
         #"{"balances": [{"balanceAmount": {"amount": "x1", "currency": "EUR"}, "balanceType": "CLBD"}]}"#,
         #"{"balances": [{"balanceAmount": {"amount": 3, "currency": "EUR"}, "balanceType": "XPCD"}]}"#,
         #"{"balances": [{"balanceAmount": {"amount": "3", "currency": "EUR"}, "balanceType": 1}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": {"structured": [{"reference": "R1"}]}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": {"unstructured": "one", "structured": []}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": [1, 2]}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": null, "relatedParties": {"creditor": {"name": "C"}, "debtor": null}, "bankTransactionCode": {"domain": "PMNT", "family": "ICDT", "subFamily": "ESCT"}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "creditor": {"name": 3}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "status": "BOOK", "status": "PDNG"}]}"#,
+        #"{"transactions": [{"status": "BOOK"}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": {"unstructured": [], "structured": [{"reference": 5, "creditorReferenceInformation": {"reference": "RF1"}}, {}]}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": {"structured": [{"reference": "R"}, 3]}}]}"#,
+        #"{"transactions": [{"transactionAmount": {"amount": "1", "currency": "EUR"}, "remittanceInformation": {"structured": "x"}}]}"#,
     ])
     func shapesBeyondTheFixturesDecodeAlike(json: String) {
         let body = Array(json.utf8)
@@ -99,5 +115,6 @@ import Testing
         Self.compare(OAuthTokenResponse.self, body, json)
         Self.compareDirect(STETAccountsResponse.self, body, json)
         Self.compareDirect(STETBalancesResponse.self, body, json)
+        Self.compareDirect(STETTransactionsResponse.self, body, json)
     }
 }

@@ -129,7 +129,9 @@ struct BankCallBuilder: Sendable {
         // `lowercased()` all showed up in profiles of the proxied read path.
         let utf8 = url.utf8
         var start = utf8.startIndex
-        if let colon = utf8.firstIndex(of: UInt8(ascii: ":")), utf8[utf8.index(after: colon)...].starts(with: "//".utf8) {
+        if let colon = utf8.firstIndex(of: UInt8(ascii: ":")),
+            utf8[utf8.index(after: colon)...].starts(with: "//".utf8)
+        {
             start = utf8.index(colon, offsetBy: 3)
         }
         let end = utf8[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? utf8.endIndex

@@ -1,36 +1,71 @@
 import GatewayCore
 import JSONKit
 
-/// The `{"accounts": […]}` and `{"balances": […]}` answers written directly (`JSONOutput`): byte for byte what
-/// `JSONCoding` writes for the same `Account`/`Balance` values (keys sorted, nil members left out), without
-/// `Encodable`'s containers, because an account list is written on every proxied read.
-/// `AccountInformationJSONTests` compares both writers. A field added to `Account` or `Balance` must be added here.
+/// The account, balance and transaction lists (`{"accounts": […]}`, `{"balances": […]}`,
+/// `{"nextCursor": …, "transactions": […]}`) written directly with `JSONOutput`: byte for byte what `JSONCoding`
+/// writes for the same values (keys sorted, nil members left out), without `Encodable`'s containers, because a list
+/// is written on every proxied read. `AccountInformationJSONTests` compares both writers. A field added to
+/// `Account`, `Balance` or `Transaction` must be added here.
 enum AccountInformationJSON {
     static func accounts(_ accounts: [Account]) -> [UInt8] {
-        var out = JSONOutput(capacity: 128 + accounts.count * 320)
+        document("accounts", accounts, bytesPerItem: 320) { write($0, to: &$1) }
+    }
+
+    static func balances(_ balances: [Balance]) -> [UInt8] {
+        document("balances", balances, bytesPerItem: 160) { write($0, to: &$1) }
+    }
+
+    static func transactions(_ transactions: [Transaction], nextCursor: String?) -> [UInt8] {
+        document("transactions", transactions, bytesPerItem: 400, leading: { $0.member("nextCursor", nextCursor) }) {
+            write($0, to: &$1)
+        }
+    }
+
+    /// `{<leading members>"key": [items]}`; `leading` writes the members whose keys sort before `key`.
+    private static func document<Item>(
+        _ key: String, _ items: [Item], bytesPerItem: Int, leading: (inout JSONOutput) -> Void = { _ in },
+        _ write: (Item, inout JSONOutput) -> Void
+    ) -> [UInt8] {
+        var out = JSONOutput(capacity: 128 + items.count * bytesPerItem)
         out.beginObject()
-        out.key("accounts")
+        leading(&out)
+        out.key(key)
         out.beginArray()
-        for account in accounts { write(account, to: &out) }
+        for item in items { write(item, &out) }
         out.endArray()
         out.endObject()
         return out.bytes
     }
 
-    static func balances(_ balances: [Balance]) -> [UInt8] {
-        var out = JSONOutput(capacity: 64 + balances.count * 160)
+    private static func write(_ transaction: Transaction, to out: inout JSONOutput) {
         out.beginObject()
-        out.key("balances")
-        write(balances, to: &out)
+        out.member("amount", transaction.amount.description)
+        out.member("bankReference", transaction.bankReference)
+        out.member("bankStatus", transaction.bankStatus)
+        out.member("bankTransactionCode", transaction.bankTransactionCode)
+        out.member("bookingDate", transaction.bookingDate?.description)
+        out.member("counterparty", transaction.counterparty)
+        out.member("creditDebitIndicator", transaction.creditDebitIndicator)
+        out.member("currency", transaction.currency)
+        out.member("expectedBookingDate", transaction.expectedBookingDate?.description)
+        out.member("id", transaction.id)
+        out.key("remittance")
+        out.beginArray()
+        for line in transaction.remittance { out.string(line) }
+        out.endArray()
+        out.member("status", transaction.status.rawValue)
+        out.member("transactionDate", transaction.transactionDate?.description)
+        out.member("valueDate", transaction.valueDate?.description)
         out.endObject()
-        return out.bytes
     }
 
     private static func write(_ account: Account, to out: inout JSONOutput) {
         out.beginObject()
         if let balances = account.balances {
             out.key("balances")
-            write(balances, to: &out)
+            out.beginArray()
+            for balance in balances { write(balance, to: &out) }
+            out.endArray()
         }
         out.member("bicFi", account.bicFi)
         out.member("cashAccountType", account.cashAccountType)
@@ -47,18 +82,14 @@ enum AccountInformationJSON {
         out.endObject()
     }
 
-    private static func write(_ balances: [Balance], to out: inout JSONOutput) {
-        out.beginArray()
-        for balance in balances {
-            out.beginObject()
-            out.member("amount", balance.amount.description)
-            out.member("bankType", balance.bankType)
-            out.member("currency", balance.currency)
-            out.member("name", balance.name)
-            out.member("referenceDate", balance.referenceDate?.description)
-            out.member("type", balance.type.rawValue)
-            out.endObject()
-        }
-        out.endArray()
+    private static func write(_ balance: Balance, to out: inout JSONOutput) {
+        out.beginObject()
+        out.member("amount", balance.amount.description)
+        out.member("bankType", balance.bankType)
+        out.member("currency", balance.currency)
+        out.member("name", balance.name)
+        out.member("referenceDate", balance.referenceDate?.description)
+        out.member("type", balance.type.rawValue)
+        out.endObject()
     }
 }

@@ -77,10 +77,6 @@ public enum ConnectionsRoutes {
                 requestID: context.requestID, logger: context.logger,
                 psu: PSUContext(headers: request.headers.fields))
         }
-        struct Transactions: Encodable {
-            var transactions: [Transaction]
-            var nextCursor: String?
-        }
         struct Beneficiaries: Encodable { var beneficiaries: [Beneficiary] }
 
         routes.add(.get, "/v1/connections/{connectionId}/accounts") { request, context in
@@ -115,7 +111,7 @@ public enum ConnectionsRoutes {
             let page = try await accountInformation.transactions(
                 connectionID: try connectionID(request), accountID: try accountID(request), from: from, to: to,
                 cursor: cursor, caller: caller(request, context))
-            return JSONCoding.response(200, Transactions(transactions: page.transactions, nextCursor: page.nextCursor))
+            return .json(200, AccountInformationJSON.transactions(page.transactions, nextCursor: page.nextCursor))
         }
         routes.add(.put, "/v1/connections/{connectionId}/consents") { request, context in
             let consents = try JSONCoding.decode(ConsentRequest.self, from: request)

@@ -8,6 +8,20 @@ import Testing
 @Suite struct AccountInformationJSONTests {
     struct Accounts: Encodable { var accounts: [Account] }
     struct Balances: Encodable { var balances: [Balance] }
+    struct Transactions: Encodable {
+        var transactions: [Transaction]
+        var nextCursor: String?
+    }
+
+    static let transactions = [
+        Transaction(
+            id: "t1", bankReference: "REF\"1", amount: DecimalAmount("-12.30")!, currency: "EUR", status: .booked,
+            bookingDate: CalendarDate("2026-11-02"), valueDate: CalendarDate("2026-11-03"),
+            transactionDate: CalendarDate("2026-11-01"), expectedBookingDate: CalendarDate("2026-11-04"),
+            remittance: ["CB CARREFOUR", "line\ttwo é"], counterparty: "Carrefour", bankStatus: "BOOK",
+            creditDebitIndicator: "DBIT", bankTransactionCode: "PMNT-ICDT-ESCT"),
+        Transaction(amount: DecimalAmount("100")!, currency: "EUR", status: .pending),
+    ]
 
     static let balances = [
         Balance(
@@ -35,6 +49,17 @@ import Testing
         for count in 0...Self.accounts.count {
             let accounts = Array(Self.accounts.prefix(count))
             Self.expectSameBytes(AccountInformationJSON.accounts(accounts), Accounts(accounts: accounts))
+        }
+    }
+
+    @Test func transactionsAreWrittenAsTheEncoderWritesThem() {
+        for count in 0...Self.transactions.count {
+            let transactions = Array(Self.transactions.prefix(count))
+            for cursor in [nil, "c_abc"] {
+                Self.expectSameBytes(
+                    AccountInformationJSON.transactions(transactions, nextCursor: cursor),
+                    Transactions(transactions: transactions, nextCursor: cursor))
+            }
         }
     }
 
