@@ -14,11 +14,15 @@ import Synchronization
 /// hears SIGTERM. (Dispatch signal sources registered themselves asynchronously and needed a descriptor of their
 /// own: a server flooded with connections right after start-up could end up deaf to SIGTERM.)
 public enum SignalHandling {
-    /// Routes `signals` to the waiters from now on, instead of their default action (a signal nobody waits for is
-    /// dropped). Idempotent; `wait(for:)` calls it too.
+    /// Routes `signals` to the waiters from now on, instead of their default action. A signal that comes while
+    /// nobody waits for it is kept for the next waiter (a SIGTERM between start-up and the moment the server's
+    /// waiting task runs still shuts it down). Idempotent; `wait(for:)` calls it too.
     public static func install(_ signals: [Int32]) {
         SignalHub.shared.install(signals)
     }
+
+    /// Whether `signal` came and is kept for the next waiter (for tests).
+    static func isPending(_ signal: Int32) -> Bool { SignalHub.shared.isPending(signal) }
 
     /// Waits for the first of `signals`; nil when the waiting task is cancelled first.
     public static func wait(for signals: [Int32]) async -> Int32? {
@@ -48,6 +52,8 @@ private final class SignalHub: Sendable {
     private struct State {
         var installed: Set<Int32> = []
         var waiters: [Waiter] = []
+        /// Signals that came while no waiter wanted them.
+        var pending: Set<Int32> = []
         /// Waiters cancelled before they were added.
         var cancelled: Set<UInt64> = []
         var nextID: UInt64 = 0
@@ -82,6 +88,8 @@ private final class SignalHub: Sendable {
         }
     }
 
+    func isPending(_ signal: Int32) -> Bool { state.withLock { $0.pending.contains(signal) } }
+
     func newWaiterID() -> UInt64 {
         state.withLock { state in
             state.nextID += 1
@@ -90,12 +98,17 @@ private final class SignalHub: Sendable {
     }
 
     func add(id: UInt64, signals: Set<Int32>, continuation: CheckedContinuation<Int32?, Never>) {
-        let wasCancelled = state.withLock { state in
-            if state.cancelled.remove(id) != nil { return true }
+        // nil: the waiter waits; .some(nil): it was cancelled; .some(signal): that signal already came.
+        let outcome = state.withLock { state -> Int32?? in
+            if state.cancelled.remove(id) != nil { return .some(nil) }
+            if let early = state.pending.first(where: signals.contains) {
+                state.pending.remove(early)
+                return .some(early)
+            }
             state.waiters.append(Waiter(id: id, signals: signals, continuation: continuation))
-            return false
+            return nil
         }
-        if wasCancelled { continuation.resume(returning: nil) }
+        if let outcome { continuation.resume(returning: outcome) }
     }
 
     func cancel(id: UInt64) {
@@ -112,6 +125,7 @@ private final class SignalHub: Sendable {
     private func deliver(_ signal: Int32) {
         let woken = state.withLock { state -> [Waiter] in
             let matching = state.waiters.filter { $0.signals.contains(signal) }
+            if matching.isEmpty { state.pending.insert(signal) }
             state.waiters.removeAll { $0.signals.contains(signal) }
             return matching
         }

@@ -118,9 +118,9 @@ final class LineReader: @unchecked Sendable {
         let port = try #require(portLine.flatMap { Int($0.dropFirst(5)) })
 
         let flood = try await offPool { () -> [RawClient] in (0..<100).compactMap { _ in try? RawClient(port: port) } }
-        #expect(flood.count > 64)
+        #expect(flood.count > 64, "only \(flood.count) connections opened")
         let paused = try await offPool { lines.waitFor("{", seconds: 10) }
-        #expect(paused?.contains("pausing the listener") == true)
+        #expect(paused?.contains("pausing the listener") == true, "first log line: \(paused ?? "none within 10 s")")
         for client in flood { shutdown(client.fd, Int32(SHUT_RDWR)) }
         let response = try await offPool { () -> ParsedResponse? in
             for _ in 0..<100 {
@@ -134,13 +134,15 @@ final class LineReader: @unchecked Sendable {
             }
             return nil
         }
-        #expect(response?.status == 200)
+        #expect(response?.status == 200, "no answer to /hello after the flood: \(String(describing: response?.status))")
         _ = flood
         kill(process.processIdentifier, SIGTERM)
         let exited = try await offPool { () -> Bool in
             for _ in 0..<500 where process.isRunning { usleep(20_000) }
             return !process.isRunning
         }
-        #expect(exited && process.terminationStatus == 0)
+        #expect(
+            exited && process.terminationStatus == 0,
+            "after SIGTERM: \(exited ? "exited with status \(process.terminationStatus)" : "still running after 10 s")")
     }
 }

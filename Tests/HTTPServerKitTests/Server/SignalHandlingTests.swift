@@ -21,7 +21,7 @@ import Testing
             return signal
         }
         let usr2 = Task { await SignalHandling.wait(for: [SIGUSR2]) }
-        // The waiter registers asynchronously: signal until it has heard one (a signal nobody waits for is dropped).
+        // Signal until the waiter has heard one (one sent before it registered is kept for it anyway).
         for _ in 0..<250 where heard.signal.withLock({ $0 }) == nil {
             kill(getpid(), SIGUSR1)
             try await Task.sleep(for: .milliseconds(20))
@@ -29,6 +29,17 @@ import Testing
         #expect(await usr1.value == SIGUSR1)
         usr2.cancel()
         #expect(await usr2.value == nil, "cancelled, and SIGUSR1 is not its signal")
+    }
+
+    @Test func aSignalThatCameBeforeAnyWaiterIsKeptForTheNextOne() async throws {
+        SignalHandling.install([SIGWINCH])
+        kill(getpid(), SIGWINCH)
+        // The handler's byte goes through the pipe to the reader thread, which keeps it: wait until it has.
+        for _ in 0..<500 where !SignalHandling.isPending(SIGWINCH) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(SignalHandling.isPending(SIGWINCH))
+        let waiter = Task { await SignalHandling.wait(for: [SIGWINCH]) }
+        #expect(await waiter.value == SIGWINCH)
+        #expect(!SignalHandling.isPending(SIGWINCH), "handed to the waiter")
     }
 
     @Test func aCancelledWaiterReturnsNil() async {
