@@ -29,12 +29,12 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// The first value of `name`, or nil.
     public subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveEquals(name) }?.value
+        fields.first { ASCII.equalsIgnoringCase($0.name, name) }?.value
     }
 
     /// Every value of `name`, in message order.
     public func values(for name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+        fields.filter { ASCII.equalsIgnoringCase($0.name, name) }.map(\.value)
     }
 
     /// Appends a field (several fields may share a name).
@@ -47,19 +47,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     /// Removes every field named `name`.
-    public mutating func remove(_ name: String) { fields.removeAll { $0.name.caseInsensitiveEquals(name) } }
+    public mutating func remove(_ name: String) { fields.removeAll { ASCII.equalsIgnoringCase($0.name, name) } }
 
-    public func contains(_ name: String) -> Bool { fields.contains { $0.name.caseInsensitiveEquals(name) } }
+    public func contains(_ name: String) -> Bool { fields.contains { ASCII.equalsIgnoringCase($0.name, name) } }
 
     public var count: Int { fields.count }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }
-}
-
-extension String {
-    /// ASCII case-insensitive comparison, enough for header names and tokens.
-    @inlinable
-    public func caseInsensitiveEquals(_ other: String) -> Bool { ASCII.equalsIgnoringCase(self, other) }
 }
 
 /// A parsed request as handlers see it.

@@ -17,27 +17,13 @@ public struct JSONOutput {
 
     public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    public mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
-        afterValue = false
-    }
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
 
-    public mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
-        afterValue = true
-    }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
 
-    public mutating func beginArray() {
-        separate()
-        bytes.append(UInt8(ascii: "["))
-        afterValue = false
-    }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
 
-    public mutating func endArray() {
-        bytes.append(UInt8(ascii: "]"))
-        afterValue = true
-    }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// An object member's key; its value follows.
     public mutating func key(_ name: String) {
@@ -59,6 +45,17 @@ public struct JSONOutput {
         guard let value else { return }
         key(name)
         string(value)
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        afterValue = false
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        bytes.append(bracket)
+        afterValue = true
     }
 
     private mutating func separate() {

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 // The RFC 9110/9112 grammar pieces the parser needs: request line, field lines, framing headers, chunk sizes.
 
 extension RequestParser {
@@ -73,15 +75,15 @@ extension RequestParser {
         let (name, value) = try Self.parseField(line)
         head.headers.add(name, value)
         switch name.utf8.count {
-        case 4 where name.caseInsensitiveEquals("host"):
+        case 4 where ASCII.equalsIgnoringCase(name, "host"):
             head.hostCount += 1
-        case 6 where name.caseInsensitiveEquals("expect"):
+        case 6 where ASCII.equalsIgnoringCase(name, "expect"):
             head.expect = value
-        case 10 where name.caseInsensitiveEquals("connection"):
+        case 10 where ASCII.equalsIgnoringCase(name, "connection"):
             head.connectionTokens += Self.tokens(value)
-        case 14 where name.caseInsensitiveEquals("content-length"):
+        case 14 where ASCII.equalsIgnoringCase(name, "content-length"):
             head.contentLengths.append(Substring(value))
-        case 17 where name.caseInsensitiveEquals("transfer-encoding"):
+        case 17 where ASCII.equalsIgnoringCase(name, "transfer-encoding"):
             let codings = Self.tokens(value)
             if codings.isEmpty { throw HTTPParseError(.invalidTransferEncoding) }
             head.transferEncodings += codings
@@ -99,7 +101,7 @@ extension RequestParser {
             // RFC 9112 §6.1: both present is a smuggling attempt; HTTP/1.0 has no transfer codings.
             if !p.contentLengths.isEmpty { throw HTTPParseError(.contentLengthWithTransferEncoding) }
             if p.minorVersion == 0 { throw HTTPParseError(.invalidTransferEncoding) }
-            if p.transferEncodings.contains(where: { !$0.caseInsensitiveEquals("chunked") }) {
+            if p.transferEncodings.contains(where: { !ASCII.equalsIgnoringCase($0, "chunked") }) {
                 throw HTTPParseError(.unsupportedTransferEncoding)
             }
             if p.transferEncodings.count != 1 { throw HTTPParseError(.invalidTransferEncoding) }
@@ -116,15 +118,15 @@ extension RequestParser {
         }
         var expectsContinue = false
         if let expect = p.expect {
-            guard expect.caseInsensitiveEquals("100-continue") else {
+            guard ASCII.equalsIgnoringCase(expect, "100-continue") else {
                 throw HTTPParseError(.unsupportedExpectation)
             }
             expectsContinue = p.minorVersion == 1
         }
-        let close = p.connectionTokens.contains { $0.caseInsensitiveEquals("close") }
+        let close = p.connectionTokens.contains { ASCII.equalsIgnoringCase($0, "close") }
         let keepAlive =
             p.minorVersion == 1
-            ? !close : (!close && p.connectionTokens.contains { $0.caseInsensitiveEquals("keep-alive") })
+            ? !close : (!close && p.connectionTokens.contains { ASCII.equalsIgnoringCase($0, "keep-alive") })
         return RequestHead(
             method: p.method, target: p.target, minorVersion: p.minorVersion, headers: p.headers, framing: framing,
             keepAlive: keepAlive, expectsContinue: expectsContinue)

@@ -1,3 +1,4 @@
+import GatewayLogging
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,8 +31,8 @@ enum ResponseEncoder {
         out.append(contentsOf: HTTPStatus.reasonPhrase(status).utf8)
         out.append(contentsOf: "\r\n".utf8)
         for (name, value) in response.headers {
-            if name.caseInsensitiveEquals("content-length") || name.caseInsensitiveEquals("connection")
-                || name.caseInsensitiveEquals("date") || name.caseInsensitiveEquals("transfer-encoding")
+            if ASCII.equalsIgnoringCase(name, "content-length") || ASCII.equalsIgnoringCase(name, "connection")
+                || ASCII.equalsIgnoringCase(name, "date") || ASCII.equalsIgnoringCase(name, "transfer-encoding")
             {
                 continue
             }

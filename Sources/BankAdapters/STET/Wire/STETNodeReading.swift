@@ -23,6 +23,12 @@ enum NodeRead {
         return members
     }
 
+    /// A string that must be there (a non-optional member).
+    static func text(_ node: JSONNode) throws(NodeReadRefused) -> String {
+        guard case .string(let text) = node else { throw NodeReadRefused() }
+        return text
+    }
+
     /// An optional string: `null` is absent.
     static func string(_ node: JSONNode) throws(NodeReadRefused) -> String? {
         switch node {
@@ -50,7 +56,6 @@ enum NodeRead {
         if case .null = node { return nil }
         return try T(node: node)
     }
-
 }
 
 extension STETAccountsResponse: NodeReadable {
@@ -137,9 +142,7 @@ extension STETBalanceResource: NodeReadable {
             switch key {
             case "name": name = try NodeRead.string(value)
             case "balanceAmount": amount = try STETAmount(node: value)
-            case "balanceType":
-                guard case .string(let text) = value else { throw NodeReadRefused() }
-                type = text
+            case "balanceType": type = try NodeRead.text(value)
             case "referenceDate": referenceDate = try NodeRead.string(value)
             case "lastChangeDateTime": lastChangeDateTime = try NodeRead.string(value)
             case "lastCommittedTransaction": lastCommittedTransaction = try NodeRead.string(value)
@@ -159,9 +162,7 @@ extension STETAmount: NodeReadable {
         var amount: DecimalAmount?
         for (key, value) in try NodeRead.members(node).reversed() {
             switch key {
-            case "currency":
-                guard case .string(let text) = value else { throw NodeReadRefused() }
-                currency = text
+            case "currency": currency = try NodeRead.text(value)
             case "amount":
                 switch value {
                 case .string(let text): amount = DecimalAmount(text)
