@@ -120,22 +120,26 @@ public final class Application: Sendable {
         }
     }
 
-    /// The full request handler: operations routes, the OpenAPI document and the API behind the key gate.
+    /// The full request handler: the router (operations routes and documents public, the API behind API keys).
     public func makeHandler() -> any HTTPHandler {
-        APIKeyGate(next: makeRouter(), keys: apiKeys)
+        makeRouter()
     }
 
-    /// Every route of the service (exposed for the OpenAPI coverage test).
+    /// Every route of the service (exposed for the OpenAPI coverage test). Every `/v1` route is declared inside
+    /// `authenticated(by:)`; `build(requiringAuthenticationUnder:)` refuses to start otherwise.
     public func makeRouter() -> Router {
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
         OpenAPIRoute.add(to: &routes)
-        BanksRoutes.add(to: &routes, catalog: catalog)
-        CertificatesRoutes.add(to: &routes, service: certificates)
-        RegistrationsRoutes.add(to: &routes, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
-        ConnectionsRoutes.add(
-            to: &routes, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
-        return routes.build()
+        CertificatesRoutes.addPublic(to: &routes, service: certificates)
+        routes.authenticated(by: APIKeyAuthenticator(keys: apiKeys)) { api in
+            BanksRoutes.add(to: &api, catalog: catalog)
+            CertificatesRoutes.add(to: &api, service: certificates)
+            RegistrationsRoutes.add(to: &api, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
+            ConnectionsRoutes.add(
+                to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
+        }
+        return routes.build(requiringAuthenticationUnder: "/v1")
     }
 
     /// The HTTP server for `config.http`.

@@ -61,13 +61,15 @@ public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The request target exactly as on the request line (origin-form: path and query, still percent-encoded).
     /// This is what a Cavage `(request-target)` signs.
-    public var target: String
-    /// The path part of `target`, still percent-encoded.
-    public var path: String
-    /// The path split on `/`, each segment percent-decoded separately (so `%2F` stays inside a segment).
-    public var pathSegments: [String]
+    public let target: String
+    /// The path part of `target`, still percent-encoded (canonical: see `RequestTarget`).
+    public var path: String { parsedTarget.path }
+    /// The path split on `/`, each segment percent-decoded separately (so `%2F` could never split a segment).
+    public var pathSegments: [String] { parsedTarget.segments }
     /// Query parameters in order, percent-decoded (`+` is a space).
-    public var query: [(name: String, value: String)]
+    public var query: [RequestTarget.QueryItem] { parsedTarget.query }
+    /// The target as parsed once, by the one path rule (`RequestTarget`).
+    public let parsedTarget: RequestTarget
     public var headers: HTTPHeaders
     public var body: [UInt8]
     /// `(1, 1)` for HTTP/1.1.
@@ -81,21 +83,14 @@ public struct HTTPRequest: Sendable {
     /// The peer's IP address, e.g. `127.0.0.1`.
     public var remoteAddress: String?
 
+    /// - Throws: `RequestTarget.Refusal` when `target` is not a canonical origin-form target.
     public init(
         method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
         version: (major: Int, minor: Int) = (1, 1)
-    ) {
+    ) throws(RequestTarget.Refusal) {
         self.method = method
         self.target = target
-        // Byte-wise (Character-based `split` showed up in profiles): path before the first `?`, query after it.
-        let utf8 = target.utf8
-        let question = utf8.firstIndex(of: UInt8(ascii: "?"))
-        self.path = String(target[..<(question ?? target.endIndex)])
-        self.pathSegments = self.path.utf8.split(separator: UInt8(ascii: "/")).map { raw in
-            let segment = String(Substring(raw))
-            return segment.utf8.contains(UInt8(ascii: "%")) ? PercentEncoding.decode(segment) ?? segment : segment
-        }
-        self.query = question.map { PercentEncoding.parseQuery(String(target[utf8.index(after: $0)...])) } ?? []
+        self.parsedTarget = try RequestTarget(target)
         self.headers = headers
         self.body = body
         self.version = version
@@ -143,6 +138,8 @@ public struct RequestContext: Sendable {
     public var logger: Logger
     /// The matched route template (`/v1/registrations/{id}`), or nil before routing.
     public var route: String?
+    /// Who the route's authenticator accepted (an API key id), or nil on a public route.
+    public var principal: String?
     /// Lets the router report the matched template back to the server's access log and metrics.
     let routeRecorder: RouteRecorder?
 
@@ -161,11 +158,14 @@ public struct RequestContext: Sendable {
     }
 }
 
-/// Where the router writes the matched route template for the middleware that wraps it.
+/// Where the router writes the matched route template and the authenticated principal for the middleware that
+/// wraps it (the access log and metrics).
 final class RouteRecorder: Sendable {
-    private let template = Mutex<String?>(nil)
-    var route: String? { template.withLock { $0 } }
-    func record(_ route: String) { template.withLock { $0 = route } }
+    private let state = Mutex<(route: String?, principal: String?)>((nil, nil))
+    var route: String? { state.withLock { $0.route } }
+    var principal: String? { state.withLock { $0.principal } }
+    func record(_ route: String) { state.withLock { $0.route = route } }
+    func record(principal: String) { state.withLock { $0.principal = principal } }
 }
 
 /// Anything that answers requests: a route handler, the router, a middleware chain.

@@ -2,12 +2,16 @@
 /// then immutable and `Sendable`. Unknown paths answer 404, a known path with another method 405 with `Allow`.
 ///
 /// The router is itself an `HTTPHandler`: it binds `pathParameters`, sets `context.route` to the template
-/// (so access logs and metrics never contain identifiers) and calls the route's handler.
+/// (so access logs and metrics never contain identifiers), runs the route's declared `RouteAccess` check and
+/// calls the route's handler. Authentication is a property of the route that matched, declared when it was
+/// added, never a test on the path's spelling (the path itself is canonical: `RequestTarget`).
 public struct Router: HTTPHandler {
     /// One registered route.
     public struct Route: Sendable {
         public let method: HTTPMethod
         public let template: String
+        /// Who may call it.
+        public let access: RouteAccess
         let segments: [Segment]
         let handler: any HTTPHandler
     }
@@ -20,6 +24,8 @@ public struct Router: HTTPHandler {
     /// Collects routes before the router is frozen.
     public struct Builder: Sendable {
         private var routes: [Route] = []
+        /// The access given to the routes `add` adds (changed only inside `authenticated(by:_:)`).
+        private var access: RouteAccess = .public
         public init() {}
 
         /// Adds a route. `template` is a path with `{name}` segments.
@@ -28,7 +34,18 @@ public struct Router: HTTPHandler {
                 if part.hasPrefix("{") && part.hasSuffix("}") { return .parameter(String(part.dropFirst().dropLast())) }
                 return .literal(String(part))
             }
-            routes.append(Route(method: method, template: template, segments: segments, handler: handler))
+            routes.append(
+                Route(method: method, template: template, access: access, segments: segments, handler: handler))
+        }
+
+        /// Every route `body` adds requires `authenticator` to accept the request before its handler runs.
+        public mutating func authenticated(
+            by authenticator: any RequestAuthenticator, _ body: (inout Builder) -> Void
+        ) {
+            let outer = access
+            access = .authenticated(authenticator)
+            body(&self)
+            access = outer
         }
 
         /// Adds a route answered by a closure.
@@ -40,6 +57,17 @@ public struct Router: HTTPHandler {
         }
 
         public func build() -> Router { Router(routes: routes) }
+
+        /// The router, after checking that every route whose template starts with `prefix` (e.g. `/v1`) was added
+        /// inside `authenticated(by:_:)`: a route forgotten outside it stops the process at start-up.
+        public func build(requiringAuthenticationUnder prefix: String) -> Router {
+            for route in routes where route.template == prefix || route.template.hasPrefix(prefix + "/") {
+                guard case .authenticated = route.access else {
+                    preconditionFailure("route \(route.method) \(route.template) under \(prefix) is not authenticated")
+                }
+            }
+            return build()
+        }
     }
 
     /// Every route, for documentation checks (e.g. that each one is in the OpenAPI document).
@@ -76,6 +104,12 @@ public struct Router: HTTPHandler {
             var context = context
             context.route = route.template
             context.routeRecorder?.record(route.template)
+            if case .authenticated(let authenticator) = route.access {
+                let principal = try await authenticator.authenticate(request, context: context)
+                context.principal = principal
+                context.routeRecorder?.record(principal: principal)
+                context.logger[metadataKey: "auth.principal"] = principal
+            }
             return try await route.handler.handle(request, context: context)
         case .methodNotAllowed(let allow):
             throw RoutingError.methodNotAllowed(allow: allow.map(\.rawValue))
@@ -97,6 +131,21 @@ public struct Router: HTTPHandler {
         }
         return params
     }
+}
+
+/// Who may call a route.
+public enum RouteAccess: Sendable {
+    /// Anyone (health, readiness, metrics, documents).
+    case `public`
+    /// Only a request the authenticator accepts.
+    case authenticated(any RequestAuthenticator)
+}
+
+/// Decides whether a request may reach an authenticated route.
+public protocol RequestAuthenticator: Sendable {
+    /// The caller's identity to name in the access log (an id, never a secret), or a thrown error (typically
+    /// a 401 problem) when the request is not authenticated.
+    func authenticate(_ request: HTTPRequest, context: RequestContext) async throws -> String
 }
 
 /// Thrown by the router; the error middleware maps these to 404 / 405 problems.

@@ -32,7 +32,7 @@ import Testing
         let signature = try HTTPMessageSigner(key: key, keyId: keyId).signatureHeader(
             method: method.rawValue, target: target, headers: headers, names: names)
         headers.append(("Signature", signature))
-        var r = HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: body)
+        var r = try HTTPRequest(method: method, target: target, headers: HTTPHeaders(headers), body: body)
         r.peerCertificateDER = try h.der("qwac.crt")
         return r
     }

@@ -54,7 +54,7 @@ final class SimulatorHarness: Sendable {
         if !body.isEmpty && !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         }
-        var r = HTTPRequest(
+        var r = try HTTPRequest(
             method: method, target: target, headers: HTTPHeaders([("Host", host)] + headers), body: body)
         r.peerCertificateDER = try cert.map { try der($0) }
         return r
@@ -109,7 +109,7 @@ final class SimulatorHarness: Sendable {
                 "keyId=\"\(tamper.keyId ?? keyId)\",algorithm=\"\(tamper.algorithm)\",headers=\"\(names.joined(separator: " "))\",signature=\"\(Base64Text.encode(signature))\""
             ))
         tamper.headersAfterSigning?(&headers)
-        var r = HTTPRequest(
+        var r = try HTTPRequest(
             method: method, target: target, headers: HTTPHeaders(headers), body: tamper.bodyAfterSigning ?? body)
         r.peerCertificateDER = try cert.map { try der($0) }
         return r

@@ -28,6 +28,10 @@ enum CertificatesRoutes {
             try await service.store.delete(try pathUUID(request, "certificateId", resource: "certificate"))
             return HTTPResponse(status: 204)
         }
+    }
+
+    /// The public `GET /certificates/{file}` (no API key: banks fetch it).
+    static func addPublic(to routes: inout Router.Builder, service: CertificateService) {
         routes.add(.get, "/certificates/{file}") { request, _ in
             let file = request.pathParameters["file"] ?? ""
             let fingerprint = file.hasSuffix(".pem") ? String(file.dropLast(4)).lowercased() : ""

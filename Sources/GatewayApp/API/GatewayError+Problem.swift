@@ -14,10 +14,12 @@ extension GatewayError: ProblemConvertible {
         switch self {
         case .validation(let issues):
             extensions["errors"] = JSONCoding.string(issues)
-        case .budgetExhausted(let retryAfter):
+        case .unauthorized:
+            headers.set("WWW-Authenticate", "Bearer")
+        case .budgetExhausted(let retryAfter), .authenticationThrottled(let retryAfter),
+            .upstream(_, .rateLimited(let retryAfter?, _, _)):
             headers.set("Retry-After", String(retryAfter))
-        case .upstream(_, .rateLimited(let retryAfter?, _, _)):
-            headers.set("Retry-After", String(retryAfter))
+            extensions["retryAfter"] = String(retryAfter)
         default: break
         }
         if let bank = bankDetails { extensions["bank"] = JSONCoding.string(bank) }

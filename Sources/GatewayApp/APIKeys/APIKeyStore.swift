@@ -16,17 +16,47 @@ public struct APIKeyInfo: Sendable, Equatable {
 
 /// Creates, lists, revokes and checks internal API keys (`Authorization: Bearer <key>` on every `/v1` route).
 ///
-/// Keys are `pk_` + 32 base64url characters (192 random bits); only `SHA-256(key)` is stored. A successful
-/// check is cached for `cacheTTL` (default 5 s) so that a hot API does not query the database per request;
-/// a revocation therefore takes effect within that time on other replicas (at once on the one that revoked).
+/// Keys made here are `pk_` + 32 base64url characters (192 random bits); a bootstrap key is any 16–200 visible
+/// ASCII characters. Only `SHA-256(key)` is stored. Both verdicts of a check are cached for `cacheTTL` (default
+/// 5 s) so that a hot API, or a client repeating a wrong key, does not query the database per request: a
+/// revocation takes effect within that time on other replicas (at once on the one that revoked), and so does a
+/// key created by another process after it was first presented.
 public final class APIKeyStore: Sendable {
     private let db: PostgresClient
     /// Key id by SHA-256 of the key, for keys found active.
     private let cache: RecordCache<[UInt8], UUID>
+    /// SHA-256 of keys found unknown or revoked (bounded: emptied past its capacity).
+    private let misses: RecordCache<[UInt8], Bool>
+    private let lookups = Atomic<Int>(0)
+    /// Database look-ups `authenticate` made (for tests and metrics).
+    public var databaseLookups: Int { lookups.load(ordering: .relaxed) }
+
+    /// What the caches already know of a presented key.
+    public enum CachedVerdict: Sendable, Equatable {
+        case valid(UUID)
+        case invalid
+    }
 
     public init(db: PostgresClient, cacheTTL: Duration = .seconds(5)) {
         self.db = db
         self.cache = RecordCache(ttl: cacheTTL)
+        self.misses = RecordCache(ttl: cacheTTL)
+    }
+
+    /// Whether `presented` can be a key at all: 16–200 visible ASCII characters (checked before any hashing).
+    public static func isWellFormed(_ presented: String) -> Bool {
+        let n = presented.utf8.count
+        return n >= 16 && n <= 200 && presented.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+
+    /// The verdict the caches hold for `presented`, or nil when only the database can tell. A malformed key is
+    /// invalid without a look-up.
+    public func cachedVerdict(_ presented: String) -> CachedVerdict? {
+        guard Self.isWellFormed(presented) else { return .invalid }
+        let hash = Digest.sha256(presented)
+        if let id = cache.get(hash) { return .valid(id) }
+        if misses.get(hash) != nil { return .invalid }
+        return nil
     }
 
     /// Makes a new key named `name` and returns it with its info. The key is shown once; it cannot be recovered.
@@ -48,6 +78,7 @@ public final class APIKeyStore: Sendable {
             ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, key_prefix = EXCLUDED.key_prefix,
               revoked_at = CASE WHEN api_keys.key_hash = EXCLUDED.key_hash THEN api_keys.revoked_at ELSE NULL END
             """)
+        misses.removeAll()
     }
 
     /// Every key, newest first.
@@ -70,13 +101,21 @@ public final class APIKeyStore: Sendable {
 
     /// The id of the active key `presented`, or nil. The stored hash is compared in constant time.
     public func authenticate(_ presented: String) async throws -> UUID? {
-        guard presented.hasPrefix("pk_"), presented.utf8.count <= 200 else { return nil }
+        switch cachedVerdict(presented) {
+        case .valid(let id): return id
+        case .invalid: return nil
+        case nil: break
+        }
         let hash = Digest.sha256(presented)
-        if let hit = cache.get(hash) { return hit }
         let epoch = cache.epoch
+        let missEpoch = misses.epoch
+        lookups.add(1, ordering: .relaxed)
         let rows = try await db.query(
             "SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL")
-        guard let row = rows.first else { return nil }
+        guard let row = rows.first else {
+            misses.put(hash, true, readAt: missEpoch)
+            return nil
+        }
         let stored: [UInt8] = try row.decode("key_hash")
         guard ConstantTime.equals(stored, hash) else { return nil }
         let id: UUID = try row.decode("id")
@@ -87,6 +126,7 @@ public final class APIKeyStore: Sendable {
     }
 
     private func insert(name: String, key: String) async throws -> APIKeyInfo {
+        defer { misses.removeAll() }
         let hash = Digest.sha256(key)
         let rows = try await db.query("""
             INSERT INTO api_keys (id, name, key_hash, key_prefix) VALUES (\(UUID()), \(name), \(hash), \(String(key.prefix(6))))

@@ -189,8 +189,8 @@ public struct Config: Sendable {
             env.choice("PASSERELLE_SANDBOX_ACTIVATION", default: "bank-rule", allowed: ["bank-rule", "immediate"])
             == "immediate"
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
-        if let key = bootstrapAPIKey, key.reveal.utf8.count < 16 {
-            env.report("PASSERELLE_BOOTSTRAP_API_KEY: too short (at least 16 characters)")
+        if let key = bootstrapAPIKey, !APIKeyStore.isWellFormed(key.reveal) {
+            env.report("PASSERELLE_BOOTSTRAP_API_KEY: 16 to 200 visible ASCII characters (no spaces) expected")
         }
 
         if !env.problems.isEmpty { throw ConfigError(problems: env.problems) }

@@ -31,6 +31,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case unauthorized
     /// 429: the unattended-access budget is used up; retry after that many seconds.
     case budgetExhausted(retryAfter: Int)
+    /// 429: this peer presented too many unknown API keys; retry after that many seconds.
+    case authenticationThrottled(retryAfter: Int)
     /// 501: this bank does not offer the feature.
     case unsupportedByBank(bank: BankID, feature: String)
     /// 502 (or 429/501 by case): the bank answered with an error.
@@ -50,6 +52,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unprocessable(let detail): "refused: \(detail)"
         case .unauthorized: "missing or invalid API key"
         case .budgetExhausted(let retryAfter): "unattended access budget exhausted, retry after \(retryAfter) s"
+        case .authenticationThrottled(let retryAfter):
+            "too many failed authentications from this address, retry after \(retryAfter) s"
         case .unsupportedByBank(let bank, let feature): "\(feature) is not supported by \(bank)"
         case .upstream(let bank, let error): "\(bank): \(error)"
         case .upstreamTimeout(let bank): "\(bank) did not answer in time"
@@ -67,6 +71,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unprocessable: .unprocessable
         case .unauthorized: .unauthorized
         case .budgetExhausted: .unattendedBudgetExhausted
+        case .authenticationThrottled: .authenticationThrottled
         case .unsupportedByBank: .notSupportedByBank
         case .upstream(_, let error):
             switch error {

@@ -9,6 +9,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
     case unprocessable = "/problems/unprocessable"
     case payloadTooLarge = "/problems/payload-too-large"
     case unattendedBudgetExhausted = "/problems/unattended-budget-exhausted"
+    case authenticationThrottled = "/problems/authentication-throttled"
     case bankRateLimited = "/problems/bank-rate-limited"
     case reauthorizationRequired = "/problems/reauthorization-required"
     case notSupportedByBank = "/problems/not-supported-by-bank"
@@ -31,7 +32,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .conflict, .reauthorizationRequired: 409
         case .payloadTooLarge: 413
         case .unprocessable: 422
-        case .unattendedBudgetExhausted, .bankRateLimited: 429
+        case .unattendedBudgetExhausted, .bankRateLimited, .authenticationThrottled: 429
         case .internal: 500
         case .notSupportedByBank: 501
         case .bankError, .bankUnavailable: 502
@@ -52,6 +53,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .payloadTooLarge: "Request body too large"
         case .unattendedBudgetExhausted: "Unattended access budget exhausted"
         case .bankRateLimited: "Bank rate limit reached"
+        case .authenticationThrottled: "Too many failed authentications"
         case .reauthorizationRequired: "Customer reauthorization required"
         case .notSupportedByBank: "Not supported by this bank"
         case .bankError: "Bank error"

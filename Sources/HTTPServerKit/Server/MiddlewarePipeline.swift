@@ -5,7 +5,8 @@ import GatewayLogging
 #endif
 
 /// The built-in middleware around the application handler, in order: request id → metrics/in-flight →
-/// error mapping (problem+json) → access log. Runs on the cooperative pool, one child task per request.
+/// error mapping (problem+json) → access log. Each request's pipeline runs as one task where the server's
+/// `handlerPlacement` puts it (an event loop or the shared pool).
 struct MiddlewarePipeline: Sendable {
     let handler: any HTTPHandler
     let logger: Logger
@@ -39,12 +40,12 @@ struct MiddlewarePipeline: Sendable {
         let route = recorder.route ?? "unmatched"
         let method = head.method.rawValue
         metrics.record(method: method, route: route, status: response.status, seconds: seconds)
-        requestLogger.info(
-            "request",
-            metadata: [
-                "http.method": method, "http.route": route, "http.status": "\(response.status)",
-                "duration.ms": String(format3(seconds * 1000)), "http.response.bytes": "\(response.body.count)",
-            ])
+        var access: [String: String] = [
+            "http.method": method, "http.route": route, "http.status": "\(response.status)",
+            "duration.ms": String(format3(seconds * 1000)), "http.response.bytes": "\(response.body.count)",
+        ]
+        if let principal = recorder.principal { access["auth.principal"] = principal }
+        requestLogger.info("request", metadata: access)
         return ResponseCompletion(connectionID: job.connectionID, fd: job.fd, bytes: bytes, close: !keepAlive)
     }
 
@@ -55,9 +56,18 @@ struct MiddlewarePipeline: Sendable {
             // OPTIONS * (RFC 9110 §9.3.7): the server's capabilities, nothing to route.
             return HTTPResponse(status: 200, headers: ["Allow": "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"])
         }
-        var request = HTTPRequest(
-            method: head.method, target: head.target, headers: head.headers, body: job.body,
-            version: (1, head.minorVersion))
+        var request: HTTPRequest
+        do {
+            request = try HTTPRequest(
+                method: head.method, target: head.target, headers: head.headers, body: job.body,
+                version: (1, head.minorVersion))
+        } catch {
+            // The one path rule (RequestTarget): a non-canonical target reaches no handler, under any spelling.
+            return Problem(
+                status: 400, type: "/problems/bad-request", title: "Bad request",
+                detail: "Request target refused: \(error.description).", requestID: requestID
+            ).response
+        }
         request.peerCertificateDER = job.peerCertificate
         request.peerCertificateChainDER = job.peerCertificateChain
         request.remoteAddress = job.remoteAddress

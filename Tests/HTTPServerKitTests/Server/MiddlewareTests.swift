@@ -161,29 +161,3 @@ import Testing
         #expect(text.contains("latency_seconds_count 3\n"))
     }
 }
-
-@Suite struct CustomMiddlewareTests {
-    struct Tag: HTTPMiddleware {
-        let name: String
-        func handle(_ request: HTTPRequest, context: RequestContext, next: any HTTPHandler) async throws -> HTTPResponse
-        {
-            if request.headers["X-Deny"] == name { throw Problem(status: 401, detail: "denied by \(name)") }
-            var response = try await next.handle(request, context: context)
-            response.headers.add("X-Order", name)
-            return response
-        }
-    }
-
-    @Test func runsOutermostFirstAndCanRefuse() async throws {
-        var builder = Router.Builder()
-        builder.add(.get, "/x") { _, _ in .text(200, "x") }
-        let handler = builder.build().wrapped(in: [Tag(name: "outer"), Tag(name: "inner")])
-        let context = RequestContext(requestID: "r", logger: Logger(label: "t", sink: CapturingLogSink()))
-        let ok = try await handler.handle(HTTPRequest(method: .get, target: "/x"), context: context)
-        #expect(ok.headers.values(for: "X-Order") == ["inner", "outer"])
-        await #expect(throws: Problem.self) {
-            try await handler.handle(
-                HTTPRequest(method: .get, target: "/x", headers: ["X-Deny": "inner"]), context: context)
-        }
-    }
-}
