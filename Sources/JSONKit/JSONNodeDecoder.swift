@@ -19,7 +19,55 @@ public struct JSONNodeDecoder: Sendable {
 
     /// - Throws: `DecodingError` when the tree does not fit `T`.
     public func decode<T: Decodable>(_ type: T.Type, from node: JSONNode) throws -> T {
-        try NodeDecoder(node: node, parent: nil, key: nil, options: self).decodeValue(T.self)
+        try NodeDecoder(node: node, parent: nil, key: nil, options: self, tracker: nil).decodeValue(T.self)
+    }
+
+    /// Decodes `T` and lists the object members `T`'s `Decodable` conformance never looked at, as paths
+    /// (`contact.fax`, `items[2].extra`): an API that declares `additionalProperties: false` refuses them, and
+    /// the type's own coding keys are the one list of what is known.
+    /// - Throws: `DecodingError` when the tree does not fit `T`.
+    public func decodeListingUnknownMembers<T: Decodable>(_ type: T.Type, from node: JSONNode) throws
+        -> (value: T, unknownMembers: [String])
+    {
+        let tracker = MemberTracker()
+        let value = try NodeDecoder(node: node, parent: nil, key: nil, options: self, tracker: tracker)
+            .decodeValue(T.self)
+        var unknown: [String] = []
+        tracker.collectUnvisited(node, path: "", into: &unknown)
+        return (value, unknown)
+    }
+}
+
+/// The object members a decoding looked up, by path (one decoding, one thread).
+final class MemberTracker {
+    private var visited: Set<String> = []
+
+    func visit(_ path: [any CodingKey]) { visited.insert(Self.render(path)) }
+
+    /// `a.b[0].c` (index keys in brackets).
+    static func render(_ path: [any CodingKey]) -> String {
+        var out = ""
+        for key in path {
+            if let i = key.intValue { out += "[\(i)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return out
+    }
+
+    func collectUnvisited(_ node: JSONNode, path: String, into unknown: inout [String]) {
+        switch node {
+        case .object(let members):
+            for (key, value) in members {
+                let child = path.isEmpty ? key : path + "." + key
+                if visited.contains(child) {
+                    collectUnvisited(value, path: child, into: &unknown)
+                } else if !unknown.contains(child) {
+                    unknown.append(child)
+                }
+            }
+        case .array(let elements):
+            for (i, element) in elements.enumerated() { collectUnvisited(element, path: path + "[\(i)]", into: &unknown) }
+        default: break
+        }
     }
 }
 
@@ -38,12 +86,20 @@ final class NodeDecoder: Decoder, SingleValueDecodingContainer {
     let parent: NodeDecoder?
     let key: (any CodingKey)?
     let options: JSONNodeDecoder
+    /// Set by `decodeListingUnknownMembers` only.
+    let tracker: MemberTracker?
 
-    init(node: JSONNode, parent: NodeDecoder?, key: (any CodingKey)?, options: JSONNodeDecoder) {
+    init(node: JSONNode, parent: NodeDecoder?, key: (any CodingKey)?, options: JSONNodeDecoder, tracker: MemberTracker?) {
         self.node = node
         self.parent = parent
         self.key = key
         self.options = options
+        self.tracker = tracker
+    }
+
+    /// A decoder for a child node.
+    func child(_ node: JSONNode, key: any CodingKey) -> NodeDecoder {
+        NodeDecoder(node: node, parent: self, key: key, options: options, tracker: tracker)
     }
 
     var codingPath: [any CodingKey] {
@@ -197,6 +253,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// The first member with this name (duplicates: the first wins, as with Foundation's `JSONDecoder`).
     private func find(_ key: Key) -> JSONNode? {
         let name = key.stringValue
+        if let tracker = decoder.tracker { tracker.visit(codingPath + [key]) }
         return members.first { $0.key == name }?.value
     }
 
@@ -205,14 +262,14 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             throw DecodingError.keyNotFound(
                 key, .init(codingPath: codingPath, debugDescription: "No value associated with key \(key.stringValue)."))
         }
-        return NodeDecoder(node: value, parent: decoder, key: key, options: decoder.options)
+        return decoder.child(value, key: key)
     }
 
     /// nil when the key is absent or null (`decodeIfPresent`).
     private func presentChild(_ key: Key) -> NodeDecoder? {
         guard let value = find(key) else { return nil }
         if case .null = value { return nil }
-        return NodeDecoder(node: value, parent: decoder, key: key, options: decoder.options)
+        return decoder.child(value, key: key)
     }
 
     func contains(_ key: Key) -> Bool { find(key) != nil }
@@ -245,11 +302,11 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func superDecoder() throws -> any Decoder {
-        NodeDecoder(node: find(SuperKey.key) ?? .null, parent: decoder, key: SuperKey.key, options: decoder.options)
+        decoder.child(find(SuperKey.key) ?? .null, key: SuperKey.key)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        NodeDecoder(node: find(key) ?? .null, parent: decoder, key: key, options: decoder.options)
+        decoder.child(find(key) ?? .null, key: key)
     }
 
     private func find(_ key: SuperKey) -> JSONNode? { members.first { $0.key == key.stringValue }?.value }
@@ -285,8 +342,7 @@ struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
                 type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "Unkeyed container is at end."))
         }
         defer { currentIndex += 1 }
-        return NodeDecoder(
-            node: elements[currentIndex], parent: decoder, key: IndexKey(currentIndex), options: decoder.options)
+        return decoder.child(elements[currentIndex], key: IndexKey(currentIndex))
     }
 
     mutating func decodeNil() throws -> Bool {

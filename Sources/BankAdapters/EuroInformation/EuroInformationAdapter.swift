@@ -91,7 +91,7 @@ public struct EuroInformationAdapter: STETAdapter {
             do {
                 return try STETLinks.resolve(uri, apiRoot: endpoint)
             } catch {
-                throw GatewayError.validation([
+                throw GatewayError.refusedFields([
                     FieldIssue(field: "registrationClientUri", message: "not on the bank's registration host")
                 ])
             }

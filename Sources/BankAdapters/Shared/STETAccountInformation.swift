@@ -109,7 +109,7 @@ struct STETAccountInformation: Sendable {
 
     /// The `keyId` of PSD2 calls for the profile's `keyIdMode`: the `client_id` (BPCE) or the stored key id (the
     /// bank's `kid`, the registered `x5u`, a certificate URL).
-    /// - Throws: `GatewayError.validation` when the client has no such value yet.
+    /// - Throws: `GatewayError.refusedFields` when the client has no such value yet.
     static func psd2KeyID(_ client: BankClient) throws -> String {
         let value: String? =
             switch client.bank.keyIdMode {
@@ -117,7 +117,7 @@ struct STETAccountInformation: Sendable {
             case .kid, .x5u, .url: client.keyID
             }
         guard let value, !value.isEmpty else {
-            throw GatewayError.validation([
+            throw GatewayError.refusedFields([
                 FieldIssue(
                     field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
             ])
@@ -164,10 +164,10 @@ struct STETTokenEndpoint: Sendable {
 
 extension BankClient {
     /// The registered `client_id`.
-    /// - Throws: `GatewayError.validation` while the client is not registered.
+    /// - Throws: `GatewayError.refusedFields` while the client is not registered.
     func requireClientID() throws -> String {
         guard let clientID, !clientID.isEmpty else {
-            throw GatewayError.validation([FieldIssue(field: "clientId", message: "no client_id for \(bank.id)")])
+            throw GatewayError.refusedFields([FieldIssue(field: "clientId", message: "no client_id for \(bank.id)")])
         }
         return clientID
     }

@@ -7,7 +7,18 @@ enum BanksRoutes {
 
     static func add(to routes: inout Router.Builder, catalog: BankCatalog) {
         let list = JSONCoding.bytes(BankList(banks: catalog.summaries))
-        routes.add(.get, "/v1/banks") { _, _ in .json(200, list) }
+        var byProvider: [String: [UInt8]] = [:]
+        for provider in Provider.allCases {
+            byProvider[provider.rawValue] = JSONCoding.bytes(
+                BankList(banks: catalog.summaries.filter { $0.provider == provider }))
+        }
+        routes.add(.get, "/v1/banks") { [byProvider] request, _ in
+            var rules = FieldRules()
+            let provider = try request.queryParameters(allowed: ["provider"], into: &rules)["provider"]
+            rules.oneOf(provider, "provider", Provider.allCases.map(\.rawValue))
+            guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
+            return .json(200, provider.flatMap { byProvider[$0] } ?? list)
+        }
         routes.add(.get, "/v1/banks/{bankId}") { request, _ in
             let raw = request.pathParameters["bankId"] ?? ""
             guard let id = BankID(raw), let profile = catalog.profile(for: id) else {

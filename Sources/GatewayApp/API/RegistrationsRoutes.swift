@@ -19,10 +19,20 @@ enum RegistrationsRoutes {
             response.headers.set("Location", "/v1/registrations/\(record.id.uuidString.lowercased())")
             return response
         }
-        routes.add(.get, "/v1/registrations") { _, _ in
+        routes.add(.get, "/v1/registrations") { request, _ in
+            var rules = FieldRules()
+            let query = try request.queryParameters(allowed: ["bank", "environment"], into: &rules)
+            rules.matches(query["bank"], "bank", .registrationBank)
+            rules.oneOf(query["environment"], "environment", ["sandbox", "production"])
+            guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
             let now = service.now()
-            return JSONCoding.response(
-                200, RegistrationList(registrations: try await service.list().map { RegistrationDTO($0, now: now, includeExchange: false) }))
+            let views = try await service.list()
+                .map { RegistrationDTO($0, now: now, includeExchange: false) }
+                .filter { dto in
+                    (query["environment"].map { $0 == dto.environment } ?? true)
+                        && (query["bank"].map { $0 == dto.bank || ($0.hasPrefix("bpce") && dto.bank == "bpce") } ?? true)
+                }
+            return JSONCoding.response(200, RegistrationList(registrations: views))
         }
         routes.add(.get, "/v1/registrations/{registrationId}") { request, _ in
             let record = try await service.get(try pathUUID(request, "registrationId", resource: "registration"))

@@ -85,7 +85,7 @@ public struct AccountInformationService: Sendable {
         if let cursor {
             let state = try OpaqueCursor.decode(TransactionCursor.self, from: cursor)
             guard state.c == connectionID.uuidString.lowercased(), state.a == accountID else {
-                throw GatewayError.validation([
+                throw GatewayError.refusedFields([
                     FieldIssue(field: "cursor", message: "belongs to another connection or account")
                 ])
             }

@@ -18,7 +18,7 @@ public struct CertificateService: Sendable {
     static func keyOwner(_ id: UUID) -> String { "certificates/\(id.uuidString.lowercased())/private_key" }
 
     /// Validates and stores an upload.
-    /// - Throws: `GatewayError.validation` for unparsable input or a missing passphrase; `.unprocessable` for a
+    /// - Throws: `GatewayError.refusedFields` for unparsable PEM text or a missing passphrase; `.unprocessable` for a
     ///   wrong passphrase, a non-RSA key, a key that does not match, an expired or not-yet-valid certificate, no
     ///   organizationIdentifier, or an unknown usage; `.conflict` when already uploaded.
     func upload(_ upload: CertificateUpload) async throws -> StoredCertificate {
@@ -26,10 +26,10 @@ public struct CertificateService: Sendable {
         do {
             chain = try Certificate.chain(pem: upload.certificate)
         } catch {
-            throw GatewayError.validation([FieldIssue(field: "certificate", message: "not a PEM certificate (\(error))")])
+            throw GatewayError.refusedFields([FieldIssue(field: "certificate", message: "not a PEM certificate (\(error))")])
         }
         guard let leaf = chain.first else {
-            throw GatewayError.validation([FieldIssue(field: "certificate", message: "no certificate in the PEM text")])
+            throw GatewayError.refusedFields([FieldIssue(field: "certificate", message: "no certificate in the PEM text")])
         }
         let key: PrivateKey
         do {
@@ -37,13 +37,13 @@ public struct CertificateService: Sendable {
         } catch {
             switch error {
             case .passphraseRequired:
-                throw GatewayError.validation([FieldIssue(field: "passphrase", message: "required: the private key is encrypted")])
+                throw GatewayError.refusedFields([FieldIssue(field: "passphrase", message: "required: the private key is encrypted")])
             case .wrongPassphrase:
                 throw GatewayError.unprocessable("the passphrase does not decrypt the private key")
             case .notRSA(let algorithm):
                 throw GatewayError.unprocessable("the private key is not an RSA key (\(algorithm)); eIDAS seals and QWACs must be RSA")
             case .invalidPEM:
-                throw GatewayError.validation([FieldIssue(field: "privateKey", message: "not a PEM private key")])
+                throw GatewayError.refusedFields([FieldIssue(field: "privateKey", message: "not a PEM private key")])
             }
         }
         guard key.matches(leaf) else {

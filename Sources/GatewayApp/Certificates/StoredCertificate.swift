@@ -64,9 +64,18 @@ struct CertificateDTO: Encodable {
 }
 
 /// `POST /v1/certificates` body.
-struct CertificateUpload: Decodable {
+struct CertificateUpload: ValidatedBody {
     var certificate: String
     var privateKey: String
     var passphrase: String?
     var label: String?
+
+    static var multilineFields: Set<String> { ["certificate", "privateKey"] }
+
+    func validate(into rules: inout FieldRules) {
+        rules.matches(certificate, "certificate", .pemCertificate, maxLength: 65_536)
+        rules.matches(privateKey, "privateKey", .pemPrivateKey, maxLength: 65_536)
+        rules.text(passphrase, "passphrase", length: 1...1024)
+        rules.text(label, "label", length: 0...200)
+    }
 }

@@ -3,7 +3,7 @@ import GatewayCore
 
 /// `POST /v1/connections` body (openapi `ConnectionCreate`). `environment` is an optional extension: needed only
 /// when active registrations exist in both environments and no `registrationId` is given.
-struct ConnectionCreateBody: Decodable {
+struct ConnectionCreateBody: ValidatedBody {
     var bank: String
     var psuReference: String
     var redirectUri: String
@@ -12,52 +12,40 @@ struct ConnectionCreateBody: Decodable {
     var environment: String?
     var language: String?
 
-    /// The validated request, every problem reported at once.
-    /// - Throws: `GatewayError.validation`.
+    func validate(into rules: inout FieldRules) {
+        rules.matches(bank, "bank", .bankId)
+        rules.text(psuReference, "psuReference", length: 1...200)
+        rules.matches(redirectUri, "redirectUri", .redirectURI, maxLength: 2048)
+        rules.count(roles, "roles", 1...3)
+        for (i, role) in (roles ?? []).enumerated() { rules.oneOf(role, "roles[\(i)]", ["aisp", "pisp", "cbpii"]) }
+        rules.uuid(registrationId, "registrationId")
+        rules.oneOf(environment, "environment", ["sandbox", "production"])
+        rules.matches(language, "language", .languageTag)
+    }
+
+    /// The request for the service; `validate` has run (`JSONCoding.decode`), so every field parses.
+    /// - Throws: `GatewayError.validation` if it has not.
     func validated() throws -> ConnectionService.CreateRequest {
-        var issues: [FieldIssue] = []
-        let bankID = BankID(bank)
-        if bankID == nil {
-            issues.append(FieldIssue(field: "bank", message: "expected cmcic:<segment> or bpce:<5-digit code>"))
+        guard let bankID = BankID(bank) else {
+            throw GatewayError.validation([FieldIssue(field: "bank", message: InputPattern.bankId.hint)])
         }
-        let reference = psuReference.trimmingCharacters(in: .whitespaces)
-        if reference.isEmpty || reference.count > 200 {
-            issues.append(FieldIssue(field: "psuReference", message: "1 to 200 characters"))
-        }
-        if URLComponents(string: redirectUri)?.scheme == nil {
-            issues.append(FieldIssue(field: "redirectUri", message: "must be an absolute URI"))
-        }
-        var parsedRoles: [Role] = []
-        for (index, raw) in (roles ?? ["aisp"]).enumerated() {
-            if let role = Role(rawValue: raw) { parsedRoles.append(role) } else {
-                issues.append(FieldIssue(field: "roles[\(index)]", message: "expected aisp, pisp or cbpii"))
-            }
-        }
-        if roles?.isEmpty == true { issues.append(FieldIssue(field: "roles", message: "must not be empty")) }
-        var registrationID: UUID?
-        if let registrationId {
-            registrationID = UUID(uuidString: registrationId)
-            if registrationID == nil { issues.append(FieldIssue(field: "registrationId", message: "not a UUID")) }
-        }
-        var env: Environment?
-        if let environment {
-            env = Environment(rawValue: environment)
-            if env == nil { issues.append(FieldIssue(field: "environment", message: "expected sandbox or production")) }
-        }
-        if let language, language.isEmpty || language.count > 8 || !language.allSatisfy({ $0.isLetter || $0 == "-" }) {
-            issues.append(FieldIssue(field: "language", message: "expected a language tag such as fr or en"))
-        }
-        guard issues.isEmpty, let bankID else { throw GatewayError.validation(issues) }
+        let roles = (self.roles ?? ["aisp"]).compactMap(Role.init(rawValue:))
         return ConnectionService.CreateRequest(
-            bank: bankID, psuReference: reference, redirectURI: redirectUri, roles: Array(Set(parsedRoles)).sorted(),
-            registrationID: registrationID, environment: env, language: language)
+            bank: bankID, psuReference: psuReference, redirectURI: redirectUri, roles: Array(Set(roles)).sorted(),
+            registrationID: registrationId.flatMap(UUID.init(uuidString:)),
+            environment: environment.flatMap(Environment.init(rawValue:)), language: language)
     }
 }
 
 /// `POST /v1/connections/{id}/authorization` body.
-struct ConnectionAuthorizationBody: Decodable {
+struct ConnectionAuthorizationBody: ValidatedBody {
     var code: String
     var state: String
+
+    func validate(into rules: inout FieldRules) {
+        rules.text(code, "code", length: 1...4096)
+        rules.text(state, "state", length: 1...512)
+    }
 }
 
 /// The `Connection` schema: status and lifetimes, never tokens. `authorizationUrl` and `state` only in the
@@ -132,4 +120,14 @@ struct ConnectionListCursor: Codable {
     var p: String
     var t: Double
     var i: String
+}
+
+/// `PUT /v1/connections/{id}/consents`: IBANs are checked before anything is sent to the bank.
+extension ConsentRequest: ValidatedBody {
+    func validate(into rules: inout FieldRules) {
+        rules.count(balances, "balances", 0...100)
+        rules.count(transactions, "transactions", 0...100)
+        for (i, iban) in balances.enumerated() { rules.iban(iban, "balances[\(i)]") }
+        for (i, iban) in transactions.enumerated() { rules.iban(iban, "transactions[\(i)]") }
+    }
 }

@@ -45,13 +45,13 @@ public struct ConnectionService: Sendable {
         let profile = try deps.catalog.require(request.bank)
         let registration = try await pickRegistration(for: request, profile: profile)
         guard registration.redirectURIs.contains(request.redirectURI) else {
-            throw GatewayError.validation([
+            throw GatewayError.refusedFields([
                 FieldIssue(field: "redirectUri", message: "is not one of the registration's redirect URIs")
             ])
         }
         let unsupported = request.roles.filter { !profile.roles.contains($0) || !registration.roles.contains($0) }
         guard unsupported.isEmpty else {
-            throw GatewayError.validation([
+            throw GatewayError.refusedFields([
                 FieldIssue(
                     field: "roles",
                     message: "not offered by this bank or registration: "
@@ -110,7 +110,7 @@ public struct ConnectionService: Sendable {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
             if let environment = request.environment, environment != registration.environment {
-                throw GatewayError.validation([
+                throw GatewayError.refusedFields([
                     FieldIssue(field: "environment", message: "differs from the registration's environment")
                 ])
             }
@@ -125,7 +125,7 @@ public struct ConnectionService: Sendable {
         }
         let active = candidates.filter { $0.effectiveStatus(at: now) == .active }
         if Set(active.map(\.environment)).count > 1 {
-            throw GatewayError.validation([
+            throw GatewayError.refusedFields([
                 FieldIssue(
                     field: "environment",
                     message: "active registrations exist in sandbox and production: give environment or registrationId")

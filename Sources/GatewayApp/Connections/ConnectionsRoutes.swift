@@ -1,4 +1,5 @@
 import Foundation
+import GatewayLogging
 import GatewayCore
 import HTTPServerKit
 
@@ -26,14 +27,19 @@ public enum ConnectionsRoutes {
             return response
         }
         routes.add(.get, "/v1/connections") { request, _ in
-            guard let reference = request.queryValue("psuReference"), !reference.isEmpty, reference.count <= 200 else {
-                throw GatewayError.validation([FieldIssue(field: "psuReference", message: "is required (1 to 200 characters)")])
+            var rules = FieldRules()
+            let query = try request.queryParameters(allowed: ["psuReference", "cursor"], into: &rules)
+            if query["psuReference"] == nil { rules.fail("psuReference", "is required") }
+            rules.text(query["psuReference"], "psuReference", length: 1...200)
+            rules.text(query["cursor"], "cursor", length: 1...4096)
+            guard rules.issues.isEmpty, let reference = query["psuReference"] else {
+                throw GatewayError.validation(rules.issues)
             }
             var after: (Date, UUID)?
-            if let cursor = request.queryValue("cursor") {
+            if let cursor = query["cursor"] {
                 let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
                 guard position.p == reference, let id = UUID(uuidString: position.i) else {
-                    throw GatewayError.validation([FieldIssue(field: "cursor", message: "belongs to another listing")])
+                    throw GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])
                 }
                 after = (Date(timeIntervalSince1970: position.t), id)
             }
@@ -61,10 +67,6 @@ public enum ConnectionsRoutes {
         routes.add(.post, "/v1/connections/{connectionId}/authorization") { request, context in
             let id = try connectionID(request)
             let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
-            guard !body.code.isEmpty, !body.state.isEmpty, body.code.utf8.count <= 4096, body.state.utf8.count <= 512
-            else {
-                throw GatewayError.validation([FieldIssue(field: "code", message: "code and state are required")])
-            }
             let record = try await connections.authorize(
                 id, code: body.code, state: body.state, requestID: context.requestID, logger: context.logger)
             return JSONCoding.response(200, try await view(record))
@@ -72,63 +74,64 @@ public enum ConnectionsRoutes {
 
         // MARK: account information
 
-        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) -> AccountInformationService.Caller {
+        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> AccountInformationService.Caller {
             AccountInformationService.Caller(
-                requestID: context.requestID, logger: context.logger,
-                psu: PSUContext(headers: request.headers.fields))
+                requestID: context.requestID, logger: context.logger, psu: try psuContext(request))
         }
         struct Beneficiaries: Encodable { var beneficiaries: [Beneficiary] }
 
         routes.add(.get, "/v1/connections/{connectionId}/accounts") { request, context in
             let accounts = try await accountInformation.accounts(
-                connectionID: try connectionID(request), caller: caller(request, context))
+                connectionID: try connectionID(request), caller: try caller(request, context))
             return .json(200, AccountInformationJSON.accounts(accounts))
         }
         routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/balances") { request, context in
             let balances = try await accountInformation.balances(
                 connectionID: try connectionID(request), accountID: try accountID(request),
-                caller: caller(request, context))
+                caller: try caller(request, context))
             return .json(200, AccountInformationJSON.balances(balances))
         }
         routes.add(.get, "/v1/connections/{connectionId}/accounts/{accountId}/transactions") { request, context in
-            var issues: [FieldIssue] = []
+            var rules = FieldRules()
+            let query = try request.queryParameters(allowed: ["from", "to", "cursor"], into: &rules)
             func date(_ name: String) -> CalendarDate? {
-                guard let text = request.queryValue(name) else { return nil }
+                guard let text = query[name] else { return nil }
                 guard let date = CalendarDate(text) else {
-                    issues.append(FieldIssue(field: name, message: "expected a date YYYY-MM-DD"))
+                    rules.fail(name, "expected a date YYYY-MM-DD")
                     return nil
                 }
                 return date
             }
             let from = date("from")
             let to = date("to")
-            let cursor = request.queryValue("cursor")
-            if let from, let to, to <= from { issues.append(FieldIssue(field: "to", message: "must be after from")) }
-            if cursor != nil, from != nil || to != nil {
-                issues.append(FieldIssue(field: "cursor", message: "give either cursor or from/to"))
-            }
-            guard issues.isEmpty else { throw GatewayError.validation(issues) }
+            let cursor = query["cursor"]
+            rules.text(cursor, "cursor", length: 1...4096)
+            guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
+            // Well-formed but contradictory: refused on meaning (422), as the document says.
+            if let from, let to, to <= from { rules.refuse("to", "must be after from") }
+            if cursor != nil, from != nil || to != nil { rules.refuse("cursor", "give either cursor or from/to") }
+            guard rules.refusals.isEmpty else { throw GatewayError.refusedFields(rules.refusals) }
             let page = try await accountInformation.transactions(
                 connectionID: try connectionID(request), accountID: try accountID(request), from: from, to: to,
-                cursor: cursor, caller: caller(request, context))
+                cursor: cursor, caller: try caller(request, context))
             return .json(200, AccountInformationJSON.transactions(page.transactions, nextCursor: page.nextCursor))
         }
         routes.add(.put, "/v1/connections/{connectionId}/consents") { request, context in
             let consents = try JSONCoding.decode(ConsentRequest.self, from: request)
             try await accountInformation.putConsents(
-                connectionID: try connectionID(request), consents: consents, caller: caller(request, context))
+                connectionID: try connectionID(request), consents: consents, caller: try caller(request, context))
             return JSONCoding.response(200, consents)
         }
         routes.add(.get, "/v1/connections/{connectionId}/trusted-beneficiaries") { request, context in
             let list = try await accountInformation.trustedBeneficiaries(
-                connectionID: try connectionID(request), caller: caller(request, context))
+                connectionID: try connectionID(request), caller: try caller(request, context))
             return JSONCoding.response(200, Beneficiaries(beneficiaries: list))
         }
         routes.add(.get, "/v1/connections/{connectionId}/identity") { request, context in
             JSONCoding.response(
                 200,
                 try await accountInformation.identity(
-                    connectionID: try connectionID(request), caller: caller(request, context)))
+                    connectionID: try connectionID(request), caller: try caller(request, context)))
         }
     }
 
@@ -138,9 +141,30 @@ public enum ConnectionsRoutes {
         return id
     }
 
+    /// The STET `PSU-*` headers, each checked before it is forwarded and signed (an empty one is refused too).
+    static func psuContext(_ request: HTTPRequest) throws -> PSUContext {
+        var rules = FieldRules()
+        for (name, value) in request.headers where ASCII.hasPrefixIgnoringCase(name, "psu-") {
+            let pattern: InputPattern
+            if ASCII.equalsIgnoringCase(name, "PSU-IP-Address") {
+                pattern = .psuIPAddress
+            } else if ASCII.equalsIgnoringCase(name, "PSU-IP-Port") {
+                pattern = .psuIPPort
+            } else if ASCII.equalsIgnoringCase(name, "PSU-HTTP-Method") {
+                rules.oneOf(value, name, ["GET", "POST", "PUT", "PATCH", "DELETE"])
+                continue
+            } else {
+                pattern = .psuHeaderText
+            }
+            rules.matches(value, name, pattern)
+        }
+        guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
+        return PSUContext(headers: request.headers.fields)
+    }
+
     static func accountID(_ request: HTTPRequest) throws -> String {
         let raw = request.pathParameters["accountId"] ?? ""
-        guard !raw.isEmpty, raw.utf8.count <= 64 else { throw GatewayError.notFound(resource: "account", id: raw) }
+        guard InputPattern.accountId.matches(raw) else { throw GatewayError.notFound(resource: "account", id: raw) }
         return raw
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 
 /// `POST /v1/registrations` body.
-struct RegistrationCreate: Decodable {
+struct RegistrationCreate: ValidatedBody {
     var bank: String
     var environment: String
     var qwacCertificateId: String
@@ -15,10 +15,45 @@ struct RegistrationCreate: Decodable {
     var logoUri: String?
     var clientLegalId: String?
     var extendedTransactionHistory: Bool?
+
+    func validate(into rules: inout FieldRules) {
+        rules.matches(bank, "bank", .registrationBank)
+        rules.oneOf(environment, "environment", ["sandbox", "production"])
+        rules.uuid(qwacCertificateId, "qwacCertificateId")
+        rules.uuid(qsealCertificateId, "qsealCertificateId")
+        RegistrationFields.validate(
+            clientName: clientName, redirectUris: redirectUris, roles: roles, contact: contact, softwareId: softwareId,
+            logoUri: logoUri, into: &rules)
+        rules.text(clientLegalId, "clientLegalId", length: 1...100)
+    }
 }
 
-/// `PATCH /v1/registrations/{id}` body: every field optional.
-struct RegistrationPatch: Decodable {
+/// The field rules creation and update share.
+enum RegistrationFields {
+    static func validate(
+        clientName: String?, redirectUris: [String]?, roles: [String]?, contact: RegistrationRequest.Contact?,
+        softwareId: String?, logoUri: String?, into rules: inout FieldRules
+    ) {
+        rules.text(clientName, "clientName", length: 1...200)
+        rules.count(redirectUris, "redirectUris", 1...20)
+        for (i, uri) in (redirectUris ?? []).enumerated() {
+            rules.matches(uri, "redirectUris[\(i)]", .redirectURI, maxLength: 2048)
+        }
+        rules.count(roles, "roles", 1...3)
+        for (i, role) in (roles ?? []).enumerated() { rules.oneOf(role, "roles[\(i)]", ["aisp", "pisp", "cbpii"]) }
+        if let roles, Set(roles).count != roles.count { rules.fail("roles", "each role at most once") }
+        if let contact {
+            rules.text(contact.name, "contact.name", length: 1...200)
+            rules.matches(contact.email, "contact.email", .email, maxLength: 254)
+            rules.matches(contact.phone, "contact.phone", .phone)
+        }
+        rules.text(softwareId, "softwareId", length: 1...200)
+        rules.matches(logoUri, "logoUri", .httpsURL, maxLength: 2048)
+    }
+}
+
+/// `PATCH /v1/registrations/{id}` body: every field optional, at least one present.
+struct RegistrationPatch: ValidatedBody {
     var clientName: String?
     var redirectUris: [String]?
     var roles: [String]?
@@ -27,6 +62,19 @@ struct RegistrationPatch: Decodable {
     var logoUri: String?
     var qwacCertificateId: String?
     var qsealCertificateId: String?
+
+    func validate(into rules: inout FieldRules) {
+        if clientName == nil && redirectUris == nil && roles == nil && contact == nil && softwareId == nil
+            && logoUri == nil && qwacCertificateId == nil && qsealCertificateId == nil
+        {
+            rules.fail("body", "at least one member to change is required")
+        }
+        RegistrationFields.validate(
+            clientName: clientName, redirectUris: redirectUris, roles: roles, contact: contact, softwareId: softwareId,
+            logoUri: logoUri, into: &rules)
+        rules.uuid(qwacCertificateId, "qwacCertificateId")
+        rules.uuid(qsealCertificateId, "qsealCertificateId")
+    }
 }
 
 /// The API representation of a registration.

@@ -49,15 +49,13 @@ public struct RegistrationService: Sendable {
         if environment == nil { issues.append(FieldIssue(field: "environment", message: "expected sandbox or production")) }
         let profile = resolveBank(body.bank, environment: environment ?? .sandbox, issues: &issues)
         let roles = parseRoles(body.roles, issues: &issues)
-        validate(
-            clientName: body.clientName, redirectURIs: body.redirectUris, contact: body.contact,
-            provider: profile?.provider, issues: &issues)
+        validate(contact: body.contact, provider: profile?.provider, issues: &issues)
         let qwacID = UUID(uuidString: body.qwacCertificateId)
         let qsealID = UUID(uuidString: body.qsealCertificateId)
         if qwacID == nil { issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id")) }
         if qsealID == nil { issues.append(FieldIssue(field: "qsealCertificateId", message: "not a certificate id")) }
         guard issues.isEmpty, let environment, let profile, let qwacID, let qsealID else {
-            throw GatewayError.validation(issues)
+            throw GatewayError.refusedFields(issues)
         }
         let (_, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
 
@@ -119,9 +117,7 @@ public struct RegistrationService: Sendable {
             if let roles = patch.roles { record.roles = parseRoles(roles, issues: &issues) }
             if let software = patch.softwareId { record.softwareID = software }
             if let logo = patch.logoUri { record.logoURI = logo }
-            validate(
-                clientName: record.clientName, redirectURIs: record.redirectURIs, contact: record.contact,
-                provider: record.provider, issues: &issues)
+            validate(contact: record.contact, provider: record.provider, issues: &issues)
             if let raw = patch.qwacCertificateId {
                 if let new = UUID(uuidString: raw) { record.qwacCertificateID = new } else {
                     issues.append(FieldIssue(field: "qwacCertificateId", message: "not a certificate id"))
@@ -132,7 +128,7 @@ public struct RegistrationService: Sendable {
                     issues.append(FieldIssue(field: "qsealCertificateId", message: "not a certificate id"))
                 }
             }
-            guard issues.isEmpty else { throw GatewayError.validation(issues) }
+            guard issues.isEmpty else { throw GatewayError.refusedFields(issues) }
             let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
             let request = registrationRequest(for: record, qseal: qseal, extendedHistory: false)
             let client = try await clients.client(for: record)
@@ -234,26 +230,9 @@ public struct RegistrationService: Sendable {
         return roles
     }
 
-    func validate(
-        clientName: String, redirectURIs: [String], contact: RegistrationRequest.Contact, provider: Provider?,
-        issues: inout [FieldIssue]
-    ) {
-        if clientName.trimmingWhitespace().isEmpty {
-            issues.append(FieldIssue(field: "clientName", message: "must not be empty"))
-        }
-        if redirectURIs.isEmpty { issues.append(FieldIssue(field: "redirectUris", message: "at least one is required")) }
-        for (i, uri) in redirectURIs.enumerated() {
-            guard let url = URL(string: uri), let scheme = url.scheme?.lowercased(), url.host != nil,
-                scheme == "https" || (scheme == "http" && ["localhost", "127.0.0.1"].contains(url.host ?? ""))
-            else {
-                issues.append(FieldIssue(field: "redirectUris[\(i)]", message: "must be an absolute https URL"))
-                continue
-            }
-        }
-        if contact.name.trimmingWhitespace().isEmpty {
-            issues.append(FieldIssue(field: "contact.name", message: "must not be empty"))
-        }
-        if !contact.email.contains("@") { issues.append(FieldIssue(field: "contact.email", message: "not an email address")) }
+    /// The rules of the bank that formats alone do not state (formats: `RegistrationFields`, run when the body
+    /// was decoded).
+    func validate(contact: RegistrationRequest.Contact, provider: Provider?, issues: inout [FieldIssue]) {
         // BPCE's registration API requires contact.phone_number (seed bpce-89c3-registration-api).
         if provider == .bpce, (contact.phone ?? "").trimmingWhitespace().isEmpty {
             issues.append(FieldIssue(field: "contact.phone", message: "required by BPCE"))
@@ -267,7 +246,7 @@ public struct RegistrationService: Sendable {
         var issues: [FieldIssue] = []
         if w.kind != "qwac" { issues.append(FieldIssue(field: "qwacCertificateId", message: "is a \(w.kind), not a qwac")) }
         if s.kind != "qseal" { issues.append(FieldIssue(field: "qsealCertificateId", message: "is a \(s.kind), not a qseal")) }
-        guard issues.isEmpty else { throw GatewayError.validation(issues) }
+        guard issues.isEmpty else { throw GatewayError.refusedFields(issues) }
         let at = now()
         for c in [w, s] where c.notAfter < at {
             throw GatewayError.unprocessable("certificate \(c.id.uuidString.lowercased()) expired on \(RFC3339.string(c.notAfter))")

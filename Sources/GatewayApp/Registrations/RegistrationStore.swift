@@ -125,9 +125,9 @@ public struct RegistrationStore: Sendable {
             id: id, provider: p, bankID: b, environment: e, status: s, clientID: clientID, keyID: keyID,
             registrationClientURI: uri, activatesAt: activatesAt, qwacCertificateID: qwac, qsealCertificateID: qseal,
             clientName: clientName, redirectURIs: redirects, roles: roles.compactMap(Role.init(rawValue:)),
-            contact: try JSONCoding.decoder.decode(RegistrationRequest.Contact.self, from: Data(contactText.utf8)),
+            contact: try JSONCoding.decoder.decode(RegistrationRequest.Contact.self, from: Array(contactText.utf8)),
             softwareID: softwareID, logoURI: logo, clientLegalID: legal,
-            bankKeys: try JSONCoding.decoder.decode([RegistrationResult.Key].self, from: Data(keysText.utf8)),
+            bankKeys: try JSONCoding.decoder.decode([RegistrationResult.Key].self, from: Array(keysText.utf8)),
             lastRequest: lastRequest, lastResponse: lastResponse, version: version, createdAt: createdAt,
             updatedAt: updatedAt)
     }

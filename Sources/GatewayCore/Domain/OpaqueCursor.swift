@@ -17,7 +17,7 @@ public enum OpaqueCursor {
     }
 
     /// The state inside `cursor`.
-    /// - Throws: `GatewayError.validation` on `field` when the cursor is not one of ours.
+    /// - Throws: `GatewayError.refusedFields` on `field` when the cursor is not one of ours.
     public static func decode<State: Decodable>(_ type: State.Type, from cursor: String, field: String = "cursor")
         throws -> State
     {
@@ -26,7 +26,7 @@ public enum OpaqueCursor {
         guard cursor.utf8.count <= 8192, let data = Data(base64Encoded: base64),
             let state = try? JSONDecoder().decode(type, from: data)
         else {
-            throw GatewayError.validation([FieldIssue(field: field, message: "not a cursor returned by this API")])
+            throw GatewayError.refusedFields([FieldIssue(field: field, message: "not a cursor returned by this API")])
         }
         return state
     }

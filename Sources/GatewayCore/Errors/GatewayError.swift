@@ -27,6 +27,10 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case validation([FieldIssue])
     /// 422: well-formed but refused (certificate expired, key not matching…).
     case unprocessable(String)
+    /// 422: fields that match the schema but are refused on their meaning (an IBAN's checksum), one issue each.
+    case refusedFields([FieldIssue])
+    /// 415: the body is not of the media type the route reads.
+    case unsupportedMediaType(String)
     /// 401: no or invalid API key.
     case unauthorized
     /// 429: the unattended-access budget is used up; retry after that many seconds.
@@ -50,6 +54,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .conflict(let detail): "conflict: \(detail)"
         case .validation(let issues): "invalid input: " + issues.map(\.description).joined(separator: "; ")
         case .unprocessable(let detail): "refused: \(detail)"
+        case .unsupportedMediaType(let detail): "unsupported media type: \(detail)"
+        case .refusedFields(let issues): "refused: " + issues.map(\.description).joined(separator: "; ")
         case .unauthorized: "missing or invalid API key"
         case .budgetExhausted(let retryAfter): "unattended access budget exhausted, retry after \(retryAfter) s"
         case .authenticationThrottled(let retryAfter):
@@ -68,7 +74,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notFound: .notFound
         case .conflict: .conflict
         case .validation: .validation
-        case .unprocessable: .unprocessable
+        case .unprocessable, .refusedFields: .unprocessable
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unauthorized: .unauthorized
         case .budgetExhausted: .unattendedBudgetExhausted
         case .authenticationThrottled: .authenticationThrottled

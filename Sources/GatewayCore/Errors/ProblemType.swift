@@ -8,6 +8,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
     case conflict = "/problems/conflict"
     case unprocessable = "/problems/unprocessable"
     case payloadTooLarge = "/problems/payload-too-large"
+    case unsupportedMediaType = "/problems/unsupported-media-type"
     case unattendedBudgetExhausted = "/problems/unattended-budget-exhausted"
     case authenticationThrottled = "/problems/authentication-throttled"
     case bankRateLimited = "/problems/bank-rate-limited"
@@ -31,6 +32,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .methodNotAllowed: 405
         case .conflict, .reauthorizationRequired: 409
         case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
         case .unprocessable: 422
         case .unattendedBudgetExhausted, .bankRateLimited, .authenticationThrottled: 429
         case .internal: 500
@@ -51,6 +53,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .conflict: "Conflict"
         case .unprocessable: "Refused"
         case .payloadTooLarge: "Request body too large"
+        case .unsupportedMediaType: "Unsupported media type"
         case .unattendedBudgetExhausted: "Unattended access budget exhausted"
         case .bankRateLimited: "Bank rate limit reached"
         case .authenticationThrottled: "Too many failed authentications"

@@ -63,7 +63,7 @@ import TestSupport
         ("noorgid-chain.pem", "noorgid.key", nil, 422, "organizationIdentifier"),
         ("server-chain.pem", "server.key", nil, 422, "organizationIdentifier"),
         ("qseal-chain.pem", "qseal-pkcs8-enc.key", "wrong", 422, "passphrase"),
-        ("qseal-chain.pem", "qseal-pkcs8-enc.key", nil, 400, "passphrase"),
+        ("qseal-chain.pem", "qseal-pkcs8-enc.key", nil, 422, "passphrase"),
     ] as [(String, String, String?, Int, String)])
     func refusesBadUploadsWithAPreciseProblem(cert: String, key: String, passphrase: String?, status: Int, phrase: String)
         async throws

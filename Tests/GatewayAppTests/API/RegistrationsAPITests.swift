@@ -121,7 +121,7 @@ import TestSupport
         let h = try await AppHarness.start(adapters: [.euroInformation: FakeBankAdapter(provider: .euroInformation)])
         defer { Task { await h.stop() } }
         let response = try await h.request("POST", "/v1/registrations", json: [
-            "bank": "cmcic:nowhere", "environment": "staging", "qwacCertificateId": "x", "qsealCertificateId": "y",
+            "bank": "cmcic:No Where", "environment": "staging", "qwacCertificateId": "x", "qsealCertificateId": "y",
             "clientName": "", "redirectUris": ["ftp://x"], "roles": ["aisp", "banker"],
             "contact": ["name": "Ops", "email": "nope"],
         ])
@@ -131,6 +131,11 @@ import TestSupport
                       "roles[1]", "contact.email"] {
             #expect(fields.contains(field), "missing \(field) in \(fields)")
         }
+        // Well-formed, but no such bank in the catalog: refused on its meaning.
+        let (qwac, qseal) = try await Self.uploadCertificates(h)
+        let unknown = try await h.request("POST", "/v1/registrations", json: Self.body(bank: "cmcic:nowhere", qwac: qwac, qseal: qseal))
+        #expect(unknown.status == 422, "\(unknown.text)")
+        #expect((unknown.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "bank")
     }
 
     @Test func concurrentUpdatesOfOneRegistrationAreSerialized() async throws {

@@ -1,0 +1,64 @@
+/// The regular expressions the API enforces on input, each written exactly as in `openapi/passerelle.yaml`
+/// (`InputPatternTests` finds every one of them there, so the document and the server cannot drift).
+enum InputPattern: String, CaseIterable, Sendable {
+    case uuid = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    case bankId = "^(cmcic:[a-z0-9]([a-z0-9-]*[a-z0-9])?|bpce:[0-9]{5})$"
+    case registrationBank = "^(cmcic:[a-z0-9]([a-z0-9-]*[a-z0-9])?|bpce(:[0-9]{5})?)$"
+    /// https anywhere, http only on the loopback host (a developer's callback); ASCII, no fragment.
+    case redirectURI =
+        "^(https://[A-Za-z0-9.-]+|http://(localhost|127\\.0\\.0\\.1))(:[0-9]{1,5})?([/?][A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$"
+    case httpsURL = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?][A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$"
+    case email = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"
+    case phone = "^\\+[0-9]{6,15}$"
+    case languageTag = "^[a-z]{2}(-[A-Z]{2})?$"
+    case iban = "^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+    case psuIPAddress = "^[0-9A-Fa-f:.]{2,45}$"
+    case psuIPPort = "^[0-9]{1,5}$"
+    case psuHeaderText = "^[ -~]{1,512}$"
+    case accountId = "^[A-Za-z0-9._~-]{1,64}$"
+    case pemCertificate = "^[ \\t\\r\\n]*-----BEGIN CERTIFICATE-----"
+    case pemPrivateKey = "^[ \\t\\r\\n]*-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----"
+
+    /// What the field must look like, for the problem's `errors[].message`.
+    var hint: String {
+        switch self {
+        case .uuid: "not a UUID"
+        case .bankId: "expected cmcic:<segment> or bpce:<5-digit code>"
+        case .registrationBank: "expected cmcic:<segment>, bpce or bpce:<5-digit code>"
+        case .redirectURI: "expected an absolute https URL (http only for localhost), ASCII, without fragment"
+        case .httpsURL: "expected an absolute https URL, ASCII, without fragment"
+        case .email: "not an email address"
+        case .phone: "expected + and 6 to 15 digits"
+        case .languageTag: "expected a language tag such as fr or en-GB"
+        case .iban: "not an IBAN (upper case, no spaces)"
+        case .psuIPAddress: "expected an IPv4 or IPv6 address"
+        case .psuIPPort: "expected a port number"
+        case .psuHeaderText: "1 to 512 visible ASCII characters or spaces"
+        case .accountId: "not an account id"
+        case .pemCertificate: "expected a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        case .pemPrivateKey: "expected a PEM private key (-----BEGIN [RSA |ENCRYPTED ]PRIVATE KEY-----)"
+        }
+    }
+
+    func matches(_ value: String) -> Bool {
+        // The PSU headers come with every account read: byte checks equal to their patterns, no regex engine.
+        switch self {
+        case .psuIPAddress:
+            return (2...45).contains(value.utf8.count)
+                && value.utf8.allSatisfy { isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }
+        case .psuIPPort:
+            return (1...5).contains(value.utf8.count) && value.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+        case .psuHeaderText:
+            return (1...512).contains(value.utf8.count) && value.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+        default:
+            // `^…$` patterns match whole; the PEM ones only anchor the start (the rest is free text).
+            // Scalar semantics, as JSON Schema's regular expressions: "\r\n" is two characters, not one.
+            guard let regex = try? Regex(rawValue).matchingSemantics(.unicodeScalar) else { return false }
+            return (try? regex.firstMatch(in: value)) != nil
+        }
+    }
+
+    private func isHexDigit(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 70) || (b >= 97 && b <= 102)
+    }
+}
