@@ -1,10 +1,10 @@
 internal import CCurl
 import Synchronization
 
-/// libcurl's process-wide initialisation. `main` calls `initialize()` once before starting other threads, as
-/// libcurl documents; `CurlTransport.init` calls it too (a no-op after the first time), so tests need no
-/// ceremony — safe here because Debian's libcurl 7.88 reports `CURL_VERSION_THREADSAFE` (thread-safe
-/// `curl_global_init` since 7.84) and the Mutex serialises our own calls.
+/// libcurl's process-wide initialisation, called by `CurlTransport.init` (a no-op after the first time). libcurl
+/// documents calling it before other threads start; calling it later is safe here because Debian's libcurl 7.88
+/// reports `CURL_VERSION_THREADSAFE` (thread-safe `curl_global_init` since 7.84) and the Mutex serialises our
+/// own calls.
 public enum CurlGlobal {
     private static let state = Mutex<Int32?>(nil)
 

@@ -71,14 +71,16 @@ public final class Application: Sendable {
         // One registration store (and so one cache of registration rows) for the same reason.
         let recordCacheTTL = config.database.recordCacheTTL
         let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL)
+        let adapterDirectory = AdapterDirectory(byProvider: adapters)
         self.registrations = RegistrationService(
-            db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients, adapters: adapters,
+            db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
+            adapters: adapterDirectory,
             publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
         let connectionDeps = ConnectionDependencies(
             db: db, registrations: registrationStore, recordCacheTTL: recordCacheTTL, clients: clients, vault: vault,
-            adapters: AdapterDirectory(byProvider: adapters), catalog: catalog, settings: connectionSettings, now: now,
+            adapters: adapterDirectory, catalog: catalog, settings: connectionSettings, now: now,
             logger: logger.labeled("passerelle.connections"))
         self.connectionServices = (
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),

@@ -7,7 +7,6 @@ enum MigrateCommand {
         guard let config = CommandLineTool.loadConfig() else { return 78 }
         let logger = Logger(label: "passerelle", level: config.logLevel)
         let db = AppDatabase.client(config.database, logger: logger)
-        defer { Task { await db.shutdown() } }
         do {
             let applied = try await AppDatabase.prepare(db, config: config.database, logger: logger)
             logger.info(

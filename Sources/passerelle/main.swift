@@ -5,7 +5,8 @@ import GatewayLogging
 import Glibc
 #endif
 
-// passerelle <command> [options]. Each command lives in Commands/ and returns the process exit code.
+// passerelle <command> [options]. Each command is a `*Command.swift` file beside this one (dispatched by
+// `CommandLineTool`) and returns the process exit code.
 let arguments = Array(CommandLine.arguments.dropFirst())
 let code = await CommandLineTool.run(arguments: arguments)
 exit(code)

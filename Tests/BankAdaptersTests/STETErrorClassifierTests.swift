@@ -116,25 +116,6 @@ import Testing
     func refusesLinksThatLeaveTheAPIHost(_ href: String) {
         #expect(throws: AdapterError.self) { try STETLinks.resolve(href, apiRoot: root) }
     }
-
-    @Test func pageWalkStopsOnLoopsAndAtTheCap() {
-        var walk = STETPageWalk(maxPages: 3)
-        walk.record("p1")
-        let f46447 = walk.shouldFollow("p2")
-        #expect(f46447)
-        walk.record("p2")
-        let f49149 = walk.shouldFollow("p1")
-        #expect(!f49149)
-        #expect(walk.stopReason == .loop)
-        var capped = STETPageWalk(maxPages: 2)
-        capped.record("p1")
-        capped.record("p2")
-        let f23890 = capped.shouldFollow("p3")
-        #expect(!f23890)
-        #expect(capped.stopReason == .pageCap)
-        let f79214 = capped.shouldFollow(nil)
-        #expect(!f79214)
-    }
 }
 
 @Suite struct STETOAuthTests {

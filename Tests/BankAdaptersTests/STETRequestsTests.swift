@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func buildsAccountsWithHeadersInOrder() throws {
-        let request = try STETRequests.accounts(apiRoot: root, common)
+        let request = try STETRequests.make("GET", root + "/accounts", common)
         #expect(request.url == root + "/accounts")
         #expect(request.target == "/stet/psd2/v1/accounts")
         #expect(request.host == "www.13807.sandbox.api.89c3.com")

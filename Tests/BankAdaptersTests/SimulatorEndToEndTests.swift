@@ -168,9 +168,8 @@ struct E2EFailure: Error, CustomStringConvertible {
         )
         var all = page.transactions
         var pages = 1
-        var walk = STETPageWalk(maxPages: 20)
-        while walk.shouldFollow(page.nextPageURL), let next = page.nextPageURL {
-            walk.record(next)
+        var visited: Set<String> = []
+        while let next = page.nextPageURL, visited.insert(next).inserted, pages < 20 {
             page = try await adapter.transactions(
                 accountID: account, page: .next(url: next), accessToken: token, client: client, context: context())
             all += page.transactions

@@ -100,36 +100,5 @@ import Testing
             accessToken: Secret("a3"), refreshToken: Secret("r1"), expiresAt: sca,
             refreshExpiresAt: sca.addingTimeInterval(1e9))
         #expect(sameToken.merged(keepingRefreshOf: first, rotates: false).refreshExpiresAt == first.refreshExpiresAt)
-        #expect(merged.needsRefresh(now: sca.addingTimeInterval(7150)))
-        #expect(!merged.needsRefresh(now: sca.addingTimeInterval(7000)))
-    }
-}
-
-@Suite struct ProblemDetailsTests {
-    @Test func rendersABankErrorWithTheBanksCode() throws {
-        let bank = BankID("cmcic:cic")!
-        let problem = ProblemDetails(
-            .upstream(bank: bank, .rejected(status: 400, code: "invalid_redirect_uri", message: "bad uri")),
-            instance: "/v1/registrations", requestID: "req-1")
-        let json = String(decoding: problem.jsonBody(), as: UTF8.self)
-        #expect(json.contains(#""type":"/problems/bank-error""#))
-        #expect(json.contains(#""status":502"#))
-        #expect(json.contains(#""bank":{"code":"invalid_redirect_uri","httpStatus":400,"id":"cmcic:cic","message":"bad uri"}"#))
-        #expect(json.contains(#""requestId":"req-1""#))
-        #expect(!json.contains("errors"))
-    }
-
-    @Test func rendersValidationIssuesAndRetryAfter() {
-        let validation = ProblemDetails(
-            .validation([FieldIssue(field: "redirectUris[0]", message: "must be https")]), instance: "/v1/x", requestID: "r")
-        #expect(validation.status == 400)
-        #expect(validation.errors == [FieldIssue(field: "redirectUris[0]", message: "must be https")])
-        #expect(ProblemDetails(.budgetExhausted(retryAfter: 3600), instance: nil, requestID: "r").retryAfter == 3600)
-        let limited = ProblemDetails(
-            .upstream(bank: BankID("bpce:13807")!, .rateLimited(retryAfter: 30, code: "TMRQ", message: nil)),
-            instance: nil, requestID: "r")
-        #expect(limited.status == 429)
-        #expect(limited.retryAfter == 30)
-        #expect(ProblemDetails(.internal("db password=x"), instance: nil, requestID: "r").detail?.contains("password") == false)
     }
 }

@@ -49,16 +49,6 @@ public enum STETRequests {
         }
     }
 
-    /// `GET /accounts`.
-    public static func accounts(apiRoot: String, _ common: Common) throws -> STETRequest {
-        try make("GET", apiRoot + "/accounts", common)
-    }
-
-    /// `GET /accounts/{accountResourceId}/balances`.
-    public static func balances(apiRoot: String, accountID: String, _ common: Common) throws -> STETRequest {
-        try make("GET", apiRoot + "/accounts/" + encodePathSegment(accountID) + "/balances", common)
-    }
-
     /// `GET /accounts/{accountResourceId}/transactions` for the first page (`dateFrom` inclusive, `dateTo`
     /// exclusive, as plain dates), or the bank's `next` URL, re-checked against the API host.
     public static func transactions(
@@ -82,16 +72,6 @@ public enum STETRequests {
         -> STETRequest
     {
         try make("PUT", apiRoot + "/consents", common, body: body, digest: digest)
-    }
-
-    /// `GET /trusted-beneficiaries`.
-    public static func trustedBeneficiaries(apiRoot: String, _ common: Common) throws -> STETRequest {
-        try make("GET", apiRoot + "/trusted-beneficiaries", common)
-    }
-
-    /// `GET /end-user-identity`.
-    public static func identity(apiRoot: String, _ common: Common) throws -> STETRequest {
-        try make("GET", apiRoot + "/end-user-identity", common)
     }
 
     /// Headers in this order: `Host`, `Date`, `X-Request-ID`, `Authorization`, `Accept`, `User-Agent`, then

@@ -15,9 +15,6 @@ public struct AdapterDirectory: Sendable {
     /// - Parameter adapters: The adapters by provider, as the composition root holds them.
     public init(byProvider adapters: [Provider: any BankAdapter]) { self.adapters = adapters }
 
-    /// No adapters: every bank call answers 501 (used until the adapters are wired in).
-    public static let none = AdapterDirectory([])
-
     /// The adapter for `bank`'s provider.
     /// - Throws: `GatewayError.unsupportedByBank` when no adapter serves that provider.
     func adapter(for bank: BankID) throws -> any BankAdapter {

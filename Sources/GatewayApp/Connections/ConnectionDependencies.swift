@@ -80,16 +80,4 @@ public struct ConnectionDependencies: Sendable {
         }
         return try await clients.client(for: registration, bank: connection.bankID)
     }
-
-    /// `error` as the `GatewayError` a handler throws: adapter errors wrapped in `.upstream` (timeouts as
-    /// `.upstreamTimeout`), gateway errors unchanged, anything else internal.
-    static func translate(_ error: any Error, bank: BankID) -> any Error {
-        switch error {
-        case let error as AdapterError:
-            if case .timeout = error { return GatewayError.upstreamTimeout(bank: bank) }
-            return GatewayError.upstream(bank: bank, error)
-        case is GatewayError, is CancellationError: return error
-        default: return error
-        }
-    }
 }

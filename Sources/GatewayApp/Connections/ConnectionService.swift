@@ -195,7 +195,7 @@ public struct ConnectionService: Sendable {
                 CodeExchange(code: Secret(code), redirectURI: claimed.redirectURI, codeVerifier: verifier),
                 client: client, context: context)
         } catch {
-            throw ConnectionDependencies.translate(error, bank: claimed.bankID)
+            throw translateBankError(error, bank: claimed.bankID)
         }
         return try await deps.store.withLockedRow(id) { locked, tx in
             guard var row = locked else {

@@ -46,10 +46,10 @@ public struct TokenKeeper: Sendable {
             do {
                 return try await body(usable.token)
             } catch {
-                throw ConnectionDependencies.translate(error, bank: bank)
+                throw translateBankError(error, bank: bank)
             }
         } catch {
-            throw ConnectionDependencies.translate(error, bank: bank)
+            throw translateBankError(error, bank: bank)
         }
     }
 
@@ -121,7 +121,7 @@ public struct TokenKeeper: Sendable {
                 row.nextRefreshAt = now.addingTimeInterval(max(30, deps.settings.refresherIntervalSeconds))
                 row.updatedAt = now
                 try await deps.store.update(row, on: tx)
-                return .failed(ConnectionDependencies.translate(error, bank: row.bankID))
+                return .failed(translateBankError(error, bank: row.bankID))
             } catch {
                 return .failed(error)
             }

@@ -11,7 +11,7 @@ public struct RegistrationService: Sendable {
     let certificates: CertificateService
     let catalog: BankCatalog
     let clients: BankClientFactory
-    let adapters: [Provider: any BankAdapter]
+    let adapters: AdapterDirectory
     /// Where Passerelle serves its QSealC certificates (`<base>/certificates/<sha256>.pem`), if configured.
     let publicBaseURL: String?
     /// Treat pending sandbox registrations as active at once (`PASSERELLE_SANDBOX_ACTIVATION=immediate`).
@@ -20,7 +20,7 @@ public struct RegistrationService: Sendable {
 
     public init(
         db: PostgresClient, store: RegistrationStore? = nil, certificates: CertificateService, catalog: BankCatalog,
-        clients: BankClientFactory, adapters: [Provider: any BankAdapter], publicBaseURL: String?,
+        clients: BankClientFactory, adapters: AdapterDirectory, publicBaseURL: String?,
         sandboxActivationImmediate: Bool = false, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.sandboxActivationImmediate = sandboxActivationImmediate
@@ -32,13 +32,6 @@ public struct RegistrationService: Sendable {
         self.adapters = adapters
         self.publicBaseURL = publicBaseURL
         self.now = now
-    }
-
-    func adapter(_ provider: Provider) throws -> any BankAdapter {
-        guard let adapter = adapters[provider] else {
-            throw GatewayError.unsupportedByBank(bank: BankID.placeholder(provider), feature: "registration")
-        }
-        return adapter
     }
 
     // MARK: - Create
@@ -69,7 +62,7 @@ public struct RegistrationService: Sendable {
             for: record, qseal: qseal, extendedHistory: body.extendedTransactionHistory ?? false)
         let client = try await clients.client(for: record)
         let result = try await bankCall(profile.id) {
-            try await adapter(profile.provider).register(request, client: client, context: context)
+            try await adapters.adapter(for: profile.id).register(request, client: client, context: context)
         }
         apply(result, to: &record)
         do {
@@ -133,7 +126,7 @@ public struct RegistrationService: Sendable {
             let request = registrationRequest(for: record, qseal: qseal, extendedHistory: false)
             let client = try await clients.client(for: record)
             let result = try await bankCall(record.bankID) {
-                try await adapter(record.provider).updateRegistration(
+                try await adapters.adapter(for: record.bankID).updateRegistration(
                     reference, with: request, client: client, context: context)
             }
             apply(result, to: &record)
@@ -156,7 +149,7 @@ public struct RegistrationService: Sendable {
             if let reference = record.reference {
                 let client = try await clients.client(for: record)
                 try await bankCall(record.bankID) {
-                    try await adapter(record.provider).deleteRegistration(reference, client: client, context: context)
+                    try await adapters.adapter(for: record.bankID).deleteRegistration(reference, client: client, context: context)
                 }
             }
             record.status = .deleted
@@ -252,12 +245,5 @@ public struct RegistrationService: Sendable {
             throw GatewayError.unprocessable("certificate \(c.id.uuidString.lowercased()) expired on \(RFC3339.string(c.notAfter))")
         }
         return (w, s)
-    }
-}
-
-extension BankID {
-    /// A representative id for errors about a provider as a whole.
-    static func placeholder(_ provider: Provider) -> BankID {
-        BankID(provider == .bpce ? "bpce:13807" : "cmcic:cic")!
     }
 }

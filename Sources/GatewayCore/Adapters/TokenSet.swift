@@ -38,11 +38,6 @@ public struct TokenSet: Sendable, Equatable {
         }
         return merged
     }
-
-    /// Whether the access token is expired or expires within `margin` seconds of `now`.
-    public func needsRefresh(now: Date, margin: TimeInterval = 60) -> Bool {
-        expiresAt.timeIntervalSince(now) <= margin
-    }
 }
 
 /// The authorization code coming back from the bank, to exchange for tokens.

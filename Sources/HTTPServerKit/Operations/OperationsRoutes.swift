@@ -36,9 +36,8 @@ public enum OperationsRoutes {
                 JSONString.append(reason, to: &reasonsJSON)
             }
             reasonsJSON += "]"
-            return Problem(
-                status: 503, type: "/problems/not-ready", title: "Service not ready", detail: reasons.joined(separator: "; "),
-                instance: request.path, requestID: context.requestID, extensions: ["reasons": reasonsJSON],
+            return ServerProblem.notReady.problem(
+                detail: reasons.joined(separator: "; "), instance: request.path, requestID: context.requestID, extensions: ["reasons": reasonsJSON],
                 headers: ["Retry-After": "5"]
             ).response
         }

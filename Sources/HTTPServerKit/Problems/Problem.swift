@@ -115,12 +115,10 @@ extension RoutingError: ProblemConvertible {
     public func problem(instance: String, requestID: String) -> Problem {
         switch self {
         case .notFound:
-            return Problem(
-                status: 404, title: "Not found", detail: "No resource at this path.", instance: instance,
-                requestID: requestID)
+            return ServerProblem.notFound.problem(
+                detail: "No resource at this path.", instance: instance, requestID: requestID)
         case .methodNotAllowed(let allow):
-            return Problem(
-                status: 405, title: "Method not allowed",
+            return ServerProblem.methodNotAllowed.problem(
                 detail: "Allowed methods: \(allow.joined(separator: ", ")).", instance: instance,
                 requestID: requestID, headers: ["Allow": allow.joined(separator: ", ")])
         }
@@ -128,14 +126,8 @@ extension RoutingError: ProblemConvertible {
 }
 
 extension HTTPParseError: ProblemConvertible {
-    /// A problem whose type names the status (`/problems/bad-request`, `/problems/uri-too-long`, …); 413 uses
-    /// the API's `/problems/payload-too-large` (openapi `x-problem-types`).
+    /// The `ServerProblem` of the parse error's status (`/problems/bad-request`, `/problems/uri-too-long`, …).
     public func problem(instance: String, requestID: String) -> Problem {
-        if reason == .bodyTooLarge {
-            return Problem(
-                status: 413, type: "/problems/payload-too-large", title: "Request body too large",
-                detail: reason.rawValue, instance: instance, requestID: requestID)
-        }
-        return Problem(status: status, detail: reason.rawValue, instance: instance, requestID: requestID)
+        ServerProblem.forParseStatus(status).problem(detail: reason.rawValue, instance: instance, requestID: requestID)
     }
 }

@@ -495,8 +495,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 logger.warning("handler timed out; answering 503", metadata: ["net.peer": c.remoteAddress])
                 respondAndClose(
                     c,
-                    Problem(
-                        status: 503, type: "/problems/handler-timeout", title: "Request took too long",
+                    ServerProblem.handlerTimeout.problem(
                         detail: "The request took too long to process.", requestID: RequestID.generate()))
                 if connections[c.fd] === c { updateInterest(c) }
             default:

@@ -63,8 +63,7 @@ struct MiddlewarePipeline: Sendable {
                 version: (1, head.minorVersion))
         } catch {
             // The one path rule (RequestTarget): a non-canonical target reaches no handler, under any spelling.
-            return Problem(
-                status: 400, type: "/problems/bad-request", title: "Bad request",
+            return ServerProblem.badRequest.problem(
                 detail: "Request target refused: \(error.description).", requestID: requestID
             ).response
         }
@@ -83,8 +82,7 @@ struct MiddlewarePipeline: Sendable {
             logger.error(
                 "unhandled error",
                 metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
-            return Problem(
-                status: 500, type: "/problems/internal", title: "Internal error",
+            return ServerProblem.internal.problem(
                 detail: "An unexpected error occurred; quote the request id when reporting it.", instance: path,
                 requestID: requestID
             ).response
