@@ -30,9 +30,9 @@ public struct AdapterRegistry: Sendable {
     public subscript(provider: Provider) -> (any BankAdapter)? { adapters[provider] }
 
     /// The adapter of `provider`.
-    /// - Throws: `GatewayError.internal` when the registry has none (a wiring mistake).
+    /// - Throws: `AdapterError.internalFailure` when the registry has none (a wiring mistake).
     public func adapter(for provider: Provider) throws -> any BankAdapter {
-        guard let adapter = adapters[provider] else { throw GatewayError.internal("no adapter for \(provider)") }
+        guard let adapter = adapters[provider] else { throw AdapterError.internalFailure(reason: "no adapter for \(provider)") }
         return adapter
     }
 

@@ -92,7 +92,7 @@ import Testing
         #expect(transport.requests.allSatisfy { $0.url == "https://ei.test/sandbox/cic/oauth2/registrations/c1?x=1" })
         // A URI on another host is refused before any call.
         let evil = RegistrationReference(clientID: "c1", registrationClientURI: "https://evil.test/x")
-        await #expect(throws: GatewayError.self) {
+        await #expect(throws: AdapterError.notCallable(reason: "registrationClientUri: not on the bank's registration host")) {
             try await adapter.deleteRegistration(evil, client: client, context: Fixed.context())
         }
         #expect(transport.requests.count == 2)

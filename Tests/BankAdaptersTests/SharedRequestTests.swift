@@ -72,7 +72,7 @@ import Testing
         #expect(registry.providers == [.euroInformation, .bpce])
         #expect(try registry.adapter(for: .bpce) is BPCEAdapter)
         #expect(try registry.adapter(for: TestBanks.ei) is EuroInformationAdapter)
-        #expect(throws: GatewayError.self) { try AdapterRegistry([]).adapter(for: .bpce) }
+        #expect(throws: AdapterError.internalFailure(reason: "no adapter for bpce")) { try AdapterRegistry([]).adapter(for: .bpce) }
         #expect(
             Set(AdapterRegistry.standard(transport: RecordingTransport(status: 200, json: "{}")).byProvider.keys) == [
                 .bpce, .euroInformation,

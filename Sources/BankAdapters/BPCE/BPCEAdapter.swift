@@ -106,7 +106,7 @@ public struct BPCEAdapter: STETAdapter {
         do {
             jwk = try JWK(certificate: leaf, chain: .leafOnly, kid: request.keyID)
         } catch {
-            throw GatewayError.unprocessable("QSealC \(client.qseal.id): \(error)")
+            throw AdapterError.notCallable(reason: "QSealC \(client.qseal.id): \(error)")
         }
         var key: [(String, JSONValue)] = [("kty", .string(jwk.kty))]
         if let n = jwk.n { key.append(("n", .string(n))) }

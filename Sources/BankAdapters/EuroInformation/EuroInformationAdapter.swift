@@ -91,9 +91,7 @@ public struct EuroInformationAdapter: STETAdapter {
             do {
                 return try STETLinks.resolve(uri, apiRoot: endpoint)
             } catch {
-                throw GatewayError.refusedFields([
-                    FieldIssue(field: "registrationClientUri", message: "not on the bank's registration host")
-                ])
+                throw AdapterError.notCallable(reason: "registrationClientUri: not on the bank's registration host")
             }
         }
         return endpoint + "/" + STETOAuth.percentEncode(existing.clientID)

@@ -7,14 +7,12 @@ public enum STETOAuth {
     /// The authorization URL of `bank` in `environment`: `response_type=code`, `client_id`, `redirect_uri`, `scope`,
     /// `state`, plus PKCE S256 when the bank supports it and a challenge is given. Euro-Information pages take the
     /// language in the path (`{lang}`); an unknown or missing language falls back to the bank's first.
-    /// - Throws: `GatewayError.refusedFields` when the bank has no URL for `environment`.
+    /// - Throws: `AdapterError.notCallable` when the bank has no URL for `environment`.
     public static func authorizationURL(
         _ request: AuthorizationRequest, bank: BankProfile, environment: Environment
     ) throws -> String {
         guard let endpoints = bank.endpoints(for: environment) else {
-            throw GatewayError.refusedFields([
-                FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")
-            ])
+            throw AdapterError.notCallable(reason: "environment: \(bank.id) has no \(environment) environment")
         }
         let language =
             request.language.flatMap { bank.languages.contains($0) ? $0 : nil } ?? bank.languages.first ?? "fr"

@@ -111,7 +111,7 @@ struct BankCallBuilder: Sendable {
                 headers.append(("Signature", signed.signature.headerValue))
                 signingString = signed.signingString
             } catch {
-                throw GatewayError.internal("request to \(bank.id) could not be signed: \(error)")
+                throw AdapterError.internalFailure(reason: "request to \(bank.id) could not be signed: \(error)")
             }
             signedNames = names
         }

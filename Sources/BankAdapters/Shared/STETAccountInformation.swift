@@ -109,7 +109,7 @@ struct STETAccountInformation: Sendable {
 
     /// The `keyId` of PSD2 calls for the profile's `keyIdMode`: the `client_id` (BPCE) or the stored key id (the
     /// bank's `kid`, the registered `x5u`, a certificate URL).
-    /// - Throws: `GatewayError.refusedFields` when the client has no such value yet.
+    /// - Throws: `AdapterError.notCallable` when the client has no such value yet.
     static func psd2KeyID(_ client: BankClient) throws -> String {
         let value: String? =
             switch client.bank.keyIdMode {
@@ -117,10 +117,7 @@ struct STETAccountInformation: Sendable {
             case .kid, .x5u, .url: client.keyID
             }
         guard let value, !value.isEmpty else {
-            throw GatewayError.refusedFields([
-                FieldIssue(
-                    field: "keyId", message: "no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
-            ])
+            throw AdapterError.notCallable(reason: "keyId: no \(client.bank.keyIdMode.rawValue) to sign with at \(client.bank.id)")
         }
         return value
     }
@@ -164,10 +161,10 @@ struct STETTokenEndpoint: Sendable {
 
 extension BankClient {
     /// The registered `client_id`.
-    /// - Throws: `GatewayError.refusedFields` while the client is not registered.
+    /// - Throws: `AdapterError.notCallable` while the client is not registered.
     func requireClientID() throws -> String {
         guard let clientID, !clientID.isEmpty else {
-            throw GatewayError.refusedFields([FieldIssue(field: "clientId", message: "no client_id for \(bank.id)")])
+            throw AdapterError.notCallable(reason: "clientId: no client_id for \(bank.id)")
         }
         return clientID
     }

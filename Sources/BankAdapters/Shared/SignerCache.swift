@@ -46,7 +46,7 @@ public final class SignerCache: Sendable {
     public init(capacity: Int = 1024) { self.capacity = max(1, capacity) }
 
     /// The parsed certificate chain of `material`.
-    /// - Throws: `GatewayError.unprocessable` when the PEM holds no usable certificate.
+    /// - Throws: `AdapterError.notCallable` when the PEM holds no usable certificate.
     public func certificate(_ material: CertificateMaterial) throws -> ParsedCertificate {
         if let hit = certificates.withLock({ $0[material.id] }), hit.pem == material.certificatePEM {
             return hit.parsed
@@ -55,10 +55,10 @@ public final class SignerCache: Sendable {
         do {
             chain = try Certificate.chain(pem: material.certificatePEM)
         } catch {
-            throw GatewayError.unprocessable("certificate \(material.id) cannot be parsed")
+            throw AdapterError.notCallable(reason: "certificate \(material.id) cannot be parsed")
         }
         guard !chain.isEmpty else {
-            throw GatewayError.unprocessable("certificate \(material.id) holds no certificate")
+            throw AdapterError.notCallable(reason: "certificate \(material.id) holds no certificate")
         }
         let parsed = ParsedCertificate(chain: chain, fingerprint: Hex.encode(chain[0].sha256Fingerprint))
         store(CertificateEntry(pem: material.certificatePEM, parsed: parsed), for: material.id, in: certificates)
@@ -66,7 +66,7 @@ public final class SignerCache: Sendable {
     }
 
     /// The private key of `material` (a QSealC), parsed once per certificate id, certificate and key.
-    /// - Throws: `GatewayError.unprocessable` when the certificate or the key cannot be parsed (never quoting it).
+    /// - Throws: `AdapterError.notCallable` when the certificate or the key cannot be parsed (never quoting it).
     public func signingKey(_ material: CertificateMaterial) throws -> PrivateKey {
         // Looked up by id and checked against both PEMs (equal strings from the same cached row compare at once).
         if let hit = keys.withLock({ $0[material.id] }), hit.certificatePEM == material.certificatePEM,
@@ -79,7 +79,7 @@ public final class SignerCache: Sendable {
         do {
             key = try PrivateKey(pem: material.privateKeyPEM.reveal)
         } catch {
-            throw GatewayError.unprocessable("private key of certificate \(material.id) cannot be used: \(error)")
+            throw AdapterError.notCallable(reason: "private key of certificate \(material.id) cannot be used: \(error)")
         }
         store(
             KeyEntry(certificatePEM: material.certificatePEM, keyPEM: material.privateKeyPEM, key: key),
@@ -89,7 +89,7 @@ public final class SignerCache: Sendable {
 
     /// The mTLS identity of `material` (a QWAC); its `id` is the certificate's fingerprint, so pooled connections
     /// are never shared between two certificates.
-    /// - Throws: `GatewayError.unprocessable` when the certificate cannot be parsed.
+    /// - Throws: `AdapterError.notCallable` when the certificate cannot be parsed.
     public func tlsIdentity(_ material: CertificateMaterial) throws -> TLSClientIdentity {
         if let hit = identities.withLock({ $0[material.id] }), hit.pem == material.certificatePEM,
             hit.keyPEM.reveal == material.privateKeyPEM.reveal

@@ -1,12 +1,18 @@
 import GatewayCore
 
 /// The one translation of adapter errors at the service boundary (style.md §5, docs/core.md): an `AdapterError`
-/// becomes `GatewayError.upstream(bank, …)` (a timeout becomes `.upstreamTimeout`); anything else — a
-/// `GatewayError`, a cancellation — passes unchanged.
+/// becomes `GatewayError.upstream(bank, …)` (a refused refresh token keeps the bank's code and is sent as
+/// `reauthorization-required`) — except a timeout (`.upstreamTimeout`) and the errors no bank took part in
+/// (`notCallable` → 422, `internalFailure` → 500); anything else — a `GatewayError`, a cancellation — passes
+/// unchanged.
 func translateBankError(_ error: any Error, bank: BankID) -> any Error {
     guard let error = error as? AdapterError else { return error }
-    if case .timeout = error { return GatewayError.upstreamTimeout(bank: bank) }
-    return GatewayError.upstream(bank: bank, error)
+    switch error {
+    case .timeout: return GatewayError.upstreamTimeout(bank: bank)
+    case .notCallable(let reason): return GatewayError.unprocessable("\(bank): \(reason)")
+    case .internalFailure(let reason): return GatewayError.internal("\(bank): \(reason)")
+    default: return GatewayError.upstream(bank: bank, error)
+    }
 }
 
 /// Runs one bank exchange, its errors translated by `translateBankError`.

@@ -75,11 +75,13 @@ public struct ConnectionService: Sendable {
             challenge = Base64.urlEncode(Digest.sha256(verifier))
             verifierSealed = try deps.vault.seal(Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
         }
-        let url = try adapter.authorizationURL(
-            AuthorizationRequest(
-                clientID: clientID, redirectURI: request.redirectURI, state: state, roles: request.roles,
-                codeChallenge: challenge, language: request.language),
-            client: client)
+        let url = try await bankCall(request.bank) {
+            try adapter.authorizationURL(
+                AuthorizationRequest(
+                    clientID: clientID, redirectURI: request.redirectURI, state: state, roles: request.roles,
+                    codeChallenge: challenge, language: request.language),
+                client: client)
+        }
         let record = ConnectionRecord(
             id: id, registrationID: registration.id, bankID: request.bank, environment: registration.environment,
             psuReference: request.psuReference, redirectURI: request.redirectURI, roles: request.roles,

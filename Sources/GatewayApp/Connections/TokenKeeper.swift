@@ -27,8 +27,9 @@ public struct TokenKeeper: Sendable {
 
     /// Runs `body` with a valid access token of connection `connection`: refreshes first when needed, and once more
     /// (then retries `body` once) when `body` throws `AdapterError.tokenExpired`.
-    /// - Throws: `GatewayError` only (`.conflict` for a connection that is not active, `.upstream` for bank errors,
-    ///   `.upstream(_, .refreshTokenDead)` → `reauthorization-required` when the customer must authorize again).
+    /// - Throws: `GatewayError` only (`.conflict` for a connection that is not active, `.upstream` for bank errors —
+    ///   `.upstream(_, .refreshTokenDead)` when the bank refused the refresh token —, `.reauthorizationRequired`
+    ///   when the connection already needs the customer again and no bank was called).
     func withAccessToken<T: Sendable>(
         _ connection: ConnectionRecord, client: BankClient, context: AdapterContext,
         _ body: (Secret<String>) async throws -> T
@@ -200,7 +201,7 @@ public struct TokenKeeper: Sendable {
 
     /// `/problems/reauthorization-required` (409) for a connection whose refresh token can no longer be used.
     static func reauthorizationError(_ bank: BankID, message: String) -> GatewayError {
-        .upstream(bank: bank, .refreshTokenDead(code: nil, message: message))
+        .reauthorizationRequired(bank: bank, reason: message)
     }
 
     // MARK: - Background refresher

@@ -3,10 +3,12 @@ import GatewayLogging
 
 /// Everything bank-specific behind one interface: one implementation per `Provider` (Euro-Information, BPCE), in
 /// `BankAdapters`. An adapter is a `Sendable` struct with injected transport and signer; it holds no database handle
-/// and persists nothing: the services in `GatewayCore` store what it returns (style.md §4).
+/// and persists nothing: the services store what it returns.
 ///
-/// Errors: every method throws only `AdapterError` (the shared taxonomy), except for programming errors in the
-/// inputs, which are `GatewayError.validation`. Common to all network calls:
+/// Errors: every method throws only `AdapterError` (the shared taxonomy); what stops a call before any bank is
+/// reached is `.notCallable` (no URL for the environment, no `client_id` yet, unusable certificate material) or
+/// `.internalFailure` (a signature that could not be computed). Services translate them in one place
+/// (`translateBankError` in GatewayApp). Common to all network calls:
 /// `.timeout` when `context.deadline` passes, `.transport` when the connection fails (TLS, DNS, reset),
 /// `.unavailable` for 5xx / `INTE` / `ERREUR Technique` / HTML error pages, `.rateLimited` for 429 / `TMRQ`,
 /// `.unauthorized` when the bank refuses the TPP (certificate, signature, unknown client),
@@ -44,7 +46,7 @@ public protocol BankAdapter: Sendable {
 
     /// The browser URL sending the PSU to the bank's authorization page, with the bank's scope syntax and PKCE where
     /// supported. Pure: no I/O.
-    /// - Throws: `GatewayError.validation` when the bank has no URL for the client's environment.
+    /// - Throws: `AdapterError.notCallable` when the bank has no URL for the client's environment.
     func authorizationURL(_ request: AuthorizationRequest, client: BankClient) throws -> String
 
     /// Exchanges an authorization code (EI: with `code_verifier`; BPCE: without `scope`).

@@ -49,12 +49,10 @@ public struct BankClient: Sendable {
     }
 
     /// The URLs of this environment.
-    /// - Throws: `GatewayError.refusedFields` when the bank has no such environment in the catalog.
+    /// - Throws: `AdapterError.notCallable` when the bank has no such environment in the catalog.
     public func endpoints() throws -> BankProfile.Endpoints {
         guard let endpoints = bank.endpoints(for: environment) else {
-            throw GatewayError.refusedFields([
-                FieldIssue(field: "environment", message: "\(bank.id) has no \(environment) environment")
-            ])
+            throw AdapterError.notCallable(reason: "environment: \(bank.id) has no \(environment) environment")
         }
         return endpoints
     }

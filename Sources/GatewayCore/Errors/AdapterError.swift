@@ -29,6 +29,12 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidResponse(reason: String)
     /// The connection failed (DNS, TLS handshake, reset); `reason` is the transport's safe description.
     case transport(reason: String)
+    /// The call could not be made from our side, and no bank was called: the catalog has no URL for this
+    /// environment, the registration has no `client_id` yet, the certificate material cannot be used.
+    case notCallable(reason: String)
+    /// A bug on our side while preparing the call (a signature that could not be computed, a missing adapter);
+    /// no bank was called.
+    case internalFailure(reason: String)
 
     /// The bank's HTTP status when there was one, for the problem's `bank.httpStatus`.
     public var bankHTTPStatus: Int? {
@@ -38,7 +44,15 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
         case .refreshTokenDead: 400
         case .rateLimited: 429
         case .unavailable(let status, _, _): status
-        case .notImplemented, .noAccounts, .timeout, .invalidResponse, .transport: nil
+        case .notImplemented, .noAccounts, .timeout, .invalidResponse, .transport, .notCallable, .internalFailure: nil
+        }
+    }
+
+    /// Whether the error arose without any bank being called (`notCallable`, `internalFailure`).
+    public var isLocal: Bool {
+        switch self {
+        case .notCallable, .internalFailure: true
+        default: false
         }
     }
 
@@ -49,7 +63,7 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
             .notImplemented(let code, _), .rateLimited(_, let code, _), .unavailable(_, let code, _):
             code
         case .noAccounts: "NAAC"
-        case .tokenExpired, .timeout, .invalidResponse, .transport: nil
+        case .tokenExpired, .timeout, .invalidResponse, .transport, .notCallable, .internalFailure: nil
         }
     }
 
@@ -59,7 +73,7 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
         case .rejected(_, _, let message), .unauthorized(_, _, let message), .refreshTokenDead(_, let message),
             .notImplemented(_, let message), .rateLimited(_, _, let message), .unavailable(_, _, let message):
             message
-        case .noAccounts, .tokenExpired, .timeout, .invalidResponse, .transport: nil
+        case .noAccounts, .tokenExpired, .timeout, .invalidResponse, .transport, .notCallable, .internalFailure: nil
         }
     }
 
@@ -84,6 +98,8 @@ public enum AdapterError: Error, Hashable, Sendable, CustomStringConvertible {
         case .timeout: return "bank did not answer in time"
         case .invalidResponse(let reason): return "bank response not understood: \(reason)"
         case .transport(let reason): return "bank connection failed: \(reason)"
+        case .notCallable(let reason): return "bank cannot be called: \(reason)"
+        case .internalFailure(let reason): return "bank call could not be prepared: \(reason)"
         }
     }
 

@@ -31,6 +31,9 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case refusedFields([FieldIssue])
     /// 415: the body is not of the media type the route reads.
     case unsupportedMediaType(String)
+    /// 409 `/problems/reauthorization-required`: the customer must authorize the connection again (its refresh
+    /// token expired or was refused); `reason` says which.
+    case reauthorizationRequired(bank: BankID, reason: String)
     /// 401: no or invalid API key.
     case unauthorized
     /// 429: the unattended-access budget is used up; retry after that many seconds.
@@ -56,6 +59,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unprocessable(let detail): "refused: \(detail)"
         case .unsupportedMediaType(let detail): "unsupported media type: \(detail)"
         case .refusedFields(let issues): "refused: " + issues.map(\.description).joined(separator: "; ")
+        case .reauthorizationRequired(let bank, let reason): "\(bank): customer reauthorization required (\(reason))"
         case .unauthorized: "missing or invalid API key"
         case .budgetExhausted(let retryAfter): "unattended access budget exhausted, retry after \(retryAfter) s"
         case .authenticationThrottled(let retryAfter):
@@ -76,6 +80,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .validation: .validation
         case .unprocessable, .refusedFields: .unprocessable
         case .unsupportedMediaType: .unsupportedMediaType
+        case .reauthorizationRequired: .reauthorizationRequired
         case .unauthorized: .unauthorized
         case .budgetExhausted: .unattendedBudgetExhausted
         case .authenticationThrottled: .authenticationThrottled
@@ -88,6 +93,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
             case .refreshTokenDead: .reauthorizationRequired
             case .unavailable, .transport, .invalidResponse: .bankUnavailable
             case .rejected, .unauthorized, .tokenExpired, .noAccounts: .bankError
+            case .notCallable: .unprocessable
+            case .internalFailure: .internal
             }
         case .upstreamTimeout: .bankTimeout
         case .notReady: .notReady
@@ -107,7 +114,8 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .upstream(let bank, let error):
             BankErrorDetails(
                 id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
-        case .upstreamTimeout(let bank): BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
+        case .upstreamTimeout(let bank), .reauthorizationRequired(let bank, _):
+            BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
         default: nil
         }
     }
