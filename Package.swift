@@ -53,7 +53,7 @@ let package = Package(
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "passerelle", dependencies: ["GatewayApp", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
+            name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
             swiftSettings: swiftSettings),
 
         // Used only by HTTPServerKitTests' graceful-shutdown test (a real process receiving SIGTERM).
@@ -71,7 +71,9 @@ let package = Package(
         .testTarget(name: "CurlKitTests", dependencies: ["CurlKit", "TestSupport"], resources: [.copy("Support")], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresKitTests", dependencies: ["PostgresKit", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerKitTests", dependencies: ["HTTPServerKit", "BlockingIO", "Reactor", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "BankSimulatorTests", dependencies: ["BankSimulator", "HTTPServerKit", "OpenSSLKit", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BankSimulatorTests", dependencies: ["BankSimulator", "GatewayCore", "HTTPServerKit", "OpenSSLKit", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BankAdaptersTests",

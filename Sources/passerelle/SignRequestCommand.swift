@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import OpenSSLKit
 
 /// `passerelle sign-request`: prints the `Digest` and `Signature` headers Passerelle would send for a request,
@@ -6,20 +7,22 @@ import OpenSSLKit
 ///
 /// ```
 /// passerelle sign-request --key KEY.pem --key-id ID --method POST --url 'https://host/path?query'
-///     [--header 'Name: value']... [--body-file FILE] [--signed-headers '(request-target) host date …']
+///     [--header 'Name: value']... [--body-file FILE] [--bank BANK_ID | --signed-headers '(request-target) …']
 ///     [--passphrase-file FILE] [--explain]
 /// ```
 enum SignRequestCommand {
     static let usage = """
         usage: passerelle sign-request --key KEY.pem --key-id ID --method METHOD --url URL
-                 [--header 'Name: value']... [--body-file FILE] [--signed-headers 'NAMES']
+                 [--header 'Name: value']... [--body-file FILE] [--bank BANK_ID | --signed-headers 'NAMES']
                  [--passphrase-file FILE] [--explain]
 
           Prints the headers to add to the request, one per line as `Name: value`: Digest (with a body or when
           `digest` is signed), Signature, and any signed header it had to generate (Date, X-Request-ID,
-          Content-Length). Host comes from the URL unless given with --header. Without --signed-headers the
-          Euro-Information rule applies: (request-target) host date x-request-id, plus digest content-type with
-          a body, plus every psu-* header given. --explain also prints the exact signing string.
+          Content-Length). Host comes from the URL unless given with --header. The headers signed are the bank's,
+          from the built-in catalog (--bank, default cmcic:cic: (request-target) host date x-request-id, plus digest
+          content-type with a body; bpce:<code>: (request-target) date x-request-id digest, plus content-type with a
+          body), plus every psu-* header given — exactly what the gateway signs; --signed-headers overrides them.
+          --explain also prints the exact signing string.
         """
 
     /// Parsed command-line options.
@@ -31,6 +34,8 @@ enum SignRequestCommand {
         var headers: [(String, String)] = []
         var bodyPath: String?
         var signedHeaders: [String]?
+        /// The bank whose signed-header rule applies (the catalog's profile).
+        var bank = "cmcic:cic"
         var passphrasePath: String?
         var explain = false
         /// Hidden: sign in a loop for this many seconds and print the rate (bench/sign.sh).
@@ -86,6 +91,7 @@ enum SignRequestCommand {
             case "--body-file": options.bodyPath = try value(flag)
             case "--signed-headers":
                 options.signedHeaders = try value(flag).split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+            case "--bank": options.bank = try value(flag)
             case "--passphrase-file": options.passphrasePath = try value(flag)
             case "--explain": options.explain = true
             case "--benchmark-seconds":
@@ -108,6 +114,9 @@ enum SignRequestCommand {
             throw Failure(message: "\(flag) is required", code: 64)
         }
         if options.signedHeaders?.isEmpty == true { throw Failure(message: "--signed-headers is empty", code: 64) }
+        guard let bank = BankID(options.bank), BankCatalog.builtIn.profile(for: bank) != nil else {
+            throw Failure(message: "--bank: no bank '\(options.bank)' in the built-in catalog (GET /v1/banks lists them)", code: 64)
+        }
         return options
     }
 
@@ -157,9 +166,12 @@ enum SignRequestCommand {
             }
             body = [UInt8](data)
         }
+        // The catalog's rule for the bank: one truth with what the adapters sign (BankProfile.headersToSign).
+        let profile = BankID(options.bank).flatMap { BankCatalog.builtIn.profile(for: $0) }
         let names =
             options.signedHeaders
-            ?? DefaultSignedHeaders.euroInformation(hasBody: body != nil, presentHeaders: headers.map(\.0))
+            ?? profile?.headersToSign(hasBody: body != nil, presentHeaders: headers.map(\.0))
+            ?? []
 
         var printed: [(String, String)] = []
         if names.contains("date") && !has("date") {

@@ -1,11 +1,12 @@
 import Foundation
+import GatewayCore
 import HTTPServerKit
 import OpenSSLKit
 import Testing
 
 @testable import BankSimulator
 
-/// The gateway signs with OpenSSLKit's `HTTPMessageSigner` and `DefaultSignedHeaders`: the simulator must accept
+/// The gateway signs with OpenSSLKit's `HTTPMessageSigner` and the catalog's `headersToSign`: the simulator must accept
 /// exactly what it produces, for both families, with and without a body and `PSU-*` headers.
 @Suite struct GatewaySignerCompatibilityTests {
     func gatewayRequest(
@@ -24,10 +25,8 @@ import Testing
                 ("PSU-IP-Address", "192.0.2.10"), ("PSU-User-Agent", "Mozilla/5.0"), ("PSU-Accept-Language", "fr"),
             ]
         }
-        let names =
-            bpce
-            ? DefaultSignedHeaders.bpce(hasBody: !body.isEmpty, presentHeaders: headers.map(\.0))
-            : DefaultSignedHeaders.euroInformation(hasBody: !body.isEmpty, presentHeaders: headers.map(\.0))
+        let profile = BankCatalog.builtIn.profile(for: BankID(bpce ? "bpce:13807" : "cmcic:cic")!)!
+        let names = profile.headersToSign(hasBody: !body.isEmpty, presentHeaders: headers.map(\.0))
         let key = try PrivateKey(pem: String(contentsOfFile: h.key("qseal.key"), encoding: .utf8))
         let signature = try HTTPMessageSigner(key: key, keyId: keyId).signatureHeader(
             method: method.rawValue, target: target, headers: headers, names: names)

@@ -69,6 +69,27 @@ import Testing
             signature, method: "GET", target: "/?x=1", headers: headers, publicKey: key.publicKey)
     }
 
+    @Test func theBankOptionSignsByThatBanksCatalogRule() async throws {
+        let key = try PrivateKey(pem: try Fixtures.pki("qseal.key"))
+        let result = try await run([
+            "--key", try Fixtures.pkiPath("qseal.key"), "--key-id", "kid", "--method", "GET", "--bank", "bpce:13807",
+            "--url", "https://www.13807.sandbox.api.89c3.com/stet/psd2/v1/accounts", "--header", "PSU-IP-Address: 192.0.2.1",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.headers.map(\.0) == ["Date", "X-Request-ID", "Digest", "Signature"], "BPCE signs a digest on GET")
+        let signature = try HTTPSignature(parsing: try #require(result.header("Signature")))
+        #expect(signature.headers == ["(request-target)", "date", "x-request-id", "digest", "psu-ip-address"])
+        let headers = [("PSU-IP-Address", "192.0.2.1")] + result.headers.filter { $0.0 != "Signature" }
+        try HTTPSignatureVerifier.bpce.verify(
+            signature, method: "GET", target: "/stet/psd2/v1/accounts", headers: headers, publicKey: key.publicKey)
+        let unknown = try await run([
+            "--key", try Fixtures.pkiPath("qseal.key"), "--key-id", "kid", "--method", "GET", "--bank", "bpce:00000",
+            "--url", "https://bank.example/x",
+        ])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("--bank"))
+    }
+
     @Test func readsEncryptedKeysOnlyWithThePassphraseFile() async throws {
         let base = [
             "--key", try Fixtures.pkiPath("qseal-pkcs8-enc.key"), "--key-id", "k", "--method", "GET", "--url",

@@ -111,8 +111,8 @@ public struct BankProfile: Hashable, Sendable, Codable {
 
     /// The header names to sign for one request, in order: `signedHeaders` or `signedHeadersWithBody`, then every
     /// `psu-*` header the request carries (lowercased, in message order, once each), which Euro-Information requires
-    /// to be signed when present (protocol-reference §4.4). Matches OpenSSLKit's `DefaultSignedHeaders` for the
-    /// built-in profiles.
+    /// to be signed when present (protocol-reference §4.4). The one rule: the adapters and `passerelle sign-request --bank`
+    /// sign by it.
     /// - Parameters:
     ///   - hasBody: Whether the request carries a body.
     ///   - presentHeaders: Names of the headers the request carries (any case).

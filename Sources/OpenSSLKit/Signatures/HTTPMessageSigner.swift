@@ -38,7 +38,7 @@ public struct HTTPMessageSigner: Sendable {
     ///   - method: HTTP method.
     ///   - target: path and query exactly as sent.
     ///   - headers: every header the request will carry (at least those in `names`), in message order.
-    ///   - names: header names to sign, in order (e.g. from ``DefaultSignedHeaders``).
+    ///   - names: header names to sign, in order (the bank's rule: GatewayCore's `BankProfile.headersToSign`).
     /// - Throws: `HTTPSignatureError` (`.headerListedButAbsent`, `.signingFailed`, …).
     public func signatureHeader(
         method: String, target: String, headers: [(String, String)], names: [String]
