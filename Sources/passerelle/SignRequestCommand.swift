@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayLogging
 import OpenSSLKit
 
 /// `passerelle sign-request`: prints the `Digest` and `Signature` headers Passerelle would send for a request,
@@ -175,7 +176,7 @@ enum SignRequestCommand {
 
         var printed: [(String, String)] = []
         if names.contains("date") && !has("date") {
-            let value = imfFixdate(Date())
+            let value = HTTPDate.now()
             headers.append(("Date", value))
             printed.append(("Date", value))
         }
@@ -243,15 +244,6 @@ enum SignRequestCommand {
         } catch {
             throw Failure(message: "\(options.keyPath): \(error.description)", code: 65)
         }
-    }
-
-    /// `Date` header format (RFC 9110 §5.6.7 IMF-fixdate), e.g. `Tue, 07 Jun 2022 20:51:35 GMT`.
-    static func imfFixdate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
     }
 
     /// Signs the same request in a loop on one thread (the key parsed once) for `seconds` of wall-clock time and

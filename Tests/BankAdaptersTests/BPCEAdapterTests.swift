@@ -35,7 +35,7 @@ import Testing
         #expect(post.url == "https://bpce.test/stet/setting/v1/register")
         #expect(
             post.headerNames == [
-                "Host", "Date", "X-Request-ID", "Accept", "Content-Type", "Digest", "Authorization", "Signature",
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "Content-Type", "Digest", "Signature",
             ])
         #expect(post.header("Authorization") == "Bearer REG-TOKEN")
         #expect(post.header("Digest") == Digest.headerValue(for: post.body))
@@ -143,7 +143,7 @@ import Testing
         #expect(request.url == "https://bpce.test/stet/psd2/v1/accounts")
         #expect(
             request.headerNames == [
-                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "Digest", "PSU-IP-Address",
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "Digest", "PSU-IP-Address",
                 "Signature",
             ])
         #expect(request.header("Digest") == Self.emptyDigest)

@@ -154,7 +154,7 @@ import Testing
         #expect(request.url == "https://ei.test/sandbox/cic/stet-psd2-api/v2.1/accounts")
         #expect(
             request.headerNames == [
-                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "User-Agent", "PSU-IP-Address", "Signature",
+                "Host", "Date", "X-Request-ID", "Authorization", "Accept", "PSU-IP-Address", "Signature",
             ])
         #expect(request.header("Authorization") == "Bearer at-1")
         #expect(request.header("Digest") == nil)

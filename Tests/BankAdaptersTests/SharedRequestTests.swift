@@ -10,17 +10,11 @@ import Testing
 
 @Suite struct SharedRequestTests {
     @Test func formatsIMFFixdates() {
-        #expect(STETRequests.imfFixdate(Fixed.now) == Fixed.date)
-        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
-        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 1_654_635_095)) == "Tue, 07 Jun 2022 20:51:35 GMT")
-        #expect(STETRequests.imfFixdate(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 GMT")
-    }
-
-    @Test func splitsHostAndTarget() {
-        #expect(BankCallBuilder.split("https://a.test:443/x/y?page=2") == ("a.test", "/x/y?page=2"))
-        #expect(
-            BankCallBuilder.split("https://bpce-13807.localhost:8443?x=1") == ("bpce-13807.localhost:8443", "/?x=1"))
-        #expect(BankCallBuilder.split("https://a.test") == ("a.test", "/"))
+        #expect(HTTPDate.imfFixdate(secondsSince1970: Int(Fixed.now.timeIntervalSince1970)) == Fixed.date)
+        #expect(HTTPDate.imfFixdate(secondsSince1970: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        // The seed's example (Euro-Information request signing).
+        #expect(HTTPDate.imfFixdate(secondsSince1970: 1_654_635_095) == "Tue, 07 Jun 2022 20:51:35 GMT")
+        #expect(HTTPDate.imfFixdate(secondsSince1970: 951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
     }
 
     @Test func defaultRequestIDsAreUUIDv4() {

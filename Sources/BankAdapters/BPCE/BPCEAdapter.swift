@@ -83,7 +83,7 @@ public struct BPCEAdapter: STETAdapter {
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for later calls.
     func registrationTemplate(_ client: BankClient, id: Bool) throws -> String {
-        let path = BankCallBuilder.split(try client.endpoints().registration).target.trimmingSuffix("/")
+        let path = (BankURL(try client.endpoints().registration)?.target ?? "/").trimmingSuffix("/")
         return id ? path + "/{clientId}" : path
     }
 

@@ -17,23 +17,25 @@ public enum STETLinks {
         guard !link.isEmpty, !link.contains(" ") else {
             throw AdapterError.invalidResponse(reason: "empty or malformed link")
         }
-        guard let root = Origin(apiRoot) else {
+        guard let root = BankURL(apiRoot) else {
             throw AdapterError.invalidResponse(reason: "API root is not an https URL")
         }
         if link.hasPrefix("//") {
             return try resolve("https:" + link, apiRoot: apiRoot)
         }
-        if let target = Origin(link) {
-            guard target.key == root.key else {
+        // A fragment is never part of a request: each form below drops it.
+        if let target = BankURL(link) {
+            guard target.originKey == root.originKey else {
                 throw AdapterError.invalidResponse(reason: "link leaves the bank's API host")
             }
-            return root.origin + target.rest
+            return root.origin + target.target
         }
         if hasScheme(link) { throw AdapterError.invalidResponse(reason: "link is not https") }
-        if link.hasPrefix("/") { return root.origin + link }
+        let withoutFragment = String(link.utf8.prefix { $0 != UInt8(ascii: "#") })!
+        if link.hasPrefix("/") { return root.origin + withoutFragment }
         // A path relative to the API root (not seen in the field; RFC 3986 §5.2 against "<apiRoot>/").
-        let base = root.rest.hasSuffix("/") ? root.rest : root.rest + "/"
-        return root.origin + base + link
+        let base = root.target.hasSuffix("/") ? root.target : root.target + "/"
+        return root.origin + base + withoutFragment
     }
 
     /// Whether `link` starts with a URI scheme (`http:`, `ftp:`, `javascript:`), RFC 3986 §3.1; a `:` later in the
@@ -43,31 +45,5 @@ public enum STETLinks {
             return false
         }
         return link[..<colon].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
-    }
-
-    /// Scheme and authority of an absolute https URL, compared case-insensitively with the default port removed.
-    struct Origin {
-        let origin: String
-        let key: String
-        let rest: String
-
-        /// `host[:port]` as written.
-        let authority: String
-
-        init?(_ url: String) {
-            // Byte scans: this runs for every outbound resource call.
-            guard ASCII.hasPrefixIgnoringCase(url, "https://") else { return nil }
-            let utf8 = url.utf8
-            let start = utf8.index(utf8.startIndex, offsetBy: 8)
-            let end = utf8[start...].firstIndex { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 } ?? utf8.endIndex
-            let authority = String(url[start..<end])
-            guard !authority.isEmpty, !authority.utf8.contains(UInt8(ascii: "@")) else { return nil }
-            self.authority = authority
-            origin = "https://" + authority
-            var normalized = ASCII.lowercased(authority)
-            if normalized.hasSuffix(":443") { normalized.removeLast(4) }
-            key = normalized
-            rest = String(url[end...])
-        }
     }
 }

@@ -4,9 +4,8 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 
-/// One call to a bank before headers: either a registration/token call described here, or a PSD2 resource request
-/// already built by `STETRequests` (whose headers are kept as they are). `BankCallBuilder` turns it into the exact
-/// outbound request the bank's rules demand.
+/// One call to a bank before headers — a registration, token or PSD2 resource call alike. `BankCallBuilder` turns
+/// it into the exact outbound request the bank's rules demand.
 struct BankCall: Sendable {
     /// How the request is signed.
     enum Signing: Sendable {
@@ -28,69 +27,42 @@ struct BankCall: Sendable {
     /// `Authorization: Bearer …`.
     var bearer: Secret<String>? = nil
     var signing: Signing = .none
-    /// Headers built by `STETRequests` (PSD2 resource calls, PSU headers included); when set, the fields above
-    /// except `method`, `url`, `pathTemplate`, `body` and `signing` are not used.
-    var prepared: [(name: String, value: String)]? = nil
-
-    /// A PSD2 resource call from `STETRequests`, to be signed with `keyID`.
-    init(_ request: STETRequest, pathTemplate: String, keyID: String) {
-        method = request.method
-        url = request.url
-        self.pathTemplate = pathTemplate
-        body = request.body ?? []
-        signing = .sign(keyID: keyID)
-        prepared = request.headers
-    }
-
-    init(
-        method: String, url: String, pathTemplate: String, body: [UInt8] = [], contentType: String? = nil,
-        accept: String = "application/hal+json, application/json", bearer: Secret<String>? = nil,
-        signing: Signing = .none
-    ) {
-        self.method = method
-        self.url = url
-        self.pathTemplate = pathTemplate
-        self.body = body
-        self.contentType = contentType
-        self.accept = accept
-        self.bearer = bearer
-        self.signing = signing
-    }
+    /// The customer's `PSU-*` headers, forwarded and signed (resource calls).
+    var psu = PSUContext()
 }
 
-/// Builds the outbound request of a `BankCall` for one bank client (protocol-reference §1–§3, §4.4, §5.6):
-/// `Host`, `Date` (IMF-fixdate from the injected clock), `X-Request-ID` (UUID v4), `Accept`, `Content-Type` and
-/// `Digest` with a body (or always where the profile has `digestWithoutBody`), `Authorization: Bearer`, and a
-/// `Signature` over the profile's ordered header list plus every `psu-*` header present (never `authorization`),
-/// with the QWAC as mTLS identity, the context's deadline, the bank id and the path template.
+/// The one outbound request builder (pure but for the injected clock and request ids), for every bank call
+/// (protocol-reference §1–§3, §4.4, §5.6). Headers in this order: `Host` (`BankURL.host`), `Date` (IMF-fixdate),
+/// `X-Request-ID` (UUID v4), `Authorization: Bearer` (when the call has a token), `Accept`, `Content-Type` with a
+/// body, `Digest` with a body or always where the profile has `digestWithoutBody`, then the `PSU-*` headers in
+/// STET order; then a `Signature` over the profile's ordered header list plus every `psu-*` header present (never
+/// `authorization`), with the QWAC as mTLS identity, the context's deadline, the bank id and the path template.
+/// `User-Agent` is the transport's (`Passerelle/<version>`), the same for every call.
 struct BankCallBuilder: Sendable {
     let client: BankClient
     let dependencies: AdapterDependencies
 
-    /// What PSD2 resource requests share (`STETRequests.Common`): a fresh request id, the clock, the PSU headers.
-    func common(token: Secret<String>, context: AdapterContext) -> STETRequests.Common {
-        STETRequests.Common(
-            requestID: dependencies.newRequestID(), date: dependencies.now(), accessToken: token, psu: context.psu,
-            userAgent: "Passerelle")
-    }
-
     /// The outbound request and the signing string (kept for tests; it holds no secret).
+    /// - Throws: `AdapterError.notCallable` for a URL that is not absolute https; `.internalFailure` when the
+    ///   signature cannot be computed.
     func build(_ call: BankCall, context: AdapterContext) throws -> (OutboundRequest, signingString: String?) {
-        let (authority, target) = Self.split(call.url)
+        guard let url = BankURL(call.url) else {
+            throw AdapterError.notCallable(reason: "the request URL is not an absolute https URL")
+        }
+        let target = url.target
         let bank = client.bank
         let hasBody = !call.body.isEmpty
-        var headers: [(name: String, value: String)]
-        if let prepared = call.prepared {
-            headers = prepared
-        } else {
-            headers = [
-                ("Host", authority), ("Date", STETRequests.imfFixdate(dependencies.now())),
-                ("X-Request-ID", dependencies.newRequestID()), ("Accept", call.accept),
-            ]
-            if hasBody, let contentType = call.contentType { headers.append(("Content-Type", contentType)) }
-            if hasBody || bank.digestWithoutBody { headers.append(("Digest", Digest.headerValue(for: call.body))) }
-            if let bearer = call.bearer { headers.append(("Authorization", "Bearer " + bearer.reveal)) }
-        }
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(8 + call.psu.headers.count)  // the signature is appended below
+        headers.append(("Host", url.host))
+        let second = Int(dependencies.now().timeIntervalSince1970.rounded(.down))
+        headers.append(("Date", HTTPDate.imfFixdate(secondsSince1970: second)))
+        headers.append(("X-Request-ID", dependencies.newRequestID()))
+        if let bearer = call.bearer { headers.append(("Authorization", "Bearer " + bearer.reveal)) }
+        headers.append(("Accept", call.accept))
+        if hasBody, let contentType = call.contentType { headers.append(("Content-Type", contentType)) }
+        if hasBody || bank.digestWithoutBody { headers.append(("Digest", Digest.headerValue(for: call.body))) }
+        headers += call.psu.headers
 
         var signedNames: [String] = []
         var signingString: String?
@@ -116,30 +88,9 @@ struct BankCallBuilder: Sendable {
             signedNames = names
         }
         let outbound = OutboundRequest(
-            method: call.method, url: call.url, headers: headers, body: call.body, deadline: context.deadline,
+            method: call.method, url: url.absolute, headers: headers, body: call.body, deadline: context.deadline,
             identity: try dependencies.credentials.tlsIdentity(client.qwac), bankID: bank.id.description,
             pathTemplate: call.pathTemplate, signedHeaderNames: signedNames)
         return (outbound, signingString)
-    }
-
-    /// The `Host` value (authority without a default `:443`) and the request target (path and query, `/` when empty)
-    /// of an absolute URL.
-    static func split(_ url: String) -> (authority: String, target: String) {
-        // Byte scans only: Character-wise searches (grapheme breaking), Foundation's `range(of:)` and a Unicode
-        // `lowercased()` all showed up in profiles of the proxied read path.
-        let utf8 = url.utf8
-        var start = utf8.startIndex
-        if let colon = utf8.firstIndex(of: UInt8(ascii: ":")),
-            utf8[utf8.index(after: colon)...].starts(with: "//".utf8)
-        {
-            start = utf8.index(colon, offsetBy: 3)
-        }
-        let end = utf8[start...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? utf8.endIndex
-        var authority = String(url[start..<end])
-        if ASCII.hasSuffixIgnoringCase(authority, ":443") { authority.removeLast(4) }
-        let fragment = utf8[end...].firstIndex(of: UInt8(ascii: "#")) ?? utf8.endIndex
-        var target = String(url[end..<fragment])
-        if target.isEmpty { target = "/" } else if target.utf8.first == UInt8(ascii: "?") { target = "/" + target }
-        return (authority, target)
     }
 }

@@ -18,28 +18,22 @@ struct STETAccountInformation: Sendable {
 
     private var client: BankClient { caller.client }
     /// The API root's path, for path templates (`/stet/psd2/v1`).
-    private var rootPath: String { BankCallBuilder.split(apiRoot).target.trimmingSuffix("/") }
+    private var rootPath: String { (BankURL(apiRoot)?.target ?? "").trimmingSuffix("/") }
 
-    /// A PSD2 resource request from `STETRequests`, signed with the PSD2 `keyId`.
+    /// A PSD2 resource call: the customer's token, their PSU headers, signed with the PSD2 `keyId`.
     private func resource(
-        _ template: String, token: Secret<String>, context: AdapterContext,
-        _ make: (STETRequests.Common) throws -> STETRequest
+        _ url: String, method: String = "GET", template: String, token: Secret<String>, context: AdapterContext,
+        body: [UInt8] = []
     ) throws -> BankCall {
         BankCall(
-            try make(caller.builder.common(token: token, context: context)), pathTemplate: rootPath + template,
-            keyID: try Self.psd2KeyID(client))
-    }
-
-    /// `Digest` of an empty body for banks that sign one on GET (BPCE), else none.
-    private var emptyBodyDigest: String? { client.bank.digestWithoutBody ? STETRequests.emptyBodyDigest : nil }
-
-    private func get(_ url: String, _ common: STETRequests.Common) throws -> STETRequest {
-        try STETRequests.make("GET", url, common, emptyBodyDigest: emptyBodyDigest)
+            method: method, url: url, pathTemplate: rootPath + template, body: body,
+            contentType: body.isEmpty ? nil : "application/json", bearer: token,
+            signing: .sign(keyID: try Self.psd2KeyID(client)), psu: context.psu)
     }
 
     /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list.
     func accounts(token: Secret<String>, context: AdapterContext) async throws -> [Account] {
-        let request = try resource("/accounts", token: token, context: context) { try get(apiRoot + "/accounts", $0) }
+        let request = try resource(apiRoot + "/accounts", template: "/accounts", token: token, context: context)
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
@@ -51,8 +45,8 @@ struct STETAccountInformation: Sendable {
 
     /// `GET /accounts/{id}/balances`.
     func balances(accountID: String, token: Secret<String>, context: AdapterContext) async throws -> [Balance] {
-        let url = apiRoot + "/accounts/" + STETRequests.encodePathSegment(accountID) + "/balances"
-        let request = try resource("/accounts/{id}/balances", token: token, context: context) { try get(url, $0) }
+        let url = apiRoot + "/accounts/" + STETResourceURLs.encodePathSegment(accountID) + "/balances"
+        let request = try resource(url, template: "/accounts/{id}/balances", token: token, context: context)
         let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
         if response.status == 204 || Self.isBlank(response.body) { return [] }
         return try STETMapping.balances(from: response.body)
@@ -63,10 +57,8 @@ struct STETAccountInformation: Sendable {
     func transactions(
         accountID: String, page: TransactionPageRequest, token: Secret<String>, context: AdapterContext
     ) async throws -> TransactionPage {
-        let request = try resource("/accounts/{id}/transactions", token: token, context: context) { common in
-            let built = try STETRequests.transactions(apiRoot: apiRoot, accountID: accountID, page: page, common)
-            return try get(built.url, common)
-        }
+        let url = try STETResourceURLs.transactions(apiRoot: apiRoot, accountID: accountID, page: page)
+        let request = try resource(url, template: "/accounts/{id}/transactions", token: token, context: context)
         let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
         if response.status == 204 || Self.isBlank(response.body) {
             return TransactionPage(transactions: [], nextPageURL: nil)
@@ -78,17 +70,15 @@ struct STETAccountInformation: Sendable {
     func putConsents(_ consents: ConsentRequest, token: Secret<String>, context: AdapterContext) async throws {
         guard client.bank.supportsPutConsents else { return }
         let body = STETMapping.consentsBody(consents)
-        let request = try resource("/consents", token: token, context: context) {
-            try STETRequests.putConsents(apiRoot: apiRoot, body: body, digest: Digest.headerValue(for: body), $0)
-        }
+        let request = try resource(
+            apiRoot + "/consents", method: "PUT", template: "/consents", token: token, context: context, body: body)
         _ = try await caller.send(request, kind: .resource, context: context)
     }
 
     /// `GET /trusted-beneficiaries`: 204 and 404 give an empty list.
     func trustedBeneficiaries(token: Secret<String>, context: AdapterContext) async throws -> [Beneficiary] {
-        let request = try resource("/trusted-beneficiaries", token: token, context: context) {
-            try get(apiRoot + "/trusted-beneficiaries", $0)
-        }
+        let request = try resource(
+            apiRoot + "/trusted-beneficiaries", template: "/trusted-beneficiaries", token: token, context: context)
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204, 404])
             if response.status == 204 || response.status == 404 { return [] }
@@ -100,9 +90,8 @@ struct STETAccountInformation: Sendable {
 
     /// `GET /end-user-identity`.
     func identity(token: Secret<String>, context: AdapterContext) async throws -> Identity {
-        let request = try resource("/end-user-identity", token: token, context: context) {
-            try get(apiRoot + "/end-user-identity", $0)
-        }
+        let request = try resource(
+            apiRoot + "/end-user-identity", template: "/end-user-identity", token: token, context: context)
         let response = try await caller.send(request, kind: .resource, context: context)
         return try STETMapping.identity(from: response.body)
     }
@@ -138,7 +127,7 @@ struct STETTokenEndpoint: Sendable {
     {
         let endpoint = try caller.client.endpoints().token
         let request = BankCall(
-            method: "POST", url: endpoint, pathTemplate: BankCallBuilder.split(endpoint).target,
+            method: "POST", url: endpoint, pathTemplate: BankURL(endpoint)?.target ?? "/",
             body: Array(form.reveal.utf8), contentType: "application/x-www-form-urlencoded; charset=utf-8",
             accept: "application/json")
         let response = try await caller.send(request, kind: kind, context: context)

@@ -60,22 +60,3 @@ enum ResponseEncoder {
         !s.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
     }
 }
-
-/// The IMF-fixdate for the `Date` header (RFC 9110 §5.6.7), computed at most once per second.
-enum HTTPDate {
-    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
-
-    static func now() -> String {
-        let second = time(nil)
-        return cache.withLock { c in
-            if c.second == second { return c.text }
-            var t = second
-            var tm = tm()
-            gmtime_r(&t, &tm)
-            var buf = [CChar](repeating: 0, count: 40)
-            strftime(&buf, buf.count, "%a, %d %b %Y %H:%M:%S GMT", &tm)
-            c = (second, String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-            return c.text
-        }
-    }
-}
