@@ -60,6 +60,12 @@ final class CurlMulti: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
         _ = cshim_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(1, maxCachedConnections))
     }
 
+    /// A multi handle is closed on its reactor's thread (`close`, called by `CurlTransport.shutdown`); one released
+    /// without it still frees the handle and its cached connections here (nothing else can reach them any more).
+    deinit {
+        if !closed { curl_multi_cleanup(multi) }
+    }
+
     // MARK: - Transfers (on the reactor's thread)
 
     /// Starts `request` now; `completion` is called exactly once, on the reactor's thread.
@@ -67,6 +73,7 @@ final class CurlMulti: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
         _ request: OutboundRequest, host: String, cancellation: CancellationFlag,
         completion: @escaping (AttemptResult) -> Void
     ) {
+        reactor.assertCurrent("CurlMulti.start")
         guard !closed else {
             completion(Self.ended(request, host: host, code: .cancelled, message: "the outbound transport was shut down"))
             return
@@ -102,12 +109,14 @@ final class CurlMulti: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
 
     /// Aborts the transfer cancelled through `cancellation`, if it is still running (task cancellation).
     func abort(_ cancellation: CancellationFlag) {
+        reactor.assertCurrent("CurlMulti.abort")
         guard let entry = active.first(where: { $0.value.prepared.sink.cancellation === cancellation }) else { return }
         complete(entry.key, code: CURLE_ABORTED_BY_CALLBACK)
     }
 
     /// Fails the transfers in flight, closes every connection and frees the handles. Later `start`s fail at once.
     func close() {
+        reactor.assertCurrent("CurlMulti.close")
         guard !closed else { return }
         closed = true
         for handle in Array(active.keys) { complete(handle, code: CURLE_ABORTED_BY_CALLBACK) }
@@ -157,6 +166,7 @@ final class CurlMulti: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
     var nextDeadline: UInt64 { timerDeadline }
 
     func tick(now: UInt64) {
+        reactor.assertCurrent("CurlMulti.tick")
         guard now >= timerDeadline, !closed else { return }
         timerDeadline = .max
         var running: Int32 = 0

@@ -89,6 +89,18 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// True on this reactor's thread.
     public var isCurrent: Bool { pthread_getspecific(currentReactorKey) == Unmanaged.passUnretained(self).toOpaque() }
 
+    /// Stops a debug build when called off this reactor's thread (NIO's `assertInEventLoop`): the entry points of
+    /// state that only the reactor's thread may touch call it, so a broken threading rule fails in tests instead of
+    /// corrupting state. After `shutdown`, work runs on the calling thread (`execute`), which is allowed. Free in
+    /// release builds.
+    @inline(__always)
+    public func assertCurrent(_ what: @autoclosure () -> String = "", file: StaticString = #fileID, line: UInt = #line) {
+        assert(isCurrent || isStopping, "off the reactor's thread: \(what())", file: file, line: line)
+    }
+
+    /// True once `shutdown` was called.
+    var isStopping: Bool { queue.withLock { $0.stopping } }
+
     // MARK: - From any thread
 
     /// Runs `body` on the reactor's thread (soon, in order with other work). After `shutdown`, runs it on the
@@ -139,6 +151,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// Watches `fd` for `events` (replacing any earlier interest); `handler` is called when it is ready.
     /// On the reactor's thread.
     public func watch(_ fd: Int32, events: UInt32, handler: any ReactorIOHandler) {
+        assertCurrent("Reactor.watch")
         let index = Int(fd)
         if index >= handlers.count { handlers += Array(repeating: nil, count: index + 1 - handlers.count + 64) }
         var ev = epoll_event(events: events, data: epoll_data_t(fd: fd))
@@ -155,6 +168,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
 
     /// Stops watching `fd` (before closing it, or when its owner is done with it). On the reactor's thread.
     public func unwatch(_ fd: Int32) {
+        assertCurrent("Reactor.unwatch")
         let index = Int(fd)
         guard index >= 0, index < handlers.count, handlers[index] != nil else { return }
         handlers[index] = nil
@@ -163,10 +177,16 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     /// Adds a ticker (kept until `removeTicker`). On the reactor's thread.
-    public func addTicker(_ ticker: any ReactorTicker) { tickers.append(ticker) }
+    public func addTicker(_ ticker: any ReactorTicker) {
+        assertCurrent("Reactor.addTicker")
+        tickers.append(ticker)
+    }
 
     /// On the reactor's thread.
-    public func removeTicker(_ ticker: any ReactorTicker) { tickers.removeAll { $0 === ticker } }
+    public func removeTicker(_ ticker: any ReactorTicker) {
+        assertCurrent("Reactor.removeTicker")
+        tickers.removeAll { $0 === ticker }
+    }
 
     private func loop() {
         var events = [epoll_event](repeating: epoll_event(), count: 256)
