@@ -61,7 +61,7 @@ let package = Package(
 
         // MARK: - Tests (one per library target)
         .target(
-            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO"], path: "Tests/TestSupport",
+            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO", "GatewayCore", "CurlKit"], path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "BankSimulatorTests", dependencies: ["BankSimulator", "GatewayCore", "HTTPServerKit", "OpenSSLKit", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayLogging", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BankAdaptersTests",
             dependencies: [

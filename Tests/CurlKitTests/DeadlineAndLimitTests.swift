@@ -1,6 +1,7 @@
 import CurlKit
 import Foundation
 import Testing
+import TestSupport
 
 /// Connect and total timeouts, the response size limit, and the errors for unreachable hosts and bad URLs.
 @Suite struct DeadlineAndLimitTests {

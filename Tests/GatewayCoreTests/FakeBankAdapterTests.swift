@@ -1,6 +1,7 @@
 import Foundation
 import GatewayLogging
 import Testing
+import TestSupport
 
 @testable import GatewayCore
 

@@ -1,7 +1,7 @@
 import GatewayCore
 
 /// The bank adapters the application talks through, one per provider. Built once in the composition root (from the
-/// real adapters, or `FakeBankAdapter`s in tests); services never construct adapters themselves.
+/// real adapters, or TestSupport's `FakeBankAdapter`s in tests); services never construct adapters themselves.
 public struct AdapterDirectory: Sendable {
     let adapters: [Provider: any BankAdapter]
 

@@ -4,6 +4,7 @@ import GatewayLogging
 import OpenSSLKit
 import PostgresKit
 import Testing
+import TestSupport
 
 @testable import GatewayApp
 
