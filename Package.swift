@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "passerelle", targets: ["passerelle"]),
+        // For the libFuzzer package (Fuzz/), which depends on this one by path.
+        .library(name: "HTTPServerKit", targets: ["HTTPServerKit"]),
     ],
     targets: [
         // MARK: - System libraries (module map + shim.h only)
