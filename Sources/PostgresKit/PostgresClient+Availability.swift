@@ -7,7 +7,8 @@ extension PostgresClient {
     /// - Parameters:
     ///   - timeout: The longest total wait.
     ///   - logger: Receives one line per failed attempt (the error's safe description, never the URL).
-    /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed.
+    /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed;
+    ///   `.invalidURL` or `.poolClosed` at once (waiting does not help).
     public func waitUntilAvailable(timeout: Duration, logger: Logger) async throws {
         let deadline = ContinuousClock.now + timeout
         var pause = Duration.milliseconds(250)
@@ -18,7 +19,7 @@ extension PostgresClient {
                 try await query("SELECT 1")
                 if attempt > 1 { logger.info("database is available", metadata: ["attempt": "\(attempt)"]) }
                 return
-            } catch let error as DatabaseError where error.code != .poolClosed {
+            } catch let error as DatabaseError where error.code != .poolClosed && error.code != .invalidURL {
                 let remaining = deadline - ContinuousClock.now
                 guard remaining > .zero else {
                     throw DatabaseError(

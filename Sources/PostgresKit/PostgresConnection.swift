@@ -74,15 +74,12 @@ public final class PostgresConnection: @unchecked Sendable {
         let parameters = configuration.connectionParameters
         let handle = try await executor.run { () throws -> SendableHandle in
             // libpq's parse errors quote the offending part of the URL, which may be the password: check the
-            // syntax first and report it without libpq's text.
-            var parseError: UnsafeMutablePointer<CChar>?
-            guard let options = PQconninfoParse(url.reveal, &parseError) else {
-                if let parseError { PQfreemem(parseError) }
+            // syntax first and report it without libpq's text. Not retried by `waitUntilAvailable`.
+            guard PostgresConfiguration.isWellFormed(url: url) else {
                 throw DatabaseError(
-                    .connectionFailed, message: "the database URL is not a valid libpq URL or connection string",
+                    .invalidURL, message: "the database URL is not a valid libpq URL or connection string",
                     operation: "PQconninfoParse")
             }
-            PQconninfoFree(options)
             // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
             let pairs = [("dbname", url.reveal)] + parameters
             let keys = pairs.map { strdup($0.0) }

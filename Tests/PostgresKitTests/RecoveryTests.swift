@@ -119,9 +119,20 @@ import Testing
         let config = try TestDatabase.configuration(url: "postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")
         try await TestDatabase.withClient(config) { db in
             let error = try await #require(throws: DatabaseError.self) { try await db.query("SELECT 1") }
-            #expect(error.code == .connectionFailed)
+            #expect(error.code == .invalidURL)
             #expect(!error.description.contains("word-leak"))
+            // Not retried: waiting does not fix a malformed URL.
+            let sink = CapturingLogSink()
+            let waited = try await #require(throws: DatabaseError.self) {
+                try await db.waitUntilAvailable(timeout: .seconds(60), logger: Logger(label: "t", level: .debug, sink: sink))
+            }
+            #expect(waited.code == .invalidURL)
+            #expect(!sink.text.contains("retrying"))
         }
+        #expect(!PostgresConfiguration.isWellFormed(url: Secret("postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")))
+        #expect(!PostgresConfiguration.isWellFormed(url: Secret("not a url")))
+        #expect(PostgresConfiguration.isWellFormed(url: Secret("postgresql://u@db:5432/x?sslmode=require")))
+        #expect(PostgresConfiguration.isWellFormed(url: Secret("host=db dbname=x")))
     }
 
     @Test(.timeLimit(.minutes(3)))
