@@ -102,15 +102,17 @@ public final class Application: Sendable {
         prepared.store(true, ordering: .releasing)
     }
 
-    /// Readiness: prepared (migrations applied), the database answers, not draining (checked by the server).
+    /// How long `/ready` waits for the database before answering 503 (operators' probes give up after 2 s).
+    static let readinessDatabaseWait = Duration.milliseconds(1500)
+
+    /// Readiness: prepared (migrations applied), the database answers within `readinessDatabaseWait`, not
+    /// draining (checked by the server). Answers in time whatever the database does (down, frozen, pool full).
     public func readiness() async -> Readiness {
         guard prepared.load(ordering: .acquiring) else { return .notReady(["database not prepared (starting up)"]) }
-        do {
-            _ = try await db.query("SELECT 1")
-            return .ready
-        } catch {
-            return .notReady(["database unreachable"])
+        guard await db.isAvailable(within: Self.readinessDatabaseWait) else {
+            return .notReady(["database unreachable or not answering"])
         }
+        return .ready
     }
 
     /// The full request handler: the router (operations routes and documents public, the API behind API keys).

@@ -1,4 +1,5 @@
 import GatewayLogging
+import Synchronization
 
 extension PostgresClient {
     /// Waits until the server accepts a connection and answers `SELECT 1`, retrying with a growing pause
@@ -39,4 +40,40 @@ extension PostgresClient {
             }
         }
     }
+
+    /// Whether the server answers `SELECT 1` within `timeout` (readiness checks). Returns at the latest after
+    /// `timeout`, whatever the server does: the probe runs in a task of its own that the caller does not wait
+    /// for, bounded by the pool's acquire, connect and response deadlines. Concurrent callers share the probe in
+    /// flight, so a server that stopped answering is not sent one probe per check.
+    public func isAvailable(within timeout: Duration) async -> Bool {
+        let probe = self.probe.withLock { current -> Task<Bool, Never> in
+            if let current { return current }
+            // Unstructured on purpose: the caller must be able to stop waiting for a server that does not answer.
+            let started = Task { [self] in
+                let ok = (try? await query("SELECT 1")) != nil
+                self.probe.withLock { $0 = nil }
+                return ok
+            }
+            current = started
+            return started
+        }
+        let answer = FirstAnswer()
+        return await withCheckedContinuation { continuation in
+            answer.wait(continuation)
+            Task { answer.give(await probe.value) }
+            Task {
+                try? await Task.sleep(for: timeout)
+                answer.give(false)
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first answer given; later ones are dropped.
+private final class FirstAnswer: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+
+    func wait(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
+
+    func give(_ value: Bool) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GatewayLogging
 import PostgresKit
 import Testing
+import TestSupport
 
 @Suite struct RecoveryTests {
     @Test func recoversAfterTheBackendsOfThePoolAreTerminated() async throws {
@@ -137,8 +138,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(3)))
     func recoversAfterARealServerRestartAndFailsClearlyWhileItIsDown() async throws {
-        let cluster = try await TemporaryCluster.start()
-        do {
+        try await TemporaryCluster.with { cluster in
             let config = try TestDatabase.configuration(url: cluster.url, poolSize: 2, timeout: .seconds(3))
             try await TestDatabase.withClient(config) { db in
                 try await db.waitUntilAvailable(timeout: .seconds(30), logger: Logger(label: "test", level: .error))
@@ -164,10 +164,6 @@ import Testing
                 try await db.waitUntilAvailable(timeout: .seconds(30), logger: Logger(label: "test", level: .error))
                 #expect(try await db.query("SELECT 2 AS n")[0].decode("n", as: Int.self) == 2)
             }
-        } catch {
-            await cluster.remove()
-            throw error
         }
-        await cluster.remove()
     }
 }

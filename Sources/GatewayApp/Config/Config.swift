@@ -29,6 +29,9 @@ public struct Config: Sendable {
         public var poolSize = 10
         /// How long one query may wait for a connection / the server before failing clearly.
         public var timeoutSeconds = 5.0
+        /// The server-side `statement_timeout`; the client gives up on an answer after this plus `timeoutSeconds`
+        /// (a frozen or unreachable server then costs a bounded wait, answered 503).
+        public var statementTimeoutSeconds = 30.0
         /// How long `serve` waits for a database that is not up yet.
         public var startupWaitSeconds = 60.0
         /// How long a replica trusts its in-memory copy of an API key, connection, registration or account-id row
@@ -139,6 +142,8 @@ public struct Config: Sendable {
         database.poolSize = env.int("PASSERELLE_DATABASE_POOL_SIZE", default: database.poolSize, in: 1...500)
         database.timeoutSeconds = env.seconds(
             "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
+        database.statementTimeoutSeconds = env.seconds(
+            "PASSERELLE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: database.statementTimeoutSeconds, in: 0.1...3600)
         database.startupWaitSeconds = env.seconds(
             "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
         database.recordCacheSeconds = env.seconds(

@@ -1,5 +1,5 @@
 import Foundation
-import TestSupport
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -8,14 +8,15 @@ import TestSupport
 /// A small PostgreSQL cluster of its own, for tests that restart or stop the server (doing that to the shared
 /// cluster of scripts/test would break every suite running in parallel). initdb into a temporary folder owned by
 /// the `postgres` user when running as root, a free port, sockets in the data folder, `stop()` removes it all.
-final class TemporaryCluster: Sendable {
-    let directory: String
-    let port: Int
+public final class TemporaryCluster: Sendable {
+    public let directory: String
+    public let port: Int
     private let binDirectory: String
     private let runAs: String?
+    private let frozen = Mutex<[Int32]>([])
 
     /// A libpq URL for the cluster (trust authentication, user `postgres`).
-    var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
+    public var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
 
     private init(directory: String, port: Int, binDirectory: String, runAs: String?) {
         self.directory = directory
@@ -25,7 +26,7 @@ final class TemporaryCluster: Sendable {
     }
 
     /// Creates and starts a cluster; call `remove()` when done (also after failures).
-    static func start() async throws -> TemporaryCluster {
+    public static func start() async throws -> TemporaryCluster {
         let control = try TestEnvironment.postgresControl()
         let bin = (control.pgCtl as NSString).deletingLastPathComponent
         let runAs = (control.runAs?.isEmpty ?? true) ? nil : control.runAs
@@ -50,14 +51,27 @@ final class TemporaryCluster: Sendable {
         return cluster
     }
 
+    /// Runs `body` with a new cluster, removed afterwards whatever happens (thawed first if frozen).
+    public static func with<T>(_ body: (TemporaryCluster) async throws -> T) async throws -> T {
+        let cluster = try await start()
+        do {
+            let value = try await body(cluster)
+            await cluster.remove()
+            return value
+        } catch {
+            await cluster.remove()
+            throw error
+        }
+    }
+
     /// `pg_ctl restart -m fast`: every session is terminated, the server comes back on the same port.
-    func restart() async throws { try await pgCtl(["-m", "fast", "-l", directory + "/server.log", "restart"]) }
+    public func restart() async throws { try await pgCtl(["-m", "fast", "-l", directory + "/server.log", "restart"]) }
 
     /// `pg_ctl stop -m fast`.
-    func stop() async throws { try await pgCtl(["-m", "fast", "stop"]) }
+    public func stop() async throws { try await pgCtl(["-m", "fast", "stop"]) }
 
     /// `pg_ctl start` after `stop()` (the options are the ones `postmaster.opts` remembered).
-    func startAgain() async throws {
+    public func startAgain() async throws {
         try await pgCtl([
             "-o", "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
             "-l", directory + "/server.log", "start",
@@ -65,11 +79,53 @@ final class TemporaryCluster: Sendable {
     }
 
     /// Stops the server (immediate mode) and deletes the folder.
-    func remove() async {
+    public func remove() async {
+        thaw()
         if FileManager.default.fileExists(atPath: directory + "/data/postmaster.pid") {
             try? await pgCtl(["-m", "immediate", "stop"])
         }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: - Freezing (a server that accepts connections and never answers)
+
+    /// Stops the postmaster and every backend with SIGSTOP: TCP connections are still accepted by the kernel and
+    /// data is acknowledged, but nothing answers. Always `thaw()` afterwards (`remove()` does too).
+    /// - Returns: the process ids stopped.
+    @discardableResult
+    public func freeze() throws -> [Int32] {
+        let pids = try serverProcesses()
+        for pid in pids { kill(pid, SIGSTOP) }
+        frozen.withLock { $0 = pids }
+        return pids
+    }
+
+    /// SIGCONT to every process `freeze()` stopped.
+    public func thaw() {
+        let pids = frozen.withLock { pids in
+            defer { pids = [] }
+            return pids
+        }
+        for pid in pids { kill(pid, SIGCONT) }
+    }
+
+    /// The postmaster (first line of `postmaster.pid`) and its children (from `/proc/*/stat`).
+    private func serverProcesses() throws -> [Int32] {
+        let pidFile = try String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8)
+        guard let first = pidFile.split(separator: "\n").first, let postmaster = Int32(first) else {
+            throw CommandFailed(command: "read postmaster.pid", status: -1)
+        }
+        var pids = [postmaster]
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") {
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // pid (comm) state ppid …: comm may hold spaces, so fields are counted after the last ')'.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == postmaster { pids.append(pid) }
+        }
+        return pids
     }
 
     private func pgCtl(_ arguments: [String]) async throws {
@@ -124,22 +180,11 @@ final class TemporaryCluster: Sendable {
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back, close).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw CommandFailed(command: "socket", status: errno) }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0 else { throw CommandFailed(command: "bind", status: errno) }
+        guard let address = bindLoopback(fd) else { throw CommandFailed(command: "bind", status: errno) }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }
