@@ -50,7 +50,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
-                "GatewayLogging", "Reactor", "JSONKit",
+                "GatewayLogging", "Reactor", "JSONKit", "BlockingIO",
             ],
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import BlockingIO
 import GatewayLogging
 import Synchronization
 
@@ -57,23 +58,6 @@ extension PostgresClient {
             current = started
             return started
         }
-        let answer = FirstAnswer()
-        return await withCheckedContinuation { continuation in
-            answer.wait(continuation)
-            Task { answer.give(await probe.value) }
-            Task {
-                try? await Task.sleep(for: timeout)
-                answer.give(false)
-            }
-        }
+        return await probe.value(within: timeout) ?? false
     }
-}
-
-/// Resumes a continuation with the first answer given; later ones are dropped.
-private final class FirstAnswer: Sendable {
-    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
-
-    func wait(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation.withLock { $0 = continuation } }
-
-    func give(_ value: Bool) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }

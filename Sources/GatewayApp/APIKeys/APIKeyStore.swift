@@ -1,3 +1,4 @@
+import BlockingIO
 import Foundation
 import GatewayCore
 import GatewayLogging
@@ -22,11 +23,14 @@ public struct APIKeyInfo: Sendable, Equatable {
 /// 5 s) so that a hot API, or a client repeating a wrong key, does not query the database per request: a
 /// revocation takes effect within that time on other replicas (at once on the one that revoked), and so does a
 /// key created by another process after it was first presented.
-/// While the database is unavailable, a key this replica found active within the last `outageGrace` is still
-/// accepted, so that calls that need no database (the bank catalog) keep answering through an outage.
+/// While the database is unavailable or slower than `recheckWait`, a key this replica found active within the last
+/// `outageGrace` is still accepted, so that calls that need no database (the bank catalog) keep answering through
+/// an outage.
 public final class APIKeyStore: Sendable {
     /// How old a successful check may be to stand in for one the database cannot answer.
     public static let outageGrace = Duration.seconds(600)
+    /// How long the re-check of such a key waits for the database before the earlier check stands.
+    public static let recheckWait = Duration.seconds(1)
 
     private let db: StoreDatabase
     /// Key id by SHA-256 of the key, for keys found active.
@@ -116,11 +120,24 @@ public final class APIKeyStore: Sendable {
         let epoch = cache.epoch
         let missEpoch = misses.epoch
         lookups.add(1, ordering: .relaxed)
+        let query: Query = "SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL"
+        let known = cache.lastKnown(hash, maxAge: Self.outageGrace)
         let rows: [Row]
         do {
-            rows = try await db.query("SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL")
+            if let known {
+                // Found valid recently: wait for the database only `recheckWait`, then trust that check (a frozen
+                // database would otherwise hold the call for its whole response deadline).
+                let db = self.db
+                let lookup = Task { () async -> Result<[Row], any Error> in
+                    do { return .success(try await db.query(query)) } catch { return .failure(error) }
+                }
+                guard let answer = await lookup.value(within: Self.recheckWait) else { return known }
+                rows = try answer.get()
+            } else {
+                rows = try await db.query(query)
+            }
         } catch GatewayError.unavailable(let detail, let retryAfter) {
-            if let known = cache.lastKnown(hash, maxAge: Self.outageGrace) { return known }
+            if let known { return known }
             throw GatewayError.unavailable(detail, retryAfter: retryAfter)
         }
         guard let row = rows.first else {
