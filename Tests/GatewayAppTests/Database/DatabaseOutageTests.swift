@@ -1,6 +1,8 @@
 import Foundation
 import GatewayApp
 import GatewayCore
+import GatewayLogging
+import HTTPServerKit
 import PostgresKit
 import Testing
 import TestSupport
@@ -118,6 +120,30 @@ import TestSupport
         let broken = try await #require(throws: GatewayError.self) { try await store.query("SELECT * FROM no_such_table") }
         #expect(broken.problemType == .internal)
         #expect(broken.publicDetail.contains("request id") && !broken.publicDetail.contains("no_such_table"))
+    }
+
+    @Test func anExhaustedPoolIsUnavailableWithRetryAfter() async throws {
+        let db = PostgresClient(
+            configuration: PostgresConfiguration(url: Secret(try TestEnvironment.databaseURL()), poolSize: 1, timeout: .milliseconds(300)),
+            logger: Logger(label: "test", level: .error))
+        let store = StoreDatabase(db)
+        let holding = Signal()
+        let release = Signal()
+        let holder = Task {
+            try await db.withConnection { connection in
+                try await connection.query("SELECT 1")
+                holding.fire()
+                await release.wait()
+            }
+        }
+        await holding.wait()
+        let error = try await #require(throws: GatewayError.self) { try await store.query("SELECT 1") }
+        release.fire()
+        try await holder.value
+        await db.shutdown()
+        #expect(error == .unavailable("the database is unavailable", retryAfter: StoreDatabase.retryAfterSeconds))
+        let problem = error.problem(instance: "/v1/certificates", requestID: "r1")
+        #expect(problem.status == 503 && problem.headers["Retry-After"] == String(StoreDatabase.retryAfterSeconds))
     }
 
     /// Polls `condition` (twice a second, up to 30 s).
