@@ -126,7 +126,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: - Running statements
 
-    /// Runs one parameterized statement (`PQexecParams`, text format) and copies the result out.
+    /// Runs one parameterized statement (`PQsendQueryParams`, text format, the answer awaited up to the response
+    /// deadline) and copies the result out.
     /// - Throws: `DatabaseError` mapped from the SQLSTATE; `.connectionFailed` when the session broke.
     @discardableResult
     public func query(_ query: Query) async throws -> [Row] {
@@ -168,7 +169,7 @@ public final class PostgresConnection: @unchecked Sendable {
     func executeScript(_ sql: String, cancellable: Bool = true) async throws -> String {
         try await perform(cancellable: cancellable) { handle, deadline in
             let result =
-                PQsendQuery(handle, sql) == 1 ? try Self.awaitResult(handle, deadline: deadline, operation: "PQexec") : nil
+                PQsendQuery(handle, sql) == 1 ? try Self.awaitResult(handle, deadline: deadline) : nil
             defer { PQclear(result) }
             try Self.check(result, handle, operation: "PQexec")
             return String(cString: PQcmdStatus(result))
@@ -298,7 +299,7 @@ public final class PostgresConnection: @unchecked Sendable {
                     binds.isEmpty ? nil : v.baseAddress, nil, nil, 0)
             }
         }
-        let result = sent == 1 ? try awaitResult(handle, deadline: deadline, operation: "PQexecParams") : nil
+        let result = sent == 1 ? try awaitResult(handle, deadline: deadline) : nil
         defer { PQclear(result) }
         try check(result, handle, operation: "PQexecParams")
         return copy(result!)
@@ -311,9 +312,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// server that stopped answering (frozen, or a dead peer behind a live TCP connection) costs at most `deadline`
     /// instead of blocking this thread for ever. `statement_timeout` cannot do this: the server enforces it.
     /// - Throws: `DatabaseError` `.timeout` (operation `ConnectionOperation.awaitingAnswer`) past the deadline.
-    private static func awaitResult(
-        _ handle: OpaquePointer, deadline: ContinuousClock.Instant?, operation: String
-    ) throws -> OpaquePointer? {
+    private static func awaitResult(_ handle: OpaquePointer, deadline: ContinuousClock.Instant?) throws -> OpaquePointer? {
         var last: OpaquePointer?
         while true {
             while PQisBusy(handle) != 0 {
@@ -330,8 +329,9 @@ public final class PostgresConnection: @unchecked Sendable {
                 }
                 var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
                 let ready = poll(&descriptor, 1, wait)
-                if ready < 0, errno != EINTR { break }  // PQconsumeInput below reports the broken socket
+                if ready < 0, errno == EINTR { continue }
                 if ready == 0 { continue }
+                // Readable, or poll failed (then PQconsumeInput reports the socket's state).
                 if PQconsumeInput(handle) == 0 {
                     PQclear(last)
                     return nil
