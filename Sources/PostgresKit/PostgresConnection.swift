@@ -144,7 +144,9 @@ public final class PostgresConnection: @unchecked Sendable {
     func run(_ query: Query) async throws -> QueryResult {
         let start = ContinuousClock.now
         do {
-            let result = try await perform { handle, deadline in try Self.execParams(handle, query, deadline: deadline) }
+            let result = try await perform { handle, deadline in
+                try Self.execParams(handle, query, deadline: deadline)
+            }
             logger.debug(
                 "sql",
                 metadata: [
@@ -312,7 +314,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// server that stopped answering (frozen, or a dead peer behind a live TCP connection) costs at most `deadline`
     /// instead of blocking this thread for ever. `statement_timeout` cannot do this: the server enforces it.
     /// - Throws: `DatabaseError` `.timeout` (operation `ConnectionOperation.awaitingAnswer`) past the deadline.
-    private static func awaitResult(_ handle: OpaquePointer, deadline: ContinuousClock.Instant?) throws -> OpaquePointer? {
+    private static func awaitResult(
+        _ handle: OpaquePointer, deadline: ContinuousClock.Instant?
+    ) throws -> OpaquePointer? {
         var last: OpaquePointer?
         while true {
             while PQisBusy(handle) != 0 {

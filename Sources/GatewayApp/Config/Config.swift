@@ -137,7 +137,8 @@ public struct Config: Sendable {
         if let url = database.url, !PostgresConfiguration.isWellFormed(url: url) {
             // The value is not echoed: it may hold a password.
             env.report(
-                "PASSERELLE_DATABASE_URL: not a valid libpq URL or connection string (e.g. postgresql://user@host:5432/db)")
+                "PASSERELLE_DATABASE_URL: not a valid libpq URL or connection string "
+                    + "(e.g. postgresql://user@host:5432/db)")
         }
         database.poolSize = env.int("PASSERELLE_DATABASE_POOL_SIZE", default: database.poolSize, in: 1...500)
         database.timeoutSeconds = env.seconds(
@@ -181,7 +182,9 @@ public struct Config: Sendable {
         case (_?, _?): env.report("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one")
         case (nil, nil):
             if requireMasterKey {
-                env.report("PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required (make one with `openssl rand -base64 32`)")
+                env.report(
+                    "PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required "
+                        + "(make one with `openssl rand -base64 32`)")
             }
         }
         if let key = masterKey {
