@@ -15,6 +15,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "passerelle", targets: ["passerelle"]),
+        // For the libFuzzer package (Fuzz/), which depends on this one by path.
+        .library(name: "HTTPServerKit", targets: ["HTTPServerKit"]),
     ],
     targets: [
         // MARK: - System libraries (module map + shim.h only)
@@ -48,7 +50,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
-                "GatewayLogging", "Reactor", "JSONKit",
+                "GatewayLogging", "Reactor", "JSONKit", "BlockingIO",
             ],
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),

@@ -34,8 +34,7 @@ public final class Application: Sendable {
     /// - Parameters:
     ///   - adapters: The bank adapters by provider (the real ones from `BankAdapters`, or fakes in tests).
     ///   - now: The clock for expiries and activation (injected in tests).
-    /// - Throws: `BankCatalogError` when `PASSERELLE_BANKS_FILE` is unreadable or invalid; `ConfigError` without a
-    ///   master key.
+    /// - Throws: `ConfigError` without a master key (the configuration reader reports it for `serve`).
     ///   - makeAdapters: Builds the adapters from the outbound transport (production: `BankAdapters`' registry).
     public init(
         config: Config, logger: Logger, adapters: [Provider: any BankAdapter] = [:],
@@ -48,7 +47,7 @@ public final class Application: Sendable {
         self.reactors = ReactorGroup(name: "loop", count: config.http.eventLoops)
         self.lifecycle = ServerLifecycle()
         self.db = AppDatabase.client(config.database, logger: logger)
-        self.catalog = try Self.loadCatalog(config: config)
+        self.catalog = config.catalog
         self.apiKeys = APIKeyStore(db: db, cacheTTL: config.database.recordCacheTTL)
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
         var adapters = adapters
@@ -93,14 +92,6 @@ public final class Application: Sendable {
         await connectionServices.tokens.runRefresher { [self] in prepared.load(ordering: .acquiring) }
     }
 
-    static func loadCatalog(config: Config) throws -> BankCatalog {
-        guard let path = config.banksFile else { return .builtIn }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BankCatalogError(problems: ["PASSERELLE_BANKS_FILE: cannot read \(path)"])
-        }
-        return try BankCatalog.builtIn.applying(overrides: data)
-    }
-
     /// Waits for the database, applies migrations and seeds the bootstrap API key. `/ready` answers 503 until
     /// this has succeeded.
     public func prepare() async throws {
@@ -111,15 +102,17 @@ public final class Application: Sendable {
         prepared.store(true, ordering: .releasing)
     }
 
-    /// Readiness: prepared (migrations applied), the database answers, not draining (checked by the server).
+    /// How long `/ready` waits for the database before answering 503 (operators' probes give up after 2 s).
+    static let readinessDatabaseWait = Duration.milliseconds(1500)
+
+    /// Readiness: prepared (migrations applied), the database answers within `readinessDatabaseWait`, not
+    /// draining (checked by the server). Answers in time whatever the database does (down, frozen, pool full).
     public func readiness() async -> Readiness {
         guard prepared.load(ordering: .acquiring) else { return .notReady(["database not prepared (starting up)"]) }
-        do {
-            _ = try await db.query("SELECT 1")
-            return .ready
-        } catch {
-            return .notReady(["database unreachable"])
+        guard await db.isAvailable(within: Self.readinessDatabaseWait) else {
+            return .notReady(["database unreachable or not answering"])
         }
+        return .ready
     }
 
     /// The full request handler: the router (operations routes and documents public, the API behind API keys).

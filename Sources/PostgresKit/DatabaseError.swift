@@ -23,6 +23,8 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
         case timeout
         /// The client was shut down.
         case poolClosed
+        /// The connection URL is malformed (a configuration error: waiting does not help).
+        case invalidURL
         /// A column was missing, NULL where a value was expected, or not in the expected text format.
         case decodingFailed
         /// A migration already applied has a different checksum, or the migration list is inconsistent.

@@ -34,6 +34,8 @@ public struct Migrator: Sendable {
         return try await client.withConnection { connection in
             // No statement timeout while waiting for the lock or running DDL; RESET restores the session default.
             _ = try await connection.executeScript("SET statement_timeout = 0", cancellable: false)
+            connection.removeResponseTimeout()
+            defer { connection.restoreResponseTimeout() }
             do {
                 try await connection.execute("SELECT pg_advisory_lock(\(Self.lockKey))")
             } catch {

@@ -1,4 +1,6 @@
+import BlockingIO
 import GatewayLogging
+import Synchronization
 
 extension PostgresClient {
     /// Waits until the server accepts a connection and answers `SELECT 1`, retrying with a growing pause
@@ -7,7 +9,8 @@ extension PostgresClient {
     /// - Parameters:
     ///   - timeout: The longest total wait.
     ///   - logger: Receives one line per failed attempt (the error's safe description, never the URL).
-    /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed.
+    /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed;
+    ///   `.invalidURL` or `.poolClosed` at once (waiting does not help).
     public func waitUntilAvailable(timeout: Duration, logger: Logger) async throws {
         let deadline = ContinuousClock.now + timeout
         var pause = Duration.milliseconds(250)
@@ -18,7 +21,7 @@ extension PostgresClient {
                 try await query("SELECT 1")
                 if attempt > 1 { logger.info("database is available", metadata: ["attempt": "\(attempt)"]) }
                 return
-            } catch let error as DatabaseError where error.code != .poolClosed {
+            } catch let error as DatabaseError where error.code != .poolClosed && error.code != .invalidURL {
                 let remaining = deadline - ContinuousClock.now
                 guard remaining > .zero else {
                     throw DatabaseError(
@@ -37,5 +40,24 @@ extension PostgresClient {
                 pause = min(pause * 2, .seconds(5))
             }
         }
+    }
+
+    /// Whether the server answers `SELECT 1` within `timeout` (readiness checks). Returns at the latest after
+    /// `timeout`, whatever the server does: the probe runs in a task of its own that the caller does not wait
+    /// for, bounded by the pool's acquire, connect and response deadlines. Concurrent callers share the probe in
+    /// flight, so a server that stopped answering is not sent one probe per check.
+    public func isAvailable(within timeout: Duration) async -> Bool {
+        let probe = self.probe.withLock { current -> Task<Bool, Never> in
+            if let current { return current }
+            // Unstructured on purpose: the caller must be able to stop waiting for a server that does not answer.
+            let started = Task { [self] in
+                let ok = (try? await query("SELECT 1")) != nil
+                self.probe.withLock { $0 = nil }
+                return ok
+            }
+            current = started
+            return started
+        }
+        return await probe.value(within: timeout) ?? false
     }
 }

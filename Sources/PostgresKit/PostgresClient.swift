@@ -26,8 +26,11 @@ public final class PostgresClient: Sendable {
     private let pool: ConnectionPool
     private let executor: BlockingExecutor
     private let ownsExecutor: Bool
-    private let logger: Logger
+    /// The logger the client was given (its stores log the database failures they translate with it).
+    public let logger: Logger
     private let nextConnectionID = Mutex(0)
+    /// The availability probe in flight, shared by concurrent `isAvailable(within:)` calls.
+    let probe = Mutex<Task<Bool, Never>?>(nil)
 
     /// Makes a client; no connection is opened until the first lease.
     /// - Parameters:
@@ -182,4 +185,6 @@ public final class PostgresClient: Sendable {
 enum ConnectionOperation {
     /// A statement sent on an open session: the only failure worth retrying on another connection.
     static let statement = "PQexecParams"
+    /// The answer to a statement did not arrive before the response deadline.
+    static let awaitingAnswer = "awaitingAnswer"
 }

@@ -13,6 +13,11 @@ public struct PostgresConfiguration: Sendable {
     public var connectTimeout: Duration
     /// The server-side `statement_timeout` of every session; nil leaves the server's default.
     public var statementTimeout: Duration?
+    /// The longest the client waits for the server's answer to one statement before `DatabaseError.Code.timeout`
+    /// (and closing the session): by default `statementTimeout` plus `acquireTimeout`, so that the server's own
+    /// timeout fires first and this one only when the server does not answer at all (frozen, unreachable peer).
+    /// nil: no client-side deadline.
+    public var responseTimeout: Duration?
     /// Shown in `pg_stat_activity.application_name`.
     public var applicationName: String
     /// The session's `search_path` (schema names separated by commas: letters, digits, `_`, `$` only); nil keeps
@@ -40,6 +45,7 @@ public struct PostgresConfiguration: Sendable {
         self.acquireTimeout = timeout
         self.connectTimeout = timeout
         self.statementTimeout = statementTimeout
+        self.responseTimeout = statementTimeout.map { $0 + timeout }
         self.applicationName = applicationName
         self.searchPath = nil
     }

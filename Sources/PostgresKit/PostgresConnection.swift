@@ -22,6 +22,8 @@ public final class PostgresConnection: @unchecked Sendable {
     let id: Int
 
     private struct State {
+        /// How long a statement waits for the server's answer (nil: as long as it takes; see `responseTimeout`).
+        var responseTimeout: Duration?
         var busy = false
         var broken = false
         /// Set by `close()`, after which `PQfinish` has run.
@@ -30,8 +32,15 @@ public final class PostgresConnection: @unchecked Sendable {
         var cancelRequested = false
     }
 
-    private init(handle: OpaquePointer, executor: BlockingExecutor, logger: Logger, id: Int) {
+    /// The configured answer deadline, restored by `restoreResponseTimeout()`.
+    private let defaultResponseTimeout: Duration?
+
+    private init(
+        handle: OpaquePointer, executor: BlockingExecutor, logger: Logger, id: Int, responseTimeout: Duration?
+    ) {
         self.handle = handle
+        self.defaultResponseTimeout = responseTimeout
+        self.state.withLock { $0.responseTimeout = responseTimeout }
         self.cancelHandle = PQgetCancel(handle)
         self.executor = executor
         self.logger = logger
@@ -74,15 +83,12 @@ public final class PostgresConnection: @unchecked Sendable {
         let parameters = configuration.connectionParameters
         let handle = try await executor.run { () throws -> SendableHandle in
             // libpq's parse errors quote the offending part of the URL, which may be the password: check the
-            // syntax first and report it without libpq's text.
-            var parseError: UnsafeMutablePointer<CChar>?
-            guard let options = PQconninfoParse(url.reveal, &parseError) else {
-                if let parseError { PQfreemem(parseError) }
+            // syntax first and report it without libpq's text. Not retried by `waitUntilAvailable`.
+            guard PostgresConfiguration.isWellFormed(url: url) else {
                 throw DatabaseError(
-                    .connectionFailed, message: "the database URL is not a valid libpq URL or connection string",
+                    .invalidURL, message: "the database URL is not a valid libpq URL or connection string",
                     operation: "PQconninfoParse")
             }
-            PQconninfoFree(options)
             // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
             let pairs = [("dbname", url.reveal)] + parameters
             let keys = pairs.map { strdup($0.0) }
@@ -106,12 +112,22 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             return SendableHandle(pointer: conn)
         }
-        return PostgresConnection(handle: handle.pointer, executor: executor, logger: logger, id: id)
+        return PostgresConnection(
+            handle: handle.pointer, executor: executor, logger: logger, id: id,
+            responseTimeout: configuration.responseTimeout)
     }
+
+    /// Lifts the answer deadline for this session's statements (the migrator, which waits for an advisory lock
+    /// and runs DDL with `statement_timeout = 0`) until `restoreResponseTimeout()`.
+    func removeResponseTimeout() { state.withLock { $0.responseTimeout = nil } }
+
+    /// Puts back the configured answer deadline.
+    func restoreResponseTimeout() { state.withLock { $0.responseTimeout = defaultResponseTimeout } }
 
     // MARK: - Running statements
 
-    /// Runs one parameterized statement (`PQexecParams`, text format) and copies the result out.
+    /// Runs one parameterized statement (`PQsendQueryParams`, text format, the answer awaited up to the response
+    /// deadline) and copies the result out.
     /// - Throws: `DatabaseError` mapped from the SQLSTATE; `.connectionFailed` when the session broke.
     @discardableResult
     public func query(_ query: Query) async throws -> [Row] {
@@ -128,7 +144,9 @@ public final class PostgresConnection: @unchecked Sendable {
     func run(_ query: Query) async throws -> QueryResult {
         let start = ContinuousClock.now
         do {
-            let result = try await perform { handle in try Self.execParams(handle, query) }
+            let result = try await perform { handle, deadline in
+                try Self.execParams(handle, query, deadline: deadline)
+            }
             logger.debug(
                 "sql",
                 metadata: [
@@ -151,8 +169,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs a script of one or more statements with `PQexec` (simple-query protocol, no parameters). Used for
     /// migrations and fixed statements such as `BEGIN`; never build `sql` from input.
     func executeScript(_ sql: String, cancellable: Bool = true) async throws -> String {
-        try await perform(cancellable: cancellable) { handle in
-            let result = PQexec(handle, sql)
+        try await perform(cancellable: cancellable) { handle, deadline in
+            let result =
+                PQsendQuery(handle, sql) == 1 ? try Self.awaitResult(handle, deadline: deadline) : nil
             defer { PQclear(result) }
             try Self.check(result, handle, operation: "PQexec")
             return String(cString: PQcmdStatus(result))
@@ -161,10 +180,12 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `body` with the raw handle on the executor, one call at a time; marks the connection broken when
     /// libpq reports that the session is gone. Task cancellation sends `PQcancel` to the server.
+    /// The deadline passed to `body` is when the server's answer must have arrived (nil: no deadline).
     private func perform<T: Sendable>(
-        cancellable: Bool = true, _ body: @escaping @Sendable (OpaquePointer) throws -> T
+        cancellable: Bool = true,
+        _ body: @escaping @Sendable (OpaquePointer, ContinuousClock.Instant?) throws -> T
     ) async throws -> T {
-        try state.withLock { state in
+        let responseTimeout = try state.withLock { state in
             if state.busy {
                 throw DatabaseError(.other, message: "connection used by two tasks at once", operation: "perform")
             }
@@ -172,18 +193,25 @@ public final class PostgresConnection: @unchecked Sendable {
                 throw DatabaseError(.connectionFailed, message: "connection is broken", operation: "perform")
             }
             state.busy = true
+            return state.responseTimeout
         }
         defer { state.withLock { $0.busy = false } }
+        let deadline = responseTimeout.map { ContinuousClock.now + $0 }
         let handle = SendableHandle(pointer: self.handle)
         let cancel = cancellable ? cancelHandle.map { SendableHandle(pointer: $0) } : nil
         do {
             return try await withTaskCancellationHandler {
-                try await executor.run { try body(handle.pointer) }
+                try await executor.run { try body(handle.pointer, deadline) }
             } onCancel: {
                 guard cancel != nil else { return }
                 self.requestCancel()
             }
         } catch let error as DatabaseError {
+            if error.operation == ConnectionOperation.awaitingAnswer {
+                // The statement may still be running (or the server is frozen): the session cannot be reused.
+                state.withLock { $0.broken = true }
+                throw error
+            }
             if error.code == .connectionFailed || PQstatus(self.handle) != CONNECTION_OK {
                 state.withLock { $0.broken = true }
                 var broken = error
@@ -258,22 +286,65 @@ public final class PostgresConnection: @unchecked Sendable {
 
     // MARK: - libpq helpers (executor threads only)
 
-    private static func execParams(_ handle: OpaquePointer, _ query: Query) throws -> QueryResult {
+    private static func execParams(
+        _ handle: OpaquePointer, _ query: Query, deadline: ContinuousClock.Instant?
+    ) throws -> QueryResult {
         let binds = query.binds
         let values: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.flatMap { strdup($0) } }
         defer { for value in values { free(value) } }
         let types = binds.map(\.type)
         let constValues: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
-        let result: OpaquePointer? = constValues.withUnsafeBufferPointer { v in
+        let sent = constValues.withUnsafeBufferPointer { v in
             types.withUnsafeBufferPointer { t in
-                PQexecParams(
+                PQsendQueryParams(
                     handle, query.sql, Int32(binds.count), binds.isEmpty ? nil : t.baseAddress,
                     binds.isEmpty ? nil : v.baseAddress, nil, nil, 0)
             }
         }
+        let result = sent == 1 ? try awaitResult(handle, deadline: deadline) : nil
         defer { PQclear(result) }
         try check(result, handle, operation: "PQexecParams")
         return copy(result!)
+    }
+
+    /// Waits for the answer to the query just sent (`PQsendQuery*`) and returns its last result, as `PQexec` would
+    /// (a failed statement stops a script, so its error is the last result), or nil when the session broke.
+    ///
+    /// Unlike `PQexec`, the wait has a deadline: the socket is polled and `PQconsumeInput` reads what arrived, so a
+    /// server that stopped answering (frozen, or a dead peer behind a live TCP connection) costs at most `deadline`
+    /// instead of blocking this thread for ever. `statement_timeout` cannot do this: the server enforces it.
+    /// - Throws: `DatabaseError` `.timeout` (operation `ConnectionOperation.awaitingAnswer`) past the deadline.
+    private static func awaitResult(
+        _ handle: OpaquePointer, deadline: ContinuousClock.Instant?
+    ) throws -> OpaquePointer? {
+        var last: OpaquePointer?
+        while true {
+            while PQisBusy(handle) != 0 {
+                var wait: Int32 = -1
+                if let deadline {
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else {
+                        PQclear(last)
+                        throw DatabaseError(
+                            .timeout, message: "the server did not answer in time",
+                            operation: ConnectionOperation.awaitingAnswer)
+                    }
+                    wait = Int32(clamping: remaining.milliseconds)
+                }
+                var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, wait)
+                if ready < 0, errno == EINTR { continue }
+                if ready == 0 { continue }
+                // Readable, or poll failed (then PQconsumeInput reports the socket's state).
+                if PQconsumeInput(handle) == 0 {
+                    PQclear(last)
+                    return nil
+                }
+            }
+            guard let next = PQgetResult(handle) else { return last }
+            PQclear(last)
+            last = next
+        }
     }
 
     /// Throws the `DatabaseError` a failed result describes.

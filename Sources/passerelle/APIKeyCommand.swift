@@ -1,7 +1,7 @@
 import Foundation
 import GatewayApp
+import GatewayCore
 import GatewayLogging
-import PostgresKit
 
 /// `passerelle api-key create --name NAME | list | revoke NAME_OR_ID`.
 enum APIKeyCommand {
@@ -62,7 +62,7 @@ enum APIKeyCommand {
             }
             await db.shutdown()
             return code
-        } catch let error as DatabaseError where error.code == .uniqueViolation {
+        } catch GatewayError.conflict {
             FileHandle.standardError.write(Data("an API key with that name already exists\n".utf8))
             await db.shutdown()
             return 1

@@ -47,12 +47,10 @@ enum CommandLineTool {
         }
     }
 
-    /// Reads the configuration or prints every problem and returns nil.
-    static func loadConfig(requireDatabase: Bool = true) -> Config? {
+    /// Reads the configuration or prints every problem and returns nil (the command then exits 78, EX_CONFIG).
+    static func loadConfig(requireMasterKey: Bool = false) -> Config? {
         do {
-            return try Config(
-                environment: ProcessInfo.processInfo.environment, requireDatabase: requireDatabase,
-                readFile: { try? String(contentsOfFile: $0, encoding: .utf8) })
+            return try Config(environment: ProcessInfo.processInfo.environment, requireMasterKey: requireMasterKey)
         } catch {
             FileHandle.standardError.write(Data("passerelle: \(error.description)\n".utf8))
             return nil

@@ -4,12 +4,9 @@ import GatewayLogging
 /// `passerelle rotate-master-key`: re-wraps every stored secret under the current (highest) master key version.
 enum RotateMasterKeyCommand {
     static func run(arguments: [String]) async -> Int32 {
-        guard let config = CommandLineTool.loadConfig() else { return 78 }
+        guard let config = CommandLineTool.loadConfig(requireMasterKey: true), let keyring = config.masterKeyring
+        else { return 78 }
         let logger = Logger(label: "passerelle", level: config.logLevel)
-        guard let keyring = config.masterKeyring else {
-            logger.error("PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE is required")
-            return 78
-        }
         let db = AppDatabase.client(config.database, logger: logger)
         do {
             try await AppDatabase.prepare(db, config: config.database, logger: logger)

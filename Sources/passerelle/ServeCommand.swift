@@ -10,7 +10,7 @@ import Glibc
 /// `/ready` says 503; SIGTERM/SIGINT drain in-flight requests for the grace period and exit 0.
 enum ServeCommand {
     static func run(arguments: [String]) async -> Int32 {
-        guard let config = CommandLineTool.loadConfig() else { return 78 }
+        guard let config = CommandLineTool.loadConfig(requireMasterKey: true) else { return 78 }
         let logger = Logger(label: "passerelle", level: config.logLevel)
         let app: Application
         let server: HTTPServer

@@ -129,19 +129,8 @@ final class FullBacklogListener: @unchecked Sendable {
 
     init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
-                guard bind(fd, pointer, length) == 0, listen(fd, 0) == 0 else { return -1 }
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        guard bound == 0 else {
-            _ = Glibc.close(fd)
+        guard fd >= 0, var address = bindLoopback(fd, listenBacklog: 0) else {
+            if fd >= 0 { _ = Glibc.close(fd) }
             throw TestServerError(message: "cannot listen on loopback")
         }
         // Fill the accept queue (backlog 0 still queues one or two connections on Linux).

@@ -1,3 +1,4 @@
+import GatewayCore
 import Testing
 @testable import GatewayApp
 
@@ -50,5 +51,44 @@ import Testing
             environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_MASTER_KEY_FILE": "/k"],
             readFile: { $0 == "/k" ? key + "\n" : nil })
         #expect(config.masterKey?.reveal == key)
+    }
+
+    @Test func aMissingMasterKeyAMalformedURLAndABadBanksFileAreListedWithTheRest() {
+        do {
+            _ = try Config(
+                environment: [
+                    "PASSERELLE_DATABASE_URL": "postgresql://u:hunter2@db:5432/x?nonsense=1",
+                    "PASSERELLE_BANKS_FILE": "/banks.json", "PASSERELLE_BANK_CA_FILE": "/missing-ca.pem",
+                    "PASSERELLE_HTTP_PORT": "nope",
+                ],
+                requireMasterKey: true, readFile: { $0 == "/banks.json" ? #"{"banks": {"cmcic:cic": {"nam": "x"}}}"# : nil })
+            Issue.record("expected a ConfigError")
+        } catch {
+            #expect(error.problems.count == 5, "\(error)")
+            let text = error.description
+            for name in [
+                "PASSERELLE_DATABASE_URL", "PASSERELLE_MASTER_KEY", "PASSERELLE_BANKS_FILE", "PASSERELLE_BANK_CA_FILE",
+                "PASSERELLE_HTTP_PORT",
+            ] {
+                #expect(text.contains(name), "\(name) missing from \(text)")
+            }
+            #expect(text.contains("nam"), "the banks file's own problem is shown")
+            #expect(!text.contains("hunter2"), "the database URL (and its password) is never echoed")
+        }
+    }
+
+    @Test func anUnreadableBanksFileIsAConfigurationProblem() {
+        #expect(throws: ConfigError.self) {
+            try Config(
+                environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_BANKS_FILE": "/nowhere"],
+                readFile: { _ in nil })
+        }
+    }
+
+    @Test func theBanksFileIsAppliedToTheCatalog() throws {
+        let config = try Config(
+            environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_BANKS_FILE": "/b"],
+            readFile: { _ in #"{"banks": {"cmcic:cic": {"name": "Renamed CIC"}}}"# })
+        #expect(config.catalog.profile(for: try #require(BankID("cmcic:cic")))?.name == "Renamed CIC")
     }
 }

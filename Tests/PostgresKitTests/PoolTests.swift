@@ -3,6 +3,7 @@ import GatewayLogging
 import PostgresKit
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite struct PoolTests {
     @Test func moreConcurrentTasksThanConnectionsAllSucceedOnAtMostPoolSizeSessions() async throws {

@@ -2,6 +2,7 @@ import Foundation
 import GatewayLogging
 import PostgresKit
 import Testing
+import TestSupport
 
 @Suite struct RecoveryTests {
     @Test func recoversAfterTheBackendsOfThePoolAreTerminated() async throws {
@@ -119,15 +120,25 @@ import Testing
         let config = try TestDatabase.configuration(url: "postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")
         try await TestDatabase.withClient(config) { db in
             let error = try await #require(throws: DatabaseError.self) { try await db.query("SELECT 1") }
-            #expect(error.code == .connectionFailed)
+            #expect(error.code == .invalidURL)
             #expect(!error.description.contains("word-leak"))
+            // Not retried: waiting does not fix a malformed URL.
+            let sink = CapturingLogSink()
+            let waited = try await #require(throws: DatabaseError.self) {
+                try await db.waitUntilAvailable(timeout: .seconds(60), logger: Logger(label: "t", level: .debug, sink: sink))
+            }
+            #expect(waited.code == .invalidURL)
+            #expect(!sink.text.contains("retrying"))
         }
+        #expect(!PostgresConfiguration.isWellFormed(url: Secret("postgresql://postgres:pa%zzword-leak@127.0.0.1:1/postgres")))
+        #expect(!PostgresConfiguration.isWellFormed(url: Secret("not a url")))
+        #expect(PostgresConfiguration.isWellFormed(url: Secret("postgresql://u@db:5432/x?sslmode=require")))
+        #expect(PostgresConfiguration.isWellFormed(url: Secret("host=db dbname=x")))
     }
 
     @Test(.timeLimit(.minutes(3)))
     func recoversAfterARealServerRestartAndFailsClearlyWhileItIsDown() async throws {
-        let cluster = try await TemporaryCluster.start()
-        do {
+        try await TemporaryCluster.with { cluster in
             let config = try TestDatabase.configuration(url: cluster.url, poolSize: 2, timeout: .seconds(3))
             try await TestDatabase.withClient(config) { db in
                 try await db.waitUntilAvailable(timeout: .seconds(30), logger: Logger(label: "test", level: .error))
@@ -153,10 +164,6 @@ import Testing
                 try await db.waitUntilAvailable(timeout: .seconds(30), logger: Logger(label: "test", level: .error))
                 #expect(try await db.query("SELECT 2 AS n")[0].decode("n", as: Int.self) == 2)
             }
-        } catch {
-            await cluster.remove()
-            throw error
         }
-        await cluster.remove()
     }
 }

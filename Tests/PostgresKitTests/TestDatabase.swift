@@ -49,22 +49,6 @@ enum TestDatabase {
     }
 }
 
-/// A one-shot signal between tasks of a test (an `AsyncStream` that is finished once).
-struct Signal: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
-
-    init() {
-        (stream, continuation) = AsyncStream<Void>.makeStream()
-    }
-
-    func fire() { continuation.finish() }
-
-    func wait() async {
-        for await _ in stream {}
-    }
-}
-
 /// A thread-safe list that tasks of a test append to.
 final class Recorder<Element: Sendable>: Sendable {
     private let items = Mutex<[Element]>([])

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresKit
 import Testing
+import TestSupport
 
 @Suite struct TransactionTests {
     struct Boom: Error {}

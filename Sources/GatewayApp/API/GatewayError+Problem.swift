@@ -16,7 +16,7 @@ extension GatewayError: ProblemConvertible {
             extensions["errors"] = JSONCoding.string(issues)
         case .unauthorized:
             headers.set("WWW-Authenticate", "Bearer")
-        case .budgetExhausted(let retryAfter), .authenticationThrottled(let retryAfter),
+        case .budgetExhausted(let retryAfter), .authenticationThrottled(let retryAfter), .unavailable(_, let retryAfter),
             .upstream(_, .rateLimited(let retryAfter?, _, _)):
             headers.set("Retry-After", String(retryAfter))
             extensions["retryAfter"] = String(retryAfter)

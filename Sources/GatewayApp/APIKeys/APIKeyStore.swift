@@ -1,4 +1,6 @@
+import BlockingIO
 import Foundation
+import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 import PostgresKit
@@ -21,8 +23,16 @@ public struct APIKeyInfo: Sendable, Equatable {
 /// 5 s) so that a hot API, or a client repeating a wrong key, does not query the database per request: a
 /// revocation takes effect within that time on other replicas (at once on the one that revoked), and so does a
 /// key created by another process after it was first presented.
+/// While the database is unavailable or slower than `recheckWait`, a key this replica found active within the last
+/// `outageGrace` is still accepted, so that calls that need no database (the bank catalog) keep answering through
+/// an outage.
 public final class APIKeyStore: Sendable {
-    private let db: PostgresClient
+    /// How old a successful check may be to stand in for one the database cannot answer.
+    public static let outageGrace = Duration.seconds(600)
+    /// How long the re-check of such a key waits for the database before the earlier check stands.
+    public static let recheckWait = Duration.seconds(1)
+
+    private let db: StoreDatabase
     /// Key id by SHA-256 of the key, for keys found active.
     private let cache: RecordCache<[UInt8], UUID>
     /// SHA-256 of keys found unknown or revoked (bounded: emptied past its capacity).
@@ -38,7 +48,7 @@ public final class APIKeyStore: Sendable {
     }
 
     public init(db: PostgresClient, cacheTTL: Duration = .seconds(5)) {
-        self.db = db
+        self.db = StoreDatabase(db)
         self.cache = RecordCache(ttl: cacheTTL)
         self.misses = RecordCache(ttl: cacheTTL)
     }
@@ -60,7 +70,7 @@ public final class APIKeyStore: Sendable {
     }
 
     /// Makes a new key named `name` and returns it with its info. The key is shown once; it cannot be recovered.
-    /// - Throws: `DatabaseError` with code `.uniqueViolation` when the name is taken.
+    /// - Throws: `GatewayError.conflict` when the name is taken.
     public func create(name: String) async throws -> (key: Secret<String>, info: APIKeyInfo) {
         let key = "pk_" + Base64.urlEncode(Random.bytes(24))
         let info = try await insert(name: name, key: key)
@@ -110,8 +120,26 @@ public final class APIKeyStore: Sendable {
         let epoch = cache.epoch
         let missEpoch = misses.epoch
         lookups.add(1, ordering: .relaxed)
-        let rows = try await db.query(
-            "SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL")
+        let query: Query = "SELECT id, key_hash FROM api_keys WHERE key_hash = \(hash) AND revoked_at IS NULL"
+        let known = cache.lastKnown(hash, maxAge: Self.outageGrace)
+        let rows: [Row]
+        do {
+            if let known {
+                // Found valid recently: wait for the database only `recheckWait`, then trust that check (a frozen
+                // database would otherwise hold the call for its whole response deadline).
+                let db = self.db
+                let lookup = Task { () async -> Result<[Row], any Error> in
+                    do { return .success(try await db.query(query)) } catch { return .failure(error) }
+                }
+                guard let answer = await lookup.value(within: Self.recheckWait) else { return known }
+                rows = try answer.get()
+            } else {
+                rows = try await db.query(query)
+            }
+        } catch GatewayError.unavailable(let detail, let retryAfter) {
+            if let known { return known }
+            throw GatewayError.unavailable(detail, retryAfter: retryAfter)
+        }
         guard let row = rows.first else {
             misses.put(hash, true, readAt: missEpoch)
             return nil

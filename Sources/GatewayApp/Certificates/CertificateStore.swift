@@ -4,9 +4,9 @@ import PostgresKit
 
 /// PostgreSQL persistence of certificates (table `certificates`).
 public struct CertificateStore: Sendable {
-    let db: PostgresClient
+    let db: StoreDatabase
 
-    public init(db: PostgresClient) { self.db = db }
+    public init(db: PostgresClient) { self.db = StoreDatabase(db) }
 
     static let columns = """
         id, kind, label, subject, issuer, serial_number, organization_identifier, roles, nca_name, nca_id,
@@ -17,7 +17,7 @@ public struct CertificateStore: Sendable {
     /// Inserts a certificate. A second upload of the same certificate is a conflict.
     public func insert(_ c: StoredCertificate) async throws {
         do {
-            _ = try await db.execute("""
+            _ = try await db.client.execute("""
                 INSERT INTO certificates (id, kind, label, subject, issuer, serial_number, organization_identifier,
                   roles, nca_name, nca_id, not_before, not_after, sha256_fingerprint, certificate_pem, chain_pem,
                   private_key_sealed)
@@ -25,8 +25,11 @@ public struct CertificateStore: Sendable {
                   \(c.organizationIdentifier), \(c.roles), \(c.ncaName), \(c.ncaId), \(c.notBefore), \(c.notAfter),
                   \(c.sha256Fingerprint), \(c.certificatePEM), \(c.chainPEM), \(c.privateKeySealed))
                 """)
-        } catch let error as DatabaseError where error.code == .uniqueViolation {
-            throw GatewayError.conflict("this certificate (SHA-256 \(c.sha256Fingerprint)) is already uploaded")
+        } catch let error as DatabaseError {
+            if error.code == .uniqueViolation {
+                throw GatewayError.conflict("this certificate (SHA-256 \(c.sha256Fingerprint)) is already uploaded")
+            }
+            throw db.translate(error)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
+import PostgresKit
 
 /// Every setting of `passerelle serve`, read once from the environment by a pure function.
 /// Sub-configurations are passed down to the modules; no module reads the environment itself.
@@ -28,6 +29,9 @@ public struct Config: Sendable {
         public var poolSize = 10
         /// How long one query may wait for a connection / the server before failing clearly.
         public var timeoutSeconds = 5.0
+        /// The server-side `statement_timeout`; the client gives up on an answer after this plus `timeoutSeconds`
+        /// (a frozen or unreachable server then costs a bounded wait, answered 503).
+        public var statementTimeoutSeconds = 30.0
         /// How long `serve` waits for a database that is not up yet.
         public var startupWaitSeconds = 60.0
         /// How long a replica trusts its in-memory copy of an API key, connection, registration or account-id row
@@ -84,7 +88,10 @@ public struct Config: Sendable {
     public var masterKeyring: MasterKeyring? {
         masterKey.flatMap { try? MasterKeyring(parsing: $0.reveal) }
     }
+    /// `PASSERELLE_BANKS_FILE`, read and checked by `init(environment:)` into `catalog`.
     public var banksFile: String?
+    /// The bank catalog: the built-in one with the banks file's overrides applied (docs/core.md).
+    public var catalog: BankCatalog = .builtIn
     public var bankCAFile: String?
     public var bootstrapAPIKey: Secret<String>?
     /// Base URL where this Passerelle is reachable by banks for its QSealC (`<base>/certificates/<sha256>.pem`),
@@ -98,12 +105,17 @@ public struct Config: Sendable {
 
     public init() {}
 
-    /// Builds the configuration from `environment`.
-    /// - Parameter readFile: how to read files named by `*_FILE` variables (injected for tests).
-    /// - Throws: `ConfigError` listing every missing or invalid variable at once.
+    /// Builds the configuration from `environment`, checking everything that can be checked without a network:
+    /// values and ranges, the database URL's syntax, the master key, the banks file.
+    /// - Parameters:
+    ///   - requireMasterKey: `PASSERELLE_MASTER_KEY` or `PASSERELLE_MASTER_KEY_FILE` must be set (`serve`,
+    ///     `rotate-master-key`).
+    ///   - readFile: how to read the files named by `PASSERELLE_MASTER_KEY_FILE` and `PASSERELLE_BANKS_FILE`
+    ///     (nil when unreadable; injected by some tests).
+    /// - Throws: `ConfigError` listing every missing or invalid setting at once.
     public init(
-        environment: [String: String], requireDatabase: Bool = true,
-        readFile: (String) -> String? = { _ in nil }
+        environment: [String: String], requireMasterKey: Bool = false,
+        readFile: (String) -> String? = { try? String(contentsOfFile: $0, encoding: .utf8) }
     ) throws(ConfigError) {
         var env = EnvironmentReader(environment)
         http.host = env.string("PASSERELLE_HTTP_HOST", default: http.host)
@@ -119,12 +131,20 @@ public struct Config: Sendable {
         http.maxBodyBytes = env.int("PASSERELLE_HTTP_MAX_BODY_BYTES", default: http.maxBodyBytes, in: 0...(1 << 30))
 
         database.url = env.secret("PASSERELLE_DATABASE_URL")
-        if requireDatabase && database.url == nil {
+        if database.url == nil {
             env.report("PASSERELLE_DATABASE_URL: required (a libpq URL such as postgresql://user@host:5432/db)")
+        }
+        if let url = database.url, !PostgresConfiguration.isWellFormed(url: url) {
+            // The value is not echoed: it may hold a password.
+            env.report(
+                "PASSERELLE_DATABASE_URL: not a valid libpq URL or connection string "
+                    + "(e.g. postgresql://user@host:5432/db)")
         }
         database.poolSize = env.int("PASSERELLE_DATABASE_POOL_SIZE", default: database.poolSize, in: 1...500)
         database.timeoutSeconds = env.seconds(
             "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
+        database.statementTimeoutSeconds = env.seconds(
+            "PASSERELLE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: database.statementTimeoutSeconds, in: 0.1...3600)
         database.startupWaitSeconds = env.seconds(
             "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
         database.recordCacheSeconds = env.seconds(
@@ -160,7 +180,12 @@ public struct Config: Sendable {
                 env.report("PASSERELLE_MASTER_KEY_FILE: cannot read \(path)")
             }
         case (_?, _?): env.report("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one")
-        case (nil, nil): break
+        case (nil, nil):
+            if requireMasterKey {
+                env.report(
+                    "PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required "
+                        + "(make one with `openssl rand -base64 32`)")
+            }
         }
         if let key = masterKey {
             do { _ = try MasterKeyring(parsing: key.reveal) } catch {
@@ -169,7 +194,17 @@ public struct Config: Sendable {
         }
 
         banksFile = env.optionalString("PASSERELLE_BANKS_FILE")
+        if let path = banksFile {
+            if let text = readFile(path) {
+                do { catalog = try BankCatalog.builtIn.applying(overrides: Data(text.utf8)) } catch {
+                    env.report("PASSERELLE_BANKS_FILE: \(path): \(error)")
+                }
+            } else {
+                env.report("PASSERELLE_BANKS_FILE: cannot read \(path)")
+            }
+        }
         bankCAFile = env.optionalString("PASSERELLE_BANK_CA_FILE")
+        if let path = bankCAFile, readFile(path) == nil { env.report("PASSERELLE_BANK_CA_FILE: cannot read \(path)") }
         bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY")
         publicBaseURL = env.optionalString("PASSERELLE_PUBLIC_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         if let url = publicBaseURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {

@@ -6,7 +6,7 @@ import PostgresKit
 /// What the connection and account-information services share: storage, the vault, the bank side and the clock.
 /// Built once by the composition root (`Application`) or by tests.
 public struct ConnectionDependencies: Sendable {
-    let db: PostgresClient
+    let db: StoreDatabase
     let store: ConnectionStore
     let registrations: RegistrationStore
     let clients: BankClientFactory
@@ -43,7 +43,7 @@ public struct ConnectionDependencies: Sendable {
         clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory, catalog: BankCatalog,
         settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
-        self.db = db
+        self.db = StoreDatabase(db)
         self.store = ConnectionStore(db: db, cacheTTL: recordCacheTTL)
         self.registrations = registrations ?? RegistrationStore(db: db, cacheTTL: recordCacheTTL)
         self.clients = clients

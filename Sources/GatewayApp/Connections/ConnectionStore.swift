@@ -9,7 +9,7 @@ import PostgresKit
 /// read path then needs no query); every change goes through `withLockedRow`, which drops the cached row once the
 /// transaction is over.
 struct ConnectionStore: Sendable {
-    let db: PostgresClient
+    let db: StoreDatabase
     private let rows: RecordCache<UUID, ConnectionRecord>
     private let accountMaps: RecordCache<UUID, AccountMap>
 
@@ -24,7 +24,7 @@ struct ConnectionStore: Sendable {
 
     /// - Parameter cacheTTL: How long a cached row is trusted (`.zero` disables the cache).
     init(db: PostgresClient, cacheTTL: Duration) {
-        self.db = db
+        self.db = StoreDatabase(db)
         self.rows = RecordCache(ttl: cacheTTL)
         self.accountMaps = RecordCache(ttl: cacheTTL)
     }

@@ -21,6 +21,7 @@ public enum AppDatabase {
                 url: config.url ?? Secret(""),
                 poolSize: config.poolSize,
                 timeout: .milliseconds(Int(config.timeoutSeconds * 1000)),
+                statementTimeout: .milliseconds(Int(config.statementTimeoutSeconds * 1000)),
                 applicationName: "passerelle"),
             logger: logger.labeled("passerelle.db"))
     }

@@ -11,7 +11,8 @@ import Synchronization
 /// emptied (simple, and cheap compared with one query).
 final class RecordCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
-        var entries: [Key: (value: Value, until: ContinuousClock.Instant?)] = [:]
+        /// Expired entries stay until replaced, removed or the cache starts over (for `lastKnown`).
+        var entries: [Key: (value: Value, until: ContinuousClock.Instant?, storedAt: ContinuousClock.Instant)] = [:]
         /// Bumped by every removal.
         var epoch: UInt64 = 0
     }
@@ -34,10 +35,17 @@ final class RecordCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard isEnabled else { return nil }
         return state.withLock { state in
             guard let entry = state.entries[key] else { return nil }
-            if let until = entry.until, until <= .now {
-                state.entries[key] = nil
-                return nil
-            }
+            if let until = entry.until, until <= .now { return nil }
+            return entry.value
+        }
+    }
+
+    /// The value cached for `key` within the last `maxAge`, fresh or not: what a caller may fall back on while
+    /// the database cannot be asked (nothing removed it since, so no local write changed it).
+    func lastKnown(_ key: Key, maxAge: Duration) -> Value? {
+        guard isEnabled else { return nil }
+        return state.withLock { state in
+            guard let entry = state.entries[key], ContinuousClock.now - entry.storedAt <= maxAge else { return nil }
             return entry.value
         }
     }
@@ -45,13 +53,14 @@ final class RecordCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// Caches `value`, unless something was removed since `epoch` (then the value may predate that write).
     func put(_ key: Key, _ value: Value, readAt epoch: UInt64? = nil) {
         guard isEnabled else { return }
-        let until = ttl.map { ContinuousClock.now + $0 }
+        let now = ContinuousClock.now
+        let until = ttl.map { now + $0 }
         state.withLock { state in
             if let epoch, epoch != state.epoch { return }
             if state.entries.count >= capacity, state.entries[key] == nil {
                 state.entries.removeAll(keepingCapacity: true)
             }
-            state.entries[key] = (value, until)
+            state.entries[key] = (value, until, now)
         }
     }
 

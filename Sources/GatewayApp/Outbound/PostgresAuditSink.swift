@@ -5,8 +5,11 @@ import PostgresKit
 import Synchronization
 
 /// Writes the outbound audit log (`outbound_requests`, one row per bank call) to PostgreSQL, off the request's hot
-/// path: `record` only appends to a bounded in-memory queue; `run()` flushes it in batches. A failed write is
-/// logged and the batch dropped (auditing never fails a bank call). Rows carry no token, body, IBAN or identifier.
+/// path: `record` only appends to a bounded in-memory queue; `run()` flushes it in batches. A write that the
+/// database could not take (unreachable, no answer in time) is put back in the queue for the next flush; any other
+/// failed write is logged and the batch dropped (auditing never fails a bank call). A flush is never cut short by
+/// cancellation: shutdown cancels the writer, and a cancelled transaction would roll its batch back and lose it.
+/// Rows carry no token, body, IBAN or identifier.
 public final class PostgresAuditSink: OutboundAuditSink {
     private let db: PostgresClient
     private let logger: Logger
@@ -38,8 +41,13 @@ public final class PostgresAuditSink: OutboundAuditSink {
         await flush()
     }
 
-    /// Writes what is queued now.
+    /// Writes what is queued now, to the end even if the calling task is cancelled (graceful shutdown).
     public func flush() async {
+        // An unstructured task does not inherit the caller's cancellation; awaiting its value waits for the write.
+        await Task { await self.write() }.value
+    }
+
+    private func write() async {
         let batch = queue.withLock { q -> [OutboundAuditRecord] in
             defer { q.removeAll(keepingCapacity: true) }
             return q
@@ -55,6 +63,18 @@ public final class PostgresAuditSink: OutboundAuditSink {
                     _ = try await tx.execute(Self.insert(batch[start..<min(start + 500, batch.count)]))
                 }
             }
+        } catch let error as DatabaseError where error.isUnavailable || error.code == .timeout {
+            // Kept for the next flush, ahead of newer records, within the queue's capacity (the rest is counted as
+            // dropped).
+            let kept = queue.withLock { q -> Int in
+                let room = max(0, capacity - q.count)
+                q.insert(contentsOf: batch.prefix(room), at: 0)
+                return min(room, batch.count)
+            }
+            if kept < batch.count { dropped.add(batch.count - kept, ordering: .relaxed) }
+            logger.warning(
+                "writing the outbound audit log failed; kept for the next attempt",
+                metadata: ["count": "\(batch.count)", "error": "\(error)"])
         } catch {
             logger.error("writing the outbound audit log failed", metadata: ["count": "\(batch.count)", "error": "\(error)"])
         }

@@ -6,7 +6,7 @@ import PostgresKit
 /// Registers the TPP at banks, and reads, updates and deletes those registrations — at the bank first, then in
 /// PostgreSQL, so a row always reflects what the bank accepted and a bank error leaves nothing half-written.
 public struct RegistrationService: Sendable {
-    let db: PostgresClient
+    let db: StoreDatabase
     let store: RegistrationStore
     let certificates: CertificateService
     let catalog: BankCatalog
@@ -24,7 +24,7 @@ public struct RegistrationService: Sendable {
         sandboxActivationImmediate: Bool = false, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.sandboxActivationImmediate = sandboxActivationImmediate
-        self.db = db
+        self.db = StoreDatabase(db)
         self.store = store ?? RegistrationStore(db: db)
         self.certificates = certificates
         self.catalog = catalog

@@ -4,13 +4,13 @@ import PostgresKit
 
 /// PostgreSQL persistence of registrations (table `registrations`).
 public struct RegistrationStore: Sendable {
-    let db: PostgresClient
+    let db: StoreDatabase
     /// Rows read by bank calls (`cached`); dropped by `forget` after each change this replica commits.
     private let cache: RecordCache<UUID, RegistrationRecord>
 
     /// - Parameter cacheTTL: How long `cached` trusts a row (`.zero` disables the cache).
     public init(db: PostgresClient, cacheTTL: Duration = Config.Database().recordCacheTTL) {
-        self.db = db
+        self.db = StoreDatabase(db)
         self.cache = RecordCache(ttl: cacheTTL)
     }
 

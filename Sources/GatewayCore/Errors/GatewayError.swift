@@ -48,6 +48,9 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case upstreamTimeout(bank: BankID)
     /// 503: not ready (database down, draining).
     case notReady(String)
+    /// 503 with `Retry-After`: a dependency of this call (the database) is unreachable, did not answer in time or
+    /// has no free connection; nothing was done, the same call may succeed after `retryAfter` seconds.
+    case unavailable(String, retryAfter: Int)
     /// 500: a bug or an unexpected failure; `detail` is for the log only, the client gets a generic text.
     case `internal`(String)
 
@@ -68,6 +71,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .upstream(let bank, let error): "\(bank): \(error)"
         case .upstreamTimeout(let bank): "\(bank) did not answer in time"
         case .notReady(let detail): "not ready: \(detail)"
+        case .unavailable(let detail, _): "unavailable: \(detail)"
         case .internal(let detail): "internal error: \(detail)"
         }
     }
@@ -98,6 +102,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
             }
         case .upstreamTimeout: .bankTimeout
         case .notReady: .notReady
+        case .unavailable: .unavailable
         case .internal: .internal
         }
     }

@@ -18,6 +18,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
     case bankUnavailable = "/problems/bank-unavailable"
     case bankTimeout = "/problems/bank-timeout"
     case notReady = "/problems/not-ready"
+    case unavailable = "/problems/unavailable"
     case `internal` = "/problems/internal"
 
     /// The `type` URI (a relative reference, resolved against the service's base URL).
@@ -38,7 +39,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .internal: 500
         case .notSupportedByBank: 501
         case .bankError, .bankUnavailable: 502
-        case .notReady: 503
+        case .notReady, .unavailable: 503
         case .bankTimeout: 504
         }
     }
@@ -63,6 +64,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .bankUnavailable: "Bank unavailable"
         case .bankTimeout: "Bank timeout"
         case .notReady: "Service not ready"
+        case .unavailable: "Service unavailable"
         case .internal: "Internal error"
         }
     }

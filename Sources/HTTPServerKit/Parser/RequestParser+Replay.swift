@@ -25,8 +25,20 @@ extension RequestParser {
         return (events, nil)
     }
 
-    /// True when feeding `bytes` whole, one byte at a time and in 3-byte pieces gives identical results —
-    /// the property the fuzzer checks on every input.
+    /// The limits the fuzz property also runs under: small enough that short inputs reach every limit path.
+    public static let fuzzLimits = HTTPLimits(
+        maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderCount: 4, maxBodyBytes: 64, maxChunkLineBytes: 16)
+
+    /// The property the fuzzer (Fuzz/) checks on every input and the corpus replay test on every committed one:
+    /// the parser never crashes, and gives identical results fed whole, byte by byte and in 3-byte pieces, under
+    /// the default limits and under `fuzzLimits`. Nil when it holds, else which limits broke it.
+    public static func fuzzPropertyViolation(_ bytes: [UInt8]) -> String? {
+        if !splitsAgree(bytes) { return "split feeding disagrees" }
+        if !splitsAgree(bytes, limits: fuzzLimits) { return "split feeding disagrees (small limits)" }
+        return nil
+    }
+
+    /// True when feeding `bytes` whole, one byte at a time and in 3-byte pieces gives identical results.
     package static func splitsAgree(_ bytes: [UInt8], limits: HTTPLimits = HTTPLimits()) -> Bool {
         let whole = replay(bytes, limits: limits)
         for step in [1, 3] {

@@ -47,4 +47,44 @@ import TestSupport
         #expect(out.stderr.contains("PASSERELLE_HTTP_PORT") && out.stderr.contains("PASSERELLE_LOG_LEVEL")
             && out.stderr.contains("PASSERELLE_DATABASE_URL"))
     }
+
+    /// `serve` without a master key, with a malformed database URL and a banks file that is not JSON: one
+    /// message listing all three, exit 78 (EX_CONFIG), at once (nothing is waited for).
+    @Test func serveListsTheMasterKeyTheDatabaseURLAndTheBanksFileTogetherAndExits78() async throws {
+        guard let binary = TestEnvironment.executablePath() else {
+            throw ProcessFailure(description: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
+        }
+        let banks = NSTemporaryDirectory() + "passerelle-bad-banks-\(UUID().uuidString).json"
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: banks))
+        defer { try? FileManager.default.removeItem(atPath: banks) }
+        let out = try await runProcessCapturingAll(
+            binary, ["serve"],
+            environment: [
+                "PASSERELLE_DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x?nonsense=1",
+                "PASSERELLE_BANKS_FILE": banks, "PASSERELLE_HTTP_PORT": "0",
+                "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS": "600", "PATH": "/usr/bin",
+            ])
+        #expect(out.status == 78, "\(out.stderr)")
+        #expect(out.stderr.contains("PASSERELLE_MASTER_KEY"))
+        #expect(out.stderr.contains("PASSERELLE_DATABASE_URL"))
+        #expect(out.stderr.contains("PASSERELLE_BANKS_FILE"))
+        #expect(out.stderr.contains("3 problems"))
+        #expect(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"))
+    }
+
+    /// A banks file that cannot be read is a configuration problem too (exit 78, not a start-up failure).
+    @Test func serveWithAnUnreadableBanksFileExits78() async throws {
+        guard let binary = TestEnvironment.executablePath() else {
+            throw ProcessFailure(description: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
+        }
+        let out = try await runProcessCapturingAll(
+            binary, ["serve"],
+            environment: [
+                "PASSERELLE_DATABASE_URL": try TestEnvironment.databaseURL(),
+                "PASSERELLE_MASTER_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                "PASSERELLE_BANKS_FILE": "/nonexistent/banks.json", "PASSERELLE_HTTP_PORT": "0", "PATH": "/usr/bin",
+            ])
+        #expect(out.status == 78, "\(out.stderr)")
+        #expect(out.stderr.contains("PASSERELLE_BANKS_FILE: cannot read /nonexistent/banks.json"))
+    }
 }

@@ -1,7 +1,9 @@
 import CurlKit
 import Foundation
 import PostgresKit
+import GatewayLogging
 import Testing
+import TestSupport
 
 @testable import GatewayApp
 
@@ -43,6 +45,41 @@ import Testing
             // Flushed means gone from the queue: a second flush writes nothing more.
             await sink.flush()
             #expect(try await bed.db.query("SELECT count(*)::int AS n FROM outbound_requests")[0].decode("n", as: Int.self) == count)
+        }
+    }
+
+    /// Shutdown cancels the writer's task: its last flush must still commit every queued row (a cancelled
+    /// transaction would roll the batch back).
+    @Test func cancellingTheWriterStillWritesEveryQueuedRow() async throws {
+        try await ConnectionsTestBed.with { bed in
+            let sink = PostgresAuditSink(db: bed.db, logger: bed.logger)
+            for i in 0..<300 { sink.record(Self.record(i)) }
+            let writer = Task { await sink.run(interval: .seconds(3600)) }
+            writer.cancel()
+            await writer.value
+            let n = try await bed.db.query("SELECT count(*)::int AS n FROM outbound_requests")[0].decode("n", as: Int.self)
+            #expect(n == 300, "rows written when the writer was cancelled")
+        }
+    }
+
+    /// A database that cannot take the batch (here: stopped) does not lose it: the next flush writes it.
+    @Test(.timeLimit(.minutes(2)))
+    func aBatchTheDatabaseCouldNotTakeIsWrittenByTheNextFlush() async throws {
+        try await TemporaryCluster.with { cluster in
+            let db = PostgresClient(
+                configuration: PostgresConfiguration(url: Secret(cluster.url), poolSize: 2, timeout: .seconds(1)),
+                logger: Logger(label: "test", level: .error))
+            try await AppDatabase.prepare(db, config: Config.Database(), logger: Logger(label: "test", level: .error))
+            let sink = PostgresAuditSink(db: db, logger: Logger(label: "test", level: .error))
+            for i in 0..<10 { sink.record(Self.record(i)) }
+            try await cluster.stop()
+            await sink.flush()
+            try await cluster.startAgain()
+            for i in 10..<15 { sink.record(Self.record(i)) }
+            await sink.flush()
+            let n = try await db.query("SELECT count(*)::int AS n FROM outbound_requests")[0].decode("n", as: Int.self)
+            await db.shutdown()
+            #expect(n == 15)
         }
     }
 }

@@ -100,6 +100,19 @@ final class ChildProcess: Sendable {
         return nil
     }
 
+    /// SIGTERM, then waits (polling) for the process to exit on its own.
+    /// - Returns: the exit status, nil if it had not exited within `timeout` (it is left running: call `kill()`).
+    func terminate(within timeout: Duration) async -> Int32? {
+        if let status = exitStatus.withLock({ $0 }) { return status }
+        _ = Glibc.kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let status = reap(blocking: false) { return status }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return reap(blocking: false)
+    }
+
     /// Removes the log file.
     func removeLog() { try? FileManager.default.removeItem(atPath: logPath) }
 

@@ -216,13 +216,40 @@ final class ReplicaCluster: Sendable {
     let gateways: [Gateway]
     let banksFile: String
     let databaseURL: String
+    /// How the gateways were started (for `startGateway`).
+    private let binary: String
+    private let gatewayEnvironment: [String: String]
 
-    private init(simulator: ChildProcess, simulatorPort: Int, gateways: [Gateway], banksFile: String, databaseURL: String) {
+    private init(
+        simulator: ChildProcess, simulatorPort: Int, gateways: [Gateway], banksFile: String, databaseURL: String,
+        binary: String, gatewayEnvironment: [String: String]
+    ) {
         self.simulator = simulator
         self.simulatorPort = simulatorPort
         self.gateways = gateways
         self.banksFile = banksFile
         self.databaseURL = databaseURL
+        self.binary = binary
+        self.gatewayEnvironment = gatewayEnvironment
+    }
+
+    /// One more `serve` process like the others, once ready; the caller stops it (`stop()` does not know it).
+    func startGateway(name: String) async throws -> Gateway {
+        let process = try ChildProcess.spawn(name: name, executable: binary, arguments: ["serve"], environment: gatewayEnvironment)
+        do {
+            return try await Self.ready(process)
+        } catch {
+            await process.kill()
+            process.removeLog()
+            throw error
+        }
+    }
+
+    /// Waits for a `serve` process to listen and be ready.
+    private static func ready(_ process: ChildProcess) async throws -> Gateway {
+        let port = try port(in: try await process.waitForLine(containing: "\"message\":\"listening\""), key: "http.port")
+        _ = try await process.waitForLine(containing: "\"message\":\"ready\"")
+        return Gateway(process: process, port: port)
     }
 
     static func start(
@@ -270,14 +297,10 @@ final class ReplicaCluster: Sendable {
                 processes.append(process)
             }
             var gateways: [Gateway] = []
-            for process in processes {
-                let port = try port(in: try await process.waitForLine(containing: "\"message\":\"listening\""), key: "http.port")
-                _ = try await process.waitForLine(containing: "\"message\":\"ready\"")
-                gateways.append(Gateway(process: process, port: port))
-            }
+            for process in processes { gateways.append(try await ready(process)) }
             return ReplicaCluster(
                 simulator: simulator, simulatorPort: simulatorPort, gateways: gateways, banksFile: file,
-                databaseURL: databaseURL)
+                databaseURL: databaseURL, binary: binary, gatewayEnvironment: env)
         } catch {
             for process in started {
                 await process.kill()

@@ -1,1 +1,0 @@
-../../../Sources/GatewayLogging/Secret.swift

@@ -1,1 +1,0 @@
-../../../Sources/HTTPServerKit/Parser/HTTPParseError.swift

@@ -1,1 +1,0 @@
-../../../Sources/HTTPServerKit/HTTPTypes.swift
