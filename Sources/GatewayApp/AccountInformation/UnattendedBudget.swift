@@ -65,16 +65,28 @@ struct UnattendedBudget: Sendable {
 
     /// The connection's counted reads in the current window, per account and resource.
     func usage(connectionID: UUID) async throws -> [Usage] {
+        try await usage(connectionIDs: [connectionID])[connectionID] ?? []
+    }
+
+    /// The usage of several connections in one query (a page of the connections list).
+    func usage(connectionIDs: [UUID]) async throws -> [UUID: [Usage]] {
+        guard !connectionIDs.isEmpty else { return [:] }
         let since = deps.now().addingTimeInterval(-deps.settings.unattendedWindowSeconds)
-        return try await deps.db.query("""
-            SELECT account_key, resource, count(*) AS n, min(at) AS oldest FROM unattended_reads
-            WHERE connection_id = \(connectionID) AND at > \(since)
-            GROUP BY account_key, resource ORDER BY account_key, resource
-            """).map { row in
+        let ids = connectionIDs.map { $0.uuidString.lowercased() }
+        var result: [UUID: [Usage]] = [:]
+        for row in try await deps.db.query("""
+            SELECT connection_id, account_key, resource, count(*) AS n, min(at) AS oldest FROM unattended_reads
+            WHERE connection_id = ANY(\(ids)::uuid[]) AND at > \(since)
+            GROUP BY connection_id, account_key, resource ORDER BY connection_id, account_key, resource
+            """)
+        {
+            let id: UUID = try row.decode("connection_id")
             let account: String = try row.decode("account_key")
-            return Usage(
-                accountID: account.isEmpty ? nil : account, resource: try row.decode("resource"),
-                count: try row.decode("n"), oldest: try row.decode("oldest"))
+            result[id, default: []].append(
+                Usage(
+                    accountID: account.isEmpty ? nil : account, resource: try row.decode("resource"),
+                    count: try row.decode("n"), oldest: try row.decode("oldest")))
         }
+        return result
     }
 }

@@ -236,9 +236,39 @@ public struct ConnectionService: Sendable {
         return record
     }
 
-    /// A customer's connections, newest first, `limit` at a time after the cursor's position.
-    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
-        try await deps.store.list(psuReference: psuReference, after: after, limit: limit)
+    /// The API view of `record`, with its unattended budget (`authorizationURL`/`state` only at creation).
+    func view(_ record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
+        -> ConnectionView
+    {
+        let usage = try await budget.usage(connectionID: record.id)
+        return ConnectionView(
+            record, usage: usage, settings: deps.settings, authorizationURL: authorizationURL, state: state)
+    }
+
+    /// One page of a customer's connections, newest first, after `cursor` (a `nextCursor` of this listing),
+    /// with their budgets read in one query.
+    /// - Throws: `.refusedFields` for a cursor of another listing or not issued here.
+    func page(psuReference: String, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
+        var after: (Date, UUID)?
+        if let cursor {
+            let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
+            guard position.p == psuReference, let id = UUID(uuidString: position.i) else {
+                throw GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])
+            }
+            after = (Date(timeIntervalSince1970: position.t), id)
+        }
+        let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
+        let shown = Array(records.prefix(pageSize))
+        let usage = try await budget.usage(connectionIDs: shown.map(\.id))
+        let views = shown.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) }
+        let next = records.count > pageSize ? shown.last : nil
+        return ConnectionListView(
+            connections: views,
+            nextCursor: next.map {
+                OpaqueCursor.encode(
+                    ConnectionListCursor(
+                        p: psuReference, t: $0.createdAt.timeIntervalSince1970, i: $0.id.uuidString.lowercased()))
+            })
     }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.

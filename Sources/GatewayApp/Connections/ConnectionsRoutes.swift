@@ -3,8 +3,8 @@ import GatewayLogging
 import GatewayCore
 import HTTPServerKit
 
-/// The connection and account-information routes (internal-api.md): thin handlers that decode, call
-/// `ConnectionService` / `AccountInformationService`, and encode.
+/// The connection and account-information routes (openapi/passerelle.yaml): thin handlers that decode, call one
+/// `ConnectionService` / `AccountInformationService` method, and encode.
 public enum ConnectionsRoutes {
     static let pageSize = 50
 
@@ -12,17 +12,19 @@ public enum ConnectionsRoutes {
     public static func add(
         to routes: inout Router.Builder, connections: ConnectionService, accountInformation: AccountInformationService
     ) {
-        let settings = connections.deps.settings
-        @Sendable func view(_ record: ConnectionRecord, url: String? = nil, state: String? = nil) async throws -> ConnectionView {
-            let usage = try await connections.budget.usage(connectionID: record.id)
-            return ConnectionView(record, usage: usage, settings: settings, authorizationURL: url, state: state)
-        }
+        addConnections(to: &routes, connections)
+        addAccountInformation(to: &routes, accountInformation)
+    }
 
+    /// Create, list, read, revoke and authorize connections.
+    static func addConnections(to routes: inout Router.Builder, _ connections: ConnectionService) {
         routes.add(.post, "/v1/connections") { request, context in
             let body = try JSONCoding.decode(ConnectionCreateBody.self, from: request).validated()
             let created = try await connections.create(body, requestID: context.requestID, logger: context.logger)
             var response = JSONCoding.response(
-                201, try await view(created.record, url: created.authorizationURL, state: created.state))
+                201,
+                try await connections.view(
+                    created.record, authorizationURL: created.authorizationURL, state: created.state))
             response.headers.set("Location", "/v1/connections/\(created.record.id.uuidString.lowercased())")
             return response
         }
@@ -35,30 +37,11 @@ public enum ConnectionsRoutes {
             guard rules.issues.isEmpty, let reference = query["psuReference"] else {
                 throw GatewayError.validation(rules.issues)
             }
-            var after: (Date, UUID)?
-            if let cursor = query["cursor"] {
-                let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
-                guard position.p == reference, let id = UUID(uuidString: position.i) else {
-                    throw GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])
-                }
-                after = (Date(timeIntervalSince1970: position.t), id)
-            }
-            let records = try await connections.list(psuReference: reference, after: after, limit: pageSize + 1)
-            var views: [ConnectionView] = []
-            for record in records.prefix(pageSize) { views.append(try await view(record)) }
-            let next = records.count > pageSize ? records[pageSize - 1] : nil
             return JSONCoding.response(
-                200,
-                ConnectionListView(
-                    connections: views,
-                    nextCursor: next.map {
-                        OpaqueCursor.encode(
-                            ConnectionListCursor(
-                                p: reference, t: $0.createdAt.timeIntervalSince1970, i: $0.id.uuidString.lowercased()))
-                    }))
+                200, try await connections.page(psuReference: reference, cursor: query["cursor"], pageSize: pageSize))
         }
         routes.add(.get, "/v1/connections/{connectionId}") { request, _ in
-            JSONCoding.response(200, try await view(try await connections.get(try connectionID(request))))
+            JSONCoding.response(200, try await connections.view(try await connections.get(try connectionID(request))))
         }
         routes.add(.delete, "/v1/connections/{connectionId}") { request, context in
             try await connections.revoke(try connectionID(request), logger: context.logger)
@@ -69,11 +52,12 @@ public enum ConnectionsRoutes {
             let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
             let record = try await connections.authorize(
                 id, code: body.code, state: body.state, requestID: context.requestID, logger: context.logger)
-            return JSONCoding.response(200, try await view(record))
+            return JSONCoding.response(200, try await connections.view(record))
         }
+    }
 
-        // MARK: account information
-
+    /// Accounts, balances, transactions, consents, trusted beneficiaries, identity.
+    static func addAccountInformation(to routes: inout Router.Builder, _ accountInformation: AccountInformationService) {
         @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> AccountInformationService.Caller {
             AccountInformationService.Caller(
                 requestID: context.requestID, logger: context.logger, psu: try psuContext(request))

@@ -171,7 +171,16 @@ import TestSupport
             let first = try await bed.activeConnection()
             _ = try await bed.create(psuReference: "psu-1")
             _ = try await bed.create(psuReference: "someone-else")
-            #expect(try await bed.connections.list(psuReference: "psu-1", after: nil, limit: 10).count == 2)
+            let page = try await bed.connections.page(psuReference: "psu-1", cursor: nil, pageSize: 10)
+            #expect(page.connections.count == 2)
+            #expect(page.nextCursor == nil)
+            let small = try await bed.connections.page(psuReference: "psu-1", cursor: nil, pageSize: 1)
+            #expect(small.connections.count == 1)
+            let rest = try await bed.connections.page(psuReference: "psu-1", cursor: small.nextCursor, pageSize: 1)
+            #expect(rest.connections.map(\.id) != small.connections.map(\.id), "the cursor moves on")
+            await #expect(throws: GatewayError.self) {
+                _ = try await bed.connections.page(psuReference: "someone-else", cursor: small.nextCursor, pageSize: 1)
+            }
             try await bed.connections.revoke(first.id, logger: bed.logger)
             let revoked = try await bed.connections.get(first.id)
             #expect(revoked.status == .revoked)
