@@ -1,11 +1,13 @@
 import Foundation
+import GatewayCore
 import JSONKit
 import Testing
 
 @testable import BankAdapters
 
-/// STET bodies are read by JSONKit first and by Foundation's JSON5 decoder when JSONKit refuses them: both must
-/// give the same wire values for every fixture (the seeds' bodies and the simulator's shapes).
+/// STET bodies are read by JSONKit, and by Foundation's JSON5 decoder when JSONKit refuses them for a bank with the
+/// `lenientJSON` quirk: both must give the same wire values for every fixture (the seeds' bodies and the
+/// simulator's shapes).
 @Suite struct STETJSONParityTests {
     static let fixtures = [
         "bpce-accounts-consented.json", "bpce-accounts-not-consented.json", "bpce-identity.json",
@@ -26,14 +28,14 @@ import Testing
             let ours = try? JSONNodeDecoder().decode(type, from: body)
             #expect(ours == reference, "\(name) as \(T.self)")
         }
-        #expect((try? STETJSON.decode(type, from: body)) == reference, "\(name) as \(T.self) through STETJSON")
+        #expect((try? STETJSON.decode(type, from: body, lenient: true)) == reference, "\(name) as \(T.self) through STETJSON")
     }
 
     /// The same for a type with a direct reader (`NodeReadable`): `STETJSON` goes through the reader first, and
     /// whatever the reader accepts must equal what Foundation decodes.
     static func compareDirect<T: Decodable & Equatable & NodeReadable>(_ type: T.Type, _ body: [UInt8], _ name: String) {
         let reference = foundation(type, body)
-        #expect((try? STETJSON.decode(type, from: body)) == reference, "\(name) as \(T.self) through its reader")
+        #expect((try? STETJSON.decode(type, from: body, lenient: true)) == reference, "\(name) as \(T.self) through its reader")
         if let node = try? JSONParser.parse(body), let direct = try? T(node: node) {
             #expect(direct == reference, "\(name): the direct reader's \(T.self) differs from Foundation's")
         }
@@ -70,10 +72,15 @@ import Testing
         }
     }
 
-    @Test func theSeedWithTrailingCommasStillDecodesThroughTheFallback() throws {
+    @Test func theSeedWithTrailingCommasDecodesOnlyForALenientBank() throws {
         let body = try Fixture.bytes("bpce-accounts-consented.json")
         #expect((try? JSONParser.parse(body)) == nil, "the seed has trailing commas: JSONKit refuses it")
-        #expect(try STETJSON.decode(STETAccountsResponse.self, from: body).accounts?.count == 3)
+        #expect(try STETJSON.decode(STETAccountsResponse.self, from: body, lenient: true).accounts?.count == 3)
+        #expect(throws: (any Error).self, "strict by default: JSON5 is a per-bank quirk") {
+            try STETJSON.decode(STETAccountsResponse.self, from: body)
+        }
+        #expect(BankCatalog.builtIn.profile(for: BankID("bpce:13807")!)?.lenientJSON == true)
+        #expect(BankCatalog.builtIn.profile(for: BankID("cmcic:cic")!)?.lenientJSON == false)
     }
 
     @Test(arguments: [

@@ -43,9 +43,10 @@ public enum STETErrorClassifier {
 
         var code: String?
         var message: String?
-        let model = try? STETJSON.decode(STETErrorModel.self, from: body)
+        // Error bodies are read leniently for every bank: only a code and a message are taken from them.
+        let model = try? STETJSON.decode(STETErrorModel.self, from: body, lenient: true)
         let isErrorModel = model.map { $0.message != nil || $0.status != nil || $0.code != nil } ?? false
-        if !isErrorModel, let oauth = try? STETJSON.decode(OAuthErrorResponse.self, from: body) {
+        if !isErrorModel, let oauth = try? STETJSON.decode(OAuthErrorResponse.self, from: body, lenient: true) {
             code = oauth.error
             message = oauth.error_description
         } else if let model {

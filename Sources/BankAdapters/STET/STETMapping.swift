@@ -14,15 +14,15 @@ public enum STETMapping {
 
     /// `GET /accounts` body → accounts (with inline balances when present).
     /// - Throws: `AdapterError.invalidResponse` when the body is not an accounts list or an account lacks an id.
-    public static func accounts(from body: [UInt8]) throws -> [Account] {
-        try decode(STETAccountsResponse.self, body, "accounts").accounts.orEmpty.enumerated().map { index, resource in
+    public static func accounts(from body: [UInt8], lenient: Bool = false) throws -> [Account] {
+        try decode(STETAccountsResponse.self, body, "accounts", lenient: lenient).accounts.orEmpty.enumerated().map { index, resource in
             try account(resource, index: index)
         }
     }
 
     /// The PSU name of an accounts body (`connectedPsu`), when present.
-    public static func connectedPSU(fromAccounts body: [UInt8]) -> String? {
-        (try? STETJSON.decode(STETAccountsResponse.self, from: body))?.connectedPsu
+    public static func connectedPSU(fromAccounts body: [UInt8], lenient: Bool = false) -> String? {
+        (try? STETJSON.decode(STETAccountsResponse.self, from: body, lenient: lenient))?.connectedPsu
     }
 
     static func account(_ r: STETAccountResource, index: Int) throws -> Account {
@@ -48,8 +48,8 @@ public enum STETMapping {
 
     /// `GET /accounts/{id}/balances` body → balances.
     /// - Throws: `AdapterError.invalidResponse` for a body that is not a balances list.
-    public static func balances(from body: [UInt8]) throws -> [Balance] {
-        try decode(STETBalancesResponse.self, body, "balances").balances.orEmpty.enumerated().map {
+    public static func balances(from body: [UInt8], lenient: Bool = false) throws -> [Balance] {
+        try decode(STETBalancesResponse.self, body, "balances", lenient: lenient).balances.orEmpty.enumerated().map {
             try balance($1, index: $0)
         }
     }
@@ -66,8 +66,10 @@ public enum STETMapping {
     /// One transactions page → the transactions and the resolved `next` link (absolute, same API host).
     /// - Parameter apiRoot: The bank's API root, to resolve `_links.next` against its host.
     /// - Throws: `AdapterError.invalidResponse` for a body that is not a transactions list or a `next` link off host.
-    public static func transactionsPage(from body: [UInt8], apiRoot: String) throws -> TransactionPage {
-        let response = try decode(STETTransactionsResponse.self, body, "transactions")
+    public static func transactionsPage(from body: [UInt8], apiRoot: String, lenient: Bool = false) throws
+        -> TransactionPage
+    {
+        let response = try decode(STETTransactionsResponse.self, body, "transactions", lenient: lenient)
         let transactions = response.transactions.orEmpty.map(transaction)
         let next = try response._links?["next"].map { try STETLinks.resolve($0, apiRoot: apiRoot) }
         return TransactionPage(transactions: transactions, nextPageURL: next)
@@ -98,9 +100,9 @@ public enum STETMapping {
 
     /// `GET /trusted-beneficiaries` body → beneficiaries (an empty body gives an empty list).
     /// - Throws: `AdapterError.invalidResponse` for a body that is not a beneficiaries list.
-    public static func beneficiaries(from body: [UInt8]) throws -> [Beneficiary] {
+    public static func beneficiaries(from body: [UInt8], lenient: Bool = false) throws -> [Beneficiary] {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return [] }
-        return try decode(STETBeneficiariesResponse.self, body, "beneficiaries").beneficiaries.orEmpty.map { b in
+        return try decode(STETBeneficiariesResponse.self, body, "beneficiaries", lenient: lenient).beneficiaries.orEmpty.map { b in
             Beneficiary(
                 id: b.id, name: b.creditor?.name, iban: b.creditorAccount?.iban, bicFi: b.creditorAgent?.bicFi,
                 country: b.creditor?.postalAddress?.country, addressLines: b.creditor?.postalAddress?.addressLine,
@@ -110,8 +112,8 @@ public enum STETMapping {
 
     /// `GET /end-user-identity` body → identity.
     /// - Throws: `AdapterError.invalidResponse` when `connectedPsu` is missing.
-    public static func identity(from body: [UInt8]) throws -> Identity {
-        guard let name = try decode(STETEndUserIdentity.self, body, "identity").connectedPsu, !name.isEmpty else {
+    public static func identity(from body: [UInt8], lenient: Bool = false) throws -> Identity {
+        guard let name = try decode(STETEndUserIdentity.self, body, "identity", lenient: lenient).connectedPsu, !name.isEmpty else {
             throw AdapterError.invalidResponse(reason: "identity has no connectedPsu")
         }
         return Identity(name: name)
@@ -140,9 +142,9 @@ public enum STETMapping {
     /// when the bank does not rotate refresh tokens.
     /// - Throws: `AdapterError.invalidResponse` for a body without `access_token` or with a non-bearer type.
     public static func tokens(
-        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults
+        from body: [UInt8], receivedAt: Date, defaults: BankProfile.TokenDefaults, lenient: Bool = false
     ) throws -> TokenSet {
-        let response = try decode(OAuthTokenResponse.self, body, "token response")
+        let response = try decode(OAuthTokenResponse.self, body, "token response", lenient: lenient)
         guard !response.access_token.isEmpty else { throw AdapterError.invalidResponse(reason: "empty access_token") }
         if let type = response.token_type, type.lowercased() != "bearer" {
             throw AdapterError.invalidResponse(reason: "token_type is not bearer")
@@ -160,13 +162,17 @@ public enum STETMapping {
 
     // MARK: - Helpers
 
-    static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], _ what: String) throws -> T {
-        try understood(what) { try STETJSON.decode(type, from: body) }
+    static func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], _ what: String, lenient: Bool = false) throws
+        -> T
+    {
+        try understood(what) { try STETJSON.decode(type, from: body, lenient: lenient) }
     }
 
     /// `decode` for the bodies read on every call, through their direct reader first (`NodeReadable`).
-    static func decode<T: Decodable & NodeReadable>(_ type: T.Type, _ body: [UInt8], _ what: String) throws -> T {
-        try understood(what) { try STETJSON.decode(type, from: body) }
+    static func decode<T: Decodable & NodeReadable>(
+        _ type: T.Type, _ body: [UInt8], _ what: String, lenient: Bool = false
+    ) throws -> T {
+        try understood(what) { try STETJSON.decode(type, from: body, lenient: lenient) }
     }
 
     private static func understood<T>(_ what: String, _ read: () throws -> T) throws -> T {

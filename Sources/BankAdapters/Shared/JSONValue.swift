@@ -38,8 +38,8 @@ enum JSONValue: Sendable, Hashable, Decodable {
         }
     }
 
-    /// Parses a body (JSON5 tolerated, like every bank body).
-    static func parse(_ bytes: [UInt8]) -> JSONValue? { try? STETJSON.decode(JSONValue.self, from: bytes) }
+    /// Parses a registration body (JSON5 tolerated: these documents are stored and shown, never trusted).
+    static func parse(_ bytes: [UInt8]) -> JSONValue? { try? STETJSON.decode(JSONValue.self, from: bytes, lenient: true) }
 
     subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }

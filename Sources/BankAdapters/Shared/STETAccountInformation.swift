@@ -37,7 +37,7 @@ struct STETAccountInformation: Sendable {
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
-            return try STETMapping.accounts(from: response.body)
+            return try STETMapping.accounts(from: response.body, lenient: client.bank.lenientJSON)
         } catch AdapterError.noAccounts {
             return []
         }
@@ -49,7 +49,7 @@ struct STETAccountInformation: Sendable {
         let request = try resource(url, template: "/accounts/{id}/balances", token: token, context: context)
         let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
         if response.status == 204 || Self.isBlank(response.body) { return [] }
-        return try STETMapping.balances(from: response.body)
+        return try STETMapping.balances(from: response.body, lenient: client.bank.lenientJSON)
     }
 
     /// One page of `GET /accounts/{id}/transactions`: the first with `dateFrom`/`dateTo`, or the bank's `next` URL
@@ -63,7 +63,8 @@ struct STETAccountInformation: Sendable {
         if response.status == 204 || Self.isBlank(response.body) {
             return TransactionPage(transactions: [], nextPageURL: nil)
         }
-        return try STETMapping.transactionsPage(from: response.body, apiRoot: apiRoot)
+        return try STETMapping.transactionsPage(
+            from: response.body, apiRoot: apiRoot, lenient: client.bank.lenientJSON)
     }
 
     /// `PUT /consents` (201, no body); a no-op where the profile says the bank has no such call.
@@ -82,7 +83,7 @@ struct STETAccountInformation: Sendable {
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204, 404])
             if response.status == 204 || response.status == 404 { return [] }
-            return try STETMapping.beneficiaries(from: response.body)
+            return try STETMapping.beneficiaries(from: response.body, lenient: client.bank.lenientJSON)
         } catch AdapterError.noAccounts {
             return []
         }
@@ -93,7 +94,7 @@ struct STETAccountInformation: Sendable {
         let request = try resource(
             apiRoot + "/end-user-identity", template: "/end-user-identity", token: token, context: context)
         let response = try await caller.send(request, kind: .resource, context: context)
-        return try STETMapping.identity(from: response.body)
+        return try STETMapping.identity(from: response.body, lenient: client.bank.lenientJSON)
     }
 
     /// The `keyId` of PSD2 calls for the profile's `keyIdMode`: the `client_id` (BPCE) or the stored key id (the
@@ -132,7 +133,8 @@ struct STETTokenEndpoint: Sendable {
             accept: "application/json")
         let response = try await caller.send(request, kind: kind, context: context)
         return try STETMapping.tokens(
-            from: response.body, receivedAt: caller.dependencies.now(), defaults: caller.client.bank.tokenDefaults)
+            from: response.body, receivedAt: caller.dependencies.now(), defaults: caller.client.bank.tokenDefaults,
+            lenient: caller.client.bank.lenientJSON)
     }
 
     /// The `refresh_token` grant.

@@ -160,7 +160,7 @@ extension BankProfile {
                 apiRoot: host + "/stet/psd2/v1", token: host + "/stet/psd2/oauth/token",
                 registration: host + "/stet/setting/v1/register", authorize: host + "/stet/psd2/oauth/authorize")
         }
-        return BankProfile(
+        var profile = BankProfile(
             id: try! BankID(provider: .bpce, code: codetab), name: name, shortName: shortName, country: "FR",
             sandbox: endpoints(.sandbox), production: endpoints(.production), apiVersion: "v1", languages: ["fr"],
             roles: Role.allCases, keyIdMode: .clientId, registrationKeyIdMode: .url,
@@ -174,5 +174,7 @@ extension BankProfile {
             tokenDefaults: TokenDefaults(
                 accessTokenSeconds: 3600, refreshTokenSeconds: 90 * 86_400, refreshTokenRotates: false),
             evidence: evidence)
+        profile.lenientJSON = true
+        return profile
     }
 }

@@ -115,6 +115,7 @@ struct OverrideReader {
                     keyIDMode(value, at) { profile.registrationKeyIdMode = $0 }
                 }
             case "digestWithoutBody": bool(value, at) { profile.digestWithoutBody = $0 }
+            case "lenientJSON": bool(value, at) { profile.lenientJSON = $0 }
             case "supportsPKCE": bool(value, at) { profile.supportsPKCE = $0 }
             case "requiresPutConsents": bool(value, at) { profile.requiresPutConsents = $0 }
             case "supportsPutConsents": bool(value, at) { profile.supportsPutConsents = $0 }

@@ -84,6 +84,10 @@ public struct BankProfile: Hashable, Sendable, Codable {
     public var signedHeadersWithBody: [String]
     /// Whether a `Digest` of the empty body is sent (and signed) on requests without a body (BPCE).
     public var digestWithoutBody: Bool
+    /// A quirk: the bank's bodies may be JSON5 rather than RFC 8259 JSON (trailing commas appear in BPCE's
+    /// published samples), so a body the strict reader refuses is read again with JSON5 syntax accepted. Off, a
+    /// non-JSON body is an invalid response.
+    public var lenientJSON = false
     /// Whether PKCE S256 is sent on the authorize URL and `code_verifier` on the code exchange.
     public var supportsPKCE: Bool
     /// Whether `PUT /consents` is required before balances and transactions (BPCE).

@@ -92,25 +92,33 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// Decodes bank JSON leniently: JSONKit's strict reader first (most bodies are plain JSON, and it costs a fraction
-/// of Foundation's), then Foundation's `JSONDecoder` with JSON5 syntax accepted (trailing commas appear in BPCE's
-/// published samples) for whatever the strict reader refused — so tolerance and error messages stay Foundation's.
+/// Decodes bank JSON: JSONKit's strict RFC 8259 reader, then the type's direct reader (`NodeReadable`) or its
+/// `Decodable` conformance over the tree — whose error is final. Only for a bank whose profile has the
+/// `lenientJSON` quirk is a body the strict reader refuses read again by Foundation's `JSONDecoder` with JSON5
+/// syntax accepted (docs/json.md).
 enum STETJSON {
-    static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws -> T {
-        if let node = try? JSONParser.parse(body) { return try decode(type, node: node, body: body) }
-        return try decodeJSON5(type, from: body)
+    static func decode<T: Decodable>(_ type: T.Type, from body: [UInt8], lenient: Bool = false) throws -> T {
+        guard let node = try parse(body, lenient: lenient) else { return try decodeJSON5(type, from: body) }
+        return try JSONNodeDecoder().decode(type, from: node)
     }
 
     /// The same, read straight off the parsed tree when `T`'s reader accepts it (`NodeReadable`).
-    static func decode<T: Decodable & NodeReadable>(_ type: T.Type, from body: [UInt8]) throws -> T {
-        guard let node = try? JSONParser.parse(body) else { return try decodeJSON5(type, from: body) }
+    static func decode<T: Decodable & NodeReadable>(_ type: T.Type, from body: [UInt8], lenient: Bool = false) throws
+        -> T
+    {
+        guard let node = try parse(body, lenient: lenient) else { return try decodeJSON5(type, from: body) }
         if let value = try? T(node: node) { return value }
-        return try decode(type, node: node, body: body)
+        return try JSONNodeDecoder().decode(type, from: node)
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, node: JSONNode, body: [UInt8]) throws -> T {
-        if let value = try? JSONNodeDecoder().decode(type, from: node) { return value }
-        return try decodeJSON5(type, from: body)
+    /// The tree, or nil when the body is not strict JSON and `lenient` asks for the JSON5 reader.
+    private static func parse(_ body: [UInt8], lenient: Bool) throws -> JSONNode? {
+        do {
+            return try JSONParser.parse(body)
+        } catch {
+            if lenient { return nil }
+            throw error
+        }
     }
 
     private static func decodeJSON5<T: Decodable>(_ type: T.Type, from body: [UInt8]) throws -> T {
