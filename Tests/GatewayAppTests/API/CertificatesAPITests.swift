@@ -109,3 +109,45 @@ func runOpenSSLFingerprint(_ path: String) async throws -> String {
     let out = try await runProcess("/usr/bin/openssl", ["x509", "-in", path, "-noout", "-fingerprint", "-sha256"])
     return String(out.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// The public routes that serve data without an API key, end to end: a QSealC's PEM for banks that take a
+/// certificate URL as `keyId` (and nothing else: no QWAC, no key), and the bank catalog entries.
+@Suite struct PublicCertificateAndBankRoutesTests {
+    @Test func servesOnlyQSealCertificatesAsPEMWithoutKeys() async throws {
+        let h = try await AppHarness.start()
+        defer { Task { await h.stop() } }
+        let qseal = try await CertificatesAPITests.upload(h, cert: "qseal-chain.pem", key: "qseal.key")
+        let qwac = try await CertificatesAPITests.upload(h, cert: "qwac-chain.pem", key: "qwac.key")
+        func file(_ r: TestResponse) throws -> String {
+            try #require(r.json["sha256Fingerprint"] as? String).replacingOccurrences(of: ":", with: "").lowercased()
+                + ".pem"
+        }
+        let served = try await h.request("GET", "/certificates/\(try file(qseal))", authorized: false)
+        #expect(served.status == 200)
+        #expect(served.header("Content-Type") == "application/x-pem-file")
+        #expect(served.text.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        #expect(!served.text.contains("PRIVATE KEY"))
+        let leaf = try TestEnvironment.pkiContents("qseal.crt").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(served.text.contains(leaf), "the uploaded QSealC itself")
+        #expect(try await h.request("GET", "/certificates/\(try file(qwac))", authorized: false).status == 404, "never a QWAC")
+        #expect(try await h.request("GET", "/certificates/\(String(repeating: "0", count: 64)).pem", authorized: false).status == 404)
+        #expect(try await h.request("GET", "/certificates/\(try file(qseal).dropLast(4))", authorized: false).status == 404)
+    }
+
+    @Test func oneBankOfTheCatalog() async throws {
+        let h = try await AppHarness.start()
+        defer { Task { await h.stop() } }
+        let cic = try await h.request("GET", "/v1/banks/cmcic:cic")
+        #expect(cic.status == 200)
+        #expect(cic.json["id"] as? String == "cmcic:cic")
+        #expect(cic.json["provider"] as? String == "euro-information")
+        let bpce = try await h.request("GET", "/v1/banks/bpce%3A13807")
+        #expect(bpce.status == 200, "an encoded ':' is the same bank")
+        #expect(bpce.json["provider"] as? String == "bpce")
+        #expect((bpce.json["features"] as? [String: Any])?["consentsRequired"] as? Bool == true)
+        let unknown = try await h.request("GET", "/v1/banks/bpce:00000")
+        #expect(unknown.status == 404)
+        #expect(unknown.json["type"] as? String == "/problems/not-found")
+        #expect(try await h.request("GET", "/v1/banks/cmcic:cic", authorized: false).status == 401)
+    }
+}
