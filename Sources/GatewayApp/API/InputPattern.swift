@@ -16,6 +16,8 @@ enum InputPattern: String, CaseIterable, Sendable {
     case psuIPPort = "^[0-9]{1,5}$"
     case psuHeaderText = "^[ -~]{1,512}$"
     case accountId = "^[A-Za-z0-9._~-]{1,64}$"
+    /// An OAuth error code (RFC 6749 §4.1.2.1: NQSCHAR, no quote or backslash), at most 100 characters.
+    case oauthError = "^[ !#-\\[\\]-~]{1,100}$"
     case pemCertificate = "^[ \\t\\r\\n]*-----BEGIN CERTIFICATE-----"
     case pemPrivateKey = "^[ \\t\\r\\n]*-----BEGIN (RSA |ENCRYPTED )?PRIVATE KEY-----"
 
@@ -35,6 +37,7 @@ enum InputPattern: String, CaseIterable, Sendable {
         case .psuIPPort: "expected a port number"
         case .psuHeaderText: "1 to 512 visible ASCII characters or spaces"
         case .accountId: "not an account id"
+        case .oauthError: "expected an OAuth error code such as access_denied"
         case .pemCertificate: "expected a PEM certificate (-----BEGIN CERTIFICATE-----)"
         case .pemPrivateKey: "expected a PEM private key (-----BEGIN [RSA |ENCRYPTED ]PRIVATE KEY-----)"
         }

@@ -38,12 +38,24 @@ struct ConnectionCreateBody: ValidatedBody {
 }
 
 /// `POST /v1/connections/{id}/authorization` body.
+/// `POST /v1/connections/{id}/authorization` body: what the bank's redirect carried — a `code`, or an OAuth
+/// `error` (RFC 6749 §4.1.2.1, the customer refused) with its optional `errorDescription` — and the `state`.
 struct ConnectionAuthorizationBody: ValidatedBody {
-    var code: String
+    var code: String?
+    var error: String?
+    var errorDescription: String?
     var state: String
 
     func validate(into rules: inout FieldRules) {
+        switch (code, error) {
+        case (nil, nil): rules.fail("code", "give the code, or the bank's error, from the redirect")
+        case (.some, .some): rules.fail("error", "give either code or error, not both")
+        default: break
+        }
+        if errorDescription != nil && error == nil { rules.fail("errorDescription", "only with error") }
         rules.text(code, "code", length: 1...4096)
+        rules.matches(error, "error", .oauthError)
+        rules.text(errorDescription, "errorDescription", length: 1...1000)
         rules.text(state, "state", length: 1...512)
     }
 }
@@ -76,6 +88,8 @@ struct ConnectionView: Encodable {
     var accessExpiresAt: Date?
     var reauthorizeBy: Date?
     var authorizedAt: Date?
+    /// When `refused`: the bank's OAuth error and description, as it redirected back (sanitized).
+    var authorizationError: String?
     var unattendedBudget: Budget
     var createdAt: Date
     var updatedAt: Date
@@ -96,6 +110,7 @@ struct ConnectionView: Encodable {
         accessExpiresAt = r.status == .active ? r.accessExpiresAt : nil
         reauthorizeBy = r.reauthorizeBy
         authorizedAt = r.authorizedAt
+        authorizationError = r.authorizationError
         let limit = settings.unattendedLimit
         unattendedBudget = Budget(
             limit: limit, windowSeconds: Int(settings.unattendedWindowSeconds),

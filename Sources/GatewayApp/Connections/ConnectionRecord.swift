@@ -27,6 +27,8 @@ struct ConnectionRecord: Sendable {
     var tokenGeneration: Int
     var lastRefreshError: String?
     var nextRefreshAt: Date?
+    /// `error: description` the bank redirected back with when the authorization was refused (sanitized).
+    var authorizationError: String? = nil
     var createdAt: Date
     var updatedAt: Date
 

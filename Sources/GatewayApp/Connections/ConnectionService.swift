@@ -157,6 +157,40 @@ public struct ConnectionService: Sendable {
 
     // MARK: - Authorize
 
+    /// Records the bank's redirect error (RFC 6749 §4.1.2.1: the customer refused, or the bank ended the
+    /// authorization): checks and consumes the state as `authorize` does, and the connection ends `refused` with
+    /// the error kept (sanitized). No bank is called.
+    /// - Throws: `.notFound`; `.conflict` for a wrong or reused state or a connection not pending.
+    func refuse(_ id: UUID, error: String, description: String?, state: String, logger: Logger) async throws
+        -> ConnectionRecord
+    {
+        let presented = Digest.sha256(state)
+        let refused: ConnectionRecord = try await deps.store.withLockedRow(id) { locked, tx in
+            guard var row = locked else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            guard row.status == .pendingAuthorization, let expected = row.stateHash else {
+                throw GatewayError.conflict("this connection's state was already used; create a new connection")
+            }
+            guard ConstantTime.equals(expected, presented) else {
+                throw GatewayError.conflict("state does not match this connection")
+            }
+            let reason = [AdapterError.sanitize(error), AdapterError.sanitize(description)].compactMap { $0 }
+            row.status = .refused
+            row.stateHash = nil
+            row.stateExpiresAt = nil
+            row.pkceVerifierSealed = nil
+            row.authorizationError = reason.joined(separator: ": ")
+            row.updatedAt = deps.now()
+            try await deps.store.update(row, on: tx)
+            return row
+        }
+        logger.info(
+            "connection refused at the bank",
+            metadata: ["connection.id": id.uuidString.lowercased(), "bank": refused.bankID.description])
+        return refused
+    }
+
     /// Finishes the authorization: checks the state (once, unexpired), exchanges the code, stores the tokens.
     /// The state is consumed (committed) before the bank is called, so a replay never reaches the bank.
     /// - Throws: `.notFound`; `.conflict` for a wrong, reused or expired state or a connection not pending;

@@ -33,7 +33,7 @@ struct ConnectionStore: Sendable {
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
         state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
         refresh_expires_at, authorized_at, reauthorize_by, token_generation, last_refresh_error, next_refresh_at,
-        created_at, updated_at
+        authorization_error, created_at, updated_at
         """)
 
     // MARK: - Connections
@@ -91,7 +91,8 @@ struct ConnectionStore: Sendable {
               refresh_token_sealed = \(r.refreshTokenSealed), refresh_expires_at = \(r.refreshExpiresAt),
               authorized_at = \(r.authorizedAt), reauthorize_by = \(r.reauthorizeBy),
               token_generation = \(r.tokenGeneration), last_refresh_error = \(r.lastRefreshError),
-              next_refresh_at = \(r.nextRefreshAt), updated_at = \(r.updatedAt)
+              next_refresh_at = \(r.nextRefreshAt), authorization_error = \(r.authorizationError),
+              updated_at = \(r.updatedAt)
             WHERE id = \(r.id)
             """)
     }
@@ -203,6 +204,7 @@ struct ConnectionStore: Sendable {
             refreshExpiresAt: try row.decode("refresh_expires_at"), authorizedAt: try row.decode("authorized_at"),
             reauthorizeBy: try row.decode("reauthorize_by"), tokenGeneration: try row.decode("token_generation"),
             lastRefreshError: try row.decode("last_refresh_error"), nextRefreshAt: try row.decode("next_refresh_at"),
-            createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
+            authorizationError: try row.decode("authorization_error"), createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"))
     }
 }

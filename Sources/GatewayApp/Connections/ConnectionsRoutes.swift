@@ -50,8 +50,14 @@ public enum ConnectionsRoutes {
         routes.add(.post, "/v1/connections/{connectionId}/authorization") { request, context in
             let id = try connectionID(request)
             let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
-            let record = try await connections.authorize(
-                id, code: body.code, state: body.state, requestID: context.requestID, logger: context.logger)
+            let record: ConnectionRecord
+            if let error = body.error {
+                record = try await connections.refuse(
+                    id, error: error, description: body.errorDescription, state: body.state, logger: context.logger)
+            } else {
+                record = try await connections.authorize(
+                    id, code: body.code ?? "", state: body.state, requestID: context.requestID, logger: context.logger)
+            }
             return JSONCoding.response(200, try await connections.view(record))
         }
     }

@@ -194,6 +194,7 @@ public struct TokenKeeper: Sendable {
         case .pendingAuthorization:
             throw GatewayError.conflict("connection is pending_authorization: finish the authorization first")
         case .revoked: throw GatewayError.conflict("connection is revoked")
+        case .refused: throw GatewayError.conflict("the customer refused the authorization: create a new connection")
         case .reauthorizationRequired:
             throw reauthorizationError(connection.bankID, message: "the customer must authorize again")
         }

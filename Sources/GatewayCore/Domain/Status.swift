@@ -22,6 +22,8 @@ public enum ConnectionStatus: String, Hashable, Sendable, Codable, CaseIterable,
     case reauthorizationRequired = "reauthorization_required"
     /// Deleted by the TPP; tokens forgotten.
     case revoked
+    /// The customer refused (or the bank ended) the authorization: the bank redirected back with an OAuth error.
+    case refused
 
     public var description: String { rawValue }
 }

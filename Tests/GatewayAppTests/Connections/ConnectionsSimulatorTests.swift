@@ -72,21 +72,31 @@ final class SimulatorBanks: Sendable {
         try? FileManager.default.removeItem(atPath: banksFile)
     }
 
-    /// Plays the customer's browser: follows `authorizationUrl` with `persona=` and returns the redirect's code.
-    func authorize(_ url: String, persona: String, state: String) async throws -> String {
+    /// Plays the customer's browser: follows `authorizationUrl` with `persona=` (`refuse` refuses) and returns the
+    /// query of the redirect to the TPP, decoded.
+    func redirect(_ url: String, persona: String) async throws -> [String: String] {
         let response = try await transport.send(
             OutboundRequest(
                 method: "GET", url: url + "&persona=" + persona, timeout: .seconds(10), bankID: "browser",
                 pathTemplate: "/authorize"))
+        guard (300..<400).contains(response.status) else {
+            throw GatewayError.internal("authorize answered \(response.status), not a redirect")
+        }
         let location = response.headers.first { $0.name.lowercased() == "location" }?.value ?? ""
         let query = location.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
         var items: [String: String] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            items[parts[0]] = parts.count > 1 ? parts[1].removingPercentEncoding : ""
+            items[parts[0]] = parts.count > 1 ? parts[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding : ""
         }
-        guard (300..<400).contains(response.status), items["state"] == state, let code = items["code"] else {
-            throw GatewayError.internal("authorize answered \(response.status) without code or with another state")
+        return items
+    }
+
+    /// The code of the redirect for `persona`.
+    func authorize(_ url: String, persona: String, state: String) async throws -> String {
+        let items = try await redirect(url, persona: persona)
+        guard items["state"] == state, let code = items["code"] else {
+            throw GatewayError.internal("authorize redirected without code or with another state")
         }
         return code
     }
@@ -145,6 +155,51 @@ final class SimulatorBanks: Sendable {
         }
         Issue.record("too many pages")
         return all
+    }
+
+    /// The customer refuses at the bank: the bank redirects back with `error` (RFC 6749 §4.1.2.1), the TPP posts it,
+    /// and the connection ends `refused`, its state consumed (it used to stay pending forever: "code is required").
+    @Test func aCustomerRefusalEndsTheConnectionRefused() async throws {
+        let banks = try SimulatorBanks()
+        let h = try await AppHarness.start(adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
+        defer { Task { await h.stop(); await banks.stop() } }
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        let registered = try await h.request(
+            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
+        #expect(registered.status == 201, "\(registered.text)")
+        let created = try await h.request(
+            "POST", "/v1/connections",
+            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
+        let id = try #require(created.json["id"] as? String)
+        let state = try #require(created.json["state"] as? String)
+        let back = try await banks.redirect(try #require(created.json["authorizationUrl"] as? String), persona: "refuse")
+        #expect(back["code"] == nil)
+        let error = try #require(back["error"])
+        #expect(back["state"] == state)
+        var body: [String: Any] = ["error": error, "state": state]
+        if let description = back["error_description"] { body["errorDescription"] = description }
+        let refused = try await h.request("POST", "/v1/connections/\(id)/authorization", json: body)
+        #expect(refused.status == 200, "\(refused.text)")
+        #expect(refused.json["status"] as? String == "refused")
+        #expect((refused.json["authorizationError"] as? String)?.hasPrefix(error) == true)
+        #expect(try await h.request("GET", "/v1/connections/\(id)").json["status"] as? String == "refused")
+        // The state is consumed: neither the error again nor a code is taken.
+        #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: body).status == 409)
+        let late = try await h.request(
+            "POST", "/v1/connections/\(id)/authorization", json: ["code": "any-code", "state": state])
+        #expect(late.status == 409)
+        let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
+        #expect(read.status == 409)
+        // Both, or neither, is not a redirect the bank sends.
+        let other = try await h.request(
+            "POST", "/v1/connections",
+            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
+        let otherID = try #require(other.json["id"] as? String)
+        let otherState = try #require(other.json["state"] as? String)
+        for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
+            #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
+        }
+        #expect(try await h.request("GET", "/v1/connections/\(otherID)").json["status"] as? String == "pending_authorization")
     }
 
     @Test func euroInformationConnectionEndToEnd() async throws {
