@@ -157,15 +157,14 @@ public struct ConnectionService: Sendable {
 
     // MARK: - Authorize
 
-    /// Records the bank's redirect error (RFC 6749 §4.1.2.1: the customer refused, or the bank ended the
-    /// authorization): checks and consumes the state as `authorize` does, and the connection ends `refused` with
-    /// the error kept (sanitized). No bank is called.
+    /// Checks `state` against pending connection `id` and consumes it (committed before anything else happens, so
+    /// a replay never reaches the bank), applying `change` to the row in the same transaction.
     /// - Throws: `.notFound`; `.conflict` for a wrong or reused state or a connection not pending.
-    func refuse(_ id: UUID, error: String, description: String?, state: String, logger: Logger) async throws
-        -> ConnectionRecord
-    {
+    private func consumeState(
+        _ id: UUID, _ state: String, _ change: @Sendable (inout ConnectionRecord) -> Void
+    ) async throws -> ConnectionRecord {
         let presented = Digest.sha256(state)
-        let refused: ConnectionRecord = try await deps.store.withLockedRow(id) { locked, tx in
+        return try await deps.store.withLockedRow(id) { locked, tx in
             guard var row = locked else {
                 throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
             }
@@ -175,15 +174,27 @@ public struct ConnectionService: Sendable {
             guard ConstantTime.equals(expected, presented) else {
                 throw GatewayError.conflict("state does not match this connection")
             }
-            let reason = [AdapterError.sanitize(error), AdapterError.sanitize(description)].compactMap { $0 }
-            row.status = .refused
             row.stateHash = nil
+            row.updatedAt = deps.now()
+            change(&row)
+            try await deps.store.update(row, on: tx)
+            return row
+        }
+    }
+
+    /// Records the bank's redirect error (RFC 6749 §4.1.2.1: the customer refused, or the bank ended the
+    /// authorization): checks and consumes the state as `authorize` does, and the connection ends `refused` with
+    /// the error kept (sanitized). No bank is called.
+    /// - Throws: `.notFound`; `.conflict` for a wrong or reused state or a connection not pending.
+    func refuse(_ id: UUID, error: String, description: String?, state: String, logger: Logger) async throws
+        -> ConnectionRecord
+    {
+        let reason = [AdapterError.sanitize(error), AdapterError.sanitize(description)].compactMap { $0 }
+        let refused = try await consumeState(id, state) { row in
+            row.status = .refused
             row.stateExpiresAt = nil
             row.pkceVerifierSealed = nil
             row.authorizationError = reason.joined(separator: ": ")
-            row.updatedAt = deps.now()
-            try await deps.store.update(row, on: tx)
-            return row
         }
         logger.info(
             "connection refused at the bank",
@@ -198,23 +209,8 @@ public struct ConnectionService: Sendable {
     func authorize(_ id: UUID, code: String, state: String, requestID: String, logger: Logger) async throws
         -> ConnectionRecord
     {
-        let presented = Digest.sha256(state)
-        let claimed: ConnectionRecord = try await deps.store.withLockedRow(id) { locked, tx in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
-            }
-            guard row.status == .pendingAuthorization, let expected = row.stateHash else {
-                throw GatewayError.conflict("this connection's state was already used; create a new connection")
-            }
-            guard ConstantTime.equals(expected, presented) else {
-                throw GatewayError.conflict("state does not match this connection")
-            }
-            let now = deps.now()
-            row.stateHash = nil
-            row.updatedAt = now
-            try await deps.store.update(row, on: tx)
-            return row  // an expired state is consumed too, and refused below, after the commit
-        }
+        // An expired state is consumed too, and refused below, after the commit.
+        let claimed = try await consumeState(id, state) { _ in }
         let now = deps.now()
         guard let expiresAt = claimed.stateExpiresAt, expiresAt > now else {
             throw GatewayError.conflict("state expired; create a new connection")
