@@ -76,17 +76,14 @@ struct STETAccountInformation: Sendable {
         _ = try await caller.send(request, kind: .resource, context: context)
     }
 
-    /// `GET /trusted-beneficiaries`: 204 and 404 give an empty list.
+    /// `GET /trusted-beneficiaries`: 204 and 404 give an empty list; `NAAC` is left to the service (at BPCE it
+    /// means the consent is missing).
     func trustedBeneficiaries(token: Secret<String>, context: AdapterContext) async throws -> [Beneficiary] {
         let request = try resource(
             apiRoot + "/trusted-beneficiaries", template: "/trusted-beneficiaries", token: token, context: context)
-        do {
-            let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204, 404])
-            if response.status == 204 || response.status == 404 { return [] }
-            return try STETMapping.beneficiaries(from: response.body, lenient: client.bank.lenientJSON)
-        } catch AdapterError.noAccounts {
-            return []
-        }
+        let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204, 404])
+        if response.status == 204 || response.status == 404 { return [] }
+        return try STETMapping.beneficiaries(from: response.body, lenient: client.bank.lenientJSON)
     }
 
     /// `GET /end-user-identity`.

@@ -62,7 +62,8 @@ public struct AccountInformationService: Sendable {
                 return try await adapter.balances(
                     accountID: resourceID, accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
-                return []
+                return try Self.nothingOrConsentRequired(
+                    client, empty: [], missing: "this account's IBAN in balances")
             }
         }
     }
@@ -106,6 +107,8 @@ public struct AccountInformationService: Sendable {
                     result = try await adapter.transactions(
                         accountID: resourceID, page: page, accessToken: token, client: client, context: context)
                 } catch AdapterError.noAccounts {
+                    collected += try Self.nothingOrConsentRequired(
+                        client, empty: [], missing: "this account's IBAN in transactions")
                     break
                 }
                 pages += 1
@@ -131,7 +134,7 @@ public struct AccountInformationService: Sendable {
             do {
                 return try await adapter.trustedBeneficiaries(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
-                return []
+                return try Self.nothingOrConsentRequired(client, empty: [], missing: "trustedBeneficiaries: true")
             }
         }
     }
@@ -141,8 +144,21 @@ public struct AccountInformationService: Sendable {
         try await read(
             connectionID, accountID: nil, .identity, caller: caller, requires: { ($0.supportsIdentity, "identity") }
         ) { adapter, token, client, context in
-            try await adapter.identity(accessToken: token, client: client, context: context)
+            do {
+                return try await adapter.identity(accessToken: token, client: client, context: context)
+            } catch AdapterError.noAccounts where client.bank.requiresPutConsents {
+                return try Self.nothingOrConsentRequired(client, empty: Identity(name: ""), missing: "identity: true")
+            }
         }
+    }
+
+    /// What `NAAC` means on a resource other than the accounts list: at a bank that requires `PUT /consents`
+    /// (BPCE), that the customer's consent for it is missing — a 409 naming what to put (it used to be taken for
+    /// "no data" and answered with an empty list); elsewhere, that the bank has nothing to show.
+    static func nothingOrConsentRequired<T>(_ client: BankClient, empty: T, missing: String) throws -> T {
+        guard client.bank.requiresPutConsents else { return empty }
+        throw GatewayError.consentRequired(
+            bank: client.bank.id, detail: "call PUT /v1/connections/{connectionId}/consents with \(missing)")
     }
 
     /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.

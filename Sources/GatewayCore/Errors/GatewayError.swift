@@ -31,6 +31,9 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case refusedFields([FieldIssue])
     /// 415: the body is not of the media type the route reads.
     case unsupportedMediaType(String)
+    /// 409 `/problems/consent-required`: the bank refused a read because the customer's consent for it was not
+    /// given with `PUT …/consents` (BPCE's `NAAC`); `detail` says what to put there.
+    case consentRequired(bank: BankID, detail: String)
     /// 409 `/problems/reauthorization-required`: the customer must authorize the connection again (its refresh
     /// token expired or was refused); `reason` says which.
     case reauthorizationRequired(bank: BankID, reason: String)
@@ -63,6 +66,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupportedMediaType(let detail): "unsupported media type: \(detail)"
         case .refusedFields(let issues): "refused: " + issues.map(\.description).joined(separator: "; ")
         case .reauthorizationRequired(let bank, let reason): "\(bank): customer reauthorization required (\(reason))"
+        case .consentRequired(let bank, let detail): "\(bank): consent required: \(detail)"
         case .unauthorized: "missing or invalid API key"
         case .budgetExhausted(let retryAfter): "unattended access budget exhausted, retry after \(retryAfter) s"
         case .authenticationThrottled(let retryAfter):
@@ -85,6 +89,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unprocessable, .refusedFields: .unprocessable
         case .unsupportedMediaType: .unsupportedMediaType
         case .reauthorizationRequired: .reauthorizationRequired
+        case .consentRequired: .consentRequired
         case .unauthorized: .unauthorized
         case .budgetExhausted: .unattendedBudgetExhausted
         case .authenticationThrottled: .authenticationThrottled
@@ -121,6 +126,7 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
                 id: bank, httpStatus: error.bankHTTPStatus, code: error.bankCode, message: error.bankMessage)
         case .upstreamTimeout(let bank), .reauthorizationRequired(let bank, _):
             BankErrorDetails(id: bank, httpStatus: nil, code: nil, message: nil)
+        case .consentRequired(let bank, _): BankErrorDetails(id: bank, httpStatus: nil, code: "NAAC", message: nil)
         default: nil
         }
     }

@@ -13,6 +13,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
     case authenticationThrottled = "/problems/authentication-throttled"
     case bankRateLimited = "/problems/bank-rate-limited"
     case reauthorizationRequired = "/problems/reauthorization-required"
+    case consentRequired = "/problems/consent-required"
     case notSupportedByBank = "/problems/not-supported-by-bank"
     case bankError = "/problems/bank-error"
     case bankUnavailable = "/problems/bank-unavailable"
@@ -31,7 +32,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .unauthorized: 401
         case .notFound: 404
         case .methodNotAllowed: 405
-        case .conflict, .reauthorizationRequired: 409
+        case .conflict, .reauthorizationRequired, .consentRequired: 409
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .unprocessable: 422
@@ -59,6 +60,7 @@ public enum ProblemType: String, Hashable, Sendable, CaseIterable {
         case .bankRateLimited: "Bank rate limit reached"
         case .authenticationThrottled: "Too many failed authentications"
         case .reauthorizationRequired: "Customer reauthorization required"
+        case .consentRequired: "Customer consent required"
         case .notSupportedByBank: "Not supported by this bank"
         case .bankError: "Bank error"
         case .bankUnavailable: "Bank unavailable"

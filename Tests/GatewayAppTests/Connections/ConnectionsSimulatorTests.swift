@@ -251,12 +251,21 @@ final class SimulatorBanks: Sendable {
             let list = try #require(accounts.json["accounts"] as? [[String: Any]], "\(accounts.text)")
             #expect(list.count == 3)
             let ibans = list.compactMap { $0["iban"] as? String }
+            let account = try #require(list.first?["id"] as? String)
+            // Before PUT /consents BPCE answers NAAC: that is a missing consent (409 naming what to put), not an
+            // empty list (it used to be 200 with no balances, silently).
+            for path in ["accounts/\(account)/balances", "accounts/\(account)/transactions", "identity"] {
+                let early = try await h.request("GET", "/v1/connections/\(id)/\(path)", headers: Self.psu)
+                #expect(early.status == 409, "\(path): \(early.text)")
+                #expect(early.json["type"] as? String == "/problems/consent-required", "\(path)")
+                #expect((early.json["detail"] as? String)?.contains("/consents") == true)
+                #expect((early.json["bank"] as? [String: Any])?["code"] as? String == "NAAC")
+            }
             let consents = try await h.request(
                 "PUT", "/v1/connections/\(id)/consents",
                 json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
-            let account = try #require(list.first?["id"] as? String)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
             let transactions = try await Self.allTransactions(h, connection: id, account: account)
