@@ -74,7 +74,8 @@ public final class Application: Sendable {
         self.registrations = RegistrationService(
             db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
             adapters: adapterDirectory,
-            publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate, now: now)
+            publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate,
+            bpceRegistrationBank: config.bpceRegistrationBank, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
         let connectionDeps = ConnectionDependencies(

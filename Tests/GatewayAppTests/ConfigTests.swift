@@ -92,3 +92,36 @@ import Testing
         #expect(config.catalog.profile(for: try #require(BankID("cmcic:cic")))?.name == "Renamed CIC")
     }
 }
+
+@Suite struct BPCERegistrationBankConfigTests {
+    static let base = ["PASSERELLE_DATABASE_URL": "postgresql://x@127.0.0.1/x", "PASSERELLE_MASTER_KEY": AppHarness.masterKey]
+
+    @Test func sandboxDefaultsToTheAISBankAndIsConfigurablePerEnvironment() throws {
+        #expect(try Config(environment: Self.base).bpceRegistrationBank[.sandbox] == "13807")
+        let chosen = try Config(
+            environment: Self.base.merging(
+                ["PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX": "17515", "PASSERELLE_BPCE_REGISTRATION_BANK_PRODUCTION": "13807"]
+            ) { _, new in new })
+        #expect(chosen.bpceRegistrationBank[.sandbox] == "17515")
+        #expect(chosen.bpceRegistrationBank[.production] == "13807")
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX": "99999"]) { _, new in new })
+        }
+    }
+
+    /// `"bank": "bpce"` registers through the bank the operator chose, not the first of the catalog.
+    @Test func aGroupRegistrationGoesThroughTheChosenBank() async throws {
+        for code in ["13807", "17515"] {
+            let sim = try await SimulatorHarness.start()
+            let h = try await sim.startGateway(environment: ["PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX": code])
+            let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+            let created = try await h.request(
+                "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "bpce", qwac: qwac, qseal: qseal))
+            #expect(created.status == 201, "\(created.text)")
+            let rows = try await h.app.db.query("SELECT bank_id FROM registrations")
+            #expect(try rows.first?.decode("bank_id", as: String.self) == "bpce:\(code)")
+            await h.stop()
+            await sim.stop()
+        }
+    }
+}

@@ -50,7 +50,9 @@ import Testing
         #expect(bp.tokenDefaults.refreshTokenSeconds == 90 * 86_400)
         #expect(!bp.tokenDefaults.refreshTokenRotates)
         #expect(bp.signedHeadersWithBody.last == "content-type")
-        #expect(catalog.defaultBPCERegistrationBank(for: .sandbox)?.id.description == "bpce:17515")
+        #expect(catalog.bpceRegistrationBank(code: "13807", for: .sandbox)?.id.description == "bpce:13807")
+        #expect(catalog.bpceRegistrationBank(code: "00000", for: .sandbox) == nil)
+        #expect(catalog.bpceRegistrationBank(code: nil, for: .sandbox)?.provider == .bpce)
     }
 
     @Test func listsTheHeadersToSignWithPresentPSUHeaders() throws {

@@ -99,6 +99,10 @@ public struct Config: Sendable {
     public var publicBaseURL: String?
     /// Total deadline of one API call's bank exchange, in seconds.
     public var bankTimeoutSeconds = 30.0
+    /// The BPCE bank code a group-wide registration (`"bank": "bpce"`) goes through, per environment. Sandbox:
+    /// 13807, the bank the BPCE sandbox documentation names for AIS (seed `bpce-89c3-ais-sandbox`); production:
+    /// none by default (the first BPCE bank of the catalog), which an operator should set.
+    public var bpceRegistrationBank: [Environment: String] = [.sandbox: "13807"]
     /// Sandbox registrations a bank accepts as pending (BPCE: next working day 14:00 Paris) become active at once.
     /// For a local simulator that activates immediately (`scripts/run`); never for production registrations.
     public var sandboxActivationImmediate = false
@@ -224,6 +228,15 @@ public struct Config: Sendable {
             env.choice("PASSERELLE_SANDBOX_ACTIVATION", default: "bank-rule", allowed: ["bank-rule", "immediate"])
             == "immediate"
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
+        for environment in Environment.allCases {
+            let name = "PASSERELLE_BPCE_REGISTRATION_BANK_" + environment.rawValue.uppercased()
+            guard let code = env.optionalString(name) ?? bpceRegistrationBank[environment] else { continue }
+            if catalog.bpceRegistrationBank(code: code, for: environment) == nil {
+                env.report("\(name): no BPCE bank '\(code)' with \(environment) URLs in the catalog")
+            } else {
+                bpceRegistrationBank[environment] = code
+            }
+        }
         if let key = bootstrapAPIKey, !APIKeyStore.isWellFormed(key.reveal) {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: 16 to 200 visible ASCII characters (no spaces) expected")
         }

@@ -16,13 +16,17 @@ public struct RegistrationService: Sendable {
     let publicBaseURL: String?
     /// Treat pending sandbox registrations as active at once (`PASSERELLE_SANDBOX_ACTIVATION=immediate`).
     let sandboxActivationImmediate: Bool
+    /// The BPCE bank code a group-wide registration goes through, per environment (`Config.bpceRegistrationBank`).
+    let bpceRegistrationBank: [Environment: String]
     let now: @Sendable () -> Date
 
     public init(
         db: PostgresClient, store: RegistrationStore? = nil, certificates: CertificateService, catalog: BankCatalog,
         clients: BankClientFactory, adapters: AdapterDirectory, publicBaseURL: String?,
-        sandboxActivationImmediate: Bool = false, now: @escaping @Sendable () -> Date = { Date() }
+        sandboxActivationImmediate: Bool = false, bpceRegistrationBank: [Environment: String] = [.sandbox: "13807"],
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.bpceRegistrationBank = bpceRegistrationBank
         self.sandboxActivationImmediate = sandboxActivationImmediate
         self.db = StoreDatabase(db)
         self.store = store ?? RegistrationStore(db: db)
@@ -195,7 +199,8 @@ public struct RegistrationService: Sendable {
 
     func resolveBank(_ raw: String, environment: Environment, issues: inout [FieldIssue]) -> BankProfile? {
         if raw == "bpce" {
-            guard let profile = catalog.defaultBPCERegistrationBank(for: environment) else {
+            guard let profile = catalog.bpceRegistrationBank(code: bpceRegistrationBank[environment], for: environment)
+            else {
                 issues.append(FieldIssue(field: "bank", message: "no BPCE bank offers the \(environment) environment"))
                 return nil
             }

@@ -29,10 +29,17 @@ public struct BankCatalog: Sendable {
     /// The `GET /v1/banks` list.
     public var summaries: [BankSummary] { all.map(\.summary) }
 
-    /// The bank whose host a BPCE group-wide registration goes through when the caller named none: the first BPCE
-    /// bank with URLs for `environment`, preferring 17515 (the seed's registration example) and 13807.
-    public func defaultBPCERegistrationBank(for environment: Environment) -> BankProfile? {
-        let preferred = ["17515", "13807"].compactMap { BankID("bpce:\($0)") }.compactMap { byID[$0] }
-        return (preferred + profiles(of: .bpce)).first { $0.endpoints(for: environment) != nil }
+    /// The bank whose host a BPCE group-wide registration (`"bank": "bpce"`) goes through: the one the operator
+    /// chose for `environment` (`PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX` / `_PRODUCTION`), nil when the catalog
+    /// has no such bank with URLs for that environment.
+    /// - Parameter code: The bank code the operator chose for this environment; nil: the first BPCE bank of the
+    ///   catalog that offers the environment.
+    public func bpceRegistrationBank(code: String?, for environment: Environment) -> BankProfile? {
+        if let code {
+            guard let id = BankID("bpce:\(code)"), let profile = byID[id], profile.endpoints(for: environment) != nil
+            else { return nil }
+            return profile
+        }
+        return profiles(of: .bpce).first { $0.endpoints(for: environment) != nil }
     }
 }
