@@ -79,7 +79,8 @@ public struct ConnectionService: Sendable {
             try adapter.authorizationURL(
                 AuthorizationRequest(
                     clientID: clientID, redirectURI: request.redirectURI, state: state, roles: request.roles,
-                    codeChallenge: challenge, language: request.language),
+                    extendedTransactionHistory: registration.extendedTransactionHistory, codeChallenge: challenge,
+                    language: request.language),
                 client: client)
         }
         let record = ConnectionRecord(

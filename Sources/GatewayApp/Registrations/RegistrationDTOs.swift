@@ -105,6 +105,7 @@ struct RegistrationDTO: Encodable {
     var softwareId: String?
     var logoUri: String?
     var clientLegalId: String?
+    var extendedTransactionHistory: Bool
     var bankKeys: [BankKey]
     var lastBankExchange: BankExchange?
     var createdAt: Date
@@ -128,6 +129,7 @@ struct RegistrationDTO: Encodable {
         softwareId = r.softwareID
         logoUri = r.logoURI
         clientLegalId = r.clientLegalID
+        extendedTransactionHistory = r.extendedTransactionHistory
         bankKeys = r.bankKeys.map { BankKey(certificateId: $0.certificateID, kid: $0.kid, sha256Fingerprint: $0.sha256Fingerprint) }
         lastBankExchange = includeExchange ? BankExchange(request: r.lastRequest, response: r.lastResponse) : nil
         createdAt = r.createdAt

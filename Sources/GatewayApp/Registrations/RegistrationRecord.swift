@@ -23,6 +23,9 @@ public struct RegistrationRecord: Sendable, Equatable {
     public var softwareID: String?
     public var logoURI: String?
     public var clientLegalID: String?
+    /// History beyond 90 days asked for (Euro-Information `extended_transaction_history`): sent again with every
+    /// update and authorize URL.
+    public var extendedTransactionHistory = false
     /// The keys as the bank knows them (kid and certificate fingerprint), for rotation.
     public var bankKeys: [RegistrationResult.Key]
     public var lastRequest: String?

@@ -61,9 +61,10 @@ public struct RegistrationService: Sendable {
             clientID: nil, keyID: nil, registrationClientURI: nil, activatesAt: nil, qwacCertificateID: qwacID,
             qsealCertificateID: qsealID, clientName: body.clientName, redirectURIs: body.redirectUris, roles: roles,
             contact: body.contact, softwareID: body.softwareId, logoURI: body.logoUri, clientLegalID: body.clientLegalId,
-            bankKeys: [], lastRequest: nil, lastResponse: nil, version: 1, createdAt: now(), updatedAt: now())
+            extendedTransactionHistory: body.extendedTransactionHistory ?? false, bankKeys: [], lastRequest: nil,
+            lastResponse: nil, version: 1, createdAt: now(), updatedAt: now())
         let request = registrationRequest(
-            for: record, qseal: qseal, extendedHistory: body.extendedTransactionHistory ?? false)
+            for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
         let client = try await clients.client(for: record)
         let result = try await bankCall(profile.id) {
             try await adapters.adapter(for: profile.id).register(request, client: client, context: context)
@@ -127,7 +128,8 @@ public struct RegistrationService: Sendable {
             }
             guard issues.isEmpty else { throw GatewayError.refusedFields(issues) }
             let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
-            let request = registrationRequest(for: record, qseal: qseal, extendedHistory: false)
+            let request = registrationRequest(
+                for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
             let client = try await clients.client(for: record)
             let result = try await bankCall(record.bankID) {
                 try await adapters.adapter(for: record.bankID).updateRegistration(

@@ -17,21 +17,22 @@ public struct RegistrationStore: Sendable {
     static let columnsSQL = Query(unsafeSQL: """
         id, provider, bank_id, environment, status, client_id, key_id, registration_client_uri, activates_at,
         qwac_certificate_id, qseal_certificate_id, client_name, redirect_uris, roles, contact::text AS contact,
-        software_id, logo_uri, client_legal_id, bank_keys::text AS bank_keys, last_request::text AS last_request,
-        last_response::text AS last_response, version, created_at, updated_at
+        software_id, logo_uri, client_legal_id, extended_transaction_history, bank_keys::text AS bank_keys,
+        last_request::text AS last_request, last_response::text AS last_response, version, created_at, updated_at
         """)
 
     public func insert(_ r: RegistrationRecord, on connection: PostgresConnection? = nil) async throws {
         let query: Query = """
             INSERT INTO registrations (id, provider, bank_id, environment, status, client_id, key_id,
               registration_client_uri, activates_at, qwac_certificate_id, qseal_certificate_id, client_name,
-              redirect_uris, roles, contact, software_id, logo_uri, client_legal_id, bank_keys, last_request,
-              last_response, version)
+              redirect_uris, roles, contact, software_id, logo_uri, client_legal_id, extended_transaction_history,
+              bank_keys, last_request, last_response, version)
             VALUES (\(r.id), \(r.provider.rawValue), \(r.bankID.description), \(r.environment.rawValue),
               \(r.status.rawValue), \(r.clientID), \(r.keyID), \(r.registrationClientURI), \(r.activatesAt),
               \(r.qwacCertificateID), \(r.qsealCertificateID), \(r.clientName), \(r.redirectURIs),
               \(r.roles.map(\.rawValue)), \(JSONText(JSONCoding.string(r.contact)))::jsonb, \(r.softwareID),
-              \(r.logoURI), \(r.clientLegalID), \(JSONText(JSONCoding.string(r.bankKeys)))::jsonb,
+              \(r.logoURI), \(r.clientLegalID), \(r.extendedTransactionHistory),
+              \(JSONText(JSONCoding.string(r.bankKeys)))::jsonb,
               \(r.lastRequest.map { JSONText($0) })::jsonb, \(r.lastResponse.map { JSONText($0) })::jsonb, \(r.version))
             """
         if let connection { _ = try await connection.execute(query) } else { _ = try await db.execute(query) }
@@ -46,6 +47,7 @@ public struct RegistrationStore: Sendable {
               client_name = \(r.clientName), redirect_uris = \(r.redirectURIs), roles = \(r.roles.map(\.rawValue)),
               contact = \(JSONText(JSONCoding.string(r.contact)))::jsonb, software_id = \(r.softwareID),
               logo_uri = \(r.logoURI), client_legal_id = \(r.clientLegalID),
+              extended_transaction_history = \(r.extendedTransactionHistory),
               bank_keys = \(JSONText(JSONCoding.string(r.bankKeys)))::jsonb,
               last_request = \(r.lastRequest.map { JSONText($0) })::jsonb,
               last_response = \(r.lastResponse.map { JSONText($0) })::jsonb,
@@ -127,6 +129,7 @@ public struct RegistrationStore: Sendable {
             clientName: clientName, redirectURIs: redirects, roles: roles.compactMap(Role.init(rawValue:)),
             contact: try JSONCoding.decoder.decode(RegistrationRequest.Contact.self, from: Array(contactText.utf8)),
             softwareID: softwareID, logoURI: logo, clientLegalID: legal,
+            extendedTransactionHistory: try row.decode("extended_transaction_history"),
             bankKeys: try JSONCoding.decoder.decode([RegistrationResult.Key].self, from: Array(keysText.utf8)),
             lastRequest: lastRequest, lastResponse: lastResponse, version: version, createdAt: createdAt,
             updatedAt: updatedAt)

@@ -99,3 +99,35 @@ import TestSupport
         }
     }
 }
+
+/// Euro-Information's `extended_transaction_history`: asked for at registration, kept by the registration, and
+/// asked for again at every update and in every authorize URL (it used to be dropped by the first update).
+@Suite struct ExtendedHistoryTests {
+    @Test func theExtendedHistoryScopeSurvivesUpdatesAndReachesAuthorization() async throws {
+        let sim = try await SimulatorHarness.start()
+        let h = try await sim.startGateway()
+        defer { Task { await h.stop(); await sim.stop() } }
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        var body = RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal)
+        body["extendedTransactionHistory"] = true
+        let created = try await h.request("POST", "/v1/registrations", json: body)
+        #expect(created.status == 201, "\(created.text)")
+        #expect(created.json["extendedTransactionHistory"] as? Bool == true)
+        let id = try #require(created.json["id"] as? String)
+        func authorizeScope() async throws -> String {
+            let connection = try await h.request(
+                "POST", "/v1/connections",
+                json: ["bank": "cmcic:cic", "psuReference": "history", "redirectUri": "https://tpp.example/callback"])
+            let text = try #require(connection.json["authorizationUrl"] as? String)
+            let url = try #require(URL(string: text))
+            return url.queryValue("scope") ?? ""
+        }
+        #expect(try await authorizeScope().contains("extended_transaction_history"))
+        let patched = try await h.request("PATCH", "/v1/registrations/\(id)", json: ["clientName": "Renamed TPP"])
+        #expect(patched.status == 200, "\(patched.text)")
+        #expect(patched.json["extendedTransactionHistory"] as? Bool == true)
+        let sent = try await h.app.db.query("SELECT last_request::text AS r FROM registrations WHERE id = \(UUID(uuidString: id)!)")
+        #expect(try sent[0].decode("r", as: String?.self)?.contains("extended_transaction_history") == true, "the update asked again")
+        #expect(try await authorizeScope().contains("extended_transaction_history"))
+    }
+}
