@@ -1,5 +1,5 @@
 # Passerelle container image: a release build on the Swift toolchain image, run on debian:bookworm-slim as a
-# non-root user. See shared docs "containers.md" for building it with podman on machines without Docker.
+# non-root user. podman builds it too where there is no Docker (`--format docker` keeps the HEALTHCHECK).
 FROM swift:6.3-bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         libpq-dev libcurl4-openssl-dev libssl-dev pkg-config && rm -rf /var/lib/apt/lists/*

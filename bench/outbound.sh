@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Outbound benchmark (not a test), issue 5: calls/s and p50/p99 latency of CurlKit's CurlTransport against a
+# Outbound benchmark (not a test): calls/s and p50/p99 latency of CurlKit's CurlTransport against a
 # local mTLS server (Debian nginx, `ssl_verify_client on`, a small JSON body) on reused connections with 1 and
 # 4 concurrent callers, the share of calls that reused a connection, and the client's CPU per call next to a
 # plain C libcurl loop doing the same requests on one easy handle.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test), issue 8: signed proxied account reads.
+# Benchmark (not a test): signed proxied account reads.
 #   A release build of `passerelle serve` in front of a minimal mutual-TLS "bank" (Debian nginx with
 #   `ssl_verify_client on`, fixed bodies: registration, token, and a STET accounts list for `GET …/accounts`),
 #   configured through PASSERELLE_BANKS_FILE (cmcic:cic sandbox → the nginx), on a throwaway PostgreSQL.
@@ -11,7 +11,7 @@
 #        the unattended budget does not refuse): signed proxied calls/s, p50/p99;
 #     3. at one connection: wrk -t1 -c1 through Passerelle, and a direct unsigned libcurl loop to the nginx bank
 #        (bench/lib/mtls-latency.c, one reused mTLS connection): the latency Passerelle adds (p50, p99).
-#   Targets (issue 8): proxied calls/s >= 60 % of the two-process sign rate; p50 added <= 1.5 ms; p99 added <= 3 ms.
+#   Targets: proxied calls/s >= 60 % of the two-process sign rate; p50 added <= 1.5 ms; p99 added <= 3 ms.
 # Usage: bench/proxy.sh
 #   BENCH_DURATION=10s  BENCH_CONNECTIONS=32  BENCH_DIRECT_CALLS=5000  BENCH_POOL_SIZE=10 (PASSERELLE_DATABASE_POOL_SIZE)
 #   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of

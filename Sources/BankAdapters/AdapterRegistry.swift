@@ -1,7 +1,7 @@
 import CurlKit
 import GatewayCore
 
-/// Which adapter serves which provider (style.md §4); built once by the application and immutable.
+/// Which adapter serves which provider (docs/adapters.md); built once by the application and immutable.
 public struct AdapterRegistry: Sendable {
     private let adapters: [Provider: any BankAdapter]
 

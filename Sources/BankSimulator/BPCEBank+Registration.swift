@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// BPCE's PSD2 Registration API (seed bpce-89c3-registration-api.txt): `POST /stet/setting/v1/register` and
+/// BPCE's PSD2 Registration API (docs/protocol.md §5.2): `POST /stet/setting/v1/register` and
 /// `GET/PUT/DELETE /stet/setting/v1/register/{client_id}`, with mTLS, the `manageRegistration` bearer, a signature
 /// and a digest; every field rule of the seed; activation at 14:00 Paris time.
 extension BPCEBank {

@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// One BPCE bank code (protocol-reference §5): group-wide registration API, OAuth per codetab, STET 1.4.2 resources
+/// One BPCE bank code (docs/protocol.md §5): group-wide registration API, OAuth per codetab, STET 1.4.2 resources
 /// under `/stet/psd2/v1/`.
 struct BPCEBank {
     let simulator: BankSimulator
@@ -10,7 +10,7 @@ struct BPCEBank {
 
     /// BPCE registrations are group-wide.
     static let registry = "bpce"
-    /// The generic client id of the registration token (seed bpce-89c3-registration-api.txt).
+    /// The generic client id of the registration token (docs/protocol.md §5.2).
     static let registrationClientID = "PSD2_TPPRegister"
     var style: BankSimulator.TokenStyle { .init(tokenType: "Bearer", extraScope: "offline_access") }
 

@@ -1,7 +1,7 @@
 import GatewayLogging
 import HTTPServerKit
 
-/// The strict Euro-Information and BPCE sandbox (issue 6) as one `HTTPHandler`.
+/// The strict Euro-Information and BPCE sandbox (docs/simulator.md) as one `HTTPHandler`.
 ///
 /// Requests are told apart like this:
 /// - `/__simulator/…`: introspection for tests (counters, reset, clock, token expiry).

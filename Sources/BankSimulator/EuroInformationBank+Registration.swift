@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// RFC 7591 / 7592 dynamic client registration at Euro-Information (protocol-reference §4.2), authenticated by the
+/// RFC 7591 / 7592 dynamic client registration at Euro-Information (docs/protocol.md §4.2), authenticated by the
 /// QWAC alone.
 extension EuroInformationBank {
     static let scopes: Set<String> = ["aisp", "extended_transaction_history", "pisp", "cbpii"]

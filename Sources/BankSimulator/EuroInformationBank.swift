@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// One Euro-Information brand (protocol-reference §4): RFC 7591/7592 registration over mTLS, OAuth with PKCE,
+/// One Euro-Information brand (docs/protocol.md §4): RFC 7591/7592 registration over mTLS, OAuth with PKCE,
 /// STET resources under `{root}stet-psd2-api/{version}/`.
 struct EuroInformationBank {
     let simulator: BankSimulator

@@ -1,5 +1,5 @@
 /// Civil-date arithmetic, Europe/Paris local time and the French public holidays, without a time-zone database:
-/// BPCE's activation rule (protocol-reference §5.2) and HTTP dates only need these.
+/// BPCE's activation rule (docs/protocol.md §5.2) and HTTP dates only need these.
 enum ParisCalendar {
     struct CivilDate: Hashable, Sendable, Comparable {
         var year: Int, month: Int, day: Int
@@ -103,7 +103,7 @@ enum ParisCalendar {
         return wd != 0 && wd != 6 && !holidays(d.year).contains(d) && !extraHolidays.contains(d)
     }
 
-    /// BPCE activation (seed bpce-89c3-registration-api.txt): same day 14:00 Paris when `t` falls on a working day
+    /// BPCE activation (docs/protocol.md §5.2): same day 14:00 Paris when `t` falls on a working day
     /// before the cutoff (09:59 by default), otherwise the next working day at 14:00.
     static func bpceActivation(after t: Int64, cutoff: Int64 = 9 * 3600 + 59 * 60, extraHolidays: Set<CivilDate> = [])
         -> Int64

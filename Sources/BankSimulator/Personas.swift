@@ -1,4 +1,4 @@
-/// The sandbox customers (seed bpce-89c3-ais-sandbox.txt), served under both families.
+/// The sandbox customers (seed bpce-89c3-ais-sandbox), served under both families.
 struct Persona: Sendable {
     struct Account: Sendable {
         var resourceId: String

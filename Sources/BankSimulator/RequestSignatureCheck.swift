@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// A parsed Cavage `Signature` header (draft-cavage-http-signatures-10 §2.1; protocol-reference §3.1).
+/// A parsed Cavage `Signature` header (draft-cavage-http-signatures-10 §2.1; docs/protocol.md §3.1).
 struct CavageSignature: Sendable {
     var keyId: String
     var algorithm: String?
@@ -65,25 +65,25 @@ struct SignaturePolicy: Sendable {
     /// Headers that must be present but need not be signed.
     var requiredPresent: [String] = []
 
-    /// Euro-Information, seed cmcic-becm-request-signing.txt.
+    /// Euro-Information, seed cmcic-becm-request-signing (docs/protocol.md §4.4).
     static let euroInformation = SignaturePolicy(
         required: ["(request-target)", "host", "date", "x-request-id"], requiredWithBody: ["content-type", "digest"],
         psuHeadersMustBeSigned: true, authorizationMustNotBeSigned: true, dateRequired: true,
         requiredPresent: ["accept", "user-agent"])
-    /// BPCE, protocol-reference §5.6: what every observed client signs.
+    /// BPCE, docs/protocol.md §5.5: what every observed client signs.
     static let bpce = SignaturePolicy(
         required: ["(request-target)", "x-request-id"], requiredWithBody: ["digest"], psuHeadersMustBeSigned: false,
         authorizationMustNotBeSigned: false, dateRequired: false)
 }
 
-/// The twelve STET `PSU-*` headers (protocol-reference §2.2).
+/// The twelve STET `PSU-*` headers (docs/protocol.md §2.2).
 let psuHeaderNames = [
     "psu-ip-address", "psu-ip-port", "psu-http-method", "psu-date", "psu-user-agent", "psu-referer", "psu-accept",
     "psu-accept-charset", "psu-accept-encoding", "psu-accept-language", "psu-geo-location", "psu-device-id",
 ]
 
 enum RequestSignatureCheck {
-    /// Checks headers, date, digest and the parsed signature's shape, in the order of protocol-reference §3.5,
+    /// Checks headers, date, digest and the parsed signature's shape, in the order of docs/protocol.md §3.5,
     /// leaving the final RSA verification (which needs the resolved key) to `verify`.
     static func checkShape(
         _ request: HTTPRequest, policy: SignaturePolicy, now: Int64, skew: Int64, crypto: any SimulatorCrypto
@@ -142,7 +142,7 @@ enum RequestSignatureCheck {
         return sig
     }
 
-    /// The draft-10 signing string (protocol-reference §3.2).
+    /// The draft-10 signing string (docs/protocol.md §3.2).
     static func signingString(_ request: HTTPRequest, headers: [String]) -> String {
         headers.map { name in
             if name == "(request-target)" {

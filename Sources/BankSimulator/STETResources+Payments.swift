@@ -1,6 +1,6 @@
 import HTTPServerKit
 
-/// PISP (payment requests, protocol-reference §2.7) and CBPII (funds confirmations, §2.8).
+/// PISP (payment requests, docs/protocol.md §2.7) and CBPII (funds confirmations, §2.7).
 extension STETResources {
     func createPayment(_ call: Call) throws(SimulatorRejection) -> HTTPResponse {
         guard let doc = JSON.parse(call.request.body), doc.objectMembers != nil else {

@@ -16,7 +16,7 @@ struct STETFlavor: Sendable {
     var bicFi: String { isBPCE ? "CCBPFRPPNAN" : "CMCIFRPP" }
 }
 
-/// STET 1.4.2 AISP / PISP / CBPII resources (protocol-reference §2.4–2.8).
+/// STET 1.4.2 AISP / PISP / CBPII resources (docs/protocol.md §2.4–§2.7).
 struct STETResources {
     let simulator: BankSimulator
     let flavor: STETFlavor

@@ -1,5 +1,5 @@
-/// Every setting of the simulator. Defaults follow the strict reading of the documentation (issue 6,
-/// protocol-reference §7); `init(environment:)` reads `PASSERELLE_SIMULATOR_*` for `passerelle simulator`.
+/// Every setting of the simulator. Defaults follow the strict reading of the documentation (docs/simulator.md,
+/// docs/protocol.md §7); `init(environment:)` reads `PASSERELLE_SIMULATOR_*` for `passerelle simulator`.
 public struct SimulatorConfiguration: Sendable {
     /// When a BPCE registration (or a change) takes effect.
     public enum ActivationMode: String, Sendable { case strict, immediate }
@@ -43,23 +43,23 @@ public struct SimulatorConfiguration: Sendable {
     public var dateSkew: Int64 = 300
     public var activationMode = ActivationMode.strict
     /// The STET version segments served at Euro-Information (`{root}stet-psd2-api/{version}/`); the portals publish
-    /// v2.1, production clients call v2.0 (protocol-reference §7.2).
+    /// v2.1, production clients call v2.0 (docs/protocol.md §7.2).
     public var euroInformationAPIVersions: Set<String> = ["v2.0", "v2.1"]
     /// BPCE activation deadline in seconds after local midnight: a registration answered before it on a working day
-    /// is active the same day at 14:00 Paris time. The seed says "before 09:59" (strict default, 09:59:00); the
-    /// algorithm in protocol-reference §5.2 reads "before 10:00" (36000).
+    /// is active the same day at 14:00 Paris time. The seed says "the 09:59 am deadline" (strict default, 09:59:00);
+    /// 36000 (10:00) is the lenient reading GatewayCore's `ActivationCalendar` uses (docs/protocol.md §5.2).
     public var activationCutoff: Int64 = 9 * 3600 + 59 * 60
     public var trustedBeneficiariesMode = TrustedBeneficiariesMode.list
     public var rateLimitAnswer = RateLimitAnswer.tooManyRequests
     /// Unattended calls (no `PSU-IP-Address`) per 24 h per client × PSU × account × resource at BPCE.
     public var unattendedCallsPerDay = 4
-    /// The Euro-Information path segments served (banks.md §1).
+    /// The Euro-Information path segments served (docs/protocol.md §8.1).
     public var euroInformationSegments: Set<String> = [
         "cm", "becm", "cic", "cic-banqueprivee", "banquetransatlantique", "monabanq", "beobank", "targobank-es",
     ]
     /// BPCE bank codes served; empty means any five-digit code.
     public var bpceBankCodes: Set<String> = []
-    /// BPCE `grant_types` must be exactly `["client_credentials"]` (the seed's strict reading, protocol-reference §7.4);
+    /// BPCE `grant_types` must be exactly `["client_credentials"]` (the seed's strict reading, docs/protocol.md §7.4);
     /// false also accepts `authorization_code` and `refresh_token` beside it.
     public var bpceStrictGrantTypes = true
     /// The path prefix that selects BPCE when the Host header cannot: `/{prefix}/{codetab}/…`.

@@ -6,7 +6,7 @@ struct SimulatorRejection: Error, Sendable {
     var response: HTTPResponse
     var reason: String
 
-    /// A STET `ErrorModel` answer (protocol-reference §2.9), e.g. `403` with message `NAAC`.
+    /// A STET `ErrorModel` answer (docs/protocol.md §2.8), e.g. `403` with message `NAAC`.
     static func stet(_ status: Int, _ message: String, path: String, now: Int64, reason: String) -> SimulatorRejection {
         SimulatorRejection(response: stetResponse(status, message, path: path, now: now), reason: reason)
     }

@@ -3,7 +3,7 @@ import Testing
 
 @testable import BankSimulator
 
-/// One request per BPCE signed-call check (protocol-reference §5.6), refused with the status and logged reason.
+/// One request per BPCE signed-call check (docs/protocol.md §5.5), refused with the status and logged reason.
 @Suite struct BPCECheckTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String

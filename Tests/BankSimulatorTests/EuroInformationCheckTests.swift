@@ -3,7 +3,7 @@ import Testing
 
 @testable import BankSimulator
 
-/// One request per check of the seed cmcic-becm-request-signing.txt, each refused with the bank's status and the
+/// One request per check of docs/protocol.md §4.4, each refused with the bank's status and the
 /// precise logged reason; the baseline (no tampering) passes.
 @Suite struct EuroInformationCheckTests {
     struct Case: Sendable, CustomTestStringConvertible {

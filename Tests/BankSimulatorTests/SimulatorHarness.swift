@@ -74,7 +74,7 @@ final class SimulatorHarness: Sendable {
         static let none = Tamper()
     }
 
-    /// A request signed the way the gateway signs it for `family` (protocol-reference §3, §4.4, §5.6).
+    /// A request signed the way the gateway signs it for `family` (docs/protocol.md §3, §4.4, §5.5).
     func signed(
         _ family: Family, _ method: HTTPMethod, _ target: String, host: String = "localhost", token: String?,
         keyId: String,

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 
-/// Keeps `openapi/passerelle.yaml` in step with the routes of internal-api.md (the router-side check, every route
+/// Keeps `openapi/passerelle.yaml` in step with the API's routes (the router-side check, every route
 /// the router has ↔ the document, belongs with the HTTP handlers).
 @Suite struct OpenAPIDocumentTests {
-    /// Every route of internal-api.md except payments and funds confirmations (a later issue).
+    /// Every route of the API contract except payments and funds confirmations (not built yet).
     static let contractRoutes: Set<String> = [
         "GET /v1/banks", "GET /v1/banks/{bankId}",
         "POST /v1/certificates", "GET /v1/certificates", "GET /v1/certificates/{certificateId}",
@@ -19,7 +19,7 @@ import Testing
         "PUT /v1/connections/{connectionId}/consents", "GET /v1/connections/{connectionId}/trusted-beneficiaries",
         "GET /v1/connections/{connectionId}/identity",
         "GET /health", "GET /ready", "GET /metrics", "GET /openapi.yaml",
-        // Beyond internal-api.md: the public QSealC certificate URL banks may use as keyId / x5u.
+        // Outside `/v1`: the public QSealC certificate URL banks may use as keyId / x5u.
         "GET /certificates/{file}",
     ]
 

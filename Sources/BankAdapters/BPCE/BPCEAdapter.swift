@@ -4,7 +4,7 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 
-/// The Groupe BPCE (89C3) adapter (protocol-reference §5): the `PSD2_TPPRegister`/`manageRegistration` token, then
+/// The Groupe BPCE (89C3) adapter (docs/protocol.md §5): the `PSD2_TPPRegister`/`manageRegistration` token, then
 /// signed `POST/PUT/GET/DELETE /stet/setting/v1/register` with exactly one JWK (leaf-only `x5c`, `x5t#S256`, our
 /// `kid`); registrations are `pending` until the activation rule's 14:00 Paris time; OAuth without PKCE and without
 /// `scope` on code and refresh; STET AIS under `/stet/psd2/v1` with `PUT /consents`, signed with the `client_id`.
@@ -87,7 +87,7 @@ public struct BPCEAdapter: STETAdapter {
         return id ? path + "/{clientId}" : path
     }
 
-    /// The `keyId` of registration calls for `registrationKeyIdMode` (protocol-reference §5.6): the certificate URL
+    /// The `keyId` of registration calls for `registrationKeyIdMode` (docs/protocol.md §5.5): the certificate URL
     /// when configured, else our `kid` (POST) or the `client_id` (later calls).
     func registrationKeyID(client: BankClient, request: RegistrationRequest?, clientID: String?) -> String {
         let fallback = clientID ?? request?.keyID ?? ""
@@ -98,7 +98,7 @@ public struct BPCEAdapter: STETAdapter {
         }
     }
 
-    /// The seed's document (protocol-reference §5.2): exactly one JWK with the leaf only, `x5t#S256`, our `kid`, no
+    /// The seed's document (docs/protocol.md §5.2): exactly one JWK with the leaf only, `x5t#S256`, our `kid`, no
     /// `x5u`/`x5t`; comma-separated scope; `provider_legal_id` from the QSealC's organizationIdentifier.
     func document(_ request: RegistrationRequest, client: BankClient, isCreation: Bool) throws -> [UInt8] {
         let leaf = try dependencies.credentials.certificate(client.qseal).leaf

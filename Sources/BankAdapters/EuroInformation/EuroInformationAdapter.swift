@@ -4,7 +4,7 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 
-/// The Euro-Information (Crédit Mutuel / CIC …) adapter (protocol-reference §4): RFC 7591/7592 registration
+/// The Euro-Information (Crédit Mutuel / CIC …) adapter (docs/protocol.md §4): RFC 7591/7592 registration
 /// authenticated by the QWAC alone, OAuth with PKCE S256 and an unsigned token endpoint, STET AIS under the brand's
 /// `apiRoot`, signed with the bank's `kid` (or the registered `x5u`).
 ///
@@ -113,7 +113,7 @@ public struct EuroInformationAdapter: STETAdapter {
         return .object(members)
     }
 
-    /// The RFC 7591 document (protocol-reference §4.2).
+    /// The RFC 7591 document (docs/protocol.md §4.2).
     func document(_ request: RegistrationRequest, client: BankClient, keys: [JSONValue], clientID: String?) throws
         -> [UInt8]
     {

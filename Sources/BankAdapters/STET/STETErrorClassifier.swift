@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 
-/// Turns a bank's non-2xx answer into the shared `AdapterError` taxonomy (protocol-reference §2.9, §4.3, §5.4):
+/// Turns a bank's non-2xx answer into the shared `AdapterError` taxonomy (docs/protocol.md §2.8, §4.3, §5.4):
 /// STET `ErrorModel` codes (`NAAC`, `NIMP`, `TMRQ`, `INTE`), OAuth errors (`invalid_grant` and the Euro-Information
 /// texts "Refresh token has expired" / "Invalid refresh token"), `ERREUR Technique` pages and HTML error pages.
 /// Only the bank's short code and message are kept (sanitized), never the body.

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// Resolves HAL `href`s from bank responses (protocol-reference §2.1, §2.6): relative hrefs include the bank's
+/// Resolves HAL `href`s from bank responses (docs/protocol.md §2.1, §2.6): relative hrefs include the bank's
 /// prefix (`/cic/stet-psd2-api/v2.0/accounts/1/transactions?page=2`) and are resolved against the API **host**,
 /// never the API root; absolute hrefs are accepted only on the API's own origin, so a response can never send our
 /// signed, mTLS-authenticated call somewhere else.

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// Maps STET wire bodies to the normalized domain models (protocol-reference §6), and domain requests to STET
+/// Maps STET wire bodies to the normalized domain models (docs/protocol.md §6), and domain requests to STET
 /// bodies. Pure functions over bytes, so they are tested with the seeds' JSON.
 ///
 /// Tolerance rules: unknown fields are ignored; amounts may be strings or numbers; remittance may be an array, an

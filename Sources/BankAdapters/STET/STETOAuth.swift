@@ -1,7 +1,7 @@
 import GatewayCore
 import GatewayLogging
 
-/// The pure parts of STET OAuth 2.0 (protocol-reference §2.3, §4.3, §5.3): the authorization URL with each bank's
+/// The pure parts of STET OAuth 2.0 (docs/protocol.md §2.3, §4.3, §5.3): the authorization URL with each bank's
 /// scope syntax, and the token-endpoint form bodies.
 public enum STETOAuth {
     /// The authorization URL of `bank` in `environment`: `response_type=code`, `client_id`, `redirect_uri`, `scope`,

@@ -3,7 +3,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// What every bank adapter is built from (style.md §4: injected dependencies, no global state): the outbound
+/// What every bank adapter is built from (injected, no global state, so tests replace any): the outbound
 /// transport, the cache of parsed certificates and keys, the clock, the `X-Request-ID` generator and the BPCE
 /// activation calendar. Tests inject a recording transport, a fixed clock and fixed request ids.
 public struct AdapterDependencies: Sendable {

@@ -32,7 +32,7 @@ struct BankCall: Sendable {
 }
 
 /// The one outbound request builder (pure but for the injected clock and request ids), for every bank call
-/// (protocol-reference §1–§3, §4.4, §5.6). Headers in this order: `Host` (`BankURL.host`), `Date` (IMF-fixdate),
+/// (docs/protocol.md §1–§3, §4.4, §5.5). Headers in this order: `Host` (`BankURL.host`), `Date` (IMF-fixdate),
 /// `X-Request-ID` (UUID v4), `Authorization: Bearer` (when the call has a token), `Accept`, `Content-Type` with a
 /// body, `Digest` with a body or always where the profile has `digestWithoutBody`, then the `PSU-*` headers in
 /// STET order; then a `Signature` over the profile's ordered header list plus every `psu-*` header present (never

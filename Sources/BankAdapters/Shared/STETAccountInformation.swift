@@ -4,7 +4,7 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 
-/// The STET AIS calls both families share (protocol-reference §2.4–§2.6), signed with the PSD2 `keyId` of the
+/// The STET AIS calls both families share (docs/protocol.md §2.4–§2.6), signed with the PSD2 `keyId` of the
 /// bank's `keyIdMode`, PSU headers forwarded. Bank differences are profile data (API root, signed headers,
 /// `digestWithoutBody`, `supportsPutConsents`).
 struct STETAccountInformation: Sendable {
@@ -114,7 +114,7 @@ struct STETAccountInformation: Sendable {
     }
 }
 
-/// The token endpoint calls (protocol-reference §2.3, §4.3, §5.3): form bodies from `STETOAuth`, mTLS, never signed.
+/// The token endpoint calls (docs/protocol.md §2.3, §4.3, §5.3): form bodies from `STETOAuth`, mTLS, never signed.
 struct STETTokenEndpoint: Sendable {
     let caller: BankCaller
 

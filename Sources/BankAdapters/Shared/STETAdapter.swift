@@ -54,7 +54,7 @@ extension STETAdapter {
     }
 
     /// `PUT /consents` with the IBANs (201, no body); a no-op unless the profile says the bank has the call
-    /// (Euro-Information, protocol-reference §4.5).
+    /// (Euro-Information, docs/protocol.md §4.5).
     public func putConsents(
         _ consents: ConsentRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext
     ) async throws {

@@ -1,6 +1,6 @@
 import GatewayCore
 
-/// The one translation of adapter errors at the service boundary (style.md §5, docs/core.md): an `AdapterError`
+/// The one translation of adapter errors at the service boundary (docs/architecture.md): an `AdapterError`
 /// becomes `GatewayError.upstream(bank, …)` (a refused refresh token keeps the bank's code and is sent as
 /// `reauthorization-required`) — except a timeout (`.upstreamTimeout`) and the errors no bank took part in
 /// (`notCallable` → 422, `internalFailure` → 500); anything else — a `GatewayError`, a cancellation — passes

@@ -4,7 +4,7 @@ import GatewayLogging
 import HTTPServerKit
 import JSONKit
 
-/// The edge mapping (style.md §5): every `GatewayError` leaves as one RFC 9457 problem, with `errors` for
+/// The one edge mapping (docs/architecture.md): every `GatewayError` leaves as one RFC 9457 problem, with `errors` for
 /// validation, `bank` for bank errors and `Retry-After` for budgets.
 extension GatewayError: ProblemConvertible {
     public func problem(instance: String, requestID: String) -> Problem {

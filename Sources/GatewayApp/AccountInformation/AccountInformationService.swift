@@ -3,10 +3,10 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 
-/// Account information in one normalized shape for both bank families (internal-api.md): accounts with stable ids,
-/// balances, transactions page by page, consents, trusted beneficiaries and identity. Each read gets a valid access
-/// token from `TokenKeeper`, forwards the caller's PSU headers, and — when the customer is not present — passes the
-/// unattended budget first.
+/// Account information in one normalized shape for both bank families (openapi/passerelle.yaml): accounts with
+/// stable ids, balances, transactions page by page, consents, trusted beneficiaries and identity. Each read gets a
+/// valid access token from `TokenKeeper`, forwards the caller's PSU headers, and — when the customer is not
+/// present — passes the unattended budget first.
 public struct AccountInformationService: Sendable {
     let deps: ConnectionDependencies
     let tokens: TokenKeeper
@@ -113,7 +113,7 @@ public struct AccountInformationService: Sendable {
                 }
                 pages += 1
                 collected += result.transactions
-                // Follow `next` verbatim; a link seen before (a loop) ends the listing (protocol-reference §2.6).
+                // Follow `next` verbatim; a link seen before (a loop) ends the listing (docs/protocol.md §2.6).
                 if let url = result.nextPageURL, seen.insert(url).inserted { next = .next(url: url) } else { next = nil }
             }
             var cursorOut: String?

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// The unattended-access budget (issue 8; STET/BPCE: 4 batch calls a day per PSU × account × method): a read
+/// The unattended-access budget (BPCE: 4 batch calls a day per PSU × account × method, docs/protocol.md §5.4): a read
 /// without `PSU-IP-Address` is counted per connection × account × resource over a rolling window in PostgreSQL,
 /// and the one past the limit is refused with 429 before the bank is called.
 ///

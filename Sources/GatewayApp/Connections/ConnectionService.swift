@@ -5,7 +5,7 @@ import OpenSSLKit
 import PostgresKit
 
 /// Creates connections (the bank's authorization URL with a single-use state and PKCE), finishes them with the code
-/// the bank sent back, and reads, lists and revokes them (internal-api.md, issue 8). Sealed values never leave it.
+/// the bank sent back, and reads, lists and revokes them (docs/connections.md). Sealed values never leave it.
 public struct ConnectionService: Sendable {
     let deps: ConnectionDependencies
     let tokens: TokenKeeper

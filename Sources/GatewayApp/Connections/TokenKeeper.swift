@@ -3,8 +3,8 @@ import GatewayCore
 import GatewayLogging
 import PostgresKit
 
-/// The token lifecycle of connections (issue 8): hands a valid access token to each bank call, refreshing it first
-/// when it expires within the margin, and once more when the bank answers 401.
+/// The token lifecycle of connections (docs/connections.md): hands a valid access token to each bank call,
+/// refreshing it first when it expires within the margin, and once more when the bank answers 401.
 ///
 /// Exactly one refresh per connection at a time across all replicas: a refresh happens only inside a transaction
 /// holding the connection's row lock (`SELECT … FOR UPDATE`), and the tokens are re-read after the lock is acquired,

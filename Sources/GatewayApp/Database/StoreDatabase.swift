@@ -3,7 +3,7 @@ import GatewayLogging
 import PostgresKit
 
 /// The stores' handle on PostgreSQL: `PostgresClient`'s `query`, `execute` and `withTransaction`, with every
-/// `DatabaseError` translated into a `GatewayError` here, once, so that none reaches the HTTP edge (style.md §5):
+/// `DatabaseError` translated into a `GatewayError` here, once, so that the HTTP edge sees `GatewayError` only:
 ///
 /// | Database failure | Answer |
 /// |---|---|

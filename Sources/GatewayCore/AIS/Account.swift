@@ -1,4 +1,4 @@
-/// One account of a connected customer, the same shape for every bank (internal-api.md,
+/// One account of a connected customer, the same shape for every bank (`openapi/passerelle.yaml`,
 /// `GET /v1/connections/{id}/accounts`). Optional fields are omitted from JSON when absent.
 public struct Account: Hashable, Sendable, Codable {
     /// As returned by an adapter: the bank's `resourceId`. The service replaces it (and `linkedAccount`) with the

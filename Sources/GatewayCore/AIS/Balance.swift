@@ -1,4 +1,4 @@
-/// One balance of an account (internal-api.md, `…/balances`).
+/// One balance of an account (`openapi/passerelle.yaml`, `…/balances`).
 public struct Balance: Hashable, Sendable, Codable {
     /// The normalized kind of a balance; the bank's own code is kept in `bankType`.
     public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
@@ -11,7 +11,7 @@ public struct Balance: Hashable, Sendable, Codable {
         /// `OTHR` or anything else (card outstanding, "Solde TP").
         case other
 
-        /// Maps a STET `balanceType` (protocol-reference §2.5, §6).
+        /// Maps a STET `balanceType` (docs/protocol.md §2.5, §6).
         public init(stetCode: String) {
             switch stetCode.uppercased() {
             case "CLBD": self = .booked

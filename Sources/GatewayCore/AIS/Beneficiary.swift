@@ -1,4 +1,4 @@
-/// A trusted beneficiary of the customer (internal-api.md, `…/trusted-beneficiaries`).
+/// A trusted beneficiary of the customer (`openapi/passerelle.yaml`, `…/trusted-beneficiaries`).
 public struct Beneficiary: Hashable, Sendable, Codable {
     /// The bank's id for the beneficiary.
     public var id: String?
@@ -30,7 +30,7 @@ public struct Beneficiary: Hashable, Sendable, Codable {
     }
 }
 
-/// The connected customer's identity (internal-api.md, `…/identity`); STET 1.4.2 gives one display name.
+/// The connected customer's identity (`openapi/passerelle.yaml`, `…/identity`); STET 1.4.2 gives one display name.
 public struct Identity: Hashable, Sendable, Codable {
     /// STET `connectedPsu`, e.g. `MALLOW MARC`.
     public var name: String
@@ -39,7 +39,7 @@ public struct Identity: Hashable, Sendable, Codable {
     public init(name: String) { self.name = name }
 }
 
-/// The customer's consent to forward to the bank (internal-api.md, `PUT /v1/connections/{id}/consents`).
+/// The customer's consent to forward to the bank (`openapi/passerelle.yaml`, `PUT …/consents`).
 public struct ConsentRequest: Hashable, Sendable, Codable {
     /// IBANs whose balances may be read.
     public var balances: [String]

@@ -1,4 +1,4 @@
-/// One account transaction (internal-api.md, `…/transactions`), with the bank's original codes beside the
+/// One account transaction (`openapi/passerelle.yaml`, `…/transactions`), with the bank's original codes beside the
 /// normalized ones.
 public struct Transaction: Hashable, Sendable, Codable {
     /// Normalized booking status.
@@ -89,8 +89,8 @@ public struct TransactionPage: Hashable, Sendable {
 
 /// What to read: a date window for the first page, or a bank page URL handed back by a previous page.
 public enum TransactionPageRequest: Hashable, Sendable {
-    /// The first page: `from` inclusive, `to` exclusive (protocol-reference §2.4), either may be absent.
+    /// The first page: `from` inclusive, `to` exclusive (docs/protocol.md §2.4), either may be absent.
     case first(from: CalendarDate?, to: CalendarDate?)
-    /// A later page, exactly the URL from `TransactionPage.nextPageURL` (never built by us, §2.6).
+    /// A later page, exactly the URL from `TransactionPage.nextPageURL` (never built by us, docs/protocol.md §2.6).
     case next(url: String)
 }

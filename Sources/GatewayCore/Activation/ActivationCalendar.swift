@@ -1,9 +1,9 @@
 import Foundation
 
-/// When a BPCE registration (or its modification) becomes effective (protocol-reference §5.2, seed
-/// `bpce-89c3-registration-api.txt`): the same day at 14:00 Paris time when the 2xx came on a working day before
+/// When a BPCE registration (or its modification) becomes effective (docs/protocol.md §5.2, seed
+/// `bpce-89c3-registration-api`): the same day at 14:00 Paris time when the 2xx came on a working day before
 /// 10:00 (the "09:59 deadline"), otherwise the next working day at 14:00. A working day is Monday to Friday and not
-/// a holiday: French public holidays by default, plus configurable extra days (open question §7.5).
+/// a holiday: French public holidays by default, plus configurable extra days (open question, docs/protocol.md §7.5).
 public struct ActivationCalendar: Sendable, Hashable {
     /// Days off besides weekends and (unless disabled) French public holidays.
     public var extraHolidays: Set<CalendarDate>

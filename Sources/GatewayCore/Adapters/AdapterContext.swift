@@ -1,7 +1,7 @@
 import GatewayLogging
 
 /// What every adapter call carries besides its arguments: correlation, a deadline, a logger and the PSU context
-/// (style.md §4). Adapters log at debug or below and never log secrets.
+/// (docs/adapters.md). Adapters log at debug or below (the app logs each error once) and never log secrets.
 public struct AdapterContext: Sendable {
     /// The inbound request id (`X-Request-Id`), logged beside each outbound `X-Request-ID`.
     public var requestID: String
@@ -21,7 +21,7 @@ public struct AdapterContext: Sendable {
     }
 }
 
-/// The STET `PSU-*` headers of a customer-present call (protocol-reference §2.2), in STET order, with their
+/// The STET `PSU-*` headers of a customer-present call (docs/protocol.md §2.2), in the order given there, with their
 /// canonical names. A call with `PSU-IP-Address` is *attended*; without, it counts against the unattended budget.
 public struct PSUContext: Hashable, Sendable {
     /// The twelve STET PSU headers, in the order they are forwarded and signed.

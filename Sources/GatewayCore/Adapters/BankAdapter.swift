@@ -17,7 +17,7 @@ public protocol BankAdapter: Sendable {
     /// The provider this adapter serves.
     var provider: Provider { get }
 
-    // MARK: - Registration (issue 7)
+    // MARK: - Registration
 
     /// Registers the TPP at the bank (EI: RFC 7591 POST with the QSealC JWKS; BPCE: registration token, then signed
     /// `POST /register`). Nothing is stored by the adapter; BPCE results are `pending` with `activatesAt`.
@@ -42,7 +42,7 @@ public protocol BankAdapter: Sendable {
     /// - Throws: `.rejected(404, …)` when the bank does not know the client (the service may then delete locally).
     func deleteRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext) async throws
 
-    // MARK: - Authorization and tokens (issue 8)
+    // MARK: - Authorization and tokens
 
     /// The browser URL sending the PSU to the bank's authorization page, with the bank's scope syntax and PKCE where
     /// supported. Pure: no I/O.
@@ -58,7 +58,7 @@ public protocol BankAdapter: Sendable {
     /// - Throws: `.refreshTokenDead` for `invalid_grant` / "Refresh token has expired" / "Invalid refresh token".
     func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> TokenSet
 
-    // MARK: - Account information (issue 8)
+    // MARK: - Account information
 
     /// `GET /accounts`.
     /// - Throws: `.tokenExpired` on a 401 for the access token; `.noAccounts` for 204 / `NAAC` (the service answers

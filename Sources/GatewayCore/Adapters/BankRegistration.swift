@@ -58,7 +58,7 @@ public struct BankClient: Sendable {
     }
 }
 
-/// What the TPP asks a bank to register (internal-api.md, `POST /v1/registrations`), resolved by the service.
+/// What the TPP asks a bank to register (`POST /v1/registrations`, `openapi/passerelle.yaml`), resolved by the service.
 public struct RegistrationRequest: Sendable, Hashable {
     /// Contact person for the bank.
     public struct Contact: Sendable, Hashable, Codable {
@@ -128,7 +128,7 @@ public struct RegistrationResult: Sendable, Hashable {
         public var certificateID: String?
         /// The JWK `kid` (bank-generated at Euro-Information, ours at BPCE).
         public var kid: String?
-        /// SHA-256 fingerprint (hex) of the leaf certificate, to match keys (protocol-reference §4.2).
+        /// SHA-256 fingerprint (hex) of the leaf certificate, to match keys (docs/protocol.md §4.2).
         public var sha256Fingerprint: String?
 
         /// Memberwise initializer.

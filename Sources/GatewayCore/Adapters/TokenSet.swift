@@ -27,7 +27,7 @@ public struct TokenSet: Sendable, Equatable {
     }
 
     /// After a refresh: keeps `previous`'s refresh token when the bank returned none, and its refresh expiry when the
-    /// bank does not rotate refresh tokens (the BPCE 90-day window starts at the SCA and is not extended, §5.3).
+    /// bank does not rotate refresh tokens (BPCE's 90 days run from the SCA, unextended: docs/protocol.md §5.3).
     public func merged(keepingRefreshOf previous: TokenSet, rotates: Bool) -> TokenSet {
         var merged = self
         if merged.refreshToken == nil {

@@ -1,11 +1,11 @@
-// The built-in catalog: every ASPSP of shared/docs/banks.md. Facts tagged [?] there are marked in `evidence` and
+// The built-in catalog: every ASPSP of docs/protocol.md §8. Facts tagged [?] (§0) are marked in `evidence` and
 // can be corrected per deployment through PASSERELLE_BANKS_FILE without a release.
 
 extension BankCatalog {
-    /// Every bank of banks.md with its URLs and quirks.
+    /// Every bank of docs/protocol.md §8 with its URLs and quirks.
     public static let builtIn = BankCatalog(profiles: euroInformationBrands + bpceBanks)
 
-    // MARK: - Euro-Information (banks.md §1)
+    // MARK: - Euro-Information (docs/protocol.md §8.1)
 
     static let euroInformationBrands: [BankProfile] = [
         .euroInformation(
@@ -34,10 +34,10 @@ extension BankCatalog {
             webDomain: "www.targobank.es", languages: ["es", "cat", "fr", "en"], evidence: "[C]; languages [?]"),
     ]
 
-    // MARK: - BPCE (banks.md §2)
+    // MARK: - BPCE (docs/protocol.md §8.2)
 
     static let bpceBanks: [BankProfile] = [
-        // §2.1 Banques Populaires
+        // Banques Populaires
         .bpce("10207", name: "Banque Populaire Rives de Paris", shortName: "BPRI", evidence: "host [C]; name [L]"),
         .bpce(
             "10807", name: "Banque Populaire Bourgogne Franche-Comté", shortName: "BPBFC",
@@ -58,7 +58,7 @@ extension BankCatalog {
         .bpce("17807", name: "Banque Populaire Occitane", shortName: "BPOC", evidence: "host [C]; name [L]"),
         .bpce("18707", name: "Banque Populaire Val de France", shortName: "BPVF", evidence: "host [C]; name [L]"),
         .bpce("10548", name: "Banque de Savoie", shortName: "BDS", evidence: "host [C]; name [?]"),
-        // §2.2 Caisses d'Epargne (identity not offered by some CE products [P])
+        // Caisses d'Epargne (identity not offered by some CE products [P])
         .bpce(
             "11315", name: "Caisse d'Epargne CEPAC", shortName: "CEPAC", caisseEpargne: true,
             evidence: "host [C]; name [L]"),
@@ -104,7 +104,7 @@ extension BankCatalog {
         .bpce(
             "18715", name: "Caisse d'Epargne Auvergne et Limousin", shortName: "CEAL", caisseEpargne: true,
             evidence: "host [C]; name [L]"),
-        // §2.3 Other institutions: products exist [P], 89C3 codetab unconfirmed (interbank code) [?]. Natixis Wealth
+        // Other institutions: products exist [P], 89C3 codetab unconfirmed (interbank code) [?]. Natixis Wealth
         // Management, BTP Banque and Banque BCP have no known code and are left out.
         .bpce("10107", name: "BRED Banque Populaire", shortName: "BRED", evidence: "product [P][C]; codetab [L][?]"),
         .bpce("42559", name: "Crédit Coopératif", evidence: "product [P]; codetab [L][?]"),
@@ -116,7 +116,7 @@ extension BankCatalog {
 // MARK: - Templates
 
 extension BankProfile {
-    /// A Euro-Information brand following the platform's URL patterns (protocol-reference §4.1, banks.md §1).
+    /// A Euro-Information brand following the platform's URL patterns (docs/protocol.md §4.1, §8.1).
     /// - Parameters:
     ///   - segment: The brand path segment (`cic`); the id becomes `cmcic:<segment>`.
     ///   - apiHost: `oauth2-apisi.e-i.com` or `oauth2-apiii.e-i.com`.
@@ -125,7 +125,7 @@ extension BankProfile {
         _ segment: String, name: String, shortName: String? = nil, country: String = "FR", apiHost: String,
         webDomain: String, languages: [String], evidence: String
     ) -> BankProfile {
-        let version = "v2.0"  // clients use v2.0; portals publish v2.1 (protocol-reference §4.1, §7.2) [?]
+        let version = "v2.0"  // clients use v2.0; portals publish v2.1 (docs/protocol.md §4.1, §7.2) [?]
         func endpoints(_ environment: Environment) -> Endpoints {
             let root = "https://\(apiHost)/" + (environment == .sandbox ? "sandbox/" : "") + "\(segment)/"
             let authorizePath = environment == .sandbox ? "sandbox/signin.html" : "banque/oauth2_authorization.aspx"
@@ -138,7 +138,7 @@ extension BankProfile {
             id: try! BankID(provider: .euroInformation, code: segment), name: name, shortName: shortName,
             country: country, sandbox: endpoints(.sandbox), production: endpoints(.production), apiVersion: version,
             languages: languages, roles: Role.allCases, keyIdMode: .kid, registrationKeyIdMode: nil,
-            // protocol-reference §4.4: production clients' order; PSU-* headers are appended when present.
+            // docs/protocol.md §4.4: production clients' order; PSU-* headers are appended when present.
             signedHeaders: ["(request-target)", "host", "date", "x-request-id"],
             signedHeadersWithBody: ["(request-target)", "host", "date", "x-request-id", "digest", "content-type"],
             digestWithoutBody: false, supportsPKCE: true, requiresPutConsents: false, supportsPutConsents: false,
@@ -147,7 +147,7 @@ extension BankProfile {
             evidence: evidence)
     }
 
-    /// A BPCE bank following the 89C3 URL patterns (protocol-reference §5.1, banks.md §2).
+    /// A BPCE bank following the 89C3 URL patterns (docs/protocol.md §5.1, §8.2).
     /// - Parameters:
     ///   - codetab: The 5-digit bank code; the id becomes `bpce:<codetab>`.
     ///   - caisseEpargne: Caisses d'Epargne do not offer identity on some products [P].
@@ -164,13 +164,13 @@ extension BankProfile {
             id: try! BankID(provider: .bpce, code: codetab), name: name, shortName: shortName, country: "FR",
             sandbox: endpoints(.sandbox), production: endpoints(.production), apiVersion: "v1", languages: ["fr"],
             roles: Role.allCases, keyIdMode: .clientId, registrationKeyIdMode: .url,
-            // protocol-reference §5.6: a superset of observed practice; digest always, content-type with a body.
+            // docs/protocol.md §5.5: a superset of observed practice; digest always, content-type with a body.
             signedHeaders: ["(request-target)", "date", "x-request-id", "digest"],
             signedHeadersWithBody: ["(request-target)", "date", "x-request-id", "digest", "content-type"],
             digestWithoutBody: true, supportsPKCE: false, requiresPutConsents: true, supportsPutConsents: true,
             // Trusted beneficiaries are not offered by BP/CE [P] (override per bank where they are).
             supportsTrustedBeneficiaries: false, supportsIdentity: !caisseEpargne, registrationScopeSeparator: ", ",
-            // Access 3600 s, refresh 90 days from the SCA, refresh token not rotated [S] (§5.3).
+            // Access 3600 s, refresh 90 days from the SCA, refresh token not rotated [S] (docs/protocol.md §5.3).
             tokenDefaults: TokenDefaults(
                 accessTokenSeconds: 3600, refreshTokenSeconds: 90 * 86_400, refreshTokenRotates: false),
             evidence: evidence)

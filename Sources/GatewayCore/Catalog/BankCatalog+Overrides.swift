@@ -211,7 +211,7 @@ struct OverrideReader {
         }
         let lowered = list.map { $0.lowercased() }
         if lowered.contains("authorization") {
-            problems.append("\(at): authorization must never be signed")  // protocol-reference §4.4
+            problems.append("\(at): authorization must never be signed")  // docs/protocol.md §4.4
         } else if !lowered.contains("(request-target)") {
             problems.append("\(at): must contain (request-target)")
         } else {

@@ -1,4 +1,4 @@
-/// The ASPSPs Passerelle can talk to: the built-in list of banks.md (`builtIn`), optionally changed by the JSON of
+/// The ASPSPs Passerelle can talk to: the built-in list (`builtIn`, protocol.md §8), optionally changed by the JSON of
 /// `PASSERELLE_BANKS_FILE` (`applying(overrides:)`, format in docs/core.md). Immutable once built.
 public struct BankCatalog: Sendable {
     private let byID: [BankID: BankProfile]

@@ -1,10 +1,10 @@
 import GatewayLogging
 
-/// Everything Passerelle knows about one ASPSP, as data (banks.md; protocol-reference §4, §5, §6): its URLs per
+/// Everything Passerelle knows about one ASPSP, as data (docs/protocol.md §4, §5, §6, §8): its URLs per
 /// environment, the API version, how it wants requests signed, and its quirks. Built in for every bank of
-/// banks.md (`BankCatalog.builtIn`) and overridable per bank and environment from `PASSERELLE_BANKS_FILE`.
+/// docs/protocol.md §8 (`BankCatalog.builtIn`) and overridable per bank and environment from `PASSERELLE_BANKS_FILE`.
 public struct BankProfile: Hashable, Sendable, Codable {
-    /// How the `keyId` of a Cavage signature is chosen (protocol-reference §4.6, §5.6).
+    /// How the `keyId` of a Cavage signature is chosen (docs/protocol.md §4.6, §5.5).
     public enum KeyIDMode: String, Hashable, Sendable, Codable, CaseIterable {
         /// The `kid` the bank generated for the registered JWK (Euro-Information).
         case kid
@@ -37,7 +37,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
         }
     }
 
-    /// Token lifetimes used when the bank omits them (protocol-reference §2.3: trust `expires_in` when present).
+    /// Token lifetimes used when the bank omits them (docs/protocol.md §2.3: trust `expires_in` when present).
     public struct TokenDefaults: Hashable, Sendable, Codable {
         /// Access-token lifetime in seconds when the token response has no `expires_in`.
         public var accessTokenSeconds: Int
@@ -102,7 +102,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
     public var registrationScopeSeparator: String
     /// Token lifetimes used when the bank omits them.
     public var tokenDefaults: TokenDefaults
-    /// Where the facts come from: banks.md evidence tags (`[S]`, `[P]`, `[C]`, `[L]`, `[?]`).
+    /// Where the facts come from: the evidence tags of docs/protocol.md §0 (`[S]`, `[P]`, `[C]`, `[L]`, `[?]`).
     public var evidence: String
 
     /// The URLs of `environment`, if the bank has it.
@@ -115,7 +115,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
 
     /// The header names to sign for one request, in order: `signedHeaders` or `signedHeadersWithBody`, then every
     /// `psu-*` header the request carries (lowercased, in message order, once each), which Euro-Information requires
-    /// to be signed when present (protocol-reference §4.4). The one rule: the adapters and `passerelle sign-request --bank`
+    /// to be signed when present (docs/protocol.md §4.4). The one rule: the adapters and `passerelle sign-request --bank`
     /// sign by it.
     /// - Parameters:
     ///   - hasBody: Whether the request carries a body.

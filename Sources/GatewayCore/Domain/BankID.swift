@@ -1,5 +1,5 @@
 /// Identifies one ASPSP of the catalog: `cmcic:<segment>` for a Euro-Information brand (`cmcic:cic`,
-/// `cmcic:becm`) or `bpce:<codetab>` for a BPCE bank (`bpce:13807`). See protocol-reference §6 and banks.md.
+/// `cmcic:becm`) or `bpce:<codetab>` for a BPCE bank (`bpce:13807`). See docs/protocol.md §6 and §8.
 ///
 /// The string form is the identifier used on the API, in storage and in the banks file.
 public struct BankID: Hashable, Sendable, Comparable, Codable, CustomStringConvertible, LosslessStringConvertible {
@@ -64,11 +64,11 @@ public struct BankID: Hashable, Sendable, Comparable, Codable, CustomStringConve
     static func isValid(code: String, for provider: Provider) -> Bool {
         switch provider {
         case .euroInformation:
-            // Brand path segments seen: cm, becm, cic-banqueprivee, targobank-es (banks.md §1).
+            // Brand path segments seen: cm, becm, cic-banqueprivee, targobank-es (docs/protocol.md §8.1).
             guard (1...40).contains(code.utf8.count), code.first != "-", code.last != "-" else { return false }
             return code.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
         case .bpce:
-            // The codetab is the 5-digit interbank code (banks.md §2).
+            // The codetab is a 5-digit bank code (docs/protocol.md §8.2).
             return code.utf8.count == 5 && code.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
         }
     }
@@ -82,7 +82,7 @@ public struct BankID: Hashable, Sendable, Comparable, Codable, CustomStringConve
 }
 
 /// The target of a registration: BPCE registrations are group-wide, so `bpce` alone is accepted there and means
-/// the same as any `bpce:<code>` (internal-api.md, `POST /v1/registrations`).
+/// the same as any `bpce:<code>` (`POST /v1/registrations`, `openapi/passerelle.yaml`).
 public enum RegistrationTarget: Hashable, Sendable {
     /// One Euro-Information brand (each brand has its own clients).
     case bank(BankID)

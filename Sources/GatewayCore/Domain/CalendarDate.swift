@@ -1,7 +1,7 @@
 /// A day of the proleptic Gregorian calendar without a time zone, written `YYYY-MM-DD` on the API.
 ///
 /// Banks send dates as `2020-06-22` (BPCE) or date-times such as `2021-11-12T00:00:00Z` (Euro-Information stubs,
-/// protocol-reference §2.5); `normalizing(_:)` keeps the calendar day *as written* by the bank, without converting
+/// docs/protocol.md §2.5); `normalizing(_:)` keeps the calendar day *as written* by the bank, without converting
 /// an offset to UTC, because a booking date is the bank's local day.
 public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStringConvertible {
     /// Year, 1–9999.

@@ -3,7 +3,7 @@ import Foundation
 /// A decimal amount kept as text, as the API writes it: an optional `-`, digits, and at least two fraction digits
 /// (`"-12.30"`, `"4179.95"`, `"0.00"`). Never a binary floating-point value.
 ///
-/// Banks send STET amounts as strings, Euro-Information stubs sometimes as JSON numbers (protocol-reference §2.5);
+/// Banks send STET amounts as strings, Euro-Information stubs sometimes as JSON numbers (docs/protocol.md §2.5);
 /// both are accepted, a `+` sign and surrounding spaces too, leading zeros are dropped, and fraction digits beyond two
 /// are kept as sent (`"1.005"` stays exact). The sign of a transaction comes from `CRDT`/`DBIT` (see `signed(by:)`).
 public struct DecimalAmount: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
@@ -48,7 +48,7 @@ public struct DecimalAmount: Hashable, Sendable, Codable, CustomStringConvertibl
     public var magnitude: DecimalAmount { withSign(negative: false) }
 
     /// The amount with the sign a STET credit/debit indicator gives: `DBIT` → negative, `CRDT` → positive, using the
-    /// absolute value (Euro-Information v2.1 sends absolute amounts, protocol-reference §2.5). Unknown or missing
+    /// absolute value (Euro-Information v2.1 sends absolute amounts, docs/protocol.md §2.5). Unknown or missing
     /// indicators keep the amount as sent.
     public func signed(by creditDebitIndicator: String?) -> DecimalAmount {
         switch creditDebitIndicator?.uppercased() {

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Encodes a `Codable` pagination state as the opaque `cursor` / `nextCursor` of the API (internal-api.md:
-/// "Lists that can grow are paginated with an opaque `cursor`"): base64url of JSON, no padding.
+/// Encodes a `Codable` pagination state as the opaque `cursor` / `nextCursor` of the API (`openapi/passerelle.yaml`:
+/// lists that can grow are paginated with an opaque `cursor`): base64url of JSON, no padding.
 ///
 /// A cursor is not a secret and not tamper-proof: whatever it carries must be checked again when used (a bank page
 /// URL is re-validated against the bank's API host by `STETLinks.resolve`, ids are re-checked against the

@@ -1,5 +1,5 @@
 /// The two bank platforms Passerelle speaks to. Everything bank-specific lives in the adapter for a provider and
-/// in the catalog (protocol-reference §6).
+/// in the catalog (docs/protocol.md §6).
 public enum Provider: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
     /// Crédit Mutuel / CIC brands on the Euro-Information STET platform (`*.e-i.com`).
     case euroInformation = "euro-information"

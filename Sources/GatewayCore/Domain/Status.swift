@@ -1,6 +1,6 @@
 /// Lifecycle of a registration at a bank.
 public enum RegistrationStatus: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
-    /// Accepted by the bank but not usable yet (BPCE: until `activatesAt`, protocol-reference §5.2).
+    /// Accepted by the bank but not usable yet (BPCE: until `activatesAt`, docs/protocol.md §5.2).
     case pending
     /// Usable for customer flows.
     case active

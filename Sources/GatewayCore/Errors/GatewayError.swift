@@ -16,7 +16,7 @@ public struct FieldIssue: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String { "\(field): \(message)" }
 }
 
-/// The only error type services and handlers throw (style.md §5). The HTTP edge maps each case to
+/// The only error type services and handlers throw, so the edge has one type to map. The HTTP edge maps each case to
 /// problem+json with `problemType`; `description` is safe to log and never contains secrets or bank bodies.
 public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     /// 404: the resource does not exist (or is not visible).

@@ -1,7 +1,7 @@
 import Reactor
 
 extension HTTPServer {
-    /// Listener, limits and timeouts. Defaults follow issue 3 (and nginx where the issue is silent).
+    /// Listener, limits and timeouts. Defaults: the project's limits in docs/http.md (nginx's where it set none).
     public struct Configuration: Sendable {
         /// Numeric address to bind (`0.0.0.0`, `127.0.0.1`, `::`).
         public var host: String

@@ -36,7 +36,7 @@ public final class Certificate: @unchecked Sendable {
     public let extendedKeyUsage: [String]
     /// The signature algorithm's OpenSSL short name, e.g. `RSA-SHA256`, `RSASSA-PSS`, `ecdsa-with-SHA256`.
     public let signatureAlgorithm: String
-    /// Whether the certificate is signed with RSASSA-PSS (refused by BPCE, protocol-reference §1).
+    /// Whether the certificate is signed with RSASSA-PSS (refused by BPCE, docs/protocol.md §1).
     public let isRSASSAPSS: Bool
     /// The subject public key.
     public let publicKey: PublicKey

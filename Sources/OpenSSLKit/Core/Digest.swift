@@ -24,7 +24,7 @@ public enum Digest {
         sha256(Array(string.utf8))
     }
 
-    /// The `Digest` header value for a body: `SHA-256=` + base64 of its SHA-256 (protocol-reference §3.3).
+    /// The `Digest` header value for a body: `SHA-256=` + base64 of its SHA-256 (docs/protocol.md §3.3).
     /// An empty body gives `SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=`.
     public static func headerValue(for body: some ContiguousBytes) -> String {
         "SHA-256=" + Base64.encode(sha256(body))

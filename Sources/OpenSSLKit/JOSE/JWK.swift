@@ -1,5 +1,5 @@
 /// An RSA JSON Web Key (RFC 7517) describing a certificate's public key, as the banks' registration APIs want it
-/// (protocol-reference §4.2 for Euro-Information, §5.2 for BPCE). Optional members are omitted when nil.
+/// (docs/protocol.md §4.2 for Euro-Information, §5.2 for BPCE). Optional members are omitted when nil.
 public struct JWK: Codable, Sendable, Equatable {
     /// Key type: `RSA`.
     public var kty: String

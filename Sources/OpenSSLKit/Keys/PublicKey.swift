@@ -16,7 +16,7 @@ public final class PublicKey: @unchecked Sendable {
     public let rsaModulus: [UInt8]?
     /// RSA public exponent, big-endian, without leading zero byte (nil for non-RSA keys).
     public let rsaExponent: [UInt8]?
-    /// DER SubjectPublicKeyInfo (`i2d_PUBKEY`), e.g. for a keyId holding the base64 public key (protocol-reference §5.6).
+    /// DER SubjectPublicKeyInfo (`i2d_PUBKEY`), e.g. for a keyId holding the base64 public key (docs/protocol.md §5.5).
     public let subjectPublicKeyInfoDER: [UInt8]
 
     /// Takes ownership of `handle`: it is freed with the object, or at once if reading the key fails.

@@ -1,6 +1,6 @@
 import GatewayLogging
 
-/// The parameters of a Cavage draft-10 `Signature` header (protocol-reference §3.1):
+/// The parameters of a Cavage draft-10 `Signature` header (docs/protocol.md §3.1):
 /// `keyId="…",algorithm="rsa-sha256",headers="(request-target) host date",signature="base64"`.
 public struct HTTPSignature: Sendable, Equatable {
     /// The only algorithm the banks accept: RSASSA-PKCS1-v1_5 with SHA-256.
@@ -125,7 +125,7 @@ public struct HTTPSignature: Sendable, Equatable {
                 while i < chars.count, chars[i] != ",", chars[i] != " ", chars[i] != "\t" { i += 1 }
                 value = String(chars[start..<i])
             }
-            result[name] = value  // RFC 7235 leaves duplicates undefined; protocol-reference §3.1: the last wins
+            result[name] = value  // RFC 7235 leaves duplicates undefined; docs/protocol.md §3.1: the last wins
             skipSpaces()
             guard i >= chars.count || chars[i] == "," else { throw .malformedHeader("expected a comma after \(name)") }
         }

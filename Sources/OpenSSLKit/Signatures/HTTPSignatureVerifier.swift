@@ -1,5 +1,5 @@
-/// Verifies Cavage draft-10 signatures on received requests (the bank simulator, tests) following
-/// protocol-reference §3.5: digest first, then header policy, then the RSA signature.
+/// Verifies Cavage draft-10 signatures on received requests (the bank simulator, tests): the checks of
+/// docs/protocol.md §3.5 in this order: digest, header policy, RSA signature (`Date` and `keyId` are the caller's).
 ///
 /// Typical use: parse the header with ``HTTPSignature/init(parsing:)``, resolve `keyId` to a registered
 /// certificate, then call ``verify(_:method:target:headers:body:publicKey:)``.
@@ -27,7 +27,7 @@ public struct HTTPSignatureVerifier: Sendable {
         self.requireDigestForBody = requireDigestForBody
     }
 
-    /// Euro-Information's rules (seed cmcic-becm-request-signing, protocol-reference §3.5/§4.4):
+    /// Euro-Information's rules (seed cmcic-becm-request-signing, docs/protocol.md §3.5/§4.4):
     /// `(request-target) host date x-request-id` always, `content-type` and `digest` with a body, every `psu-*`
     /// present, never `authorization`.
     public static let euroInformation = HTTPSignatureVerifier(
@@ -35,7 +35,7 @@ public struct HTTPSignatureVerifier: Sendable {
         requiredHeadersWithBody: ["content-type", "digest"], forbiddenHeaders: ["authorization"],
         requirePresentPSUHeaders: true, requireDigestForBody: true)
 
-    /// What the simulator accepts for BPCE (protocol-reference §5.6): at least `(request-target)` and
+    /// What the simulator accepts for BPCE (docs/protocol.md §5.5): at least `(request-target)` and
     /// `x-request-id`, plus `digest` with a body.
     public static let bpce = HTTPSignatureVerifier(
         requiredHeaders: ["(request-target)", "x-request-id"], requiredHeadersWithBody: ["digest"],
@@ -57,7 +57,7 @@ public struct HTTPSignatureVerifier: Sendable {
         if let algorithm = signature.algorithm, algorithm.lowercased() != HTTPSignature.rsaSHA256 {
             throw .unsupportedAlgorithm(algorithm)
         }
-        // §3.5 step 4: the digest is recomputed from the received body before the signature is checked.
+        // protocol.md §3.5 step 4: the digest is recomputed from the received body before the signature is checked.
         let digestValues = headers.filter { $0.0.lowercased() == "digest" }.map(\.1)
         if !digestValues.isEmpty {
             switch Digest.verifyHeaderValue(digestValues.joined(separator: ","), body: body) {

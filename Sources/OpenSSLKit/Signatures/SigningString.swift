@@ -1,6 +1,6 @@
 import GatewayLogging
 
-/// The draft-10 signing string (protocol-reference §3.2, draft-cavage-http-signatures-10 §2.3).
+/// The draft-10 signing string (docs/protocol.md §3.2, draft-cavage-http-signatures-10 §2.3).
 public enum SigningString {
     /// The `(request-target)` pseudo-header name.
     public static let requestTarget = "(request-target)"

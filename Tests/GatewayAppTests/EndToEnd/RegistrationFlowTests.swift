@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import GatewayApp
 
-/// Issue 7 end to end: the API over HTTP, real PostgreSQL, real adapters over libcurl with mutual TLS, and the
+/// Registration end to end: the API over HTTP, real PostgreSQL, real adapters over libcurl with mutual TLS, and the
 /// strict simulator checking every signature, digest, certificate and field rule.
 @Suite struct RegistrationFlowTests {
     @Test func registersAtEuroInformationUpdatesRotatesTheSealAndDeletes() async throws {

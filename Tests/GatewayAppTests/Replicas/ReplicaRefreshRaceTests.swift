@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Issue 8: three `passerelle serve` processes sharing one database, many concurrent calls on one connection across
+/// Replicas: three `passerelle serve` processes sharing one database, many concurrent calls on one connection across
 /// its access token's expiries → the simulator (a `passerelle simulator` process with one-time refresh tokens)
 /// counts exactly one refresh per refresh-token generation and no refresh-token reuse, and every call answers 200.
 ///

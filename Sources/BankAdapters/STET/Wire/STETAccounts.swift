@@ -1,4 +1,4 @@
-/// STET `AccountResource` (protocol-reference §2.5).
+/// STET `AccountResource` (docs/protocol.md §2.5).
 struct STETAccountResource: Codable, Hashable, Sendable {
     var resourceId: String?
     var bicFi: String?
@@ -45,7 +45,7 @@ struct STETEndUserIdentity: Codable, Hashable, Sendable {
     var _links: HALLinks?
 }
 
-/// `PUT /consents` body (protocol-reference §2.4): lists of `AccountIdentification` (IBAN only at BPCE).
+/// `PUT /consents` body (docs/protocol.md §2.4): lists of `AccountIdentification` (IBAN only at BPCE).
 struct STETConsents: Codable, Hashable, Sendable {
     var balances: [STETAccountIdentification]
     var transactions: [STETAccountIdentification]

@@ -28,7 +28,7 @@ struct STETAccountIdentification: Codable, Hashable, Sendable {
 }
 
 /// One HAL link. `href` may be missing (the seed shows `"self": {}`); `templated` is informative only: BPCE sets it
-/// to `true` on links without template variables (protocol-reference §2.6), so hrefs are always taken literally.
+/// to `true` on links without template variables (docs/protocol.md §2.6), so hrefs are always taken literally.
 struct HALLink: Codable, Hashable, Sendable {
     var href: String?
     var templated: Bool?

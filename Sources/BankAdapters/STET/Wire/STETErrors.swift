@@ -1,4 +1,4 @@
-/// The Spring-style STET error body (protocol-reference §2.9):
+/// The Spring-style STET error body (docs/protocol.md §2.8):
 /// `{"timestamp", "status": 403, "error": "Forbidden", "message": "NAAC", "path"}`. Every field is optional and
 /// `status` may come as a number or a string.
 struct STETErrorModel: Decodable, Hashable, Sendable {

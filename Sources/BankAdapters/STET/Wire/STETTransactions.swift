@@ -1,4 +1,4 @@
-/// STET `TransactionResource` (protocol-reference §2.5).
+/// STET `TransactionResource` (docs/protocol.md §2.5).
 struct STETTransactionResource: Codable, Hashable, Sendable {
     /// A party named in a transaction (`relatedParties.creditor`, or the top-level `creditor`/`debtor` of some banks).
     struct Party: Codable, Hashable, Sendable { var name: String? }
