@@ -35,16 +35,20 @@ import Testing
         #expect(ParisTime.instant(on: CalendarDate("2026-07-15")!, hour: 14) == utc("2026-07-15", 12))
     }
 
-    @Test func beforeTenOnAWorkingDayActivatesTheSameDayAtTwo() {
+    /// The seed's "09:59 am deadline": before 09:59:00 Paris time (the simulator reads it the same way).
+    @Test func beforeTheNineFiftyNineDeadlineOnAWorkingDayActivatesTheSameDayAtTwo() {
         let calendar = ActivationCalendar()
-        // Tuesday 2026-06-16, 09:59:59 Paris (CEST) = 07:59:59 UTC.
-        #expect(calendar.activatesAt(submittedAt: utc("2026-06-16", 7, 59, 59)) == utc("2026-06-16", 12))
-        // Tuesday 2026-01-13, 09:59 Paris (CET) = 08:59 UTC.
-        #expect(calendar.activatesAt(submittedAt: utc("2026-01-13", 8, 59)) == utc("2026-01-13", 13))
+        // Tuesday 2026-06-16, 09:58:59 Paris (CEST) = 07:58:59 UTC.
+        #expect(calendar.activatesAt(submittedAt: utc("2026-06-16", 7, 58, 59)) == utc("2026-06-16", 12))
+        // Tuesday 2026-01-13, 09:58 Paris (CET) = 08:58 UTC.
+        #expect(calendar.activatesAt(submittedAt: utc("2026-01-13", 8, 58)) == utc("2026-01-13", 13))
     }
 
-    @Test func atTenOrLaterActivatesTheNextWorkingDay() {
+    @Test func atTheDeadlineOrLaterActivatesTheNextWorkingDay() {
         let calendar = ActivationCalendar()
+        // Tuesday 2026-06-16 09:59:00 and 09:59:59 Paris → Wednesday 14:00 Paris (was "before 10:00").
+        #expect(calendar.activatesAt(submittedAt: utc("2026-06-16", 7, 59)) == utc("2026-06-17", 12))
+        #expect(calendar.activatesAt(submittedAt: utc("2026-06-16", 7, 59, 59)) == utc("2026-06-17", 12))
         // Tuesday 2026-06-16 10:00:00 Paris → Wednesday 14:00 Paris.
         #expect(calendar.activatesAt(submittedAt: utc("2026-06-16", 8)) == utc("2026-06-17", 12))
         // Friday 2026-06-19 16:00 Paris → Monday 2026-06-22 14:00 Paris.

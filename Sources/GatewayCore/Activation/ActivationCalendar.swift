@@ -2,15 +2,16 @@ import Foundation
 
 /// When a BPCE registration (or its modification) becomes effective (docs/protocol.md §5.2, seed
 /// `bpce-89c3-registration-api`): the same day at 14:00 Paris time when the 2xx came on a working day before
-/// 10:00 (the "09:59 deadline"), otherwise the next working day at 14:00. A working day is Monday to Friday and not
+/// 09:59 ("if the 09:59 am deadline is not reached"; the simulator reads it the same way), otherwise the next
+/// working day at 14:00. A working day is Monday to Friday and not
 /// a holiday: French public holidays by default, plus configurable extra days (open question, docs/protocol.md §7.5).
 public struct ActivationCalendar: Sendable, Hashable {
     /// Days off besides weekends and (unless disabled) French public holidays.
     public var extraHolidays: Set<CalendarDate>
     /// Whether the eleven French public holidays count (default `true`).
     public var includesFrenchPublicHolidays: Bool
-    /// Calls at or after this local hour (and minute 0) activate on the next working day.
-    public var cutoffHour: Int = 10
+    /// Calls at or after this local time (seconds after midnight, 09:59:00) activate on the next working day.
+    public var cutoffSecondOfDay: Int = 9 * 3600 + 59 * 60
     /// Local hour of activation.
     public var activationHour: Int = 14
 
@@ -26,7 +27,7 @@ public struct ActivationCalendar: Sendable, Hashable {
     public func activatesAt(submittedAt: Date) -> Date {
         let local = ParisTime.localTime(of: submittedAt)
         let day =
-            isWorkingDay(local.date) && local.secondsOfDay < cutoffHour * 3600
+            isWorkingDay(local.date) && local.secondsOfDay < cutoffSecondOfDay
             ? local.date : nextWorkingDay(after: local.date)
         return ParisTime.instant(on: day, hour: activationHour)
     }
