@@ -28,7 +28,7 @@ let package = Package(
 
         // MARK: - Infrastructure layers (know nothing about PSD2)
         .target(name: "GatewayLogging", swiftSettings: swiftSettings),
-        .target(name: "JSONKit", swiftSettings: swiftSettings),
+        .target(name: "JSONKit", dependencies: ["GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "BlockingIO", swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CShims"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),

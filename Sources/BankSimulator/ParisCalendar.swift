@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// Civil-date arithmetic, Europe/Paris local time and the French public holidays, without a time-zone database:
 /// BPCE's activation rule (docs/protocol.md §5.2) and HTTP dates only need these.
 enum ParisCalendar {
@@ -7,28 +9,13 @@ enum ParisCalendar {
         var isoString: String { "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))" }
     }
 
-    // MARK: - Days since the epoch (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms")
+    // MARK: - Days since the epoch (GatewayLogging's CivilDays)
 
-    static func days(from d: CivilDate) -> Int64 {
-        let y = Int64(d.month <= 2 ? d.year - 1 : d.year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(d.month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(d.day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
+    static func days(from d: CivilDate) -> Int64 { Int64(CivilDays.days(year: d.year, month: d.month, day: d.day)) }
 
-    static func civil(fromDays z0: Int64) -> CivilDate {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return CivilDate(year: Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), month: Int(m), day: Int(d))
+    static func civil(fromDays days: Int64) -> CivilDate {
+        let (year, month, day) = CivilDays.date(days: Int(days))
+        return CivilDate(year: year, month: month, day: day)
     }
 
     /// 0 = Sunday … 6 = Saturday.

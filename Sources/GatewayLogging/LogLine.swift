@@ -2,68 +2,98 @@
 import Glibc
 #endif
 
-/// Renders one log record as a JSON object: `{"time":…,"level":…,"logger":…,"message":…, <metadata>}`.
+/// Renders one log record as a JSON object, straight into bytes:
+/// `{"time":…,"level":…,"logger":…,"message":…, <metadata, keys in ascending order>}`.
+///
+/// One buffer per line and nothing else: the logger's metadata and the call's are read where they are (the
+/// call's value wins for a key in both) instead of being merged into a new dictionary, the keys are ordered by
+/// an insertion sort of a small array, the timestamp is computed from `clock_gettime` with integer arithmetic,
+/// and values are escaped byte-wise (bulk-copied when nothing needs escaping).
 enum LogLine {
-    static func render(level: Logger.Level, label: String, message: String, metadata: [String: String]) -> String {
-        var out = "{\"time\":\""
-        out += timestamp()
-        out += "\",\"level\":\""
-        out += level.description
-        out += "\",\"logger\":"
+    static func render(
+        level: Logger.Level, label: String, message: String, metadata: [String: String], extra: [String: String]?
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320)
+        out.append(contentsOf: #"{"time":""#.utf8)
+        appendTimestamp(to: &out)
+        out.append(contentsOf: #"","level":""#.utf8)
+        out.append(contentsOf: level.description.utf8)
+        out.append(contentsOf: #"","logger":"#.utf8)
         JSONString.append(label, to: &out)
-        out += ",\"message\":"
+        out.append(contentsOf: #","message":"#.utf8)
         JSONString.append(message, to: &out)
-        for key in metadata.keys.sorted() {
-            out += ","
+        for (key, value) in sortedMembers(metadata, extra) {
+            out.append(UInt8(ascii: ","))
             JSONString.append(key, to: &out)
-            out += ":"
-            JSONString.append(Logger.isSecretKey(key) ? "<redacted>" : metadata[key]!, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONString.append(SecretKeys.isSecret(key) ? "<redacted>" : value, to: &out)
         }
-        out += "}"
+        out.append(UInt8(ascii: "}"))
         return out
     }
 
-    /// RFC 3339 UTC with milliseconds, e.g. `2026-11-21T13:02:03.123Z`.
-    static func timestamp() -> String {
+    /// The members of `base` overridden by `extra`, by ascending key.
+    private static func sortedMembers(_ base: [String: String], _ extra: [String: String]?) -> [(String, String)] {
+        var members: [(String, String)] = []
+        members.reserveCapacity(base.count + (extra?.count ?? 0))
+        if let extra {
+            for (key, value) in base where extra[key] == nil { members.append((key, value)) }
+            for (key, value) in extra { members.append((key, value)) }
+        } else {
+            for (key, value) in base { members.append((key, value)) }
+        }
+        // Insertion sort: a line has a handful of keys.
+        var i = 1
+        while i < members.count {
+            var j = i
+            while j > 0 && members[j].0 < members[j - 1].0 {
+                members.swapAt(j, j - 1)
+                j -= 1
+            }
+            i += 1
+        }
+        return members
+    }
+
+    /// Appends the current time in RFC 3339 UTC with milliseconds, e.g. `2026-11-21T13:02:03.123Z`.
+    static func appendTimestamp(to out: inout [UInt8]) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
-            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
-    }
-}
-
-/// Minimal JSON string escaping (RFC 8259 §7), shared by the log renderer and anyone writing JSON by hand.
-public enum JSONString {
-    /// Appends `value` as a quoted JSON string to `out`.
-    public static func append(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        appendTimestamp(seconds: Int(ts.tv_sec), milliseconds: Int(ts.tv_nsec) / 1_000_000, to: &out)
     }
 
-    /// `value` as a quoted JSON string.
-    public static func quoted(_ value: String) -> String {
-        var out = ""
-        append(value, to: &out)
-        return out
+    /// Appends `seconds` since the epoch plus `milliseconds` in RFC 3339 UTC, e.g. `2026-11-21T13:02:03.123Z`.
+    static func appendTimestamp(seconds: Int, milliseconds: Int, to out: inout [UInt8]) {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = CivilDays.date(days: days)
+        appendDigits(year, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(month, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendDigits(day, width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendDigits(secondOfDay / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendDigits(secondOfDay % 60, width: 2, to: &out)
+        out.append(UInt8(ascii: "."))
+        appendDigits(milliseconds, width: 3, to: &out)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// `value` (≥ 0) in decimal, left-padded with zeros to `width` digits.
+    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        while divisor > 1 && rest / divisor >= 10 { divisor *= 10 }  // wider than `width`: all digits
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }

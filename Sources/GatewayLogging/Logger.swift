@@ -1,11 +1,7 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A small structured logger in the shape of swift-log: a label, a level and metadata, writing one JSON object
-/// per line to a `LogSink` (stdout in production, a capturing sink in tests).
+/// per line to a `LogSink` (stdout through `BufferedLogWriter` in production, a capturing sink in tests).
 ///
 /// Libraries accept a `Logger` and never create one; the executable builds the root logger from configuration.
 /// Metadata keys are dotted (`request.id`, `bank`, `http.status`). Values under keys that name a secret
@@ -51,8 +47,8 @@ public struct Logger: Sendable {
     /// - Parameters:
     ///   - label: Written as `logger` in every line.
     ///   - level: The minimum level written.
-    ///   - sink: Where lines go; stdout by default.
-    public init(label: String, level: Level = .info, sink: any LogSink = StdoutLogSink.shared) {
+    ///   - sink: Where lines go; stdout (buffered, written by its own thread) by default.
+    public init(label: String, level: Level = .info, sink: any LogSink = BufferedLogWriter.standardOutput) {
         self.label = label
         self.logLevel = level
         self.metadata = [:]
@@ -68,7 +64,11 @@ public struct Logger: Sendable {
     /// Returns a copy with extra metadata, for handing down to a sub-component.
     public func with(_ extra: [String: String]) -> Logger {
         var copy = self
-        copy.metadata.merge(extra) { _, new in new }
+        if copy.metadata.isEmpty {
+            copy.metadata = extra  // the server's per-request logger: no new dictionary
+        } else {
+            copy.metadata.merge(extra) { _, new in new }
+        }
         return copy
     }
 
@@ -85,9 +85,7 @@ public struct Logger: Sendable {
         _ level: Level, _ message: @autoclosure () -> String, metadata extra: @autoclosure () -> [String: String]? = nil
     ) {
         guard level >= logLevel else { return }
-        var merged = metadata
-        if let extra = extra() { merged.merge(extra) { _, new in new } }
-        sink.write(LogLine.render(level: level, label: label, message: message(), metadata: merged))
+        sink.write(LogLine.render(level: level, label: label, message: message(), metadata: metadata, extra: extra()))
     }
 
     public func trace(_ message: @autoclosure () -> String, metadata: @autoclosure () -> [String: String]? = nil) {
@@ -106,40 +104,15 @@ public struct Logger: Sendable {
         log(.error, message(), metadata: metadata())
     }
 
-    /// Metadata keys whose values are never written (defence in depth: callers should not pass them at all).
-    public static func isSecretKey(_ key: String) -> Bool {
-        let k = key.lowercased()
-        return ["authorization", "token", "password", "passphrase", "secret", "private", "signature", "code_verifier",
-                "iban", "pem", "api_key", "apikey", "cookie"].contains { k.contains($0) }
-    }
+    /// Metadata keys whose values are never written (defence in depth: callers should not pass them at all): those
+    /// containing, in any case, one of `SecretKeys.needles` (`token`, `iban`, `authorization`, …).
+    public static func isSecretKey(_ key: String) -> Bool { SecretKeys.isSecret(key) }
 }
 
 /// A destination for rendered log lines. Implementations must be thread-safe.
 public protocol LogSink: Sendable {
-    /// Writes one complete line (without the trailing newline).
-    func write(_ line: String)
-}
-
-/// Writes each line to stdout with a single `write(2)`, so lines from concurrent tasks never interleave.
-public final class StdoutLogSink: LogSink {
-    public static let shared = StdoutLogSink()
-    private init() {}
-
-    public func write(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(0x0A)
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += n
-            }
-        }
-    }
+    /// Writes one complete line: UTF-8, one JSON object, without the trailing newline.
+    func write(_ line: [UInt8])
 }
 
 /// Keeps every line in memory; tests assert on what was logged (for example that no secret leaked).
@@ -147,7 +120,10 @@ public final class CapturingLogSink: LogSink {
     private let lines = Mutex<[String]>([])
     public init() {}
 
-    public func write(_ line: String) { lines.withLock { $0.append(line) } }
+    public func write(_ line: [UInt8]) {
+        let text = String(decoding: line, as: UTF8.self)
+        lines.withLock { $0.append(text) }
+    }
 
     /// Every line written so far.
     public var captured: [String] { lines.withLock { $0 } }
@@ -160,5 +136,5 @@ public final class CapturingLogSink: LogSink {
 public struct TeeLogSink: LogSink {
     public let sinks: [any LogSink]
     public init(_ sinks: [any LogSink]) { self.sinks = sinks }
-    public func write(_ line: String) { for sink in sinks { sink.write(line) } }
+    public func write(_ line: [UInt8]) { for sink in sinks { sink.write(line) } }
 }

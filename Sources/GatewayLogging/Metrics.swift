@@ -18,6 +18,12 @@ public final class MetricsRegistry: Sendable {
         family(name) { Counter(name: name, help: help) }
     }
 
+    /// A counter without labels whose value `read` returns when `/metrics` is rendered: for a count kept elsewhere
+    /// (an atomic in a component that cannot depend on the registry, such as `BufferedLogWriter.droppedLines`).
+    public func counter(_ name: String, help: String, reading read: @escaping @Sendable () -> Int) {
+        _ = family(name) { ObservedCounter(name: name, help: help, read: read) }
+    }
+
     /// The gauge family `name`, created on first use.
     public func gauge(_ name: String, help: String) -> Gauge {
         family(name) { Gauge(name: name, help: help) }
@@ -134,6 +140,23 @@ public final class Counter: MetricFamily {
         for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             out += "\(name)\(key) \(formatMetric(value))\n"
         }
+    }
+}
+
+/// A counter read from its owner at render time.
+final class ObservedCounter: MetricFamily {
+    let name: String
+    let help: String
+    let read: @Sendable () -> Int
+
+    init(name: String, help: String, read: @escaping @Sendable () -> Int) {
+        self.name = name
+        self.help = help
+        self.read = read
+    }
+
+    func render(into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n\(name) \(read())\n"
     }
 }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import GatewayLogging
 
 /// Encodes `Encodable` values to compact JSON bytes, byte for byte as Foundation's `JSONEncoder` with
 /// `[.sortedKeys, .withoutEscapingSlashes]` writes them for the types Passerelle encodes (tested side by side),
@@ -63,7 +64,7 @@ final class ObjectBox {
             if i + 1 < sorted.count && sorted[i + 1].element.key == entry.element.key { continue }
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            JSONWriter.writeString(entry.element.key, into: &out)
+            JSONString.append(entry.element.key, to: &out)
             out.append(UInt8(ascii: ":"))
             entry.element.value.write(into: &out)
         }
@@ -81,7 +82,7 @@ enum JSONWriter {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
         case .number(let text): out.append(contentsOf: text.utf8)
-        case .string(let text): writeString(text, into: &out)
+        case .string(let text): JSONString.append(text, to: &out)
         case .array(let elements):
             out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
@@ -96,35 +97,6 @@ enum JSONWriter {
         }
     }
 
-    /// A JSON string as Foundation writes it: `"` and `\` escaped, control characters as `\b \f \n \r \t` or
-    /// `\u00XX`, everything else (`/` and non-ASCII included) as is.
-    static func writeString(_ text: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        // The usual case, nothing to escape: one bulk copy instead of a switch per byte.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x08: out.append(contentsOf: #"\b"#.utf8)
-            case 0x0C: out.append(contentsOf: #"\f"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex: StaticString = "0123456789abcdef"
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex.utf8Start[Int(b >> 4)])
-                out.append(hex.utf8Start[Int(b & 0x0F)])
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
 }
 
 final class NodeEncoder: Encoder, SingleValueEncodingContainer {

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// A hand-driven JSON writer for the answers built on every call (account lists): the same bytes
 /// `JSONNodeEncoder` writes, without `Encodable`'s containers. The caller writes object members in sorted key
 /// order and leaves out absent optionals, as the encoder does; tests compare both writers' bytes.
@@ -28,7 +30,7 @@ public struct JSONOutput {
     /// An object member's key; its value follows.
     public mutating func key(_ name: String) {
         separate()
-        JSONWriter.writeString(name, into: &bytes)
+        JSONString.append(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
         afterValue = false
     }
@@ -36,7 +38,7 @@ public struct JSONOutput {
     /// A string value.
     public mutating func string(_ text: String) {
         separate()
-        JSONWriter.writeString(text, into: &bytes)
+        JSONString.append(text, to: &bytes)
         afterValue = true
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayLogging
 
 /// PostgreSQL's text formats for the types whose Swift side needs work: `bytea` hex, `timestamptz`, `text[]`.
 /// Pure functions, so they are unit-tested without a server.
@@ -157,28 +158,13 @@ enum PostgresTextFormat {
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant, "chrono-Compatible Low-Level Date
-    /// Algorithms", days_from_civil).
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+    static func daysFromCivil(_ year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        Int64(CivilDays.days(year: Int(year), month: Int(month), day: Int(day)))
     }
 
-    /// The inverse of `daysFromCivil` (civil_from_days).
-    static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let (year, month, day) = CivilDays.date(days: Int(days))
+        return (Int64(year), Int64(month), Int64(day))
     }
 
     // MARK: - text[]

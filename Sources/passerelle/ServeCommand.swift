@@ -21,6 +21,9 @@ enum ServeCommand {
             logger.error("cannot start", metadata: ["error": "\(error)"])
             return 1
         }
+        app.metrics.counter(
+            "passerelle_log_lines_dropped_total", help: "Log lines dropped because stdout did not keep up."
+        ) { BufferedLogWriter.standardOutput.droppedLines }
         logger.info(
             "listening", metadata: ["http.host": config.http.host, "http.port": "\(server.boundPort)",
                                     "version": PasserelleVersion.current])
@@ -61,6 +64,7 @@ enum ServeCommand {
         }
         await app.shutdown()
         logger.info("stopped")
+        BufferedLogWriter.standardOutput.flush()  // exit() flushes too (atexit); this is the graceful path's
         return failed ? 1 : 0
     }
 }

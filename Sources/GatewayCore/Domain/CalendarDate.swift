@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// A day of the proleptic Gregorian calendar without a time zone, written `YYYY-MM-DD` on the API.
 ///
 /// Banks send dates as `2020-06-22` (BPCE) or date-times such as `2021-11-12T00:00:00Z` (Euro-Information stubs,
@@ -70,30 +72,12 @@ public struct CalendarDate: Hashable, Sendable, Comparable, Codable, CustomStrin
 
     // MARK: - Day arithmetic
 
-    /// Days since 1970-01-01 (negative before). Howard Hinnant's `days_from_civil`.
-    public var daysSinceEpoch: Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    /// Days since 1970-01-01 (negative before).
+    public var daysSinceEpoch: Int { CivilDays.days(year: year, month: month, day: day) }
 
-    /// The date `daysSinceEpoch` days after 1970-01-01. Hinnant's `civil_from_days`.
-    public init(daysSinceEpoch z0: Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        self.year = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        self.month = m
-        self.day = d
+    /// The date `daysSinceEpoch` days after 1970-01-01.
+    public init(daysSinceEpoch: Int) {
+        (year, month, day) = CivilDays.date(days: daysSinceEpoch)
     }
 
     /// The date `days` later (or earlier when negative).
