@@ -327,7 +327,7 @@ public final class CurlTransport: HTTPTransport {
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no scheme"))
         }
-        guard colon == 5, String(decoding: bytes[..<colon], as: UTF8.self).lowercased() == "https" else {
+        guard colon == 5, ASCII.equalBytesIgnoringCase(bytes[..<colon], "https".utf8) else {
             return .failure(OutboundError(code: .notHTTPS, bankID: "-", host: "-", message: "only https URLs are allowed"))
         }
         let start = colon + 3
@@ -342,6 +342,6 @@ public final class CurlTransport: HTTPTransport {
         guard !authority.isEmpty, !authority.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\\") }) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no valid host"))
         }
-        return .success(String(decoding: authority, as: UTF8.self).lowercased())
+        return .success(ASCII.lowercased(String(decoding: authority, as: UTF8.self)))
     }
 }

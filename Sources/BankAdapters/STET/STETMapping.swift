@@ -32,7 +32,7 @@ public enum STETMapping {
         let iban = r.accountId?.iban.map { $0.removingSpaces() }.flatMap {
             $0.isEmpty ? nil : $0
         }
-        let maskedPan = r.accountId?.other.flatMap { $0.schemeName?.uppercased() == "MPAN" ? $0.identification : nil }
+        let maskedPan = r.accountId?.other.flatMap { $0.schemeName.map { ASCII.equalsIgnoringCase($0, "MPAN") } == true ? $0.identification : nil }
         let balances = try r.balances.map { try $0.enumerated().map { try balance($1, index: $0) } }
         let currency = r.currency ?? r.accountId?.currency ?? balances?.first?.currency
         guard let currency else { throw AdapterError.invalidResponse(reason: "accounts[\(index)] has no currency") }
