@@ -55,7 +55,7 @@ let package = Package(
             resources: [.copy("Migrations"), .copy("OpenAPI")],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging"],
+            name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging", "CShims"],
             swiftSettings: swiftSettings),
 
         // Used only by HTTPServerKitTests' graceful-shutdown test (a real process receiving SIGTERM).

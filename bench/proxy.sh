@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): signed proxied account reads.
+# Benchmark (not a test): signed proxied account reads, with the default configuration (access log on).
 #   A release build of `passerelle serve` in front of a minimal mutual-TLS "bank" (Debian nginx with
 #   `ssl_verify_client on`, fixed bodies: registration, token, and a STET accounts list for `GET …/accounts`),
 #   configured through PASSERELLE_BANKS_FILE (cmcic:cic sandbox → the nginx), on a throwaway PostgreSQL.
@@ -17,7 +17,8 @@
 #   BENCH_KEEP=1 keeps the work directory (logs) after the run; BENCH_PERF=/tmp/x.data records a perf profile of
 #   passerelle during the throughput run (needs linux-perf); BENCH_HOLD=1 stops after the set-up and keeps
 #   everything running (it prints the URL and API key) until interrupted, for profiling by hand;
-#   BENCH_WRAPPER='strace -f -c -o /tmp/serve.strace' runs passerelle under that command.
+#   BENCH_WRAPPER='strace -f -c -o /tmp/serve.strace' runs passerelle under that command; BENCH_LOG_LEVEL sets
+#   PASSERELLE_LOG_LEVEL (unset: the default, info, with its access log to a file like a deployment's stdout).
 # Needs (installed when missing, as bench/http.sh does): wrk, nginx, cc, libcurl4-openssl-dev, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,8 +91,7 @@ PASSERELLE_DATABASE_URL="postgresql://postgres@127.0.0.1:$PGPORT/postgres" \
 PASSERELLE_DATABASE_POOL_SIZE=${BENCH_POOL_SIZE:-10} \
 PASSERELLE_MASTER_KEY=$(openssl rand -base64 32) PASSERELLE_BANKS_FILE="$WORK/banks.json" \
 PASSERELLE_BANK_CA_FILE="$PKI/ca.crt" PASSERELLE_BOOTSTRAP_API_KEY="$API_KEY" \
-PASSERELLE_LOG_LEVEL=${BENCH_LOG_LEVEL:-error} \
-    ${BENCH_WRAPPER:-} "$BIN" serve > "$WORK/serve.log" 2>&1 &
+    env ${BENCH_LOG_LEVEL:+PASSERELLE_LOG_LEVEL=$BENCH_LOG_LEVEL} ${BENCH_WRAPPER:-} "$BIN" serve > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 300); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/ready" && break

@@ -77,7 +77,9 @@ extension BlockingExecutor: TaskExecutor {
 /// The shared job queue; all mutable state is guarded by `condition`.
 private final class JobQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    /// Queued jobs from `head` on; slots before it were taken (nil: a finished job must not keep what its closure
+    /// captured — a statement's parameters, a continuation — alive until the next compaction).
+    private var jobs: [(() -> Void)?] = []
     private var head = 0
     private var stopping = false
 
@@ -111,9 +113,13 @@ private final class JobQueue: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = jobs[head]
+            let job = jobs[head]!
+            jobs[head] = nil
             head += 1
-            if head > 1024 && head * 2 > jobs.count {  // compact the queue now and then
+            if head == jobs.count {  // drained: the usual case
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head > 1024 && head * 2 > jobs.count {  // compact a queue that never drains now and then
                 jobs.removeFirst(head)
                 head = 0
             }

@@ -1,5 +1,5 @@
-// A tiny server around HTTPServerKit, for the graceful-shutdown test (a real process receiving SIGTERM) and for
-// bench/http.sh. Protocol on stdout: `port N` once listening, `in-flight` when /slow starts, `exited` last.
+// A tiny server around HTTPServerKit, for the graceful-shutdown and descriptor-exhaustion tests (a real process
+// receiving SIGTERM, under `ulimit -n`). Protocol on stdout: `port N` once listening, `in-flight` when /slow starts, `exited` last.
 // Environment: HTTP_TEST_PORT (default 0), HTTP_TEST_LOG_LEVEL (default error; `info` writes the access log).
 import GatewayLogging
 import HTTPServerKit

@@ -30,6 +30,22 @@ import Testing
         await #expect(throws: CancellationError.self) { try await executor.run { 1 } }
     }
 
+    /// A finished job's closure is released at once: what it captured (a statement's parameters, hundreds of KB
+    /// for a batch of audit rows) must not stay alive in the queue until a compaction.
+    @Test func aFinishedJobReleasesWhatItCaptured() async throws {
+        final class Payload: Sendable {}
+        let executor = BlockingExecutor(name: "test", threads: 1)
+        defer { executor.shutdown() }
+        weak var released: Payload?
+        do {
+            let payload = Payload()
+            released = payload
+            try await executor.run { _ = payload }
+        }
+        try await executor.run {}  // one worker: the first job's iteration is over once this one has run
+        #expect(released == nil)
+    }
+
     /// The thread a piece of blocking work runs on.
     static func threadID() -> UInt { UInt(bitPattern: Int(pthread_self())) }
 

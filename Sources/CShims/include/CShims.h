@@ -7,4 +7,5 @@
 #include "CShims_tls.h"
 #include "CShims_pq.h"
 #include "CShims_signal.h"
+#include "CShims_malloc.h"
 #endif
