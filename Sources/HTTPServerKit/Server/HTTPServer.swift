@@ -141,19 +141,31 @@ public final class HTTPServer: Sendable {
 ///
 /// Unstructured tasks rather than a task group: the event loop's thread starts each one directly on its executor,
 /// where a task group's child would first need a task on the cooperative pool to add it (one more thread
-/// wake-up per request). Registering under the lock that the task's own removal takes makes the removal always
-/// find its entry.
+/// wake-up per request). The task is created outside the lock: creating it wakes a pool thread (a futex call),
+/// and a short handler (`/health`) then finished and wanted the lock while its creator still held it — threads
+/// spinning in `Mutex` took a third of the CPU under load. A task that ends before its creator registers it leaves
+/// its id in `finishedEarly`, and is then not registered at all.
 final class HandlerTasks: Sendable {
-    private let state = Mutex<(next: UInt64, tasks: [UInt64: Task<Void, Never>])>((0, [:]))
+    private struct State {
+        var next: UInt64 = 0
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var finishedEarly: Set<UInt64> = []
+    }
+    private let state = Mutex(State())
 
     func start(on executor: (any TaskExecutor)?, _ body: @escaping @Sendable () async -> Void) {
-        state.withLock { state in
-            let id = state.next
-            state.next &+= 1
-            state.tasks[id] = Task(executorPreference: executor) {
-                await body()
-                self.state.withLock { _ = $0.tasks.removeValue(forKey: id) }
+        let id = state.withLock { state in
+            defer { state.next &+= 1 }
+            return state.next
+        }
+        let task = Task(executorPreference: executor) {
+            await body()
+            self.state.withLock { state in
+                if state.tasks.removeValue(forKey: id) == nil { state.finishedEarly.insert(id) }
             }
+        }
+        state.withLock { state in
+            if state.finishedEarly.remove(id) == nil { state.tasks[id] = task }
         }
     }
 
