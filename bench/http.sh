@@ -3,20 +3,22 @@
 # configuration — log level info, one JSON access line per request, stdout to a file — against nginx writing a
 # JSON access log of the same fields (buffered: `buffer=64k flush=1s`); then both with logging off
 # (PASSERELLE_LOG_LEVEL=error; `access_log off`). wrk -t2 -c64 -d10s --latency on GET /health, the four servers
-# alternated over BENCH_ROUNDS rounds (the machine is shared), each one's best run kept; then GET /v1/banks/{id}
-# (an authenticated route: the API key check) on the default configuration. Prints req/s, p50/p99, errors, the
-# ratios against the targets, the lines each access log got, and passerelle's RSS after each run.
+# alternated over BENCH_ROUNDS rounds (the machine is shared: each round's ratios compare runs 40 s apart at most),
+# each one's best run kept; then GET /v1/banks/{id} (an authenticated route: the API key check) with and without
+# logging. Prints req/s, p50/p99, errors, each round's ratios and their median against the targets, the best runs,
+# the lines each access log got, and passerelle's RSS after each run.
 #   Targets: defaults >= 60 % of nginx with its access log; the access log costs <= 15 % of passerelle's req/s;
 #   RSS <= 48 MB after the runs.
 # Usage: bench/http.sh
-#   BENCH_DURATION=10s  BENCH_ROUNDS=2  BENCH_BINARY=path/to/passerelle (skips the build)
-#   BENCH_PERF=/tmp/http.data records a perf profile of the default passerelle during its first run (linux-perf)
+#   BENCH_DURATION=10s  BENCH_ROUNDS=3  BENCH_BINARY=path/to/passerelle (skips the build)
+#   BENCH_PERF=/tmp/http.data records a perf profile of the default passerelle during one more run, after the
+#   rounds (linux-perf; perf report -i /tmp/http.data --no-children)
 #   BENCH_KEEP=1 keeps the work directory (logs)
 # Needs (installed when missing): wrk, nginx, postgresql, python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${BENCH_DURATION:-10s}
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 # shellcheck source=../scripts/lib/deps.sh
 . scripts/lib/deps.sh
 # shellcheck source=../scripts/lib/postgres.sh
@@ -114,13 +116,29 @@ CONF
 for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$NPORT/health" >/dev/null 2>&1 && break; sleep 0.1; done
 
 run_wrk() { wrk -t2 -c64 -d"$DURATION" --latency "$@" 2>&1; }
+# CPU time (clock ticks) of processes and their children; CPU per request is steadier than req/s on a shared machine.
+HZ=$(getconf CLK_TCK)
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+nginx_pids() { local m; m=$(cat "$WORK/nginx.pid"); echo "$m" $(pgrep -P "$m" || true); }
+measure() {  # URL PIDS... → wrk output plus a line "cpu_us_per_request N"
+    local url=$1 t0 t1 out
+    shift
+    t0=$(ticks "$@")
+    out=$(run_wrk "$url")
+    t1=$(ticks "$@")
+    printf '%s\ncpu_us_per_request %s\n' "$out" \
+        "$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$(awk '/requests in/ {print $1}' <<<"$out")" 'BEGIN { printf "%.1f", 1e6 * d / hz / n }')"
+}
+cpu_of() { awk '$1 == "cpu_us_per_request" {print $2}' <<<"$1"; }
 rps_of() { awk '/^Requests\/sec/ {print $2}' <<<"$1"; }
 summary() {  # name, wrk output
-    local p50 p99 errors
+    local p50 p99 errors cpu
     p50=$(awk '$1=="50%" {print $2}' <<<"$2")
     p99=$(awk '$1=="99%" {print $2}' <<<"$2")
     errors=$(grep -E 'Socket errors|Non-2xx' <<<"$2" | tr '\n' ' ' || true)
-    printf '%-28s %10s req/s   p50 %-9s p99 %-9s %s\n' "$1" "$(rps_of "$2")" "$p50" "$p99" "${errors:-no errors}"
+    cpu=$(cpu_of "$2")
+    printf '%-28s %10s req/s   p50 %-9s p99 %-9s %-16s %s\n' "$1" "$(rps_of "$2")" "$p50" "$p99" \
+        "${errors:-no errors}" "${cpu:+CPU $cpu µs/request}"
 }
 declare -A BEST
 keep_best() {  # key, wrk output
@@ -134,25 +152,33 @@ for url in "http://127.0.0.1:$PORT/health" "http://127.0.0.1:$OFF_PORT/health" "
     "http://127.0.0.1:$NOFF_PORT/health"; do
     wrk -t2 -c64 -d2s "$url" >/dev/null
 done
-PERF_PID=""
+RATIOS=""  # one line per round: defaults/nginx-with-log, access-log cost, off/nginx-off
 for round in $(seq "$ROUNDS"); do
     echo "==> round $round/$ROUNDS: wrk -t2 -c64 -d$DURATION --latency GET /health (load average $(load))" >&2
-    if [ "$round" = 1 ] && [ -n "${BENCH_PERF:-}" ]; then
-        perf record -q -F 499 -g -p "$DEFAULT_PID" -o "$BENCH_PERF" -- sleep "${DURATION%s}" 2>/dev/null &
-        PERF_PID=$!
-    fi
-    OUT=$(run_wrk "http://127.0.0.1:$PORT/health")
-    [ -n "$PERF_PID" ] && { wait "$PERF_PID" || true; PERF_PID=""; echo "    perf profile: $BENCH_PERF" >&2; }
-    summary "passerelle, defaults" "$OUT"; keep_best p_default "$OUT"
+    PD=$(measure "http://127.0.0.1:$PORT/health" "$DEFAULT_PID")
+    summary "passerelle, defaults" "$PD"; keep_best p_default "$PD"
     echo "    passerelle (defaults) RSS $(rss_mb "$DEFAULT_PID") MB"
-    OUT=$(run_wrk "http://127.0.0.1:$NPORT/health")
-    summary "nginx, access log" "$OUT"; keep_best n_log "$OUT"
-    OUT=$(run_wrk "http://127.0.0.1:$OFF_PORT/health")
-    summary "passerelle, logging off" "$OUT"; keep_best p_off "$OUT"
+    NL=$(measure "http://127.0.0.1:$NPORT/health" $(nginx_pids))
+    summary "nginx, access log" "$NL"; keep_best n_log "$NL"
+    PO=$(measure "http://127.0.0.1:$OFF_PORT/health" "$QUIET_PID")
+    summary "passerelle, logging off" "$PO"; keep_best p_off "$PO"
     echo "    passerelle (logging off) RSS $(rss_mb "$QUIET_PID") MB"
-    OUT=$(run_wrk "http://127.0.0.1:$NOFF_PORT/health")
-    summary "nginx, access log off" "$OUT"; keep_best n_off "$OUT"
+    NO=$(measure "http://127.0.0.1:$NOFF_PORT/health" $(nginx_pids))
+    summary "nginx, access log off" "$NO"; keep_best n_off "$NO"
+    RATIOS+=$(awk -v pd="$(rps_of "$PD")" -v nl="$(rps_of "$NL")" -v po="$(rps_of "$PO")" -v no="$(rps_of "$NO")" \
+        -v cd="$(cpu_of "$PD")" -v co="$(cpu_of "$PO")" \
+        'BEGIN { printf "%.1f %.1f %.1f %.1f", 100 * pd / nl, 100 * (1 - pd / po), 100 * po / no, 100 * (1 - co / cd) }')$'\n'
+    read -r r1 r2 r3 r4 <<<"$(sed -n "${round}p" <<<"$RATIOS")"
+    echo "    round $round: defaults/nginx with log $r1 %, access log cost $r2 % of req/s ($r4 % of CPU per request), off/nginx off $r3 %"
 done
+if [ -n "${BENCH_PERF:-}" ]; then
+    echo "==> perf record of passerelle (defaults) during one more run" >&2
+    perf record -q -F 499 -g -p "$DEFAULT_PID" -o "$BENCH_PERF" -- sleep "${DURATION%s}" 2>/dev/null &
+    PERF_PID=$!
+    run_wrk "http://127.0.0.1:$PORT/health" >/dev/null
+    wait "$PERF_PID" || true
+    echo "    perf profile: $BENCH_PERF" >&2
+fi
 
 echo "==> wrk -t2 -c64 -d$DURATION GET /v1/banks/cmcic:cic (API key check), defaults then logging off (load average $(load))" >&2
 BANKS_DEFAULT=$(run_wrk -H "Authorization: Bearer $API_KEY" "http://127.0.0.1:$PORT/v1/banks/cmcic:cic")
@@ -169,13 +195,23 @@ summary "nginx, access log off" "${BEST[n_off]}"
 echo "==> GET /v1/banks/cmcic:cic"
 summary "passerelle, defaults" "$BANKS_DEFAULT"
 summary "passerelle, logging off" "$BANKS_QUIET"
-awk -v pd="$(rps_of "${BEST[p_default]}")" -v nl="$(rps_of "${BEST[n_log]}")" -v po="$(rps_of "${BEST[p_off]}")" \
-    -v no="$(rps_of "${BEST[n_off]}")" -v bd="$(rps_of "$BANKS_DEFAULT")" -v bq="$(rps_of "$BANKS_QUIET")" 'BEGIN {
-    r = 100 * pd / nl; c = 100 * (1 - pd / po)
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+R_LOG=$(cut -d' ' -f1 <<<"${RATIOS%$'\n'}" | median)
+R_COST=$(cut -d' ' -f2 <<<"${RATIOS%$'\n'}" | median)
+R_OFF=$(cut -d' ' -f3 <<<"${RATIOS%$'\n'}" | median)
+R_CPU=$(cut -d' ' -f4 <<<"${RATIOS%$'\n'}" | median)
+echo "==> ratios, median of the $ROUNDS rounds (each round: $(tr '\n' ';' <<<"${RATIOS%$'\n'}"))"
+awk -v r="$R_LOG" -v c="$R_COST" -v o="$R_OFF" -v u="$R_CPU" 'BEGIN {
     printf "defaults vs nginx with its access log:  %.1f %% (target >= 60 %%) %s\n", r, (r >= 60 ? "OK" : "BELOW TARGET")
     printf "cost of the access log (/health):       %.1f %% of passerelle req/s (target <= 15 %%) %s\n", c, (c <= 15 ? "OK" : "ABOVE TARGET")
-    printf "cost of the access log (/v1/banks/{id}): %.1f %%\n", 100 * (1 - bd / bq)
-    printf "logging off, passerelle vs nginx:       %.1f %%; nginx pays %.1f %% for its access log\n", 100 * po / no, 100 * (1 - nl / no)
+    printf "cost of the access log in CPU:          %.1f %% of passerelle CPU per request (steadier on a busy machine)\n", u
+    printf "logging off, passerelle vs nginx:       %.1f %%\n", o
+}'
+awk -v pd="$(rps_of "${BEST[p_default]}")" -v nl="$(rps_of "${BEST[n_log]}")" -v po="$(rps_of "${BEST[p_off]}")" \
+    -v no="$(rps_of "${BEST[n_off]}")" -v bd="$(rps_of "$BANKS_DEFAULT")" -v bq="$(rps_of "$BANKS_QUIET")" 'BEGIN {
+    printf "best runs: defaults/nginx with log %.1f %%, access log cost %.1f %%, off/nginx off %.1f %%, nginx pays %.1f %% for its log\n",
+        100 * pd / nl, 100 * (1 - pd / po), 100 * po / no, 100 * (1 - nl / no)
+    printf "cost of the access log (/v1/banks/{id}, one run each): %.1f %%\n", 100 * (1 - bd / bq)
 }'
 echo "access log lines: passerelle $(grep -c '"message":"request"' "$WORK/default.log") ($(du -h "$WORK/default.log" | cut -f1)), nginx $(wc -l < "$WORK/nginx-access.log")"
 echo "one passerelle line: $(grep -m1 '"message":"request"' "$WORK/default.log")"
