@@ -7,12 +7,13 @@ extension PostgresClient {
     /// (0.25 s doubling up to 5 s) and logging each failed attempt at info level, e.g. for `serve` starting next
     /// to a database that is still booting.
     /// - Parameters:
-    ///   - timeout: The longest total wait.
+    ///   - timeout: The longest total wait; nil waits as long as it takes (until the task is cancelled).
     ///   - logger: Receives one line per failed attempt (the error's safe description, never the URL).
     /// - Throws: `DatabaseError` `.connectionFailed` with the last error's message once `timeout` has passed;
-    ///   `.invalidURL` or `.poolClosed` at once (waiting does not help).
-    public func waitUntilAvailable(timeout: Duration, logger: Logger) async throws {
-        let deadline = ContinuousClock.now + timeout
+    ///   `.invalidURL` or `.poolClosed` at once (waiting does not help); `CancellationError` when the task is
+    ///   cancelled while waiting.
+    public func waitUntilAvailable(timeout: Duration?, logger: Logger) async throws {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
         var pause = Duration.milliseconds(250)
         var attempt = 0
         while true {
@@ -22,14 +23,17 @@ extension PostgresClient {
                 if attempt > 1 { logger.info("database is available", metadata: ["attempt": "\(attempt)"]) }
                 return
             } catch let error as DatabaseError where error.code != .poolClosed && error.code != .invalidURL {
-                let remaining = deadline - ContinuousClock.now
-                guard remaining > .zero else {
-                    throw DatabaseError(
-                        .connectionFailed,
-                        message: "database not available after \(attempt) attempts in \(timeout): \(error.message)",
-                        sqlState: error.sqlState, operation: "waitUntilAvailable")
+                var wait = pause
+                if let deadline, let timeout {
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else {
+                        throw DatabaseError(
+                            .connectionFailed,
+                            message: "database not available after \(attempt) attempts in \(timeout): \(error.message)",
+                            sqlState: error.sqlState, operation: "waitUntilAvailable")
+                    }
+                    wait = min(pause, remaining)
                 }
-                let wait = min(pause, remaining)
                 logger.info(
                     "database not available yet, retrying",
                     metadata: [

@@ -5,6 +5,8 @@ public struct PostgresConfiguration: Sendable {
     /// The libpq connection URL (`postgresql://user:password@host:port/db?sslmode=…`). It may hold a password, so it
     /// stays wrapped and is never logged.
     public var url: Secret<String>
+    /// A password given apart from the URL (e.g. read from a secret file); it overrides one the URL holds.
+    public var password: Secret<String>?
     /// The most connections the pool opens.
     public var poolSize: Int
     /// The longest a caller waits for a free connection before `DatabaseError.Code.timeout`.
@@ -41,6 +43,7 @@ public struct PostgresConfiguration: Sendable {
         statementTimeout: Duration? = .seconds(30), applicationName: String = "passerelle"
     ) {
         self.url = url
+        self.password = nil
         self.poolSize = max(1, poolSize)
         self.acquireTimeout = timeout
         self.connectTimeout = timeout

@@ -81,6 +81,7 @@ public final class PostgresConnection: @unchecked Sendable {
     ) async throws -> PostgresConnection {
         let url = configuration.url
         let parameters = configuration.connectionParameters
+        let password = configuration.password
         let handle = try await executor.run { () throws -> SendableHandle in
             // libpq's parse errors quote the offending part of the URL, which may be the password: check the
             // syntax first and report it without libpq's text. Not retried by `waitUntilAvailable`.
@@ -90,7 +91,8 @@ public final class PostgresConnection: @unchecked Sendable {
                     operation: "PQconninfoParse")
             }
             // The URL goes first as `dbname` with expand_dbname = 1; the later pairs override what it says.
-            let pairs = [("dbname", url.reveal)] + parameters
+            var pairs = [("dbname", url.reveal)] + parameters
+            if let password { pairs.append(("password", password.reveal)) }
             let keys = pairs.map { strdup($0.0) }
             let values = pairs.map { strdup($0.1) }
             defer {

@@ -24,6 +24,12 @@ enum CommandLineTool {
             return 64
         }
         let rest = Array(arguments.dropFirst())
+        // Commands that read the migrations or the OpenAPI document refuse to start without them.
+        let needsResources = ["version", "--version", "-v", "serve", "migrate", "api-key", "rotate-master-key"]
+        if needsResources.contains(command), let problem = AppResources.problem() {
+            FileHandle.standardError.write(Data("passerelle: \(problem)\n".utf8))
+            return 70
+        }
         switch command {
         case "version", "--version", "-v":
             print("passerelle \(PasserelleVersion.current)")

@@ -91,6 +91,72 @@ import Testing
             readFile: { _ in #"{"banks": {"cmcic:cic": {"name": "Renamed CIC"}}}"# })
         #expect(config.catalog.profile(for: try #require(BankID("cmcic:cic")))?.name == "Renamed CIC")
     }
+
+    @Test func readsTheDatabaseURLPasswordAndBootstrapKeyFromFiles() throws {
+        let files = [
+            "/run/secrets/db-url": "postgresql://passerelle@postgres:5432/passerelle\n",
+            "/run/secrets/db-password": "  pg-s3cret\n",
+            "/run/secrets/api-key": "pk_from_a_secret_file_0123\n",
+        ]
+        let config = try Config(
+            environment: [
+                "PASSERELLE_DATABASE_URL_FILE": "/run/secrets/db-url",
+                "PASSERELLE_DATABASE_PASSWORD_FILE": "/run/secrets/db-password",
+                "PASSERELLE_BOOTSTRAP_API_KEY_FILE": "/run/secrets/api-key",
+            ],
+            readFile: { files[$0] })
+        #expect(config.database.url?.reveal == "postgresql://passerelle@postgres:5432/passerelle")
+        #expect(config.database.password?.reveal == "pg-s3cret")
+        #expect(config.bootstrapAPIKey?.reveal == "pk_from_a_secret_file_0123")
+        #expect("\(config.database.password!)" == "<redacted>")
+
+        let inline = try Config(environment: [
+            "PASSERELLE_DATABASE_URL": "postgresql:///x", "PASSERELLE_DATABASE_PASSWORD": "inline-password",
+        ])
+        #expect(inline.database.password?.reveal == "inline-password")
+        #expect(try Config(environment: ["PASSERELLE_DATABASE_URL": "postgresql:///x"]).database.password == nil)
+    }
+
+    @Test func secretFileProblemsAreReportedWithoutTheSecret() {
+        do {
+            _ = try Config(
+                environment: [
+                    "PASSERELLE_DATABASE_URL": "postgresql://u:leaked-inline@h/db",
+                    "PASSERELLE_DATABASE_URL_FILE": "/run/secrets/db-url",
+                    "PASSERELLE_DATABASE_PASSWORD_FILE": "/missing/file",
+                    "PASSERELLE_BOOTSTRAP_API_KEY_FILE": "/run/secrets/empty",
+                    "PASSERELLE_MASTER_KEY": "leaked-key", "PASSERELLE_MASTER_KEY_FILE": "/run/secrets/master",
+                ],
+                readFile: { $0 == "/run/secrets/empty" ? " \n" : ($0 == "/missing/file" ? nil : "leaked-file") })
+            Issue.record("expected a ConfigError")
+        } catch {
+            #expect(error.problems.count == 5, "\(error.problems)")  // the URL is then also missing
+            let text = error.description
+            #expect(text.contains("PASSERELLE_DATABASE_URL and PASSERELLE_DATABASE_URL_FILE: set only one"))
+            #expect(text.contains("PASSERELLE_DATABASE_PASSWORD_FILE: cannot read /missing/file"))
+            #expect(text.contains("PASSERELLE_BOOTSTRAP_API_KEY_FILE: /run/secrets/empty is empty"))
+            #expect(text.contains("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one"))
+            #expect(!text.contains("leaked"), "no secret value is echoed")
+        }
+    }
+
+    @Test func startupWaitIsBoundedOrForever() throws {
+        let url = "postgresql:///x"
+        #expect(try Config(environment: ["PASSERELLE_DATABASE_URL": url]).database.startupWaitSeconds == 60)
+        let forever = try Config(environment: [
+            "PASSERELLE_DATABASE_URL": url, "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS": "forever",
+        ])
+        #expect(forever.database.startupWaitSeconds == .infinity)
+        let bounded = try Config(environment: [
+            "PASSERELLE_DATABASE_URL": url, "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS": "600",
+        ])
+        #expect(bounded.database.startupWaitSeconds == 600)
+        #expect(throws: ConfigError.self) {
+            try Config(environment: [
+                "PASSERELLE_DATABASE_URL": url, "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS": "always",
+            ])
+        }
+    }
 }
 
 @Suite struct BPCERegistrationBankConfigTests {

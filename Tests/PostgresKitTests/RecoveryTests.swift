@@ -166,4 +166,59 @@ import TestSupport
             }
         }
     }
+
+    @Test(.timeLimit(.minutes(3)))
+    func passwordGivenApartFromTheURLAuthenticatesAndOverridesTheURLs() async throws {
+        let cluster = try await TemporaryCluster.start(password: "s3cret-apart")
+        do {
+            let withoutPassword = try TestDatabase.configuration(url: cluster.url, poolSize: 1)
+            try await TestDatabase.withClient(withoutPassword) { db in
+                let error = try await #require(throws: DatabaseError.self) { try await db.query("SELECT 1") }
+                #expect(error.code == .connectionFailed)
+            }
+            var apart = withoutPassword
+            apart.password = Secret("s3cret-apart")
+            let one = try await TestDatabase.withClient(apart) { db in
+                try await db.query("SELECT 1 AS n")[0].decode("n", as: Int.self)
+            }
+            #expect(one == 1)
+            let wrongInURL = cluster.url.replacingOccurrences(of: "postgres@", with: "postgres:wrong@")
+            var overriding = try TestDatabase.configuration(url: wrongInURL, poolSize: 1)
+            overriding.password = Secret("s3cret-apart")
+            let two = try await TestDatabase.withClient(overriding) { db in
+                try await db.query("SELECT 2 AS n")[0].decode("n", as: Int.self)
+            }
+            #expect(two == 2)
+        } catch {
+            await cluster.remove()
+            throw error
+        }
+        await cluster.remove()
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func waitingWithoutATimeoutLastsUntilTheServerComesUpAndLogsEachAttempt() async throws {
+        let cluster = try await TemporaryCluster.start()
+        do {
+            try await cluster.stop()
+            let sink = CapturingLogSink()
+            let logger = Logger(label: "test", level: .info, sink: sink)
+            let config = try TestDatabase.configuration(url: cluster.url, poolSize: 1, timeout: .seconds(2))
+            try await TestDatabase.withClient(config) { db in
+                let waiter = Task { try await db.waitUntilAvailable(timeout: nil, logger: logger) }
+                // Several failed attempts are logged while the server is down; the waiter keeps going.
+                while sink.captured.filter({ $0.contains("database not available yet, retrying") }).count < 3 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await cluster.startAgain()
+                try await waiter.value
+                #expect(sink.text.contains("database is available"))
+                #expect(try await db.query("SELECT 1 AS n")[0].decode("n", as: Int.self) == 1)
+            }
+        } catch {
+            await cluster.remove()
+            throw error
+        }
+        await cluster.remove()
+    }
 }

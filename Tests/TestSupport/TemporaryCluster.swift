@@ -15,7 +15,8 @@ public final class TemporaryCluster: Sendable {
     private let runAs: String?
     private let frozen = Mutex<[Int32]>([])
 
-    /// A libpq URL for the cluster (trust authentication, user `postgres`).
+    /// A libpq URL for the cluster (user `postgres`, no password: trust authentication unless the cluster was
+    /// started with a password).
     public var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
 
     private init(directory: String, port: Int, binDirectory: String, runAs: String?) {
@@ -26,7 +27,9 @@ public final class TemporaryCluster: Sendable {
     }
 
     /// Creates and starts a cluster; call `remove()` when done (also after failures).
-    public static func start() async throws -> TemporaryCluster {
+    /// - Parameter password: When given, `postgres` has this password and every connection must prove it
+    ///   (scram-sha-256); otherwise trust authentication.
+    public static func start(password: String? = nil) async throws -> TemporaryCluster {
         let control = try TestEnvironment.postgresControl()
         let bin = (control.pgCtl as NSString).deletingLastPathComponent
         let runAs = (control.runAs?.isEmpty ?? true) ? nil : control.runAs
@@ -37,9 +40,16 @@ public final class TemporaryCluster: Sendable {
         do {
             if let runAs { try await run("/bin/chown", [runAs, directory]) }
             try await run("/bin/chmod", ["700", directory])
+            var authentication = ["-A", "trust"]
+            if let password {
+                let file = directory + "/pwfile"
+                try Data((password + "\n").utf8).write(to: URL(fileURLWithPath: file))
+                try await run("/bin/chmod", ["644", file])
+                authentication = ["-A", "scram-sha-256", "--pwfile=" + file]
+            }
             try await cluster.runPostgres(
                 "initdb",
-                ["-D", directory + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                ["-D", directory + "/data", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"] + authentication)
             try await cluster.pgCtl([
                 "-o", "-p \(cluster.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
                 "-l", directory + "/server.log", "start",

@@ -1,8 +1,14 @@
 # Installs the Debian packages Passerelle needs, only those missing. Sourced by scripts/run and scripts/test.
 # Build: libpq-dev libcurl4-openssl-dev libssl-dev pkg-config. Run/test: postgresql (server), openssl (CLI for
-# the test PKI), curl, python3-venv (OpenAPI validation), procps.
+# the test PKI), curl, python3-venv (OpenAPI validation), procps; scripts/test adds docker-compose (compose file check).
 passerelle_install_deps() {
-    local wanted="libpq-dev libcurl4-openssl-dev libssl-dev pkg-config postgresql openssl curl ca-certificates procps $*"
+    passerelle_install_packages libpq-dev libcurl4-openssl-dev libssl-dev pkg-config postgresql openssl curl \
+        ca-certificates procps "$@"
+}
+
+# Installs the given Debian packages, only those missing (scripts/container-test needs none of the build's).
+passerelle_install_packages() {
+    local wanted="$*"
     local missing=""
     for pkg in $wanted; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"

@@ -26,13 +26,16 @@ public struct Config: Sendable {
     public struct Database: Sendable {
         /// libpq connection URL; nil means "not configured" (the run script provides a local cluster).
         public var url: Secret<String>?
+        /// A password given apart from the URL (`PASSERELLE_DATABASE_PASSWORD[_FILE]`); it overrides the URL's.
+        public var password: Secret<String>?
         public var poolSize = 10
         /// How long one query may wait for a connection / the server before failing clearly.
         public var timeoutSeconds = 5.0
         /// The server-side `statement_timeout`; the client gives up on an answer after this plus `timeoutSeconds`
         /// (a frozen or unreachable server then costs a bounded wait, answered 503).
         public var statementTimeoutSeconds = 30.0
-        /// How long `serve` waits for a database that is not up yet.
+        /// How long `serve` waits for a database that is not up yet; `.infinity` (`forever`) waits as long as it
+        /// takes, for containers started next to their database.
         public var startupWaitSeconds = 60.0
         /// How long a replica trusts its in-memory copy of an API key, connection, registration or account-id row
         /// (0 disables the cache). Its own writes are seen at once; another replica's after at most this.
@@ -134,7 +137,8 @@ public struct Config: Sendable {
         http.eventLoops = env.int("PASSERELLE_EVENT_LOOPS", default: http.eventLoops, in: 1...256)
         http.maxBodyBytes = env.int("PASSERELLE_HTTP_MAX_BODY_BYTES", default: http.maxBodyBytes, in: 0...(1 << 30))
 
-        database.url = env.secret("PASSERELLE_DATABASE_URL")
+        database.url = env.secret("PASSERELLE_DATABASE_URL", orFile: readFile)
+        database.password = env.secret("PASSERELLE_DATABASE_PASSWORD", orFile: readFile)
         if database.url == nil {
             env.report("PASSERELLE_DATABASE_URL: required (a libpq URL such as postgresql://user@host:5432/db)")
         }
@@ -149,8 +153,12 @@ public struct Config: Sendable {
             "PASSERELLE_DATABASE_TIMEOUT_SECONDS", default: database.timeoutSeconds, in: 0.1...600)
         database.statementTimeoutSeconds = env.seconds(
             "PASSERELLE_DATABASE_STATEMENT_TIMEOUT_SECONDS", default: database.statementTimeoutSeconds, in: 0.1...3600)
-        database.startupWaitSeconds = env.seconds(
-            "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...3600)
+        if env.raw("PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS")?.lowercased() == "forever" {
+            database.startupWaitSeconds = .infinity
+        } else {
+            database.startupWaitSeconds = env.seconds(
+                "PASSERELLE_DATABASE_STARTUP_WAIT_SECONDS", default: database.startupWaitSeconds, in: 0...86_400)
+        }
         database.recordCacheSeconds = env.seconds(
             "PASSERELLE_RECORD_CACHE_SECONDS", default: database.recordCacheSeconds, in: 0...300)
 
@@ -173,23 +181,10 @@ public struct Config: Sendable {
             "PASSERELLE_LOG_LEVEL", default: "info", allowed: ["trace", "debug", "info", "warning", "error"])
         logLevel = Logger.Level(name: level) ?? .info
 
-        let inlineKey = env.secret("PASSERELLE_MASTER_KEY")
-        let keyFile = env.optionalString("PASSERELLE_MASTER_KEY_FILE")
-        switch (inlineKey, keyFile) {
-        case (let key?, nil): masterKey = key
-        case (nil, let path?):
-            if let text = readFile(path) {
-                masterKey = Secret(text.trimmingWhitespace())
-            } else {
-                env.report("PASSERELLE_MASTER_KEY_FILE: cannot read \(path)")
-            }
-        case (_?, _?): env.report("PASSERELLE_MASTER_KEY and PASSERELLE_MASTER_KEY_FILE: set only one")
-        case (nil, nil):
-            if requireMasterKey {
-                env.report(
-                    "PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required "
-                        + "(make one with `openssl rand -base64 32`)")
-            }
+        masterKey = env.secret("PASSERELLE_MASTER_KEY", orFile: readFile)
+        if requireMasterKey, env.raw("PASSERELLE_MASTER_KEY") == nil, env.raw("PASSERELLE_MASTER_KEY_FILE") == nil {
+            env.report(
+                "PASSERELLE_MASTER_KEY or PASSERELLE_MASTER_KEY_FILE: required (make one with `openssl rand -base64 32`)")
         }
         if let key = masterKey {
             do { _ = try MasterKeyring(parsing: key.reveal) } catch {
@@ -209,7 +204,7 @@ public struct Config: Sendable {
         }
         bankCAFile = env.optionalString("PASSERELLE_BANK_CA_FILE")
         if let path = bankCAFile, readFile(path) == nil { env.report("PASSERELLE_BANK_CA_FILE: cannot read \(path)") }
-        bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY")
+        bootstrapAPIKey = env.secret("PASSERELLE_BOOTSTRAP_API_KEY", orFile: readFile)
         publicBaseURL = env.optionalString("PASSERELLE_PUBLIC_BASE_URL").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         if let url = publicBaseURL, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
             env.report("PASSERELLE_PUBLIC_BASE_URL: expected an http(s) URL, got \"\(url)\"")

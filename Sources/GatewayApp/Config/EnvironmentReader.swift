@@ -21,6 +21,30 @@ public struct EnvironmentReader {
 
     public mutating func secret(_ name: String) -> Secret<String>? { raw(name).map(Secret.init) }
 
+    /// A secret given either inline in `name` or in the file named by `name_FILE` (Docker and Kubernetes secrets;
+    /// the file's content, trimmed). Reports a problem when both are set, or the file cannot be read or is empty.
+    public mutating func secret(_ name: String, orFile readFile: (String) -> String?) -> Secret<String>? {
+        let fileVariable = name + "_FILE"
+        switch (raw(name), raw(fileVariable)) {
+        case (let value?, nil): return Secret(value)
+        case (nil, let path?):
+            guard let text = readFile(path) else {
+                problems.append("\(fileVariable): cannot read \(path)")
+                return nil
+            }
+            let value = text.trimmingWhitespace()
+            guard !value.isEmpty else {
+                problems.append("\(fileVariable): \(path) is empty")
+                return nil
+            }
+            return Secret(value)
+        case (_?, _?):
+            problems.append("\(name) and \(fileVariable): set only one")
+            return nil
+        case (nil, nil): return nil
+        }
+    }
+
     /// An integer in `range`; reports a problem and returns the default otherwise.
     public mutating func int(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
         guard let s = raw(name) else { return value }

@@ -16,24 +16,25 @@ public enum AppDatabase {
     /// A pool configured from `config`.
     /// - Precondition: `config.url` is set (the configuration reader requires it for serve and migrate).
     public static func client(_ config: Config.Database, logger: Logger) -> PostgresClient {
-        PostgresClient(
-            configuration: PostgresConfiguration(
-                url: config.url ?? Secret(""),
-                poolSize: config.poolSize,
-                timeout: .milliseconds(Int(config.timeoutSeconds * 1000)),
-                statementTimeout: .milliseconds(Int(config.statementTimeoutSeconds * 1000)),
-                applicationName: "passerelle"),
-            logger: logger.labeled("passerelle.db"))
+        var configuration = PostgresConfiguration(
+            url: config.url ?? Secret(""),
+            poolSize: config.poolSize,
+            timeout: .milliseconds(Int(config.timeoutSeconds * 1000)),
+            statementTimeout: .milliseconds(Int(config.statementTimeoutSeconds * 1000)),
+            applicationName: "passerelle")
+        configuration.password = config.password
+        return PostgresClient(configuration: configuration, logger: logger.labeled("passerelle.db"))
     }
 
-    /// Waits for the server (bounded by `startupWaitSeconds`), then applies pending migrations under the
-    /// advisory lock, so replicas starting together apply each one exactly once.
+    /// Waits for the server (bounded by `startupWaitSeconds`, unless it is infinite), then applies pending
+    /// migrations under the advisory lock, so replicas starting together apply each one exactly once.
     /// - Returns: the versions applied by this call.
     @discardableResult
     public static func prepare(_ client: PostgresClient, config: Config.Database, logger: Logger) async throws -> [Int] {
         let migrator = Migrator(client: client, migrations: try migrations(), logger: logger)
+        let wait = config.startupWaitSeconds
         try await client.waitUntilAvailable(
-            timeout: .milliseconds(Int(config.startupWaitSeconds * 1000)), logger: logger)
+            timeout: wait.isFinite ? .milliseconds(Int(wait * 1000)) : nil, logger: logger)
         return try await migrator.migrate()
     }
 }

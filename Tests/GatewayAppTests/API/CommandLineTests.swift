@@ -87,4 +87,31 @@ import TestSupport
         #expect(out.status == 78, "\(out.stderr)")
         #expect(out.stderr.contains("PASSERELLE_BANKS_FILE: cannot read /nonexistent/banks.json"))
     }
+
+    @Test func refusesToStartWithoutItsResourcesAndSaysWhatIsMissing() async throws {
+        guard let binary = TestEnvironment.executablePath() else {
+            throw ProcessFailure(description: "PASSERELLE_TEST_BINARY is not set: run the suite with scripts/test")
+        }
+        let installed = try await runProcessCapturingAll(binary, ["version"], environment: ["PATH": "/usr/bin"])
+        #expect(installed.status == 0)
+        #expect(installed.stdout.hasPrefix("passerelle "))
+
+        // The executable alone in a folder, as an image that forgot to copy the resource bundle would hold it.
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("passerelle-noresources-" + UUID().uuidString.prefix(8).lowercased())
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lone = folder.appendingPathComponent("passerelle").path
+        do { try FileManager.default.linkItem(atPath: binary, toPath: lone) } catch {
+            try FileManager.default.copyItem(atPath: binary, toPath: lone)
+        }
+        for command in [["version"], ["serve"], ["migrate"]] {
+            let out = try await runProcessCapturingAll(
+                lone, command, environment: ["PATH": "/usr/bin", "PASSERELLE_DATABASE_URL": "postgresql:///x"])
+            #expect(out.status == 70, "\(command): \(out.stderr)")
+            #expect(out.stderr.contains("resources missing"), "\(command): \(out.stderr)")
+            #expect(out.stderr.contains(folder.path + "/Passerelle_GatewayApp.resources/Migrations"))
+            #expect(!out.stderr.contains("Fatal error"), "a message, not a trap")
+        }
+    }
 }
