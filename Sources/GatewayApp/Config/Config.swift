@@ -224,7 +224,9 @@ public struct Config: Sendable {
             == "immediate"
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
         for environment in Environment.allCases {
-            let name = "PASSERELLE_BPCE_REGISTRATION_BANK_" + environment.rawValue.uppercased()
+            let name =
+                environment == .sandbox
+                ? "PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX" : "PASSERELLE_BPCE_REGISTRATION_BANK_PRODUCTION"
             guard let code = env.optionalString(name) ?? bpceRegistrationBank[environment] else { continue }
             if catalog.bpceRegistrationBank(code: code, for: environment) == nil {
                 env.report("\(name): no BPCE bank '\(code)' with \(environment) URLs in the catalog")
