@@ -1,5 +1,6 @@
 import GatewayLogging
 import Synchronization
+import TestSupport
 
 @testable import HTTPServerKit
 
