@@ -212,7 +212,7 @@ public final class Application: Sendable {
     /// Flushes the audit log, stops the transport and the event loops and releases the database pool.
     public func shutdown() async {
         await audit.flush()
-        transport?.shutdown()
+        await transport?.shutdown()
         reactors.shutdown()
         await db.shutdown()
     }

@@ -66,7 +66,7 @@ final class SimulatorBanks: Sendable {
     var adapters: [Provider: any BankAdapter] { Application.standardAdapters()(transport) }
 
     func stop() async {
-        transport.shutdown()
+        await transport.shutdown()
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
         try? FileManager.default.removeItem(atPath: banksFile)
