@@ -63,7 +63,11 @@ let package = Package(
 
         // MARK: - Tests (one per library target)
         .target(
-            name: "TestSupport", dependencies: ["GatewayLogging", "BlockingIO", "GatewayCore", "CurlKit"], path: "Tests/TestSupport",
+            name: "TestSupport",
+            dependencies: [
+                "GatewayLogging", "BlockingIO", "GatewayCore", "CurlKit", "BankSimulator", "HTTPServerKit", "OpenSSLKit",
+            ],
+            path: "Tests/TestSupport",
             swiftSettings: swiftSettings),
         .testTarget(name: "BlockingIOTests", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),

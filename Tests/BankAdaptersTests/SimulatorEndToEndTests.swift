@@ -10,42 +10,24 @@ import Testing
 
 @testable import BankAdapters
 
-/// The real `BankSimulator`, served in-process by `HTTPServer` over TLS with client-certificate verification on
-/// port 0, and the adapters talking to it through `CurlTransport` with the test PKI's QWAC and QSealC.
+/// The real `BankSimulator` (`ServedSimulator`: in-process over TLS with client-certificate verification on port 0)
+/// and the adapters talking to it through `CurlTransport` with the test PKI's QWAC and QSealC.
 final class LiveSimulator: Sendable {
-    let server: HTTPServer
-    let simulator: BankSimulator
+    let served: ServedSimulator
     let transport: CurlTransport
     let pki: String
-    let runTask: Task<Void, Never>
-    var port: Int { server.boundPort }
+    var simulator: BankSimulator { served.simulator }
+    var port: Int { served.port }
 
     init() throws {
         pki = try TestEnvironment.pkiDirectory()
-        var configuration = SimulatorConfiguration()
-        configuration.activationMode = .immediate
-        let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
-        simulator = BankSimulator(configuration: configuration, crypto: crypto)
-        let logger = Logger(label: "simulator", level: .error)
-        server = try HTTPServer(
-            configuration: HTTPServer.Configuration(
-                host: "127.0.0.1", port: 0,
-                tls: TLSConfiguration(
-                    certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"),
-                    clientVerification: .optional(trustRoots: .file(pki + "/ca.crt")))),
-            handler: simulator, logger: logger)
-        var transportConfiguration = CurlTransport.Configuration()
-        transportConfiguration.trustAnchors = .pemFile(pki + "/ca.crt")
-        transportConfiguration.reactors = 2
-        transport = try CurlTransport(configuration: transportConfiguration, logger: logger)
-        let server = self.server
-        runTask = Task { await server.run() }
+        served = try ServedSimulator()
+        transport = try ServedSimulator.transport()
     }
 
     func stop() async {
         await transport.shutdown()
-        server.shutdown(gracePeriod: .milliseconds(200))
-        await runTask.value
+        await served.stop()
     }
 
     func material(_ id: String, certificate: String, key: String) throws -> CertificateMaterial {

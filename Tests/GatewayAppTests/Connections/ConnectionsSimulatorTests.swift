@@ -13,31 +13,15 @@ import TestSupport
 /// The bank simulator in-process over mutual TLS on port 0, a banks file pointing `cmcic:cic` and `bpce:13807` at
 /// it, and the real adapters over `CurlTransport`: what the Application under test talks to.
 final class SimulatorBanks: Sendable {
-    let server: HTTPServer
-    let simulator: BankSimulator
+    let served: ServedSimulator
     let transport: CurlTransport
     let banksFile: String
-    let runTask: Task<Void, Never>
+    var simulator: BankSimulator { served.simulator }
 
     init() throws {
-        let pki = try TestEnvironment.pkiDirectory()
-        var configuration = SimulatorConfiguration()
-        configuration.activationMode = .immediate
-        let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
-        simulator = BankSimulator(configuration: configuration, crypto: crypto)
-        let logger = Logger(label: "simulator", level: .error)
-        server = try HTTPServer(
-            configuration: HTTPServer.Configuration(
-                host: "127.0.0.1", port: 0,
-                tls: TLSConfiguration(
-                    certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"),
-                    clientVerification: .optional(trustRoots: .file(pki + "/ca.crt")))),
-            handler: simulator, logger: logger)
-        var transportConfiguration = CurlTransport.Configuration()
-        transportConfiguration.trustAnchors = .pemFile(pki + "/ca.crt")
-        transportConfiguration.reactors = 2
-        transport = try CurlTransport(configuration: transportConfiguration, logger: logger)
-        let port = server.boundPort
+        served = try ServedSimulator()
+        transport = try ServedSimulator.transport()
+        let port = served.port
         let ei = "https://localhost:\(port)/sandbox/cic/"
         let bpce = "https://localhost:\(port)/bpce/13807"
         let banks: [String: Any] = [
@@ -58,8 +42,6 @@ final class SimulatorBanks: Sendable {
         ]
         banksFile = NSTemporaryDirectory() + "passerelle-banks-\(UUID().uuidString).json"
         try JSONSerialization.data(withJSONObject: banks).write(to: URL(fileURLWithPath: banksFile))
-        let server = self.server
-        runTask = Task { await server.run() }
     }
 
     /// The production adapters over the test transport.
@@ -67,8 +49,7 @@ final class SimulatorBanks: Sendable {
 
     func stop() async {
         await transport.shutdown()
-        server.shutdown(gracePeriod: .milliseconds(200))
-        await runTask.value
+        await served.stop()
         try? FileManager.default.removeItem(atPath: banksFile)
     }
 

@@ -9,21 +9,18 @@ import TestSupport
 
 /// The strict bank simulator served in-process over TLS (client certificates checked against the test CA), for
 /// end-to-end tests of the gateway with the real adapters, libcurl and mutual TLS.
-final class SimulatorHarness: @unchecked Sendable {  // immutable after start
-    let simulator: BankSimulator
-    let server: HTTPServer
+final class SimulatorHarness: Sendable {
+    let served: ServedSimulator
     let logs: CapturingLogSink
     let banksFile: String
-    private let runTask: Task<Void, Never>
 
-    var port: Int { server.boundPort }
+    var simulator: BankSimulator { served.simulator }
+    var port: Int { served.port }
 
-    private init(simulator: BankSimulator, server: HTTPServer, logs: CapturingLogSink, banksFile: String) {
-        self.simulator = simulator
-        self.server = server
+    private init(served: ServedSimulator, logs: CapturingLogSink, banksFile: String) {
+        self.served = served
         self.logs = logs
         self.banksFile = banksFile
-        self.runTask = Task { await server.run() }
     }
 
     /// Starts the simulator on a free port and writes a banks file pointing `cmcic:cic`, `cmcic:becm`,
@@ -32,22 +29,10 @@ final class SimulatorHarness: @unchecked Sendable {  // immutable after start
     static func start(
         clock: SimulatorClock = SimulatorClock(), configure: (inout SimulatorConfiguration) -> Void = { _ in }
     ) async throws -> SimulatorHarness {
-        var config = SimulatorConfiguration()
-        config.activationMode = .immediate
-        configure(&config)
-        let pki = try TestEnvironment.pkiDirectory()
         let logs = CapturingLogSink()
-        let simulator = BankSimulator(
-            configuration: config, crypto: try OpenSSLSimulatorCrypto(caBundlePEM: try TestEnvironment.pkiContents("ca.crt")),
-            clock: clock)
-        let server = try HTTPServer(
-            configuration: .init(
-                host: "127.0.0.1", port: 0,
-                tls: TLSConfiguration(
-                    certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"),
-                    clientVerification: .optional(trustRoots: .file(pki + "/ca.crt")))),
-            handler: simulator, logger: Logger(label: "simulator", level: .info, sink: logs))
-        let port = server.boundPort
+        let served = try ServedSimulator(
+            clock: clock, logger: Logger(label: "simulator", level: .info, sink: logs), configure: configure)
+        let port = served.port
         let file = NSTemporaryDirectory() + "passerelle-banks-\(UUID().uuidString).json"
         let ei = { (segment: String) in
             "\"cmcic:\(segment)\": {\"sandbox\": {\"origin\": \"https://localhost:\(port)\", "
@@ -58,7 +43,7 @@ final class SimulatorHarness: @unchecked Sendable {  // immutable after start
         }
         let json = "{\"banks\": {\(ei("cic")), \(ei("becm")), \(bpce("13807")), \(bpce("17515"))}}"
         try json.write(toFile: file, atomically: true, encoding: .utf8)
-        return SimulatorHarness(simulator: simulator, server: server, logs: logs, banksFile: file)
+        return SimulatorHarness(served: served, logs: logs, banksFile: file)
     }
 
     /// The gateway configured against this simulator: real adapters over libcurl with mutual TLS.
@@ -86,8 +71,7 @@ final class SimulatorHarness: @unchecked Sendable {  // immutable after start
     }
 
     func stop() async {
-        server.shutdown(gracePeriod: .seconds(1))
-        await runTask.value
+        await served.stop(gracePeriod: .seconds(1))
         try? FileManager.default.removeItem(atPath: banksFile)
     }
 }
