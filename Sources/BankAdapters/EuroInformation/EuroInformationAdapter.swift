@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 
 /// The Euro-Information (Crédit Mutuel / CIC …) adapter (docs/protocol.md §4): RFC 7591/7592 registration
@@ -104,9 +105,9 @@ public struct EuroInformationAdapter: STETAdapter {
     }
 
     /// A new JWK for the QSealC of `client`: `kty`, `kid: null`, the full chain in `x5c`, `x5u` when configured.
-    func newKey(_ request: RegistrationRequest, client: BankClient) throws -> JSONValue {
+    func newKey(_ request: RegistrationRequest, client: BankClient) throws -> JSONNode {
         let chain = try dependencies.credentials.certificate(client.qseal).chain
-        var members: [(String, JSONValue)] = [
+        var members: [(key: String, value: JSONNode)] = [
             ("kty", "RSA"), ("kid", .null), ("x5c", .array(chain.map { .string($0.base64DER) })),
         ]
         if let url = request.certificateURL { members.append(("x5u", .string(url))) }
@@ -114,16 +115,16 @@ public struct EuroInformationAdapter: STETAdapter {
     }
 
     /// The RFC 7591 document (docs/protocol.md §4.2).
-    func document(_ request: RegistrationRequest, client: BankClient, keys: [JSONValue], clientID: String?) throws
+    func document(_ request: RegistrationRequest, client: BankClient, keys: [JSONNode], clientID: String?) throws
         -> [UInt8]
     {
-        var grants: [JSONValue] = ["authorization_code", "refresh_token"]
+        var grants: [JSONNode] = ["authorization_code", "refresh_token"]
         if request.roles.contains(.pisp) || request.roles.contains(.cbpii) { grants.append("client_credentials") }
-        var members: [(String, JSONValue)] = []
+        var members: [(key: String, value: JSONNode)] = []
         if let clientID { members.append(("client_id", .string(clientID))) }
         members += [
             ("client_name", .string(request.clientName)),
-            ("redirect_uris", .array(request.redirectURIs.map(JSONValue.string))),
+            ("redirect_uris", .array(request.redirectURIs.map(JSONNode.string))),
             ("token_endpoint_auth_method", "tls_client_auth"), ("grant_types", .array(grants)),
             ("response_types", ["code"]),
             (
@@ -136,7 +137,7 @@ public struct EuroInformationAdapter: STETAdapter {
         ]
         if let logo = request.logoURI { members.append(("logo_uri", .string(logo))) }
         members.append(("jwks", .object([("keys", .array(keys))])))
-        return JSONValue.object(members).bytes
+        return JSONNode.object(members).bytes()
     }
 
     private func send(
