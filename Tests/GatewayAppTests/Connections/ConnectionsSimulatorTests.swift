@@ -19,10 +19,11 @@ final class SimulatorBanks: Sendable {
     let banksFile: String
     let runTask: Task<Void, Never>
 
-    init() throws {
+    /// - Parameter activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
+    init(activation: SimulatorConfiguration.ActivationMode = .immediate) throws {
         let pki = try TestEnvironment.pkiDirectory()
         var configuration = SimulatorConfiguration()
-        configuration.activationMode = .immediate
+        configuration.activationMode = activation
         let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
         simulator = BankSimulator(configuration: configuration, crypto: crypto)
         let logger = Logger(label: "simulator", level: .error)
@@ -110,11 +111,7 @@ final class SimulatorBanks: Sendable {
     static func connect(
         _ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String, clock: ConnectionsClock? = nil
     ) async throws -> String {
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations",
-            json: RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Passerelle e2e \(UUID().uuidString.prefix(6))"))
-        #expect(registered.status == 201, "\(registered.text)")
+        let registered = try await register(h, bank: bank)
         // A BPCE registration is pending until its activation time (next working day 14:00 Paris): refused first,
         // then accepted once the application's clock has passed it (the simulator activates at once).
         if let clock, let activatesAt = (registered.json["activatesAt"] as? String).flatMap(RFC3339.date) {
@@ -125,6 +122,24 @@ final class SimulatorBanks: Sendable {
             #expect(early.json["detail"] as? String == nil || (early.json["detail"] as? String)?.contains("activates at") == true)
             clock.advance(activatesAt.timeIntervalSince(clock.now) + 1)
         }
+        return try await authorizeConnection(h, banks, bank: bank, persona: persona)
+    }
+
+    /// Uploads the test certificates and registers at `bank` through the API (201 expected); returns the answer.
+    static func register(_ h: AppHarness, bank: String) async throws -> TestResponse {
+        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+        let registered = try await h.request(
+            "POST", "/v1/registrations",
+            json: RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Passerelle e2e \(UUID().uuidString.prefix(6))"))
+        #expect(registered.status == 201, "\(registered.text)")
+        return registered
+    }
+
+    /// Starts a connection at `bank` for persona `persona` with the registration in place and authorizes it at the
+    /// simulator; returns the connection id.
+    static func authorizeConnection(_ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String)
+        async throws -> String
+    {
         let created = try await h.request(
             "POST", "/v1/connections",
             json: ["bank": bank, "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
