@@ -17,8 +17,9 @@ struct ConnectionStore: Sendable {
     struct AccountMap: Sendable {
         var byKey: [String: (id: String, resourceID: String)] = [:]
 
-        func resourceID(ofAccount id: String) -> String? {
-            byKey.values.first { $0.id == id }?.resourceID
+        /// The bank's resourceId and the stable account key of account `id`.
+        func account(_ id: String) -> (key: String, resourceID: String)? {
+            byKey.first { $0.value.id == id }.map { ($0.key, $0.value.resourceID) }
         }
     }
 
@@ -144,12 +145,13 @@ struct ConnectionStore: Sendable {
         }
     }
 
-    /// The bank's current resourceId of account `accountID`, or nil when the connection has no such account.
-    func bankResourceID(connectionID: UUID, accountID: String) async throws -> String? {
-        if let hit = try await accountMap(connectionID).resourceID(ofAccount: accountID) { return hit }
+    /// The bank's current resourceId and the stable key (`account_key`) of account `accountID`, or nil when the
+    /// connection has no such account.
+    func bankAccount(connectionID: UUID, accountID: String) async throws -> (key: String, resourceID: String)? {
+        if let hit = try await accountMap(connectionID).account(accountID) { return hit }
         // Perhaps listed through another replica since this one cached the map.
         accountMaps.remove(connectionID)
-        return try await accountMap(connectionID).resourceID(ofAccount: accountID)
+        return try await accountMap(connectionID).account(accountID)
     }
 
     /// Every account id of the connection (cached, see `RecordCache`).

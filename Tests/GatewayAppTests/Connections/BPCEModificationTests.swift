@@ -19,7 +19,7 @@ import TestSupport
         let h = try await AppHarness.start(
             adapters: Application.standardAdapters(now: now)(banks.transport),
             environment: ["PASSERELLE_BANKS_FILE": banks.banksFile], now: now)
-        do {
+        try await banks.run(with: h) {
             let registered = try await ConnectionsSimulatorTests.register(h, bank: "bpce:13807")
             let registration = try #require(registered.json["id"] as? String)
             let firstActivation = try #require((registered.json["activatesAt"] as? String).flatMap(RFC3339.date))
@@ -71,12 +71,6 @@ import TestSupport
                 let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
                 #expect(accounts.status == 200, "after the change: \(accounts.text)")
             }
-        } catch {
-            await h.stop()
-            await banks.stop()
-            throw error
         }
-        await h.stop()
-        await banks.stop()
     }
 }

@@ -19,11 +19,17 @@ final class SimulatorBanks: Sendable {
     let banksFile: String
     let runTask: Task<Void, Never>
 
-    /// - Parameter activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
-    init(activation: SimulatorConfiguration.ActivationMode = .immediate) throws {
+    /// - Parameters:
+    ///   - activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
+    ///   - configure: Further changes to the simulator's configuration.
+    init(
+        activation: SimulatorConfiguration.ActivationMode = .immediate,
+        configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) throws {
         let pki = try TestEnvironment.pkiDirectory()
         var configuration = SimulatorConfiguration()
         configuration.activationMode = activation
+        configure(&configuration)
         let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
         simulator = BankSimulator(configuration: configuration, crypto: crypto)
         let logger = Logger(label: "simulator", level: .error)
@@ -71,6 +77,19 @@ final class SimulatorBanks: Sendable {
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
         try? FileManager.default.removeItem(atPath: banksFile)
+    }
+
+    /// Runs `body`, then stops the application `h` and these banks, whatever happens.
+    func run(with h: AppHarness, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await h.stop()
+            await stop()
+            throw error
+        }
+        await h.stop()
+        await stop()
     }
 
     /// Plays the customer's browser: follows `authorizationUrl` with `persona=` (`refuse` refuses) and returns the
