@@ -54,6 +54,8 @@ public struct OutboundRequest: Sendable {
     /// Whether the transport may send an idempotent request again after a failure (`RetryPolicy`). `false` where
     /// every request counts against a budget at the bank (a read without the customer present).
     public var mayRetry = true
+    /// The `X-Request-Id` of the API call this one serves (for the audit record), if any.
+    public var inboundRequestID: String?
 
     /// - Parameters:
     ///   - method: HTTP method.
