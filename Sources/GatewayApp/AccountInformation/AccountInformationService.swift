@@ -30,13 +30,16 @@ public struct AccountInformationService: Sendable {
 
     /// The customer's accounts, with the connection's stable ids in `id` and `linkedAccount`.
     func accounts(connectionID: UUID, caller: Caller) async throws -> [Account] {
-        let accounts: [Account] = try await read(connectionID, accountKey: nil, .accounts, caller: caller) {
+        let accounts: AccountList = try await read(connectionID, accountKey: nil, .accounts, caller: caller) {
             adapter, token, client, context, _ in
             do {
                 return try await adapter.accounts(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
                 return []
             }
+        }
+        if let name = accounts.connectedPSU, try await deps.store.find(connectionID)?.connectedPSU != name {
+            try await deps.store.setConnectedPSU(connectionID, name)
         }
         let keys = accounts.map { account in
             (key: Self.accountKey(account), resourceID: account.id)
@@ -176,6 +179,7 @@ public struct AccountInformationService: Sendable {
         try await tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
+        try await deps.store.setConsents(connectionID, consents)
     }
 
     // MARK: - Shared read path

@@ -34,7 +34,7 @@ struct ConnectionStore: Sendable {
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
         state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
         refresh_expires_at, authorized_at, reauthorize_by, token_generation, last_refresh_error, next_refresh_at,
-        authorization_error, created_at, updated_at
+        authorization_error, connected_psu, consents::text AS consents, created_at, updated_at
         """)
 
     // MARK: - Connections
@@ -95,6 +95,24 @@ struct ConnectionStore: Sendable {
               next_refresh_at = \(r.nextRefreshAt), authorization_error = \(r.authorizationError),
               updated_at = \(r.updatedAt)
             WHERE id = \(r.id)
+            """)
+    }
+
+    /// Records the customer's name the bank gave (`connectedPsu`) when it differs from the stored one.
+    func setConnectedPSU(_ id: UUID, _ name: String) async throws {
+        defer { rows.remove(id) }
+        _ = try await db.execute("""
+            UPDATE connections SET connected_psu = \(name), updated_at = now()
+            WHERE id = \(id) AND connected_psu IS DISTINCT FROM \(name)
+            """)
+    }
+
+    /// Records the consent the bank accepted.
+    func setConsents(_ id: UUID, _ consents: ConsentRequest) async throws {
+        defer { rows.remove(id) }
+        _ = try await db.execute("""
+            UPDATE connections SET consents = \(JSONText(JSONCoding.string(consents)))::jsonb, updated_at = now()
+            WHERE id = \(id)
             """)
     }
 
@@ -206,7 +224,11 @@ struct ConnectionStore: Sendable {
             refreshExpiresAt: try row.decode("refresh_expires_at"), authorizedAt: try row.decode("authorized_at"),
             reauthorizeBy: try row.decode("reauthorize_by"), tokenGeneration: try row.decode("token_generation"),
             lastRefreshError: try row.decode("last_refresh_error"), nextRefreshAt: try row.decode("next_refresh_at"),
-            authorizationError: try row.decode("authorization_error"), createdAt: try row.decode("created_at"),
+            authorizationError: try row.decode("authorization_error"), connectedPSU: try row.decode("connected_psu"),
+            consents: try (row.decode("consents", as: String?.self)).map {
+                try JSONCoding.decoder.decode(ConsentRequest.self, from: Array($0.utf8))
+            },
+            createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }

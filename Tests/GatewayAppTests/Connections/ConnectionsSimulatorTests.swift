@@ -253,6 +253,8 @@ final class SimulatorBanks: Sendable {
                 "PUT", "/v1/connections/\(id)/consents", json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // Euro-Information has no PUT /consents: nothing is recorded as forwarded.
+            #expect(try await h.request("GET", "/v1/connections/\(id)").json["consents"] == nil)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect(balances.status == 200, "\(balances.text)")
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false)
@@ -300,6 +302,15 @@ final class SimulatorBanks: Sendable {
                 json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // The connection shows who the bank says the customer is (BPCE's accounts list names the customer once
+            // consented) and what was consented.
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 200)
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(shown.json["connectedPsu"] as? String == "MALLOW MARC", "\(shown.text)")
+            let consented = shown.json["consents"] as? [String: Any]
+            #expect(Set(consented?["balances"] as? [String] ?? []) == Set(ibans), "\(shown.text)")
+            #expect(Set(consented?["transactions"] as? [String] ?? []) == Set(ibans))
+            #expect(consented?["identity"] as? Bool == true)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
             let transactions = try await Self.allTransactions(h, connection: id, account: account)
