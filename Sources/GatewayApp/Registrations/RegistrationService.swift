@@ -114,9 +114,13 @@ public struct RegistrationService: Sendable {
             guard var current = try await store.lock(id, on: tx), current.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
-            guard let reference = current.reference else {
+            guard var reference = current.reference else {
                 throw GatewayError.conflict("registration has no client id at the bank; register again")
             }
+            // The bank keeps the key of the QSealC in effect (the one signing until the bank confirms a new one);
+            // keys of QSealCs replaced earlier are retired (docs/adapters.md "Euro-Information keys").
+            let inEffect = Self.hexFingerprint(try await certificates.get(current.qsealCertificateID))
+            reference.keys = reference.keys.filter { $0.sha256Fingerprint?.lowercased() == inEffect }
             // The bank's PUT replaces its whole document, a change still waiting included: start from that.
             var record = current.withPendingChangeApplied()
             var issues: [FieldIssue] = []
@@ -213,10 +217,15 @@ public struct RegistrationService: Sendable {
         return JSONCoding.string(body)
     }
 
+    /// A stored certificate's SHA-256 as `RegistrationResult.Key.sha256Fingerprint` writes it (lowercase hex).
+    static func hexFingerprint(_ certificate: StoredCertificate) -> String {
+        certificate.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+    }
+
     func registrationRequest(for record: RegistrationRecord, qseal: StoredCertificate, extendedHistory: Bool)
         -> RegistrationRequest
     {
-        let fingerprint = qseal.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        let fingerprint = Self.hexFingerprint(qseal)
         return RegistrationRequest(
             clientName: record.clientName, redirectURIs: record.redirectURIs, roles: record.roles,
             extendedTransactionHistory: extendedHistory, contact: record.contact, softwareID: record.softwareID,
