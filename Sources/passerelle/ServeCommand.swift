@@ -15,7 +15,7 @@ enum ServeCommand {
         let app: Application
         let server: HTTPServer
         do {
-            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters())
+            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters(activationCalendar: config.bpceActivationCalendar))
             server = try app.makeServer()
         } catch {
             logger.error("cannot start", metadata: ["error": "\(error)"])

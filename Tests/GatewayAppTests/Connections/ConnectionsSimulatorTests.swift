@@ -19,10 +19,17 @@ final class SimulatorBanks: Sendable {
     let banksFile: String
     let runTask: Task<Void, Never>
 
-    init() throws {
+    /// - Parameters:
+    ///   - activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
+    ///   - configure: Further changes to the simulator's configuration.
+    init(
+        activation: SimulatorConfiguration.ActivationMode = .immediate,
+        configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) throws {
         let pki = try TestEnvironment.pkiDirectory()
         var configuration = SimulatorConfiguration()
-        configuration.activationMode = .immediate
+        configuration.activationMode = activation
+        configure(&configuration)
         let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
         simulator = BankSimulator(configuration: configuration, crypto: crypto)
         let logger = Logger(label: "simulator", level: .error)
@@ -70,6 +77,19 @@ final class SimulatorBanks: Sendable {
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
         try? FileManager.default.removeItem(atPath: banksFile)
+    }
+
+    /// Runs `body`, then stops the application `h` and these banks, whatever happens.
+    func run(with h: AppHarness, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await h.stop()
+            await stop()
+            throw error
+        }
+        await h.stop()
+        await stop()
     }
 
     /// Plays the customer's browser: follows `authorizationUrl` with `persona=` (`refuse` refuses) and returns the
@@ -121,6 +141,14 @@ final class SimulatorBanks: Sendable {
             #expect(early.json["detail"] as? String == nil || (early.json["detail"] as? String)?.contains("activates at") == true)
             clock.advance(activatesAt.timeIntervalSince(clock.now) + 1)
         }
+        return try await authorizeConnection(h, banks, bank: bank, persona: persona)
+    }
+
+    /// Starts a connection at `bank` for persona `persona` with the registration in place and authorizes it at the
+    /// simulator; returns the connection id.
+    static func authorizeConnection(_ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String)
+        async throws -> String
+    {
         let pending = try await h.createConnection(bank: bank, psuReference: "e2e-\(persona)")
         let (id, state) = pending.idAndState
         let code = try await banks.authorize(pending.authorizationURL, persona: persona, state: state)
@@ -200,6 +228,8 @@ final class SimulatorBanks: Sendable {
                 "PUT", "/v1/connections/\(id)/consents", json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // Euro-Information has no PUT /consents: nothing is recorded as forwarded.
+            #expect(try await h.request("GET", "/v1/connections/\(id)").json["consents"] == nil)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect(balances.status == 200, "\(balances.text)")
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false)
@@ -247,6 +277,15 @@ final class SimulatorBanks: Sendable {
                 json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // The connection shows who the bank says the customer is (BPCE's accounts list names the customer once
+            // consented) and what was consented.
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 200)
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(shown.json["connectedPsu"] as? String == "MALLOW MARC", "\(shown.text)")
+            let consented = shown.json["consents"] as? [String: Any]
+            #expect(Set(consented?["balances"] as? [String] ?? []) == Set(ibans), "\(shown.text)")
+            #expect(Set(consented?["transactions"] as? [String] ?? []) == Set(ibans))
+            #expect(consented?["identity"] as? Bool == true)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
             let transactions = try await Self.allTransactions(h, connection: id, account: account)
