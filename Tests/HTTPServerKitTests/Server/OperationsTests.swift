@@ -146,31 +146,6 @@ import Testing
             #expect(closed && bytes == 0)
         }
     }
-
-    @Test func connectionsBeyondTheMaximumWaitInTheBacklog() async throws {
-        try await withTestServer(configuration: .init(maxConnections: 2, idleTimeout: .seconds(30))) { server in
-            let port = server.boundPort
-            let (third, afterClose) = try await offPool { () -> (Bool, ParsedResponse) in
-                let a = try RawClient(port: port)
-                let b = try RawClient(port: port)
-                try a.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                _ = try a.readResponse()
-                try b.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                _ = try b.readResponse()
-                // The third connection completes in the kernel backlog but is not served while two are open.
-                let c = try RawClient(port: port)
-                try c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                c.setTimeout(seconds: 0, microseconds: 500_000)
-                let servedEarly = c.readSome()
-                c.setTimeout(seconds: 5)
-                try a.send("GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                _ = try a.readResponse()
-                return (servedEarly, try c.readResponse())
-            }
-            #expect(third == false)
-            #expect(afterClose.status == 200)
-        }
-    }
 }
 
 /// Lets a test hold a handler until it says so.

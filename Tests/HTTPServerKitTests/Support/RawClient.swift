@@ -22,9 +22,21 @@ final class RawClient: @unchecked Sendable {
     private(set) var received: [UInt8] = []
     private(set) var sawEOF = false
 
-    /// Connects to 127.0.0.1:`port`; throws when refused.
-    init(port: Int, timeoutSeconds: Int = 5) throws {
+    /// Connects to 127.0.0.1:`port` from `source` (any 127.0.0.0/8 address is local on Linux, so tests can play
+    /// several peers); throws when refused.
+    init(port: Int, source: String? = nil, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            if bound != 0 { throw ClientError(description: "bind to \(source) failed: errno \(errno)") }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
