@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 @testable import HTTPServerKit
 
@@ -26,30 +27,10 @@ final class RawClient: @unchecked Sendable {
     /// several peers); throws when refused.
     init(port: Int, source: String? = nil, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if let source {
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_addr.s_addr = inet_addr(source)
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            if bound != 0 { throw ClientError(description: "bind to \(source) failed: errno \(errno)") }
-        }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if rc != 0 {
+        let failure = connectLoopback(fd, port: port, from: source)
+        if failure != 0 {
             // No close here: a class whose stored properties are all set runs `deinit` when `init` throws.
-            let e = errno
-            throw ClientError(description: "connect failed: errno \(e)")
+            throw ClientError(description: "connect failed: errno \(failure)")
         }
         setTimeout(seconds: timeoutSeconds)
     }
