@@ -2,6 +2,7 @@ import GatewayLogging
 import Glibc
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import HTTPServerKit
 
@@ -144,40 +145,6 @@ import Testing
                 return (client.isClosedByPeer(), client.received.count)
             }
             #expect(closed && bytes == 0)
-        }
-    }
-}
-
-/// Lets a test hold a handler until it says so.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>], arrived: Int)>((false, [], 0))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { s -> Bool in
-                s.arrived += 1
-                if s.open { return true }
-                s.waiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.open = true
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Returns once a handler is waiting (bounded: about 10 s).
-    func waitForWaiter() async {
-        for _ in 0..<1000 {
-            if state.withLock({ $0.arrived > 0 }) { return }
-            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 }

@@ -33,6 +33,8 @@ public final class FakeBankAdapter: BankAdapter {
         public var tokens: Result<TokenSet, AdapterError>
         /// Answers to successive refreshes; the last one repeats.
         public var refreshes: [Result<TokenSet, AdapterError>]
+        /// Awaited by each refresh before it answers (a slow bank's token endpoint).
+        public var refreshGate: Gate?
         /// Answer to `accounts`.
         public var accounts: Result<[Account], AdapterError> = .success([])
         /// Answers to `balances`, by account id (missing: `.noAccounts`).
@@ -132,7 +134,8 @@ public final class FakeBankAdapter: BankAdapter {
     public func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
         -> TokenSet
     {
-        try answer(.refresh) { responses in
+        if let gate = state.withLock({ $0.responses.refreshGate }) { await gate.wait() }
+        return try answer(.refresh) { responses in
             responses.refreshes.count > 1
                 ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
         }
