@@ -27,7 +27,7 @@ import TestSupport
             "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS": "0", "PASSERELLE_LOG_LEVEL": "info",
         ]
         let first = try await Self.start(binary, environment, name: "serve-crash-1")
-        let acknowledged = Mutex<[String]>([])
+        let acknowledged = Acknowledged()
         do {
             let api = TestHTTPClient(port: first.port)
             let auth = [("Authorization", "Bearer \(Self.apiKey)")]
@@ -58,7 +58,7 @@ import TestSupport
                                 if created.status >= 500 { return }
                                 throw ProcessFailure(description: "unexpected \(created.status): \(created.text)")
                             }
-                            acknowledged.withLock { $0.append(id) }
+                            acknowledged.add(id)
                         }
                     }
                 }
@@ -74,7 +74,7 @@ import TestSupport
 
         let second = try await Self.start(binary, environment, name: "serve-crash-2")
         defer { Task { await second.process.kill(); second.process.removeLog() } }
-        let ids = acknowledged.withLock { $0 }
+        let ids = acknowledged.ids
         var missing: [String] = []
         for id in ids {
             let read = try await TestHTTPClient(port: second.port).send(
@@ -129,4 +129,11 @@ import TestSupport
             db: db, provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwacID, qseal: qsealID,
             status: .active, clientID: "ei-client", now: Date())
     }
+}
+
+/// The ids a test's writers got 201 for.
+private final class Acknowledged: Sendable {
+    private let list = Mutex<[String]>([])
+    func add(_ id: String) { list.withLock { $0.append(id) } }
+    var ids: [String] { list.withLock { $0 } }
 }
