@@ -35,6 +35,8 @@ public final class FakeBankAdapter: BankAdapter {
         public var refreshes: [Result<TokenSet, AdapterError>]
         /// Awaited by each refresh before it answers (a slow bank's token endpoint).
         public var refreshGate: Gate?
+        /// Awaited by each registration before it answers (a slow registration endpoint).
+        public var registerGate: Gate?
         /// Answer to `accounts`.
         public var accounts: Result<[Account], AdapterError> = .success([])
         /// Answers to `balances`, by account id (missing: `.noAccounts`).
@@ -98,7 +100,8 @@ public final class FakeBankAdapter: BankAdapter {
     public func register(_ request: RegistrationRequest, client: BankClient, context: AdapterContext) async throws
         -> RegistrationResult
     {
-        try answer(.register(clientName: request.clientName)) { $0.registration }
+        if let gate = state.withLock({ $0.responses.registerGate }) { await gate.wait() }
+        return try answer(.register(clientName: request.clientName)) { $0.registration }
     }
 
     public func updateRegistration(
