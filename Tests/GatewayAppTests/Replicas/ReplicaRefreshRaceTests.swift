@@ -141,9 +141,8 @@ import TestSupport
 
     /// Uploads the test QWAC and QSealC, registers at `bank`, creates a connection, plays the browser with `persona`
     /// and posts the code, all through `gateway`; returns the connection id and the registration's client id.
-    static func connect(_ gateway: ReplicaCluster.Gateway, cluster: ReplicaCluster, bank: String, persona: String)
-        async throws -> (connection: String, clientID: String)
-    {
+    /// Uploads the test QWAC and QSealC through `gateway`; returns their ids.
+    static func uploadCertificates(_ gateway: ReplicaCluster.Gateway) async throws -> [String] {
         var certificates: [String] = []
         for (cert, key) in [("qwac-chain.pem", "qwac.key"), ("qseal-chain.pem", "qseal.key")] {
             let uploaded = try await gateway.request(
@@ -152,6 +151,13 @@ import TestSupport
             try #require(uploaded.status == 201, "\(uploaded.text)")
             certificates.append(try #require(uploaded.json["id"] as? String))
         }
+        return certificates
+    }
+
+    static func connect(_ gateway: ReplicaCluster.Gateway, cluster: ReplicaCluster, bank: String, persona: String)
+        async throws -> (connection: String, clientID: String)
+    {
+        let certificates = try await uploadCertificates(gateway)
         let registered = try await gateway.request(
             "POST", "/v1/registrations",
             json: RegistrationsAPITests.body(
