@@ -26,6 +26,14 @@ public final class Application: Sendable {
     public let audit: PostgresAuditSink
     /// Connections, token lifecycle and account information.
     public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
+    /// Lifecycle events: the feed, webhook endpoints, their delivery and the time-based events (docs/events.md).
+    let events: EventStore
+    public let webhooks: WebhookService
+    /// HTTPS to webhook receivers: its own transport (the receivers' trust anchors, no client certificate, no
+    /// bank audit rows).
+    let webhookTransport: CurlTransport
+    let webhookDispatcher: WebhookDispatcher
+    let lifecycleScheduler: LifecycleScheduler
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -86,6 +94,27 @@ public final class Application: Sendable {
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
             TokenKeeper(deps: connectionDeps)
         )
+        let store = StoreDatabase(db)
+        self.events = EventStore(db: store)
+        self.webhooks = WebhookService(db: store, vault: vault, now: now)
+        self.webhookTransport = try CurlTransport(
+            configuration: Self.webhookTransportConfiguration(config), reactors: reactors,
+            logger: logger.labeled("passerelle.webhooks"))
+        let e = config.events
+        self.webhookDispatcher = WebhookDispatcher(
+            db: store, vault: vault, transport: webhookTransport,
+            settings: .init(
+                pollInterval: .milliseconds(Int(e.webhookPollSeconds * 1000)),
+                timeout: .milliseconds(Int(e.webhookTimeoutSeconds * 1000)),
+                retryBase: .milliseconds(Int(e.webhookRetryBaseSeconds * 1000)), retryMax: .seconds(3600),
+                retryWindowSeconds: e.webhookRetryHours * 3600),
+            logger: logger.labeled("passerelle.webhooks"), metrics: metrics)
+        self.lifecycleScheduler = LifecycleScheduler(
+            db: store,
+            settings: .init(
+                scanInterval: .milliseconds(Int(e.scanSeconds * 1000)), reauthorizationNoticeDays: e.reauthorizationNoticeDays,
+                certificateNoticeDays: e.certificateNoticeDays),
+            now: now, logger: logger.labeled("passerelle.events"), metrics: metrics)
     }
 
     /// The background token refresher (part of `runBackground()`), until the task is cancelled.
@@ -134,6 +163,7 @@ public final class Application: Sendable {
             RegistrationsRoutes.add(to: &api, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
             ConnectionsRoutes.add(
                 to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
+            EventsRoutes.add(to: &api, events: events, webhooks: webhooks)
         }
         return routes.build(requiringAuthenticationUnder: "/v1")
     }
@@ -198,12 +228,25 @@ public final class Application: Sendable {
         return c
     }
 
+    static func webhookTransportConfiguration(_ config: Config) -> CurlTransport.Configuration {
+        var c = CurlTransport.Configuration()
+        c.trustAnchors = config.events.webhookCAFile.map { .pemFile($0) } ?? .system
+        c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
+        c.maxResponseBytes = 64 << 10
+        c.retry = RetryPolicy(maxRetries: 0)  // the dispatcher retries, with its own backoff
+        c.proxyURL = config.outbound.proxy
+        c.userAgent = "Passerelle-Webhooks/\(PasserelleVersion.current)"
+        return c
+    }
+
     /// Work that runs beside the server until cancelled: the audit-log writer and the outbound metrics.
     public func runBackground() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.audit.run() }
             group.addTask { await self.publishOutboundMetrics() }
             group.addTask { await self.runTokenRefresher() }
+            group.addTask { [self] in await webhookDispatcher.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { [self] in await lifecycleScheduler.run { self.prepared.load(ordering: .acquiring) } }
         }
     }
 
@@ -231,6 +274,7 @@ public final class Application: Sendable {
     public func shutdown() async {
         await audit.flush()
         transport?.shutdown()
+        webhookTransport.shutdown()
         reactors.shutdown()
         await db.shutdown()
     }

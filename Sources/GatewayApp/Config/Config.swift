@@ -86,8 +86,29 @@ public struct Config: Sendable {
         public var proxy: String?
     }
 
+    /// Lifecycle events and webhooks (docs/events.md).
+    public struct Events: Sendable {
+        /// How often each replica looks for time-based events (expiring certificates and consents, activations).
+        public var scanSeconds = 60.0
+        /// Days before `reauthorizeBy` at which `connection.reauthorization_due` is sent.
+        public var reauthorizationNoticeDays = [7, 1]
+        /// Days before a certificate's `notAfter` at which `certificate.expiring` is sent.
+        public var certificateNoticeDays = [30, 7, 1]
+        /// How often each replica looks for webhook deliveries to make.
+        public var webhookPollSeconds = 1.0
+        /// Deadline of one delivery.
+        public var webhookTimeoutSeconds = 10.0
+        /// First retry delay; doubles per attempt, at most one hour.
+        public var webhookRetryBaseSeconds = 5.0
+        /// A delivery not accepted this long after the event is marked failed.
+        public var webhookRetryHours = 24.0
+        /// Trust anchors for receivers' TLS certificates (PEM); the system's when unset.
+        public var webhookCAFile: String?
+    }
+
     public var http = HTTP()
     public var outbound = Outbound()
+    public var events = Events()
     public var database = Database()
     public var connections = Connections()
     public var logLevel: Logger.Level = .info
@@ -247,6 +268,21 @@ public struct Config: Sendable {
             } else {
                 bpceRegistrationBank[environment] = code
             }
+        }
+        events.scanSeconds = env.seconds("PASSERELLE_EVENTS_SCAN_SECONDS", default: events.scanSeconds, in: 0.1...86_400)
+        events.reauthorizationNoticeDays = env.days(
+            "PASSERELLE_REAUTHORIZATION_NOTICE_DAYS", default: events.reauthorizationNoticeDays)
+        events.certificateNoticeDays = env.days("PASSERELLE_CERTIFICATE_NOTICE_DAYS", default: events.certificateNoticeDays)
+        events.webhookPollSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_POLL_SECONDS", default: events.webhookPollSeconds, in: 0.05...3600)
+        events.webhookTimeoutSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_TIMEOUT_SECONDS", default: events.webhookTimeoutSeconds, in: 0.5...120)
+        events.webhookRetryBaseSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_RETRY_BASE_SECONDS", default: events.webhookRetryBaseSeconds, in: 0.05...3600)
+        events.webhookRetryHours = env.seconds("PASSERELLE_WEBHOOK_RETRY_HOURS", default: events.webhookRetryHours, in: 0.001...720)
+        events.webhookCAFile = env.optionalString("PASSERELLE_WEBHOOK_CA_FILE")
+        if let path = events.webhookCAFile, readFile(path) == nil {
+            env.report("PASSERELLE_WEBHOOK_CA_FILE: cannot read \(path)")
         }
         if let key = bootstrapAPIKey, !APIKeyStore.isWellFormed(key.reveal) {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: 16 to 200 visible ASCII characters (no spaces) expected")

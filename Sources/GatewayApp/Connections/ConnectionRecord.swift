@@ -32,6 +32,18 @@ struct ConnectionRecord: Sendable {
     var createdAt: Date
     var updatedAt: Date
 
+    /// The lifecycle event `kind` about this connection (docs/events.md), its state as it is now.
+    func event(_ kind: LifecycleEvent.Kind, reason: String? = nil, extra: [String: String] = [:]) -> LifecycleEvent {
+        var data = [
+            "connectionId": id.uuidString.lowercased(), "bank": bankID.description, "psuReference": psuReference,
+            "status": status.rawValue,
+        ]
+        if let reauthorizeBy { data["reauthorizeBy"] = RFC3339.string(reauthorizeBy) }
+        if let reason { data["reason"] = reason }
+        data.merge(extra) { _, new in new }
+        return LifecycleEvent(kind, resourceID: id.uuidString.lowercased(), data: data)
+    }
+
     /// The owner string sealing `column` of connection `id` (associated data of the envelope encryption).
     static func sealOwner(_ id: UUID, _ column: String) -> String {
         "connections/\(id.uuidString.lowercased())/\(column)"

@@ -179,6 +179,10 @@ public struct ConnectionService: Sendable {
             row.updatedAt = deps.now()
             change(&row)
             try await deps.store.update(row, on: tx)
+            if row.status == .refused {
+                try await EventOutbox.append(
+                    row.event(.connectionRefused, reason: row.authorizationError), at: row.updatedAt, on: tx)
+            }
             return row
         }
     }
@@ -249,6 +253,7 @@ public struct ConnectionService: Sendable {
             row.pkceVerifierSealed = nil
             row.stateExpiresAt = nil
             try await deps.store.update(row, on: tx)
+            try await EventOutbox.append(row.event(.connectionAuthorized), at: now, on: tx)
             logger.info(
                 "connection authorized",
                 metadata: ["connection.id": id.uuidString.lowercased(), "bank": row.bankID.description])
@@ -317,6 +322,7 @@ public struct ConnectionService: Sendable {
             row.nextRefreshAt = nil
             row.updatedAt = deps.now()
             try await deps.store.update(row, on: tx)
+            try await EventOutbox.append(row.event(.connectionRevoked), at: row.updatedAt, on: tx)
         }
         logger.info("connection revoked", metadata: ["connection.id": id.uuidString.lowercased()])
     }

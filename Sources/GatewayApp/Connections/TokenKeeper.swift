@@ -290,6 +290,7 @@ public struct TokenKeeper: Sendable {
         row.nextRefreshAt = nil
         row.updatedAt = deps.now()
         try await deps.store.update(row, on: tx)
+        try await EventOutbox.append(row.event(.connectionReauthorizationRequired, reason: reason), at: row.updatedAt, on: tx)
         deps.logger.info(
             "connection needs the customer to authorize again",
             metadata: ["connection.id": row.id.uuidString.lowercased(), "bank": row.bankID.description])
