@@ -1,7 +1,7 @@
 import Foundation
 import PostgresKit
 
-/// The refresh lease of a connection (migration 0010): who is refreshing its tokens and until when. Taken and
+/// The refresh lease of a connection (migration 0007): who is refreshing its tokens and until when. Taken and
 /// released inside `withLockedRow` transactions, so the claim itself is serialized by the row lock, but no lock is
 /// held while the bank is called (docs/race.md).
 extension ConnectionStore {

@@ -148,12 +148,12 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Update
 
-    /// Applies `patch` at the bank, then stores the result. The row is locked for the whole exchange, so concurrent
-    /// updates of one registration run one after the other.
+    /// Applies `patch` at the bank, then stores the result, under the registration's bank-call lease: concurrent
+    /// updates of one registration run one after the other, and no database connection or lock is held while the
+    /// bank answers (`RegistrationStore.withBankCallLease`).
     func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
-        defer { store.forget(id) }
-        return try await db.withTransaction { tx in
-            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+        try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
+            guard var record = locked, record.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
             guard let reference = record.reference else {
@@ -187,8 +187,7 @@ public struct RegistrationService: Sendable {
                     reference, with: request, client: client, context: context)
             }
             apply(result, to: &record)
-            try await store.update(record, on: tx)
-            record.version += 1
+            record.version += 1  // stored by withBankCallLease
             record.updatedAt = now()
             return record
         }
@@ -196,11 +195,11 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Delete
 
-    /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit).
+    /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit), under
+    /// the registration's bank-call lease (see `update`).
     func delete(_ id: UUID, context: AdapterContext) async throws {
-        defer { store.forget(id) }
-        try await db.withTransaction { tx in
-            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+        _ = try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
+            guard var record = locked, record.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
             if let reference = record.reference {
@@ -210,11 +209,18 @@ public struct RegistrationService: Sendable {
                 }
             }
             record.status = .deleted
-            try await store.update(record, on: tx)
+            return record
         }
     }
 
     // MARK: - Helpers
+
+    /// How long a bank-call lease lasts: what remains of the call's deadline plus 10 s for the transactions around
+    /// it. A caller that died holding one delays the next change of that registration by at most this.
+    static func leaseSeconds(_ context: AdapterContext) -> TimeInterval {
+        let remaining = (context.deadline - .now).components
+        return max(0, Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18) + 10
+    }
 
     func apply(_ result: RegistrationResult, to record: inout RegistrationRecord) {
         record.clientID = result.clientID

@@ -37,6 +37,8 @@ public final class FakeBankAdapter: BankAdapter {
         public var refreshGate: Gate?
         /// Awaited by each registration before it answers (a slow registration endpoint).
         public var registerGate: Gate?
+        /// Awaited by each registration update before it answers.
+        public var updateGate: Gate?
         /// Answer to `accounts`.
         public var accounts: Result<[Account], AdapterError> = .success([])
         /// Answers to `balances`, by account id (missing: `.noAccounts`).
@@ -108,7 +110,8 @@ public final class FakeBankAdapter: BankAdapter {
         _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
         context: AdapterContext
     ) async throws -> RegistrationResult {
-        try answer(.updateRegistration(clientID: existing.clientID)) { $0.registration }
+        if let gate = state.withLock({ $0.responses.updateGate }) { await gate.wait() }
+        return try answer(.updateRegistration(clientID: existing.clientID)) { $0.registration }
     }
 
     public func readRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)

@@ -1,0 +1,89 @@
+import Foundation
+import GatewayCore
+import PostgresKit
+
+/// Changes of a registration that need a bank call (update, delete) without holding a database connection or the
+/// row lock during that call (migration 0009): one change per registration at a time, across replicas.
+extension RegistrationStore {
+    private enum Claim: Sendable {
+        case claimed(RegistrationRecord?)
+        case wait
+    }
+
+    /// Runs `body` with the registration as it is once this caller holds its bank-call lease, then stores the
+    /// record `body` returns (`update`, which bumps the version) — only if the lease is still this caller's.
+    ///
+    /// 1. A short transaction locks the row and takes the lease (`bank_call_lease_id`, `…_until` = now +
+    ///    `duration`); a caller that finds another's unexpired lease looks again every 50 ms, holding nothing, and
+    ///    then sees the first one's result (concurrent changes of one registration run one after the other).
+    /// 2. `body` runs with no transaction open: it calls the bank. It gets nil when there is no such row.
+    /// 3. A second short transaction checks the lease, writes the record and releases the lease; when `body`
+    ///    throws, the lease is released (best effort: otherwise it expires).
+    /// - Parameters:
+    ///   - duration: How long the claim lasts: longer than the bank call's deadline.
+    ///   - now: The service's clock.
+    /// - Throws: what `body` throws; `GatewayError.conflict` when the lease ran out and another caller took it.
+    func withBankCallLease(
+        _ id: UUID, duration: TimeInterval, now: @Sendable () -> Date,
+        _ body: (RegistrationRecord?) async throws -> RegistrationRecord
+    ) async throws -> RegistrationRecord {
+        defer { forget(id) }
+        let lease = UUID()
+        var locked: RegistrationRecord?
+        claiming: while true {
+            let claim: Claim = try await db.withTransaction { tx in
+                guard let row = try await lock(id, on: tx) else { return .claimed(nil) }
+                if let held = try await bankCallLease(id, on: tx), held.until > now() { return .wait }
+                try await setBankCallLease(id, to: (lease, now().addingTimeInterval(duration)), on: tx)
+                return .claimed(row)
+            }
+            switch claim {
+            case .wait: try await Task.sleep(for: .milliseconds(50))
+            case .claimed(let row):
+                locked = row
+                break claiming
+            }
+        }
+        let result: RegistrationRecord
+        do {
+            result = try await body(locked)
+        } catch {
+            if locked != nil { try? await releaseBankCallLease(id, lease: lease) }
+            throw error
+        }
+        try await db.withTransaction { tx in
+            guard try await bankCallLease(id, on: tx)?.id == lease else {
+                throw GatewayError.conflict("the registration was changed by another call during the bank call; read it again")
+            }
+            try await update(result, on: tx)
+            try await setBankCallLease(id, to: nil, on: tx)
+        }
+        return result
+    }
+
+    private func bankCallLease(_ id: UUID, on tx: PostgresConnection) async throws -> (id: UUID, until: Date)? {
+        guard let row = try await tx.query(
+            "SELECT bank_call_lease_id, bank_call_lease_until FROM registrations WHERE id = \(id)"
+        ).first else { return nil }
+        guard let leaseID = try row.decode("bank_call_lease_id", as: UUID?.self),
+            let until = try row.decode("bank_call_lease_until", as: Date?.self)
+        else { return nil }
+        return (leaseID, until)
+    }
+
+    private func setBankCallLease(_ id: UUID, to lease: (id: UUID, until: Date)?, on tx: PostgresConnection)
+        async throws
+    {
+        _ = try await tx.execute("""
+            UPDATE registrations SET bank_call_lease_id = \(lease?.id), bank_call_lease_until = \(lease?.until)
+            WHERE id = \(id)
+            """)
+    }
+
+    private func releaseBankCallLease(_ id: UUID, lease: UUID) async throws {
+        _ = try await db.execute("""
+            UPDATE registrations SET bank_call_lease_id = NULL, bank_call_lease_until = NULL
+            WHERE id = \(id) AND bank_call_lease_id = \(lease)
+            """)
+    }
+}
