@@ -111,7 +111,7 @@ public struct TokenKeeper: Sendable {
     /// One refresh per connection at a time across replicas, as with the row lock before (docs/race.md).
     /// - Throws: `GatewayError` (see `withAccessToken`).
     func refresh(_ id: UUID, client: BankClient, context: AdapterContext, mode: RefreshMode) async throws -> Usable {
-        let lease = ConnectionStore.RefreshLease(id: UUID(), until: .distantPast)
+        let lease = RowLease(id: UUID(), until: .distantPast)
         var claimed: ConnectionRecord?
         while claimed == nil {
             switch try await claim(id, lease: lease, mode: mode) {
@@ -127,7 +127,7 @@ public struct TokenKeeper: Sendable {
     }
 
     /// Step 1 of `refresh`: in one short transaction, decides whether a refresh is needed and takes the lease.
-    private func claim(_ id: UUID, lease: ConnectionStore.RefreshLease, mode: RefreshMode) async throws -> Claim {
+    private func claim(_ id: UUID, lease: RowLease, mode: RefreshMode) async throws -> Claim {
         try await deps.store.withLockedRow(id) { locked, tx in
             guard var row = locked else {
                 return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
@@ -135,7 +135,7 @@ public struct TokenKeeper: Sendable {
             do { try Self.requireActive(row) } catch { return .failed(error) }
             let now = deps.now()
             if let usable = try reusable(row, mode: mode, now: now) { return .token(usable) }
-            if let held = try await deps.store.refreshLease(id, on: tx), held.id != lease.id, held.until > now {
+            if let held = try await ConnectionStore.refreshLease.read(id, on: tx), held.id != lease.id, held.until > now {
                 return .wait
             }
             // The refresh lifetime is over: the bank would refuse; the customer must authorize again.
@@ -147,8 +147,8 @@ public struct TokenKeeper: Sendable {
                 try await markReauthorizationRequired(&row, reason: "no refresh token", on: tx)
                 return .failed(Self.reauthorizationError(row.bankID, message: "no refresh token held"))
             }
-            let taken = ConnectionStore.RefreshLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
-            try await deps.store.setRefreshLease(id, to: taken, on: tx)
+            let taken = RowLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
+            try await ConnectionStore.refreshLease.write(id, taken, on: tx)
             return .claimed(row)
         }
     }
@@ -214,7 +214,7 @@ public struct TokenKeeper: Sendable {
         guard var row = locked else {
             return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
         }
-        guard try await deps.store.refreshLease(id, on: tx)?.id == lease else {
+        guard try await ConnectionStore.refreshLease.read(id, on: tx)?.id == lease else {
             // The lease expired and another caller took it: its refresh decides (ours used the same refresh token;
             // storing both would let a stale token overwrite a newer one).
             context.logger.warning(
@@ -222,7 +222,7 @@ public struct TokenKeeper: Sendable {
                 metadata: ["connection.id": id.uuidString.lowercased()])
             return .failed(GatewayError.conflict("the connection's tokens are being refreshed; retry"))
         }
-        try await deps.store.setRefreshLease(id, to: nil, on: tx)
+        try await ConnectionStore.refreshLease.write(id, nil, on: tx)
         do { try Self.requireActive(row) } catch { return .failed(error) }  // revoked during the bank call
         let now = deps.now()
         switch answer {

@@ -5,6 +5,9 @@ import PostgresKit
 /// Changes of a registration that need a bank call (update, delete) without holding a database connection or the
 /// row lock during that call (migration 0009): one change per registration at a time, across replicas.
 extension RegistrationStore {
+    /// Where registrations keep their bank-call lease (migration 0009).
+    static let bankCallLease = RowLease.Columns(table: "registrations", prefix: "bank_call_lease")
+
     private enum Claim: Sendable {
         case claimed(RegistrationRecord?)
         case wait
@@ -33,8 +36,9 @@ extension RegistrationStore {
         claiming: while true {
             let claim: Claim = try await db.withTransaction { tx in
                 guard let row = try await lock(id, on: tx) else { return .claimed(nil) }
-                if let held = try await bankCallLease(id, on: tx), held.until > now() { return .wait }
-                try await setBankCallLease(id, to: (lease, now().addingTimeInterval(duration)), on: tx)
+                if let held = try await Self.bankCallLease.read(id, on: tx), held.until > now() { return .wait }
+                let taken = RowLease(id: lease, until: now().addingTimeInterval(duration))
+                try await Self.bankCallLease.write(id, taken, on: tx)
                 return .claimed(row)
             }
             switch claim {
@@ -48,42 +52,16 @@ extension RegistrationStore {
         do {
             result = try await body(locked)
         } catch {
-            if locked != nil { try? await releaseBankCallLease(id, lease: lease) }
+            if locked != nil { try? await Self.bankCallLease.release(id, lease, db: db) }
             throw error
         }
         try await db.withTransaction { tx in
-            guard try await bankCallLease(id, on: tx)?.id == lease else {
+            guard try await Self.bankCallLease.read(id, on: tx)?.id == lease else {
                 throw GatewayError.conflict("the registration was changed by another call during the bank call; read it again")
             }
             try await update(result, on: tx)
-            try await setBankCallLease(id, to: nil, on: tx)
+            try await Self.bankCallLease.write(id, nil, on: tx)
         }
         return result
-    }
-
-    private func bankCallLease(_ id: UUID, on tx: PostgresConnection) async throws -> (id: UUID, until: Date)? {
-        guard let row = try await tx.query(
-            "SELECT bank_call_lease_id, bank_call_lease_until FROM registrations WHERE id = \(id)"
-        ).first else { return nil }
-        guard let leaseID = try row.decode("bank_call_lease_id", as: UUID?.self),
-            let until = try row.decode("bank_call_lease_until", as: Date?.self)
-        else { return nil }
-        return (leaseID, until)
-    }
-
-    private func setBankCallLease(_ id: UUID, to lease: (id: UUID, until: Date)?, on tx: PostgresConnection)
-        async throws
-    {
-        _ = try await tx.execute("""
-            UPDATE registrations SET bank_call_lease_id = \(lease?.id), bank_call_lease_until = \(lease?.until)
-            WHERE id = \(id)
-            """)
-    }
-
-    private func releaseBankCallLease(_ id: UUID, lease: UUID) async throws {
-        _ = try await db.execute("""
-            UPDATE registrations SET bank_call_lease_id = NULL, bank_call_lease_until = NULL
-            WHERE id = \(id) AND bank_call_lease_id = \(lease)
-            """)
     }
 }
