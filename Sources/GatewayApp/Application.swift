@@ -26,6 +26,8 @@ public final class Application: Sendable {
     public let audit: PostgresAuditSink
     /// Connections, token lifecycle and account information.
     public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
+    /// Payment initiation and funds confirmation.
+    public let payments: PaymentService
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -86,6 +88,7 @@ public final class Application: Sendable {
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
             TokenKeeper(deps: connectionDeps)
         )
+        self.payments = PaymentService(deps: connectionDeps, settings: config.payments)
     }
 
     /// The background token refresher (part of `runBackground()`), until the task is cancelled.
@@ -134,6 +137,7 @@ public final class Application: Sendable {
             RegistrationsRoutes.add(to: &api, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
             ConnectionsRoutes.add(
                 to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
+            PaymentsRoutes.add(to: &api, payments: payments)
         }
         return routes.build(requiringAuthenticationUnder: "/v1")
     }
@@ -186,6 +190,7 @@ public final class Application: Sendable {
             group.addTask { await self.audit.run() }
             group.addTask { await self.publishOutboundMetrics() }
             group.addTask { await self.runTokenRefresher() }
+            group.addTask { await self.payments.runReconciler { [self] in prepared.load(ordering: .acquiring) } }
         }
     }
 
