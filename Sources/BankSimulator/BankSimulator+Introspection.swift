@@ -4,6 +4,8 @@ import HTTPServerKit
 ///
 /// - `GET  /__simulator/counters` — requests, rejections, token issuances per client, refreshes per refresh-token
 ///   generation and per client, reuse attempts of one-time refresh tokens, registration operations per client.
+/// - `GET  /__simulator/tokens?client_id=…` — every access and refresh token issued to a client (tests look for them
+///   where they must never appear: the gateway's logs and audit rows).
 /// - `POST /__simulator/reset` — forget every registration, token, consent, payment and counter.
 /// - `POST /__simulator/clock/advance?seconds=N` — move the simulator clock; `GET /__simulator/clock` reads it.
 /// - `POST /__simulator/refresh-tokens/expire?client_id=…[&persona=…]` (or `refresh_token=…`) — expire refresh tokens.
@@ -42,6 +44,20 @@ extension BankSimulator {
                         "registrationsByClient",
                         .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })
                     ),
+                ]))
+        case (.get, ["tokens"]):
+            guard let clientID = request.queryValue("client_id") else { return .text(400, "client_id is required") }
+            let (access, refresh) = store.state.withLock { s -> ([String], [String]) in
+                let families = s.families.values.filter { $0.clientID == clientID }
+                return (
+                    families.flatMap(\.accessTokens).sorted(),
+                    families.flatMap { [$0.currentRefreshToken] + $0.oldRefreshTokens }.sorted())
+            }
+            return json(
+                200,
+                .object([
+                    ("accessTokens", .array(access.map { .string($0) })),
+                    ("refreshTokens", .array(refresh.map { .string($0) })),
                 ]))
         case (.post, ["reset"]):
             store.reset()

@@ -243,7 +243,7 @@ public final class CurlTransport: HTTPTransport {
                 method: request.method, host: host, pathTemplate: request.pathTemplate,
                 signedHeaderNames: request.signedHeaderNames, status: status, duration: duration, attempts: attempts,
                 bytesSent: bytesSent, bytesReceived: bytesReceived, bankCorrelationID: correlation,
-                errorKind: errorKind))
+                errorKind: errorKind, inboundRequestID: request.inboundRequestID))
         if logger.logLevel <= .debug {  // build the metadata only when it is written
             var metadata = [
                 "bank": request.bankID, "http.method": request.method, "path": request.pathTemplate,

@@ -51,6 +51,8 @@ public struct OutboundRequest: Sendable {
     public var pathTemplate: String
     /// Names of the headers covered by the HTTP signature (for the audit record), lower-case.
     public var signedHeaderNames: [String]
+    /// The `X-Request-Id` of the API call this one serves (for the audit record), if any.
+    public var inboundRequestID: String?
 
     /// - Parameters:
     ///   - method: HTTP method.

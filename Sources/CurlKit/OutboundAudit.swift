@@ -31,12 +31,14 @@ public struct OutboundAuditRecord: Sendable {
     public var bankCorrelationID: String?
     /// `OutboundError.Code.kind` when the call failed, nil on a response.
     public var errorKind: String?
+    /// The `X-Request-Id` of the API call that caused this one, if any.
+    public var inboundRequestID: String?
 
     /// Memberwise initialiser (for sinks' tests and the PostgreSQL sink).
     public init(
         startedAt: Double, requestID: String?, bankID: String, method: String, host: String, pathTemplate: String,
         signedHeaderNames: [String], status: Int?, duration: Duration, attempts: Int, bytesSent: Int,
-        bytesReceived: Int, bankCorrelationID: String?, errorKind: String?
+        bytesReceived: Int, bankCorrelationID: String?, errorKind: String?, inboundRequestID: String? = nil
     ) {
         self.startedAt = startedAt
         self.requestID = requestID
@@ -52,6 +54,7 @@ public struct OutboundAuditRecord: Sendable {
         self.bytesReceived = bytesReceived
         self.bankCorrelationID = bankCorrelationID
         self.errorKind = errorKind
+        self.inboundRequestID = inboundRequestID
     }
 }
 

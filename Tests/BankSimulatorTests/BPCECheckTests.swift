@@ -52,9 +52,9 @@ import Testing
             })),
     ]
 
-    @Test(arguments: cases)
-    func refusesAViolation(_ c: Case) async throws {
-        let h = try SimulatorHarness()
+    @Test(arguments: cases, CryptoBackend.allCases)
+    func refusesAViolation(_ c: Case, crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
         let (id, token, _) = try await h.bpceConnected()
         let path = c.withBody ? "/stet/psd2/v1/consents" : "/stet/psd2/v1/accounts"
         let body: [UInt8] = c.withBody ? Array("{\"psuIdentity\":true}".utf8) : []

@@ -94,9 +94,9 @@ import Testing
             })),
     ]
 
-    @Test(arguments: cases)
-    func refusesAViolationWithTheBanksStatusAndLogsTheReason(_ c: Case) async throws {
-        let h = try SimulatorHarness()
+    @Test(arguments: cases, CryptoBackend.allCases)
+    func refusesAViolationWithTheBanksStatusAndLogsTheReason(_ c: Case, crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
         let (client, token, _) = try await h.eiConnected()
         let path = c.withBody ? "/sandbox/cic/stet-psd2-api/v2.1/consents" : "/sandbox/cic/stet-psd2-api/v2.1/accounts"
         let body: [UInt8] = c.withBody ? Array("{\"balances\":[]}".utf8) : []

@@ -36,9 +36,9 @@ import Testing
         return r
     }
 
-    @Test(arguments: [false, true])
-    func euroInformationAcceptsTheGatewaysSignatures(psu: Bool) async throws {
-        let h = try SimulatorHarness()
+    @Test(arguments: [false, true], CryptoBackend.allCases)
+    func euroInformationAcceptsTheGatewaysSignatures(psu: Bool, crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
         let (c, token, _) = try await h.eiConnected()
         let root = "/sandbox/cic/stet-psd2-api/v2.1"
         let get = try await h.send(
@@ -53,9 +53,9 @@ import Testing
         #expect(put.status == 201, "\(put.text)")
     }
 
-    @Test(arguments: [false, true])
-    func bpceAcceptsTheGatewaysSignatures(psu: Bool) async throws {
-        let h = try SimulatorHarness()
+    @Test(arguments: [false, true], CryptoBackend.allCases)
+    func bpceAcceptsTheGatewaysSignatures(psu: Bool, crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
         let (id, token, _) = try await h.bpceConnected()
         let put = try await h.send(
             gatewayRequest(

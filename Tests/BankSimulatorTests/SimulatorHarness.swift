@@ -2,8 +2,17 @@ import Foundation
 import GatewayLogging
 import HTTPServerKit
 import TestSupport
+import Testing
 
 @testable import BankSimulator
+
+/// Which cryptography the simulator checks with: OpenSSLKit (what `passerelle simulator` runs) or the `openssl`
+/// command-line tool (no code of ours: the independent oracle, so a bug shared by OpenSSLKit's signer and
+/// verifier cannot hide).
+enum CryptoBackend: CaseIterable, Sendable, CustomTestStringConvertible {
+    case openSSLKit, commandLine
+    var testDescription: String { self == .openSSLKit ? "OpenSSLKit" : "openssl CLI" }
+}
 
 /// An in-process simulator with a fixed clock, the test PKI and helpers that play the gateway's part.
 final class SimulatorHarness: Sendable {
@@ -12,17 +21,25 @@ final class SimulatorHarness: Sendable {
     let simulator: BankSimulator
     let sink = CapturingLogSink()
     let pki: String
-    let crypto: OpenSSLSimulatorCrypto
+    let crypto: any SimulatorCrypto
 
     /// Wednesday 18 November 2026, 08:00 UTC (09:00 in Paris).
     static let start = ParisCalendar.days(from: .init(year: 2026, month: 11, day: 18)) * 86400 + 8 * 3600
 
-    init(start: Int64 = SimulatorHarness.start, _ configure: (inout SimulatorConfiguration) -> Void = { _ in }) throws {
+    init(
+        start: Int64 = SimulatorHarness.start, crypto backend: CryptoBackend = .openSSLKit,
+        _ configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) throws {
         pki = try TestEnvironment.pkiDirectory()
         var config = SimulatorConfiguration()
         config.activationMode = .immediate
         configure(&config)
-        crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
+        switch backend {
+        case .openSSLKit:
+            crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
+        case .commandLine:
+            crypto = OpenSSLCLICrypto(caFile: pki + "/ca.crt")
+        }
         simulator = BankSimulator(configuration: config, crypto: crypto, clock: .fixed(at: start))
     }
 

@@ -8,10 +8,11 @@ import Testing
         let policy = RetryPolicy(maxRetries: 5, baseDelay: .milliseconds(100), maxDelay: .milliseconds(300))
         for retry in 0..<6 {
             let bound: Duration = min(.milliseconds(300), .milliseconds(100) * (1 << retry))
-            for _ in 0..<50 {
-                let delay = policy.backoff(forRetry: retry)
-                #expect(delay >= .zero && delay <= bound)
-            }
+            let delays = (0..<50).map { _ in policy.backoff(forRetry: retry) }
+            #expect(delays.allSatisfy { $0 >= .zero && $0 <= bound })
+            // Jittered: spread over the whole range, not a fixed delay (a constant backoff fails here; the chance
+            // that 50 uniform draws all fall in one half is 2 × 2⁻⁵⁰).
+            #expect(delays.contains { $0 < bound / 2 } && delays.contains { $0 > bound / 2 }, "retry \(retry): \(delays)")
         }
         #expect(RetryPolicy.isIdempotent("GET"))
         #expect(!RetryPolicy.isIdempotent("POST"))

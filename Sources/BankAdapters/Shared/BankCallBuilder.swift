@@ -87,10 +87,11 @@ struct BankCallBuilder: Sendable {
             }
             signedNames = names
         }
-        let outbound = OutboundRequest(
+        var outbound = OutboundRequest(
             method: call.method, url: url.absolute, headers: headers, body: call.body, deadline: context.deadline,
             identity: try dependencies.credentials.tlsIdentity(client.qwac), bankID: bank.id.description,
             pathTemplate: call.pathTemplate, signedHeaderNames: signedNames)
+        outbound.inboundRequestID = context.requestID
         return (outbound, signingString)
     }
 }

@@ -24,7 +24,7 @@ struct BankCaller: Sendable {
         do {
             response = try await dependencies.transport.send(outbound)
         } catch let error as OutboundError {
-            context.logger.debug(
+            context.logger.warning(
                 "bank call failed",
                 metadata: [
                     "bank": client.bank.id.description, "outbound.request_id": outboundID,
@@ -44,9 +44,20 @@ struct BankCaller: Sendable {
                 "outbound.status": String(response.status),
             ])
         if (200..<300).contains(response.status) || passThrough.contains(response.status) { return response }
-        let error = STETErrorClassifier.classify(
-            status: response.status, headers: response.headers, body: response.body, kind: kind)
-        throw Self.refiningUnauthorized(error, response: response)
+        let error = Self.refiningUnauthorized(
+            STETErrorClassifier.classify(status: response.status, headers: response.headers, body: response.body, kind: kind),
+            response: response)
+        // A bank's 5xx is worth an operator's eye; a 4xx is the bank's answer to this call (the API says which).
+        let metadata = [
+            "bank": client.bank.id.description, "outbound.request_id": outboundID, "outbound.path": request.pathTemplate,
+            "outbound.status": String(response.status), "error": error.description,
+        ]
+        if response.status >= 500 {
+            context.logger.warning("bank answered an error", metadata: metadata)
+        } else {
+            context.logger.info("bank refused the call", metadata: metadata)
+        }
+        throw error
     }
 
     /// A 401 on a resource call means "refresh and retry" (`tokenExpired`), a 403 a refused request (`rejected`),

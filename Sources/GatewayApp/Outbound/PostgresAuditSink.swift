@@ -87,15 +87,15 @@ public final class PostgresAuditSink: OutboundAuditSink {
         }
         var sql = """
             INSERT INTO outbound_requests (at, request_id, bank_id, method, path_template, signed_headers, status,
-              duration_ms, bytes_sent, bytes_received, bank_correlation_id, error_kind) VALUES
+              duration_ms, bytes_sent, bytes_received, bank_correlation_id, error_kind, inbound_request_id) VALUES
             """
         var binds: [PostgresBind] = []
-        binds.reserveCapacity(rows.count * 12)
+        binds.reserveCapacity(rows.count * 13)
         sql.reserveCapacity(sql.utf8.count + rows.count * 64)
         for r in rows {
             let ms = Double(r.duration.components.seconds) * 1000 + Double(r.duration.components.attoseconds) / 1e15
             sql += binds.isEmpty ? " (" : ", ("
-            for n in binds.count + 1...binds.count + 12 {
+            for n in binds.count + 1...binds.count + 13 {
                 if n > binds.count + 1 { sql += "," }
                 sql += "$"
                 sql += String(n)
@@ -113,6 +113,7 @@ public final class PostgresAuditSink: OutboundAuditSink {
             binds.append(bind(r.bytesReceived))
             binds.append(bind(r.bankCorrelationID))
             binds.append(bind(r.errorKind))
+            binds.append(bind(r.inboundRequestID))
         }
         return Query(unsafeSQL: sql, binds: binds)
     }

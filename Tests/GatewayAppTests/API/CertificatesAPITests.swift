@@ -62,6 +62,7 @@ import TestSupport
         ("ec.crt", "ec.key", nil, 422, "not an RSA key"),
         ("noorgid-chain.pem", "noorgid.key", nil, 422, "organizationIdentifier"),
         ("server-chain.pem", "server.key", nil, 422, "organizationIdentifier"),
+        ("nousage-chain.pem", "nousage.key", nil, 422, "unknown usage"),
         ("qseal-chain.pem", "qseal-pkcs8-enc.key", "wrong", 422, "passphrase"),
         ("qseal-chain.pem", "qseal-pkcs8-enc.key", nil, 422, "passphrase"),
     ] as [(String, String, String?, Int, String)])
@@ -76,6 +77,22 @@ import TestSupport
         #expect(response.text.contains(phrase), "\(response.text)")
         let count = try await h.app.db.query("SELECT count(*) AS n FROM certificates")[0]
         #expect(try count.decode("n", as: Int.self) == 0, "nothing is stored")
+    }
+
+    /// The gateway's clock set before the test certificates' notBefore (they are issued today).
+    @Test func refusesACertificateNotValidYet() async throws {
+        let h = try await AppHarness.start(now: { Date(timeIntervalSince1970: 978_307_200) })  // 2001-01-01
+        do {
+            let response = try await Self.upload(h, cert: "qseal-chain.pem", key: "qseal.key")
+            #expect(response.status == 422)
+            #expect(response.text.contains("not valid yet"), "\(response.text)")
+            let count = try await h.app.db.query("SELECT count(*) AS n FROM certificates")[0]
+            #expect(try count.decode("n", as: Int.self) == 0, "nothing is stored")
+        } catch {
+            await h.stop()
+            throw error
+        }
+        await h.stop()
     }
 
     @Test func refusesMalformedJSONAndMissingFields() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import OpenSSLKit
 import Testing
 import TestSupport
 
@@ -29,7 +30,9 @@ import TestSupport
         #expect(ok.status == 200)
         let stored = try await h.app.db.query("SELECT key_hash FROM api_keys WHERE name = 'ops'")
         let hash: [UInt8] = try stored[0].decode("key_hash")
-        #expect(hash.count == 32 && !String(decoding: hash, as: UTF8.self).contains(key), "only a hash is stored")
+        #expect(hash == Digest.sha256(key), "only the key's SHA-256 is stored")
+        let columns = try await h.app.db.query("SELECT row_to_json(k)::text AS row FROM api_keys k WHERE name = 'ops'")
+        #expect(try !columns[0].decode("row", as: String.self).contains(key), "the key is in no column")
 
         _ = try await Self.passerelle(["api-key", "revoke", "ops"], database: db)
         try await Task.sleep(for: .seconds(6))  // the positive-check cache lives 5 s

@@ -76,6 +76,8 @@ import TestSupport
         #expect(created.json["activatesAt"] as? String == "2027-05-07T12:00:00Z")
         #expect(created.json["bank"] as? String == "bpce")
         let id = try #require(created.json["id"] as? String)
+        let inUse = try await h.request("DELETE", "/v1/certificates/\(qseal)")
+        #expect(inUse.status == 409, "a pending registration uses the certificate too: \(inUse.text)")
         clock.set(RFC3339.date("2027-05-07T11:59:59Z")!)
         #expect(try await h.request("GET", "/v1/registrations/\(id)").json["status"] as? String == "pending")
         clock.set(activation)

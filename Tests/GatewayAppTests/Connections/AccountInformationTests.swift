@@ -136,10 +136,12 @@ import Testing
             #expect(page2.nextCursor == nil)
             // A cursor is bound to its connection and account.
             let other = try await bed.activeConnection()
-            await #expect(throws: GatewayError.self) {
+            let misplaced = try await #require(throws: GatewayError.self) {
                 _ = try await bed.accounts.transactions(
                     connectionID: other.id, accountID: accountID, from: nil, to: nil, cursor: cursor, caller: bed.caller())
             }
+            #expect(misplaced.problemType.status == 400 || misplaced.problemType.status == 422, "\(misplaced)")
+            #expect("\(misplaced)".contains("cursor"), "the problem names the cursor: \(misplaced)")
         }
     }
 

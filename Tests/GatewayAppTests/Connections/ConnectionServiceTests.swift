@@ -73,7 +73,7 @@ import TestSupport
             }
             // Another connection's state does not open this one either.
             let other = try await bed.create()
-            await #expect(throws: GatewayError.self) {
+            await #expect(throws: GatewayError.conflict("state does not match this connection")) {
                 _ = try await bed.connections.authorize(
                     created.record.id, code: "c", state: other.state, requestID: "r", logger: bed.logger)
             }
@@ -94,7 +94,9 @@ import TestSupport
                 _ = try await bed.connections.authorize(
                     created.record.id, code: "c", state: created.state, requestID: "r", logger: bed.logger)
             }
-            await #expect(throws: GatewayError.self) {
+            // Consumed: the second try is refused as a used state, not as an expired one (keeping the state after
+            // refusing an expired one fails here).
+            await #expect(throws: GatewayError.conflict("this connection's state was already used; create a new connection")) {
                 _ = try await bed.connections.authorize(
                     created.record.id, code: "c", state: created.state, requestID: "r", logger: bed.logger)
             }
@@ -152,17 +154,21 @@ import TestSupport
 
     @Test func redirectURIMustBeRegistered() async throws {
         try await ConnectionsTestBed.with { bed in
-            await #expect(throws: GatewayError.self) {
+            await #expect(throws: GatewayError.refusedFields([
+                FieldIssue(field: "redirectUri", message: "is not one of the registration's redirect URIs")
+            ])) {
                 _ = try await bed.connections.create(
                     .init(bank: BankID("cmcic:cic")!, psuReference: "p", redirectURI: "https://evil.example/cb", roles: [.aisp]),
                     requestID: "r", logger: bed.logger)
             }
             // A brand without a registration: a conflict telling to register first.
-            await #expect(throws: GatewayError.self) {
+            let unregistered = try await #require(throws: GatewayError.self) {
                 _ = try await bed.connections.create(
                     .init(bank: BankID("cmcic:becm")!, psuReference: "p", redirectURI: ConnectionsTestBed.redirect, roles: [.aisp]),
                     requestID: "r", logger: bed.logger)
             }
+            #expect(unregistered.problemType == .conflict)
+            #expect("\(unregistered)".contains("register with POST /v1/registrations first"), "\(unregistered)")
         }
     }
 
@@ -178,7 +184,7 @@ import TestSupport
             #expect(small.connections.count == 1)
             let rest = try await bed.connections.page(psuReference: "psu-1", cursor: small.nextCursor, pageSize: 1)
             #expect(rest.connections.map(\.id) != small.connections.map(\.id), "the cursor moves on")
-            await #expect(throws: GatewayError.self) {
+            await #expect(throws: GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])) {
                 _ = try await bed.connections.page(psuReference: "someone-else", cursor: small.nextCursor, pageSize: 1)
             }
             try await bed.connections.revoke(first.id, logger: bed.logger)

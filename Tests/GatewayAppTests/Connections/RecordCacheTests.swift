@@ -101,7 +101,7 @@ import Testing
             bed.euroInformation.update { $0.accounts = .success([AccountInformationTests.cash]) }
             _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller())
             try await bed.connections.revoke(connection.id, logger: bed.logger)
-            await #expect(throws: GatewayError.self) {
+            await #expect(throws: GatewayError.conflict("connection is revoked")) {
                 _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller())
             }
             #expect(try await bed.connections.get(connection.id).status == .revoked)
@@ -117,7 +117,7 @@ import Testing
             _ = try await bed.db.execute(
                 "UPDATE connections SET status = 'revoked', access_token_sealed = NULL WHERE id = \(connection.id)")
             try await Task.sleep(for: .milliseconds(400))
-            await #expect(throws: GatewayError.self) {
+            await #expect(throws: GatewayError.conflict("connection is revoked")) {
                 _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller())
             }
         }

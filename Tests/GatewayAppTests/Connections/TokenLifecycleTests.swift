@@ -70,9 +70,10 @@ import Testing
             #expect(row.status == .reauthorizationRequired)
             #expect(row.refreshTokenSealed == nil)
             // Later reads do not call the bank again.
-            await #expect(throws: GatewayError.self) {
+            let later = try await #require(throws: GatewayError.self) {
                 _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller())
             }
+            #expect(later.problemType == .reauthorizationRequired, "\(later)")
             #expect(bed.refreshCount(bed.euroInformation) == 1)
         }
     }

@@ -10,13 +10,13 @@ import TestSupport
 /// counts exactly one refresh per refresh-token generation and no refresh-token reuse, and every call answers 200.
 ///
 /// Time is real on both sides (the gateway decides expiry by its own clock from the bank's `expires_in`): access
-/// tokens live 20 s. With a refresh margin of 8 s each replica wants to refresh 12 s after each issuance, ahead of
+/// tokens live 8 s. With a refresh margin of 3 s each replica wants to refresh 5 s after each issuance, ahead of
 /// the bank's expiry. With a margin of 0 the gateway uses a token up to its very end, so near each expiry the bank
 /// (whose clock counts whole seconds) may already refuse it with 401: every replica that got one forces a refresh of
 /// that generation, and only the first may do it. The background refresher is off, so every refresh is raced for by
 /// request paths.
 @Suite(.serialized) struct ReplicaRefreshRaceTests {
-    static let accessTokenSeconds = 20
+    static let accessTokenSeconds = 8
     static let workers = 12
     static let psu = [("PSU-IP-Address", "192.0.2.10"), ("PSU-User-Agent", "race/1.0")]
 
@@ -29,9 +29,9 @@ import TestSupport
     }
 
     @Test(arguments: [
-        Race(bank: "cmcic:cic", refreshMarginSeconds: 8, firingSeconds: 40),
-        Race(bank: "bpce:13807", refreshMarginSeconds: 8, firingSeconds: 40),
-        Race(bank: "cmcic:cic", refreshMarginSeconds: 0, firingSeconds: 50),
+        Race(bank: "cmcic:cic", refreshMarginSeconds: 3, firingSeconds: 14),
+        Race(bank: "bpce:13807", refreshMarginSeconds: 3, firingSeconds: 14),
+        Race(bank: "cmcic:cic", refreshMarginSeconds: 0, firingSeconds: 20),
     ])
     func threeReplicasRefreshOncePerGenerationUnderConcurrentCalls(race: Race) async throws {
         let cluster = try await ReplicaCluster.start(
@@ -57,7 +57,7 @@ import TestSupport
         let bank = race.bank
         let first = cluster.gateways[0]
         // Registration and authorization through replica 1.
-        let (connection, clientID) = try await connect(first, cluster: cluster, bank: bank, persona: "marc")
+        let (connection, clientID, _) = try await connect(first, cluster: cluster, bank: bank, persona: "marc")
         let authorizedAt = ContinuousClock.now
         let before = try await cluster.counters()
         #expect(before.refreshesByGeneration.isEmpty, "no refresh before the race: \(before.raw)")
@@ -140,9 +140,10 @@ import TestSupport
     }
 
     /// Uploads the test QWAC and QSealC, registers at `bank`, creates a connection, plays the browser with `persona`
-    /// and posts the code, all through `gateway`; returns the connection id and the registration's client id.
+    /// and posts the code, all through `gateway`; returns the connection id, the registration's client id and the
+    /// authorization code (spent).
     static func connect(_ gateway: ReplicaCluster.Gateway, cluster: ReplicaCluster, bank: String, persona: String)
-        async throws -> (connection: String, clientID: String)
+        async throws -> (connection: String, clientID: String, code: String)
     {
         var certificates: [String] = []
         for (cert, key) in [("qwac-chain.pem", "qwac.key"), ("qseal-chain.pem", "qseal.key")] {
@@ -179,7 +180,7 @@ import TestSupport
             "POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
         try #require(authorized.status == 200, "\(authorized.text)")
         #expect(authorized.json["status"] as? String == "active")
-        return (id, clientID)
+        return (id, clientID, code)
     }
 }
 
@@ -325,6 +326,20 @@ final class ReplicaCluster: Sendable {
         await db.shutdown()
     }
 
+    /// The column `value` of every row of `query` on the replicas' database, as text.
+    func texts(_ query: Query) async throws -> [String] {
+        let db = PostgresClient(
+            configuration: PostgresConfiguration(url: Secret(databaseURL), poolSize: 1), logger: Logger(label: "test", level: .error))
+        do {
+            let rows = try await db.query(query)
+            await db.shutdown()
+            return try rows.map { try $0.decode("value", as: String.self) }
+        } catch {
+            await db.shutdown()
+            throw error
+        }
+    }
+
     /// Kills every process (SIGKILL, reaped), removes the banks file and the logs, drops the database.
     func stop() async {
         for gateway in gateways { await gateway.process.kill() }
@@ -385,11 +400,17 @@ final class ReplicaCluster: Sendable {
         var rejections: Int
     }
 
-    func counters() async throws -> Counters {
-        let out = try await runProcess(
+    /// One call to the simulator's introspection (`/__simulator/…`); returns the body (fails on a non-2xx answer).
+    @discardableResult
+    func simulator(_ method: String, _ path: String) async throws -> String {
+        try await runProcess(
             "/usr/bin/curl",
-            ["-sS", "--fail", "--max-time", "20", "--cacert", try TestEnvironment.pki("ca.crt"),
-             "https://localhost:\(simulatorPort)/__simulator/counters"])
+            ["-sS", "--fail", "--max-time", "20", "-X", method, "--cacert", try TestEnvironment.pki("ca.crt"),
+             "https://localhost:\(simulatorPort)/__simulator/\(path)"])
+    }
+
+    func counters() async throws -> Counters {
+        let out = try await simulator("GET", "counters")
         guard let object = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] else {
             throw ProcessFailure(description: "counters are not a JSON object: \(out)")
         }

@@ -26,7 +26,7 @@ import TestSupport
 
     static func run(on cluster: ReplicaCluster) async throws {
         let first = cluster.gateways[0]
-        let (connection, _) = try await ReplicaRefreshRaceTests.connect(first, cluster: cluster, bank: "cmcic:cic", persona: "marc")
+        let (connection, _, _) = try await ReplicaRefreshRaceTests.connect(first, cluster: cluster, bank: "cmcic:cic", persona: "marc")
 
         // Three rounds: load, SIGTERM, exit 0; then a new gateway on the same database for the next round.
         var answered = 0

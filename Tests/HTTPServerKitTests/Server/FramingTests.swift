@@ -1,5 +1,6 @@
 import GatewayLogging
 import Glibc
+import TestSupport
 import Testing
 
 @testable import HTTPServerKit

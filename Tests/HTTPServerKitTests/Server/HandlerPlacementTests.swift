@@ -1,5 +1,6 @@
 import BlockingIO
 import Foundation
+import TestSupport
 import Reactor
 import Synchronization
 import Testing

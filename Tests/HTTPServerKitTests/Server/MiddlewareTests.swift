@@ -1,4 +1,5 @@
 import GatewayLogging
+import TestSupport
 import Testing
 
 @testable import HTTPServerKit

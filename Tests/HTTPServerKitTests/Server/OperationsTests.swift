@@ -1,6 +1,7 @@
 import GatewayLogging
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import HTTPServerKit

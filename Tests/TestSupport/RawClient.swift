@@ -1,29 +1,28 @@
 import Foundation
 import Glibc
 
-@testable import HTTPServerKit
-
 /// Runs blocking client code on its own thread, so test sockets never stall the cooperative pool the server's
 /// handlers run on.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try body() }) }
         thread.start()
     }
 }
 
-struct ClientError: Error, CustomStringConvertible {
-    let description: String
+public struct ClientError: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A blocking TCP client with a receive timeout, for raw HTTP exchanges.
-final class RawClient: @unchecked Sendable {
-    let fd: Int32
-    private(set) var received: [UInt8] = []
-    private(set) var sawEOF = false
+public final class RawClient: @unchecked Sendable {
+    public let fd: Int32
+    public private(set) var received: [UInt8] = []
+    public private(set) var sawEOF = false
 
     /// Connects to 127.0.0.1:`port`; throws when refused.
-    init(port: Int, timeoutSeconds: Int = 5) throws {
+    public init(port: Int, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -44,14 +43,14 @@ final class RawClient: @unchecked Sendable {
 
     deinit { close(fd) }
 
-    func setTimeout(seconds: Int, microseconds: Int = 0) {
+    public func setTimeout(seconds: Int, microseconds: Int = 0) {
         var tv = timeval(tv_sec: seconds, tv_usec: microseconds)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes {
@@ -64,7 +63,7 @@ final class RawClient: @unchecked Sendable {
 
     /// Reads once; false on timeout, EOF or error (EOF sets `sawEOF`).
     @discardableResult
-    func readSome() -> Bool {
+    public func readSome() -> Bool {
         var buf = [UInt8](repeating: 0, count: 65536)
         let n = recv(fd, &buf, buf.count, 0)
         if n > 0 {
@@ -76,13 +75,13 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// Reads until the peer closes (true) or the timeout passes (false).
-    func readUntilClosed() -> Bool {
+    public func readUntilClosed() -> Bool {
         while !sawEOF { if !readSome() { break } }
         return sawEOF
     }
 
     /// Reads and removes one complete response (Content-Length framed; `head` for HEAD responses).
-    func readResponse(head: Bool = false) throws -> ParsedResponse {
+    public func readResponse(head: Bool = false) throws -> ParsedResponse {
         while true {
             if let (response, used) = ParsedResponse.parse(received, isHead: head) {
                 received.removeFirst(used)
@@ -95,14 +94,14 @@ final class RawClient: @unchecked Sendable {
     }
 
     /// True when the server closed the connection: EOF within the timeout and no further bytes.
-    func isClosedByPeer(timeoutSeconds: Int = 5) -> Bool {
+    public func isClosedByPeer(timeoutSeconds: Int = 5) -> Bool {
         setTimeout(seconds: timeoutSeconds)
         let before = received.count
         return readUntilClosed() && received.count == before
     }
 
     /// True when the connection stays open and silent for a short while.
-    func staysOpen() -> Bool {
+    public func staysOpen() -> Bool {
         setTimeout(seconds: 0, microseconds: 300_000)
         let stillOpen = !readSome() && !sawEOF
         setTimeout(seconds: 5)
@@ -111,15 +110,15 @@ final class RawClient: @unchecked Sendable {
 }
 
 /// A response as read off the wire.
-struct ParsedResponse: Sendable {
-    var status: Int
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct ParsedResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
 
-    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 
-    static func parse(_ bytes: [UInt8], isHead: Bool) -> (ParsedResponse, Int)? {
+    public static func parse(_ bytes: [UInt8], isHead: Bool) -> (ParsedResponse, Int)? {
         let crlf2: [UInt8] = [13, 10, 13, 10]
         guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<$0 + 4]) == crlf2 })
         else {
