@@ -20,8 +20,11 @@ struct STETPaymentInitiation: Sendable {
         _ method: String, _ path: String, template: String, token: Secret<String>, context: AdapterContext,
         body: [UInt8] = []
     ) throws -> BankCall {
-        try resources.resource(
+        var call = try resources.resource(
             resources.apiRoot + path, method: method, template: template, token: token, context: context, body: body)
+        // A payment request, confirmation or cancellation is never sent twice, not even by libcurl.
+        call.atMostOnce = method != "GET"
+        return call
     }
 
     private func resourcePath(_ id: String) -> String {

@@ -75,7 +75,9 @@ public struct Config: Sendable {
         /// Seconds between two passes of the payment reconciler (0 disables it).
         public var reconcilerIntervalSeconds = 30.0
         /// After this long a request still `in_flight` (or a payment still `submitting`) is taken to have died
-        /// with its process; set from the bank timeout (twice it, at least 60 s) unless configured.
+        /// with its process; set from the bank timeout (twice it, at least 60 s) unless configured. Shorter is safe
+        /// (a taken-over request finds the committed payment, never sends it again) but answers a live duplicate
+        /// request with the payment's current state rather than 409.
         public var staleAfterSeconds = 120.0
         public init() {}
     }
@@ -243,7 +245,7 @@ public struct Config: Sendable {
             "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS", default: payments.reconcilerIntervalSeconds, in: 0...86_400)
         payments.staleAfterSeconds = env.seconds(
             "PASSERELLE_PAYMENT_STALE_AFTER_SECONDS", default: max(60, 2 * bankTimeoutSeconds),
-            in: max(1, bankTimeoutSeconds)...86_400)
+            in: 1...86_400)
         for environment in Environment.allCases {
             let name =
                 environment == .sandbox
