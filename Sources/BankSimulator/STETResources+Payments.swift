@@ -131,7 +131,7 @@ extension STETResources {
         guard p.status != "ACSC", p.status != "RJCT", p.status != "CANC" else {
             throw call.stet(400, "Bad Request", "payment \(id) is already \(p.status)")
         }
-        // BPCE: `PUT /payment-requests/{id}` only for deferred payments (docs/protocol.md §5.5).
+        // BPCE: `PUT /payment-requests/{id}` only for deferred payments (docs/protocol.md §5.6).
         if flavor.isBPCE {
             let date = p.request["requestedExecutionDate"]?.stringValue.flatMap { ParisCalendar.parseDate(String($0.prefix(10))) }
             guard let date, ParisCalendar.parisLocal(call.now).date < date else {
@@ -154,7 +154,7 @@ extension STETResources {
         guard p.status == "ACTC" else {
             throw call.stet(400, "Bad Request", "payment \(id) is \(p.status), not awaiting confirmation")
         }
-        // Pending validation by the bank: `PDNG` at Euro-Information, settlement in progress at BPCE (§4.7, §5.5).
+        // Pending validation by the bank: `PDNG` at Euro-Information, settlement in progress at BPCE (§4.7, §5.6).
         p.status = flavor.isBPCE ? "ACSP" : "PDNG"
         p.confirmed = true
         p.debtorName = grant.persona.flatMap(Persona.named)?.displayName

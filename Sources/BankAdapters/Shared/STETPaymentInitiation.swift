@@ -3,7 +3,7 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 
-/// The STET PISP and CBPII calls both families share (docs/protocol.md §2.7–§2.8, §4.7, §5.5), signed with the
+/// The STET PISP and CBPII calls both families share (docs/protocol.md §2.7, §4.7, §5.6), signed with the
 /// PSD2 `keyId` like the AIS calls, with `Digest` on every body. No call here is ever retried by the transport
 /// (`POST`/`PUT` are not idempotent, docs/curl.md); the service decides what an ambiguous outcome means.
 struct STETPaymentInitiation: Sendable {

@@ -116,7 +116,7 @@ extension PaymentService {
     // MARK: - Cancellation
 
     /// Cancels a payment not yet executed with STET's `PUT` (`RJCT`, `DS02`), where the bank allows it: any
-    /// payment before execution at Euro-Information, deferred payments only at BPCE (docs/protocol.md §5.5).
+    /// payment before execution at Euro-Information, deferred payments only at BPCE (docs/protocol.md §5.6).
     /// - Throws: `.notFound`; `.conflict` when the payment is final, unknown, not at the bank, or the bank does not
     ///   cancel it; the bank's refusal (`.upstream`).
     func cancel(_ id: UUID, caller: Caller) async throws -> PaymentRecord {

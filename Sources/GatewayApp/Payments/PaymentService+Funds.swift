@@ -5,7 +5,7 @@ import OpenSSLKit
 
 extension PaymentService {
     /// What `POST /v1/funds-confirmations` asks, validated: exactly one of a connection (the customer's
-    /// authorization-code `cbpii` token) or a registration (a client-credentials `cbpii` token, docs/protocol.md §2.8).
+    /// authorization-code `cbpii` token) or a registration (a client-credentials `cbpii` token, docs/protocol.md §2.7).
     struct FundsRequest: Sendable {
         var connectionID: UUID?
         var registrationID: UUID?

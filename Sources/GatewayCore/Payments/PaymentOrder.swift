@@ -88,7 +88,7 @@ public struct PaymentBankStatus: Sendable, Hashable {
     }
 }
 
-/// A CBPII question (docs/protocol.md §2.8): may this account be debited this amount?
+/// A CBPII question (docs/protocol.md §2.7): may this account be debited this amount?
 public struct FundsQuestion: Sendable, Hashable {
     /// `paymentCoverageRequestId`, generated per question.
     public var requestID: String
@@ -108,7 +108,7 @@ public struct FundsQuestion: Sendable, Hashable {
     }
 }
 
-/// The payment side of a bank adapter (PISP and CBPII, docs/protocol.md §2.7–§2.8). Separate from `BankAdapter`
+/// The payment side of a bank adapter (PISP and CBPII, docs/protocol.md §2.7). Separate from `BankAdapter`
 /// so that test doubles of the account-information side need not implement it; a bank adapter without it answers
 /// 501 through the service.
 ///

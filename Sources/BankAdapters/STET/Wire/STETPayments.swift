@@ -1,12 +1,12 @@
 import Foundation
 import GatewayCore
 
-/// The STET PISP and CBPII bodies (docs/protocol.md §2.7–§2.8): the `PaymentRequestResource` we send (ISO 20022
+/// The STET PISP and CBPII bodies (docs/protocol.md §2.7): the `PaymentRequestResource` we send (ISO 20022
 /// pain.001 shape) and what we read back. Built as ordered `JSONValue`s so that the bytes sent (and digested) are
 /// stable and testable.
 enum STETPayments {
     /// `POST /payment-requests` body for `order`: one transaction, service level SEPA (`INST` when instant),
-    /// `chargeBearer` SLEV (mandatory at BPCE, §5.5), category purpose `DVPM` (mandatory at Banques Populaires),
+    /// `chargeBearer` SLEV (mandatory at BPCE, §5.6), category purpose `DVPM` (mandatory at Banques Populaires),
     /// the redirect approach and report URLs.
     static func requestBody(_ order: PaymentOrder) -> [UInt8] {
         var typeInformation: [(String, JSONValue)] = [("serviceLevel", "SEPA")]
@@ -87,7 +87,7 @@ enum STETPayments {
         ("paymentInformationStatus", "RJCT"), ("statusReasonInformation", "DS02"),
     ]).bytes
 
-    /// `PaymentCoverageRequestResource` (§2.8).
+    /// `PaymentCoverageRequestResource` (§2.7).
     static func fundsBody(_ question: FundsQuestion) -> [UInt8] {
         var members: [(String, JSONValue)] = [("paymentCoverageRequestId", .string(question.requestID))]
         if let payee = question.payee { members.append(("payee", .string(payee))) }
