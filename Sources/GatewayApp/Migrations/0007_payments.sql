@@ -52,7 +52,7 @@ CREATE TABLE idempotency_keys (
     state            text NOT NULL CHECK (state IN ('in_flight', 'done')),
     response_status  integer,
     response_headers text,                             -- "Name: value" lines
-    response_body    bytea,
+    response_body    bytea,                            -- sealed (idempotency_keys/<principal>/<key>)
     created_at       timestamptz NOT NULL,
     PRIMARY KEY (principal, key)
 );

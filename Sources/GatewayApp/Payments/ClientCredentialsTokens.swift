@@ -36,6 +36,21 @@ struct ClientCredentialsTokens: Sendable {
         if replacing == nil, let hit = opened.get(key), hit.expiresAt > deps.now().addingTimeInterval(margin) {
             return hit.token
         }
+        // Another replica (or this one before a restart) may have stored a fresh token: a plain read first, the
+        // lock only when a new token is needed.
+        if replacing == nil, let row = try await deps.db.query("""
+            SELECT access_token_sealed, expires_at FROM registration_tokens
+            WHERE registration_id = \(registration) AND scope = \(scope)
+            """).first
+        {
+            let sealed: [UInt8] = try row.decode("access_token_sealed")
+            let expiresAt: Date = try row.decode("expires_at")
+            if expiresAt > deps.now().addingTimeInterval(margin) {
+                let token = try deps.vault.open(sealed, owner: key)
+                opened.put(key, Opened(sealed: sealed, token: token, expiresAt: expiresAt))
+                return token
+            }
+        }
         return try await deps.db.withTransaction { tx in
             _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
             let rows = try await tx.query("""

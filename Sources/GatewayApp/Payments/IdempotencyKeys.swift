@@ -18,9 +18,13 @@ import PostgresKit
 ///   releases the key, so the request may be sent again;
 /// - a claim left `in_flight` by a crashed process is taken over after `staleAfter`: the handler then finds what the
 ///   first attempt committed (a payment is looked up by its key, never created twice);
-/// - keys are purged after the retention (at least 24 h) by the background job.
+/// - keys are purged after the retention (at least 24 h) by the background job;
+/// - the stored answer is sealed (`idempotency_keys/<principal>/<key>` as associated data): it may hold an approval
+///   link with its single-use state, IBANs and names.
 struct IdempotencyKeys: Sendable {
     let db: StoreDatabase
+    /// Seals the stored answers: they may carry an approval link with its state, IBANs, names.
+    let vault: SecretVault
     let now: @Sendable () -> Date
     /// After this long an `in_flight` claim is considered abandoned (longer than any bank call).
     let staleAfter: TimeInterval
@@ -149,10 +153,9 @@ struct IdempotencyKeys: Sendable {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 headers.set(String(line[..<colon]), String(line[line.index(after: colon)...].dropFirst()))
             }
-            return .replay(
-                HTTPResponse(
-                    status: try row.decode("response_status"), headers: headers,
-                    body: try row.decode("response_body", as: [UInt8]?.self) ?? []))
+            let sealed = try row.decode("response_body", as: [UInt8]?.self)
+            let body = try sealed.map { Array(try vault.open($0, owner: Self.owner(principal, key)).reveal.utf8) }
+            return .replay(HTTPResponse(status: try row.decode("response_status"), headers: headers, body: body ?? []))
         }
         let claimedAt: Date = try row.decode("created_at")
         guard claimedAt < now.addingTimeInterval(-staleAfter) else { return .inFlight }
@@ -166,12 +169,17 @@ struct IdempotencyKeys: Sendable {
 
     func complete(principal: String, key: String, response: HTTPResponse) async throws {
         let headers = response.headers.fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+        // Our answers are UTF-8 JSON (problem or resource); sealed as text.
+        let sealed = try vault.seal(
+            Secret(String(decoding: response.body, as: UTF8.self)), owner: Self.owner(principal, key))
         _ = try await db.execute("""
             UPDATE idempotency_keys SET state = 'done', response_status = \(response.status),
-              response_headers = \(headers), response_body = \(response.body)
+              response_headers = \(headers), response_body = \(sealed)
             WHERE principal = \(principal) AND key = \(key)
             """)
     }
+
+    static func owner(_ principal: String, _ key: String) -> String { "idempotency_keys/\(principal)/\(key)" }
 
     func release(principal: String, key: String) async throws {
         _ = try await db.execute(

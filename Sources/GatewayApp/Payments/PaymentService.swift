@@ -26,7 +26,8 @@ public struct PaymentService: Sendable {
         self.tokens = ClientCredentialsTokens(deps: deps)
         self.connections = ConnectionService(deps: deps)
         self.settings = settings
-        self.idempotency = IdempotencyKeys(db: deps.db, now: deps.now, staleAfter: settings.staleAfterSeconds)
+        self.idempotency = IdempotencyKeys(
+            db: deps.db, vault: deps.vault, now: deps.now, staleAfter: settings.staleAfterSeconds)
     }
 
     /// What `POST /v1/payments` asks for, validated.

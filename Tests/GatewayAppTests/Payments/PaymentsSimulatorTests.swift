@@ -240,4 +240,46 @@ import TestSupport
             #expect(answer.json["available"] as? Bool == false, "4179.95 booked")
         }
     }
+
+    /// Two replicas on one database: the pisp client-credentials token is fetched once for both (no storm), and a
+    /// key used on one replica is replayed by the other.
+    @Test func tokensAndIdempotencyKeysAreSharedAcrossReplicas() async throws {
+        let banks = try SimulatorBanks()
+        let env = ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS": "0"]
+        let a = try await AppHarness.start(adapters: banks.adapters, environment: env)
+        let b = try await AppHarness.start(adapters: banks.adapters, environment: env, databaseURL: a.databaseURL)
+        do {
+            let registration = try await F.register(a, bank: "cmcic:cic")
+            let clientID = try #require(
+                try await a.request("GET", "/v1/registrations/\(registration)").json["clientId"] as? String)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<10 {
+                    group.addTask {
+                        try await F.create(index % 2 == 0 ? a : b, F.body(bank: "cmcic:cic"), key: "r-\(index)").status
+                    }
+                }
+                var all: [Int] = []
+                for try await status in group { all.append(status) }
+                return all
+            }
+            #expect(statuses == Array(repeating: 201, count: 10), "\(statuses)")
+            let counters = try await F.counters(banks)
+            let issued = (counters["tokenIssuancesByClient"] as? [String: Int])?[clientID]
+            #expect(issued == 1, "one pisp token for both replicas: \(String(describing: issued))")
+            let first = try await F.create(a, F.body(bank: "cmcic:cic", amount: "7.00"), key: "shared")
+            let second = try await F.create(b, F.body(bank: "cmcic:cic", amount: "7.00"), key: "shared")
+            #expect(first.status == 201)
+            #expect(second.status == first.status)
+            #expect(second.body == first.body)
+            #expect(try await F.bankTotal(banks) == 11)
+        } catch {
+            await b.stop()
+            await a.stop()
+            await banks.stop()
+            throw error
+        }
+        await b.stop()
+        await a.stop()
+        await banks.stop()
+    }
 }
