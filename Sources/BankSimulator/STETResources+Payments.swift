@@ -34,10 +34,12 @@ extension STETResources {
         try require(
             tx[0]["paymentId"]?["instructionId"]?.stringValue.map { (1...35).contains($0.count) } ?? true,
             "paymentId.instructionId must have 1 to 35 characters")
-        try require(
-            doc["supplementaryData"]?["acceptedAuthenticationApproach"]?.arrayValue?.contains {
-                $0.stringValue == "REDIRECT"
-            } == true, "supplementaryData.acceptedAuthenticationApproach must include REDIRECT")
+        // Only the redirect approach is served: a list of accepted approaches must offer it.
+        if let approaches = doc["supplementaryData"]?["acceptedAuthenticationApproach"] {
+            try require(
+                approaches.arrayValue?.contains { $0.stringValue == "REDIRECT" } == true,
+                "supplementaryData.acceptedAuthenticationApproach must include REDIRECT")
+        }
         if let instrument = doc["paymentTypeInformation"]?["localInstrument"]?.stringValue {
             try require(instrument == "INST", "paymentTypeInformation.localInstrument must be INST when given")
         }
