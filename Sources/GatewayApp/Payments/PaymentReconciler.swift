@@ -17,7 +17,7 @@ extension PaymentService {
             guard isReady() else { continue }
             _ = await reconcileDue()
             // The idempotency keys' retention job, every 100 passes (and on the first).
-            if passes % 100 == 0 { try? await idempotency.purge(retention: settings.idempotencyRetentionSeconds) }
+            if passes % 100 == 0 { _ = try? await idempotency.purge(retention: settings.idempotencyRetentionSeconds) }
             passes += 1
         }
     }

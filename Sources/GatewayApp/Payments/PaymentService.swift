@@ -115,7 +115,7 @@ public struct PaymentService: Sendable {
             psuReference: request.psuReference, redirectURI: request.redirectURI, status: .submitting, order: order,
             nextCheckAt: now.addingTimeInterval(settings.staleAfterSeconds), createdAt: now, updatedAt: now)
         // Committed before the bank is called: a crash from here on leaves a row the reconciler turns `unknown`.
-        try await store.insert(record, initiatingParty: registration.clientName)
+        try await store.insert(record)
         caller.logger.info(
             "payment submitting",
             metadata: ["payment.id": id.uuidString.lowercased(), "bank": request.bank.description])

@@ -18,7 +18,7 @@ struct PaymentStore: Sendable {
 
     /// Commits a new payment (the `submitting` row, before any bank call).
     /// - Throws: `.conflict` when an identifier is already used (a caller-given `endToEndId`).
-    func insert(_ p: PaymentRecord, initiatingParty: String) async throws {
+    func insert(_ p: PaymentRecord) async throws {
         let o = p.order
         _ = try await db.execute("""
             INSERT INTO payments (id, principal, idempotency_key, registration_id, bank_id, environment, psu_reference,
