@@ -282,4 +282,39 @@ import TestSupport
         await a.stop()
         await banks.stop()
     }
+
+    /// The pisp token is used until shortly before its expiry, then replaced once. The application, the adapters
+    /// and the simulator share the simulator's clock, which the test moves.
+    @Test func theClientCredentialsTokenIsReplacedOnlyNearItsExpiry() async throws {
+        let banks = try SimulatorBanks()
+        let clock = banks.simulator.clock
+        let now: @Sendable () -> Date = { Date(timeIntervalSince1970: TimeInterval(clock.now())) }
+        let h = try await AppHarness.start(
+            adapters: Application.standardAdapters(now: now)(banks.transport),
+            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS": "0"],
+            now: now)
+        do {
+            let registration = try await F.register(h, bank: "cmcic:cic")
+            let clientID = try #require(
+                try await h.request("GET", "/v1/registrations/\(registration)").json["clientId"] as? String)
+            func issued() async throws -> Int? {
+                (try await F.counters(banks)["tokenIssuancesByClient"] as? [String: Int])?[clientID]
+            }
+            #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-1").status == 201)
+            #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-2").status == 201)
+            #expect(try await issued() == 1)
+            // Inside the refresh margin (60 s) of the one-hour token: a new one, once.
+            clock.advance(by: 3600 - 30)
+            #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-3").status == 201)
+            #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-4").status == 201)
+            let after = try await issued()
+            #expect(after == 2, "\(String(describing: after))")
+        } catch {
+            await h.stop()
+            await banks.stop()
+            throw error
+        }
+        await h.stop()
+        await banks.stop()
+    }
 }
