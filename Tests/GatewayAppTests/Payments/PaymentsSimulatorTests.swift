@@ -11,14 +11,23 @@ import TestSupport
     typealias F = PaymentsFixture
 
     /// Runs `body` with a gateway against a fresh simulator; BPCE registrations are activated on `clock`.
+    /// Runs `body` with a gateway against a fresh simulator; BPCE registrations are activated on `clock`. With
+    /// `simulatorClock`, the application and its adapters read the simulator's clock instead (a test moving it moves
+    /// all three).
     static func withGateway(
-        environment: [String: String] = [:], _ body: (AppHarness, SimulatorBanks, ConnectionsClock) async throws -> Void
+        environment: [String: String] = [:], simulatorClock: Bool = false,
+        _ body: (AppHarness, SimulatorBanks, ConnectionsClock) async throws -> Void
     ) async throws {
         let banks = try SimulatorBanks()
         let clock = ConnectionsClock(Date())
+        let simulator = banks.simulator.clock
+        let now: @Sendable () -> Date = { [simulatorClock] in
+            simulatorClock ? Date(timeIntervalSince1970: TimeInterval(simulator.now())) : clock.now
+        }
         var env = ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS": "0"]
         env.merge(environment) { _, new in new }
-        let h = try await AppHarness.start(adapters: banks.adapters, environment: env, now: { clock.now })
+        let adapters = simulatorClock ? Application.standardAdapters(now: now)(banks.transport) : banks.adapters
+        let h = try await AppHarness.start(adapters: adapters, environment: env, now: now)
         do {
             try await body(h, banks, clock)
         } catch {
@@ -286,14 +295,7 @@ import TestSupport
     /// The pisp token is used until shortly before its expiry, then replaced once. The application, the adapters
     /// and the simulator share the simulator's clock, which the test moves.
     @Test func theClientCredentialsTokenIsReplacedOnlyNearItsExpiry() async throws {
-        let banks = try SimulatorBanks()
-        let clock = banks.simulator.clock
-        let now: @Sendable () -> Date = { Date(timeIntervalSince1970: TimeInterval(clock.now())) }
-        let h = try await AppHarness.start(
-            adapters: Application.standardAdapters(now: now)(banks.transport),
-            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS": "0"],
-            now: now)
-        do {
+        try await Self.withGateway(simulatorClock: true) { h, banks, _ in
             let registration = try await F.register(h, bank: "cmcic:cic")
             let clientID = try #require(
                 try await h.request("GET", "/v1/registrations/\(registration)").json["clientId"] as? String)
@@ -304,17 +306,11 @@ import TestSupport
             #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-2").status == 201)
             #expect(try await issued() == 1)
             // Inside the refresh margin (60 s) of the one-hour token: a new one, once.
-            clock.advance(by: 3600 - 30)
+            banks.simulator.clock.advance(by: 3600 - 30)
             #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-3").status == 201)
             #expect(try await F.create(h, F.body(bank: "cmcic:cic"), key: "t-4").status == 201)
             let after = try await issued()
             #expect(after == 2, "\(String(describing: after))")
-        } catch {
-            await h.stop()
-            await banks.stop()
-            throw error
         }
-        await h.stop()
-        await banks.stop()
     }
 }
