@@ -284,8 +284,9 @@ public struct ConnectionService: Sendable {
     /// One page of a customer's connections, newest first, after `cursor` (a `nextCursor` of this listing),
     /// with their budgets read in one query.
     /// - Throws: `.refusedFields` for a cursor of another listing or not issued here.
-    func page(psuReference: String, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
-        let after = try PSUListing.position(cursor, psuReference: psuReference)
+    func page(psuReference: String?, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
+        // Every customer's listing has the reference "" in its cursors (a psuReference is never empty).
+        let after = try PSUListing.position(cursor, psuReference: psuReference ?? "")
         let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
         let usage = try await budget.usage(of: shown)
@@ -293,7 +294,17 @@ public struct ConnectionService: Sendable {
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(
             connections: views,
-            nextCursor: PSUListing.nextCursor(psuReference: psuReference, after: next.map { ($0.createdAt, $0.id) }))
+            nextCursor: PSUListing.nextCursor(psuReference: psuReference ?? "", after: next.map { ($0.createdAt, $0.id) }))
+    }
+
+    /// The active connections to reauthorize before `before`, soonest first, at most `limit` (no cursor: a forecast
+    /// is read again rather than paged).
+    func reauthorizationForecast(before: Date, psuReference: String?, limit: Int) async throws -> ConnectionListView {
+        let records = try await deps.store.dueForReauthorization(before: before, psuReference: psuReference, limit: limit)
+        let usage = try await budget.usage(of: records)
+        return ConnectionListView(
+            connections: records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) },
+            nextCursor: nil)
     }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.

@@ -75,14 +75,25 @@ struct ConnectionStore: Sendable {
     }
 
     /// One page of a customer's connections, newest first, after the keyset `after` (created_at, id).
-    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
+    func list(psuReference: String?, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
         let afterDate = after?.0
         let afterID = after?.1
         return try await db.query("""
             SELECT \(Self.columnsSQL) FROM connections
-            WHERE psu_reference = \(psuReference)
+            WHERE (\(psuReference)::text IS NULL OR psu_reference = \(psuReference))
               AND (\(afterDate)::timestamptz IS NULL OR (created_at, id) < (\(afterDate), \(afterID)))
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    /// Active connections whose `reauthorizeBy` is before `before` (of one customer when `psuReference` is given),
+    /// soonest first: the forecast of `GET /v1/connections?reauthorizeBefore=` (docs/events.md).
+    func dueForReauthorization(before: Date, psuReference: String?, limit: Int) async throws -> [ConnectionRecord] {
+        try await db.query("""
+            SELECT \(Self.columnsSQL) FROM connections
+            WHERE status = 'active' AND reauthorize_by IS NOT NULL AND reauthorize_by < \(before)
+              AND (\(psuReference)::text IS NULL OR psu_reference = \(psuReference))
+            ORDER BY reauthorize_by, id LIMIT \(limit)
             """).map(Self.decode)
     }
 

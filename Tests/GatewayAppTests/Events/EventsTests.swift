@@ -373,4 +373,36 @@ import TestSupport
         await h.stop()
         await sim.stop()
     }
+
+    // Dropping the reauthorize_by condition (or the certificates' notAfter filter) lists the later ones too.
+    @Test func forecastsListWhatNeedsActionBeforeADate() async throws {
+        try await Self.with([]) { h, banks in
+            let customers = try await Customers(h, banks)
+            let soon = try await customers.connect("marc")
+            let later = try await customers.connect("tech-n-co")
+            for (id, days) in [(soon, 3), (later, 40)] {
+                _ = try await h.app.db.execute(
+                    "UPDATE connections SET reauthorize_by = now() + make_interval(days => \(days)) WHERE id = CAST(\(id) AS uuid)")
+            }
+            let in10Days = RFC3339.string(Date().addingTimeInterval(10 * 86_400))
+            let due = try await h.request("GET", "/v1/connections?reauthorizeBefore=\(in10Days)")
+            #expect(due.status == 200, "\(due.text)")
+            #expect((due.json["connections"] as? [[String: Any]])?.map { $0["id"] as? String } == [soon], "\(due.text)")
+            let ofTechNCo = try await h.request("GET", "/v1/connections?reauthorizeBefore=\(in10Days)&psuReference=e2e-tech-n-co")
+            #expect((ofTechNCo.json["connections"] as? [[String: Any]])?.isEmpty == true)
+            let everyone = try await h.request("GET", "/v1/connections")
+            #expect((everyone.json["connections"] as? [[String: Any]])?.count == 2, "without psuReference: every customer")
+            #expect(try await h.request("GET", "/v1/connections?reauthorizeBefore=soon").status == 400)
+
+            let certificates = try await h.request("GET", "/v1/certificates").json["certificates"] as? [[String: Any]] ?? []
+            #expect(certificates.count == 2)
+            let inTenYears = RFC3339.string(Date().addingTimeInterval(3650 * 86_400))
+            let expiring = try await h.request("GET", "/v1/certificates?expiringBefore=\(inTenYears)")
+            #expect((expiring.json["certificates"] as? [[String: Any]])?.count == 2, "the test certificates live two years")
+            let tomorrow = RFC3339.string(Date().addingTimeInterval(86_400))
+            let none = try await h.request("GET", "/v1/certificates?expiringBefore=\(tomorrow)")
+            #expect((none.json["certificates"] as? [[String: Any]])?.isEmpty == true, "\(none.text)")
+            #expect(try await h.request("GET", "/v1/certificates?expiringBefore=x").status == 400)
+        }
+    }
 }
