@@ -128,20 +128,21 @@ public final class CurlTransport: HTTPTransport {
         self.logger = logger
     }
 
-    /// Fails the transfers still in flight, closes every connection (on each reactor's thread, waiting for it)
-    /// and stops the reactors the transport started itself. Call once nothing sends any more.
-    public func shutdown() {
+    /// Fails the transfers still in flight, closes every connection (on each reactor's thread, suspending until it
+    /// is done there: no thread is blocked) and stops the reactors the transport started itself. Call once nothing
+    /// sends any more.
+    public func shutdown() async {
         for multi in multis {
             if multi.reactor.isCurrent {
                 multi.close()
                 continue
             }
-            let done = DispatchSemaphore(value: 0)
-            multi.reactor.execute {
-                multi.close()
-                done.signal()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                multi.reactor.execute {
+                    multi.close()
+                    done.resume()
+                }
             }
-            done.wait()
         }
         if ownsGroup { group.shutdown() }
     }

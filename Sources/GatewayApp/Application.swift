@@ -256,8 +256,8 @@ public final class Application: Sendable {
     /// Flushes the audit log, stops the transport and the event loops and releases the database pool.
     public func shutdown() async {
         await audit.flush()
-        transport?.shutdown()
-        webhookTransport.shutdown()
+        await transport?.shutdown()
+        await webhookTransport.shutdown()
         reactors.shutdown()
         await db.shutdown()
     }

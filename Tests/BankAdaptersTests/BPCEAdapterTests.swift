@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 import Testing
 
@@ -48,7 +49,7 @@ import Testing
             target: "/stet/setting/v1/register",
             headers: post.headers.map { ($0.name, $0.value) }, body: post.body, publicKey: certificate.publicKey)
 
-        let body = try #require(JSONValue.parse(post.body))
+        let body = try #require(RegistrationDocument.tree(post.body))
         #expect(body["scope"]?.stringValue == "aisp")
         #expect(body["grant_types"] == ["client_credentials"])
         #expect(body["provider_legal_id"]?.stringValue == "PSDFR-ACPR-12345")
@@ -83,8 +84,8 @@ import Testing
         let put = transport.requests[1]
         #expect(put.method == "PUT")
         #expect(put.url == "https://bpce.test/stet/setting/v1/register/c9")
-        #expect(JSONValue.parse(put.body)?["scope"]?.stringValue == "aisp, pisp")
-        #expect(JSONValue.parse(put.body)?["software_version"] == nil)
+        #expect(RegistrationDocument.tree(put.body)?["scope"]?.stringValue == "aisp, pisp")
+        #expect(RegistrationDocument.tree(put.body)?["software_version"] == nil)
     }
 
     /// The seed promises a 201 for `PUT /register/{client_id}`, not a body: an answer without `client_id` (or

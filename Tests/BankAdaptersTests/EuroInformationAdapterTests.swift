@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 import Testing
 
@@ -78,13 +79,13 @@ import Testing
         #expect(transport.requests.map(\.method) == ["GET", "PUT"])
         let put = transport.requests[1]
         #expect(put.url == "https://ei.test/sandbox/cic/oauth2/registrations/c1")
-        let keys = try #require(JSONValue.parse(put.body)?["jwks"]?["keys"]?.arrayValue)
+        let keys = try #require(RegistrationDocument.tree(put.body)?["jwks"]?["keys"]?.arrayValue)
         #expect(keys.count == 2)
         #expect(keys[0]["kid"]?.stringValue == "old-kid")
         #expect(keys[0]["n"]?.stringValue != nil && keys[0]["e"]?.stringValue != nil, "completed from x5c[0]")
         #expect(keys[1]["kid"] == nil)
         #expect(keys[1]["n"]?.stringValue == (try JWK(certificate: try Certificate(pem: KAT.text("kat-rsa2048.crt")))).n)
-        #expect(JSONValue.parse(put.body)?["client_id"]?.stringValue == "c1")
+        #expect(RegistrationDocument.tree(put.body)?["client_id"]?.stringValue == "c1")
         #expect(result.keyID == "new-kid")
     }
 

@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 
 /// The Groupe BPCE (89C3) adapter (docs/protocol.md §5): the `PSD2_TPPRegister`/`manageRegistration` token, then
@@ -112,19 +113,19 @@ public struct BPCEAdapter: STETAdapter {
         } catch {
             throw AdapterError.notCallable(reason: "QSealC \(client.qseal.id): \(error)")
         }
-        var key: [(String, JSONValue)] = [("kty", .string(jwk.kty))]
+        var key: [(key: String, value: JSONNode)] = [("kty", .string(jwk.kty))]
         if let n = jwk.n { key.append(("n", .string(n))) }
         if let e = jwk.e { key.append(("e", .string(e))) }
         key += [
             ("use", "sig"), ("alg", "RS256"), ("key_ops", ["verify"]), ("kid", .string(request.keyID)),
-            ("x5c", .array((jwk.x5c ?? []).map(JSONValue.string))), ("x5t#S256", .string(leaf.x5tS256)),
+            ("x5c", .array((jwk.x5c ?? []).map(JSONNode.string))), ("x5t#S256", .string(leaf.x5tS256)),
         ]
-        var contact: [(String, JSONValue)] = [
+        var contact: [(key: String, value: JSONNode)] = [
             ("contact_name", .string(request.contact.name)), ("email", .string(request.contact.email)),
         ]
         if let phone = request.contact.phone { contact.append(("phone_number", .string(phone))) }
-        var members: [(String, JSONValue)] = [
-            ("redirect_uris", .array(request.redirectURIs.map(JSONValue.string))),
+        var members: [(key: String, value: JSONNode)] = [
+            ("redirect_uris", .array(request.redirectURIs.map(JSONNode.string))),
             ("token_endpoint_auth_method", "tls_client_auth"), ("grant_types", ["client_credentials"]),
             ("response_types", ["code"]), ("client_name", .string(request.clientName)),
             (
@@ -143,7 +144,7 @@ public struct BPCEAdapter: STETAdapter {
             ("software_id", .string(request.softwareID ?? request.clientName)),
         ]
         if isCreation { members.append(("software_version", "1.0")) }
-        return JSONValue.object(members).bytes
+        return JSONNode.object(members).bytes()
     }
 
     /// The `manageRegistration` access token (client credentials over mTLS, never signed).

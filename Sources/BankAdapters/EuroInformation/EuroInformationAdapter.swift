@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 
 /// The Euro-Information (Crédit Mutuel / CIC …) adapter (docs/protocol.md §4): RFC 7591/7592 registration
@@ -50,7 +51,7 @@ public struct EuroInformationAdapter: STETAdapter {
         let (document, _) = try RegistrationDocument.parse(current.body)
         let kept = Set(existing.keys.compactMap(\.kid))
         let now = dependencies.now()
-        var keys: [JSONValue] = (document["jwks"]?["keys"]?.arrayValue ?? []).compactMap { key in
+        var keys: [JSONNode] = (document["jwks"]?["keys"]?.arrayValue ?? []).compactMap { key in
             guard let kid = key["kid"]?.stringValue, kept.contains(kid),
                 let leaf = key["x5c"]?.arrayValue?.first?.stringValue.flatMap(Base64.decode),
                 let certificate = try? Certificate(der: leaf), certificate.notAfter > now
@@ -111,12 +112,12 @@ public struct EuroInformationAdapter: STETAdapter {
     }
 
     /// `key` with `n` and `e` (RFC 7518 §6.3.1) of `certificate` when the bank's copy lacks them.
-    static func withKeyParameters(_ key: JSONValue, of certificate: Certificate) -> JSONValue {
+    static func withKeyParameters(_ key: JSONNode, of certificate: Certificate) -> JSONNode {
         guard case .object(var members) = key, key["n"] == nil || key["e"] == nil,
             let jwk = try? JWK(certificate: certificate, chain: .none), let n = jwk.n, let e = jwk.e
         else { return key }
-        members.removeAll { $0.0 == "n" || $0.0 == "e" }
-        let at = (members.firstIndex { $0.0 == "x5c" }) ?? members.endIndex
+        members.removeAll { $0.key == "n" || $0.key == "e" }
+        let at = (members.firstIndex { $0.key == "x5c" }) ?? members.endIndex
         members.insert(contentsOf: [("n", .string(n)), ("e", .string(e))], at: at)
         return .object(members)
     }
@@ -124,7 +125,7 @@ public struct EuroInformationAdapter: STETAdapter {
     /// A new JWK for the QSealC of `client`: `kty`, `n` and `e` (RFC 7518 §6.3.1: required members of an RSA
     /// public key), the full chain in `x5c`, `x5u` when configured. No `kid`: the bank generates it (a `kid` member
     /// is a string, RFC 7517 §4.5, so not `null`).
-    func newKey(_ request: RegistrationRequest, client: BankClient) throws -> JSONValue {
+    func newKey(_ request: RegistrationRequest, client: BankClient) throws -> JSONNode {
         let parsed = try dependencies.credentials.certificate(client.qseal)
         let chain = parsed.chain
         let jwk: JWK
@@ -133,7 +134,7 @@ public struct EuroInformationAdapter: STETAdapter {
         } catch {
             throw AdapterError.notCallable(reason: "QSealC \(client.qseal.id): \(error)")
         }
-        var members: [(String, JSONValue)] = [("kty", "RSA")]
+        var members: [(key: String, value: JSONNode)] = [("kty", "RSA")]
         if let n = jwk.n { members.append(("n", .string(n))) }
         if let e = jwk.e { members.append(("e", .string(e))) }
         members.append(("x5c", .array(chain.map { .string($0.base64DER) })))
@@ -142,16 +143,16 @@ public struct EuroInformationAdapter: STETAdapter {
     }
 
     /// The RFC 7591 document (docs/protocol.md §4.2).
-    func document(_ request: RegistrationRequest, client: BankClient, keys: [JSONValue], clientID: String?) throws
+    func document(_ request: RegistrationRequest, client: BankClient, keys: [JSONNode], clientID: String?) throws
         -> [UInt8]
     {
-        var grants: [JSONValue] = ["authorization_code", "refresh_token"]
+        var grants: [JSONNode] = ["authorization_code", "refresh_token"]
         if request.roles.contains(.pisp) || request.roles.contains(.cbpii) { grants.append("client_credentials") }
-        var members: [(String, JSONValue)] = []
+        var members: [(key: String, value: JSONNode)] = []
         if let clientID { members.append(("client_id", .string(clientID))) }
         members += [
             ("client_name", .string(request.clientName)),
-            ("redirect_uris", .array(request.redirectURIs.map(JSONValue.string))),
+            ("redirect_uris", .array(request.redirectURIs.map(JSONNode.string))),
             ("token_endpoint_auth_method", "tls_client_auth"), ("grant_types", .array(grants)),
             ("response_types", ["code"]),
             (
@@ -164,7 +165,7 @@ public struct EuroInformationAdapter: STETAdapter {
         ]
         if let logo = request.logoURI { members.append(("logo_uri", .string(logo))) }
         members.append(("jwks", .object([("keys", .array(keys))])))
-        return JSONValue.object(members).bytes
+        return JSONNode.object(members).bytes()
     }
 
     private func send(

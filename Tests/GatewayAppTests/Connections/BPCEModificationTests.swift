@@ -20,7 +20,7 @@ import TestSupport
             adapters: Application.standardAdapters(now: now)(banks.transport),
             environment: ["PASSERELLE_BANKS_FILE": banks.banksFile], now: now)
         try await banks.run(with: h) {
-            let registered = try await ConnectionsSimulatorTests.register(h, bank: "bpce:13807")
+            let registered = try await h.register(bank: "bpce:13807")
             let registration = try #require(registered.json["id"] as? String)
             let firstActivation = try #require((registered.json["activatesAt"] as? String).flatMap(RFC3339.date))
             clock.advance(by: Int64(firstActivation.timeIntervalSince(now())) + 1)

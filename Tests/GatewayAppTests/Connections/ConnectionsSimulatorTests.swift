@@ -73,7 +73,7 @@ final class SimulatorBanks: Sendable {
     var adapters: [Provider: any BankAdapter] { Application.standardAdapters()(transport) }
 
     func stop() async {
-        transport.shutdown()
+        await transport.shutdown()
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
         try? FileManager.default.removeItem(atPath: banksFile)
@@ -130,7 +130,7 @@ final class SimulatorBanks: Sendable {
     static func connect(
         _ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String, clock: ConnectionsClock? = nil
     ) async throws -> String {
-        let registered = try await register(h, bank: bank)
+        let registered = try await h.register(bank: bank, name: "Passerelle e2e \(UUID().uuidString.prefix(6))")
         // A BPCE registration is pending until its activation time (next working day 14:00 Paris): refused first,
         // then accepted once the application's clock has passed it (the simulator activates at once).
         if let clock, let activatesAt = (registered.json["activatesAt"] as? String).flatMap(RFC3339.date) {
@@ -144,29 +144,14 @@ final class SimulatorBanks: Sendable {
         return try await authorizeConnection(h, banks, bank: bank, persona: persona)
     }
 
-    /// Uploads the test certificates and registers at `bank` through the API (201 expected); returns the answer.
-    static func register(_ h: AppHarness, bank: String) async throws -> TestResponse {
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations",
-            json: RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Passerelle e2e \(UUID().uuidString.prefix(6))"))
-        #expect(registered.status == 201, "\(registered.text)")
-        return registered
-    }
-
     /// Starts a connection at `bank` for persona `persona` with the registration in place and authorizes it at the
     /// simulator; returns the connection id.
     static func authorizeConnection(_ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String)
         async throws -> String
     {
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": bank, "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
-        #expect(created.status == 201, "\(created.text)")
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
-        let url = try #require(created.json["authorizationUrl"] as? String)
-        let code = try await banks.authorize(url, persona: persona, state: state)
+        let pending = try await h.createConnection(bank: bank, psuReference: "e2e-\(persona)")
+        let (id, state) = pending.idAndState
+        let code = try await banks.authorize(pending.authorizationURL, persona: persona, state: state)
         let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
         #expect(authorized.status == 200, "\(authorized.text)")
         #expect(authorized.json["status"] as? String == "active")
@@ -197,16 +182,10 @@ final class SimulatorBanks: Sendable {
         let banks = try SimulatorBanks()
         let h = try await AppHarness.start(adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
         defer { Task { await h.stop(); await banks.stop() } }
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
-        #expect(registered.status == 201, "\(registered.text)")
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
-        let back = try await banks.redirect(try #require(created.json["authorizationUrl"] as? String), persona: "refuse")
+        try await h.register(bank: "cmcic:cic")
+        let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser")
+        let (id, state) = pending.idAndState
+        let back = try await banks.redirect(pending.authorizationURL, persona: "refuse")
         #expect(back["code"] == nil)
         let error = try #require(back["error"])
         #expect(back["state"] == state)
@@ -225,11 +204,7 @@ final class SimulatorBanks: Sendable {
         let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
         #expect(read.status == 409)
         // Both, or neither, is not a redirect the bank sends.
-        let other = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
-        let otherID = try #require(other.json["id"] as? String)
-        let otherState = try #require(other.json["state"] as? String)
+        let (otherID, otherState) = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser").idAndState
         for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
             #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
         }

@@ -15,7 +15,7 @@ import TestSupport
         let h = try await AppHarness.start(
             adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
         try await banks.run(with: h) {
-            let registered = try await ConnectionsSimulatorTests.register(h, bank: "cmcic:cic")
+            let registered = try await h.register(bank: "cmcic:cic")
             let id = try #require(registered.json["id"] as? String)
             let firstKid = try #require(registered.json["keyId"] as? String)
             #expect((registered.json["bankKeys"] as? [Any])?.count == 1)
