@@ -66,6 +66,10 @@ public struct Config: Sendable {
         public var transactionPagesPerCall = 10
         /// Deadline of one bank call (token exchange, refresh, one read); set from `bankTimeoutSeconds`.
         public var bankCallTimeoutSeconds = 30.0
+        /// Days after the customer's authorization by which a Euro-Information connection must be authorized again
+        /// (`reauthorizeBy`; the bank publishes no lifetime: 180 days is the longest an AIS access may go without
+        /// SCA, RTS (EU) 2018/389 Art. 10a as amended by (EU) 2022/2360). 0: not shown.
+        public var euroInformationReauthorizeDays = 180
     }
 
     /// Outbound HTTPS to banks (CurlKit).
@@ -194,6 +198,8 @@ public struct Config: Sendable {
             "PASSERELLE_TOKEN_REFRESH_AHEAD_SECONDS", default: connections.refreshAheadSeconds, in: 0...86_400)
         connections.refresherIntervalSeconds = env.seconds(
             "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS", default: connections.refresherIntervalSeconds, in: 0...86_400)
+        connections.euroInformationReauthorizeDays = env.int(
+            "PASSERELLE_EI_REAUTHORIZE_DAYS", default: connections.euroInformationReauthorizeDays, in: 0...3650)
         connections.unattendedLimit = env.int(
             "PASSERELLE_UNATTENDED_LIMIT", default: connections.unattendedLimit, in: 0...1000)
         connections.unattendedWindowSeconds = env.seconds(
