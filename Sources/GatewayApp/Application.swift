@@ -34,6 +34,8 @@ public final class Application: Sendable {
     let webhookTransport: CurlTransport
     let webhookDispatcher: WebhookDispatcher
     let lifecycleScheduler: LifecycleScheduler
+    /// Every bank call's outcome passes through it on its way to the audit log (`bank.unavailable` / `recovered`).
+    let bankHealth: BankHealthMonitor
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -58,10 +60,14 @@ public final class Application: Sendable {
         self.catalog = config.catalog
         self.apiKeys = APIKeyStore(db: db, cacheTTL: config.database.recordCacheTTL)
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
+        let store = StoreDatabase(db)
+        self.bankHealth = BankHealthMonitor(
+            inner: audit, db: store, threshold: config.events.bankUnavailableAfterFailures,
+            logger: logger.labeled("passerelle.events"))
         var adapters = adapters
         if let makeAdapters {
             let transport = try CurlTransport(
-                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: audit,
+                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: bankHealth,
                 logger: logger.labeled("passerelle.outbound"))
             self.transport = transport
             adapters.merge(makeAdapters(transport)) { given, _ in given }
@@ -94,7 +100,6 @@ public final class Application: Sendable {
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
             TokenKeeper(deps: connectionDeps)
         )
-        let store = StoreDatabase(db)
         self.events = EventStore(db: store)
         self.webhooks = WebhookService(db: store, vault: vault, now: now)
         self.webhookTransport = try CurlTransport(
@@ -173,8 +178,10 @@ public final class Application: Sendable {
         let http = config.http
         var configuration = HTTPServer.Configuration(
             host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
-            maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
-            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)))
+            maxConnections: http.maxConnections, maxConnectionsPerPeer: http.maxConnectionsPerPeer,
+            headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
+            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)),
+            minBodyBytesPerSecond: http.minBodyBytesPerSecond)
         // API calls run on their connection's event loop (signing, the bank transfer and the answer on one thread;
         // database calls hop to PostgresKit's threads); health, readiness, metrics and the OpenAPI document run
         // on the shared pool, so they answer even while an event loop is busy signing.
@@ -183,6 +190,22 @@ public final class Application: Sendable {
         return try HTTPServer(
             configuration: configuration,
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
+    }
+
+    /// The operations listener (`PASSERELLE_OPS_PORT`): `/health`, `/ready` and `/metrics` only, on a reactor of its
+    /// own, sharing the API server's lifecycle (draining) and metrics. Nil when no port is configured. Probes reach
+    /// it whatever the API listener goes through: a full connection table, a flood from one peer, busy event
+    /// loops (docs/operations.md, "Failure modes").
+    public func makeOperationsServer() throws -> HTTPServer? {
+        guard let port = config.http.opsPort else { return nil }
+        var routes = Router.Builder()
+        OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
+        let configuration = HTTPServer.Configuration(
+            host: config.http.host, port: port, maxConnections: 64, maxConnectionsPerPeer: 16,
+            headerTimeout: .seconds(2), idleTimeout: .seconds(10), handlerTimeout: .seconds(5))
+        return try HTTPServer(
+            configuration: configuration, handler: routes.build(), logger: logger.labeled("passerelle.ops"),
+            metrics: metrics, lifecycle: lifecycle)
     }
 
     /// The production adapters (Euro-Information, BPCE) over `transport`, with the application's clock.
@@ -230,6 +253,7 @@ public final class Application: Sendable {
             group.addTask { await self.runTokenRefresher() }
             group.addTask { [self] in await webhookDispatcher.run { self.prepared.load(ordering: .acquiring) } }
             group.addTask { [self] in await lifecycleScheduler.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { [self] in await bankHealth.run { self.prepared.load(ordering: .acquiring) } }
         }
     }
 

@@ -14,6 +14,13 @@ public struct Config: Sendable {
         /// Seconds in-flight requests get to finish after SIGTERM.
         public var shutdownGraceSeconds = 20.0
         public var maxConnections = 1024
+        /// Connections one client address may hold at once (0: no limit); beyond it 503 and close.
+        public var maxConnectionsPerPeer = 256
+        /// Slowest average rate a request body may arrive at once 5 s have passed (0: none); then 408 and close.
+        public var minBodyBytesPerSecond = 1024
+        /// A second listener serving only `/health`, `/ready` and `/metrics` on its own thread, so probes answer
+        /// whatever the API listener goes through (floods, slow clients); nil: none (they stay on `port` too).
+        public var opsPort: Int?
         public var idleTimeoutSeconds = 60.0
         public var headerTimeoutSeconds = 10.0
         public var maxBodyBytes = 1 << 20
@@ -106,6 +113,8 @@ public struct Config: Sendable {
         public var webhookRetryHours = 24.0
         /// Trust anchors for receivers' TLS certificates (PEM); the system's when unset.
         public var webhookCAFile: String?
+        /// Bank calls failing in a row (transport error or 5xx) after which `bank.unavailable` is sent.
+        public var bankUnavailableAfterFailures = 5
     }
 
     public var http = HTTP()
@@ -163,6 +172,13 @@ public struct Config: Sendable {
         http.shutdownGraceSeconds = env.seconds(
             "PASSERELLE_SHUTDOWN_GRACE_SECONDS", default: http.shutdownGraceSeconds, in: 0...3600)
         http.maxConnections = env.int("PASSERELLE_HTTP_MAX_CONNECTIONS", default: http.maxConnections, in: 1...1_000_000)
+        http.maxConnectionsPerPeer = env.int(
+            "PASSERELLE_HTTP_MAX_CONNECTIONS_PER_PEER", default: http.maxConnectionsPerPeer, in: 0...1_000_000)
+        http.minBodyBytesPerSecond = env.int(
+            "PASSERELLE_HTTP_MIN_BODY_BYTES_PER_SECOND", default: http.minBodyBytesPerSecond, in: 0...(1 << 30))
+        if env.raw("PASSERELLE_OPS_PORT") != nil {
+            http.opsPort = env.int("PASSERELLE_OPS_PORT", default: 0, in: 0...65535)
+        }
         http.idleTimeoutSeconds = env.seconds(
             "PASSERELLE_HTTP_IDLE_TIMEOUT_SECONDS", default: http.idleTimeoutSeconds, in: 0.1...86400)
         http.headerTimeoutSeconds = env.seconds(
@@ -296,6 +312,8 @@ public struct Config: Sendable {
             "PASSERELLE_WEBHOOK_RETRY_BASE_SECONDS", default: events.webhookRetryBaseSeconds, in: 0.05...3600)
         events.webhookRetryHours = env.seconds("PASSERELLE_WEBHOOK_RETRY_HOURS", default: events.webhookRetryHours, in: 0.001...720)
         events.webhookCAFile = env.optionalString("PASSERELLE_WEBHOOK_CA_FILE")
+        events.bankUnavailableAfterFailures = env.int(
+            "PASSERELLE_BANK_UNAVAILABLE_AFTER_FAILURES", default: events.bankUnavailableAfterFailures, in: 1...10_000)
         if let path = events.webhookCAFile, readFile(path) == nil {
             env.report("PASSERELLE_WEBHOOK_CA_FILE: cannot read \(path)")
         }

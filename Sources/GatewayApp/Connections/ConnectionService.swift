@@ -157,7 +157,7 @@ public struct ConnectionService: Sendable {
             let when = registration.activatesAt.map { " it activates at \(RFC3339.string($0))" } ?? ""
             throw GatewayError.conflict(
                 "registration \(registration.id.uuidString.lowercased()) is pending at the bank;\(when)")
-        case .failed, .deleted:
+        case .registering, .failed, .deleted:
             throw GatewayError.conflict(
                 "registration \(registration.id.uuidString.lowercased()) is \(registration.status)")
         }

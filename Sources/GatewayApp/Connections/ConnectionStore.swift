@@ -30,6 +30,9 @@ struct ConnectionStore: Sendable {
         self.accountMaps = RecordCache(ttl: cacheTTL)
     }
 
+    /// The refresh lease of a connection (migration 0010; `TokenKeeper.refresh`).
+    static let refreshLease = RowLease.Columns(table: "connections", prefix: "refresh_lease")
+
     static let columnsSQL = Query(unsafeSQL: """
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
         state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
