@@ -135,6 +135,17 @@ extension BPCEBank {
                 }) {
                     throw .oauth(400, "invalid_client_metadata", "client_name must be unique")
                 }
+                // "if a TPP requires a new profile (= new cliend_ID), it has to use another set of eIDAS
+                // certifciates" (seed bpce-89c3-registration-api, "Limits").
+                if existing == nil, let other = s.clients.values.first(where: { c in
+                    c.registry == Self.registry
+                        && (c.qwacFingerprints.contains(qwac.sha256Base64URL)
+                            || c.settings.keys.contains { $0.info.sha256Base64URL == settings.keys[0].info.sha256Base64URL })
+                }) {
+                    throw .oauth(
+                        400, "invalid_client_metadata",
+                        "these eIDAS certificates are already used by client \(other.clientID): a new client needs another set")
+                }
                 s.clients[stored.clientID] = stored
             }
             simulator.store.countRegistration(client.clientID, existing == nil ? "created" : "updated")

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import Testing
 @testable import GatewayApp
@@ -172,6 +173,22 @@ import Testing
         #expect(chosen.bpceRegistrationBank[.production] == "13807")
         #expect(throws: ConfigError.self) {
             _ = try Config(environment: Self.base.merging(["PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX": "99999"]) { _, new in new })
+        }
+    }
+
+    @Test func euroInformationReauthorizationLifetimeIsConfigurable() throws {
+        #expect(try Config(environment: Self.base).connections.euroInformationReauthorizeDays == 180)
+        let set = try Config(environment: Self.base.merging(["PASSERELLE_EI_REAUTHORIZE_DAYS": "0"]) { _, n in n })
+        #expect(set.connections.euroInformationReauthorizeDays == 0)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(ConnectionService.configuredReauthorizeBy(provider: .euroInformation, authorizedAt: at, settings: set.connections) == nil)
+        #expect(
+            ConnectionService.configuredReauthorizeBy(
+                provider: .euroInformation, authorizedAt: at, settings: Config.Connections())
+                == at.addingTimeInterval(180 * 86_400))
+        #expect(ConnectionService.configuredReauthorizeBy(provider: .bpce, authorizedAt: at, settings: Config.Connections()) == nil)
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_EI_REAUTHORIZE_DAYS": "-1"]) { _, n in n })
         }
     }
 

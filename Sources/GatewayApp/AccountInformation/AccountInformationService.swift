@@ -172,6 +172,7 @@ public struct AccountInformationService: Sendable {
     /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.
     func putConsents(connectionID: UUID, consents: ConsentRequest, caller: Caller) async throws {
         let connection = try await activeConnection(connectionID)
+        try await deps.store.markUsed(connection, now: deps.now())
         let client = try await deps.client(for: connection)
         guard client.bank.supportsPutConsents else { return }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
@@ -209,6 +210,7 @@ public struct AccountInformationService: Sendable {
         _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext, RequestMeter) async throws -> T
     ) async throws -> T {
         let connection = try await activeConnection(connectionID)
+        try await deps.store.markUsed(connection, now: deps.now())
         let client = try await deps.client(for: connection)
         if let (supported, feature) = requires?(client.bank), !supported {
             throw GatewayError.unsupportedByBank(bank: connection.bankID, feature: feature)

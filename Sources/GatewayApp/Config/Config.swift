@@ -65,6 +65,11 @@ public struct Config: Sendable {
         public var refreshAheadSeconds = 300.0
         /// Seconds between two passes of the background refresher (0 disables it).
         public var refresherIntervalSeconds = 30.0
+        /// The background refresher renews only connections used (a bank read) or authorized within this window.
+        public var refreshRecentUseSeconds = 172_800.0
+        /// Also renews connections whose refresh token expires within this horizon, used or not (0: never; for a
+        /// bank whose refresh extends the refresh token's lifetime).
+        public var refreshKeepAliveSeconds = 0.0
         /// Unattended reads allowed per connection × account × resource in the rolling window.
         public var unattendedLimit = 4
         /// The rolling window of the unattended budget.
@@ -73,6 +78,10 @@ public struct Config: Sendable {
         public var transactionPagesPerCall = 10
         /// Deadline of one bank call (token exchange, refresh, one read); set from `bankTimeoutSeconds`.
         public var bankCallTimeoutSeconds = 30.0
+        /// Days after the customer's authorization by which a Euro-Information connection must be authorized again
+        /// (`reauthorizeBy`; the bank publishes no lifetime: 180 days is the longest an AIS access may go without
+        /// SCA, RTS (EU) 2018/389 Art. 10a as amended by (EU) 2022/2360). 0: not shown.
+        public var euroInformationReauthorizeDays = 180
     }
 
     /// Payments and idempotency keys (docs/payments.md).
@@ -225,6 +234,14 @@ public struct Config: Sendable {
             "PASSERELLE_TOKEN_REFRESH_AHEAD_SECONDS", default: connections.refreshAheadSeconds, in: 0...86_400)
         connections.refresherIntervalSeconds = env.seconds(
             "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS", default: connections.refresherIntervalSeconds, in: 0...86_400)
+        connections.refreshRecentUseSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_RECENT_USE_SECONDS", default: connections.refreshRecentUseSeconds,
+            in: 0...(90 * 86_400))
+        connections.refreshKeepAliveSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_KEEPALIVE_SECONDS", default: connections.refreshKeepAliveSeconds,
+            in: 0...(365 * 86_400))
+        connections.euroInformationReauthorizeDays = env.int(
+            "PASSERELLE_EI_REAUTHORIZE_DAYS", default: connections.euroInformationReauthorizeDays, in: 0...3650)
         connections.unattendedLimit = env.int(
             "PASSERELLE_UNATTENDED_LIMIT", default: connections.unattendedLimit, in: 0...1000)
         connections.unattendedWindowSeconds = env.seconds(

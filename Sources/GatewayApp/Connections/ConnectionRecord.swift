@@ -33,6 +33,8 @@ struct ConnectionRecord: Sendable {
     var connectedPSU: String? = nil
     /// The last consent forwarded to the bank (`PUT /consents`, where the bank has one).
     var consents: ConsentRequest? = nil
+    /// The last bank read through this connection (at most a minute off: see `ConnectionStore.markUsed`).
+    var lastUsedAt: Date? = nil
     var createdAt: Date
     var updatedAt: Date
 

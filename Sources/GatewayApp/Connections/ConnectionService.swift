@@ -142,6 +142,13 @@ public struct ConnectionService: Sendable {
             "no active registration for \(request.bank) (\(provider)); register with POST /v1/registrations first")
     }
 
+    /// When the customer must authorize again where the bank gives no refresh lifetime: Euro-Information, after
+    /// `PASSERELLE_EI_REAUTHORIZE_DAYS` (docs/connections.md); nil elsewhere or when set to 0.
+    static func configuredReauthorizeBy(provider: Provider, authorizedAt: Date, settings: Config.Connections) -> Date? {
+        guard provider == .euroInformation, settings.euroInformationReauthorizeDays > 0 else { return nil }
+        return authorizedAt.addingTimeInterval(TimeInterval(settings.euroInformationReauthorizeDays) * 86_400)
+    }
+
     /// - Throws: `.conflict` for a registration that is pending (saying when it activates) or failed.
     static func requireUsable(_ registration: RegistrationRecord, now: Date) throws {
         switch registration.effectiveStatus(at: now) {
@@ -249,7 +256,8 @@ public struct ConnectionService: Sendable {
             try tokens.store(withLifetime, in: &row, now: now)
             row.status = .active
             row.authorizedAt = now
-            row.reauthorizeBy = withLifetime.refreshExpiresAt
+            row.reauthorizeBy = withLifetime.refreshExpiresAt ?? Self.configuredReauthorizeBy(
+                provider: row.bankID.provider, authorizedAt: now, settings: deps.settings)
             row.pkceVerifierSealed = nil
             row.stateExpiresAt = nil
             try await deps.store.update(row, on: tx)

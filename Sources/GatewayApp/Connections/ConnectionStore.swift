@@ -37,7 +37,7 @@ struct ConnectionStore: Sendable {
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
         state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
         refresh_expires_at, authorized_at, reauthorize_by, token_generation, last_refresh_error, next_refresh_at,
-        authorization_error, connected_psu, consents::text AS consents, created_at, updated_at
+        authorization_error, connected_psu, consents::text AS consents, last_used_at, created_at, updated_at
         """)
 
     // MARK: - Connections
@@ -130,14 +130,31 @@ struct ConnectionStore: Sendable {
             """)
     }
 
-    /// Active connections whose access token expires before `horizon` and whose back-off (if any) has passed.
-    func dueForRefresh(horizon: Date, now: Date, limit: Int) async throws -> [UUID] {
+    /// Active connections whose access token expires before `horizon`, whose back-off (if any) has passed, and
+    /// that will be needed: used (or authorized) since `usedSince`, or — when `keepAliveUntil` is given — whose
+    /// refresh token expires before it.
+    func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int) async throws
+        -> [UUID]
+    {
         try await db.query("""
             SELECT id FROM connections
             WHERE status = 'active' AND access_expires_at <= \(horizon)
               AND (next_refresh_at IS NULL OR next_refresh_at <= \(now))
+              AND (COALESCE(last_used_at, authorized_at) >= \(usedSince)
+                   OR (\(keepAliveUntil)::timestamptz IS NOT NULL AND refresh_expires_at <= \(keepAliveUntil)))
             ORDER BY access_expires_at LIMIT \(limit)
             """).map { try $0.decode("id", as: UUID.self) }
+    }
+
+    /// Records a bank read through connection `connection` at `now`, at most once a minute per connection (a
+    /// write per read would queue concurrent reads on the row).
+    func markUsed(_ connection: ConnectionRecord, now: Date) async throws {
+        if let last = connection.lastUsedAt, now.timeIntervalSince(last) < 60 { return }
+        defer { rows.remove(connection.id) }
+        _ = try await db.execute("""
+            UPDATE connections SET last_used_at = \(now)
+            WHERE id = \(connection.id) AND (last_used_at IS NULL OR last_used_at < \(now.addingTimeInterval(-60)))
+            """)
     }
 
     // MARK: - Stable account ids
@@ -242,7 +259,7 @@ struct ConnectionStore: Sendable {
             consents: try (row.decode("consents", as: String?.self)).map {
                 try JSONCoding.decoder.decode(ConsentRequest.self, from: Array($0.utf8))
             },
-            createdAt: try row.decode("created_at"),
+            lastUsedAt: try row.decode("last_used_at"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }

@@ -318,8 +318,9 @@ public struct TokenKeeper: Sendable {
 
     // MARK: - Background refresher
 
-    /// Refreshes, ahead of expiry, the access tokens of active connections expiring within
-    /// `refreshAheadSeconds`, through the same locked path, every `refresherIntervalSeconds`, until the task is
+    /// Refreshes, ahead of expiry, the access tokens expiring within `refreshAheadSeconds` of the active connections
+    /// that will be needed — used within `refreshRecentUseSeconds`, or with a refresh token expiring within
+    /// `refreshKeepAliveSeconds` when set — through the same locked path, every `refresherIntervalSeconds`, until the task is
     /// cancelled. Failures are logged and retried after a back-off; they never stop the loop.
     /// - Parameter isReady: Checked before each pass (the database may not be migrated yet at start-up).
     public func runRefresher(isReady: @escaping @Sendable () -> Bool = { true }) async {
@@ -339,7 +340,11 @@ public struct TokenKeeper: Sendable {
         let ahead = deps.settings.refreshAheadSeconds
         let ids: [UUID]
         do {
-            ids = try await deps.store.dueForRefresh(horizon: now.addingTimeInterval(ahead), now: now, limit: limit)
+            let keepAlive = deps.settings.refreshKeepAliveSeconds
+            ids = try await deps.store.dueForRefresh(
+                horizon: now.addingTimeInterval(ahead), now: now,
+                usedSince: now.addingTimeInterval(-deps.settings.refreshRecentUseSeconds),
+                keepAliveUntil: keepAlive > 0 ? now.addingTimeInterval(keepAlive) : nil, limit: limit)
         } catch {
             deps.logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
             return 0

@@ -58,7 +58,7 @@ public struct RegistrationService: Sendable {
         guard issues.isEmpty, let environment, let profile, let qwacID, let qsealID else {
             throw GatewayError.refusedFields(issues)
         }
-        let (_, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
+        let (qwac, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
 
         var record = RegistrationRecord(
             id: UUID(), provider: profile.provider, bankID: profile.id, environment: environment, status: .registering,
@@ -67,6 +67,7 @@ public struct RegistrationService: Sendable {
             contact: body.contact, softwareID: body.softwareId, logoURI: body.logoUri, clientLegalID: body.clientLegalId,
             extendedTransactionHistory: body.extendedTransactionHistory ?? false, bankKeys: [], lastRequest: nil,
             lastResponse: nil, version: 0, createdAt: now(), updatedAt: now())
+        try await RegistrationPreflight(store: store).check(record, qwac: qwac, qseal: qseal)
         let request = registrationRequest(
             for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
         let client = try await clients.client(for: record)
@@ -193,7 +194,9 @@ public struct RegistrationService: Sendable {
                 }
             }
             guard issues.isEmpty else { throw GatewayError.refusedFields(issues) }
-            let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
+            let (qwac, qseal) = try await checkCertificates(
+                qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
+            try await RegistrationPreflight(store: store).check(record, qwac: qwac, qseal: qseal)
             let request = registrationRequest(
                 for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
             let client = try await clients.client(for: record)

@@ -215,9 +215,17 @@ final class SimulatorBanks: Sendable {
         let banks = try SimulatorBanks()
         let h = try await AppHarness.start(
             adapters: banks.adapters,
-            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_TRANSACTION_PAGES_PER_CALL": "2"])
+            environment: [
+                "PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_TRANSACTION_PAGES_PER_CALL": "2",
+                "PASSERELLE_EI_REAUTHORIZE_DAYS": "90",
+            ])
         do {
             let id = try await Self.connect(h, banks, bank: "cmcic:cic", persona: "marc")
+            // The bank publishes no lifetime: reauthorizeBy is the configured one after the authorization.
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            let authorizedAt = try #require((shown.json["authorizedAt"] as? String).flatMap(RFC3339.date))
+            let reauthorizeBy = try #require((shown.json["reauthorizeBy"] as? String).flatMap(RFC3339.date), "\(shown.text)")
+            #expect(abs(reauthorizeBy.timeIntervalSince(authorizedAt) - 90 * 86_400) < 1)
             let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
             #expect(accounts.status == 200, "\(accounts.text)")
             let list = try #require(accounts.json["accounts"] as? [[String: Any]])
