@@ -41,14 +41,18 @@ import TestSupport
             adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
         try await banks.run(with: h) {
             let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-            func body(_ bank: String, qseal: String = qseal, change: (inout [String: Any]) -> Void = { _ in }) -> [String: Any] {
+            func body(
+                _ bank: String, qwac: String = qwac, qseal: String = qseal, change: (inout [String: Any]) -> Void = { _ in }
+            ) -> [String: Any] {
                 var b = RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Preflight \(UUID().uuidString.prefix(6))")
                 change(&b)
                 return b
             }
-            // Roles the certificates' PSD2 QCStatement does not grant (the test certificates grant PSP_AI, PSP_PI).
+            // Roles the certificates' PSD2 QCStatement does not grant (qwac-ai grants PSP_AI alone).
+            let aiOnly = try await CertificatesAPITests.upload(h, cert: "qwac-ai-chain.pem", key: "qwac-ai.key")
+            let aiOnlyID = try #require(aiOnly.json["id"] as? String, "\(aiOnly.text)")
             try await Self.expectRefused(
-                h, banks, body("bpce") { $0["roles"] = ["aisp", "cbpii"] }, field: "qwacCertificateId",
+                h, banks, body("bpce", qwac: aiOnlyID) { $0["roles"] = ["aisp", "cbpii"] }, field: "qwacCertificateId",
                 fix: "does not grant PSP_IC")
             // Euro-Information wants the full chain: a QSealC uploaded alone is incomplete.
             let leafOnly = try await CertificatesAPITests.upload(h, cert: "qseal2.crt", key: "qseal2.key")

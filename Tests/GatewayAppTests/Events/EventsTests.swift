@@ -382,7 +382,7 @@ import TestSupport
             let later = try await customers.connect("tech-n-co")
             for (id, days) in [(soon, 3), (later, 40)] {
                 _ = try await h.app.db.execute(
-                    "UPDATE connections SET reauthorize_by = now() + make_interval(days => \(days)) WHERE id = CAST(\(id) AS uuid)")
+                    "UPDATE connections SET reauthorize_by = now() + make_interval(days => CAST(\(days) AS int)) WHERE id = CAST(\(id) AS uuid)")
             }
             let in10Days = RFC3339.string(Date().addingTimeInterval(10 * 86_400))
             let due = try await h.request("GET", "/v1/connections?reauthorizeBefore=\(in10Days)")
