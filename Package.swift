@@ -39,7 +39,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // MARK: - Domain, banks, application
-        .target(name: "GatewayCore", dependencies: ["GatewayLogging"], swiftSettings: swiftSettings),
+        .target(name: "GatewayCore", dependencies: ["GatewayLogging", "JSONKit"], swiftSettings: swiftSettings),
         .target(
             name: "BankAdapters", dependencies: ["GatewayCore", "OpenSSLKit", "CurlKit", "GatewayLogging", "JSONKit"],
             swiftSettings: swiftSettings),
@@ -81,7 +81,7 @@ let package = Package(
             name: "BankAdaptersTests",
             dependencies: [
                 "BankAdapters", "GatewayCore", "GatewayLogging", "OpenSSLKit", "CurlKit", "BankSimulator", "HTTPServerKit",
-                "TestSupport",
+                "JSONKit", "TestSupport",
             ],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(

@@ -141,7 +141,7 @@ func cpuSeconds() -> Double {
                          reused * 100, cpu / Double(total) * 1e6, after.newConnections - before.newConnections))
             if callers == 1 { print(String(format: "CPU1 %.3f", cpu / Double(total) * 1e6)) }
         }
-        transport.shutdown()
+        await transport.shutdown()
         // The floor of any design that keeps curl_easy_perform off the cooperative pool: one round trip to a
         // dedicated thread and back, doing nothing.
         let executor = BlockingExecutor(name: "hop", threads: 4)

@@ -109,16 +109,15 @@ extension BPCEBank {
             let activeAt =
                 simulator.configuration.activationMode == .immediate
                 ? call.now
-                : ParisCalendar.bpceActivation(after: call.now, cutoff: simulator.configuration.activationCutoff)
+                : ParisCalendar.bpceActivation(
+                    after: call.now, cutoff: simulator.configuration.activationCutoff,
+                    extraHolidays: simulator.configuration.extraHolidays)
             var client: SimulatedClient
             if var c = existing {
-                if activeAt <= call.now {
-                    c.settings = settings
-                    c.pending = nil
-                } else {
-                    c.pending = (settings, activeAt)
-                }
-                c.qwacFingerprints.insert(qwac.sha256Base64URL)
+                // A modification takes effect at its activation time, keys and QWAC included: until then PSD2
+                // calls are checked against the settings and certificates in effect.
+                c.pending = PendingChange(settings: settings, activeAt: activeAt, qwacFingerprint: qwac.sha256Base64URL)
+                if activeAt <= call.now { c.applyPendingChange() }
                 client = c
             } else {
                 client = SimulatedClient(

@@ -92,10 +92,7 @@ extension BankSimulator {
             let found = store.state.withLock { s -> Bool in
                 guard var c = s.clients[id] else { return false }
                 c.activeAt = min(c.activeAt, now)
-                if let p = c.pending {
-                    c.settings = p.settings
-                    c.pending = nil
-                }
+                c.applyPendingChange()
                 s.clients[id] = c
                 return true
             }

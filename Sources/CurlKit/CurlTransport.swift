@@ -128,20 +128,21 @@ public final class CurlTransport: HTTPTransport {
         self.logger = logger
     }
 
-    /// Fails the transfers still in flight, closes every connection (on each reactor's thread, waiting for it)
-    /// and stops the reactors the transport started itself. Call once nothing sends any more.
-    public func shutdown() {
+    /// Fails the transfers still in flight, closes every connection (on each reactor's thread, suspending until it
+    /// is done there: no thread is blocked) and stops the reactors the transport started itself. Call once nothing
+    /// sends any more.
+    public func shutdown() async {
         for multi in multis {
             if multi.reactor.isCurrent {
                 multi.close()
                 continue
             }
-            let done = DispatchSemaphore(value: 0)
-            multi.reactor.execute {
-                multi.close()
-                done.signal()
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                multi.reactor.execute {
+                    multi.close()
+                    done.resume()
+                }
             }
-            done.wait()
         }
         if ownsGroup { group.shutdown() }
     }
@@ -188,7 +189,8 @@ public final class CurlTransport: HTTPTransport {
                 case .response(let response): final = .success(response)
                 case .failure(let error): final = .failure(error)
                 }
-                guard attempts <= configuration.retry.maxRetries, RetryPolicy.isIdempotent(request.method) else { break }
+                guard attempts <= configuration.retry.maxRetries, request.mayRetry, RetryPolicy.isIdempotent(request.method)
+                else { break }
                 let retryable: Bool
                 var askedDelay: Duration = .zero
                 switch final {

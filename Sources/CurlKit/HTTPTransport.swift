@@ -51,6 +51,9 @@ public struct OutboundRequest: Sendable {
     public var pathTemplate: String
     /// Names of the headers covered by the HTTP signature (for the audit record), lower-case.
     public var signedHeaderNames: [String]
+    /// Whether the transport may send an idempotent request again after a failure (`RetryPolicy`). `false` where
+    /// every request counts against a budget at the bank (a read without the customer present).
+    public var mayRetry = true
     /// The `X-Request-Id` of the API call this one serves (for the audit record), if any.
     public var inboundRequestID: String?
 

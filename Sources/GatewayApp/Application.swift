@@ -77,7 +77,7 @@ public final class Application: Sendable {
         let clients = BankClientFactory(catalog: catalog, certificates: certificates)
         // One registration store (and so one cache of registration rows) for the same reason.
         let recordCacheTTL = config.database.recordCacheTTL
-        let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL)
+        let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
         let adapterDirectory = AdapterDirectory(byProvider: adapters)
         self.registrations = RegistrationService(
             db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
@@ -204,11 +204,12 @@ public final class Application: Sendable {
     }
 
     /// The production adapters (Euro-Information, BPCE) over `transport`, with the application's clock.
-    public static func standardAdapters(now: @escaping @Sendable () -> Date = { Date() })
-        -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter]
-    {
+    public static func standardAdapters(
+        now: @escaping @Sendable () -> Date = { Date() }, activationCalendar: ActivationCalendar = ActivationCalendar()
+    ) -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter] {
         { transport in
-            let registry = AdapterRegistry.standard(dependencies: AdapterDependencies(transport: transport, now: now))
+            let registry = AdapterRegistry.standard(
+                dependencies: AdapterDependencies(transport: transport, now: now, activationCalendar: activationCalendar))
             var adapters: [Provider: any BankAdapter] = [:]
             for provider in registry.providers { adapters[provider] = registry[provider] }
             return adapters
@@ -273,8 +274,8 @@ public final class Application: Sendable {
     /// Flushes the audit log, stops the transport and the event loops and releases the database pool.
     public func shutdown() async {
         await audit.flush()
-        transport?.shutdown()
-        webhookTransport.shutdown()
+        await transport?.shutdown()
+        await webhookTransport.shutdown()
         reactors.shutdown()
         await db.shutdown()
     }

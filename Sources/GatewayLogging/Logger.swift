@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A small structured logger in the shape of swift-log: a label, a level and metadata, writing one JSON object
 /// per line to a `LogSink` (stdout through `BufferedLogWriter` in production, a capturing sink in tests).
 ///
@@ -113,28 +111,4 @@ public struct Logger: Sendable {
 public protocol LogSink: Sendable {
     /// Writes one complete line: UTF-8, one JSON object, without the trailing newline.
     func write(_ line: [UInt8])
-}
-
-/// Keeps every line in memory; tests assert on what was logged (for example that no secret leaked).
-public final class CapturingLogSink: LogSink {
-    private let lines = Mutex<[String]>([])
-    public init() {}
-
-    public func write(_ line: [UInt8]) {
-        let text = String(decoding: line, as: UTF8.self)
-        lines.withLock { $0.append(text) }
-    }
-
-    /// Every line written so far.
-    public var captured: [String] { lines.withLock { $0 } }
-
-    /// All lines joined by newlines, for substring searches.
-    public var text: String { captured.joined(separator: "\n") }
-}
-
-/// Fans lines out to several sinks (e.g. stdout and a test capture).
-public struct TeeLogSink: LogSink {
-    public let sinks: [any LogSink]
-    public init(_ sinks: [any LogSink]) { self.sinks = sinks }
-    public func write(_ line: [UInt8]) { for sink in sinks { sink.write(line) } }
 }

@@ -108,11 +108,35 @@ func formatMetric(_ v: Double) -> String {
     return String(v)
 }
 
+/// The values of one counter or gauge, by rendered label set: what both keep and how both are exposed.
+final class LabeledValues: Sendable {
+    private let values = Mutex<[String: Double]>([:])
+
+    /// Changes the series with the rendered label set `key` (0 when new).
+    func update(_ key: String, _ change: (inout Double) -> Void) {
+        values.withLock { change(&$0[key, default: 0]) }
+    }
+
+    /// The current value of one series.
+    func value(_ labels: [String: String]) -> Double {
+        let key = LabelKey.make(labels)
+        return values.withLock { $0[key] ?? 0 }
+    }
+
+    /// The exposition text: `# HELP`, `# TYPE` and one line per series, sorted by label set.
+    func render(name: String, help: String, type: String, into out: inout String) {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            out += "\(name)\(key) \(formatMetric(value))\n"
+        }
+    }
+}
+
 /// A monotonically increasing value per label set.
 public final class Counter: MetricFamily {
     let name: String
     let help: String
-    private let values = Mutex<[String: Double]>([:])
+    private let values = LabeledValues()
 
     init(name: String, help: String) {
         self.name = name
@@ -126,21 +150,13 @@ public final class Counter: MetricFamily {
 
     /// Adds `amount` (≥ 0) to the series `labels`.
     public func increment(_ labels: LabelSet, by amount: Double = 1) {
-        values.withLock { $0[labels.key, default: 0] += amount }
+        values.update(labels.key) { $0 += amount }
     }
 
     /// The current value of one series (for tests).
-    public func value(_ labels: [String: String] = [:]) -> Double {
-        let key = LabelKey.make(labels)
-        return values.withLock { $0[key] ?? 0 }
-    }
+    public func value(_ labels: [String: String] = [:]) -> Double { values.value(labels) }
 
-    func render(into out: inout String) {
-        out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-        for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            out += "\(name)\(key) \(formatMetric(value))\n"
-        }
-    }
+    func render(into out: inout String) { values.render(name: name, help: help, type: "counter", into: &out) }
 }
 
 /// A counter read from its owner at render time.
@@ -164,7 +180,7 @@ final class ObservedCounter: MetricFamily {
 public final class Gauge: MetricFamily {
     let name: String
     let help: String
-    private let values = Mutex<[String: Double]>([:])
+    private let values = LabeledValues()
 
     init(name: String, help: String) {
         self.name = name
@@ -173,28 +189,18 @@ public final class Gauge: MetricFamily {
 
     /// Sets the series with `labels` to `value`.
     public func set(_ value: Double, _ labels: [String: String] = [:]) {
-        let key = LabelKey.make(labels)
-        values.withLock { $0[key] = value }
+        values.update(LabelKey.make(labels)) { $0 = value }
     }
 
     /// Adds `amount` (may be negative) to the series with `labels`.
     public func add(_ amount: Double, _ labels: [String: String] = [:]) {
-        let key = LabelKey.make(labels)
-        values.withLock { $0[key, default: 0] += amount }
+        values.update(LabelKey.make(labels)) { $0 += amount }
     }
 
     /// The current value of one series (for tests).
-    public func value(_ labels: [String: String] = [:]) -> Double {
-        let key = LabelKey.make(labels)
-        return values.withLock { $0[key] ?? 0 }
-    }
+    public func value(_ labels: [String: String] = [:]) -> Double { values.value(labels) }
 
-    func render(into out: inout String) {
-        out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-        for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
-            out += "\(name)\(key) \(formatMetric(value))\n"
-        }
-    }
+    func render(into out: inout String) { values.render(name: name, help: help, type: "gauge", into: &out) }
 }
 
 /// Observations counted into fixed buckets per label set, with their sum and count.

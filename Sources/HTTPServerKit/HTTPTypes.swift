@@ -98,9 +98,6 @@ public struct HTTPRequest: Sendable {
         self.peerCertificateDER = nil
         self.remoteAddress = nil
     }
-
-    /// The first value of query parameter `name`.
-    public func queryValue(_ name: String) -> String? { query.first { $0.name == name }?.value }
 }
 
 /// A response built by a handler. The server adds `Date`, `Content-Length` and `Connection` itself.

@@ -77,7 +77,8 @@ final class ArrayBox {
 }
 
 enum JSONWriter {
-    static func write(_ node: JSONNode, into out: inout [UInt8]) {
+    /// Writes `node` compactly; objects with their members sorted (as the encoder writes them) or as they stand.
+    static func write(_ node: JSONNode, sortedKeys: Bool = true, into out: inout [UInt8]) {
         switch node {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
@@ -87,13 +88,22 @@ enum JSONWriter {
             out.append(UInt8(ascii: "["))
             for (i, element) in elements.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(element, into: &out)
+                write(element, sortedKeys: sortedKeys, into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        case .object(let members):
+        case .object(let members) where sortedKeys:
             let box = ObjectBox()
             box.members = members.map { ($0.key, .leaf($0.value)) }
             box.write(into: &out)
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            for (i, member) in members.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONString.append(member.key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                write(member.value, sortedKeys: false, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
 

@@ -16,7 +16,7 @@ enum ServeCommand {
         let server: HTTPServer
         let opsServer: HTTPServer?
         do {
-            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters())
+            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters(activationCalendar: config.bpceActivationCalendar))
             server = try app.makeServer()
             opsServer = try app.makeOperationsServer()
         } catch {

@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 import Testing
 
@@ -48,7 +49,7 @@ import Testing
             target: "/stet/setting/v1/register",
             headers: post.headers.map { ($0.name, $0.value) }, body: post.body, publicKey: certificate.publicKey)
 
-        let body = try #require(JSONValue.parse(post.body))
+        let body = try #require(RegistrationDocument.tree(post.body))
         #expect(body["scope"]?.stringValue == "aisp")
         #expect(body["grant_types"] == ["client_credentials"])
         #expect(body["provider_legal_id"]?.stringValue == "PSDFR-ACPR-12345")
@@ -83,8 +84,32 @@ import Testing
         let put = transport.requests[1]
         #expect(put.method == "PUT")
         #expect(put.url == "https://bpce.test/stet/setting/v1/register/c9")
-        #expect(JSONValue.parse(put.body)?["scope"]?.stringValue == "aisp, pisp")
-        #expect(JSONValue.parse(put.body)?["software_version"] == nil)
+        #expect(RegistrationDocument.tree(put.body)?["scope"]?.stringValue == "aisp, pisp")
+        #expect(RegistrationDocument.tree(put.body)?["software_version"] == nil)
+    }
+
+    /// The seed promises a 201 for `PUT /register/{client_id}`, not a body: an answer without `client_id` (or
+    /// without any body) is a success for the registration we addressed, pending until the change's time.
+    @Test func anUpdateAnsweredWithoutClientIDIsASuccess() async throws {
+        let token = RecordingTransport.Answer.json(200, #"{"access_token":"REG","token_type":"Bearer"}"#)
+        for answer in [RecordingTransport.Answer.empty(201), .json(201, #"{"client_name":"TPP"}"#)] {
+            let transport = RecordingTransport([token, answer])
+            let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
+            let result = try await adapter.updateRegistration(
+                RegistrationReference(clientID: "c9"), with: TestBanks.registration,
+                client: try TestBanks.client(TestBanks.bpce, clientID: "c9"), context: Fixed.context())
+            #expect(result.clientID == "c9")
+            #expect(result.status == .pending)
+            #expect(result.activatesAt != nil)
+            #expect(result.keys.map(\.kid) == [TestBanks.registration.keyID])
+        }
+        // A body naming another client is not ours.
+        let transport = RecordingTransport([token, .json(201, #"{"client_id":"other"}"#)])
+        await #expect(throws: AdapterError.self) {
+            _ = try await BPCEAdapter(dependencies: Fixed.dependencies(transport)).updateRegistration(
+                RegistrationReference(clientID: "c9"), with: TestBanks.registration,
+                client: try TestBanks.client(TestBanks.bpce, clientID: "c9"), context: Fixed.context())
+        }
     }
 
     @Test func readAndDeleteAreSignedWithADigestOfTheEmptyBody() async throws {

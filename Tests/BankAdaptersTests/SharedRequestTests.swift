@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 import TestSupport
 import Testing
@@ -51,10 +52,16 @@ import Testing
         }
     }
 
-    @Test func decodesAndSerialisesJSONValues() throws {
-        let value = try #require(JSONValue.parse(Array(#"{"b":[1,true,null],"a":"x\"/y"}"#.utf8)))
-        #expect(value.serialized == #"{"a":"x\"/y","b":[1,true,null]}"#)
+    @Test func readsRegistrationDocumentsAndStoresThemWithoutSecrets() throws {
+        let value = try #require(RegistrationDocument.tree(Array(#"{"b":[1,true,null],"a":"x\"/y"}"#.utf8)))
+        #expect(value.text() == #"{"b":[1,true,null],"a":"x\"/y"}"#)
+        #expect(RegistrationDocument.storable(value.bytes()) == #"{"a":"x\"/y","b":[1,true,null]}"#)
         #expect(value["a"]?.stringValue == "x\"/y")
+        // JSON5 (a trailing comma) is tolerated in registration documents, whatever the bank.
+        let lenient = try #require(RegistrationDocument.tree(Array(#"{"b":1.5,"a":"x",}"#.utf8)))
+        #expect(lenient.text() == #"{"a":"x","b":1.5}"#)
+        #expect(RegistrationDocument.tree(Array("not json".utf8)) == nil)
+        #expect(RegistrationDocument.storable(Array("not json".utf8)) == "<8 bytes, not JSON>")
         let stored = RegistrationDocument.storable(
             Array(#"{"client_id":"c","registration_access_token":"SECRET","client_secret":"S2"}"#.utf8))
         #expect(stored == #"{"client_id":"c"}"#)

@@ -43,7 +43,7 @@ final class LiveSimulator: Sendable {
     }
 
     func stop() async {
-        transport.shutdown()
+        await transport.shutdown()
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
     }

@@ -12,11 +12,12 @@ import TestSupport
             $0.connectTimeout = .milliseconds(300)
             $0.retry = .none
         }
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make("https://127.0.0.1:\(listener.port)/ok", timeout: .seconds(20)))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make("https://127.0.0.1:\(listener.port)/ok", timeout: .seconds(20)))
+            }
+            #expect(error?.code == .timeout(.connect), "\(String(describing: error))")
         }
-        #expect(error?.code == .timeout(.connect), "\(String(describing: error))")
     }
 
     @Test func connectTimeoutFiresWhenTheServerNeverStartsTLS() async throws {
@@ -26,22 +27,24 @@ import TestSupport
             $0.connectTimeout = .milliseconds(300)
             $0.retry = .none
         }
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/ok"), timeout: .seconds(20), identity: try Fixtures.identity()))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/ok"), timeout: .seconds(20), identity: try Fixtures.identity()))
+            }
+            #expect(error?.code == .timeout(.connect), "\(String(describing: error))")
         }
-        #expect(error?.code == .timeout(.connect), "\(String(describing: error))")
     }
 
     @Test func totalTimeoutFiresWhenTheServerNeverAnswers() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport()
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/hang"), timeout: .milliseconds(800), identity: try Fixtures.identity()))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/hang"), timeout: .milliseconds(800), identity: try Fixtures.identity()))
+            }
+            #expect(error?.code == .timeout(.total), "\(String(describing: error))")
         }
-        #expect(error?.code == .timeout(.total), "\(String(describing: error))")
     }
 
     @Test(arguments: ["/huge?len=50000000", "/huge-chunked?len=50000000"])
@@ -49,15 +52,16 @@ import TestSupport
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport { $0.maxResponseBytes = 256 * 1024 }
-        defer { transport.shutdown() }
-        let identity = try Fixtures.identity()
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url(path), identity: identity))
+        try await Fixtures.shuttingDown(transport) {
+            let identity = try Fixtures.identity()
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url(path), identity: identity))
+            }
+            #expect(error?.code == .responseTooLarge, "\(String(describing: error))")
+            // A body under the limit still comes through whole.
+            let small = try await transport.send(.make(server.url("/huge-chunked?len=200000"), identity: identity))
+            #expect(small.body.count == 200_000)
         }
-        #expect(error?.code == .responseTooLarge, "\(String(describing: error))")
-        // A body under the limit still comes through whole.
-        let small = try await transport.send(.make(server.url("/huge-chunked?len=200000"), identity: identity))
-        #expect(small.body.count == 200_000)
     }
 
     @Test func cancellingTheTaskAbortsTheTransfer() async throws {
@@ -65,32 +69,34 @@ import TestSupport
         defer { server.stop() }
         let audit = InMemoryOutboundAuditSink()
         let transport = try Fixtures.transport(audit: audit)
-        defer { transport.shutdown() }
-        let identity = try Fixtures.identity()
-        let task = Task {
-            try await transport.send(.make(server.url("/hang"), timeout: .seconds(60), identity: identity))
+        try await Fixtures.shuttingDown(transport) {
+            let identity = try Fixtures.identity()
+            let task = Task {
+                try await transport.send(.make(server.url("/hang"), timeout: .seconds(60), identity: identity))
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let result = await task.result
+            #expect(throws: CancellationError.self) { try result.get() }
+            #expect(audit.records.map(\.errorKind) == ["cancelled"])
         }
-        try await Task.sleep(for: .milliseconds(300))
-        task.cancel()
-        let result = await task.result
-        #expect(throws: CancellationError.self) { try result.get() }
-        #expect(audit.records.map(\.errorKind) == ["cancelled"])
     }
 
     @Test func refusedConnectionAndUnknownHostAreNamed() async throws {
         let transport = try Fixtures.transport { $0.retry = .none }
-        defer { transport.shutdown() }
-        let port = try FullBacklogListener.closedPort()
-        let refused = await Fixtures.outboundError {
-            try await transport.send(.make("https://127.0.0.1:\(port)/x"))
+        try await Fixtures.shuttingDown(transport) {
+            let port = try FullBacklogListener.closedPort()
+            let refused = await Fixtures.outboundError {
+                try await transport.send(.make("https://127.0.0.1:\(port)/x"))
+            }
+            #expect(refused?.code == .connectionRefused, "\(String(describing: refused))")
+            #expect(refused?.host == "127.0.0.1:\(port)")
+            let unknown = await Fixtures.outboundError {
+                try await transport.send(.make("https://does-not-exist.invalid/x"))
+            }
+            #expect(unknown?.code == .dnsFailure, "\(String(describing: unknown))")
+            #expect(unknown?.description.contains("does-not-exist.invalid") == true)
         }
-        #expect(refused?.code == .connectionRefused, "\(String(describing: refused))")
-        #expect(refused?.host == "127.0.0.1:\(port)")
-        let unknown = await Fixtures.outboundError {
-            try await transport.send(.make("https://does-not-exist.invalid/x"))
-        }
-        #expect(unknown?.code == .dnsFailure, "\(String(describing: unknown))")
-        #expect(unknown?.description.contains("does-not-exist.invalid") == true)
     }
 
     @Test(arguments: [
@@ -99,10 +105,11 @@ import TestSupport
     ])
     func nonHTTPSAndMalformedURLsAreRefusedBeforeAnyIO(url: String, expected: OutboundError.Code) async throws {
         let transport = try Fixtures.transport()
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError { try await transport.send(.make(url)) }
-        #expect(error?.code == expected, "\(String(describing: error))")
-        #expect(transport.countersSnapshot.attempts == 0)
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError { try await transport.send(.make(url)) }
+            #expect(error?.code == expected, "\(String(describing: error))")
+            #expect(transport.countersSnapshot.attempts == 0)
+        }
     }
 }
 
@@ -110,13 +117,14 @@ extension DeadlineAndLimitTests {
     @Test(arguments: [("PSU-User-Agent", "x\r\nX-Injected: 1"), ("Bad Name", "v"), ("X-Nul", "a\u{0}b"), ("", "v")])
     func headerInjectionIsRefusedBeforeAnyIO(name: String, value: String) async throws {
         let transport = try Fixtures.transport()
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make("https://localhost:1/x", headers: [("Accept", "*/*"), (name, value)]))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make("https://localhost:1/x", headers: [("Accept", "*/*"), (name, value)]))
+            }
+            #expect(error?.code == .invalidHeader, "\(String(describing: error))")
+            #expect(error?.description.contains("Injected") == false)
+            #expect(transport.countersSnapshot.attempts == 0)
         }
-        #expect(error?.code == .invalidHeader, "\(String(describing: error))")
-        #expect(error?.description.contains("Injected") == false)
-        #expect(transport.countersSnapshot.attempts == 0)
     }
 }
 

@@ -9,50 +9,54 @@ import TestSupport
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport()
-        defer { transport.shutdown() }
-        let response = try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
-        #expect(response.status == 200)
-        #expect(response.header("x-request-id") == "bank-1")
-        #expect(try Fixtures.json(response)["method"] as? String == "GET")
+        try await Fixtures.shuttingDown(transport) {
+            let response = try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+            #expect(response.status == 200)
+            #expect(response.header("x-request-id") == "bank-1")
+            #expect(try Fixtures.json(response)["method"] as? String == "GET")
+        }
     }
 
     @Test func missingClientCertificateIsRejected() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport { $0.retry = .none }
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError { try await transport.send(.make(server.url("/ok"))) }
-        #expect(error?.code == .tlsClientCertificateRejected, "\(String(describing: error))")
-        #expect(error?.bankID == "test:bank")
-        #expect(error?.host == "localhost:\(server.port)")
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError { try await transport.send(.make(server.url("/ok"))) }
+            #expect(error?.code == .tlsClientCertificateRejected, "\(String(describing: error))")
+            #expect(error?.bankID == "test:bank")
+            #expect(error?.host == "localhost:\(server.port)")
+        }
     }
 
     @Test func clientCertificateFromAnotherCAIsRejected() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport { $0.retry = .none }
-        defer { transport.shutdown() }
-        let identity = try Fixtures.identity("rogue-client")
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/ok"), identity: identity))
+        try await Fixtures.shuttingDown(transport) {
+            let identity = try Fixtures.identity("rogue-client")
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/ok"), identity: identity))
+            }
+            #expect(error?.code == .tlsClientCertificateRejected, "\(String(describing: error))")
+            // The error names what failed but carries none of the key.
+            let keyLine = try TestEnvironment.pkiContents("rogue-client.key").split(separator: "\n")[1]
+            #expect(!(error?.description.contains(keyLine) ?? true))
         }
-        #expect(error?.code == .tlsClientCertificateRejected, "\(String(describing: error))")
-        // The error names what failed but carries none of the key.
-        let keyLine = try TestEnvironment.pkiContents("rogue-client.key").split(separator: "\n")[1]
-        #expect(!(error?.description.contains(keyLine) ?? true))
     }
 
     @Test func unusableClientKeyIsReportedAsOurs() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport { $0.retry = .none }
-        defer { transport.shutdown() }
-        var identity = try Fixtures.identity()
-        identity.privateKeyPEM = try Fixtures.identity("qwac2").privateKeyPEM  // key of another certificate
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/ok"), identity: identity))
+        try await Fixtures.shuttingDown(transport) {
+            var identity = try Fixtures.identity()
+            identity.privateKeyPEM = try Fixtures.identity("qwac2").privateKeyPEM  // key of another certificate
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/ok"), identity: identity))
+            }
+            #expect(error?.code == .tlsClientIdentityInvalid, "\(String(describing: error))")
         }
-        #expect(error?.code == .tlsClientIdentityInvalid, "\(String(describing: error))")
     }
 
     @Test(arguments: [
@@ -64,23 +68,25 @@ import TestSupport
         let server = try await TestTLSServer(certificate: certificate)
         defer { server.stop() }
         let transport = try Fixtures.transport(trust: trust)
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+            }
+            #expect(error?.code == expected, "\(String(describing: error))")
+            if certificate == "server-expired" { #expect(error?.message.contains("expired") == true) }
         }
-        #expect(error?.code == expected, "\(String(describing: error))")
-        if certificate == "server-expired" { #expect(error?.message.contains("expired") == true) }
     }
 
     @Test func systemStoreDoesNotTrustTheTestCA() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }
         let transport = try Fixtures.transport { $0.trustAnchors = .system }
-        defer { transport.shutdown() }
-        let error = await Fixtures.outboundError {
-            try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+        try await Fixtures.shuttingDown(transport) {
+            let error = await Fixtures.outboundError {
+                try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+            }
+            #expect(error?.code == .tlsServerUntrusted, "\(String(describing: error))")
         }
-        #expect(error?.code == .tlsServerUntrusted, "\(String(describing: error))")
     }
 
     @Test func trustAnchorsFromMemoryWork() async throws {
@@ -88,8 +94,9 @@ import TestSupport
         defer { server.stop() }
         let ca = Array(try TestEnvironment.pkiContents("ca.crt").utf8)
         let transport = try Fixtures.transport { $0.trustAnchors = .pem(ca) }
-        defer { transport.shutdown() }
-        let response = try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
-        #expect(response.status == 200)
+        try await Fixtures.shuttingDown(transport) {
+            let response = try await transport.send(.make(server.url("/ok"), identity: try Fixtures.identity()))
+            #expect(response.status == 200)
+        }
     }
 }

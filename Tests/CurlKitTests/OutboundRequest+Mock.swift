@@ -38,6 +38,19 @@ enum Fixtures {
             configuration: configuration, auditSink: audit, logger: Logger(label: "test.curl", level: .error))
     }
 
+    /// Runs `body`, then shuts `transport` down (also when `body` throws): `shutdown` is async, so it cannot be
+    /// deferred.
+    static func shuttingDown<T>(_ transport: CurlTransport, _ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await transport.shutdown()
+            return result
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+    }
+
     /// The server's JSON answer from `/ok`.
     static func json(_ response: OutboundResponse) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]

@@ -175,6 +175,28 @@ import Testing
         }
     }
 
+    /// BPCE's activation calendar: extra days off move an activation to the next working day.
+    @Test func bpceHolidaysAreConfigurable() throws {
+        // Tuesday 2027-05-04 at 10:00 Paris (after the cutoff): Wednesday 14:00 by default.
+        let submitted = RFC3339.date("2027-05-04T08:00:00Z")!
+        let standard = try Config(environment: Self.base).bpceActivationCalendar
+        #expect(standard.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-05T12:00:00Z"))
+        let closed = try Config(
+            environment: Self.base.merging(["PASSERELLE_BPCE_EXTRA_HOLIDAYS": "2027-05-05, 2027-12-24"]) { _, n in n }
+        ).bpceActivationCalendar
+        // Wednesday is closed, Thursday 6 May 2027 is Ascension: Friday.
+        #expect(closed.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-07T12:00:00Z"))
+        let noPublic = try Config(
+            environment: Self.base.merging([
+                "PASSERELLE_BPCE_EXTRA_HOLIDAYS": "2027-05-05", "PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS": "false",
+            ]) { _, n in n }
+        ).bpceActivationCalendar
+        #expect(noPublic.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-06T12:00:00Z"))
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_BPCE_EXTRA_HOLIDAYS": "5 May"]) { _, n in n })
+        }
+    }
+
     /// `"bank": "bpce"` registers through the bank the operator chose, not the first of the catalog.
     @Test func aGroupRegistrationGoesThroughTheChosenBank() async throws {
         for code in ["13807", "17515"] {

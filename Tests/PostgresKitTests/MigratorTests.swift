@@ -1,6 +1,7 @@
 import Foundation
 import GatewayLogging
 import PostgresKit
+import TestSupport
 import Testing
 
 @Suite struct MigratorTests {

@@ -2,6 +2,7 @@ import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
+import JSONKit
 import OpenSSLKit
 
 /// The Groupe BPCE (89C3) adapter (docs/protocol.md §5): the `PSD2_TPPRegister`/`manageRegistration` token, then
@@ -38,7 +39,9 @@ public struct BPCEAdapter: STETAdapter {
             client: client, context: context)
     }
 
-    /// Signed `PUT /register/{client_id}` with the full document and the (possibly new) QSealC; `pending` again.
+    /// Signed `PUT /register/{client_id}` with the full document and the (possibly new) QSealC. The result is
+    /// `pending` with the `activatesAt` of the change (the service keeps the registration in effect until then); a
+    /// 201 without a body or without `client_id` is success (the seed promises only the status).
     public func updateRegistration(
         _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
         context: AdapterContext
@@ -48,7 +51,7 @@ public struct BPCEAdapter: STETAdapter {
         let keyID = registrationKeyID(client: client, request: request, clientID: existing.clientID)
         return try await send(
             "PUT", url: url, template: try registrationTemplate(client, id: true), body: body, keyID: keyID,
-            request: request, client: client, context: context)
+            request: request, client: client, context: context, knownClientID: existing.clientID)
     }
 
     /// Signed `GET /register/{client_id}`. The bank's document says nothing about activation: the result is
@@ -61,7 +64,9 @@ public struct BPCEAdapter: STETAdapter {
             template: try registrationTemplate(client, id: true), body: [],
             keyID: registrationKeyID(client: client, request: nil, clientID: existing.clientID), client: client,
             context: context)
-        return try result(response, sent: "", request: nil, client: client, status: .active, activatesAt: nil)
+        return try result(
+            response, sent: "", request: nil, client: client, status: .active, activatesAt: nil,
+            knownClientID: existing.clientID)
     }
 
     /// Signed `DELETE /register/{client_id}` (204).
@@ -108,19 +113,19 @@ public struct BPCEAdapter: STETAdapter {
         } catch {
             throw AdapterError.notCallable(reason: "QSealC \(client.qseal.id): \(error)")
         }
-        var key: [(String, JSONValue)] = [("kty", .string(jwk.kty))]
+        var key: [(key: String, value: JSONNode)] = [("kty", .string(jwk.kty))]
         if let n = jwk.n { key.append(("n", .string(n))) }
         if let e = jwk.e { key.append(("e", .string(e))) }
         key += [
             ("use", "sig"), ("alg", "RS256"), ("key_ops", ["verify"]), ("kid", .string(request.keyID)),
-            ("x5c", .array((jwk.x5c ?? []).map(JSONValue.string))), ("x5t#S256", .string(leaf.x5tS256)),
+            ("x5c", .array((jwk.x5c ?? []).map(JSONNode.string))), ("x5t#S256", .string(leaf.x5tS256)),
         ]
-        var contact: [(String, JSONValue)] = [
+        var contact: [(key: String, value: JSONNode)] = [
             ("contact_name", .string(request.contact.name)), ("email", .string(request.contact.email)),
         ]
         if let phone = request.contact.phone { contact.append(("phone_number", .string(phone))) }
-        var members: [(String, JSONValue)] = [
-            ("redirect_uris", .array(request.redirectURIs.map(JSONValue.string))),
+        var members: [(key: String, value: JSONNode)] = [
+            ("redirect_uris", .array(request.redirectURIs.map(JSONNode.string))),
             ("token_endpoint_auth_method", "tls_client_auth"), ("grant_types", ["client_credentials"]),
             ("response_types", ["code"]), ("client_name", .string(request.clientName)),
             (
@@ -139,7 +144,7 @@ public struct BPCEAdapter: STETAdapter {
             ("software_id", .string(request.softwareID ?? request.clientName)),
         ]
         if isCreation { members.append(("software_version", "1.0")) }
-        return JSONValue.object(members).bytes
+        return JSONNode.object(members).bytes()
     }
 
     /// The `manageRegistration` access token (client credentials over mTLS, never signed).
@@ -165,21 +170,21 @@ public struct BPCEAdapter: STETAdapter {
 
     private func send(
         _ method: String, url: String, template: String, body: [UInt8], keyID: String, request: RegistrationRequest,
-        client: BankClient, context: AdapterContext
+        client: BankClient, context: AdapterContext, knownClientID: String? = nil
     ) async throws -> RegistrationResult {
         let response = try await call(
             method, url: url, template: template, body: body, keyID: keyID, client: client, context: context)
         let activatesAt = dependencies.activationCalendar.activatesAt(submittedAt: dependencies.now())
         return try result(
             response, sent: String(decoding: body, as: UTF8.self), request: request, client: client,
-            status: .pending, activatesAt: activatesAt)
+            status: .pending, activatesAt: activatesAt, knownClientID: knownClientID)
     }
 
     func result(
         _ response: OutboundResponse, sent: String, request: RegistrationRequest?, client: BankClient,
-        status: RegistrationStatus, activatesAt: Date?
+        status: RegistrationStatus, activatesAt: Date?, knownClientID: String? = nil
     ) throws -> RegistrationResult {
-        let (document, clientID) = try RegistrationDocument.parse(response.body)
+        let (document, clientID) = try RegistrationDocument.parse(response.body, knownClientID: knownClientID)
         var keys = RegistrationDocument.keys(of: document)
         if keys.isEmpty, let request {
             let fingerprint = try dependencies.credentials.certificate(client.qseal).fingerprint

@@ -31,13 +31,16 @@ struct STETAccountInformation: Sendable {
             signing: .sign(keyID: try Self.psd2KeyID(client)), psu: context.psu)
     }
 
-    /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list.
-    func accounts(token: Secret<String>, context: AdapterContext) async throws -> [Account] {
+    /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list; `connectedPsu` when the bank sends it.
+    func accounts(token: Secret<String>, context: AdapterContext) async throws -> AccountList {
         let request = try resource(apiRoot + "/accounts", template: "/accounts", token: token, context: context)
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
-            return try STETMapping.accounts(from: response.body, lenient: client.bank.lenientJSON)
+            let lenient = client.bank.lenientJSON
+            return AccountList(
+                try STETMapping.accounts(from: response.body, lenient: lenient),
+                connectedPSU: STETMapping.connectedPSU(fromAccounts: response.body, lenient: lenient))
         } catch AdapterError.noAccounts {
             return []
         }

@@ -23,7 +23,7 @@ public struct APIKeyAuthenticator: RequestAuthenticator {
         else {
             throw GatewayError.unauthorized
         }
-        let key = String(header.dropFirst(7)).trimmingWhitespace()
+        let key = APIKeyStore.PresentedKey(String(header.dropFirst(7)).trimmingWhitespace())
         switch keys.cachedVerdict(key) {
         case .valid(let id): return id.uuidString.lowercased()
         case .invalid: throw GatewayError.unauthorized

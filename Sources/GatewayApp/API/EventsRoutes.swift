@@ -62,15 +62,22 @@ enum EventsRoutes {
         routes.add(.get, "/v1/events") { request, _ in
             var rules = FieldRules()
             let query = try request.queryParameters(allowed: ["after", "types", "limit"], into: &rules)
-            let after = query["after"].map { Int64($0) } ?? 0
-            if after == nil || after! < 0 { rules.fail("after", "expected the `next` of an earlier page (a number)") }
+            /// Digits only (no sign, no space), at most 18 of them.
+            func number(_ text: String) -> Int64? {
+                guard (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                return Int64(text)
+            }
+            let after = query["after"].map(number) ?? 0
+            if after == nil { rules.fail("after", "expected the `next` of an earlier page (a number)") }
             var kinds: [LifecycleEvent.Kind] = []
-            for name in (query["types"] ?? "").split(separator: ",", omittingEmptySubsequences: true) {
-                if let kind = LifecycleEvent.Kind(rawValue: String(name)) { kinds.append(kind) } else {
-                    rules.fail("types", "unknown event type \(name)")
+            if let types = query["types"] {
+                for name in types.split(separator: ",", omittingEmptySubsequences: false) {
+                    if let kind = LifecycleEvent.Kind(rawValue: String(name)) { kinds.append(kind) } else {
+                        rules.fail("types", "unknown event type \"\(name)\"")
+                    }
                 }
             }
-            let limit = query["limit"].map { Int($0) } ?? pageSize
+            let limit = query["limit"].map { number($0).map(Int.init) } ?? pageSize
             if limit == nil || !(1...1000).contains(limit!) { rules.fail("limit", "1 to 1000") }
             guard rules.issues.isEmpty, let after, let limit else { throw GatewayError.validation(rules.issues) }
             let page = try await events.events(after: after, kinds: kinds, limit: limit)

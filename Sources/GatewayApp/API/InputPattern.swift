@@ -55,11 +55,23 @@ enum InputPattern: String, CaseIterable, Sendable {
             return (1...512).contains(value.utf8.count) && value.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
         default:
             // `^…$` patterns match whole; the PEM ones only anchor the start (the rest is free text).
-            // Scalar semantics, as JSON Schema's regular expressions: "\r\n" is two characters, not one.
-            guard let regex = try? Regex(rawValue).matchingSemantics(.unicodeScalar) else { return false }
+            guard let regex = Self.compiled[self] else { return false }
             return (try? regex.firstMatch(in: value)) != nil
         }
     }
+
+    /// Every pattern compiled once, at first use (a pattern that would not compile is missing: it matches nothing,
+    /// and `InputContractTests` fails). Scalar semantics, as JSON Schema's regular expressions: "\r\n" is two
+    /// characters, not one.
+    // `Regex<AnyRegexOutput>` is not `Sendable` (its output type-erases captures), but the dictionary is immutable
+    // once built and each regex has been matched once here, so the program it compiles lazily on first use is built
+    // before any sharing: concurrent matches only read it.
+    nonisolated(unsafe) static let compiled: [InputPattern: Regex<AnyRegexOutput>] = Dictionary(
+        uniqueKeysWithValues: allCases.compactMap { pattern in
+            guard let regex = try? Regex(pattern.rawValue).matchingSemantics(.unicodeScalar) else { return nil }
+            _ = try? regex.firstMatch(in: "")
+            return (pattern, regex)
+        })
 
     private func isHexDigit(_ b: UInt8) -> Bool {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 70) || (b >= 97 && b <= 102)

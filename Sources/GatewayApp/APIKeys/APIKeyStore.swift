@@ -47,6 +47,17 @@ public final class APIKeyStore: Sendable {
         case invalid
     }
 
+    /// A key as presented: its shape checked and, when well formed, hashed once for both `cachedVerdict` and
+    /// `authenticate` (a request that misses the caches goes through both).
+    public struct PresentedKey: Sendable {
+        /// SHA-256 of the key; nil for a malformed key, which is never hashed nor looked up.
+        let hash: [UInt8]?
+
+        public init(_ presented: String) {
+            hash = APIKeyStore.isWellFormed(presented) ? Digest.sha256(presented) : nil
+        }
+    }
+
     public init(db: PostgresClient, cacheTTL: Duration = .seconds(5)) {
         self.db = StoreDatabase(db)
         self.cache = RecordCache(ttl: cacheTTL)
@@ -61,9 +72,8 @@ public final class APIKeyStore: Sendable {
 
     /// The verdict the caches hold for `presented`, or nil when only the database can tell. A malformed key is
     /// invalid without a look-up.
-    public func cachedVerdict(_ presented: String) -> CachedVerdict? {
-        guard Self.isWellFormed(presented) else { return .invalid }
-        let hash = Digest.sha256(presented)
+    public func cachedVerdict(_ presented: PresentedKey) -> CachedVerdict? {
+        guard let hash = presented.hash else { return .invalid }
         if let id = cache.get(hash) { return .valid(id) }
         if misses.get(hash) != nil { return .invalid }
         return nil
@@ -110,13 +120,13 @@ public final class APIKeyStore: Sendable {
     }
 
     /// The id of the active key `presented`, or nil. The stored hash is compared in constant time.
-    public func authenticate(_ presented: String) async throws -> UUID? {
+    public func authenticate(_ presented: PresentedKey) async throws -> UUID? {
         switch cachedVerdict(presented) {
         case .valid(let id): return id
         case .invalid: return nil
         case nil: break
         }
-        let hash = Digest.sha256(presented)
+        guard let hash = presented.hash else { return nil }
         let epoch = cache.epoch
         let missEpoch = misses.epoch
         lookups.add(1, ordering: .relaxed)

@@ -137,6 +137,9 @@ public struct Config: Sendable {
     /// Sandbox registrations a bank accepts as pending (BPCE: next working day 14:00 Paris) become active at once.
     /// For a local simulator that activates immediately (`scripts/run`); never for production registrations.
     public var sandboxActivationImmediate = false
+    /// BPCE's working-day calendar for activation times (docs/protocol.md §7.5): weekends, French public holidays
+    /// (`PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS`) and `PASSERELLE_BPCE_EXTRA_HOLIDAYS`.
+    public var bpceActivationCalendar = ActivationCalendar()
 
     public init() {}
 
@@ -257,6 +260,15 @@ public struct Config: Sendable {
         sandboxActivationImmediate =
             env.choice("PASSERELLE_SANDBOX_ACTIVATION", default: "bank-rule", allowed: ["bank-rule", "immediate"])
             == "immediate"
+        if let text = env.optionalString("PASSERELLE_BPCE_EXTRA_HOLIDAYS") {
+            do {
+                bpceActivationCalendar.extraHolidays = try ActivationCalendar.parseHolidays(text)
+            } catch {
+                env.report("PASSERELLE_BPCE_EXTRA_HOLIDAYS: dates YYYY-MM-DD separated by commas expected")
+            }
+        }
+        bpceActivationCalendar.includesFrenchPublicHolidays = env.bool(
+            "PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS", default: true)
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
         for environment in Environment.allCases {
             let name =

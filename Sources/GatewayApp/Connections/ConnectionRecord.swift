@@ -29,6 +29,10 @@ struct ConnectionRecord: Sendable {
     var nextRefreshAt: Date?
     /// `error: description` the bank redirected back with when the authorization was refused (sanitized).
     var authorizationError: String? = nil
+    /// The customer's name as the bank's accounts list gives it (STET `connectedPsu`, BPCE).
+    var connectedPSU: String? = nil
+    /// The last consent forwarded to the bank (`PUT /consents`, where the bank has one).
+    var consents: ConsentRequest? = nil
     var createdAt: Date
     var updatedAt: Date
 

@@ -276,7 +276,7 @@ public struct ConnectionService: Sendable {
     func view(_ record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
         -> ConnectionView
     {
-        let usage = try await budget.usage(connectionID: record.id)
+        let usage = try await budget.usage(of: record)
         return ConnectionView(
             record, usage: usage, settings: deps.settings, authorizationURL: authorizationURL, state: state)
     }
@@ -295,7 +295,7 @@ public struct ConnectionService: Sendable {
         }
         let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
-        let usage = try await budget.usage(connectionIDs: shown.map(\.id))
+        let usage = try await budget.usage(of: shown)
         let views = shown.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) }
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(

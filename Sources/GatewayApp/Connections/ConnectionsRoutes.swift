@@ -134,22 +134,16 @@ public enum ConnectionsRoutes {
     /// The STET `PSU-*` headers, each checked before it is forwarded and signed (an empty one is refused too).
     static func psuContext(_ request: HTTPRequest) throws -> PSUContext {
         var rules = FieldRules()
-        for (name, value) in request.headers where ASCII.hasPrefixIgnoringCase(name, "psu-") {
-            let pattern: InputPattern
-            if ASCII.equalsIgnoringCase(name, "PSU-IP-Address") {
-                pattern = .psuIPAddress
-            } else if ASCII.equalsIgnoringCase(name, "PSU-IP-Port") {
-                pattern = .psuIPPort
-            } else if ASCII.equalsIgnoringCase(name, "PSU-HTTP-Method") {
-                rules.oneOf(value, name, ["GET", "POST", "PUT", "PATCH", "DELETE"])
-                continue
-            } else {
-                pattern = .psuHeaderText
+        let psu = PSUContext(headers: request.headers.fields) { header, name, value in
+            switch header {
+            case .ipAddress: rules.matches(value, name, .psuIPAddress)
+            case .ipPort: rules.matches(value, name, .psuIPPort)
+            case .httpMethod: rules.oneOf(value, name, ["GET", "POST", "PUT", "PATCH", "DELETE"])
+            default: rules.matches(value, name, .psuHeaderText)
             }
-            rules.matches(value, name, pattern)
         }
         guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
-        return PSUContext(headers: request.headers.fields)
+        return psu
     }
 
     static func accountID(_ request: HTTPRequest) throws -> String {

@@ -29,7 +29,11 @@ public struct RegistrationService: Sendable {
         self.bpceRegistrationBank = bpceRegistrationBank
         self.sandboxActivationImmediate = sandboxActivationImmediate
         self.db = StoreDatabase(db)
-        self.store = store ?? RegistrationStore(db: db)
+        if let store {
+            self.store = store
+        } else {
+            self.store = RegistrationStore(db: db, now: now)
+        }
         self.certificates = certificates
         self.catalog = catalog
         self.clients = clients
@@ -151,14 +155,25 @@ public struct RegistrationService: Sendable {
     /// Applies `patch` at the bank, then stores the result, under the registration's bank-call lease: concurrent
     /// updates of one registration run one after the other, and no database connection or lock is held while the
     /// bank answers (`RegistrationStore.withBankCallLease`).
+    ///
+    /// A bank that applies modifications later (BPCE: at `activatesAt`, docs/adapters.md "Modifications at BPCE")
+    /// gets them as the registration's `pendingChange`: until then the registration stays as it is in effect at the
+    /// bank (status, certificates, keyId, redirect URIs), and `RegistrationStore` switches to the new values exactly
+    /// at `activatesAt`. A bank that applies them at once (Euro-Information) changes the registration now.
     func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
         try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
-            guard var record = locked, record.status != .deleted else {
+            guard var current = locked, current.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
-            guard let reference = record.reference else {
+            guard var reference = current.reference else {
                 throw GatewayError.conflict("registration has no client id at the bank; register again")
             }
+            // The bank keeps the key of the QSealC in effect (the one signing until the bank confirms a new one);
+            // keys of QSealCs replaced earlier are retired (docs/adapters.md "Euro-Information keys").
+            let inEffect = Self.hexFingerprint(try await certificates.get(current.qsealCertificateID))
+            reference.keys = reference.keys.filter { $0.sha256Fingerprint?.lowercased() == inEffect }
+            // The bank's PUT replaces its whole document, a change still waiting included: start from that.
+            var record = current.withPendingChangeApplied()
             var issues: [FieldIssue] = []
             if let name = patch.clientName { record.clientName = name }
             if let uris = patch.redirectUris { record.redirectURIs = uris }
@@ -186,7 +201,17 @@ public struct RegistrationService: Sendable {
                 try await adapters.adapter(for: record.bankID).updateRegistration(
                     reference, with: request, client: client, context: context)
             }
-            apply(result, to: &record)
+            if let activatesAt = result.activatesAt, activatesAt > now(), !immediate(record) {
+                var proposed = record
+                proposed.keyID = result.keyID
+                proposed.bankKeys = result.keys
+                current.pendingChange = RegistrationChange(from: current, to: proposed, activatesAt: activatesAt)
+                current.lastRequest = Self.jsonOrNil(result.requestBody)
+                current.lastResponse = Self.jsonOrNil(result.responseBody)
+                record = current
+            } else {
+                apply(result, to: &record)
+            }
             record.version += 1  // stored by withBankCallLease
             record.updatedAt = now()
             return record
@@ -229,12 +254,17 @@ public struct RegistrationService: Sendable {
         record.bankKeys = result.keys
         record.status = result.status
         record.activatesAt = result.activatesAt
-        if record.status == .pending, record.environment == .sandbox, sandboxActivationImmediate {
+        if record.status == .pending, immediate(record) {
             record.status = .active
             record.activatesAt = now()
         }
         record.lastRequest = Self.jsonOrNil(result.requestBody)
         record.lastResponse = Self.jsonOrNil(result.responseBody)
+    }
+
+    /// Pending sandbox registrations and changes are treated as active at once (`PASSERELLE_SANDBOX_ACTIVATION`).
+    func immediate(_ record: RegistrationRecord) -> Bool {
+        record.environment == .sandbox && sandboxActivationImmediate
     }
 
     /// Stored in jsonb columns: keep the body when it is JSON, otherwise wrap it as a JSON string.
@@ -244,10 +274,15 @@ public struct RegistrationService: Sendable {
         return JSONCoding.string(body)
     }
 
+    /// A stored certificate's SHA-256 as `RegistrationResult.Key.sha256Fingerprint` writes it (lowercase hex).
+    static func hexFingerprint(_ certificate: StoredCertificate) -> String {
+        certificate.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+    }
+
     func registrationRequest(for record: RegistrationRecord, qseal: StoredCertificate, extendedHistory: Bool)
         -> RegistrationRequest
     {
-        let fingerprint = qseal.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        let fingerprint = Self.hexFingerprint(qseal)
         return RegistrationRequest(
             clientName: record.clientName, redirectURIs: record.redirectURIs, roles: record.roles,
             extendedTransactionHistory: extendedHistory, contact: record.contact, softwareID: record.softwareID,

@@ -2,7 +2,7 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// The two ends of a registration's intent (migration 0008): the row written before the bank is called, and what
+/// The two ends of a registration's intent (migration 0014): the row written before the bank is called, and what
 /// becomes of it when the bank's answer cannot be stored in full.
 extension RegistrationStore {
     /// Completes intent `r` with the bank's answer: every column, in one statement (`update`).

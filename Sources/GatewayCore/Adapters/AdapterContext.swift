@@ -24,31 +24,42 @@ public struct AdapterContext: Sendable {
 /// The STET `PSU-*` headers of a customer-present call (docs/protocol.md §2.2), in the order given there, with their
 /// canonical names. A call with `PSU-IP-Address` is *attended*; without, it counts against the unattended budget.
 public struct PSUContext: Hashable, Sendable {
-    /// The twelve STET PSU headers, in the order they are forwarded and signed.
-    public static let headerNames = [
-        "PSU-IP-Address", "PSU-IP-Port", "PSU-HTTP-Method", "PSU-Date", "PSU-User-Agent", "PSU-Referer", "PSU-Accept",
-        "PSU-Accept-Charset", "PSU-Accept-Encoding", "PSU-Accept-Language", "PSU-GEO-Location", "PSU-Device-ID",
-    ]
+    /// The twelve STET PSU headers, in the order they are forwarded and signed; the raw value is the canonical name.
+    public enum Header: String, CaseIterable, Sendable {
+        case ipAddress = "PSU-IP-Address", ipPort = "PSU-IP-Port", httpMethod = "PSU-HTTP-Method", date = "PSU-Date"
+        case userAgent = "PSU-User-Agent", referer = "PSU-Referer", accept = "PSU-Accept"
+        case acceptCharset = "PSU-Accept-Charset", acceptEncoding = "PSU-Accept-Encoding"
+        case acceptLanguage = "PSU-Accept-Language", geoLocation = "PSU-GEO-Location", deviceID = "PSU-Device-ID"
+    }
 
-    /// The headers present, canonical name and value, in `headerNames` order.
+    /// The headers present, canonical name and value, in `Header` order.
     public private(set) var headers: [(name: String, value: String)]
 
     /// No PSU headers: an unattended call.
     public init() { headers = [] }
 
-    /// Picks the PSU headers out of an inbound request's headers (names compared case-insensitively; the first
-    /// value of a repeated header wins; empty values are dropped; other headers are ignored).
-    public init(headers inbound: some Sequence<(name: String, value: String)>) {
+    /// Picks the PSU headers out of an inbound request's headers, in one pass (names compared case-insensitively;
+    /// the first value of a repeated header wins; empty values are dropped; other headers are ignored).
+    /// - Parameters:
+    ///   - inbound: The request's headers.
+    ///   - check: Sees every `psu-*` header first, as sent (untrimmed, empty or repeated ones included), with its
+    ///     `Header` — nil for a `psu-*` name STET does not define: the API's input rules (GatewayApp).
+    public init(
+        headers inbound: some Sequence<(name: String, value: String)>,
+        check: (_ header: Header?, _ name: String, _ value: String) -> Void = { _, _, _ in }
+    ) {
         // Byte comparisons, no lower-cased copies or dictionary: this runs for every API call.
-        var found: [(index: Int, value: String)] = []
+        var found: [(header: Header, value: String)] = []
         for (name, value) in inbound where ASCII.hasPrefixIgnoringCase(name, "psu-") {
-            guard let index = Self.headerNames.firstIndex(where: { ASCII.equalsIgnoringCase($0, name) }),
-                !found.contains(where: { $0.index == index })
-            else { continue }
+            let header = Header.allCases.first { ASCII.equalsIgnoringCase($0.rawValue, name) }
+            check(header, name, value)
+            guard let header, !found.contains(where: { $0.header == header }) else { continue }
             let trimmed = value.trimmingWhitespace()
-            if !trimmed.isEmpty { found.append((index, trimmed)) }
+            if !trimmed.isEmpty { found.append((header, trimmed)) }
         }
-        headers = found.sorted { $0.index < $1.index }.map { (name: Self.headerNames[$0.index], value: $0.value) }
+        let order = Header.allCases
+        headers = found.sorted { order.firstIndex(of: $0.header)! < order.firstIndex(of: $1.header)! }
+            .map { (name: $0.header.rawValue, value: $0.value) }
     }
 
     /// Whether the customer is present (`PSU-IP-Address` given).

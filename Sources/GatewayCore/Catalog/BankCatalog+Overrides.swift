@@ -1,5 +1,6 @@
 import Foundation
 import GatewayLogging
+import JSONKit
 
 /// Everything wrong with a banks file, reported together (like `ConfigError`). Safe to print.
 public struct BankCatalogError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -22,18 +23,19 @@ extension BankCatalog {
     /// - Parameter data: The file's bytes (UTF-8 JSON).
     /// - Throws: `BankCatalogError` listing every problem found.
     public func applying(overrides data: Data) throws -> BankCatalog {
-        let root: JSONValue
+        let root: JSONNode
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            // A UTF-8 byte order mark is skipped, as Foundation's reader skips it.
+            root = try JSONParser.parse(Array(data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data))
         } catch {
             throw BankCatalogError(problems: ["not valid JSON"])
         }
-        guard case .object(let document) = root else { throw BankCatalogError(problems: ["expected a JSON object"]) }
+        guard let document = root.membersByName else { throw BankCatalogError(problems: ["expected a JSON object"]) }
         var problems: [String] = []
         for key in document.keys where key != "banks" && key != "$comment" {
             problems.append("unknown top-level field \(JSONString.quoted(key))")
         }
-        guard case .object(let banks)? = document["banks"] else {
+        guard let banks = document["banks"]?.membersByName else {
             throw BankCatalogError(problems: problems + ["missing object \"banks\""])
         }
         var profiles = byIDSnapshot
@@ -43,7 +45,7 @@ extension BankCatalog {
                 problems.append("\(key): not a bank id (cmcic:<segment> or bpce:<5 digits>)")
                 continue
             }
-            guard case .object(let fields)? = banks[key] else {
+            guard let fields = banks[key]?.membersByName else {
                 problems.append("\(key): expected an object")
                 continue
             }
@@ -85,7 +87,7 @@ struct OverrideReader {
     let path: String
     var problems: [String]
 
-    mutating func apply(_ fields: [String: JSONValue], to profile: inout BankProfile) {
+    mutating func apply(_ fields: [String: JSONNode], to profile: inout BankProfile) {
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             let at = "\(path).\(key)"
             switch key {
@@ -137,11 +139,11 @@ struct OverrideReader {
         }
     }
 
-    private mutating func endpoints(_ value: JSONValue, current: BankProfile.Endpoints?, _ at: String) -> BankProfile
+    private mutating func endpoints(_ value: JSONNode, current: BankProfile.Endpoints?, _ at: String) -> BankProfile
         .Endpoints?
     {
         if value == .null { return nil }
-        guard case .object(let fields) = value else {
+        guard let fields = value.membersByName else {
             problems.append("\(at): expected an object or null")
             return current
         }
@@ -181,14 +183,14 @@ struct OverrideReader {
         return result
     }
 
-    private static func partial(_ fields: [String: JSONValue]) -> BankProfile.Endpoints? {
+    private static func partial(_ fields: [String: JSONNode]) -> BankProfile.Endpoints? {
         guard case .string(let apiRoot)? = fields["apiRoot"], case .string(let token)? = fields["token"],
             case .string(let registration)? = fields["registration"], case .string(let authorize)? = fields["authorize"]
         else { return nil }
         return BankProfile.Endpoints(apiRoot: apiRoot, token: token, registration: registration, authorize: authorize)
     }
 
-    private mutating func string(_ value: JSONValue, _ at: String, _ set: (String) -> Void) {
+    private mutating func string(_ value: JSONNode, _ at: String, _ set: (String) -> Void) {
         if case .string(let text) = value, !text.isEmpty {
             set(text)
         } else {
@@ -196,7 +198,7 @@ struct OverrideReader {
         }
     }
 
-    private mutating func strings(_ value: JSONValue, _ at: String, _ set: ([String]) -> Void) {
+    private mutating func strings(_ value: JSONNode, _ at: String, _ set: ([String]) -> Void) {
         if let list = value.stringArray, !list.isEmpty {
             set(list)
         } else {
@@ -204,7 +206,7 @@ struct OverrideReader {
         }
     }
 
-    private mutating func headerList(_ value: JSONValue, _ at: String, _ set: ([String]) -> Void) {
+    private mutating func headerList(_ value: JSONNode, _ at: String, _ set: ([String]) -> Void) {
         guard let list = value.stringArray, !list.isEmpty else {
             problems.append("\(at): expected a non-empty array of header names")
             return
@@ -219,19 +221,19 @@ struct OverrideReader {
         }
     }
 
-    private mutating func bool(_ value: JSONValue, _ at: String, _ set: (Bool) -> Void) {
+    private mutating func bool(_ value: JSONNode, _ at: String, _ set: (Bool) -> Void) {
         if case .bool(let flag) = value { set(flag) } else { problems.append("\(at): expected true or false") }
     }
 
-    private mutating func int(_ value: JSONValue, _ at: String, _ set: (Int) -> Void) {
-        if case .number(let number) = value, let int = Int(exactly: number), int > 0 {
+    private mutating func int(_ value: JSONNode, _ at: String, _ set: (Int) -> Void) {
+        if case .number(let text) = value, let int = Double(text).flatMap({ Int(exactly: $0) }), int > 0 {
             set(int)
         } else {
             problems.append("\(at): expected a positive integer")
         }
     }
 
-    private mutating func keyIDMode(_ value: JSONValue, _ at: String, _ set: (BankProfile.KeyIDMode) -> Void) {
+    private mutating func keyIDMode(_ value: JSONNode, _ at: String, _ set: (BankProfile.KeyIDMode) -> Void) {
         if case .string(let text) = value, let mode = BankProfile.KeyIDMode(rawValue: text) {
             set(mode)
         } else {
@@ -240,41 +242,12 @@ struct OverrideReader {
     }
 }
 
-/// Any JSON value, decoded with booleans kept apart from numbers.
-enum JSONValue: Hashable, Sendable, Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let flag = try? container.decode(Bool.self) {
-            self = .bool(flag)
-        } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
-        } else if let text = try? container.decode(String.self) {
-            self = .string(text)
-        } else if let list = try? container.decode([JSONValue].self) {
-            self = .array(list)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    /// The strings of an array made only of strings.
-    var stringArray: [String]? {
-        guard case .array(let items) = self else { return nil }
-        var out: [String] = []
-        for item in items {
-            guard case .string(let text) = item else { return nil }
-            out.append(text)
-        }
-        return out
+extension JSONNode {
+    /// An object's members by name (a name written twice keeps its first value, as `JSONNodeDecoder` reads it);
+    /// nil when this is not an object.
+    fileprivate var membersByName: [String: JSONNode]? {
+        guard case .object(let members) = self else { return nil }
+        return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 }
 

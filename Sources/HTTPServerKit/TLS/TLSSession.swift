@@ -57,14 +57,7 @@ final class TLSSession {
     func peerCertificateDER() -> [UInt8]? {
         guard SSL_get_verify_result(ssl) == X509_V_OK, let cert = SSL_get1_peer_certificate(ssl) else { return nil }
         defer { X509_free(cert) }
-        let length = i2d_X509(cert, nil)
-        guard length > 0 else { return nil }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
-            var p = buffer.baseAddress
-            _ = i2d_X509(cert, &p)
-        }
-        return der
+        return Self.der(cert)
     }
 
     /// The verified chain, leaf first and trust anchor last (`SSL_get0_verified_chain`); empty without a

@@ -124,6 +124,13 @@ import TestSupport
         #expect(try await h.request("GET", "/v1/connections?psuReference=x&cursor=bogus").status == 422)
     }
 
+    @Test func everyPatternIsCompiledOnce() {
+        #expect(Set(InputPattern.compiled.keys) == Set(InputPattern.allCases))
+        #expect(InputPattern.uuid.matches("7d0b4f2c-55a4-4f0e-9d3c-2f1e6b2a9c10"))
+        #expect(!InputPattern.uuid.matches("7d0b4f2c-55a4-4f0e-9d3c-2f1e6b2a9c1"))
+        #expect(InputPattern.pemCertificate.matches("\r\n-----BEGIN CERTIFICATE-----\nMII"))
+    }
+
     @Test func everyPatternOfTheServerIsTheDocumentsOwn() throws {
         let document = try OpenAPICoverageTests.repositoryDocument()
         for pattern in InputPattern.allCases {

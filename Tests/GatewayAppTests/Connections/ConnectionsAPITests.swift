@@ -28,20 +28,13 @@ import TestSupport
         }
         let h = try await AppHarness.start(adapters: [.euroInformation: ei])
         defer { Task { await h.stop() } }
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
-        #expect(registered.status == 201, "\(registered.text)")
+        try await h.register(bank: "cmcic:cic")
 
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "customer-42", "redirectUri": "https://tpp.example/callback"])
-        #expect(created.status == 201, "\(created.text)")
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
-        #expect(created.header("Location") == "/v1/connections/\(id)")
-        #expect(created.json["status"] as? String == "pending_authorization")
-        #expect((created.json["authorizationUrl"] as? String)?.contains(state) == true)
+        let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "customer-42")
+        let (id, state) = (pending.id, pending.state)
+        #expect(pending.response.header("Location") == "/v1/connections/\(id)")
+        #expect(pending.response.json["status"] as? String == "pending_authorization")
+        #expect(pending.authorizationURL.contains(state))
 
         let wrong = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": "nope"])
         #expect(wrong.status == 409)
@@ -102,15 +95,8 @@ import TestSupport
         let ei = FakeBankAdapter(provider: .euroInformation)
         let h = try await AppHarness.start(adapters: [.euroInformation: ei])
         defer { Task { await h.stop() } }
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        #expect(try await h.request(
-            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal)
-        ).status == 201)
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "batch", "redirectUri": "https://tpp.example/callback"])
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
+        try await h.register(bank: "cmcic:cic")
+        let (id, state) = try await h.createConnection(bank: "cmcic:cic", psuReference: "batch").idAndState
         #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": state]).status == 200)
 
         for _ in 0..<4 {

@@ -19,10 +19,17 @@ final class SimulatorBanks: Sendable {
     let banksFile: String
     let runTask: Task<Void, Never>
 
-    init() throws {
+    /// - Parameters:
+    ///   - activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
+    ///   - configure: Further changes to the simulator's configuration.
+    init(
+        activation: SimulatorConfiguration.ActivationMode = .immediate,
+        configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) throws {
         let pki = try TestEnvironment.pkiDirectory()
         var configuration = SimulatorConfiguration()
-        configuration.activationMode = .immediate
+        configuration.activationMode = activation
+        configure(&configuration)
         let crypto = try OpenSSLSimulatorCrypto(caBundlePEM: String(contentsOfFile: pki + "/ca.crt", encoding: .utf8))
         simulator = BankSimulator(configuration: configuration, crypto: crypto)
         let logger = Logger(label: "simulator", level: .error)
@@ -66,10 +73,23 @@ final class SimulatorBanks: Sendable {
     var adapters: [Provider: any BankAdapter] { Application.standardAdapters()(transport) }
 
     func stop() async {
-        transport.shutdown()
+        await transport.shutdown()
         server.shutdown(gracePeriod: .milliseconds(200))
         await runTask.value
         try? FileManager.default.removeItem(atPath: banksFile)
+    }
+
+    /// Runs `body`, then stops the application `h` and these banks, whatever happens.
+    func run(with h: AppHarness, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await h.stop()
+            await stop()
+            throw error
+        }
+        await h.stop()
+        await stop()
     }
 
     /// Plays the customer's browser: follows `authorizationUrl` with `persona=` (`refuse` refuses) and returns the
@@ -110,11 +130,7 @@ final class SimulatorBanks: Sendable {
     static func connect(
         _ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String, clock: ConnectionsClock? = nil
     ) async throws -> String {
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations",
-            json: RegistrationsAPITests.body(bank: bank, qwac: qwac, qseal: qseal, name: "Passerelle e2e \(UUID().uuidString.prefix(6))"))
-        #expect(registered.status == 201, "\(registered.text)")
+        let registered = try await h.register(bank: bank, name: "Passerelle e2e \(UUID().uuidString.prefix(6))")
         // A BPCE registration is pending until its activation time (next working day 14:00 Paris): refused first,
         // then accepted once the application's clock has passed it (the simulator activates at once).
         if let clock, let activatesAt = (registered.json["activatesAt"] as? String).flatMap(RFC3339.date) {
@@ -125,14 +141,17 @@ final class SimulatorBanks: Sendable {
             #expect(early.json["detail"] as? String == nil || (early.json["detail"] as? String)?.contains("activates at") == true)
             clock.advance(activatesAt.timeIntervalSince(clock.now) + 1)
         }
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": bank, "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
-        #expect(created.status == 201, "\(created.text)")
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
-        let url = try #require(created.json["authorizationUrl"] as? String)
-        let code = try await banks.authorize(url, persona: persona, state: state)
+        return try await authorizeConnection(h, banks, bank: bank, persona: persona)
+    }
+
+    /// Starts a connection at `bank` for persona `persona` with the registration in place and authorizes it at the
+    /// simulator; returns the connection id.
+    static func authorizeConnection(_ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String)
+        async throws -> String
+    {
+        let pending = try await h.createConnection(bank: bank, psuReference: "e2e-\(persona)")
+        let (id, state) = pending.idAndState
+        let code = try await banks.authorize(pending.authorizationURL, persona: persona, state: state)
         let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
         #expect(authorized.status == 200, "\(authorized.text)")
         #expect(authorized.json["status"] as? String == "active")
@@ -163,16 +182,10 @@ final class SimulatorBanks: Sendable {
         let banks = try SimulatorBanks()
         let h = try await AppHarness.start(adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
         defer { Task { await h.stop(); await banks.stop() } }
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        let registered = try await h.request(
-            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
-        #expect(registered.status == 201, "\(registered.text)")
-        let created = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
-        let id = try #require(created.json["id"] as? String)
-        let state = try #require(created.json["state"] as? String)
-        let back = try await banks.redirect(try #require(created.json["authorizationUrl"] as? String), persona: "refuse")
+        try await h.register(bank: "cmcic:cic")
+        let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser")
+        let (id, state) = pending.idAndState
+        let back = try await banks.redirect(pending.authorizationURL, persona: "refuse")
         #expect(back["code"] == nil)
         let error = try #require(back["error"])
         #expect(back["state"] == state)
@@ -191,11 +204,7 @@ final class SimulatorBanks: Sendable {
         let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
         #expect(read.status == 409)
         // Both, or neither, is not a redirect the bank sends.
-        let other = try await h.request(
-            "POST", "/v1/connections",
-            json: ["bank": "cmcic:cic", "psuReference": "refuser", "redirectUri": "https://tpp.example/callback"])
-        let otherID = try #require(other.json["id"] as? String)
-        let otherState = try #require(other.json["state"] as? String)
+        let (otherID, otherState) = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser").idAndState
         for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
             #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
         }
@@ -219,6 +228,8 @@ final class SimulatorBanks: Sendable {
                 "PUT", "/v1/connections/\(id)/consents", json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // Euro-Information has no PUT /consents: nothing is recorded as forwarded.
+            #expect(try await h.request("GET", "/v1/connections/\(id)").json["consents"] == nil)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect(balances.status == 200, "\(balances.text)")
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false)
@@ -266,6 +277,15 @@ final class SimulatorBanks: Sendable {
                 json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // The connection shows who the bank says the customer is (BPCE's accounts list names the customer once
+            // consented) and what was consented.
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 200)
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(shown.json["connectedPsu"] as? String == "MALLOW MARC", "\(shown.text)")
+            let consented = shown.json["consents"] as? [String: Any]
+            #expect(Set(consented?["balances"] as? [String] ?? []) == Set(ibans), "\(shown.text)")
+            #expect(Set(consented?["transactions"] as? [String] ?? []) == Set(ibans))
+            #expect(consented?["identity"] as? Bool == true)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
             let transactions = try await Self.allTransactions(h, connection: id, account: account)

@@ -31,7 +31,7 @@ import TestSupport
                 await gate.waitForWaiter(count: 4)
                 let inFlight = gate.arrived
                 let verdict: Result<UUID?, any Error>
-                do { verdict = .success(try await keys.authenticate(key.reveal)) } catch { verdict = .failure(error) }
+                do { verdict = .success(try await keys.authenticate(APIKeyStore.PresentedKey(key.reveal))) } catch { verdict = .failure(error) }
                 gate.open()
                 try await group.waitForAll()
                 #expect(inFlight == 4, "every refresh reached the bank while the pool has two connections")

@@ -107,19 +107,12 @@ import TestSupport
         let sim = try await SimulatorHarness.start()
         let h = try await sim.startGateway()
         defer { Task { await h.stop(); await sim.stop() } }
-        let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-        var body = RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal)
-        body["extendedTransactionHistory"] = true
-        let created = try await h.request("POST", "/v1/registrations", json: body)
-        #expect(created.status == 201, "\(created.text)")
+        let created = try await h.register(bank: "cmcic:cic") { $0["extendedTransactionHistory"] = true }
         #expect(created.json["extendedTransactionHistory"] as? Bool == true)
         let id = try #require(created.json["id"] as? String)
         func authorizeScope() async throws -> String {
-            let connection = try await h.request(
-                "POST", "/v1/connections",
-                json: ["bank": "cmcic:cic", "psuReference": "history", "redirectUri": "https://tpp.example/callback"])
-            let text = try #require(connection.json["authorizationUrl"] as? String)
-            let url = try #require(URL(string: text))
+            let connection = try await h.createConnection(bank: "cmcic:cic", psuReference: "history")
+            let url = try #require(URL(string: connection.authorizationURL))
             return url.queryValue("scope") ?? ""
         }
         #expect(try await authorizeScope().contains("extended_transaction_history"))

@@ -123,31 +123,18 @@ import TestSupport
     }
 
     /// One Euro-Information registration (uploads the certificates), then connections for personas on it.
-    final class Customers: Sendable {
+    struct Customers {
         let h: AppHarness
         let banks: SimulatorBanks
         init(_ h: AppHarness, _ banks: SimulatorBanks) async throws {
             self.h = h
             self.banks = banks
-            let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
-            let registered = try await h.request(
-                "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
-            try #require(registered.status == 201, "\(registered.text)")
+            _ = try await h.register(bank: "cmcic:cic")
         }
 
         /// An authorized connection of `persona`; returns its id.
         func connect(_ persona: String) async throws -> String {
-            let created = try await h.request(
-                "POST", "/v1/connections",
-                json: ["bank": "cmcic:cic", "psuReference": "e2e-\(persona)", "redirectUri": "https://tpp.example/callback"])
-            try #require(created.status == 201, "\(created.text)")
-            let id = try #require(created.json["id"] as? String)
-            let state = try #require(created.json["state"] as? String)
-            let code = try await banks.authorize(
-                try #require(created.json["authorizationUrl"] as? String), persona: persona, state: state)
-            let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": code, "state": state])
-            try #require(authorized.status == 200, "\(authorized.text)")
-            return id
+            try await ConnectionsSimulatorTests.authorizeConnection(h, banks, bank: "cmcic:cic", persona: persona)
         }
     }
 

@@ -1,5 +1,6 @@
 import GatewayLogging
 import Synchronization
+import TestSupport
 
 @testable import HTTPServerKit
 
@@ -38,7 +39,7 @@ func standardRoutes(_ builder: inout Router.Builder, _ lifecycle: ServerLifecycl
     builder.add(.get, "/hello") { _, _ in .text(200, "hello") }
     builder.add(.post, "/echo") { request, _ in HTTPResponse(status: 200, body: request.body) }
     builder.add(.get, "/items/{id}") { request, _ in .text(200, "item " + (request.pathParameters["id"] ?? "?")) }
-    builder.add(.get, "/query") { request, _ in .text(200, request.queryValue("q") ?? "-") }
+    builder.add(.get, "/query") { request, _ in .text(200, request.query.first { $0.name == "q" }?.value ?? "-") }
     builder.add(.get, "/fail") { _, _ in throw UnexpectedTestError() }
     builder.add(.get, "/problem") { _, _ in
         throw Problem(status: 422, type: "/problems/test", title: "Test", detail: "refused")

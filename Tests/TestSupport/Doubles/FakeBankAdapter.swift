@@ -148,10 +148,10 @@ public final class FakeBankAdapter: BankAdapter {
     }
 
     public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> [Account]
+        -> AccountList
     {
         lastToken.withLock { $0 = accessToken.reveal }
-        return try answer(.accounts) { $0.accounts }
+        return AccountList(try answer(.accounts) { $0.accounts })
     }
 
     public func balances(

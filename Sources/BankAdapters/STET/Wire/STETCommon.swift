@@ -111,6 +111,13 @@ enum STETJSON {
         return try JSONNodeDecoder().decode(type, from: node)
     }
 
+    /// The tree itself, members in the bank's order (registration documents); with `lenient`, a body the strict
+    /// reader refuses is read by the JSON5 reader (whose objects come with their members sorted).
+    static func tree(_ body: [UInt8], lenient: Bool = false) throws -> JSONNode {
+        guard let node = try parse(body, lenient: lenient) else { return try decodeJSON5(JSONNode.self, from: body) }
+        return node
+    }
+
     /// The tree, or nil when the body is not strict JSON and `lenient` asks for the JSON5 reader.
     private static func parse(_ body: [UInt8], lenient: Bool) throws -> JSONNode? {
         do {
