@@ -34,6 +34,8 @@ public final class Application: Sendable {
     let webhookTransport: CurlTransport
     let webhookDispatcher: WebhookDispatcher
     let lifecycleScheduler: LifecycleScheduler
+    /// Every bank call's outcome passes through it on its way to the audit log (`bank.unavailable` / `recovered`).
+    let bankHealth: BankHealthMonitor
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -58,10 +60,14 @@ public final class Application: Sendable {
         self.catalog = config.catalog
         self.apiKeys = APIKeyStore(db: db, cacheTTL: config.database.recordCacheTTL)
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
+        let store = StoreDatabase(db)
+        self.bankHealth = BankHealthMonitor(
+            inner: audit, db: store, threshold: config.events.bankUnavailableAfterFailures,
+            logger: logger.labeled("passerelle.events"))
         var adapters = adapters
         if let makeAdapters {
             let transport = try CurlTransport(
-                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: audit,
+                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: bankHealth,
                 logger: logger.labeled("passerelle.outbound"))
             self.transport = transport
             adapters.merge(makeAdapters(transport)) { given, _ in given }
@@ -94,7 +100,6 @@ public final class Application: Sendable {
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
             TokenKeeper(deps: connectionDeps)
         )
-        let store = StoreDatabase(db)
         self.events = EventStore(db: store)
         self.webhooks = WebhookService(db: store, vault: vault, now: now)
         self.webhookTransport = try CurlTransport(
@@ -248,6 +253,7 @@ public final class Application: Sendable {
             group.addTask { await self.runTokenRefresher() }
             group.addTask { [self] in await webhookDispatcher.run { self.prepared.load(ordering: .acquiring) } }
             group.addTask { [self] in await lifecycleScheduler.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { [self] in await bankHealth.run { self.prepared.load(ordering: .acquiring) } }
         }
     }
 

@@ -104,6 +104,8 @@ public struct Config: Sendable {
         public var webhookRetryHours = 24.0
         /// Trust anchors for receivers' TLS certificates (PEM); the system's when unset.
         public var webhookCAFile: String?
+        /// Bank calls failing in a row (transport error or 5xx) after which `bank.unavailable` is sent.
+        public var bankUnavailableAfterFailures = 5
     }
 
     public var http = HTTP()
@@ -293,6 +295,8 @@ public struct Config: Sendable {
             "PASSERELLE_WEBHOOK_RETRY_BASE_SECONDS", default: events.webhookRetryBaseSeconds, in: 0.05...3600)
         events.webhookRetryHours = env.seconds("PASSERELLE_WEBHOOK_RETRY_HOURS", default: events.webhookRetryHours, in: 0.001...720)
         events.webhookCAFile = env.optionalString("PASSERELLE_WEBHOOK_CA_FILE")
+        events.bankUnavailableAfterFailures = env.int(
+            "PASSERELLE_BANK_UNAVAILABLE_AFTER_FAILURES", default: events.bankUnavailableAfterFailures, in: 1...10_000)
         if let path = events.webhookCAFile, readFile(path) == nil {
             env.report("PASSERELLE_WEBHOOK_CA_FILE: cannot read \(path)")
         }

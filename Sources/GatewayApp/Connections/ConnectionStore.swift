@@ -30,7 +30,7 @@ struct ConnectionStore: Sendable {
         self.accountMaps = RecordCache(ttl: cacheTTL)
     }
 
-    /// The refresh lease of a connection (migration 0013; `TokenKeeper.refresh`).
+    /// The refresh lease of a connection (migration 0010; `TokenKeeper.refresh`).
     static let refreshLease = RowLease.Columns(table: "connections", prefix: "refresh_lease")
 
     static let columnsSQL = Query(unsafeSQL: """

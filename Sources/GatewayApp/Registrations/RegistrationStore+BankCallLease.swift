@@ -3,9 +3,9 @@ import GatewayCore
 import PostgresKit
 
 /// Changes of a registration that need a bank call (update, delete) without holding a database connection or the
-/// row lock during that call (migration 0015): one change per registration at a time, across replicas.
+/// row lock during that call (migration 0012): one change per registration at a time, across replicas.
 extension RegistrationStore {
-    /// Where registrations keep their bank-call lease (migration 0015).
+    /// Where registrations keep their bank-call lease (migration 0012).
     static let bankCallLease = RowLease.Columns(table: "registrations", prefix: "bank_call_lease")
 
     private enum Claim: Sendable {

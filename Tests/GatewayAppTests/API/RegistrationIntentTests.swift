@@ -53,6 +53,8 @@ import TestSupport
         #expect(listed.first?["status"] as? String == "failed")
         #expect(listed.first?["clientId"] as? String == "client-nul", "the bank's client is visible here")
         let id = try #require(listed.first?["id"] as? String)
+        let events = try await h.request("GET", "/v1/events?types=registration.failed").json["events"] as? [[String: Any]]
+        #expect(events?.map { $0["resourceId"] as? String } == [id], "registration.failed, written with the row")
         #expect(try await h.request("DELETE", "/v1/registrations/\(id)").status == 204)
         #expect(ei.calls.contains(.deleteRegistration(clientID: "client-nul")), "and removed at the bank")
         #expect(try await h.request("GET", "/v1/registrations").json["registrations"].map { ($0 as? [Any])?.count } == 0)

@@ -336,4 +336,41 @@ import TestSupport
         }
         for r in replicas { await r.stop() }
     }
+
+    // Counting only transport errors (not 5xx), or writing the event outside the bank_health transition, fails here.
+    @Test func aBankFailingRepeatedlyIsReportedUnavailableOnceThenRecovered() async throws {
+        let sim = try await SimulatorHarness.start()
+        let h = try await sim.startGateway(environment: ["PASSERELLE_BANK_UNAVAILABLE_AFTER_FAILURES": "3"])
+        do {
+            // The next four calls to the bank answer 503: four refused registrations (a POST is never retried).
+            _ = try await runProcess(
+                "/usr/bin/curl",
+                ["-sS", "--fail", "-X", "POST", "--cacert", try TestEnvironment.pki("ca.crt"),
+                 "https://localhost:\(sim.port)/__simulator/faults?bank=cmcic:cic&fault=503&count=4"])
+            let (qwac, qseal) = try await RegistrationsAPITests.uploadCertificates(h)
+            for _ in 0..<4 {
+                let refused = try await h.request(
+                    "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
+                #expect(refused.status == 502, "\(refused.text)")
+            }
+            let registered = try await h.request(
+                "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "cmcic:cic", qwac: qwac, qseal: qseal))
+            #expect(registered.status == 201, "\(registered.text)")
+            var types: [String] = []
+            for _ in 0..<100 {
+                types = try await Self.feed(h, "?types=bank.unavailable,bank.recovered").events.compactMap { $0["type"] as? String }
+                if types.count >= 2 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(types == ["bank.unavailable", "bank.recovered"], "once each, in order")
+            let events = try await Self.feed(h, "?types=bank.unavailable").events
+            #expect(events.first?["resourceId"] as? String == "cmcic:cic")
+        } catch {
+            await h.stop()
+            await sim.stop()
+            throw error
+        }
+        await h.stop()
+        await sim.stop()
+    }
 }

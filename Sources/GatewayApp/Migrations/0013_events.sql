@@ -40,3 +40,10 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (endpoint_id, event_seq)
 );
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, event_seq) WHERE status = 'pending';
+
+-- Whether each bank answers (BankHealthMonitor): the row changes in the transaction of its bank.* event.
+CREATE TABLE bank_health (
+    bank_id     text PRIMARY KEY,
+    status      text NOT NULL CHECK (status IN ('up', 'down')),
+    changed_at  timestamptz NOT NULL
+);
