@@ -118,6 +118,8 @@ struct PaymentRecord: Sendable {
     var status: String
     var statusReason: String?
     var debtorName: String?
+    /// Set by the confirmation; the next read after it shows the payment executed (`ACSC`).
+    var confirmed = false
 }
 
 /// Counters shown by `/__simulator/counters`.
@@ -130,6 +132,19 @@ struct SimulatorCounters: Sendable {
     var refreshesByClient: [String: Int] = [:]
     var refreshReuseAttempts = 0
     var registrationsByClient: [String: [String: Int]] = [:]
+    /// Payment requests accepted (`POST /payment-requests` → 201), by `paymentInformationId` and by `endToEndId`:
+    /// a count above 1 is a duplicate payment.
+    var paymentsByInformationId: [String: Int] = [:]
+    var paymentsByEndToEndId: [String: Int] = [:]
+}
+
+/// Faults set through `/__simulator/faults`: for the next `remaining` requests (nil: until deleted) of a bank,
+/// optionally only those whose path contains `path` and whose method is `method`.
+struct RuntimeFault: Sendable {
+    var faults: [SimulatorFault]
+    var remaining: Int?
+    var path: String?
+    var method: String?
 }
 
 /// All simulator state, in memory, behind one lock (requests are short; nothing blocks while holding it).
@@ -144,7 +159,7 @@ final class SimulatorStore: Sendable {
         var payments: [String: PaymentRecord] = [:]
         var unattendedCalls: [String: [Int64]] = [:]
         /// Faults set through `/__simulator/faults`, per bank key, with how many requests they still apply to.
-        var runtimeFaults: [String: (faults: [SimulatorFault], remaining: Int?)] = [:]
+        var runtimeFaults: [String: RuntimeFault] = [:]
         var counters = SimulatorCounters()
     }
 

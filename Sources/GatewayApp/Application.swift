@@ -36,6 +36,8 @@ public final class Application: Sendable {
     let lifecycleScheduler: LifecycleScheduler
     /// Every bank call's outcome passes through it on its way to the audit log (`bank.unavailable` / `recovered`).
     let bankHealth: BankHealthMonitor
+    /// Payment initiation and funds confirmation.
+    public let payments: PaymentService
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -120,6 +122,7 @@ public final class Application: Sendable {
                 scanInterval: .milliseconds(Int(e.scanSeconds * 1000)), reauthorizationNoticeDays: e.reauthorizationNoticeDays,
                 certificateNoticeDays: e.certificateNoticeDays),
             now: now, logger: logger.labeled("passerelle.events"), metrics: metrics)
+        self.payments = PaymentService(deps: connectionDeps, settings: config.payments)
     }
 
     /// The background token refresher (part of `runBackground()`), until the task is cancelled.
@@ -169,6 +172,7 @@ public final class Application: Sendable {
             ConnectionsRoutes.add(
                 to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
             EventsRoutes.add(to: &api, events: events, webhooks: webhooks)
+            PaymentsRoutes.add(to: &api, payments: payments)
         }
         return routes.build(requiringAuthenticationUnder: "/v1")
     }
@@ -254,6 +258,7 @@ public final class Application: Sendable {
             group.addTask { [self] in await webhookDispatcher.run { self.prepared.load(ordering: .acquiring) } }
             group.addTask { [self] in await lifecycleScheduler.run { self.prepared.load(ordering: .acquiring) } }
             group.addTask { [self] in await bankHealth.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { await self.payments.runReconciler { [self] in prepared.load(ordering: .acquiring) } }
         }
     }
 

@@ -240,6 +240,8 @@ import Testing
                 .ei, .post, root + "/payment-requests/\(id)/o-confirmation", token: psuToken, keyId: c.kid,
                 body: Array("{}".utf8)))
         #expect(confirm.status == 200, "\(confirm.text)")
+        // Pending validation by the bank at Euro-Information (docs/protocol.md §4.7); executed on the next read.
+        #expect(confirm.json?["paymentRequest"]?["paymentInformationStatus"]?.stringValue == "PDNG")
         let get = try await h.send(
             h.signed(.ei, .get, root + "/payment-requests/" + id, token: pispToken, keyId: c.kid))
         #expect(get.json?["paymentRequest"]?["paymentInformationStatus"]?.stringValue == "ACSC")

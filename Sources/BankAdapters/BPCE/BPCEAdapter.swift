@@ -12,7 +12,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; 204 / `NAAC` on lists give empty lists, `NIMP` → `.notImplemented`, 429 / `TMRQ` →
 /// `.rateLimited`.
-public struct BPCEAdapter: STETAdapter {
+public struct BPCEAdapter: STETAdapter, PaymentAdapter {
     public var provider: Provider { .bpce }
     /// The `client_id` of the registration-token call [S].
     public static let registrationClientID = "PSD2_TPPRegister"

@@ -11,7 +11,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; registration calls classify 401/403 as `.unauthorized`, 400 as `.rejected` with the
 /// bank's `error`/`error_description`.
-public struct EuroInformationAdapter: STETAdapter {
+public struct EuroInformationAdapter: STETAdapter, PaymentAdapter {
     public var provider: Provider { .euroInformation }
     let dependencies: AdapterDependencies
 

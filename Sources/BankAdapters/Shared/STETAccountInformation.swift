@@ -16,12 +16,13 @@ struct STETAccountInformation: Sendable {
         apiRoot = try client.endpoints().apiRoot.trimmingSuffix("/")
     }
 
-    private var client: BankClient { caller.client }
+    var client: BankClient { caller.client }
     /// The API root's path, for path templates (`/stet/psd2/v1`).
     private var rootPath: String { (BankURL(apiRoot)?.target ?? "").trimmingSuffix("/") }
 
-    /// A PSD2 resource call: the customer's token, their PSU headers, signed with the PSD2 `keyId`.
-    private func resource(
+    /// A PSD2 resource call: the bearer token, the PSU headers, signed with the PSD2 `keyId` (shared with the
+    /// payment calls, `STETPaymentInitiation`).
+    func resource(
         _ url: String, method: String = "GET", template: String, token: Secret<String>, context: AdapterContext,
         body: [UInt8] = []
     ) throws -> BankCall {

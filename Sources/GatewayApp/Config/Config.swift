@@ -75,6 +75,20 @@ public struct Config: Sendable {
         public var bankCallTimeoutSeconds = 30.0
     }
 
+    /// Payments and idempotency keys (docs/payments.md).
+    public struct Payments: Sendable {
+        /// How long idempotency keys (and their stored answers) are kept; at least 24 h.
+        public var idempotencyRetentionSeconds = 86_400.0
+        /// Seconds between two passes of the payment reconciler (0 disables it).
+        public var reconcilerIntervalSeconds = 30.0
+        /// After this long a request still `in_flight` (or a payment still `submitting`) is taken to have died
+        /// with its process; set from the bank timeout (twice it, at least 60 s) unless configured. Shorter is safe
+        /// (a taken-over request finds the committed payment, never sends it again) but answers a live duplicate
+        /// request with the payment's current state rather than 409.
+        public var staleAfterSeconds = 120.0
+        public init() {}
+    }
+
     /// Outbound HTTPS to banks (CurlKit).
     public struct Outbound: Sendable {
         public var connectTimeoutSeconds = 5.0
@@ -113,6 +127,7 @@ public struct Config: Sendable {
     public var events = Events()
     public var database = Database()
     public var connections = Connections()
+    public var payments = Payments()
     public var logLevel: Logger.Level = .info
     /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
     public var masterKey: Secret<String>?
@@ -272,6 +287,14 @@ public struct Config: Sendable {
         bpceActivationCalendar.includesFrenchPublicHolidays = env.bool(
             "PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS", default: true)
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
+        payments.idempotencyRetentionSeconds = env.seconds(
+            "PASSERELLE_IDEMPOTENCY_RETENTION_SECONDS", default: payments.idempotencyRetentionSeconds,
+            in: 86_400...(30 * 86_400))
+        payments.reconcilerIntervalSeconds = env.seconds(
+            "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS", default: payments.reconcilerIntervalSeconds, in: 0...86_400)
+        payments.staleAfterSeconds = env.seconds(
+            "PASSERELLE_PAYMENT_STALE_AFTER_SECONDS", default: max(60, 2 * bankTimeoutSeconds),
+            in: 1...86_400)
         for environment in Environment.allCases {
             let name =
                 environment == .sandbox

@@ -37,8 +37,7 @@ struct ConnectionCreateBody: ValidatedBody {
     }
 }
 
-/// `POST /v1/connections/{id}/authorization` body.
-/// `POST /v1/connections/{id}/authorization` body: what the bank's redirect carried — a `code`, or an OAuth
+/// `POST /v1/connections/{id}/authorization` and `POST /v1/payments/{id}/authorization` body: what the bank's redirect carried — a `code`, or an OAuth
 /// `error` (RFC 6749 §4.1.2.1, the customer refused) with its optional `errorDescription` — and the `state`.
 struct ConnectionAuthorizationBody: ValidatedBody {
     var code: String?

@@ -101,7 +101,7 @@ public struct ConnectionService: Sendable {
 
     /// The registration a new connection uses: the one named, or the newest active one of the bank's provider
     /// (same brand for Euro-Information, any bank code for group-wide BPCE) in the environment.
-    private func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
+    func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
         let now = deps.now()
         let provider = request.bank.provider
         // Euro-Information clients are per brand; BPCE registrations are group-wide.
@@ -285,14 +285,7 @@ public struct ConnectionService: Sendable {
     /// with their budgets read in one query.
     /// - Throws: `.refusedFields` for a cursor of another listing or not issued here.
     func page(psuReference: String, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
-        var after: (Date, UUID)?
-        if let cursor {
-            let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
-            guard position.p == psuReference, let id = UUID(uuidString: position.i) else {
-                throw GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])
-            }
-            after = (Date(timeIntervalSince1970: position.t), id)
-        }
+        let after = try PSUListing.position(cursor, psuReference: psuReference)
         let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
         let usage = try await budget.usage(of: shown)
@@ -300,11 +293,7 @@ public struct ConnectionService: Sendable {
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(
             connections: views,
-            nextCursor: next.map {
-                OpaqueCursor.encode(
-                    ConnectionListCursor(
-                        p: psuReference, t: $0.createdAt.timeIntervalSince1970, i: $0.id.uuidString.lowercased()))
-            })
+            nextCursor: PSUListing.nextCursor(psuReference: psuReference, after: next.map { ($0.createdAt, $0.id) }))
     }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.

@@ -29,16 +29,9 @@ public enum ConnectionsRoutes {
             return response
         }
         routes.add(.get, "/v1/connections") { request, _ in
-            var rules = FieldRules()
-            let query = try request.queryParameters(allowed: ["psuReference", "cursor"], into: &rules)
-            if query["psuReference"] == nil { rules.fail("psuReference", "is required") }
-            rules.text(query["psuReference"], "psuReference", length: 1...200)
-            rules.text(query["cursor"], "cursor", length: 1...4096)
-            guard rules.issues.isEmpty, let reference = query["psuReference"] else {
-                throw GatewayError.validation(rules.issues)
-            }
+            let (reference, cursor) = try PSUListing.query(request)
             return JSONCoding.response(
-                200, try await connections.page(psuReference: reference, cursor: query["cursor"], pageSize: pageSize))
+                200, try await connections.page(psuReference: reference, cursor: cursor, pageSize: pageSize))
         }
         routes.add(.get, "/v1/connections/{connectionId}") { request, _ in
             JSONCoding.response(200, try await connections.view(try await connections.get(try connectionID(request))))
