@@ -58,7 +58,7 @@ import TestSupport
             let listed = try await second.request("GET", "/v1/registrations").json["registrations"] as? [[String: Any]] ?? []
             print(
                 "RegistrationCrashTests: clients at the bank \(clientsAtTheBank), registrations listed after the restart "
-                    + "\(listed.count) (\(listed.compactMap { $0["status"] as? String })); simulator \(counters.raw)")
+                    + "\(listed.count) (\(listed.compactMap { $0["status"] as? String }))")
             #expect(clientsAtTheBank == 1)
             #expect(listed.count == clientsAtTheBank, "a row for every client the bank holds")
             #expect(listed.first?["status"] as? String == "registering")
