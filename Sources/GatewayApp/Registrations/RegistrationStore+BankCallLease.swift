@@ -55,13 +55,28 @@ extension RegistrationStore {
             if locked != nil { try? await Self.bankCallLease.release(id, lease, db: db) }
             throw error
         }
-        try await db.withTransaction { tx in
-            guard try await Self.bankCallLease.read(id, on: tx)?.id == lease else {
-                throw GatewayError.conflict("the registration was changed by another call during the bank call; read it again")
+        // The bank has the change now: storing it is retried while the database is unavailable (three attempts in
+        // about a second). If it still fails, the row keeps the previous version and the caller gets the error; the
+        // bank's document is made whole again by the next successful change (each one sends the whole document).
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await db.withTransaction { tx in
+                    guard try await Self.bankCallLease.read(id, on: tx)?.id == lease else {
+                        throw GatewayError.conflict(
+                            "the registration was changed by another call during the bank call; read it again")
+                    }
+                    try await update(result, on: tx)
+                    try await Self.bankCallLease.write(id, nil, on: tx)
+                }
+                return result
+            } catch GatewayError.unavailable(_, _) where attempt < 3 {
+                try? await Task.sleep(for: .milliseconds(300 * attempt))
+            } catch {
+                try? await Self.bankCallLease.release(id, lease, db: db)
+                throw error
             }
-            try await update(result, on: tx)
-            try await Self.bankCallLease.write(id, nil, on: tx)
         }
-        return result
     }
 }

@@ -10,16 +10,11 @@ import TestSupport
 @Suite(.serialized) struct RegistrationCrashTests {
     @Test(.timeLimit(.minutes(2)))
     func killDuringTheBankCallLeavesTheRegistrationVisibleAfterARestart() async throws {
-        let cluster = try await ReplicaCluster.start(
+        try await ReplicaCluster.with(
             replicas: 1, simulatorEnvironment: [:],
-            gatewayEnvironment: ["PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS": "0"])
-        do {
+            gatewayEnvironment: ["PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS": "0"]) { cluster in
             try await Self.run(on: cluster)
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     static func run(on cluster: ReplicaCluster) async throws {
@@ -43,6 +38,14 @@ import TestSupport
         }
         await db.shutdown()
         try #require(intents == 1, "the intent is written before the bank is called")
+        // Kill once the bank has the request (it answers 2 s later).
+        var arrived = 0
+        for _ in 0..<100 where arrived == 0 {
+            let raw = try await cluster.counters().raw
+            arrived = ((try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])?["requests"] as? Int) ?? 0
+            if arrived == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        try #require(arrived == 1, "the registration call reached the bank")
         await first.process.kill()
         _ = await registering.value
         try await Task.sleep(for: .milliseconds(2500))  // the bank finishes the registration it was slowed in

@@ -259,6 +259,22 @@ final class ReplicaCluster: Sendable {
         return Gateway(process: process, port: port)
     }
 
+    /// Starts a cluster, runs `body` on it and always stops it.
+    static func with(
+        replicas: Int, simulatorEnvironment: [String: String], gatewayEnvironment: [String: String],
+        _ body: (ReplicaCluster) async throws -> Void
+    ) async throws {
+        let cluster = try await start(
+            replicas: replicas, simulatorEnvironment: simulatorEnvironment, gatewayEnvironment: gatewayEnvironment)
+        do {
+            try await body(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
     static func start(
         replicas: Int, simulatorEnvironment: [String: String], gatewayEnvironment: [String: String]
     ) async throws -> ReplicaCluster {
