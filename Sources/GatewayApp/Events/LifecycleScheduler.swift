@@ -131,6 +131,28 @@ final class LifecycleScheduler: Sendable {
                 "registration.activated:\(key):\(Int(activatesAt.timeIntervalSince1970))")
         }
 
+        // Changes to active registrations that the bank applies later (BPCE PATCH): their instant has come.
+        let changed = try await db.query("""
+            SELECT id, bank_id, (pending_change->>'activatesAt')::timestamptz AS activates_at,
+                   pending_change->'fields' AS fields
+            FROM registrations
+            WHERE status <> 'deleted' AND pending_change IS NOT NULL
+              AND (pending_change->>'activatesAt')::timestamptz <= \(at)
+            """)
+        for row in changed {
+            let id: UUID = try row.decode("id")
+            let activatesAt: Date = try row.decode("activates_at")
+            let fields: String = (try? row.decode("fields", as: String.self)) ?? "[]"
+            let key = id.uuidString.lowercased()
+            let data = [
+                "registrationId": key, "bank": try row.decode("bank_id", as: String.self), "status": "active",
+                "activatesAt": RFC3339.string(activatesAt), "change": fields,
+            ]
+            try await emit(
+                LifecycleEvent(.registrationActivated, resourceID: key, data: data),
+                "registration.activated:\(key):change:\(Int(activatesAt.timeIntervalSince1970))")
+        }
+
         // Gauges.
         for row in try await db.query("SELECT status, count(*)::int AS n FROM connections GROUP BY status") {
             connectionsByStatus.set(Double(try row.decode("n", as: Int.self)), ["status": try row.decode("status", as: String.self)])

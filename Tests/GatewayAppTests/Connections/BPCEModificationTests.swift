@@ -67,6 +67,12 @@ import TestSupport
             #expect(after.json["qsealCertificateId"] as? String == newQSeal)
             #expect(after.json["qwacCertificateId"] as? String == newQWAC)
             #expect((after.json["contact"] as? [String: Any])?["email"] as? String == "psd2-new@tpp.example")
+            // The time-based scan reports the change taking effect, once (docs/events.md).
+            try await h.app.lifecycleScheduler.scan()
+            try await h.app.lifecycleScheduler.scan()
+            let activated = try await h.request("GET", "/v1/events?types=registration.activated").json["events"] as? [[String: Any]] ?? []
+            let changes = activated.filter { ($0["data"] as? [String: String])?["change"] != nil }
+            #expect(changes.count == 1 && changes.first?["resourceId"] as? String == registration, "\(activated)")
             for id in [first, second] {
                 let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
                 #expect(accounts.status == 200, "after the change: \(accounts.text)")
