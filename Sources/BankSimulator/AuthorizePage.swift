@@ -73,11 +73,24 @@ extension BankSimulator {
             guard let payment, payment.bank == call.bank, payment.clientID == client.clientID else {
                 throw redirectError("invalid_request", "paymentRequestResourceId \(paymentID) unknown for this client")
             }
+            // Single-use approval: a payment is approved once, while it awaits its customer.
+            guard payment.status == "ACTC", !payment.confirmed else {
+                throw redirectError("invalid_request", "payment \(paymentID) is \(payment.status), not awaiting approval")
+            }
         }
         guard let personaName = q.queryValue("persona") else {
             return .text(200, pickerPage(call), contentType: "text/html; charset=utf-8")
         }
-        if personaName == "refuse" { throw redirectError("access_denied", "the PSU refused the authorization") }
+        if personaName == "refuse" {
+            if let paymentID {
+                // The customer refused the payment: the bank rejects it (reason CUST, requested by the customer).
+                store.state.withLock {
+                    $0.payments[paymentID]?.status = "RJCT"
+                    $0.payments[paymentID]?.statusReason = "CUST"
+                }
+            }
+            throw redirectError("access_denied", "the PSU refused the authorization")
+        }
         guard let persona = Persona.named(personaName) else { throw page(400, "unknown persona \(personaName)") }
         let code = issueCode(
             AuthorizationCode(

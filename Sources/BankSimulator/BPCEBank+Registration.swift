@@ -109,16 +109,15 @@ extension BPCEBank {
             let activeAt =
                 simulator.configuration.activationMode == .immediate
                 ? call.now
-                : ParisCalendar.bpceActivation(after: call.now, cutoff: simulator.configuration.activationCutoff)
+                : ParisCalendar.bpceActivation(
+                    after: call.now, cutoff: simulator.configuration.activationCutoff,
+                    extraHolidays: simulator.configuration.extraHolidays)
             var client: SimulatedClient
             if var c = existing {
-                if activeAt <= call.now {
-                    c.settings = settings
-                    c.pending = nil
-                } else {
-                    c.pending = (settings, activeAt)
-                }
-                c.qwacFingerprints.insert(qwac.sha256Base64URL)
+                // A modification takes effect at its activation time, keys and QWAC included: until then PSD2
+                // calls are checked against the settings and certificates in effect.
+                c.pending = PendingChange(settings: settings, activeAt: activeAt, qwacFingerprint: qwac.sha256Base64URL)
+                if activeAt <= call.now { c.applyPendingChange() }
                 client = c
             } else {
                 client = SimulatedClient(
@@ -135,6 +134,17 @@ extension BPCEBank {
                             || $0.pending?.settings.clientName == settings.clientName)
                 }) {
                     throw .oauth(400, "invalid_client_metadata", "client_name must be unique")
+                }
+                // "if a TPP requires a new profile (= new cliend_ID), it has to use another set of eIDAS
+                // certifciates" (seed bpce-89c3-registration-api, "Limits").
+                if existing == nil, let other = s.clients.values.first(where: { c in
+                    c.registry == Self.registry
+                        && (c.qwacFingerprints.contains(qwac.sha256Base64URL)
+                            || c.settings.keys.contains { $0.info.sha256Base64URL == settings.keys[0].info.sha256Base64URL })
+                }) {
+                    throw .oauth(
+                        400, "invalid_client_metadata",
+                        "these eIDAS certificates are already used by client \(other.clientID): a new client needs another set")
                 }
                 s.clients[stored.clientID] = stored
             }

@@ -10,8 +10,10 @@ import HTTPServerKit
 /// - `POST /__simulator/clock/advance?seconds=N` — move the simulator clock; `GET /__simulator/clock` reads it.
 /// - `POST /__simulator/refresh-tokens/expire?client_id=…[&persona=…]` (or `refresh_token=…`) — expire refresh tokens.
 /// - `POST /__simulator/registrations/activate?client_id=…` — make a pending BPCE registration active now.
-/// - `POST /__simulator/faults?bank=bpce:13807&fault=503[&count=N]` — inject faults into the next N requests of a
-///   bank (`*`, `cmcic`, `bpce`, `cmcic:<segment>`, `bpce:<codetab>`), or until `DELETE /__simulator/faults`.
+/// - `POST /__simulator/faults?bank=bpce:13807&fault=503[&count=N][&path=payment-requests][&method=POST]` — inject
+///   faults into the next N requests of a bank (`*`, `cmcic`, `bpce`, `cmcic:<segment>`, `bpce:<codetab>`), only
+///   those whose path contains `path` and whose method is `method` when given, or until `DELETE /__simulator/faults`.
+/// - the counters include `paymentsByInformationId` and `paymentsByEndToEndId` (payment requests accepted per id).
 extension BankSimulator {
     func introspection(_ request: HTTPRequest, rest: [String]) -> HTTPResponse {
         func json(_ status: Int, _ v: JSON) -> HTTPResponse { .json(status, v.bytes) }
@@ -36,6 +38,8 @@ extension BankSimulator {
                     ),
                     ("refreshesByClient", dict(c.refreshesByClient)),
                     ("refreshReuseAttempts", .number(Double(c.refreshReuseAttempts))),
+                    ("paymentsByInformationId", dict(c.paymentsByInformationId)),
+                    ("paymentsByEndToEndId", dict(c.paymentsByEndToEndId)),
                     (
                         "registrationsByClient",
                         .object(c.registrationsByClient.sorted { $0.key < $1.key }.map { ($0.key, dict($0.value)) })
@@ -92,10 +96,7 @@ extension BankSimulator {
             let found = store.state.withLock { s -> Bool in
                 guard var c = s.clients[id] else { return false }
                 c.activeAt = min(c.activeAt, now)
-                if let p = c.pending {
-                    c.settings = p.settings
-                    c.pending = nil
-                }
+                c.applyPendingChange()
                 s.clients[id] = c
                 return true
             }
@@ -109,7 +110,11 @@ extension BankSimulator {
                 guard let n = Int(c), n > 0 else { return .text(400, "count must be a positive integer") }
                 remaining = n
             }
-            store.state.withLock { $0.runtimeFaults[bank] = (faults, remaining) }
+            store.state.withLock {
+                $0.runtimeFaults[bank] = RuntimeFault(
+                    faults: faults, remaining: remaining, path: request.queryValue("path"),
+                    method: request.queryValue("method")?.uppercased())
+            }
             return HTTPResponse(status: 204)
         case (.delete, ["faults"]):
             store.state.withLock { $0.runtimeFaults = [:] }

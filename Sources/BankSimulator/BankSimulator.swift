@@ -65,6 +65,9 @@ public struct BankSimulator: HTTPHandler {
             var out: [SimulatorFault] = []
             for key in ["*", String(bank.prefix { $0 != ":" }), bank] {
                 guard var entry = s.runtimeFaults[key] else { continue }
+                // A fault limited to one kind of request (`path=`, `method=`) leaves the others alone.
+                if let path = entry.path, !request.path.contains(path) { continue }
+                if let method = entry.method, method != request.method.rawValue { continue }
                 out += entry.faults
                 if let n = entry.remaining {
                     entry.remaining = n - 1
@@ -98,10 +101,23 @@ public struct BankSimulator: HTTPHandler {
                     "<html><head><title>Erreur</title></head><body><h1>Service momentanément indisponible</h1></body></html>",
                     contentType: "text/html; charset=utf-8")
             case .tokenFailure, .expiredRefreshToken: break  // applied by the token endpoints
+            case .dropAfterCommit, .internalErrorAfterCommit, .latencyAfterCommit: break  // below
             }
         }
         let call = Call(request: request, context: context, bank: bank, now: clock.now(), faults: faults)
         var response = route(target, call)
+        // Faults after the request took effect: the bank committed (a payment exists), the client never learns it.
+        for fault in faults where fault.isAfterCommit {
+            context.logger.info(
+                "simulator fault after commit", metadata: ["request.id": context.requestID, "bank": bank])
+            switch fault {
+            case .dropAfterCommit: throw SimulatorDropConnection()
+            case .internalErrorAfterCommit:
+                return SimulatorRejection.stetResponse(500, "INTE", path: request.path, now: clock.now())
+            case .latencyAfterCommit(let ms): try await Task.sleep(for: .milliseconds(ms))
+            default: break
+            }
+        }
         if let id = request.headers["X-Request-ID"] { response.headers.set("X-Request-ID", id) }
         return response
     }

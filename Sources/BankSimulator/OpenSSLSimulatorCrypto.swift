@@ -22,8 +22,12 @@ public struct OpenSSLSimulatorCrypto: SimulatorCrypto {
         return SimulatorCertificateInfo(
             sha256Base64URL: c.x5tS256, organizationIdentifier: c.organizationIdentifier, subject: c.subject,
             notAfter: Int64(c.notAfter.timeIntervalSince1970), isRSA: c.publicKey.algorithm == .rsa,
-            isSignedWithRSASSAPSS: c.isRSASSAPSS)
+            isSignedWithRSASSAPSS: c.isRSASSAPSS, rsaModulus: c.publicKey.rsaModulus.map(Self.unsigned),
+            rsaExponent: c.publicKey.rsaExponent.map(Self.unsigned))
     }
+
+    /// `bytes` without leading zero octets.
+    static func unsigned(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.drop { $0 == 0 }) }
 
     public func verifyRSASHA256(message: [UInt8], signature: [UInt8], certificateDER: [UInt8]) -> Bool {
         guard let c = try? Certificate(der: certificateDER), c.publicKey.algorithm == .rsa else { return false }

@@ -53,7 +53,7 @@ struct STETResources {
                     throw call.stet(403, "NAAC", "no PUT /consents for \(rest[2]) of account \(account.resourceId)")
                 }
             }
-            try countUnattended(call, persona: p, account: account.resourceId, resource: rest[2])
+            try countUnattended(call, persona: p, account: account.iban, resource: rest[2])
             return rest[2] == "balances" ? balances(call, account: account) : try transactions(call, account: account)
         case (.get, 1, "trusted-beneficiaries"), (.get, 1, "trustedBeneficiaries"):
             let (_, p) = try aisp()
@@ -111,7 +111,8 @@ struct STETResources {
         simulator.store.state.withLock { $0.consents[consentKey(call, persona: persona)] } ?? ConsentRecord()
     }
 
-    /// BPCE: without `PSU-IP-Address`, at most N calls per 24 h per client × PSU × account × resource.
+    /// BPCE: without `PSU-IP-Address`, at most N requests per 24 h per client × PSU × account (its IBAN, the same
+    /// in every authorization) × resource; each request counts (every transactions page, every retry).
     func countUnattended(_ call: Call, persona: Persona, account: String, resource: String) throws(SimulatorRejection) {
         guard flavor.isBPCE, call.request.headers["PSU-IP-Address"] == nil else { return }
         let key = "\(flavor.bank)|\(flavor.client.clientID)|\(persona.id)|\(account)|\(resource)"

@@ -49,6 +49,9 @@ public struct SimulatorConfiguration: Sendable {
     /// is active the same day at 14:00 Paris time. The seed says "the 09:59 am deadline" (strict default, 09:59:00);
     /// 36000 (10:00) is the lenient reading GatewayCore's `ActivationCalendar` uses (docs/protocol.md §5.2).
     public var activationCutoff: Int64 = 9 * 3600 + 59 * 60
+    /// BPCE: days without activation besides weekends and French public holidays (`EXTRA_HOLIDAYS`, `YYYY-MM-DD`
+    /// separated by commas), as the gateway's `PASSERELLE_BPCE_EXTRA_HOLIDAYS`.
+    var extraHolidays: Set<ParisCalendar.CivilDate> = []
     public var trustedBeneficiariesMode = TrustedBeneficiariesMode.list
     public var rateLimitAnswer = RateLimitAnswer.tooManyRequests
     /// Unattended calls (no `PSU-IP-Address`) per 24 h per client × PSU × account × resource at BPCE.
@@ -141,6 +144,18 @@ public struct SimulatorConfiguration: Sendable {
             } else {
                 problems.append("PASSERELLE_SIMULATOR_ACTIVATION_CUTOFF must be HH:MM")
             }
+        }
+        if let v = value("EXTRA_HOLIDAYS") {
+            var days: Set<ParisCalendar.CivilDate> = []
+            for item in v.split(whereSeparator: { $0 == "," || $0 == " " }) {
+                let parts = item.split(separator: "-").compactMap { Int($0) }
+                if parts.count == 3, item.count == 10, (1...12).contains(parts[1]), (1...31).contains(parts[2]) {
+                    days.insert(ParisCalendar.CivilDate(year: parts[0], month: parts[1], day: parts[2]))
+                } else {
+                    problems.append("PASSERELLE_SIMULATOR_EXTRA_HOLIDAYS: \(item) is not a date YYYY-MM-DD")
+                }
+            }
+            extraHolidays = days
         }
         if let v = value("ONE_TIME_REFRESH_TOKENS") {
             switch v.lowercased() {

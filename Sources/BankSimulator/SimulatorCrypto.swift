@@ -12,11 +12,17 @@ public struct SimulatorCertificateInfo: Sendable, Equatable {
     public var isRSA: Bool
     /// True when the certificate itself is signed with RSASSA-PSS (refused by BPCE).
     public var isSignedWithRSASSAPSS: Bool
+    /// An RSA key's modulus and public exponent, big-endian without leading zero octets (what a JWK's `n` and `e`
+    /// encode, RFC 7518 §6.3.1).
+    public var rsaModulus: [UInt8]?
+    public var rsaExponent: [UInt8]?
 
     public init(
         sha256Base64URL: String, organizationIdentifier: String?, subject: String, notAfter: Int64, isRSA: Bool,
-        isSignedWithRSASSAPSS: Bool
+        isSignedWithRSASSAPSS: Bool, rsaModulus: [UInt8]? = nil, rsaExponent: [UInt8]? = nil
     ) {
+        self.rsaModulus = rsaModulus
+        self.rsaExponent = rsaExponent
         self.sha256Base64URL = sha256Base64URL
         self.organizationIdentifier = organizationIdentifier
         self.subject = subject

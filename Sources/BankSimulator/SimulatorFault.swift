@@ -15,6 +15,20 @@ public enum SimulatorFault: Sendable, Equatable {
     case tokenFailure
     /// `expired-refresh`: refresh grants fail as if the refresh token had expired.
     case expiredRefreshToken
+    /// `drop-after-commit`: handle the request (a payment is created), then close the connection without answering.
+    case dropAfterCommit
+    /// `500-after-commit`: handle the request, then answer 500 `INTE` instead of its answer.
+    case internalErrorAfterCommit
+    /// `latency-after-commit=<ms>`: handle the request, then wait before answering (beyond the client's deadline).
+    case latencyAfterCommit(milliseconds: Int)
+
+    /// Whether the fault applies once the request has been handled (its effects committed).
+    public var isAfterCommit: Bool {
+        switch self {
+        case .dropAfterCommit, .internalErrorAfterCommit, .latencyAfterCommit: true
+        default: false
+        }
+    }
 
     /// The header tests use to ask for a fault on one request.
     public static let headerName = "X-Simulator-Fault"
@@ -29,7 +43,13 @@ public enum SimulatorFault: Sendable, Equatable {
         case "drop": self = .drop
         case "token-failure": self = .tokenFailure
         case "expired-refresh": self = .expiredRefreshToken
+        case "drop-after-commit": self = .dropAfterCommit
+        case "500-after-commit": self = .internalErrorAfterCommit
         default:
+            if t.hasPrefix("latency-after-commit="), let ms = Int(t.dropFirst(21)), (0...60_000).contains(ms) {
+                self = .latencyAfterCommit(milliseconds: ms)
+                return
+            }
             guard t.hasPrefix("latency="), let ms = Int(t.dropFirst(8)), (0...60_000).contains(ms) else { return nil }
             self = .latency(milliseconds: ms)
         }

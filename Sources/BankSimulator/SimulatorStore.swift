@@ -28,12 +28,32 @@ struct SimulatedClient: Sendable {
     /// `cmcic:<segment>` or `bpce` (a BPCE registration is group-wide).
     var registry: String
     var settings: ClientSettings
-    /// BPCE: a change waiting for its activation time.
-    var pending: (settings: ClientSettings, activeAt: Int64)?
+    /// BPCE: a change waiting for its activation time, with the QWAC the change was made over (accepted for
+    /// PSD2 calls only from then: "data modifications will be automatically taken into account the next working
+    /// day @02:00 pm", seed `bpce-89c3-registration-api`).
+    var pending: PendingChange?
     var activeAt: Int64
     var qwacFingerprints: Set<String>
     var providerLegalID: String
     var subjectDN: String
+}
+
+/// A BPCE modification and the time it takes effect.
+struct PendingChange: Sendable {
+    var settings: ClientSettings
+    var activeAt: Int64
+    /// The SHA-256 (base64url) of the QWAC the `PUT` came over.
+    var qwacFingerprint: String
+}
+
+extension SimulatedClient {
+    /// Applies the pending change: its settings (keys included) replace the current ones, its QWAC is accepted.
+    mutating func applyPendingChange() {
+        guard let p = pending else { return }
+        settings = p.settings
+        qwacFingerprints.insert(p.qwacFingerprint)
+        pending = nil
+    }
 }
 
 /// Who a token was issued to and for what.
@@ -98,6 +118,8 @@ struct PaymentRecord: Sendable {
     var status: String
     var statusReason: String?
     var debtorName: String?
+    /// Set by the confirmation; the next read after it shows the payment executed (`ACSC`).
+    var confirmed = false
 }
 
 /// Counters shown by `/__simulator/counters`.
@@ -110,6 +132,19 @@ struct SimulatorCounters: Sendable {
     var refreshesByClient: [String: Int] = [:]
     var refreshReuseAttempts = 0
     var registrationsByClient: [String: [String: Int]] = [:]
+    /// Payment requests accepted (`POST /payment-requests` → 201), by `paymentInformationId` and by `endToEndId`:
+    /// a count above 1 is a duplicate payment.
+    var paymentsByInformationId: [String: Int] = [:]
+    var paymentsByEndToEndId: [String: Int] = [:]
+}
+
+/// Faults set through `/__simulator/faults`: for the next `remaining` requests (nil: until deleted) of a bank,
+/// optionally only those whose path contains `path` and whose method is `method`.
+struct RuntimeFault: Sendable {
+    var faults: [SimulatorFault]
+    var remaining: Int?
+    var path: String?
+    var method: String?
 }
 
 /// All simulator state, in memory, behind one lock (requests are short; nothing blocks while holding it).
@@ -124,7 +159,7 @@ final class SimulatorStore: Sendable {
         var payments: [String: PaymentRecord] = [:]
         var unattendedCalls: [String: [Int64]] = [:]
         /// Faults set through `/__simulator/faults`, per bank key, with how many requests they still apply to.
-        var runtimeFaults: [String: (faults: [SimulatorFault], remaining: Int?)] = [:]
+        var runtimeFaults: [String: RuntimeFault] = [:]
         var counters = SimulatorCounters()
     }
 
@@ -141,8 +176,7 @@ final class SimulatorStore: Sendable {
         state.withLock { s in
             guard var c = s.clients[id] else { return nil }
             if let p = c.pending, p.activeAt <= now {
-                c.settings = p.settings
-                c.pending = nil
+                c.applyPendingChange()
                 s.clients[id] = c
             }
             return c

@@ -154,6 +154,8 @@ extension CurlEasy {
                 configuredIdentity = .some(request.identity?.id)
             }
             try set(CURLOPT_URL, request.url)
+            // See `OutboundRequest.freshConnection`: no silent resend of an at-most-once call.
+            try set(CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0)
             try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(min(settings.connectTimeout, remaining).milliseconds)))
             try set(CURLOPT_TIMEOUT_MS, max(1, Int(remaining.milliseconds)))
             if !request.body.isEmpty {

@@ -189,7 +189,8 @@ public final class CurlTransport: HTTPTransport {
                 case .response(let response): final = .success(response)
                 case .failure(let error): final = .failure(error)
                 }
-                guard attempts <= configuration.retry.maxRetries, RetryPolicy.isIdempotent(request.method) else { break }
+                guard attempts <= configuration.retry.maxRetries, request.mayRetry, RetryPolicy.isIdempotent(request.method)
+                else { break }
                 let retryable: Bool
                 var askedDelay: Duration = .zero
                 switch final {

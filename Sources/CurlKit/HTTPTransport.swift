@@ -51,8 +51,16 @@ public struct OutboundRequest: Sendable {
     public var pathTemplate: String
     /// Names of the headers covered by the HTTP signature (for the audit record), lower-case.
     public var signedHeaderNames: [String]
+    /// Whether the transport may send an idempotent request again after a failure (`RetryPolicy`). `false` where
+    /// every request counts against a budget at the bank (a read without the customer present).
+    public var mayRetry = true
     /// The `X-Request-Id` of the API call this one serves (for the audit record), if any.
     public var inboundRequestID: String?
+    /// Send on a new connection (`CURLOPT_FRESH_CONNECT`), never on a pooled one. For a call that must reach the
+    /// bank at most once (a payment request): libcurl silently sends a request again, body included, when a
+    /// *reused* connection closes before any byte of the answer — after the bank may have acted on it
+    /// (docs/curl.md). On a fresh connection it does not.
+    public var freshConnection = false
 
     /// - Parameters:
     ///   - method: HTTP method.

@@ -26,6 +26,18 @@ public final class Application: Sendable {
     public let audit: PostgresAuditSink
     /// Connections, token lifecycle and account information.
     public let connectionServices: (connections: ConnectionService, accounts: AccountInformationService, tokens: TokenKeeper)
+    /// Lifecycle events: the feed, webhook endpoints, their delivery and the time-based events (docs/events.md).
+    let events: EventStore
+    public let webhooks: WebhookService
+    /// HTTPS to webhook receivers: its own transport (the receivers' trust anchors, no client certificate, no
+    /// bank audit rows).
+    let webhookTransport: CurlTransport
+    let webhookDispatcher: WebhookDispatcher
+    let lifecycleScheduler: LifecycleScheduler
+    /// Every bank call's outcome passes through it on its way to the audit log (`bank.unavailable` / `recovered`).
+    let bankHealth: BankHealthMonitor
+    /// Payment initiation and funds confirmation.
+    public let payments: PaymentService
     private let prepared = Atomic<Bool>(false)
     /// The event loops (`PASSERELLE_EVENT_LOOPS`): the HTTP server's connections, their `/v1` handlers and the
     /// bank transfers those make all run on them, so an API call stays on one thread from request to answer.
@@ -50,10 +62,14 @@ public final class Application: Sendable {
         self.catalog = config.catalog
         self.apiKeys = APIKeyStore(db: db, cacheTTL: config.database.recordCacheTTL)
         self.audit = PostgresAuditSink(db: db, logger: logger.labeled("passerelle.audit"))
+        let store = StoreDatabase(db)
+        self.bankHealth = BankHealthMonitor(
+            inner: audit, db: store, threshold: config.events.bankUnavailableAfterFailures,
+            logger: logger.labeled("passerelle.events"))
         var adapters = adapters
         if let makeAdapters {
             let transport = try CurlTransport(
-                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: audit,
+                configuration: Self.transportConfiguration(config), reactors: reactors, auditSink: bankHealth,
                 logger: logger.labeled("passerelle.outbound"))
             self.transport = transport
             adapters.merge(makeAdapters(transport)) { given, _ in given }
@@ -69,7 +85,7 @@ public final class Application: Sendable {
         let clients = BankClientFactory(catalog: catalog, certificates: certificates)
         // One registration store (and so one cache of registration rows) for the same reason.
         let recordCacheTTL = config.database.recordCacheTTL
-        let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL)
+        let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
         let adapterDirectory = AdapterDirectory(byProvider: adapters)
         self.registrations = RegistrationService(
             db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
@@ -86,6 +102,27 @@ public final class Application: Sendable {
             ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
             TokenKeeper(deps: connectionDeps)
         )
+        self.events = EventStore(db: store)
+        self.webhooks = WebhookService(db: store, vault: vault, now: now)
+        self.webhookTransport = try CurlTransport(
+            configuration: Self.webhookTransportConfiguration(config), reactors: reactors,
+            logger: logger.labeled("passerelle.webhooks"))
+        let e = config.events
+        self.webhookDispatcher = WebhookDispatcher(
+            db: store, vault: vault, transport: webhookTransport,
+            settings: .init(
+                pollInterval: .milliseconds(Int(e.webhookPollSeconds * 1000)),
+                timeout: .milliseconds(Int(e.webhookTimeoutSeconds * 1000)),
+                retryBase: .milliseconds(Int(e.webhookRetryBaseSeconds * 1000)), retryMax: .seconds(3600),
+                retryWindowSeconds: e.webhookRetryHours * 3600),
+            logger: logger.labeled("passerelle.webhooks"), metrics: metrics)
+        self.lifecycleScheduler = LifecycleScheduler(
+            db: store,
+            settings: .init(
+                scanInterval: .milliseconds(Int(e.scanSeconds * 1000)), reauthorizationNoticeDays: e.reauthorizationNoticeDays,
+                certificateNoticeDays: e.certificateNoticeDays),
+            now: now, logger: logger.labeled("passerelle.events"), metrics: metrics)
+        self.payments = PaymentService(deps: connectionDeps, settings: config.payments)
     }
 
     /// The background token refresher (part of `runBackground()`), until the task is cancelled.
@@ -134,6 +171,8 @@ public final class Application: Sendable {
             RegistrationsRoutes.add(to: &api, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
             ConnectionsRoutes.add(
                 to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
+            EventsRoutes.add(to: &api, events: events, webhooks: webhooks)
+            PaymentsRoutes.add(to: &api, payments: payments)
         }
         return routes.build(requiringAuthenticationUnder: "/v1")
     }
@@ -143,8 +182,10 @@ public final class Application: Sendable {
         let http = config.http
         var configuration = HTTPServer.Configuration(
             host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
-            maxConnections: http.maxConnections, headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
-            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)))
+            maxConnections: http.maxConnections, maxConnectionsPerPeer: http.maxConnectionsPerPeer,
+            headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
+            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)),
+            minBodyBytesPerSecond: http.minBodyBytesPerSecond)
         // API calls run on their connection's event loop (signing, the bank transfer and the answer on one thread;
         // database calls hop to PostgresKit's threads); health, readiness, metrics and the OpenAPI document run
         // on the shared pool, so they answer even while an event loop is busy signing.
@@ -155,12 +196,29 @@ public final class Application: Sendable {
             handler: makeHandler(), logger: logger.labeled("passerelle.http"), metrics: metrics, lifecycle: lifecycle)
     }
 
+    /// The operations listener (`PASSERELLE_OPS_PORT`): `/health`, `/ready` and `/metrics` only, on a reactor of its
+    /// own, sharing the API server's lifecycle (draining) and metrics. Nil when no port is configured. Probes reach
+    /// it whatever the API listener goes through: a full connection table, a flood from one peer, busy event
+    /// loops (docs/operations.md, "Failure modes").
+    public func makeOperationsServer() throws -> HTTPServer? {
+        guard let port = config.http.opsPort else { return nil }
+        var routes = Router.Builder()
+        OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
+        let configuration = HTTPServer.Configuration(
+            host: config.http.host, port: port, maxConnections: 64, maxConnectionsPerPeer: 16,
+            headerTimeout: .seconds(2), idleTimeout: .seconds(10), handlerTimeout: .seconds(5))
+        return try HTTPServer(
+            configuration: configuration, handler: routes.build(), logger: logger.labeled("passerelle.ops"),
+            metrics: metrics, lifecycle: lifecycle)
+    }
+
     /// The production adapters (Euro-Information, BPCE) over `transport`, with the application's clock.
-    public static func standardAdapters(now: @escaping @Sendable () -> Date = { Date() })
-        -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter]
-    {
+    public static func standardAdapters(
+        now: @escaping @Sendable () -> Date = { Date() }, activationCalendar: ActivationCalendar = ActivationCalendar()
+    ) -> @Sendable (any HTTPTransport) -> [Provider: any BankAdapter] {
         { transport in
-            let registry = AdapterRegistry.standard(dependencies: AdapterDependencies(transport: transport, now: now))
+            let registry = AdapterRegistry.standard(
+                dependencies: AdapterDependencies(transport: transport, now: now, activationCalendar: activationCalendar))
             var adapters: [Provider: any BankAdapter] = [:]
             for provider in registry.providers { adapters[provider] = registry[provider] }
             return adapters
@@ -180,12 +238,27 @@ public final class Application: Sendable {
         return c
     }
 
+    static func webhookTransportConfiguration(_ config: Config) -> CurlTransport.Configuration {
+        var c = CurlTransport.Configuration()
+        c.trustAnchors = config.events.webhookCAFile.map { .pemFile($0) } ?? .system
+        c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
+        c.maxResponseBytes = 64 << 10
+        c.retry = RetryPolicy(maxRetries: 0)  // the dispatcher retries, with its own backoff
+        c.proxyURL = config.outbound.proxy
+        c.userAgent = "Passerelle-Webhooks/\(PasserelleVersion.current)"
+        return c
+    }
+
     /// Work that runs beside the server until cancelled: the audit-log writer and the outbound metrics.
     public func runBackground() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.audit.run() }
             group.addTask { await self.publishOutboundMetrics() }
             group.addTask { await self.runTokenRefresher() }
+            group.addTask { [self] in await webhookDispatcher.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { [self] in await lifecycleScheduler.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { [self] in await bankHealth.run { self.prepared.load(ordering: .acquiring) } }
+            group.addTask { await self.payments.runReconciler { [self] in prepared.load(ordering: .acquiring) } }
         }
     }
 
@@ -213,6 +286,7 @@ public final class Application: Sendable {
     public func shutdown() async {
         await audit.flush()
         await transport?.shutdown()
+        await webhookTransport.shutdown()
         reactors.shutdown()
         await db.shutdown()
     }

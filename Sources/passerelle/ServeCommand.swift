@@ -14,9 +14,11 @@ enum ServeCommand {
         let logger = Logger(label: "passerelle", level: config.logLevel)
         let app: Application
         let server: HTTPServer
+        let opsServer: HTTPServer?
         do {
-            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters())
+            app = try Application(config: config, logger: logger, makeAdapters: Application.standardAdapters(activationCalendar: config.bpceActivationCalendar))
             server = try app.makeServer()
+            opsServer = try app.makeOperationsServer()
         } catch {
             logger.error("cannot start", metadata: ["error": "\(error)"])
             return 1
@@ -24,10 +26,11 @@ enum ServeCommand {
         app.metrics.counter(
             "passerelle_log_lines_dropped_total", help: "Log lines dropped because stdout did not keep up."
         ) { BufferedLogWriter.standardOutput.droppedLines }
-        logger.info(
-            "listening", metadata: ["http.host": config.http.host, "http.port": "\(server.boundPort)",
-                                    "version": PasserelleVersion.current])
-        enum Outcome: Sendable { case prepared(ok: Bool), serverStopped, backgroundStopped }
+        var listening = ["http.host": config.http.host, "http.port": "\(server.boundPort)",
+                         "version": PasserelleVersion.current]
+        if let opsServer { listening["ops.port"] = "\(opsServer.boundPort)" }
+        logger.info("listening", metadata: listening)
+        enum Outcome: Sendable { case prepared(ok: Bool), serverStopped, backgroundStopped, opsStopped }
         let failed = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
                 do {
@@ -46,6 +49,12 @@ enum ServeCommand {
                 await app.runBackground()
                 return .backgroundStopped
             }
+            if let opsServer {
+                group.addTask {
+                    await opsServer.run()  // cancelled (closed at once) when the API server has stopped
+                    return .opsStopped
+                }
+            }
             group.addTask {
                 await server.run(
                     untilSignals: [SIGTERM, SIGINT],
@@ -57,7 +66,7 @@ enum ServeCommand {
                 switch outcome {
                 case .prepared(let ok): failed = !ok
                 case .serverStopped: group.cancelAll()  // stops the background work and any start-up database wait
-                case .backgroundStopped: break
+                case .backgroundStopped, .opsStopped: break
                 }
             }
             return failed

@@ -88,6 +88,30 @@ import Testing
         #expect(RegistrationDocument.tree(put.body)?["software_version"] == nil)
     }
 
+    /// The seed promises a 201 for `PUT /register/{client_id}`, not a body: an answer without `client_id` (or
+    /// without any body) is a success for the registration we addressed, pending until the change's time.
+    @Test func anUpdateAnsweredWithoutClientIDIsASuccess() async throws {
+        let token = RecordingTransport.Answer.json(200, #"{"access_token":"REG","token_type":"Bearer"}"#)
+        for answer in [RecordingTransport.Answer.empty(201), .json(201, #"{"client_name":"TPP"}"#)] {
+            let transport = RecordingTransport([token, answer])
+            let adapter = BPCEAdapter(dependencies: Fixed.dependencies(transport))
+            let result = try await adapter.updateRegistration(
+                RegistrationReference(clientID: "c9"), with: TestBanks.registration,
+                client: try TestBanks.client(TestBanks.bpce, clientID: "c9"), context: Fixed.context())
+            #expect(result.clientID == "c9")
+            #expect(result.status == .pending)
+            #expect(result.activatesAt != nil)
+            #expect(result.keys.map(\.kid) == [TestBanks.registration.keyID])
+        }
+        // A body naming another client is not ours.
+        let transport = RecordingTransport([token, .json(201, #"{"client_id":"other"}"#)])
+        await #expect(throws: AdapterError.self) {
+            _ = try await BPCEAdapter(dependencies: Fixed.dependencies(transport)).updateRegistration(
+                RegistrationReference(clientID: "c9"), with: TestBanks.registration,
+                client: try TestBanks.client(TestBanks.bpce, clientID: "c9"), context: Fixed.context())
+        }
+    }
+
     @Test func readAndDeleteAreSignedWithADigestOfTheEmptyBody() async throws {
         let token = RecordingTransport.Answer.json(200, #"{"access_token":"REG","token_type":"Bearer"}"#)
         let transport = RecordingTransport([token, .json(200, #"{"client_id":"c9"}"#), token, .empty(204)])

@@ -39,10 +39,14 @@ import Testing
         #expect(request.signedHeaderNames.isEmpty)
         #expect(request.bankID == "cmcic:cic")
         #expect(request.pathTemplate == "/sandbox/cic/oauth2/registrations")
-        let der = try Certificate(pem: KAT.text("kat-rsa2048.crt")).base64DER
+        let certificate = try Certificate(pem: KAT.text("kat-rsa2048.crt"))
+        let der = certificate.base64DER
+        // RFC 7518 §6.3.1: n and e of the key; no kid (the bank generates it; RFC 7517 §4.5 makes it a string).
+        let jwk = try JWK(certificate: certificate)
+        let (n, e) = (try #require(jwk.n), try #require(jwk.e))
         #expect(
             request.bodyText
-                == #"{"client_name":"Passerelle Test","redirect_uris":["https://tpp.example/callback"],"token_endpoint_auth_method":"tls_client_auth","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"scope":"aisp","contacts":["psd2@tpp.example"],"jwks":{"keys":[{"kty":"RSA","kid":null,"x5c":["\#(der)"],"x5u":"https://tpp.example/certs/qseal.pem"}]}}"#
+                == #"{"client_name":"Passerelle Test","redirect_uris":["https://tpp.example/callback"],"token_endpoint_auth_method":"tls_client_auth","grant_types":["authorization_code","refresh_token"],"response_types":["code"],"scope":"aisp","contacts":["psd2@tpp.example"],"jwks":{"keys":[{"kty":"RSA","n":"\#(n)","e":"\#(e)","x5c":["\#(der)"],"x5u":"https://tpp.example/certs/qseal.pem"}]}}"#
         )
 
         #expect(result.clientID == "0123456789abcdef0123456789abcdef01234567")
@@ -56,16 +60,18 @@ import Testing
         #expect(result.requestBody == request.bodyText)
     }
 
-    @Test func rotationKeepsTheBankKeysAndAddsTheNewOneWithANullKid() async throws {
-        // The bank knows an old key (another certificate); the client now carries the KAT certificate.
+    @Test func rotationKeepsTheKeptUnexpiredKeysAndAddsTheNewOneWithoutKid() async throws {
+        // The bank knows an old key (another certificate), a retired one and an expired one; the client now
+        // carries the KAT certificate.
         let oldDER = try Certificate(pem: TestPKIFile.contents("qseal.crt")).base64DER
+        let expiredDER = try Certificate(pem: TestPKIFile.contents("server-expired.crt")).base64DER
         let current =
-            #"{"client_id":"c1","registration_client_uri":"https://ei.test/sandbox/cic/oauth2/registrations/c1","jwks":{"keys":[{"kid":"old-kid","kty":"RSA","x5c":["\#(oldDER)"]},{"kid":"dropped","kty":"RSA","x5c":["\#(oldDER)"]}]}}"#
+            #"{"client_id":"c1","registration_client_uri":"https://ei.test/sandbox/cic/oauth2/registrations/c1","jwks":{"keys":[{"kid":"old-kid","kty":"RSA","x5c":["\#(oldDER)"]},{"kid":"dropped","kty":"RSA","x5c":["\#(oldDER)"]},{"kid":"expired","kty":"RSA","x5c":["\#(expiredDER)"]}]}}"#
         let transport = RecordingTransport([.json(200, current), .json(200, try registrationAnswer(kid: "new-kid"))])
         let adapter = EuroInformationAdapter(dependencies: Fixed.dependencies(transport))
         let existing = RegistrationReference(
             clientID: "c1", registrationClientURI: "https://ei.test/sandbox/cic/oauth2/registrations/c1",
-            keys: [.init(kid: "old-kid", sha256Fingerprint: nil)])
+            keys: [.init(kid: "old-kid", sha256Fingerprint: nil), .init(kid: "expired", sha256Fingerprint: nil)])
         let result = try await adapter.updateRegistration(
             existing, with: TestBanks.registration, client: try TestBanks.client(TestBanks.ei), context: Fixed.context()
         )
@@ -76,7 +82,9 @@ import Testing
         let keys = try #require(RegistrationDocument.tree(put.body)?["jwks"]?["keys"]?.arrayValue)
         #expect(keys.count == 2)
         #expect(keys[0]["kid"]?.stringValue == "old-kid")
-        #expect(keys[1]["kid"]?.isNull == true)
+        #expect(keys[0]["n"]?.stringValue != nil && keys[0]["e"]?.stringValue != nil, "completed from x5c[0]")
+        #expect(keys[1]["kid"] == nil)
+        #expect(keys[1]["n"]?.stringValue == (try JWK(certificate: try Certificate(pem: KAT.text("kat-rsa2048.crt")))).n)
         #expect(RegistrationDocument.tree(put.body)?["client_id"]?.stringValue == "c1")
         #expect(result.keyID == "new-kid")
     }

@@ -151,6 +151,16 @@ import Testing
         #expect(again.json?["error_description"]?.stringValue == "client_name must be unique")
     }
 
+    /// Seed bpce-89c3-registration-api: "if a TPP requires a new profile (= new cliend_ID), it has to use another
+    /// set of eIDAS certifciates".
+    @Test func aNewClientNeedsAnotherSetOfCertificates() async throws {
+        let h = try SimulatorHarness()
+        #expect(try await h.bpceRegister().status == 201)
+        let again = try await h.bpceRegister(body: try h.bpceRegistrationBody(name: "Another client"))
+        #expect(again.status == 400)
+        #expect(again.json?["error_description"]?.stringValue?.contains("a new client needs another set") == true)
+    }
+
     @Test func strictActivationWaitsFor14hParisTime() async throws {
         // Wednesday 18 November 2026 at 11:00 Paris (after 09:59): active Thursday 19 at 14:00 Paris = 13:00 UTC.
         let start = ParisCalendar.days(from: .init(year: 2026, month: 11, day: 18)) * 86400 + 10 * 3600

@@ -136,15 +136,7 @@ import Testing
     @Test func keyIdMayBeTheRegisteredX5u() async throws {
         let h = try SimulatorHarness()
         var body = try h.eiRegistrationBody()
-        let key: JSON = .object([
-            ("kty", "RSA"), ("kid", .null), ("x5u", "https://tpp.example/qseal.pem"),
-            (
-                "x5c",
-                .array([
-                    .string(Base64Text.encode(try h.der("qseal.crt"))), .string(Base64Text.encode(try h.der("ca.crt"))),
-                ])
-            ),
-        ])
+        let key = try h.eiKey(x5u: "https://tpp.example/qseal.pem")
         body = body.setting("jwks", .object([("keys", .array([key]))]))
         let c = try await h.registerEI(body: body)
         let code = try await h.eiAuthorize(c)
@@ -210,28 +202,19 @@ import Testing
         }
         let qseal = Base64Text.encode(try h.der("qseal.crt"))
         let ca = Base64Text.encode(try h.der("ca.crt"))
-        #expect(try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal)]))])).status == 400)  // no chain
-        #expect(
-            try await attempt(.object([("kty", "EC"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 400)
-        #expect(
-            try await attempt(.object([("kty", "RSA"), ("x5c", .array(["not base64!", .string(ca)]))])).status == 400)
-        #expect(
-            try await attempt(
-                .object([("kty", "RSA"), ("kid", "mine"), ("x5c", .array([.string(qseal), .string(ca)]))])
-            ).status == 400)
-        let rogue = Base64Text.encode(try h.der("rogue-client.crt"))
-        let rogueCA = Base64Text.encode(try h.der("rogue-ca.crt"))
-        #expect(
-            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(rogue), .string(rogueCA)]))])).status
-                == 400)
-        #expect(
-            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: nil)
-                .status == 401)
-        #expect(
-            try await attempt(
-                .object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))]), cert: "noorgid.crt"
-            ).status == 401)
-        #expect(
-            try await attempt(.object([("kty", "RSA"), ("x5c", .array([.string(qseal), .string(ca)]))])).status == 201)
+        let good = try h.eiKey()
+        #expect(try await attempt(good.setting("x5c", .array([.string(qseal)]))).status == 400)  // no chain
+        #expect(try await attempt(good.setting("kty", "EC")).status == 400)
+        #expect(try await attempt(good.setting("x5c", .array(["not base64!", .string(ca)]))).status == 400)
+        #expect(try await attempt(good.setting("kid", "mine")).status == 400)
+        // RFC 7517 §4.5 / RFC 7518 §6.3.1: no null kid; n and e present and those of x5c[0].
+        #expect(try await attempt(good.setting("kid", .null)).status == 400)
+        #expect(try await attempt(good.setting("n", nil)).status == 400)
+        #expect(try await attempt(good.setting("e", nil)).status == 400)
+        #expect(try await attempt(good.setting("n", try h.eiKey(chain: ["qseal2.crt", "ca.crt"])["n"]!)).status == 400)
+        #expect(try await attempt(try h.eiKey(chain: ["rogue-client.crt", "rogue-ca.crt"])).status == 400)
+        #expect(try await attempt(good, cert: nil).status == 401)
+        #expect(try await attempt(good, cert: "noorgid.crt").status == 401)
+        #expect(try await attempt(good).status == 201)
     }
 }

@@ -27,26 +27,9 @@ import Testing
         let path = "/sandbox/cic/oauth2/registrations/" + c.clientID
         let get = try await h.send(h.request(.get, path))
         #expect(get.status == 200)
-        // Rotation: keep the old key with its kid, add the new one with kid null.
-        let oldKey: JSON = .object([
-            ("kty", "RSA"), ("kid", .string(c.kid)),
-            (
-                "x5c",
-                .array([
-                    .string(Base64Text.encode(try h.der("qseal.crt"))), .string(Base64Text.encode(try h.der("ca.crt"))),
-                ])
-            ),
-        ])
-        let newKey: JSON = .object([
-            ("kty", "RSA"), ("kid", .null),
-            (
-                "x5c",
-                .array([
-                    .string(Base64Text.encode(try h.der("qseal2.crt"))),
-                    .string(Base64Text.encode(try h.der("ca.crt"))),
-                ])
-            ),
-        ])
+        // Rotation: keep the old key with its kid, add the new one without kid.
+        let oldKey = try h.eiKey(kid: c.kid)
+        let newKey = try h.eiKey(chain: ["qseal2.crt", "ca.crt"])
         let body = try h.eiRegistrationBody().setting("jwks", .object([("keys", .array([oldKey, newKey]))]))
         let put = try await h.send(h.request(.put, path, body: body.bytes))
         #expect(put.status == 200)
@@ -257,6 +240,8 @@ import Testing
                 .ei, .post, root + "/payment-requests/\(id)/o-confirmation", token: psuToken, keyId: c.kid,
                 body: Array("{}".utf8)))
         #expect(confirm.status == 200, "\(confirm.text)")
+        // Pending validation by the bank at Euro-Information (docs/protocol.md §4.7); executed on the next read.
+        #expect(confirm.json?["paymentRequest"]?["paymentInformationStatus"]?.stringValue == "PDNG")
         let get = try await h.send(
             h.signed(.ei, .get, root + "/payment-requests/" + id, token: pispToken, keyId: c.kid))
         #expect(get.json?["paymentRequest"]?["paymentInformationStatus"]?.stringValue == "ACSC")

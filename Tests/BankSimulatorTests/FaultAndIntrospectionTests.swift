@@ -151,7 +151,7 @@ import Testing
             "PASSERELLE_SIMULATOR_ACCESS_TOKEN_SECONDS": "60", "PASSERELLE_SIMULATOR_DATE_SKEW_SECONDS": "30",
             "PASSERELLE_SIMULATOR_RATE_LIMIT_STATUS": "403", "PASSERELLE_SIMULATOR_TRUSTED_BENEFICIARIES": "501",
             "PASSERELLE_SIMULATOR_ONE_TIME_REFRESH_TOKENS": "true", "PASSERELLE_SIMULATOR_EI_API_VERSION": "v2.0",
-            "PASSERELLE_SIMULATOR_ACTIVATION_CUTOFF": "10:00",
+            "PASSERELLE_SIMULATOR_ACTIVATION_CUTOFF": "10:00", "PASSERELLE_SIMULATOR_EXTRA_HOLIDAYS": "2027-05-05,2027-12-24",
             "PASSERELLE_SIMULATOR_FAULTS": "bpce:13807=503;cmcic:cic=latency=200,html",
         ])
         #expect(c.port == 9443 && c.tlsCertificateFile == "/x/server.crt" && c.clientCAFile == "/x/ca.crt")
@@ -159,6 +159,9 @@ import Testing
         #expect(c.rateLimitAnswer == .forbiddenTMRQ && c.trustedBeneficiariesMode == .notImplemented)
         #expect(c.oneTimeRefreshTokens && c.euroInformationAPIVersions == ["v2.0"])
         #expect(c.activationCutoff == 36000)
+        #expect(
+            c.extraHolidays
+                == [.init(year: 2027, month: 5, day: 5), .init(year: 2027, month: 12, day: 24)])
         #expect(c.faults["bpce:13807"] == [.unavailable])
         #expect(c.faults["cmcic:cic"] == [.latency(milliseconds: 200), .htmlErrorPage])
     }
@@ -167,10 +170,10 @@ import Testing
         #expect {
             _ = try SimulatorConfiguration(environment: [
                 "PASSERELLE_SIMULATOR_PORT": "x", "PASSERELLE_SIMULATOR_ACTIVATION": "someday",
-                "PASSERELLE_SIMULATOR_FAULTS": "cic",
+                "PASSERELLE_SIMULATOR_FAULTS": "cic", "PASSERELLE_SIMULATOR_EXTRA_HOLIDAYS": "5 May",
             ])
         } throws: { error in
-            (error as? SimulatorConfiguration.Error)?.problems.count == 3
+            (error as? SimulatorConfiguration.Error)?.problems.count == 5
         }
     }
 }

@@ -85,9 +85,31 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
             sha256Base64URL: Base64Text.encodeURL(fingerprint), organizationIdentifier: orgID, subject: subject,
             notAfter: notAfter,
             isRSA: text.contains("rsaEncryption"),
-            isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"))
+            isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"),
+            rsaModulus: Self.modulus(text), rsaExponent: Self.exponent(text))
         cache.withLock { $0[der] = info }
         return info
+    }
+
+    /// The `Modulus:` block of `openssl x509 -text` (hex octets over several lines), without leading zeros.
+    static func modulus(_ text: String) -> [UInt8]? {
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let start = lines.firstIndex(of: "Modulus:") else { return nil }
+        var bytes: [UInt8] = []
+        for line in lines[(start + 1)...] {
+            let parts = line.split(separator: ":", omittingEmptySubsequences: true)
+            guard !parts.isEmpty, parts.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else { break }
+            bytes += parts.compactMap { UInt8($0, radix: 16) }
+        }
+        return Array(bytes.drop { $0 == 0 })
+    }
+
+    /// `Exponent: 65537 (0x10001)` as big-endian octets.
+    static func exponent(_ text: String) -> [UInt8]? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("Exponent: ") }),
+            let value = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) })
+        else { return nil }
+        return Array(withUnsafeBytes(of: value.bigEndian, Array.init).drop { $0 == 0 })
     }
 
     func verifyRSASHA256(message: [UInt8], signature: [UInt8], certificateDER: [UInt8]) -> Bool {

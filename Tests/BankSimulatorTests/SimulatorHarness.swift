@@ -153,16 +153,27 @@ final class SimulatorHarness: Sendable {
                 .object([
                     (
                         "keys",
-                        .array([
-                            .object([
-                                ("kty", "RSA"), ("kid", .null),
-                                ("x5c", .array(try chain.map { .string(Base64Text.encode(try der($0))) })),
-                            ])
-                        ])
+                        .array([try eiKey(chain: chain)])
                     )
                 ])
             ),
         ])
+    }
+
+    /// A Euro-Information JWK for the certificate chain `chain` (leaf first): `kty`, `kid` when given, `n` and
+    /// `e` of the leaf (RFC 7518 §6.3.1), `x5u` when given, the chain in `x5c`.
+    func eiKey(chain: [String] = ["qseal.crt", "ca.crt"], kid: String? = nil, x5u: String? = nil) throws -> JSON {
+        let ders = try chain.map { try der($0) }
+        let info = try crypto.certificateInfo(der: ders[0])
+        var members: [(String, JSON)] = [("kty", "RSA")]
+        if let kid { members.append(("kid", .string(kid))) }
+        members += [
+            ("n", .string(Base64Text.encodeURL(info.rsaModulus ?? []))),
+            ("e", .string(Base64Text.encodeURL(info.rsaExponent ?? []))),
+        ]
+        if let x5u { members.append(("x5u", .string(x5u))) }
+        members.append(("x5c", .array(ders.map { .string(Base64Text.encode($0)) })))
+        return .object(members)
     }
 
     func registerEI(segment: String = "cic", body: JSON? = nil) async throws -> EIClient {

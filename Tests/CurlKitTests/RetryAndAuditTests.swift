@@ -56,6 +56,22 @@ import TestSupport
         }
     }
 
+    /// A request that counts against a bank budget (an unattended read) is sent once, whatever the failure.
+    @Test func aGetThatMayNotBeRetriedIsSentOnce() async throws {
+        let server = try await TestTLSServer()
+        defer { server.stop() }
+        let transport = try Fixtures.transport()  // maxRetries 2
+        try await Fixtures.shuttingDown(transport) {
+            let identity = try Fixtures.identity()
+            var request = OutboundRequest.make(server.url("/status/503"), identity: identity)
+            request.mayRetry = false
+            #expect(try await transport.send(request).status == 503)
+            let check = try await transport.send(.make(server.url("/ok"), identity: identity))
+            #expect(try Fixtures.json(check)["requests"] as? Int == 2)  // the 503 once, then this GET
+        }
+        #expect(transport.countersSnapshot.retries == 0)
+    }
+
     @Test func a503AskingForMorePatienceThanTheBackoffIsNotRetried() async throws {
         let server = try await TestTLSServer()
         defer { server.stop() }

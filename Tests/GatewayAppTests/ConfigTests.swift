@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import Testing
 @testable import GatewayApp
@@ -172,6 +173,44 @@ import Testing
         #expect(chosen.bpceRegistrationBank[.production] == "13807")
         #expect(throws: ConfigError.self) {
             _ = try Config(environment: Self.base.merging(["PASSERELLE_BPCE_REGISTRATION_BANK_SANDBOX": "99999"]) { _, new in new })
+        }
+    }
+
+    @Test func euroInformationReauthorizationLifetimeIsConfigurable() throws {
+        #expect(try Config(environment: Self.base).connections.euroInformationReauthorizeDays == 180)
+        let set = try Config(environment: Self.base.merging(["PASSERELLE_EI_REAUTHORIZE_DAYS": "0"]) { _, n in n })
+        #expect(set.connections.euroInformationReauthorizeDays == 0)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(ConnectionService.configuredReauthorizeBy(provider: .euroInformation, authorizedAt: at, settings: set.connections) == nil)
+        #expect(
+            ConnectionService.configuredReauthorizeBy(
+                provider: .euroInformation, authorizedAt: at, settings: Config.Connections())
+                == at.addingTimeInterval(180 * 86_400))
+        #expect(ConnectionService.configuredReauthorizeBy(provider: .bpce, authorizedAt: at, settings: Config.Connections()) == nil)
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_EI_REAUTHORIZE_DAYS": "-1"]) { _, n in n })
+        }
+    }
+
+    /// BPCE's activation calendar: extra days off move an activation to the next working day.
+    @Test func bpceHolidaysAreConfigurable() throws {
+        // Tuesday 2027-05-04 at 10:00 Paris (after the cutoff): Wednesday 14:00 by default.
+        let submitted = RFC3339.date("2027-05-04T08:00:00Z")!
+        let standard = try Config(environment: Self.base).bpceActivationCalendar
+        #expect(standard.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-05T12:00:00Z"))
+        let closed = try Config(
+            environment: Self.base.merging(["PASSERELLE_BPCE_EXTRA_HOLIDAYS": "2027-05-05, 2027-12-24"]) { _, n in n }
+        ).bpceActivationCalendar
+        // Wednesday is closed, Thursday 6 May 2027 is Ascension: Friday.
+        #expect(closed.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-07T12:00:00Z"))
+        let noPublic = try Config(
+            environment: Self.base.merging([
+                "PASSERELLE_BPCE_EXTRA_HOLIDAYS": "2027-05-05", "PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS": "false",
+            ]) { _, n in n }
+        ).bpceActivationCalendar
+        #expect(noPublic.activatesAt(submittedAt: submitted) == RFC3339.date("2027-05-06T12:00:00Z"))
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_BPCE_EXTRA_HOLIDAYS": "5 May"]) { _, n in n })
         }
     }
 

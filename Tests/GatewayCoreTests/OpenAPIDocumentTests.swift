@@ -18,6 +18,11 @@ import Testing
         "GET /v1/connections/{connectionId}/accounts/{accountId}/transactions",
         "PUT /v1/connections/{connectionId}/consents", "GET /v1/connections/{connectionId}/trusted-beneficiaries",
         "GET /v1/connections/{connectionId}/identity",
+        "GET /v1/events", "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{webhookId}",
+        "DELETE /v1/webhooks/{webhookId}", "GET /v1/webhooks/{webhookId}/deliveries",
+        "POST /v1/payments", "GET /v1/payments", "GET /v1/payments/{paymentId}",
+        "POST /v1/payments/{paymentId}/authorization", "POST /v1/payments/{paymentId}/cancellation",
+        "POST /v1/funds-confirmations",
         "GET /health", "GET /ready", "GET /metrics", "GET /openapi.yaml",
         // Outside `/v1`: the public QSealC certificate URL banks may use as keyId / x5u.
         "GET /certificates/{file}",

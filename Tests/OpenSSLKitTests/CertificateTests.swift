@@ -25,7 +25,7 @@ import Testing
         #expect(
             qwac.psd2
                 == PSD2Attributes(
-                    roles: [.accountInformation, .paymentInitiation],
+                    roles: [.accountInformation, .paymentInitiation, .cardIssuing],
                     ncaName: "Autorite de Controle Prudentiel et de Resolution", ncaId: "FR-ACPR"))
         #expect(qwac.qcTypes == [.web])
         #expect(qwac.extendedKeyUsage.contains(ExtendedKeyUsage.clientAuth))
@@ -41,7 +41,7 @@ import Testing
     @Test func readsEIDASAttributesOfTheQSealC() throws {
         let qseal = try Certificate(pem: try Fixtures.pki("qseal.crt"))
         #expect(qseal.organizationIdentifier == "PSDFR-ACPR-12345")
-        #expect(qseal.psd2?.roles == [.accountInformation, .paymentInitiation])
+        #expect(qseal.psd2?.roles == [.accountInformation, .paymentInitiation, .cardIssuing])
         #expect(qseal.qcTypes == [.eseal])
         #expect(qseal.keyUsage == [.digitalSignature, .nonRepudiation])
         #expect(qseal.extendedKeyUsage.isEmpty)

@@ -149,12 +149,16 @@ import TestSupport
                 let before = try await db.query("SELECT pg_postmaster_start_time() AS t")[0].decode("t", as: Date.self)
 
                 try await cluster.restart()
+                let firstAfterRestart = ContinuousClock.now
                 let after = try await db.query("SELECT pg_postmaster_start_time() AS t")[0].decode("t", as: Date.self)
+                print("server restarted: the first statement after it succeeded in \(ContinuousClock.now - firstAfterRestart)")
                 #expect(after > before)
                 #expect(try await db.query("SELECT 1 AS n")[0].decode("n", as: Int.self) == 1)
 
                 try await cluster.stop()
+                let downStart = ContinuousClock.now
                 let error = try await #require(throws: DatabaseError.self) { try await db.query("SELECT 1") }
+                print("server stopped: a statement failed (\(error.code)) in \(ContinuousClock.now - downStart)")
                 #expect(error.isUnavailable)
                 await #expect(throws: DatabaseError.self) {
                     try await db.withTransaction { tx in try await tx.query("SELECT 1") }

@@ -21,3 +21,20 @@ public func bindLoopback(_ fd: Int32, listenBacklog: Int32? = nil) -> sockaddr_i
     }
     return bound == 0 ? address : nil
 }
+
+/// Connects `fd` to 127.0.0.1:`port`, from the loopback address `source` when given (any 127.0.0.0/8 address is
+/// local on Linux, so one test can play several peers).
+/// - Returns: 0, or the `errno` of the failed `bind` or `connect`.
+public func connectLoopback(_ fd: Int32, port: Int, from source: String? = nil) -> Int32 {
+    func withAddress(_ text: String, port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(text)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+    if let source, withAddress(source, port: 0, { bind(fd, $0, $1) }) != 0 { return errno }
+    return withAddress("127.0.0.1", port: port, { connect(fd, $0, $1) }) == 0 ? 0 : errno
+}

@@ -21,22 +21,14 @@ public final class RawClient: @unchecked Sendable {
     public private(set) var received: [UInt8] = []
     public private(set) var sawEOF = false
 
-    /// Connects to 127.0.0.1:`port`; throws when refused.
-    public init(port: Int, timeoutSeconds: Int = 5) throws {
+    /// Connects to 127.0.0.1:`port` from `source` (any 127.0.0.0/8 address is local on Linux, so tests can play
+    /// several peers); throws when refused.
+    public init(port: Int, source: String? = nil, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if rc != 0 {
+        let failure = connectLoopback(fd, port: port, from: source)
+        if failure != 0 {
             // No close here: a class whose stored properties are all set runs `deinit` when `init` throws.
-            let e = errno
-            throw ClientError(description: "connect failed: errno \(e)")
+            throw ClientError(description: "connect failed: errno \(failure)")
         }
         setTimeout(seconds: timeoutSeconds)
     }

@@ -1,6 +1,7 @@
 # Installs the Debian packages Passerelle needs, only those missing. Sourced by scripts/run and scripts/test.
 # Build: libpq-dev libcurl4-openssl-dev libssl-dev pkg-config. Run/test: postgresql (server), openssl (CLI for
-# the test PKI), curl, python3-venv (OpenAPI validation), procps; scripts/test adds docker-compose (compose file check).
+# the test PKI), curl, python3-venv (OpenAPI validation), procps; scripts/test adds docker-compose (compose file check)
+# and slowhttptest (slow and greedy client tests).
 passerelle_install_deps() {
     passerelle_install_packages libpq-dev libcurl4-openssl-dev libssl-dev pkg-config postgresql openssl curl \
         ca-certificates procps "$@"

@@ -12,7 +12,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; 204 / `NAAC` on lists give empty lists, `NIMP` → `.notImplemented`, 429 / `TMRQ` →
 /// `.rateLimited`.
-public struct BPCEAdapter: STETAdapter {
+public struct BPCEAdapter: STETAdapter, PaymentAdapter {
     public var provider: Provider { .bpce }
     /// The `client_id` of the registration-token call [S].
     public static let registrationClientID = "PSD2_TPPRegister"
@@ -39,7 +39,9 @@ public struct BPCEAdapter: STETAdapter {
             client: client, context: context)
     }
 
-    /// Signed `PUT /register/{client_id}` with the full document and the (possibly new) QSealC; `pending` again.
+    /// Signed `PUT /register/{client_id}` with the full document and the (possibly new) QSealC. The result is
+    /// `pending` with the `activatesAt` of the change (the service keeps the registration in effect until then); a
+    /// 201 without a body or without `client_id` is success (the seed promises only the status).
     public func updateRegistration(
         _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
         context: AdapterContext
@@ -49,7 +51,7 @@ public struct BPCEAdapter: STETAdapter {
         let keyID = registrationKeyID(client: client, request: request, clientID: existing.clientID)
         return try await send(
             "PUT", url: url, template: try registrationTemplate(client, id: true), body: body, keyID: keyID,
-            request: request, client: client, context: context)
+            request: request, client: client, context: context, knownClientID: existing.clientID)
     }
 
     /// Signed `GET /register/{client_id}`. The bank's document says nothing about activation: the result is
@@ -62,7 +64,9 @@ public struct BPCEAdapter: STETAdapter {
             template: try registrationTemplate(client, id: true), body: [],
             keyID: registrationKeyID(client: client, request: nil, clientID: existing.clientID), client: client,
             context: context)
-        return try result(response, sent: "", request: nil, client: client, status: .active, activatesAt: nil)
+        return try result(
+            response, sent: "", request: nil, client: client, status: .active, activatesAt: nil,
+            knownClientID: existing.clientID)
     }
 
     /// Signed `DELETE /register/{client_id}` (204).
@@ -166,21 +170,21 @@ public struct BPCEAdapter: STETAdapter {
 
     private func send(
         _ method: String, url: String, template: String, body: [UInt8], keyID: String, request: RegistrationRequest,
-        client: BankClient, context: AdapterContext
+        client: BankClient, context: AdapterContext, knownClientID: String? = nil
     ) async throws -> RegistrationResult {
         let response = try await call(
             method, url: url, template: template, body: body, keyID: keyID, client: client, context: context)
         let activatesAt = dependencies.activationCalendar.activatesAt(submittedAt: dependencies.now())
         return try result(
             response, sent: String(decoding: body, as: UTF8.self), request: request, client: client,
-            status: .pending, activatesAt: activatesAt)
+            status: .pending, activatesAt: activatesAt, knownClientID: knownClientID)
     }
 
     func result(
         _ response: OutboundResponse, sent: String, request: RegistrationRequest?, client: BankClient,
-        status: RegistrationStatus, activatesAt: Date?
+        status: RegistrationStatus, activatesAt: Date?, knownClientID: String? = nil
     ) throws -> RegistrationResult {
-        let (document, clientID) = try RegistrationDocument.parse(response.body)
+        let (document, clientID) = try RegistrationDocument.parse(response.body, knownClientID: knownClientID)
         var keys = RegistrationDocument.keys(of: document)
         if keys.isEmpty, let request {
             let fingerprint = try dependencies.credentials.certificate(client.qseal).fingerprint

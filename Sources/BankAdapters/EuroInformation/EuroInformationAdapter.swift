@@ -11,7 +11,7 @@ import OpenSSLKit
 ///
 /// Errors: see `BankAdapter`; registration calls classify 401/403 as `.unauthorized`, 400 as `.rejected` with the
 /// bank's `error`/`error_description`.
-public struct EuroInformationAdapter: STETAdapter {
+public struct EuroInformationAdapter: STETAdapter, PaymentAdapter {
     public var provider: Provider { .euroInformation }
     let dependencies: AdapterDependencies
 
@@ -20,7 +20,7 @@ public struct EuroInformationAdapter: STETAdapter {
 
     // MARK: - Registration
 
-    /// `POST …/oauth2/registrations` (mTLS, no signature) with the QSealC and its full chain in `x5c` and `kid: null`;
+    /// `POST …/oauth2/registrations` (mTLS, no signature) with the QSealC, its `n`/`e` and its full chain in `x5c`;
     /// the result holds the `client_id`, `registration_client_uri` and the bank's `kid` per key (matched by leaf
     /// fingerprint); `keyID` is the `kid` of the QSealC (or the `x5u` URL when the profile's `keyIdMode` is `x5u`).
     public func register(_ request: RegistrationRequest, client: BankClient, context: AdapterContext) async throws
@@ -34,8 +34,10 @@ public struct EuroInformationAdapter: STETAdapter {
     }
 
     /// `PUT <registration_client_uri>` with the full document. The keys come from the bank's current document
-    /// (`GET` first), restricted to the kids in `existing.keys` when given; the QSealC of `client` is added with
-    /// `kid: null` when the bank does not have it yet (rotation: old and new keys side by side).
+    /// (`GET` first): those whose `kid` is in `existing.keys` (the keys the service keeps; the others are retired)
+    /// and whose certificate has not expired — the bank refuses a document holding an expired one; the QSealC of
+    /// `client` is added without `kid` when the bank does not have it yet (rotation: old and new keys side by side;
+    /// docs/adapters.md "Euro-Information keys").
     public func updateRegistration(
         _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
         context: AdapterContext
@@ -47,9 +49,14 @@ public struct EuroInformationAdapter: STETAdapter {
                 accept: "application/json"),
             kind: .registration, context: context)
         let (document, _) = try RegistrationDocument.parse(current.body)
-        let wanted = Set(existing.keys.compactMap(\.kid))
-        var keys = (document["jwks"]?["keys"]?.arrayValue ?? []).filter { key in
-            wanted.isEmpty || key["kid"]?.stringValue.map(wanted.contains) == true
+        let kept = Set(existing.keys.compactMap(\.kid))
+        let now = dependencies.now()
+        var keys: [JSONNode] = (document["jwks"]?["keys"]?.arrayValue ?? []).compactMap { key in
+            guard let kid = key["kid"]?.stringValue, kept.contains(kid),
+                let leaf = key["x5c"]?.arrayValue?.first?.stringValue.flatMap(Base64.decode),
+                let certificate = try? Certificate(der: leaf), certificate.notAfter > now
+            else { return nil }
+            return Self.withKeyParameters(key, of: certificate)
         }
         let fingerprint = try dependencies.credentials.certificate(client.qseal).fingerprint
         let registered = RegistrationDocument.keys(of: .object([("jwks", .object([("keys", .array(keys))]))]))
@@ -104,12 +111,33 @@ public struct EuroInformationAdapter: STETAdapter {
         return id ? path + "/{clientId}" : path
     }
 
-    /// A new JWK for the QSealC of `client`: `kty`, `kid: null`, the full chain in `x5c`, `x5u` when configured.
+    /// `key` with `n` and `e` (RFC 7518 §6.3.1) of `certificate` when the bank's copy lacks them.
+    static func withKeyParameters(_ key: JSONNode, of certificate: Certificate) -> JSONNode {
+        guard case .object(var members) = key, key["n"] == nil || key["e"] == nil,
+            let jwk = try? JWK(certificate: certificate, chain: .none), let n = jwk.n, let e = jwk.e
+        else { return key }
+        members.removeAll { $0.key == "n" || $0.key == "e" }
+        let at = (members.firstIndex { $0.key == "x5c" }) ?? members.endIndex
+        members.insert(contentsOf: [("n", .string(n)), ("e", .string(e))], at: at)
+        return .object(members)
+    }
+
+    /// A new JWK for the QSealC of `client`: `kty`, `n` and `e` (RFC 7518 §6.3.1: required members of an RSA
+    /// public key), the full chain in `x5c`, `x5u` when configured. No `kid`: the bank generates it (a `kid` member
+    /// is a string, RFC 7517 §4.5, so not `null`).
     func newKey(_ request: RegistrationRequest, client: BankClient) throws -> JSONNode {
-        let chain = try dependencies.credentials.certificate(client.qseal).chain
-        var members: [(key: String, value: JSONNode)] = [
-            ("kty", "RSA"), ("kid", .null), ("x5c", .array(chain.map { .string($0.base64DER) })),
-        ]
+        let parsed = try dependencies.credentials.certificate(client.qseal)
+        let chain = parsed.chain
+        let jwk: JWK
+        do {
+            jwk = try JWK(certificate: parsed.leaf, chain: .none)
+        } catch {
+            throw AdapterError.notCallable(reason: "QSealC \(client.qseal.id): \(error)")
+        }
+        var members: [(key: String, value: JSONNode)] = [("kty", "RSA")]
+        if let n = jwk.n { members.append(("n", .string(n))) }
+        if let e = jwk.e { members.append(("e", .string(e))) }
+        members.append(("x5c", .array(chain.map { .string($0.base64DER) })))
         if let url = request.certificateURL { members.append(("x5u", .string(url))) }
         return .object(members)
     }

@@ -17,6 +17,24 @@ public enum STETOAuth {
         let language =
             request.language.flatMap { bank.languages.contains($0) ? $0 : nil } ?? bank.languages.first ?? "fr"
         let base = endpoints.authorize.replacingOccurrences(of: "{lang}", with: language)
+        return base + (base.contains("?") ? "&" : "?") + formEncode(authorizationQuery(request, bank: bank))
+    }
+
+    /// The customer's approval of a payment request (docs/protocol.md §2.7, §4.7): the bank's
+    /// `_links.consentApproval.href` as given, followed by the authorize parameters (`scope` from the request's
+    /// roles, PKCE where the bank supports it) that the href does not already carry.
+    public static func paymentApprovalURL(_ href: String, _ request: AuthorizationRequest, bank: BankProfile) -> String {
+        let present = Set(
+            (href.split(separator: "?", maxSplits: 1).dropFirst().first ?? "").split(separator: "&").map {
+                String($0.prefix { $0 != "=" })
+            })
+        let query = authorizationQuery(request, bank: bank).filter { !present.contains($0.0) }
+        guard !query.isEmpty else { return href }
+        return href + (href.contains("?") ? "&" : "?") + formEncode(query)
+    }
+
+    /// `response_type`, `client_id`, `redirect_uri`, `scope`, `state`, then PKCE S256 where supported.
+    static func authorizationQuery(_ request: AuthorizationRequest, bank: BankProfile) -> [(String, String)] {
         var query: [(String, String)] = [
             ("response_type", "code"), ("client_id", request.clientID), ("redirect_uri", request.redirectURI),
             ("scope", scope(for: request.roles, extendedHistory: request.extendedTransactionHistory, bank: bank)),
@@ -25,7 +43,7 @@ public enum STETOAuth {
         if bank.supportsPKCE, let challenge = request.codeChallenge {
             query += [("code_challenge", challenge), ("code_challenge_method", "S256")]
         }
-        return base + (base.contains("?") ? "&" : "?") + formEncode(query)
+        return query
     }
 
     /// The authorize `scope`: space-separated lowercase roles; `extended_transaction_history` follows `aisp` where the

@@ -29,6 +29,8 @@ struct BankCall: Sendable {
     var signing: Signing = .none
     /// The customer's `PSU-*` headers, forwarded and signed (resource calls).
     var psu = PSUContext()
+    /// The call must reach the bank at most once: sent on a new connection (`OutboundRequest.freshConnection`).
+    var atMostOnce = false
 }
 
 /// The one outbound request builder (pure but for the injected clock and request ids), for every bank call
@@ -92,6 +94,7 @@ struct BankCallBuilder: Sendable {
             identity: try dependencies.credentials.tlsIdentity(client.qwac), bankID: bank.id.description,
             pathTemplate: call.pathTemplate, signedHeaderNames: signedNames)
         outbound.inboundRequestID = context.requestID
+        outbound.freshConnection = call.atMostOnce
         return (outbound, signingString)
     }
 }

@@ -18,7 +18,10 @@ struct BankCaller: Sendable {
         _ request: BankCall, kind: STETErrorClassifier.CallKind, context: AdapterContext,
         passThrough: Set<Int> = []
     ) async throws -> OutboundResponse {
-        let (outbound, _) = try builder.build(request, context: context)
+        var (outbound, _) = try builder.build(request, context: context)
+        // A resource read without the customer present counts against the bank's unattended budget request by
+        // request: never sent twice behind the service's back (docs/adapters.md "Unattended budget").
+        if kind == .resource, !context.psu.isAttended { outbound.mayRetry = false }
         let outboundID = outbound.header("X-Request-ID") ?? "-"
         let response: OutboundResponse
         do {

@@ -35,10 +35,24 @@ enum RegistrationDocument {
     }
 
     /// Decodes a 2xx registration body.
-    /// - Throws: `AdapterError.invalidResponse` when it is not a JSON object with a `client_id`.
-    static func parse(_ body: [UInt8]) throws -> (document: JSONNode, clientID: String) {
+    /// - Parameter knownClientID: The `client_id` of an existing registration, for an update whose answer need not
+    ///   repeat it (BPCE promises a 201, not a body: docs/adapters.md "Modifications at BPCE"); an empty body is
+    ///   then an empty document.
+    /// - Throws: `AdapterError.invalidResponse` when it is not a JSON object with a `client_id` (or, for an update,
+    ///   when a `client_id` it gives is another one).
+    static func parse(_ body: [UInt8], knownClientID: String? = nil) throws -> (document: JSONNode, clientID: String) {
+        if let knownClientID, body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            return (.object([]), knownClientID)
+        }
         guard let document = tree(body), case .object = document else {
             throw AdapterError.invalidResponse(reason: "registration answer is not a JSON object")
+        }
+        if let knownClientID {
+            let answered = document["client_id"]?.stringValue ?? ""
+            guard answered.isEmpty || answered == knownClientID else {
+                throw AdapterError.invalidResponse(reason: "registration answer names another client_id")
+            }
+            return (document, knownClientID)
         }
         guard let clientID = document["client_id"]?.stringValue, !clientID.isEmpty else {
             throw AdapterError.invalidResponse(reason: "registration answer has no client_id")

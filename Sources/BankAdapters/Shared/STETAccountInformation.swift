@@ -16,12 +16,13 @@ struct STETAccountInformation: Sendable {
         apiRoot = try client.endpoints().apiRoot.trimmingSuffix("/")
     }
 
-    private var client: BankClient { caller.client }
+    var client: BankClient { caller.client }
     /// The API root's path, for path templates (`/stet/psd2/v1`).
     private var rootPath: String { (BankURL(apiRoot)?.target ?? "").trimmingSuffix("/") }
 
-    /// A PSD2 resource call: the customer's token, their PSU headers, signed with the PSD2 `keyId`.
-    private func resource(
+    /// A PSD2 resource call: the bearer token, the PSU headers, signed with the PSD2 `keyId` (shared with the
+    /// payment calls, `STETPaymentInitiation`).
+    func resource(
         _ url: String, method: String = "GET", template: String, token: Secret<String>, context: AdapterContext,
         body: [UInt8] = []
     ) throws -> BankCall {
@@ -31,13 +32,16 @@ struct STETAccountInformation: Sendable {
             signing: .sign(keyID: try Self.psd2KeyID(client)), psu: context.psu)
     }
 
-    /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list.
-    func accounts(token: Secret<String>, context: AdapterContext) async throws -> [Account] {
+    /// `GET /accounts`: 204, or `NAAC` (403/404), give an empty list; `connectedPsu` when the bank sends it.
+    func accounts(token: Secret<String>, context: AdapterContext) async throws -> AccountList {
         let request = try resource(apiRoot + "/accounts", template: "/accounts", token: token, context: context)
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
-            return try STETMapping.accounts(from: response.body, lenient: client.bank.lenientJSON)
+            let lenient = client.bank.lenientJSON
+            return AccountList(
+                try STETMapping.accounts(from: response.body, lenient: lenient),
+                connectedPSU: STETMapping.connectedPSU(fromAccounts: response.body, lenient: lenient))
         } catch AdapterError.noAccounts {
             return []
         }

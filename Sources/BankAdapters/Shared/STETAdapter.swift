@@ -35,7 +35,7 @@ extension STETAdapter {
     // MARK: - Account information
 
     public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> [Account]
+        -> AccountList
     {
         try await ais(client).accounts(token: accessToken, context: context)
     }

@@ -14,8 +14,14 @@ enum CertificatesRoutes {
             response.headers.set("Location", "/v1/certificates/\(stored.id.uuidString.lowercased())")
             return response
         }
-        routes.add(.get, "/v1/certificates") { _, _ in
-            let all = try await service.store.list()
+        routes.add(.get, "/v1/certificates") { request, _ in
+            // `expiringBefore`: the expiry forecast (docs/events.md), certificates whose notAfter comes before it.
+            var rules = FieldRules()
+            let query = try request.queryParameters(allowed: ["expiringBefore"], into: &rules)
+            let before = query["expiringBefore"].map(RFC3339.date)
+            if case .some(nil) = before { rules.fail("expiringBefore", "expected an RFC 3339 timestamp") }
+            guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
+            let all = try await service.store.list().filter { c in before.flatMap { $0 }.map { c.notAfter < $0 } ?? true }
             let usage = try await service.store.usage(of: all.map(\.id))
             return JSONCoding.response(200, CertificateList(certificates: all.map { CertificateDTO($0, usedBy: usage[$0.id] ?? []) }))
         }

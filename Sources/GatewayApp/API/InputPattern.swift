@@ -16,6 +16,14 @@ enum InputPattern: String, CaseIterable, Sendable {
     case psuIPPort = "^[0-9]{1,5}$"
     case psuHeaderText = "^[ -~]{1,512}$"
     case accountId = "^[A-Za-z0-9._~-]{1,64}$"
+    /// A positive amount as a decimal string: digits, at most two fraction digits, no sign or exponent.
+    case amount = "^[0-9]{1,12}(\\.[0-9]{1,2})?$"
+    /// ISO 9362 BIC: 8 or 11 characters.
+    case bic = "^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$"
+    /// The SEPA character set (EPC guidelines: Latin letters, digits, / - ? : ( ) . , ' + and space).
+    case sepaText = "^[A-Za-z0-9/?:().,'+ -]{1,140}$"
+    /// An ISO 20022 identifier in the SEPA set without spaces, at most 35 characters.
+    case sepaIdentifier = "^[A-Za-z0-9/?:().,'+-]{1,35}$"
     /// An OAuth error code (RFC 6749 §4.1.2.1: NQSCHAR, no quote or backslash), at most 100 characters.
     case oauthError = "^[ !#-\\[\\]-~]{1,100}$"
     case pemCertificate = "^[ \\t\\r\\n]*-----BEGIN CERTIFICATE-----"
@@ -37,6 +45,10 @@ enum InputPattern: String, CaseIterable, Sendable {
         case .psuIPPort: "expected a port number"
         case .psuHeaderText: "1 to 512 visible ASCII characters or spaces"
         case .accountId: "not an account id"
+        case .amount: "expected a decimal string such as 12.30 (no sign, at most two fraction digits)"
+        case .bic: "expected a BIC of 8 or 11 upper-case characters"
+        case .sepaText: "letters, digits, spaces and / - ? : ( ) . , ' + only (the SEPA character set)"
+        case .sepaIdentifier: "1 to 35 letters, digits and / - ? : ( ) . , ' + (no spaces)"
         case .oauthError: "expected an OAuth error code such as access_denied"
         case .pemCertificate: "expected a PEM certificate (-----BEGIN CERTIFICATE-----)"
         case .pemPrivateKey: "expected a PEM private key (-----BEGIN [RSA |ENCRYPTED ]PRIVATE KEY-----)"

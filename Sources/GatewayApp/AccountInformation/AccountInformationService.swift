@@ -30,13 +30,16 @@ public struct AccountInformationService: Sendable {
 
     /// The customer's accounts, with the connection's stable ids in `id` and `linkedAccount`.
     func accounts(connectionID: UUID, caller: Caller) async throws -> [Account] {
-        let accounts: [Account] = try await read(connectionID, accountID: nil, .accounts, caller: caller) {
-            adapter, token, client, context in
+        let accounts: AccountList = try await read(connectionID, accountKey: nil, .accounts, caller: caller) {
+            adapter, token, client, context, _ in
             do {
                 return try await adapter.accounts(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
                 return []
             }
+        }
+        if let name = accounts.connectedPSU, try await deps.store.find(connectionID)?.connectedPSU != name {
+            try await deps.store.setConnectedPSU(connectionID, name)
         }
         let keys = accounts.map { account in
             (key: Self.accountKey(account), resourceID: account.id)
@@ -55,12 +58,12 @@ public struct AccountInformationService: Sendable {
 
     /// The balances of account `accountID`.
     func balances(connectionID: UUID, accountID: String, caller: Caller) async throws -> [Balance] {
-        let resourceID = try await bankResourceID(connectionID, accountID)
-        return try await read(connectionID, accountID: accountID, .balances, caller: caller) {
-            adapter, token, client, context in
+        let account = try await bankAccount(connectionID, accountID)
+        return try await read(connectionID, accountKey: account.key, .balances, caller: caller) {
+            adapter, token, client, context, _ in
             do {
                 return try await adapter.balances(
-                    accountID: resourceID, accessToken: token, client: client, context: context)
+                    accountID: account.resourceID, accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
                 return try Self.nothingOrConsentRequired(
                     client, empty: [], missing: "this account's IBAN in balances")
@@ -75,8 +78,9 @@ public struct AccountInformationService: Sendable {
         var u: String
     }
 
-    /// One page of transactions: follows the bank's pages up to the configured cap, returns a cursor while more
-    /// remain.
+    /// One page of transactions: follows the bank's pages up to the configured cap — and, without the customer
+    /// present, only as many as the unattended budget allows (each page is a bank request) — and returns a cursor
+    /// while more remain.
     /// - Throws: `.validation` for a cursor of another connection or account.
     func transactions(
         connectionID: UUID, accountID: String, from: CalendarDate?, to: CalendarDate?, cursor: String?,
@@ -92,20 +96,24 @@ public struct AccountInformationService: Sendable {
             }
             request = .next(url: state.u)
         }
-        let resourceID = try await bankResourceID(connectionID, accountID)
+        let account = try await bankAccount(connectionID, accountID)
         let cap = deps.settings.transactionPagesPerCall
-        return try await read(connectionID, accountID: accountID, .transactions, caller: caller) {
-            adapter, token, client, context in
+        return try await read(connectionID, accountKey: account.key, .transactions, caller: caller) {
+            adapter, token, client, context, meter in
             var collected: [Transaction] = []
             var seen: Set<String> = []
             if case .next(let url) = request { seen.insert(url) }
             var next: TransactionPageRequest? = request
             var pages = 0
             while let page = next, pages < cap {
+                if pages > 0 {
+                    // The next page is another request: what the budget does not allow is left to the cursor.
+                    do { try await meter.charge() } catch GatewayError.budgetExhausted { break }
+                }
                 let result: TransactionPage
                 do {
                     result = try await adapter.transactions(
-                        accountID: resourceID, page: page, accessToken: token, client: client, context: context)
+                        accountID: account.resourceID, page: page, accessToken: token, client: client, context: context)
                 } catch AdapterError.noAccounts {
                     collected += try Self.nothingOrConsentRequired(
                         client, empty: [], missing: "this account's IBAN in transactions")
@@ -128,9 +136,9 @@ public struct AccountInformationService: Sendable {
     /// The customer's trusted beneficiaries (204/404 → empty; banks without the resource → 501).
     func trustedBeneficiaries(connectionID: UUID, caller: Caller) async throws -> [Beneficiary] {
         try await read(
-            connectionID, accountID: nil, .trustedBeneficiaries, caller: caller,
+            connectionID, accountKey: nil, .trustedBeneficiaries, caller: caller,
             requires: { ($0.supportsTrustedBeneficiaries, "trusted beneficiaries") }
-        ) { adapter, token, client, context in
+        ) { adapter, token, client, context, _ in
             do {
                 return try await adapter.trustedBeneficiaries(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts {
@@ -142,8 +150,8 @@ public struct AccountInformationService: Sendable {
     /// The connected customer's identity.
     func identity(connectionID: UUID, caller: Caller) async throws -> Identity {
         try await read(
-            connectionID, accountID: nil, .identity, caller: caller, requires: { ($0.supportsIdentity, "identity") }
-        ) { adapter, token, client, context in
+            connectionID, accountKey: nil, .identity, caller: caller, requires: { ($0.supportsIdentity, "identity") }
+        ) { adapter, token, client, context, _ in
             do {
                 return try await adapter.identity(accessToken: token, client: client, context: context)
             } catch AdapterError.noAccounts where client.bank.requiresPutConsents {
@@ -164,6 +172,7 @@ public struct AccountInformationService: Sendable {
     /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.
     func putConsents(connectionID: UUID, consents: ConsentRequest, caller: Caller) async throws {
         let connection = try await activeConnection(connectionID)
+        try await deps.store.markUsed(connection, now: deps.now())
         let client = try await deps.client(for: connection)
         guard client.bank.supportsPutConsents else { return }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
@@ -171,30 +180,56 @@ public struct AccountInformationService: Sendable {
         try await tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
+        try await deps.store.setConsents(connectionID, consents)
     }
 
     // MARK: - Shared read path
 
-    /// Loads the active connection, passes the unattended budget when the customer is absent, then runs `body`
-    /// with a valid token (refreshed once on a bank 401), translating bank errors. A feature the catalog says the
-    /// bank lacks (`requires`) is refused with 501 before anything is counted or called.
+    /// Charges bank requests of one read against the unattended budget; charges nothing when the customer is
+    /// present.
+    struct RequestMeter: Sendable {
+        let budget: UnattendedBudget
+        let key: UnattendedBudget.Key?
+
+        /// Counts one more bank request.
+        /// - Throws: `GatewayError.budgetExhausted` when the budget allows no more.
+        func charge() async throws {
+            if let key { try await budget.consume(key) }
+        }
+    }
+
+    /// Loads the active connection, charges the unattended budget when the customer is absent, then runs `body`
+    /// with a valid token (refreshed once on a bank 401), translating bank errors. The meter is charged for
+    /// `body`'s first request before any bank is called, and again when `body` runs again after a refresh (that is
+    /// another request at the bank); `body` charges it for any further request it makes (transactions pages). A
+    /// feature the catalog says the bank lacks (`requires`) is refused with 501 before anything is counted or
+    /// called.
     private func read<T: Sendable>(
-        _ connectionID: UUID, accountID: String?, _ resource: UnattendedBudget.Resource, caller: Caller,
+        _ connectionID: UUID, accountKey: String?, _ resource: UnattendedBudget.Resource, caller: Caller,
         requires: ((BankProfile) -> (Bool, String))? = nil,
-        _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext) async throws -> T
+        _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext, RequestMeter) async throws -> T
     ) async throws -> T {
         let connection = try await activeConnection(connectionID)
+        try await deps.store.markUsed(connection, now: deps.now())
         let client = try await deps.client(for: connection)
         if let (supported, feature) = requires?(client.bank), !supported {
             throw GatewayError.unsupportedByBank(bank: connection.bankID, feature: feature)
         }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
-        if !caller.psu.isAttended {
-            try await budget.consume(connectionID: connectionID, accountID: accountID, resource: resource)
-        }
+        let meter = RequestMeter(
+            budget: budget,
+            key: caller.psu.isAttended
+                ? nil
+                : UnattendedBudget.Key(
+                    bank: connection.bankID, psuReference: connection.psuReference, accountKey: accountKey ?? "",
+                    resource: resource))
+        try await meter.charge()
         let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        var runs = 0
         return try await tokens.withAccessToken(connection, client: client, context: context) { token in
-            try await body(adapter, token, client, context)
+            runs += 1
+            if runs > 1 { try await meter.charge() }
+            return try await body(adapter, token, client, context, meter)
         }
     }
 
@@ -206,16 +241,17 @@ public struct AccountInformationService: Sendable {
         return connection
     }
 
-    private func bankResourceID(_ connectionID: UUID, _ accountID: String) async throws -> String {
-        guard let resourceID = try await deps.store.bankResourceID(connectionID: connectionID, accountID: accountID)
-        else {
+    private func bankAccount(_ connectionID: UUID, _ accountID: String) async throws
+        -> (key: String, resourceID: String)
+    {
+        guard let account = try await deps.store.bankAccount(connectionID: connectionID, accountID: accountID) else {
             // Unknown to this connection (or accounts never listed): the same answer as a missing connection.
             if try await deps.store.find(connectionID) == nil {
                 throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())
             }
             throw GatewayError.notFound(resource: "account", id: accountID)
         }
-        return resourceID
+        return account
     }
 
     /// The stable identification an account id is derived from: IBAN, else masked PAN, else the bank's resourceId;

@@ -2,9 +2,12 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// The unattended-access budget (BPCE: 4 batch calls a day per PSU × account × method, docs/protocol.md §5.4): a read
-/// without `PSU-IP-Address` is counted per connection × account × resource over a rolling window in PostgreSQL,
-/// and the one past the limit is refused with 429 before the bank is called.
+/// The unattended-access budget, counted as the bank counts it (BPCE: 4 requests a day per TPP × bank × customer ×
+/// account × method without `PSU-IP-Address`, docs/protocol.md §5.4; docs/adapters.md "Unattended budget"): every
+/// bank request of a read without the customer present — each transactions page, each retry — is counted per
+/// bank × customer (the TPP's `psuReference`) × account (the stable account key of `connection_accounts`, derived
+/// from the IBAN, so the same in every authorization) × resource, over a rolling window in PostgreSQL, whatever the
+/// connection; the request past the limit is refused with 429 before the bank is called.
 ///
 /// Atomic across replicas: the count and the insert run in one transaction holding a transaction-scoped advisory
 /// lock on a hash of the key, so two replicas counting the same key are serialized.
@@ -20,6 +23,18 @@ struct UnattendedBudget: Sendable {
         case identity
     }
 
+    /// What one count is kept for.
+    struct Key: Sendable, Hashable {
+        var bank: BankID
+        /// The TPP's reference of the customer (`psuReference`), stable across the customer's connections.
+        var psuReference: String
+        /// `connection_accounts.account_key`, or empty for a connection-level resource.
+        var accountKey: String
+        var resource: Resource
+
+        var lockName: String { "unattended:\(bank)|\(psuReference)|\(accountKey)|\(resource.rawValue)" }
+    }
+
     /// One line of `unattendedBudget.used`.
     struct Usage: Sendable {
         var accountID: String?
@@ -28,25 +43,24 @@ struct UnattendedBudget: Sendable {
         var oldest: Date
     }
 
-    /// Counts one unattended read of `resource` (on `accountID`, or connection-wide when nil).
-    /// - Throws: `GatewayError.budgetExhausted` with the seconds until the oldest counted read leaves the window.
-    func consume(connectionID: UUID, accountID: String?, resource: Resource) async throws {
+    /// Counts one unattended bank request for `key`.
+    /// - Throws: `GatewayError.budgetExhausted` with the seconds until the oldest counted request leaves the window.
+    func consume(_ key: Key) async throws {
         let now = deps.now()
         let window = deps.settings.unattendedWindowSeconds
         let limit = deps.settings.unattendedLimit
         let since = now.addingTimeInterval(-window)
-        let account = accountID ?? ""
-        let lockKey = "unattended:\(connectionID.uuidString.lowercased()):\(account):\(resource.rawValue)"
+        let (bank, psu, account, resource) = (key.bank.description, key.psuReference, key.accountKey, key.resource.rawValue)
         let retryAfter: Int? = try await deps.db.withTransaction { tx in
-            _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lockKey), 0))")
+            _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key.lockName), 0))")
             _ = try await tx.execute("""
-                DELETE FROM unattended_reads WHERE connection_id = \(connectionID) AND account_key = \(account)
-                  AND resource = \(resource.rawValue) AND at <= \(since)
+                DELETE FROM unattended_requests WHERE bank_id = \(bank) AND psu_reference = \(psu)
+                  AND account_key = \(account) AND resource = \(resource) AND at <= \(since)
                 """)
             let rows = try await tx.query("""
-                SELECT count(*) AS n, min(at) AS oldest FROM unattended_reads
-                WHERE connection_id = \(connectionID) AND account_key = \(account) AND resource = \(resource.rawValue)
-                  AND at > \(since)
+                SELECT count(*) AS n, min(at) AS oldest FROM unattended_requests
+                WHERE bank_id = \(bank) AND psu_reference = \(psu) AND account_key = \(account)
+                  AND resource = \(resource) AND at > \(since)
                 """)
             let count: Int = try rows.first?.decode("n") ?? 0
             if count >= limit {
@@ -55,36 +69,41 @@ struct UnattendedBudget: Sendable {
                 return max(1, Int(freeAt.timeIntervalSince(now).rounded(.up)))
             }
             _ = try await tx.execute("""
-                INSERT INTO unattended_reads (connection_id, account_key, resource, at)
-                VALUES (\(connectionID), \(account), \(resource.rawValue), \(now))
+                INSERT INTO unattended_requests (bank_id, psu_reference, account_key, resource, at)
+                VALUES (\(bank), \(psu), \(account), \(resource), \(now))
                 """)
             return nil
         }
         if let retryAfter { throw GatewayError.budgetExhausted(retryAfter: retryAfter) }
     }
 
-    /// The connection's counted reads in the current window, per account and resource.
-    func usage(connectionID: UUID) async throws -> [Usage] {
-        try await usage(connectionIDs: [connectionID])[connectionID] ?? []
+    /// The counted requests in the current window of the connection's customer at its bank, per account of the
+    /// connection and resource.
+    func usage(of connection: ConnectionRecord) async throws -> [Usage] {
+        try await usage(of: [connection])[connection.id] ?? []
     }
 
     /// The usage of several connections in one query (a page of the connections list).
-    func usage(connectionIDs: [UUID]) async throws -> [UUID: [Usage]] {
-        guard !connectionIDs.isEmpty else { return [:] }
+    func usage(of connections: [ConnectionRecord]) async throws -> [UUID: [Usage]] {
+        guard !connections.isEmpty else { return [:] }
         let since = deps.now().addingTimeInterval(-deps.settings.unattendedWindowSeconds)
-        let ids = connectionIDs.map { $0.uuidString.lowercased() }
+        let ids = connections.map { $0.id.uuidString.lowercased() }
+        let banks = connections.map(\.bankID.description)
+        let psus = connections.map(\.psuReference)
         var result: [UUID: [Usage]] = [:]
         for row in try await deps.db.query("""
-            SELECT connection_id, account_key, resource, count(*) AS n, min(at) AS oldest FROM unattended_reads
-            WHERE connection_id = ANY(\(ids)::uuid[]) AND at > \(since)
-            GROUP BY connection_id, account_key, resource ORDER BY connection_id, account_key, resource
+            SELECT c.id AS connection_id, ca.account_id, u.resource, count(*) AS n, min(u.at) AS oldest
+            FROM unnest(\(ids)::uuid[], \(banks)::text[], \(psus)::text[]) AS c(id, bank_id, psu_reference)
+            JOIN unattended_requests u ON u.bank_id = c.bank_id AND u.psu_reference = c.psu_reference AND u.at > \(since)
+            LEFT JOIN connection_accounts ca ON ca.connection_id = c.id AND ca.account_key = u.account_key
+            WHERE u.account_key = '' OR ca.account_id IS NOT NULL
+            GROUP BY c.id, ca.account_id, u.resource ORDER BY c.id, ca.account_id NULLS FIRST, u.resource
             """)
         {
             let id: UUID = try row.decode("connection_id")
-            let account: String = try row.decode("account_key")
             result[id, default: []].append(
                 Usage(
-                    accountID: account.isEmpty ? nil : account, resource: try row.decode("resource"),
+                    accountID: try row.decode("account_id"), resource: try row.decode("resource"),
                     count: try row.decode("n"), oldest: try row.decode("oldest")))
         }
         return result

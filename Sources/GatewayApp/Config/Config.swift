@@ -14,6 +14,13 @@ public struct Config: Sendable {
         /// Seconds in-flight requests get to finish after SIGTERM.
         public var shutdownGraceSeconds = 20.0
         public var maxConnections = 1024
+        /// Connections one client address may hold at once (0: no limit); beyond it 503 and close.
+        public var maxConnectionsPerPeer = 256
+        /// Slowest average rate a request body may arrive at once 5 s have passed (0: none); then 408 and close.
+        public var minBodyBytesPerSecond = 1024
+        /// A second listener serving only `/health`, `/ready` and `/metrics` on its own thread, so probes answer
+        /// whatever the API listener goes through (floods, slow clients); nil: none (they stay on `port` too).
+        public var opsPort: Int?
         public var idleTimeoutSeconds = 60.0
         public var headerTimeoutSeconds = 10.0
         public var maxBodyBytes = 1 << 20
@@ -58,6 +65,11 @@ public struct Config: Sendable {
         public var refreshAheadSeconds = 300.0
         /// Seconds between two passes of the background refresher (0 disables it).
         public var refresherIntervalSeconds = 30.0
+        /// The background refresher renews only connections used (a bank read) or authorized within this window.
+        public var refreshRecentUseSeconds = 172_800.0
+        /// Also renews connections whose refresh token expires within this horizon, used or not (0: never; for a
+        /// bank whose refresh extends the refresh token's lifetime).
+        public var refreshKeepAliveSeconds = 0.0
         /// Unattended reads allowed per connection × account × resource in the rolling window.
         public var unattendedLimit = 4
         /// The rolling window of the unattended budget.
@@ -66,6 +78,24 @@ public struct Config: Sendable {
         public var transactionPagesPerCall = 10
         /// Deadline of one bank call (token exchange, refresh, one read); set from `bankTimeoutSeconds`.
         public var bankCallTimeoutSeconds = 30.0
+        /// Days after the customer's authorization by which a Euro-Information connection must be authorized again
+        /// (`reauthorizeBy`; the bank publishes no lifetime: 180 days is the longest an AIS access may go without
+        /// SCA, RTS (EU) 2018/389 Art. 10a as amended by (EU) 2022/2360). 0: not shown.
+        public var euroInformationReauthorizeDays = 180
+    }
+
+    /// Payments and idempotency keys (docs/payments.md).
+    public struct Payments: Sendable {
+        /// How long idempotency keys (and their stored answers) are kept; at least 24 h.
+        public var idempotencyRetentionSeconds = 86_400.0
+        /// Seconds between two passes of the payment reconciler (0 disables it).
+        public var reconcilerIntervalSeconds = 30.0
+        /// After this long a request still `in_flight` (or a payment still `submitting`) is taken to have died
+        /// with its process; set from the bank timeout (twice it, at least 60 s) unless configured. Shorter is safe
+        /// (a taken-over request finds the committed payment, never sends it again) but answers a live duplicate
+        /// request with the payment's current state rather than 409.
+        public var staleAfterSeconds = 120.0
+        public init() {}
     }
 
     /// Outbound HTTPS to banks (CurlKit).
@@ -79,10 +109,34 @@ public struct Config: Sendable {
         public var proxy: String?
     }
 
+    /// Lifecycle events and webhooks (docs/events.md).
+    public struct Events: Sendable {
+        /// How often each replica looks for time-based events (expiring certificates and consents, activations).
+        public var scanSeconds = 60.0
+        /// Days before `reauthorizeBy` at which `connection.reauthorization_due` is sent.
+        public var reauthorizationNoticeDays = [7, 1]
+        /// Days before a certificate's `notAfter` at which `certificate.expiring` is sent.
+        public var certificateNoticeDays = [30, 7, 1]
+        /// How often each replica looks for webhook deliveries to make.
+        public var webhookPollSeconds = 1.0
+        /// Deadline of one delivery.
+        public var webhookTimeoutSeconds = 10.0
+        /// First retry delay; doubles per attempt, at most one hour.
+        public var webhookRetryBaseSeconds = 5.0
+        /// A delivery not accepted this long after the event is marked failed.
+        public var webhookRetryHours = 24.0
+        /// Trust anchors for receivers' TLS certificates (PEM); the system's when unset.
+        public var webhookCAFile: String?
+        /// Bank calls failing in a row (transport error or 5xx) after which `bank.unavailable` is sent.
+        public var bankUnavailableAfterFailures = 5
+    }
+
     public var http = HTTP()
     public var outbound = Outbound()
+    public var events = Events()
     public var database = Database()
     public var connections = Connections()
+    public var payments = Payments()
     public var logLevel: Logger.Level = .info
     /// Base64 of 32 bytes, from `PASSERELLE_MASTER_KEY` or the file named by `PASSERELLE_MASTER_KEY_FILE`.
     public var masterKey: Secret<String>?
@@ -109,6 +163,9 @@ public struct Config: Sendable {
     /// Sandbox registrations a bank accepts as pending (BPCE: next working day 14:00 Paris) become active at once.
     /// For a local simulator that activates immediately (`scripts/run`); never for production registrations.
     public var sandboxActivationImmediate = false
+    /// BPCE's working-day calendar for activation times (docs/protocol.md §7.5): weekends, French public holidays
+    /// (`PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS`) and `PASSERELLE_BPCE_EXTRA_HOLIDAYS`.
+    public var bpceActivationCalendar = ActivationCalendar()
 
     public init() {}
 
@@ -130,6 +187,13 @@ public struct Config: Sendable {
         http.shutdownGraceSeconds = env.seconds(
             "PASSERELLE_SHUTDOWN_GRACE_SECONDS", default: http.shutdownGraceSeconds, in: 0...3600)
         http.maxConnections = env.int("PASSERELLE_HTTP_MAX_CONNECTIONS", default: http.maxConnections, in: 1...1_000_000)
+        http.maxConnectionsPerPeer = env.int(
+            "PASSERELLE_HTTP_MAX_CONNECTIONS_PER_PEER", default: http.maxConnectionsPerPeer, in: 0...1_000_000)
+        http.minBodyBytesPerSecond = env.int(
+            "PASSERELLE_HTTP_MIN_BODY_BYTES_PER_SECOND", default: http.minBodyBytesPerSecond, in: 0...(1 << 30))
+        if env.raw("PASSERELLE_OPS_PORT") != nil {
+            http.opsPort = env.int("PASSERELLE_OPS_PORT", default: 0, in: 0...65535)
+        }
         http.idleTimeoutSeconds = env.seconds(
             "PASSERELLE_HTTP_IDLE_TIMEOUT_SECONDS", default: http.idleTimeoutSeconds, in: 0.1...86400)
         http.headerTimeoutSeconds = env.seconds(
@@ -170,6 +234,14 @@ public struct Config: Sendable {
             "PASSERELLE_TOKEN_REFRESH_AHEAD_SECONDS", default: connections.refreshAheadSeconds, in: 0...86_400)
         connections.refresherIntervalSeconds = env.seconds(
             "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS", default: connections.refresherIntervalSeconds, in: 0...86_400)
+        connections.refreshRecentUseSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_RECENT_USE_SECONDS", default: connections.refreshRecentUseSeconds,
+            in: 0...(90 * 86_400))
+        connections.refreshKeepAliveSeconds = env.seconds(
+            "PASSERELLE_TOKEN_REFRESH_KEEPALIVE_SECONDS", default: connections.refreshKeepAliveSeconds,
+            in: 0...(365 * 86_400))
+        connections.euroInformationReauthorizeDays = env.int(
+            "PASSERELLE_EI_REAUTHORIZE_DAYS", default: connections.euroInformationReauthorizeDays, in: 0...3650)
         connections.unattendedLimit = env.int(
             "PASSERELLE_UNATTENDED_LIMIT", default: connections.unattendedLimit, in: 0...1000)
         connections.unattendedWindowSeconds = env.seconds(
@@ -222,7 +294,24 @@ public struct Config: Sendable {
         sandboxActivationImmediate =
             env.choice("PASSERELLE_SANDBOX_ACTIVATION", default: "bank-rule", allowed: ["bank-rule", "immediate"])
             == "immediate"
+        if let text = env.optionalString("PASSERELLE_BPCE_EXTRA_HOLIDAYS") {
+            do {
+                bpceActivationCalendar.extraHolidays = try ActivationCalendar.parseHolidays(text)
+            } catch {
+                env.report("PASSERELLE_BPCE_EXTRA_HOLIDAYS: dates YYYY-MM-DD separated by commas expected")
+            }
+        }
+        bpceActivationCalendar.includesFrenchPublicHolidays = env.bool(
+            "PASSERELLE_BPCE_FRENCH_PUBLIC_HOLIDAYS", default: true)
         bankTimeoutSeconds = env.seconds("PASSERELLE_BANK_TIMEOUT_SECONDS", default: bankTimeoutSeconds, in: 1...600)
+        payments.idempotencyRetentionSeconds = env.seconds(
+            "PASSERELLE_IDEMPOTENCY_RETENTION_SECONDS", default: payments.idempotencyRetentionSeconds,
+            in: 86_400...(30 * 86_400))
+        payments.reconcilerIntervalSeconds = env.seconds(
+            "PASSERELLE_PAYMENT_RECONCILER_INTERVAL_SECONDS", default: payments.reconcilerIntervalSeconds, in: 0...86_400)
+        payments.staleAfterSeconds = env.seconds(
+            "PASSERELLE_PAYMENT_STALE_AFTER_SECONDS", default: max(60, 2 * bankTimeoutSeconds),
+            in: 1...86_400)
         for environment in Environment.allCases {
             let name =
                 environment == .sandbox
@@ -233,6 +322,23 @@ public struct Config: Sendable {
             } else {
                 bpceRegistrationBank[environment] = code
             }
+        }
+        events.scanSeconds = env.seconds("PASSERELLE_EVENTS_SCAN_SECONDS", default: events.scanSeconds, in: 0.1...86_400)
+        events.reauthorizationNoticeDays = env.days(
+            "PASSERELLE_REAUTHORIZATION_NOTICE_DAYS", default: events.reauthorizationNoticeDays)
+        events.certificateNoticeDays = env.days("PASSERELLE_CERTIFICATE_NOTICE_DAYS", default: events.certificateNoticeDays)
+        events.webhookPollSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_POLL_SECONDS", default: events.webhookPollSeconds, in: 0.05...3600)
+        events.webhookTimeoutSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_TIMEOUT_SECONDS", default: events.webhookTimeoutSeconds, in: 0.5...120)
+        events.webhookRetryBaseSeconds = env.seconds(
+            "PASSERELLE_WEBHOOK_RETRY_BASE_SECONDS", default: events.webhookRetryBaseSeconds, in: 0.05...3600)
+        events.webhookRetryHours = env.seconds("PASSERELLE_WEBHOOK_RETRY_HOURS", default: events.webhookRetryHours, in: 0.001...720)
+        events.webhookCAFile = env.optionalString("PASSERELLE_WEBHOOK_CA_FILE")
+        events.bankUnavailableAfterFailures = env.int(
+            "PASSERELLE_BANK_UNAVAILABLE_AFTER_FAILURES", default: events.bankUnavailableAfterFailures, in: 1...10_000)
+        if let path = events.webhookCAFile, readFile(path) == nil {
+            env.report("PASSERELLE_WEBHOOK_CA_FILE: cannot read \(path)")
         }
         if let key = bootstrapAPIKey, !APIKeyStore.isWellFormed(key.reveal) {
             env.report("PASSERELLE_BOOTSTRAP_API_KEY: 16 to 200 visible ASCII characters (no spaces) expected")

@@ -1,3 +1,4 @@
+import Foundation
 import GatewayCore
 import GatewayLogging
 
@@ -88,4 +89,15 @@ public struct EnvironmentReader {
 
     /// Records a problem found by a caller's own validation.
     public mutating func report(_ problem: String) { problems.append(problem) }
+
+    /// A comma-separated list of whole days (each 1…3650), e.g. `30,7,1`.
+    public mutating func days(_ name: String, default value: [Int]) -> [Int] {
+        guard let text = raw(name) else { return value }
+        let days = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !days.isEmpty, days.allSatisfy({ $0.map { (1...3650).contains($0) } ?? false }) else {
+            report("\(name): expected comma-separated whole days between 1 and 3650, got \"\(text)\"")
+            return value
+        }
+        return days.compactMap { $0 }
+    }
 }

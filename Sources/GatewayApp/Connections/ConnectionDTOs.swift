@@ -37,8 +37,7 @@ struct ConnectionCreateBody: ValidatedBody {
     }
 }
 
-/// `POST /v1/connections/{id}/authorization` body.
-/// `POST /v1/connections/{id}/authorization` body: what the bank's redirect carried — a `code`, or an OAuth
+/// `POST /v1/connections/{id}/authorization` and `POST /v1/payments/{id}/authorization` body: what the bank's redirect carried — a `code`, or an OAuth
 /// `error` (RFC 6749 §4.1.2.1, the customer refused) with its optional `errorDescription` — and the `state`.
 struct ConnectionAuthorizationBody: ValidatedBody {
     var code: String?
@@ -90,6 +89,10 @@ struct ConnectionView: Encodable {
     var authorizedAt: Date?
     /// When `refused`: the bank's OAuth error and description, as it redirected back (sanitized).
     var authorizationError: String?
+    /// The customer's name as the bank gives it (BPCE `connectedPsu`), once the accounts were listed.
+    var connectedPsu: String?
+    /// The last consent forwarded to the bank: the IBANs for balances and transactions, and the rest.
+    var consents: ConsentRequest?
     var unattendedBudget: Budget
     var createdAt: Date
     var updatedAt: Date
@@ -111,6 +114,8 @@ struct ConnectionView: Encodable {
         reauthorizeBy = r.reauthorizeBy
         authorizedAt = r.authorizedAt
         authorizationError = r.authorizationError
+        connectedPsu = r.connectedPSU
+        consents = r.consents
         let limit = settings.unattendedLimit
         unattendedBudget = Budget(
             limit: limit, windowSeconds: Int(settings.unattendedWindowSeconds),

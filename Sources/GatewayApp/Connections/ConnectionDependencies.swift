@@ -45,7 +45,11 @@ public struct ConnectionDependencies: Sendable {
     ) {
         self.db = StoreDatabase(db)
         self.store = ConnectionStore(db: db, cacheTTL: recordCacheTTL)
-        self.registrations = registrations ?? RegistrationStore(db: db, cacheTTL: recordCacheTTL)
+        if let registrations {
+            self.registrations = registrations
+        } else {
+            self.registrations = RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
+        }
         self.clients = clients
         self.vault = vault
         self.adapters = adapters

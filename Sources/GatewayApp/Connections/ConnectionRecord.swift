@@ -29,8 +29,26 @@ struct ConnectionRecord: Sendable {
     var nextRefreshAt: Date?
     /// `error: description` the bank redirected back with when the authorization was refused (sanitized).
     var authorizationError: String? = nil
+    /// The customer's name as the bank's accounts list gives it (STET `connectedPsu`, BPCE).
+    var connectedPSU: String? = nil
+    /// The last consent forwarded to the bank (`PUT /consents`, where the bank has one).
+    var consents: ConsentRequest? = nil
+    /// The last bank read through this connection (at most a minute off: see `ConnectionStore.markUsed`).
+    var lastUsedAt: Date? = nil
     var createdAt: Date
     var updatedAt: Date
+
+    /// The lifecycle event `kind` about this connection (docs/events.md), its state as it is now.
+    func event(_ kind: LifecycleEvent.Kind, reason: String? = nil, extra: [String: String] = [:]) -> LifecycleEvent {
+        var data = [
+            "connectionId": id.uuidString.lowercased(), "bank": bankID.description, "psuReference": psuReference,
+            "status": status.rawValue,
+        ]
+        if let reauthorizeBy { data["reauthorizeBy"] = RFC3339.string(reauthorizeBy) }
+        if let reason { data["reason"] = reason }
+        data.merge(extra) { _, new in new }
+        return LifecycleEvent(kind, resourceID: id.uuidString.lowercased(), data: data)
+    }
 
     /// The owner string sealing `column` of connection `id` (associated data of the envelope encryption).
     static func sealOwner(_ id: UUID, _ column: String) -> String {

@@ -101,7 +101,7 @@ public struct ConnectionService: Sendable {
 
     /// The registration a new connection uses: the one named, or the newest active one of the bank's provider
     /// (same brand for Euro-Information, any bank code for group-wide BPCE) in the environment.
-    private func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
+    func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
         let now = deps.now()
         let provider = request.bank.provider
         // Euro-Information clients are per brand; BPCE registrations are group-wide.
@@ -142,6 +142,13 @@ public struct ConnectionService: Sendable {
             "no active registration for \(request.bank) (\(provider)); register with POST /v1/registrations first")
     }
 
+    /// When the customer must authorize again where the bank gives no refresh lifetime: Euro-Information, after
+    /// `PASSERELLE_EI_REAUTHORIZE_DAYS` (docs/connections.md); nil elsewhere or when set to 0.
+    static func configuredReauthorizeBy(provider: Provider, authorizedAt: Date, settings: Config.Connections) -> Date? {
+        guard provider == .euroInformation, settings.euroInformationReauthorizeDays > 0 else { return nil }
+        return authorizedAt.addingTimeInterval(TimeInterval(settings.euroInformationReauthorizeDays) * 86_400)
+    }
+
     /// - Throws: `.conflict` for a registration that is pending (saying when it activates) or failed.
     static func requireUsable(_ registration: RegistrationRecord, now: Date) throws {
         switch registration.effectiveStatus(at: now) {
@@ -150,7 +157,7 @@ public struct ConnectionService: Sendable {
             let when = registration.activatesAt.map { " it activates at \(RFC3339.string($0))" } ?? ""
             throw GatewayError.conflict(
                 "registration \(registration.id.uuidString.lowercased()) is pending at the bank;\(when)")
-        case .failed, .deleted:
+        case .registering, .failed, .deleted:
             throw GatewayError.conflict(
                 "registration \(registration.id.uuidString.lowercased()) is \(registration.status)")
         }
@@ -179,6 +186,10 @@ public struct ConnectionService: Sendable {
             row.updatedAt = deps.now()
             change(&row)
             try await deps.store.update(row, on: tx)
+            if row.status == .refused {
+                try await EventOutbox.append(
+                    row.event(.connectionRefused, reason: row.authorizationError), at: row.updatedAt, on: tx)
+            }
             return row
         }
     }
@@ -245,10 +256,12 @@ public struct ConnectionService: Sendable {
             try tokens.store(withLifetime, in: &row, now: now)
             row.status = .active
             row.authorizedAt = now
-            row.reauthorizeBy = withLifetime.refreshExpiresAt
+            row.reauthorizeBy = withLifetime.refreshExpiresAt ?? Self.configuredReauthorizeBy(
+                provider: row.bankID.provider, authorizedAt: now, settings: deps.settings)
             row.pkceVerifierSealed = nil
             row.stateExpiresAt = nil
             try await deps.store.update(row, on: tx)
+            try await EventOutbox.append(row.event(.connectionAuthorized), at: now, on: tx)
             logger.info(
                 "connection authorized",
                 metadata: ["connection.id": id.uuidString.lowercased(), "bank": row.bankID.description])
@@ -271,7 +284,7 @@ public struct ConnectionService: Sendable {
     func view(_ record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
         -> ConnectionView
     {
-        let usage = try await budget.usage(connectionID: record.id)
+        let usage = try await budget.usage(of: record)
         return ConnectionView(
             record, usage: usage, settings: deps.settings, authorizationURL: authorizationURL, state: state)
     }
@@ -279,27 +292,27 @@ public struct ConnectionService: Sendable {
     /// One page of a customer's connections, newest first, after `cursor` (a `nextCursor` of this listing),
     /// with their budgets read in one query.
     /// - Throws: `.refusedFields` for a cursor of another listing or not issued here.
-    func page(psuReference: String, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
-        var after: (Date, UUID)?
-        if let cursor {
-            let position = try OpaqueCursor.decode(ConnectionListCursor.self, from: cursor)
-            guard position.p == psuReference, let id = UUID(uuidString: position.i) else {
-                throw GatewayError.refusedFields([FieldIssue(field: "cursor", message: "belongs to another listing")])
-            }
-            after = (Date(timeIntervalSince1970: position.t), id)
-        }
+    func page(psuReference: String?, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
+        // Every customer's listing has the reference "" in its cursors (a psuReference is never empty).
+        let after = try PSUListing.position(cursor, psuReference: psuReference ?? "")
         let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
-        let usage = try await budget.usage(connectionIDs: shown.map(\.id))
+        let usage = try await budget.usage(of: shown)
         let views = shown.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) }
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(
             connections: views,
-            nextCursor: next.map {
-                OpaqueCursor.encode(
-                    ConnectionListCursor(
-                        p: psuReference, t: $0.createdAt.timeIntervalSince1970, i: $0.id.uuidString.lowercased()))
-            })
+            nextCursor: PSUListing.nextCursor(psuReference: psuReference ?? "", after: next.map { ($0.createdAt, $0.id) }))
+    }
+
+    /// The active connections to reauthorize before `before`, soonest first, at most `limit` (no cursor: a forecast
+    /// is read again rather than paged).
+    func reauthorizationForecast(before: Date, psuReference: String?, limit: Int) async throws -> ConnectionListView {
+        let records = try await deps.store.dueForReauthorization(before: before, psuReference: psuReference, limit: limit)
+        let usage = try await budget.usage(of: records)
+        return ConnectionListView(
+            connections: records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) },
+            nextCursor: nil)
     }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.
@@ -317,6 +330,7 @@ public struct ConnectionService: Sendable {
             row.nextRefreshAt = nil
             row.updatedAt = deps.now()
             try await deps.store.update(row, on: tx)
+            try await EventOutbox.append(row.event(.connectionRevoked), at: row.updatedAt, on: tx)
         }
         logger.info("connection revoked", metadata: ["connection.id": id.uuidString.lowercased()])
     }

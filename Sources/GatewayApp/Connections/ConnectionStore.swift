@@ -17,8 +17,9 @@ struct ConnectionStore: Sendable {
     struct AccountMap: Sendable {
         var byKey: [String: (id: String, resourceID: String)] = [:]
 
-        func resourceID(ofAccount id: String) -> String? {
-            byKey.values.first { $0.id == id }?.resourceID
+        /// The bank's resourceId and the stable account key of account `id`.
+        func account(_ id: String) -> (key: String, resourceID: String)? {
+            byKey.first { $0.value.id == id }.map { ($0.key, $0.value.resourceID) }
         }
     }
 
@@ -29,11 +30,14 @@ struct ConnectionStore: Sendable {
         self.accountMaps = RecordCache(ttl: cacheTTL)
     }
 
+    /// The refresh lease of a connection (migration 0010; `TokenKeeper.refresh`).
+    static let refreshLease = RowLease.Columns(table: "connections", prefix: "refresh_lease")
+
     static let columnsSQL = Query(unsafeSQL: """
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
         state_expires_at, pkce_verifier_sealed, access_token_sealed, access_expires_at, refresh_token_sealed,
         refresh_expires_at, authorized_at, reauthorize_by, token_generation, last_refresh_error, next_refresh_at,
-        authorization_error, created_at, updated_at
+        authorization_error, connected_psu, consents::text AS consents, last_used_at, created_at, updated_at
         """)
 
     // MARK: - Connections
@@ -71,14 +75,25 @@ struct ConnectionStore: Sendable {
     }
 
     /// One page of a customer's connections, newest first, after the keyset `after` (created_at, id).
-    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
+    func list(psuReference: String?, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
         let afterDate = after?.0
         let afterID = after?.1
         return try await db.query("""
             SELECT \(Self.columnsSQL) FROM connections
-            WHERE psu_reference = \(psuReference)
+            WHERE (\(psuReference)::text IS NULL OR psu_reference = \(psuReference))
               AND (\(afterDate)::timestamptz IS NULL OR (created_at, id) < (\(afterDate), \(afterID)))
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """).map(Self.decode)
+    }
+
+    /// Active connections whose `reauthorizeBy` is before `before` (of one customer when `psuReference` is given),
+    /// soonest first: the forecast of `GET /v1/connections?reauthorizeBefore=` (docs/events.md).
+    func dueForReauthorization(before: Date, psuReference: String?, limit: Int) async throws -> [ConnectionRecord] {
+        try await db.query("""
+            SELECT \(Self.columnsSQL) FROM connections
+            WHERE status = 'active' AND reauthorize_by IS NOT NULL AND reauthorize_by < \(before)
+              AND (\(psuReference)::text IS NULL OR psu_reference = \(psuReference))
+            ORDER BY reauthorize_by, id LIMIT \(limit)
             """).map(Self.decode)
     }
 
@@ -97,14 +112,49 @@ struct ConnectionStore: Sendable {
             """)
     }
 
-    /// Active connections whose access token expires before `horizon` and whose back-off (if any) has passed.
-    func dueForRefresh(horizon: Date, now: Date, limit: Int) async throws -> [UUID] {
+    /// Records the customer's name the bank gave (`connectedPsu`) when it differs from the stored one.
+    func setConnectedPSU(_ id: UUID, _ name: String) async throws {
+        defer { rows.remove(id) }
+        _ = try await db.execute("""
+            UPDATE connections SET connected_psu = \(name), updated_at = now()
+            WHERE id = \(id) AND connected_psu IS DISTINCT FROM \(name)
+            """)
+    }
+
+    /// Records the consent the bank accepted.
+    func setConsents(_ id: UUID, _ consents: ConsentRequest) async throws {
+        defer { rows.remove(id) }
+        _ = try await db.execute("""
+            UPDATE connections SET consents = \(JSONText(JSONCoding.string(consents)))::jsonb, updated_at = now()
+            WHERE id = \(id)
+            """)
+    }
+
+    /// Active connections whose access token expires before `horizon`, whose back-off (if any) has passed, and
+    /// that will be needed: used (or authorized) since `usedSince`, or — when `keepAliveUntil` is given — whose
+    /// refresh token expires before it.
+    func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int) async throws
+        -> [UUID]
+    {
         try await db.query("""
             SELECT id FROM connections
             WHERE status = 'active' AND access_expires_at <= \(horizon)
               AND (next_refresh_at IS NULL OR next_refresh_at <= \(now))
+              AND (COALESCE(last_used_at, authorized_at) >= \(usedSince)
+                   OR (\(keepAliveUntil)::timestamptz IS NOT NULL AND refresh_expires_at <= \(keepAliveUntil)))
             ORDER BY access_expires_at LIMIT \(limit)
             """).map { try $0.decode("id", as: UUID.self) }
+    }
+
+    /// Records a bank read through connection `connection` at `now`, at most once a minute per connection (a
+    /// write per read would queue concurrent reads on the row).
+    func markUsed(_ connection: ConnectionRecord, now: Date) async throws {
+        if let last = connection.lastUsedAt, now.timeIntervalSince(last) < 60 { return }
+        defer { rows.remove(connection.id) }
+        _ = try await db.execute("""
+            UPDATE connections SET last_used_at = \(now)
+            WHERE id = \(connection.id) AND (last_used_at IS NULL OR last_used_at < \(now.addingTimeInterval(-60)))
+            """)
     }
 
     // MARK: - Stable account ids
@@ -144,12 +194,13 @@ struct ConnectionStore: Sendable {
         }
     }
 
-    /// The bank's current resourceId of account `accountID`, or nil when the connection has no such account.
-    func bankResourceID(connectionID: UUID, accountID: String) async throws -> String? {
-        if let hit = try await accountMap(connectionID).resourceID(ofAccount: accountID) { return hit }
+    /// The bank's current resourceId and the stable key (`account_key`) of account `accountID`, or nil when the
+    /// connection has no such account.
+    func bankAccount(connectionID: UUID, accountID: String) async throws -> (key: String, resourceID: String)? {
+        if let hit = try await accountMap(connectionID).account(accountID) { return hit }
         // Perhaps listed through another replica since this one cached the map.
         accountMaps.remove(connectionID)
-        return try await accountMap(connectionID).resourceID(ofAccount: accountID)
+        return try await accountMap(connectionID).account(accountID)
     }
 
     /// Every account id of the connection (cached, see `RecordCache`).
@@ -204,7 +255,11 @@ struct ConnectionStore: Sendable {
             refreshExpiresAt: try row.decode("refresh_expires_at"), authorizedAt: try row.decode("authorized_at"),
             reauthorizeBy: try row.decode("reauthorize_by"), tokenGeneration: try row.decode("token_generation"),
             lastRefreshError: try row.decode("last_refresh_error"), nextRefreshAt: try row.decode("next_refresh_at"),
-            authorizationError: try row.decode("authorization_error"), createdAt: try row.decode("created_at"),
+            authorizationError: try row.decode("authorization_error"), connectedPSU: try row.decode("connected_psu"),
+            consents: try (row.decode("consents", as: String?.self)).map {
+                try JSONCoding.decoder.decode(ConsentRequest.self, from: Array($0.utf8))
+            },
+            lastUsedAt: try row.decode("last_used_at"), createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"))
     }
 }

@@ -7,6 +7,8 @@ import HTTPServerKit
 /// `ConnectionService` / `AccountInformationService` method, and encode.
 public enum ConnectionsRoutes {
     static let pageSize = 50
+    /// Connections answered by a reauthorization forecast at most.
+    static let forecastLimit = 1000
 
     /// Adds every `/v1/connections…` route.
     public static func add(
@@ -30,15 +32,23 @@ public enum ConnectionsRoutes {
         }
         routes.add(.get, "/v1/connections") { request, _ in
             var rules = FieldRules()
-            let query = try request.queryParameters(allowed: ["psuReference", "cursor"], into: &rules)
-            if query["psuReference"] == nil { rules.fail("psuReference", "is required") }
+            let query = try request.queryParameters(allowed: ["psuReference", "cursor", "reauthorizeBefore"], into: &rules)
             rules.text(query["psuReference"], "psuReference", length: 1...200)
             rules.text(query["cursor"], "cursor", length: 1...4096)
-            guard rules.issues.isEmpty, let reference = query["psuReference"] else {
-                throw GatewayError.validation(rules.issues)
+            let before = query["reauthorizeBefore"].map(RFC3339.date)
+            if case .some(nil) = before { rules.fail("reauthorizeBefore", "expected an RFC 3339 timestamp") }
+            guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
+            // The reauthorization forecast: active connections due before a date, soonest first (docs/events.md).
+            if let before = before.flatMap({ $0 }) {
+                return JSONCoding.response(
+                    200,
+                    try await connections.reauthorizationForecast(
+                        before: before, psuReference: query["psuReference"], limit: forecastLimit))
             }
+            // One customer's connections, or everyone's without `psuReference`; newest first, in pages.
             return JSONCoding.response(
-                200, try await connections.page(psuReference: reference, cursor: query["cursor"], pageSize: pageSize))
+                200,
+                try await connections.page(psuReference: query["psuReference"], cursor: query["cursor"], pageSize: pageSize))
         }
         routes.add(.get, "/v1/connections/{connectionId}") { request, _ in
             JSONCoding.response(200, try await connections.view(try await connections.get(try connectionID(request))))

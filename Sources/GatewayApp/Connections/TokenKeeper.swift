@@ -6,10 +6,10 @@ import PostgresKit
 /// The token lifecycle of connections (docs/connections.md): hands a valid access token to each bank call,
 /// refreshing it first when it expires within the margin, and once more when the bank answers 401.
 ///
-/// Exactly one refresh per connection at a time across all replicas: a refresh happens only inside a transaction
-/// holding the connection's row lock (`SELECT … FOR UPDATE`), and the tokens are re-read after the lock is acquired,
-/// so a caller (task or replica) that waited finds the fresh token and uses it instead of refreshing again. New
-/// tokens are committed before anyone uses them. A refresh that fails for any reason other than a dead refresh token
+/// Exactly one refresh per connection at a time across all replicas: a refresh is claimed with a lease taken under
+/// the connection's row lock (`SELECT … FOR UPDATE`), after the tokens were re-read, so a caller (task or replica)
+/// that finds another's lease waits for it and uses the token it commits instead of refreshing again. The bank is
+/// called with no database connection or lock held (`refresh`). New tokens are committed before anyone uses them. A refresh that fails for any reason other than a dead refresh token
 /// keeps the connection and its tokens (the error goes to the caller; a later call or the background refresher
 /// retries). A dead refresh token, or a refresh lifetime that ran out, makes the connection
 /// `reauthorization_required`.
@@ -77,55 +77,169 @@ public struct TokenKeeper: Sendable {
         case replacing(generation: Int)
     }
 
-    /// What the locked transaction decided; errors are thrown only after it committed.
-    private enum Outcome: Sendable {
+    /// What the claiming transaction decided; errors are thrown only after it committed.
+    private enum Claim: Sendable {
         case token(Usable)
+        case failed(any Error)
+        /// Another caller (task or replica) holds an unexpired lease: look again after a moment.
+        case wait
+        /// This caller holds the lease; the row as it was when claimed.
+        case claimed(ConnectionRecord)
+    }
+
+    /// What the bank said to a claimed refresh.
+    private enum BankAnswer: Sendable {
+        case tokens(TokenSet)
         case failed(any Error)
     }
 
-    /// Refreshes connection `id` under its row lock, unless the re-read row shows it is no longer needed.
+    /// How long a claim on a refresh lasts: the bank call's deadline plus a margin for the two transactions
+    /// around it. A caller that died holding one (kill -9) delays the next refresh of that connection by this much
+    /// at most.
+    var leaseDuration: TimeInterval { deps.settings.bankCallTimeoutSeconds + 10 }
+
+    /// Refreshes connection `id`, unless the re-read row shows it is no longer needed, without holding a database
+    /// connection or a row lock during the bank call:
+    ///
+    /// 1. a short transaction locks the row, re-reads it, and takes the refresh lease (an id and an expiry) — or
+    ///    finds the token fresh now, or another caller's unexpired lease (then it looks again every 50 ms, holding
+    ///    nothing, and uses the token that caller commits);
+    /// 2. the bank is called with no transaction open;
+    /// 3. a second short transaction locks the row again and, only if the lease is still this caller's, stores the
+    ///    new tokens (or the failure) and releases the lease; its commit is retried when the database fails.
+    ///
+    /// One refresh per connection at a time across replicas, as with the row lock before (docs/race.md).
     /// - Throws: `GatewayError` (see `withAccessToken`).
     func refresh(_ id: UUID, client: BankClient, context: AdapterContext, mode: RefreshMode) async throws -> Usable {
-        let outcome: Outcome = try await deps.store.withLockedRow(id) { locked, tx in
+        let lease = RowLease(id: UUID(), until: .distantPast)
+        var claimed: ConnectionRecord?
+        while claimed == nil {
+            switch try await claim(id, lease: lease, mode: mode) {
+            case .token(let usable): return usable
+            case .failed(let error): throw error
+            case .wait: try await Task.sleep(for: .milliseconds(50))
+            case .claimed(let row): claimed = row
+            }
+        }
+        guard let row = claimed else { throw GatewayError.internal("refresh claim lost") }
+        let answer = await callBank(row, client: client, context: context)
+        return try await complete(id, lease: lease.id, answer: answer, context: context)
+    }
+
+    /// Step 1 of `refresh`: in one short transaction, decides whether a refresh is needed and takes the lease.
+    private func claim(_ id: UUID, lease: RowLease, mode: RefreshMode) async throws -> Claim {
+        try await deps.store.withLockedRow(id) { locked, tx in
             guard var row = locked else {
                 return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
             }
             do { try Self.requireActive(row) } catch { return .failed(error) }
             let now = deps.now()
             if let usable = try reusable(row, mode: mode, now: now) { return .token(usable) }
-
+            if let held = try await ConnectionStore.refreshLease.read(id, on: tx), held.id != lease.id, held.until > now {
+                return .wait
+            }
             // The refresh lifetime is over: the bank would refuse; the customer must authorize again.
             if let deadline = row.reauthorizeBy ?? row.refreshExpiresAt, deadline <= now {
                 try await markReauthorizationRequired(&row, reason: "refresh lifetime over", on: tx)
                 return .failed(Self.reauthorizationError(row.bankID, message: "refresh lifetime over"))
             }
-            guard let refreshSealed = row.refreshTokenSealed else {
+            guard row.refreshTokenSealed != nil else {
                 try await markReauthorizationRequired(&row, reason: "no refresh token", on: tx)
                 return .failed(Self.reauthorizationError(row.bankID, message: "no refresh token held"))
             }
-            let refreshToken = try deps.vault.open(refreshSealed, owner: ConnectionRecord.sealOwner(id, "refresh_token"))
+            let taken = RowLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
+            try await ConnectionStore.refreshLease.write(id, taken, on: tx)
+            return .claimed(row)
+        }
+    }
+
+    /// Step 2 of `refresh`: the bank call, outside any transaction. Never throws: the answer is committed in step 3.
+    private func callBank(_ row: ConnectionRecord, client: BankClient, context: AdapterContext) async -> BankAnswer {
+        do {
+            guard let refreshSealed = row.refreshTokenSealed else { throw GatewayError.internal("no refresh token") }
+            let refreshToken = try deps.vault.open(
+                refreshSealed, owner: ConnectionRecord.sealOwner(row.id, "refresh_token"))
             let previous = TokenSet(
-                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? now,
+                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? deps.now(),
                 refreshExpiresAt: row.refreshExpiresAt)
-            let fresh: TokenSet
+            let adapter = try deps.adapters.adapter(for: row.bankID)
+            return .tokens(
+                try await adapter.refresh(refreshToken, client: client, context: context)
+                    .merged(keepingRefreshOf: previous, rotates: client.bank.tokenDefaults.refreshTokenRotates))
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// Step 3 of `refresh`: stores what the bank answered and releases the lease, in a short transaction that
+    /// checks the lease is still `lease`. Retried (three attempts in about a second) when the database fails: new
+    /// tokens that are not stored may be lost for good when the bank rotates refresh tokens.
+    private func complete(_ id: UUID, lease: UUID, answer: BankAnswer, context: AdapterContext) async throws -> Usable {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let outcome: Claim
             do {
-                let adapter = try deps.adapters.adapter(for: row.bankID)
-                fresh = try await adapter.refresh(refreshToken, client: client, context: context)
-                    .merged(keepingRefreshOf: previous, rotates: client.bank.tokenDefaults.refreshTokenRotates)
-            } catch let error as AdapterError {
-                if case .refreshTokenDead = error {
-                    try await markReauthorizationRequired(&row, reason: "\(error)", on: tx)
-                    return .failed(GatewayError.upstream(bank: row.bankID, error))
+                outcome = try await deps.store.withLockedRow(id) { locked, tx in
+                    try await commit(id, locked, lease: lease, answer: answer, context: context, on: tx)
                 }
-                // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
-                row.lastRefreshError = "\(error)"
-                row.nextRefreshAt = now.addingTimeInterval(max(30, deps.settings.refresherIntervalSeconds))
-                row.updatedAt = now
-                try await deps.store.update(row, on: tx)
-                return .failed(translateBankError(error, bank: row.bankID))
-            } catch {
-                return .failed(error)
+            } catch GatewayError.unavailable(let detail, let retryAfter) {
+                if attempt < 3 {
+                    context.logger.warning(
+                        "storing the refresh result failed; retrying",
+                        metadata: ["connection.id": id.uuidString.lowercased(), "attempt": "\(attempt)"])
+                    try? await Task.sleep(for: .milliseconds(300 * attempt))
+                    continue
+                }
+                if case .tokens = answer {
+                    context.logger.error(
+                        "the bank refreshed the tokens but they could not be stored",
+                        metadata: ["connection.id": id.uuidString.lowercased()])
+                }
+                throw GatewayError.unavailable(detail, retryAfter: retryAfter)
             }
+            switch outcome {
+            case .token(let usable): return usable
+            case .failed(let error): throw error
+            case .wait, .claimed: throw GatewayError.internal("unexpected refresh outcome")
+            }
+        }
+    }
+
+    /// The body of step 3's transaction (the row locked as `locked`).
+    private func commit(
+        _ id: UUID, _ locked: ConnectionRecord?, lease: UUID, answer: BankAnswer, context: AdapterContext,
+        on tx: PostgresConnection
+    ) async throws -> Claim {
+        guard var row = locked else {
+            return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
+        }
+        guard try await ConnectionStore.refreshLease.read(id, on: tx)?.id == lease else {
+            // The lease expired and another caller took it: its refresh decides (ours used the same refresh token;
+            // storing both would let a stale token overwrite a newer one).
+            context.logger.warning(
+                "refresh lease lost before the bank answered; answer discarded",
+                metadata: ["connection.id": id.uuidString.lowercased()])
+            return .failed(GatewayError.conflict("the connection's tokens are being refreshed; retry"))
+        }
+        try await ConnectionStore.refreshLease.write(id, nil, on: tx)
+        do { try Self.requireActive(row) } catch { return .failed(error) }  // revoked during the bank call
+        let now = deps.now()
+        switch answer {
+        case .failed(let error as AdapterError):
+            if case .refreshTokenDead = error {
+                try await markReauthorizationRequired(&row, reason: "\(error)", on: tx)
+                return .failed(GatewayError.upstream(bank: row.bankID, error))
+            }
+            // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
+            row.lastRefreshError = "\(error)"
+            row.nextRefreshAt = now.addingTimeInterval(max(30, deps.settings.refresherIntervalSeconds))
+            row.updatedAt = now
+            try await deps.store.update(row, on: tx)
+            return .failed(translateBankError(error, bank: row.bankID))
+        case .failed(let error):
+            return .failed(error)
+        case .tokens(let fresh):
             try store(fresh, in: &row, now: now)
             row.lastRefreshError = nil
             row.nextRefreshAt = nil
@@ -137,10 +251,6 @@ public struct TokenKeeper: Sendable {
                     "token.generation": "\(row.tokenGeneration)",
                 ])
             return .token(Usable(token: fresh.accessToken, generation: row.tokenGeneration))
-        }
-        switch outcome {
-        case .token(let usable): return usable
-        case .failed(let error): throw error
         }
     }
 
@@ -180,6 +290,7 @@ public struct TokenKeeper: Sendable {
         row.nextRefreshAt = nil
         row.updatedAt = deps.now()
         try await deps.store.update(row, on: tx)
+        try await EventOutbox.append(row.event(.connectionReauthorizationRequired, reason: reason), at: row.updatedAt, on: tx)
         deps.logger.info(
             "connection needs the customer to authorize again",
             metadata: ["connection.id": row.id.uuidString.lowercased(), "bank": row.bankID.description])
@@ -207,8 +318,9 @@ public struct TokenKeeper: Sendable {
 
     // MARK: - Background refresher
 
-    /// Refreshes, ahead of expiry, the access tokens of active connections expiring within
-    /// `refreshAheadSeconds`, through the same locked path, every `refresherIntervalSeconds`, until the task is
+    /// Refreshes, ahead of expiry, the access tokens expiring within `refreshAheadSeconds` of the active connections
+    /// that will be needed — used within `refreshRecentUseSeconds`, or with a refresh token expiring within
+    /// `refreshKeepAliveSeconds` when set — through the same locked path, every `refresherIntervalSeconds`, until the task is
     /// cancelled. Failures are logged and retried after a back-off; they never stop the loop.
     /// - Parameter isReady: Checked before each pass (the database may not be migrated yet at start-up).
     public func runRefresher(isReady: @escaping @Sendable () -> Bool = { true }) async {
@@ -228,7 +340,11 @@ public struct TokenKeeper: Sendable {
         let ahead = deps.settings.refreshAheadSeconds
         let ids: [UUID]
         do {
-            ids = try await deps.store.dueForRefresh(horizon: now.addingTimeInterval(ahead), now: now, limit: limit)
+            let keepAlive = deps.settings.refreshKeepAliveSeconds
+            ids = try await deps.store.dueForRefresh(
+                horizon: now.addingTimeInterval(ahead), now: now,
+                usedSince: now.addingTimeInterval(-deps.settings.refreshRecentUseSeconds),
+                keepAliveUntil: keepAlive > 0 ? now.addingTimeInterval(keepAlive) : nil, limit: limit)
         } catch {
             deps.logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
             return 0

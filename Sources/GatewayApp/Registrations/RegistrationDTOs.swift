@@ -84,6 +84,11 @@ struct RegistrationDTO: Encodable {
         var kid: String?
         var sha256Fingerprint: String?
     }
+    /// A modification the bank applies later (BPCE): which members change, and when.
+    struct PendingChange: Encodable {
+        var fields: [String]
+        var activatesAt: Date
+    }
     struct BankExchange: Encodable {
         var request: String?
         var response: String?
@@ -107,6 +112,7 @@ struct RegistrationDTO: Encodable {
     var clientLegalId: String?
     var extendedTransactionHistory: Bool
     var bankKeys: [BankKey]
+    var pendingChange: PendingChange?
     var lastBankExchange: BankExchange?
     var createdAt: Date
     var updatedAt: Date
@@ -131,6 +137,7 @@ struct RegistrationDTO: Encodable {
         clientLegalId = r.clientLegalID
         extendedTransactionHistory = r.extendedTransactionHistory
         bankKeys = r.bankKeys.map { BankKey(certificateId: $0.certificateID, kid: $0.kid, sha256Fingerprint: $0.sha256Fingerprint) }
+        pendingChange = r.pendingChange.map { PendingChange(fields: $0.fields, activatesAt: $0.activatesAt) }
         lastBankExchange = includeExchange ? BankExchange(request: r.lastRequest, response: r.lastResponse) : nil
         createdAt = r.createdAt
         updatedAt = r.updatedAt

@@ -28,6 +28,8 @@ public struct RegistrationRecord: Sendable, Equatable {
     public var extendedTransactionHistory = false
     /// The keys as the bank knows them (kid and certificate fingerprint), for rotation.
     public var bankKeys: [RegistrationResult.Key]
+    /// A modification the bank accepted but applies later (BPCE); the other members stay what is in effect.
+    public var pendingChange: RegistrationChange? = nil
     public var lastRequest: String?
     public var lastResponse: String?
     public var version: Int
@@ -40,8 +42,79 @@ public struct RegistrationRecord: Sendable, Equatable {
         return status
     }
 
+    /// The registration as in effect at the bank at `now`: a pending change whose time has come is applied.
+    /// Every read of the store goes through it (`RegistrationStore`), so the switch happens exactly at
+    /// `activatesAt`, on every replica, without a background job.
+    public func inEffect(at now: Date) -> RegistrationRecord {
+        guard let change = pendingChange, change.activatesAt <= now else { return self }
+        return withPendingChangeApplied()
+    }
+
+    /// The registration as it will be once its pending change (if any) is applied: the base of a further update,
+    /// since the bank's next `PUT` replaces the whole document, the pending one included.
+    public func withPendingChangeApplied() -> RegistrationRecord {
+        guard let change = pendingChange else { return self }
+        var r = self
+        r.qwacCertificateID = change.qwacCertificateID
+        r.qsealCertificateID = change.qsealCertificateID
+        r.clientName = change.clientName
+        r.redirectURIs = change.redirectURIs
+        r.roles = change.roles
+        r.contact = change.contact
+        r.softwareID = change.softwareID
+        r.logoURI = change.logoURI
+        r.keyID = change.keyID
+        r.bankKeys = change.bankKeys
+        r.pendingChange = nil
+        return r
+    }
+
     /// What the adapters need to address an existing registration.
     public var reference: RegistrationReference? {
         clientID.map { RegistrationReference(clientID: $0, registrationClientURI: registrationClientURI, keys: bankKeys) }
+    }
+}
+
+/// A modification of a registration that the bank accepted and applies at `activatesAt` (BPCE: "the newly generated
+/// client_id (or data modifications) will be automatically taken into account the next working day @02:00 pm",
+/// seed `bpce-89c3-registration-api`, docs/adapters.md). It holds every value the registration will have then.
+public struct RegistrationChange: Sendable, Equatable, Codable {
+    /// The API names of the members that change (`contact`, `redirectUris`, `qsealCertificateId`, …).
+    public var fields: [String]
+    public var activatesAt: Date
+    public var qwacCertificateID: UUID
+    public var qsealCertificateID: UUID
+    public var clientName: String
+    public var redirectURIs: [String]
+    public var roles: [Role]
+    public var contact: RegistrationRequest.Contact
+    public var softwareID: String?
+    public var logoURI: String?
+    public var keyID: String?
+    public var bankKeys: [RegistrationResult.Key]
+
+    /// The change that turns `current` into `proposed` at `activatesAt`.
+    public init(from current: RegistrationRecord, to proposed: RegistrationRecord, activatesAt: Date) {
+        var fields: [String] = []
+        if current.clientName != proposed.clientName { fields.append("clientName") }
+        if current.redirectURIs != proposed.redirectURIs { fields.append("redirectUris") }
+        if current.roles != proposed.roles { fields.append("roles") }
+        if current.contact != proposed.contact { fields.append("contact") }
+        if current.softwareID != proposed.softwareID { fields.append("softwareId") }
+        if current.logoURI != proposed.logoURI { fields.append("logoUri") }
+        if current.qwacCertificateID != proposed.qwacCertificateID { fields.append("qwacCertificateId") }
+        if current.qsealCertificateID != proposed.qsealCertificateID { fields.append("qsealCertificateId") }
+        self.fields = fields
+        self.activatesAt = activatesAt
+        qwacCertificateID = proposed.qwacCertificateID
+        qsealCertificateID = proposed.qsealCertificateID
+        clientName = proposed.clientName
+        redirectURIs = proposed.redirectURIs
+        roles = proposed.roles
+        contact = proposed.contact
+        softwareID = proposed.softwareID
+        logoURI = proposed.logoURI
+        keyID = proposed.keyID
+        bankKeys = proposed.bankKeys
     }
 }

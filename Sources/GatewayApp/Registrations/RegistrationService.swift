@@ -29,7 +29,11 @@ public struct RegistrationService: Sendable {
         self.bpceRegistrationBank = bpceRegistrationBank
         self.sandboxActivationImmediate = sandboxActivationImmediate
         self.db = StoreDatabase(db)
-        self.store = store ?? RegistrationStore(db: db)
+        if let store {
+            self.store = store
+        } else {
+            self.store = RegistrationStore(db: db, now: now)
+        }
         self.certificates = certificates
         self.catalog = catalog
         self.clients = clients
@@ -54,33 +58,85 @@ public struct RegistrationService: Sendable {
         guard issues.isEmpty, let environment, let profile, let qwacID, let qsealID else {
             throw GatewayError.refusedFields(issues)
         }
-        let (_, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
+        let (qwac, qseal) = try await checkCertificates(qwac: qwacID, qseal: qsealID)
 
         var record = RegistrationRecord(
-            id: UUID(), provider: profile.provider, bankID: profile.id, environment: environment, status: .pending,
+            id: UUID(), provider: profile.provider, bankID: profile.id, environment: environment, status: .registering,
             clientID: nil, keyID: nil, registrationClientURI: nil, activatesAt: nil, qwacCertificateID: qwacID,
             qsealCertificateID: qsealID, clientName: body.clientName, redirectURIs: body.redirectUris, roles: roles,
             contact: body.contact, softwareID: body.softwareId, logoURI: body.logoUri, clientLegalID: body.clientLegalId,
             extendedTransactionHistory: body.extendedTransactionHistory ?? false, bankKeys: [], lastRequest: nil,
-            lastResponse: nil, version: 1, createdAt: now(), updatedAt: now())
+            lastResponse: nil, version: 0, createdAt: now(), updatedAt: now())
+        try await RegistrationPreflight(store: store).check(record, qwac: qwac, qseal: qseal)
         let request = registrationRequest(
             for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
         let client = try await clients.client(for: record)
-        let result = try await bankCall(profile.id) {
-            try await adapters.adapter(for: profile.id).register(request, client: client, context: context)
-        }
-        apply(result, to: &record)
+        // The intent first (version 0: nothing at the bank yet; the completion makes it 1): no client can exist at the bank without a row here (docs/operations.md, "Failure modes").
+        try await store.insert(record)
+        let result: RegistrationResult
         do {
-            try await store.insert(record)
+            result = try await bankCall(profile.id) {
+                try await adapters.adapter(for: profile.id).register(request, client: client, context: context)
+            }
+        } catch GatewayError.upstreamTimeout(let bank) {
+            // No answer in time: the bank may or may not hold a client. The row stays `registering` for an operator.
+            context.logger.warning(
+                "registration timed out at the bank; kept as registering",
+                metadata: ["bank": bank.description, "registration.id": record.id.uuidString.lowercased()])
+            throw GatewayError.upstreamTimeout(bank: bank)
         } catch {
-            // The bank accepted the client but we could not record it: say so loudly, with what is needed to clean
-            // up by hand (never secrets).
-            context.logger.error(
-                "registration accepted by the bank but not stored",
-                metadata: ["bank": profile.id.description, "client_id": result.clientID, "error": "\(error)"])
+            try? await store.removeIntent(record.id)  // refused: a refusal stores nothing (a leftover stays visible)
             throw error
         }
+        apply(result, to: &record)
+        try await completeIntent(record, client: client, context: context)
+        record.version = 1
         return record
+    }
+
+    /// Stores the bank's answer into the intent row, retrying when the database is unavailable. When that cannot
+    /// succeed, the row turns `failed` with the bank's client id (no bodies), so an operator sees it and `DELETE`
+    /// removes the client at the bank; when even that cannot be written, the client is deleted at the bank. The
+    /// caller gets the storage error either way.
+    private func completeIntent(_ record: RegistrationRecord, client: BankClient, context: AdapterContext) async throws {
+        defer { store.forget(record.id) }
+        var failure: any Error = GatewayError.internal("registration not stored")
+        for attempt in 1...3 {
+            do {
+                try await store.complete(record)
+                return
+            } catch {
+                failure = error
+                guard case GatewayError.unavailable = error, attempt < 3 else { break }
+                try? await Task.sleep(for: .milliseconds(300 * attempt))
+            }
+        }
+        guard let reference = record.reference else { throw failure }
+        let metadata = [
+            "bank": record.bankID.description, "registration.id": record.id.uuidString.lowercased(),
+            "client_id": reference.clientID, "error": "\(failure)",
+        ]
+        do {
+            try await store.markFailed(
+                record.id, clientID: reference.clientID, registrationClientURI: record.registrationClientURI)
+            context.logger.error(
+                "registration accepted by the bank but its answer could not be stored; kept as failed "
+                    + "(DELETE /v1/registrations/{id} removes it at the bank)", metadata: metadata)
+        } catch {
+            context.logger.error(
+                "registration accepted by the bank but could not be recorded; deleting it at the bank",
+                metadata: metadata)
+            do {
+                try await adapters.adapter(for: record.bankID).deleteRegistration(
+                    reference, client: client, context: context)
+                try? await store.removeIntent(record.id)
+            } catch {
+                context.logger.error(
+                    "deleting the unrecorded registration at the bank failed: remove it by hand",
+                    metadata: metadata.merging(["delete.error": "\(error)"]) { $1 })
+            }
+        }
+        throw failure
     }
 
     // MARK: - Read
@@ -97,17 +153,28 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Update
 
-    /// Applies `patch` at the bank, then stores the result. The row is locked for the whole exchange, so concurrent
-    /// updates of one registration run one after the other.
+    /// Applies `patch` at the bank, then stores the result, under the registration's bank-call lease: concurrent
+    /// updates of one registration run one after the other, and no database connection or lock is held while the
+    /// bank answers (`RegistrationStore.withBankCallLease`).
+    ///
+    /// A bank that applies modifications later (BPCE: at `activatesAt`, docs/adapters.md "Modifications at BPCE")
+    /// gets them as the registration's `pendingChange`: until then the registration stays as it is in effect at the
+    /// bank (status, certificates, keyId, redirect URIs), and `RegistrationStore` switches to the new values exactly
+    /// at `activatesAt`. A bank that applies them at once (Euro-Information) changes the registration now.
     func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
-        defer { store.forget(id) }
-        return try await db.withTransaction { tx in
-            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+        try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
+            guard var current = locked, current.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
-            guard let reference = record.reference else {
+            guard var reference = current.reference else {
                 throw GatewayError.conflict("registration has no client id at the bank; register again")
             }
+            // The bank keeps the key of the QSealC in effect (the one signing until the bank confirms a new one);
+            // keys of QSealCs replaced earlier are retired (docs/adapters.md "Euro-Information keys").
+            let inEffect = Self.hexFingerprint(try await certificates.get(current.qsealCertificateID))
+            reference.keys = reference.keys.filter { $0.sha256Fingerprint?.lowercased() == inEffect }
+            // The bank's PUT replaces its whole document, a change still waiting included: start from that.
+            var record = current.withPendingChangeApplied()
             var issues: [FieldIssue] = []
             if let name = patch.clientName { record.clientName = name }
             if let uris = patch.redirectUris { record.redirectURIs = uris }
@@ -127,7 +194,9 @@ public struct RegistrationService: Sendable {
                 }
             }
             guard issues.isEmpty else { throw GatewayError.refusedFields(issues) }
-            let (_, qseal) = try await checkCertificates(qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
+            let (qwac, qseal) = try await checkCertificates(
+                qwac: record.qwacCertificateID, qseal: record.qsealCertificateID)
+            try await RegistrationPreflight(store: store).check(record, qwac: qwac, qseal: qseal)
             let request = registrationRequest(
                 for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)
             let client = try await clients.client(for: record)
@@ -135,9 +204,18 @@ public struct RegistrationService: Sendable {
                 try await adapters.adapter(for: record.bankID).updateRegistration(
                     reference, with: request, client: client, context: context)
             }
-            apply(result, to: &record)
-            try await store.update(record, on: tx)
-            record.version += 1
+            if let activatesAt = result.activatesAt, activatesAt > now(), !immediate(record) {
+                var proposed = record
+                proposed.keyID = result.keyID
+                proposed.bankKeys = result.keys
+                current.pendingChange = RegistrationChange(from: current, to: proposed, activatesAt: activatesAt)
+                current.lastRequest = Self.jsonOrNil(result.requestBody)
+                current.lastResponse = Self.jsonOrNil(result.responseBody)
+                record = current
+            } else {
+                apply(result, to: &record)
+            }
+            record.version += 1  // stored by withBankCallLease
             record.updatedAt = now()
             return record
         }
@@ -145,11 +223,11 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Delete
 
-    /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit).
+    /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit), under
+    /// the registration's bank-call lease (see `update`).
     func delete(_ id: UUID, context: AdapterContext) async throws {
-        defer { store.forget(id) }
-        try await db.withTransaction { tx in
-            guard var record = try await store.lock(id, on: tx), record.status != .deleted else {
+        _ = try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
+            guard var record = locked, record.status != .deleted else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             }
             if let reference = record.reference {
@@ -159,11 +237,18 @@ public struct RegistrationService: Sendable {
                 }
             }
             record.status = .deleted
-            try await store.update(record, on: tx)
+            return record
         }
     }
 
     // MARK: - Helpers
+
+    /// How long a bank-call lease lasts: what remains of the call's deadline plus 10 s for the transactions around
+    /// it. A caller that died holding one delays the next change of that registration by at most this.
+    static func leaseSeconds(_ context: AdapterContext) -> TimeInterval {
+        let remaining = (context.deadline - .now).components
+        return max(0, Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18) + 10
+    }
 
     func apply(_ result: RegistrationResult, to record: inout RegistrationRecord) {
         record.clientID = result.clientID
@@ -172,12 +257,17 @@ public struct RegistrationService: Sendable {
         record.bankKeys = result.keys
         record.status = result.status
         record.activatesAt = result.activatesAt
-        if record.status == .pending, record.environment == .sandbox, sandboxActivationImmediate {
+        if record.status == .pending, immediate(record) {
             record.status = .active
             record.activatesAt = now()
         }
         record.lastRequest = Self.jsonOrNil(result.requestBody)
         record.lastResponse = Self.jsonOrNil(result.responseBody)
+    }
+
+    /// Pending sandbox registrations and changes are treated as active at once (`PASSERELLE_SANDBOX_ACTIVATION`).
+    func immediate(_ record: RegistrationRecord) -> Bool {
+        record.environment == .sandbox && sandboxActivationImmediate
     }
 
     /// Stored in jsonb columns: keep the body when it is JSON, otherwise wrap it as a JSON string.
@@ -187,10 +277,15 @@ public struct RegistrationService: Sendable {
         return JSONCoding.string(body)
     }
 
+    /// A stored certificate's SHA-256 as `RegistrationResult.Key.sha256Fingerprint` writes it (lowercase hex).
+    static func hexFingerprint(_ certificate: StoredCertificate) -> String {
+        certificate.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+    }
+
     func registrationRequest(for record: RegistrationRecord, qseal: StoredCertificate, extendedHistory: Bool)
         -> RegistrationRequest
     {
-        let fingerprint = qseal.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        let fingerprint = Self.hexFingerprint(qseal)
         return RegistrationRequest(
             clientName: record.clientName, redirectURIs: record.redirectURIs, roles: record.roles,
             extendedTransactionHistory: extendedHistory, contact: record.contact, softwareID: record.softwareID,

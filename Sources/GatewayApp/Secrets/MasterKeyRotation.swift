@@ -15,6 +15,7 @@ public enum MasterKeyRotation {
         ("connections", "id::text", "access_token_sealed"),
         ("connections", "id::text", "refresh_token_sealed"),
         ("connection_accounts", "connection_id::text || '/' || account_id", "iban_sealed"),
+        ("webhook_endpoints", "id::text", "secret_sealed"),
     ]
 
     /// - Returns: how many values were re-wrapped.

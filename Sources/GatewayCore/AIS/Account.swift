@@ -50,3 +50,23 @@ public struct Account: Hashable, Sendable, Codable {
         self.balances = balances
     }
 }
+
+/// What a bank's accounts list gives: the accounts, and the customer's name when the bank says it (STET
+/// `connectedPsu`, BPCE). A collection of its accounts.
+public struct AccountList: Sendable, Hashable, RandomAccessCollection, ExpressibleByArrayLiteral {
+    public var accounts: [Account]
+    /// STET `connectedPsu`, e.g. `MALLOW MARC`.
+    public var connectedPSU: String?
+
+    /// Memberwise initializer.
+    public init(_ accounts: [Account], connectedPSU: String? = nil) {
+        self.accounts = accounts
+        self.connectedPSU = connectedPSU
+    }
+
+    public init(arrayLiteral elements: Account...) { self.init(elements) }
+
+    public var startIndex: Int { accounts.startIndex }
+    public var endIndex: Int { accounts.endIndex }
+    public subscript(position: Int) -> Account { accounts[position] }
+}

@@ -63,7 +63,7 @@ public protocol BankAdapter: Sendable {
     /// `GET /accounts`.
     /// - Throws: `.tokenExpired` on a 401 for the access token; `.noAccounts` for 204 / `NAAC` (the service answers
     ///   an empty list).
-    func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> [Account]
+    func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> AccountList
 
     /// `GET /accounts/{id}/balances`.
     /// - Throws: `.tokenExpired`; `.rejected(403, "NAAC"…)`/`.noAccounts` when the account is not consented (BPCE).

@@ -1,5 +1,8 @@
 /// Lifecycle of a registration at a bank.
 public enum RegistrationStatus: String, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Written before the bank is called, completed with its answer. One left in this state means the process
+    /// stopped during the bank call: the bank may hold a client for it (docs/operations.md, "Failure modes").
+    case registering
     /// Accepted by the bank but not usable yet (BPCE: until `activatesAt`, docs/protocol.md §5.2).
     case pending
     /// Usable for customer flows.

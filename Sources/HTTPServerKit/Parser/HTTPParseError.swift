@@ -27,6 +27,8 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case bodyTooLarge = "request body too large"
         case unsupportedExpectation = "unsupported expectation"
         case headerTimeout = "request header not received in time"
+        /// The body did not arrive within the body timeout, or slower than the minimum body rate.
+        case bodyTimeout = "request body not received in time"
     }
 
     /// The reason.
@@ -43,7 +45,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         case .headerSectionTooLarge, .tooManyHeaderFields: 431
         case .bodyTooLarge: 413
         case .unsupportedExpectation: 417
-        case .headerTimeout: 408
+        case .headerTimeout, .bodyTimeout: 408
         default: 400
         }
     }

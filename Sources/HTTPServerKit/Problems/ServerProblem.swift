@@ -14,6 +14,8 @@ public enum ServerProblem: String, CaseIterable, Sendable {
     case notImplemented = "/problems/not-implemented"
     case handlerTimeout = "/problems/handler-timeout"
     case notReady = "/problems/not-ready"
+    /// The peer already holds its share of connections (`HTTPServer.Configuration.maxConnectionsPerPeer`).
+    case tooManyConnections = "/problems/too-many-connections"
     case httpVersionNotSupported = "/problems/http-version-not-supported"
 
     public var status: Int {
@@ -28,7 +30,7 @@ public enum ServerProblem: String, CaseIterable, Sendable {
         case .requestHeaderFieldsTooLarge: 431
         case .internal: 500
         case .notImplemented: 501
-        case .handlerTimeout, .notReady: 503
+        case .handlerTimeout, .notReady, .tooManyConnections: 503
         case .httpVersionNotSupported: 505
         }
     }
@@ -47,6 +49,7 @@ public enum ServerProblem: String, CaseIterable, Sendable {
         case .notImplemented: "Not implemented"
         case .handlerTimeout: "Handler timeout"
         case .notReady: "Service not ready"
+        case .tooManyConnections: "Too many connections"
         case .httpVersionNotSupported: "HTTP version not supported"
         }
     }
@@ -63,6 +66,6 @@ public enum ServerProblem: String, CaseIterable, Sendable {
 
     /// The type the server answers a request it could not parse with (by the parse error's status).
     static func forParseStatus(_ status: Int) -> ServerProblem {
-        allCases.first { $0.status == status && $0 != .notReady && $0 != .handlerTimeout } ?? .badRequest
+        allCases.first { $0.status == status && $0.status != 503 } ?? .badRequest
     }
 }

@@ -41,6 +41,15 @@ final class Connection {
     var peerCertificate: [UInt8]?
     var peerCertificateChain: [[UInt8]] = []
     var requestsServed = 0
+    /// Bytes received so far (decrypted, for TLS).
+    var bytesReceived = 0
+    /// When the body of the current request started (monotonic ns; 0: no body being read) and `bytesReceived`
+    /// at that moment, minus what was already buffered: the minimum body rate is measured from there.
+    var bodyStartedAt: UInt64 = 0
+    var bodyBaseline = 0
+    /// When the connection last became idle (accepted, or its last answer written): reclaiming under pressure
+    /// closes the oldest idle connections first.
+    var idleSince: UInt64 = 0
 
     init(id: UInt64, fd: Int32, remoteAddress: String, tls: TLSSession?, limits: HTTPLimits) {
         self.id = id
@@ -49,6 +58,16 @@ final class Connection {
         self.tls = tls
         self.parser = RequestParser(limits: limits)
         self.phase = tls == nil ? .reading : .handshake
+    }
+
+    /// True when closing it loses nothing: no byte of a next request received, no answer pending (or a TLS
+    /// handshake not finished yet). Such connections are reclaimed, oldest first, when the server is full.
+    var isReclaimable: Bool {
+        switch phase {
+        case .handshake: return true
+        case .reading: return !requestStarted && parser.isIdle && outputOffset >= output.count
+        default: return false
+        }
     }
 
     /// The epoll events this state needs.

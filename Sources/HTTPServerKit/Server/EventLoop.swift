@@ -26,15 +26,41 @@ struct ResponseCompletion: Sendable {
     let close: Bool
 }
 
-/// State the event loops of one server share: the connection count behind `maxConnections` and where the
-/// acceptor hands new connections.
+/// State the event loops of one server share: the connection count behind `maxConnections`, the connections of
+/// each peer behind `maxConnectionsPerPeer`, and where the acceptor hands new connections.
 final class EventLoopGroupState: Sendable {
     let openConnections = Atomic<Int>(0)
     /// Set while the acceptor's listener is paused for back-pressure (a loop closing a connection then wakes it).
     let listenerPausedForLimit = Atomic<Bool>(false)
+    /// Set while the server is full and connections wait in the backlog: a connection that turns idle is then
+    /// closed at once instead of kept alive (idle connections are reclaimed first under pressure).
+    let connectionsWaiting = Atomic<Bool>(false)
     private let cursor = Atomic<Int>(0)
+    private let peers = Mutex<[String: Int]>([:])
+
     /// Round-robin position for the next accepted connection.
     func nextIndex(of count: Int) -> Int { cursor.add(1, ordering: .relaxed).oldValue % count }
+
+    /// Counts a new connection of `peer`; false, and nothing counted, when the peer already holds `limit`
+    /// connections (a `limit` of 0 counts nothing and admits everything).
+    func admit(peer: String, limit: Int) -> Bool {
+        guard limit > 0 else { return true }
+        return peers.withLock { counts in
+            let held = counts[peer, default: 0]
+            if held >= limit { return false }
+            counts[peer] = held + 1
+            return true
+        }
+    }
+
+    /// Forgets one connection of `peer` (admitted under the same `limit`).
+    func release(peer: String, limit: Int) {
+        guard limit > 0 else { return }
+        peers.withLock { counts in
+            guard let held = counts[peer] else { return }
+            counts[peer] = held > 1 ? held - 1 : nil
+        }
+    }
 }
 
 /// The I/O side of the server: HTTP connections served on one reactor (`Reactor`: epoll on a dedicated thread).
@@ -209,7 +235,11 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
     // MARK: - Accept
 
     private func acceptConnections() {
-        while shared.openConnections.load(ordering: .relaxed) < configuration.maxConnections {
+        // At most 256 per readiness event (the listener is level-triggered): a flood of connections refused for
+        // their peer's limit must not keep this loop from serving the ones it has.
+        var accepted = 0
+        while shared.openConnections.load(ordering: .relaxed) < configuration.maxConnections && accepted < 256 {
+            accepted += 1
             guard let (fd, address) = SocketIO.accept(listener) else {
                 let e = errno
                 if e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM {
@@ -222,6 +252,10 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 }
                 break
             }
+            guard shared.admit(peer: address, limit: configuration.maxConnectionsPerPeer) else {
+                refuse(fd, peer: address)
+                continue
+            }
             shared.openConnections.add(1, ordering: .relaxed)
             metrics.openConnections.add(1)
             // Spread connections over the loops; each then lives on one thread.
@@ -232,19 +266,70 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 target.reactor.execute { target.adopt(fd: fd, address: address) }
             }
         }
-        if shared.openConnections.load(ordering: .relaxed) >= configuration.maxConnections && !listenerPaused {
-            // Back-pressure: leave further connections in the kernel backlog until one closes.
-            listenerPaused = true
-            shared.listenerPausedForLimit.store(true, ordering: .relaxed)
-            reactor.watch(listener, events: 0, handler: self)
+        guard shared.openConnections.load(ordering: .relaxed) >= configuration.maxConnections, !listenerPaused,
+            listener >= 0
+        else {
+            shared.connectionsWaiting.store(false, ordering: .relaxed)
+            return
+        }
+        // Full. While nobody waits the listener stays watched, so that the next arrival (the listener readable
+        // while full) lands here again.
+        guard SocketIO.isReadable(listener) else {
+            shared.connectionsWaiting.store(false, ordering: .relaxed)
+            return
+        }
+        // Someone waits: leave them in the backlog (back-pressure) and make room by closing idle connections,
+        // oldest first, on every loop; until a place frees, connections turning idle close too.
+        listenerPaused = true
+        shared.listenerPausedForLimit.store(true, ordering: .relaxed)
+        shared.connectionsWaiting.store(true, ordering: .relaxed)
+        reactor.watch(listener, events: 0, handler: self)
+        let loops = siblings.isEmpty ? [self] : siblings
+        let share = max(1, configuration.maxConnections / 32 / loops.count)
+        for loop in loops {
+            if loop === self {
+                reclaimIdleConnections(upTo: share)
+            } else {
+                loop.reactor.execute { loop.reclaimIdleConnections(upTo: share) }
+            }
         }
     }
+
+    /// Closes up to `count` reclaimable connections of this loop, those idle the longest first (on its thread).
+    func reclaimIdleConnections(upTo count: Int) {
+        let idle = connections.values.filter(\.isReclaimable).sorted { $0.idleSince < $1.idleSince }.prefix(count)
+        guard !idle.isEmpty else { return }
+        logger.debug("server full; closing idle connections", metadata: ["connections": "\(idle.count)"])
+        metrics.reclaimedConnections.increment(by: Double(idle.count))
+        for c in idle { close(c) }
+    }
+
+    /// Turns away a connection beyond its peer's limit: a 503 problem on a plain listener (one non-blocking
+    /// send into the empty socket buffer; TLS would need a handshake first), then close.
+    private func refuse(_ fd: Int32, peer: String) {
+        metrics.refusedConnections.increment()
+        logger.debug("connection refused: peer at its connection limit", metadata: ["net.peer": peer])
+        if tlsContext == nil {
+            Self.tooManyConnectionsResponse.withUnsafeBytes { _ = SocketIO.send(fd, $0) }
+            Glibc.shutdown(fd, Int32(SHUT_WR))
+        }
+        Glibc.close(fd)
+    }
+
+    /// The answer of `refuse`, encoded once.
+    private static let tooManyConnectionsResponse: [UInt8] = {
+        let problem = ServerProblem.tooManyConnections.problem(
+            detail: "This client holds too many connections; reuse one or retry later.")
+        var response = problem.response
+        response.headers.set("Retry-After", "1")
+        return ResponseEncoder.encode(response, isHead: false, keepAlive: false, minorVersion: 1)
+    }()
 
     /// Serves an accepted connection on this loop (on its thread).
     func adopt(fd: Int32, address: String) {
         guard !finished, drainDeadline == 0 else {  // handed over just as the server began draining
             Glibc.close(fd)
-            connectionGone()
+            connectionGone(peer: address)
             return
         }
         var session: TLSSession?
@@ -252,20 +337,22 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
             session = TLSSession(context: tlsContext, fd: fd)
             if session == nil {
                 Glibc.close(fd)
-                connectionGone()
+                connectionGone(peer: address)
                 return
             }
         }
         let c = Connection(id: nextID, fd: fd, remoteAddress: address, tls: session, limits: configuration.limits)
         nextID += 1
-        c.deadline = Reactor.now() + configuration.headerTimeout.nanoseconds
+        c.idleSince = Reactor.now()
+        c.deadline = c.idleSince + configuration.headerTimeout.nanoseconds
         connections[fd] = c
         c.interest = Reactor.readable
         reactor.watch(fd, events: c.interest, handler: self)
     }
 
-    /// One connection fewer: count it and let a listener paused at `maxConnections` accept again.
-    private func connectionGone() {
+    /// One connection of `peer` fewer: count it and let a listener paused at `maxConnections` accept again.
+    private func connectionGone(peer: String) {
+        shared.release(peer: peer, limit: configuration.maxConnectionsPerPeer)
         shared.openConnections.add(-1, ordering: .relaxed)
         metrics.openConnections.add(-1)
         if shared.listenerPausedForLimit.load(ordering: .relaxed) {
@@ -318,6 +405,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
             let result = scratch.withUnsafeMutableBytes { c.read(into: $0) }
             switch result {
             case .bytes(let n):
+                c.bytesReceived += n
                 scratch.withUnsafeBytes { c.parser.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 if c.tls == nil && n < scratch.count { reads = 8 }
             case .wouldBlock:
@@ -356,6 +444,10 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 c.head = head
                 c.requestStarted = true
                 c.deadline = Self.now() + configuration.bodyTimeout.nanoseconds
+                if head.framing != .none {
+                    c.bodyStartedAt = Self.now()
+                    c.bodyBaseline = c.bytesReceived - c.parser.bufferedByteCount
+                }
                 if head.expectsContinue && head.framing != .none && c.parser.bufferedByteCount == 0 {
                     // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
                     c.output += Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
@@ -365,6 +457,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 guard let head = c.head else { return }
                 c.head = nil
                 c.requestStarted = false
+                c.bodyStartedAt = 0
                 c.phase = .awaitingHandler
                 c.deadline = Self.now() + configuration.handlerTimeout.nanoseconds
                 dispatch(
@@ -423,9 +516,16 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
             return
         }
         c.phase = .reading
-        c.deadline = Self.now() + configuration.idleTimeout.nanoseconds
+        c.idleSince = Self.now()
+        c.deadline = c.idleSince + configuration.idleTimeout.nanoseconds
         if lifecycle.isDraining && c.parser.isIdle {
             beginLingeringClose(c)
+            return
+        }
+        if shared.connectionsWaiting.load(ordering: .relaxed) && c.parser.isIdle && !c.inputClosed {
+            // The server is full and connections wait for a place: this one is idle now, so it makes room.
+            metrics.reclaimedConnections.increment()
+            close(c)
             return
         }
         process(c)
@@ -462,7 +562,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
         reactor.unwatch(c.fd)
         Glibc.close(c.fd)
         connections[c.fd] = nil
-        connectionGone()
+        connectionGone(peer: c.remoteAddress)
     }
 
     private func updateInterest(_ c: Connection) {
@@ -486,10 +586,23 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
                 reactor.watch(listener, events: Reactor.readable, handler: self)
             }
         }
+        if configuration.minBodyBytesPerSecond > 0 {
+            let grace = configuration.bodyRateGracePeriod.nanoseconds
+            for c in Array(connections.values)
+            where c.phase == .reading && c.bodyStartedAt != 0 && now >= c.bodyStartedAt + grace {
+                let seconds = Double(now - c.bodyStartedAt) / 1e9
+                let received = Double(c.bytesReceived - c.bodyBaseline)
+                if received < Double(configuration.minBodyBytesPerSecond) * seconds {
+                    c.bodyStartedAt = 0
+                    fail(c, HTTPParseError(.bodyTimeout))
+                    if connections[c.fd] === c { updateInterest(c) }
+                }
+            }
+        }
         for c in Array(connections.values) where c.deadline != 0 && c.deadline <= now {
             switch c.phase {
             case .reading where c.requestStarted && c.outputOffset >= c.output.count:
-                fail(c, HTTPParseError(.headerTimeout))
+                fail(c, HTTPParseError(c.head == nil ? .headerTimeout : .bodyTimeout))
                 if connections[c.fd] === c { updateInterest(c) }
             case .awaitingHandler where c.outputOffset >= c.output.count:
                 logger.warning("handler timed out; answering 503", metadata: ["net.peer": c.remoteAddress])

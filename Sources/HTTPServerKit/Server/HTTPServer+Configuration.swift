@@ -11,8 +11,13 @@ extension HTTPServer {
         public var backlog: Int32
         /// Parser limits: request line 8 KiB, header section 32 KiB / 100 fields, body 1 MiB.
         public var limits: HTTPLimits
-        /// Connections served at once; beyond it the listener stops accepting until one closes.
+        /// Connections served at once. At the limit, the oldest idle keep-alive connections are closed to make
+        /// room ("reclaimed"); when none is idle, the listener stops accepting until one closes.
         public var maxConnections: Int
+        /// Connections one peer address may hold at once (0: no limit). A connection beyond it gets a 503
+        /// `/problems/too-many-connections` (plain HTTP; TLS listeners just close) and is closed at once, so one
+        /// client cannot take the capacity every other client needs.
+        public var maxConnectionsPerPeer: Int
         /// Time to receive a request's header section, from its first byte (or from accept for the first
         /// request, TLS handshake included). 408 and close beyond it.
         public var headerTimeout: Duration
@@ -20,6 +25,12 @@ extension HTTPServer {
         public var idleTimeout: Duration
         /// Time to receive a request body once its head is in.
         public var bodyTimeout: Duration
+        /// Slowest average rate a request body may arrive at, in bytes per second since its head, checked once
+        /// `bodyRateGracePeriod` has passed (0: no minimum). Below it: 408 and close (a slow body holds a
+        /// connection for `bodyTimeout` at most, and at this rate not even that).
+        public var minBodyBytesPerSecond: Int
+        /// How long a body may arrive at any rate before `minBodyBytesPerSecond` applies.
+        public var bodyRateGracePeriod: Duration
         /// Time a client gets to read a response before the connection is dropped.
         public var writeTimeout: Duration
         /// Longest a handler may take: beyond it the client gets a 503 problem (`/problems/handler-timeout`) and
@@ -37,18 +48,22 @@ extension HTTPServer {
 
         public init(
             host: String = "0.0.0.0", port: Int = 8080, backlog: Int32 = 1024, limits: HTTPLimits = HTTPLimits(),
-            maxConnections: Int = 1024, headerTimeout: Duration = .seconds(10), idleTimeout: Duration = .seconds(60),
-            bodyTimeout: Duration = .seconds(30), writeTimeout: Duration = .seconds(30),
-            handlerTimeout: Duration = .seconds(120), tls: TLSConfiguration? = nil
+            maxConnections: Int = 1024, maxConnectionsPerPeer: Int = 256, headerTimeout: Duration = .seconds(10),
+            idleTimeout: Duration = .seconds(60), bodyTimeout: Duration = .seconds(30),
+            minBodyBytesPerSecond: Int = 1024, bodyRateGracePeriod: Duration = .seconds(5),
+            writeTimeout: Duration = .seconds(30), handlerTimeout: Duration = .seconds(120), tls: TLSConfiguration? = nil
         ) {
             self.host = host
             self.port = port
             self.backlog = backlog
             self.limits = limits
             self.maxConnections = maxConnections
+            self.maxConnectionsPerPeer = maxConnectionsPerPeer
             self.headerTimeout = headerTimeout
             self.idleTimeout = idleTimeout
             self.bodyTimeout = bodyTimeout
+            self.minBodyBytesPerSecond = minBodyBytesPerSecond
+            self.bodyRateGracePeriod = bodyRateGracePeriod
             self.writeTimeout = writeTimeout
             self.handlerTimeout = handlerTimeout
             self.tls = tls

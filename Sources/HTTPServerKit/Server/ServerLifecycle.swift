@@ -24,6 +24,10 @@ struct HTTPMetrics: Sendable {
     let openConnections: Gauge
     /// `http_inflight_requests`.
     let inFlight: Gauge
+    /// `http_connections_refused_total`: connections turned away for their peer's limit.
+    let refusedConnections: Counter
+    /// `http_connections_reclaimed_total`: idle connections closed to make room for waiting ones.
+    let reclaimedConnections: Counter
     /// The two label sets of each (method, route, status class) seen, rendered once.
     private let series = RouteSeries()
 
@@ -35,8 +39,14 @@ struct HTTPMetrics: Sendable {
             buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
         openConnections = registry.gauge("http_open_connections", help: "Open client connections.")
         inFlight = registry.gauge("http_inflight_requests", help: "Requests being handled.")
+        refusedConnections = registry.counter(
+            "http_connections_refused_total", help: "Connections refused because their peer held too many.")
+        reclaimedConnections = registry.counter(
+            "http_connections_reclaimed_total", help: "Idle connections closed to make room while the server was full.")
         openConnections.add(0)
         inFlight.add(0)
+        refusedConnections.increment(by: 0)
+        reclaimedConnections.increment(by: 0)
     }
 
     /// Counts one answered request and its duration.

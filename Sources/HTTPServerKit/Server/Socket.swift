@@ -125,6 +125,16 @@ enum SocketIO {
         }
     }
 
+    /// True when `fd` has input (for a listener: a connection waits in its backlog), without blocking (`poll`).
+    static func isReadable(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let n = poll(&entry, 1, 0)
+            if n >= 0 { return n > 0 && entry.revents & Int16(POLLIN) != 0 }
+            if errno != EINTR { return false }
+        }
+    }
+
     static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IOResult {
         while true {
             let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))

@@ -24,7 +24,7 @@ import TestSupport
         #expect(qwac.status == 201)
         #expect(qwac.json["kind"] as? String == "qwac")
         #expect(qwac.json["organizationIdentifier"] as? String == "PSDFR-ACPR-12345")
-        #expect((qwac.json["roles"] as? [String])?.sorted() == ["PSP_AI", "PSP_PI"])
+        #expect((qwac.json["roles"] as? [String])?.sorted() == ["PSP_AI", "PSP_IC", "PSP_PI"])
         let fingerprint = try await runOpenSSLFingerprint(try TestEnvironment.pki("qwac.crt"))
         #expect(qwac.json["sha256Fingerprint"] as? String == fingerprint)
 

@@ -115,7 +115,7 @@ import TestSupport
         for target in [
             "/v1/banks?provider=cic", "/v1/banks?provider=bpce&provider=bpce", "/v1/banks?unknown=1",
             "/v1/registrations?environment=AAA", "/v1/registrations?bank=cmcic:", "/v1/connections?psuReference=",
-            "/v1/connections", "/v1/connections?psuReference=a%00b",
+            "/v1/connections?psuReference=a%00b", "/v1/connections?reauthorizeBefore=tomorrow",
         ] {
             let response = try await h.request("GET", target)
             #expect(response.status == 400, "\(target): \(response.status)")

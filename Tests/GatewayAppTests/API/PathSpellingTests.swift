@@ -51,6 +51,8 @@ import TestSupport
             .replacingOccurrences(of: "{registrationId}", with: "0e0a3c47-1d52-4d2b-a7a9-5b4c1f0b2f11")
             .replacingOccurrences(of: "{connectionId}", with: "7f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d4e5f")
             .replacingOccurrences(of: "{accountId}", with: "acc-1")
+            .replacingOccurrences(of: "{webhookId}", with: "5d8e7f60-2a4b-4c1d-9e3f-6a7b8c9d0e1f")
+            .replacingOccurrences(of: "{paymentId}", with: "5d6e7f80-91a2-4b3c-8d4e-5f60718293a4")
     }
 
     /// The access-log line of the request sent with `requestID`: (route template or "unmatched", status).

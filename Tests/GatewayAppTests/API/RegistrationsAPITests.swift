@@ -218,7 +218,7 @@ final class SlowUpdateAdapter: BankAdapter, @unchecked Sendable {
     func refresh(_ t: Secret<String>, client: BankClient, context: AdapterContext) async throws -> TokenSet {
         try await inner.refresh(t, client: client, context: context)
     }
-    func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> [Account] { [] }
+    func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> AccountList { [] }
     func balances(accountID: String, accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws -> [Balance] { [] }
     func transactions(accountID: String, page: TransactionPageRequest, accessToken: Secret<String>, client: BankClient, context: AdapterContext)
         async throws -> TransactionPage

@@ -17,9 +17,19 @@ final class SimulatorBanks: Sendable {
     let transport: CurlTransport
     let banksFile: String
     var simulator: BankSimulator { served.simulator }
+    var server: HTTPServer { served.server }
 
-    init() throws {
-        served = try ServedSimulator()
+    /// - Parameters:
+    ///   - activation: `.strict` for the bank's 14:00 Paris rule (move `simulator.clock` across it).
+    ///   - configure: Further changes to the simulator's configuration.
+    init(
+        activation: SimulatorConfiguration.ActivationMode = .immediate,
+        configure: (inout SimulatorConfiguration) -> Void = { _ in }
+    ) throws {
+        served = try ServedSimulator {
+            $0.activationMode = activation
+            configure(&$0)
+        }
         transport = try ServedSimulator.transport()
         let port = served.port
         let ei = "https://localhost:\(port)/sandbox/cic/"
@@ -51,6 +61,19 @@ final class SimulatorBanks: Sendable {
         await transport.shutdown()
         await served.stop()
         try? FileManager.default.removeItem(atPath: banksFile)
+    }
+
+    /// Runs `body`, then stops the application `h` and these banks, whatever happens.
+    func run(with h: AppHarness, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await h.stop()
+            await stop()
+            throw error
+        }
+        await h.stop()
+        await stop()
     }
 
     /// Plays the customer's browser: follows `authorizationUrl` with `persona=` (`refuse` refuses) and returns the
@@ -102,6 +125,14 @@ final class SimulatorBanks: Sendable {
             #expect(early.json["detail"] as? String == nil || (early.json["detail"] as? String)?.contains("activates at") == true)
             clock.advance(activatesAt.timeIntervalSince(clock.now) + 1)
         }
+        return try await authorizeConnection(h, banks, bank: bank, persona: persona)
+    }
+
+    /// Starts a connection at `bank` for persona `persona` with the registration in place and authorizes it at the
+    /// simulator; returns the connection id.
+    static func authorizeConnection(_ h: AppHarness, _ banks: SimulatorBanks, bank: String, persona: String)
+        async throws -> String
+    {
         let pending = try await h.createConnection(bank: bank, psuReference: "e2e-\(persona)")
         let (id, state) = pending.idAndState
         let code = try await banks.authorize(pending.authorizationURL, persona: persona, state: state)
@@ -168,9 +199,17 @@ final class SimulatorBanks: Sendable {
         let banks = try SimulatorBanks()
         let h = try await AppHarness.start(
             adapters: banks.adapters,
-            environment: ["PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_TRANSACTION_PAGES_PER_CALL": "2"])
+            environment: [
+                "PASSERELLE_BANKS_FILE": banks.banksFile, "PASSERELLE_TRANSACTION_PAGES_PER_CALL": "2",
+                "PASSERELLE_EI_REAUTHORIZE_DAYS": "90",
+            ])
         do {
             let id = try await Self.connect(h, banks, bank: "cmcic:cic", persona: "marc")
+            // The bank publishes no lifetime: reauthorizeBy is the configured one after the authorization.
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            let authorizedAt = try #require((shown.json["authorizedAt"] as? String).flatMap(RFC3339.date))
+            let reauthorizeBy = try #require((shown.json["reauthorizeBy"] as? String).flatMap(RFC3339.date), "\(shown.text)")
+            #expect(abs(reauthorizeBy.timeIntervalSince(authorizedAt) - 90 * 86_400) < 1)
             let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
             #expect(accounts.status == 200, "\(accounts.text)")
             let list = try #require(accounts.json["accounts"] as? [[String: Any]])
@@ -181,6 +220,8 @@ final class SimulatorBanks: Sendable {
                 "PUT", "/v1/connections/\(id)/consents", json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // Euro-Information has no PUT /consents: nothing is recorded as forwarded.
+            #expect(try await h.request("GET", "/v1/connections/\(id)").json["consents"] == nil)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect(balances.status == 200, "\(balances.text)")
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false)
@@ -228,6 +269,15 @@ final class SimulatorBanks: Sendable {
                 json: ["balances": ibans, "transactions": ibans, "trustedBeneficiaries": false, "identity": true],
                 headers: Self.psu)
             #expect(consents.status == 200, "\(consents.text)")
+            // The connection shows who the bank says the customer is (BPCE's accounts list names the customer once
+            // consented) and what was consented.
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 200)
+            let shown = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(shown.json["connectedPsu"] as? String == "MALLOW MARC", "\(shown.text)")
+            let consented = shown.json["consents"] as? [String: Any]
+            #expect(Set(consented?["balances"] as? [String] ?? []) == Set(ibans), "\(shown.text)")
+            #expect(Set(consented?["transactions"] as? [String] ?? []) == Set(ibans))
+            #expect(consented?["identity"] as? Bool == true)
             let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(account)/balances", headers: Self.psu)
             #expect((balances.json["balances"] as? [Any])?.isEmpty == false, "\(balances.text)")
             let transactions = try await Self.allTransactions(h, connection: id, account: account)

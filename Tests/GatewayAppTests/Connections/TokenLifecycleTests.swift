@@ -152,6 +152,47 @@ import Testing
         }
     }
 
+    /// The refresher renews what will be needed: a connection used recently, not one idle since its authorization
+    /// (docs/connections.md "Background refresher"); with a keep-alive horizon, also one whose refresh token is
+    /// about to expire.
+    @Test func backgroundRefresherRenewsOnlyConnectionsThatWillBeNeeded() async throws {
+        var settings = Config.Connections()
+        settings.refreshAheadSeconds = 300
+        settings.refreshRecentUseSeconds = 86_400
+        try await ConnectionsTestBed.with(settings: settings) { bed in
+            let idle = try await bed.activeConnection()
+            let used = try await bed.activeConnection()
+            bed.clock.advance(2 * 86_400)
+            // A read two days later (refreshing the expired token on the way): `used` is now in use.
+            bed.euroInformation.update { $0.refreshes = [.success(Self.fresh(bed, access: "access-2", refresh: "refresh-2"))] }
+            _ = try await bed.accounts.accounts(connectionID: used.id, caller: bed.caller())
+            #expect(bed.refreshCount(bed.euroInformation) == 1)
+            bed.clock.advance(3600 - 200)
+            bed.euroInformation.update { $0.refreshes = [.success(Self.fresh(bed, access: "access-3", refresh: "refresh-3"))] }
+            #expect(await bed.tokens.refreshDue() == 1, "only the connection used within the window")
+            #expect(try await bed.connections.get(used.id).tokenGeneration == 3)
+            #expect(try await bed.connections.get(idle.id).tokenGeneration == 1)
+        }
+        // Keep-alive: an idle connection whose refresh token expires within the horizon is renewed too.
+        settings.refreshKeepAliveSeconds = 7 * 86_400
+        try await ConnectionsTestBed.with(settings: settings) { bed in
+            bed.euroInformation.update {
+                $0.tokens = .success(
+                    TokenSet(
+                        accessToken: Secret("access-1"), refreshToken: Secret("refresh-1"),
+                        expiresAt: bed.clock.now.addingTimeInterval(3600),
+                        refreshExpiresAt: bed.clock.now.addingTimeInterval(10 * 86_400)))
+            }
+            let idle = try await bed.activeConnection()
+            bed.clock.advance(2 * 86_400)
+            #expect(await bed.tokens.refreshDue() == 0, "idle, refresh token good for eight more days")
+            bed.clock.advance(2 * 86_400)
+            bed.euroInformation.update { $0.refreshes = [.success(Self.fresh(bed, access: "access-2", refresh: "refresh-2"))] }
+            #expect(await bed.tokens.refreshDue() == 1, "idle, refresh token expiring within the keep-alive horizon")
+            #expect(try await bed.connections.get(idle.id).tokenGeneration == 2)
+        }
+    }
+
     @Test func noTokenOrCodeAppearsInTheLogs() async throws {
         try await ConnectionsTestBed.with { bed in
             let created = try await bed.create()

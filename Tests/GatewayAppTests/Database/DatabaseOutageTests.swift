@@ -137,7 +137,9 @@ import TestSupport
             }
         }
         await holding.wait()
+        let start = ContinuousClock.now
         let error = try await #require(throws: GatewayError.self) { try await store.query("SELECT 1") }
+        print("pool exhausted (1 connection held, 0.3 s acquire timeout): 503 after \(ContinuousClock.now - start)")
         release.fire()
         try await holder.value
         await db.shutdown()

@@ -54,9 +54,15 @@ import TestSupport
         #expect((exchange["request"] as? String)?.contains("PRIVATE") == false)
 
         // The simulator refuses a second registration with the same client_name (BPCE: unique) — with its own
-        // error code, which the problem carries.
+        // error code, which the problem carries. (Another set of certificates: BPCE wants one per client, which
+        // Passerelle checks before calling the bank.)
+        let qwac2 = try #require(
+            try await CertificatesAPITests.upload(h, cert: "qwac2-chain.pem", key: "qwac2.key").json["id"] as? String)
+        let qseal2 = try #require(
+            try await CertificatesAPITests.upload(h, cert: "qseal2-chain.pem", key: "qseal2.key").json["id"] as? String)
         let duplicate = try await h.request(
-            "POST", "/v1/registrations", json: RegistrationsAPITests.body(bank: "bpce:17515", qwac: qwac, qseal: qseal, name: "TPP One"))
+            "POST", "/v1/registrations",
+            json: RegistrationsAPITests.body(bank: "bpce:17515", qwac: qwac2, qseal: qseal2, name: "TPP One"))
         #expect(duplicate.status == 502, "\(duplicate.text)")
         let bank = try #require(duplicate.json["bank"] as? [String: Any])
         #expect(bank["httpStatus"] as? Int == 400)

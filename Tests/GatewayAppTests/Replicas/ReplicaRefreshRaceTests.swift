@@ -139,12 +139,8 @@ import TestSupport
         #expect(after.json["status"] as? String == "active", "\(after.text)")
     }
 
-    /// Uploads the test QWAC and QSealC, registers at `bank`, creates a connection, plays the browser with `persona`
-    /// and posts the code, all through `gateway`; returns the connection id, the registration's client id and the
-    /// authorization code (spent).
-    static func connect(_ gateway: ReplicaCluster.Gateway, cluster: ReplicaCluster, bank: String, persona: String)
-        async throws -> (connection: String, clientID: String, code: String)
-    {
+    /// Uploads the test QWAC and QSealC through `gateway`; returns their ids.
+    static func uploadCertificates(_ gateway: ReplicaCluster.Gateway) async throws -> [String] {
         var certificates: [String] = []
         for (cert, key) in [("qwac-chain.pem", "qwac.key"), ("qseal-chain.pem", "qseal.key")] {
             let uploaded = try await gateway.request(
@@ -153,6 +149,16 @@ import TestSupport
             try #require(uploaded.status == 201, "\(uploaded.text)")
             certificates.append(try #require(uploaded.json["id"] as? String))
         }
+        return certificates
+    }
+
+    /// Uploads the test QWAC and QSealC, registers at `bank`, creates a connection, plays the browser with `persona`
+    /// and posts the code, all through `gateway`; returns the connection id, the registration's client id and the
+    /// authorization code (spent).
+    static func connect(_ gateway: ReplicaCluster.Gateway, cluster: ReplicaCluster, bank: String, persona: String)
+        async throws -> (connection: String, clientID: String, code: String)
+    {
+        let certificates = try await uploadCertificates(gateway)
         let registered = try await gateway.request(
             "POST", "/v1/registrations",
             json: RegistrationsAPITests.body(
@@ -251,6 +257,22 @@ final class ReplicaCluster: Sendable {
         let port = try port(in: try await process.waitForLine(containing: "\"message\":\"listening\""), key: "http.port")
         _ = try await process.waitForLine(containing: "\"message\":\"ready\"")
         return Gateway(process: process, port: port)
+    }
+
+    /// Starts a cluster, runs `body` on it and always stops it.
+    static func with(
+        replicas: Int, simulatorEnvironment: [String: String], gatewayEnvironment: [String: String],
+        _ body: (ReplicaCluster) async throws -> Void
+    ) async throws {
+        let cluster = try await start(
+            replicas: replicas, simulatorEnvironment: simulatorEnvironment, gatewayEnvironment: gatewayEnvironment)
+        do {
+            try await body(cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
     }
 
     static func start(

@@ -12,16 +12,11 @@ import TestSupport
 
     @Test(.timeLimit(.minutes(3)))
     func repeatedSigtermsUnderLoadLoseNoOutboundAuditRow() async throws {
-        let cluster = try await ReplicaCluster.start(
+        try await ReplicaCluster.with(
             replicas: 1, simulatorEnvironment: [:],
-            gatewayEnvironment: ["PASSERELLE_SHUTDOWN_GRACE_SECONDS": "20", "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS": "0"])
-        do {
+            gatewayEnvironment: ["PASSERELLE_SHUTDOWN_GRACE_SECONDS": "20", "PASSERELLE_TOKEN_REFRESHER_INTERVAL_SECONDS": "0"]) { cluster in
             try await Self.run(on: cluster)
-        } catch {
-            await cluster.stop()
-            throw error
         }
-        await cluster.stop()
     }
 
     static func run(on cluster: ReplicaCluster) async throws {

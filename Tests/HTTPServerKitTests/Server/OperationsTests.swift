@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import TestSupport
 import Testing
+import TestSupport
 
 @testable import HTTPServerKit
 
@@ -145,65 +146,6 @@ import Testing
                 return (client.isClosedByPeer(), client.received.count)
             }
             #expect(closed && bytes == 0)
-        }
-    }
-
-    @Test func connectionsBeyondTheMaximumWaitInTheBacklog() async throws {
-        try await withTestServer(configuration: .init(maxConnections: 2, idleTimeout: .seconds(30))) { server in
-            let port = server.boundPort
-            let (third, afterClose) = try await offPool { () -> (Bool, ParsedResponse) in
-                let a = try RawClient(port: port)
-                let b = try RawClient(port: port)
-                try a.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                _ = try a.readResponse()
-                try b.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                _ = try b.readResponse()
-                // The third connection completes in the kernel backlog but is not served while two are open.
-                let c = try RawClient(port: port)
-                try c.send("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
-                c.setTimeout(seconds: 0, microseconds: 500_000)
-                let servedEarly = c.readSome()
-                c.setTimeout(seconds: 5)
-                try a.send("GET /hello HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-                _ = try a.readResponse()
-                return (servedEarly, try c.readResponse())
-            }
-            #expect(third == false)
-            #expect(afterClose.status == 200)
-        }
-    }
-}
-
-/// Lets a test hold a handler until it says so.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>], arrived: Int)>((false, [], 0))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { s -> Bool in
-                s.arrived += 1
-                if s.open { return true }
-                s.waiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.open = true
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Returns once a handler is waiting (bounded: about 10 s).
-    func waitForWaiter() async {
-        for _ in 0..<1000 {
-            if state.withLock({ $0.arrived > 0 }) { return }
-            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 }

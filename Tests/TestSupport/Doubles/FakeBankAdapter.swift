@@ -33,6 +33,12 @@ public final class FakeBankAdapter: BankAdapter {
         public var tokens: Result<TokenSet, AdapterError>
         /// Answers to successive refreshes; the last one repeats.
         public var refreshes: [Result<TokenSet, AdapterError>]
+        /// Awaited by each refresh before it answers (a slow bank's token endpoint).
+        public var refreshGate: Gate?
+        /// Awaited by each registration before it answers (a slow registration endpoint).
+        public var registerGate: Gate?
+        /// Awaited by each registration update before it answers.
+        public var updateGate: Gate?
         /// Answer to `accounts`.
         public var accounts: Result<[Account], AdapterError> = .success([])
         /// Answers to `balances`, by account id (missing: `.noAccounts`).
@@ -96,14 +102,16 @@ public final class FakeBankAdapter: BankAdapter {
     public func register(_ request: RegistrationRequest, client: BankClient, context: AdapterContext) async throws
         -> RegistrationResult
     {
-        try answer(.register(clientName: request.clientName)) { $0.registration }
+        if let gate = state.withLock({ $0.responses.registerGate }) { await gate.wait() }
+        return try answer(.register(clientName: request.clientName)) { $0.registration }
     }
 
     public func updateRegistration(
         _ existing: RegistrationReference, with request: RegistrationRequest, client: BankClient,
         context: AdapterContext
     ) async throws -> RegistrationResult {
-        try answer(.updateRegistration(clientID: existing.clientID)) { $0.registration }
+        if let gate = state.withLock({ $0.responses.updateGate }) { await gate.wait() }
+        return try answer(.updateRegistration(clientID: existing.clientID)) { $0.registration }
     }
 
     public func readRegistration(_ existing: RegistrationReference, client: BankClient, context: AdapterContext)
@@ -132,17 +140,18 @@ public final class FakeBankAdapter: BankAdapter {
     public func refresh(_ refreshToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
         -> TokenSet
     {
-        try answer(.refresh) { responses in
+        if let gate = state.withLock({ $0.responses.refreshGate }) { await gate.wait() }
+        return try answer(.refresh) { responses in
             responses.refreshes.count > 1
                 ? responses.refreshes.removeFirst() : responses.refreshes.first ?? responses.tokens
         }
     }
 
     public func accounts(accessToken: Secret<String>, client: BankClient, context: AdapterContext) async throws
-        -> [Account]
+        -> AccountList
     {
         lastToken.withLock { $0 = accessToken.reveal }
-        return try answer(.accounts) { $0.accounts }
+        return AccountList(try answer(.accounts) { $0.accounts })
     }
 
     public func balances(

@@ -1,0 +1,169 @@
+import Foundation
+import GatewayCore
+
+/// `{value, currency}`: a decimal string, never a binary floating-point number.
+struct AmountBody: Codable, Sendable {
+    var value: String
+    var currency: String
+}
+
+/// `{iban}`.
+struct AccountBody: Codable, Sendable {
+    var iban: String
+}
+
+/// `POST /v1/payments` body (openapi `PaymentCreate`).
+struct PaymentCreateBody: ValidatedBody {
+    struct Creditor: Codable, Sendable {
+        var name: String
+        var iban: String
+        var bic: String?
+    }
+
+    var bank: String
+    var registrationId: String?
+    var psuReference: String
+    var debtorAccount: AccountBody?
+    var creditor: Creditor
+    var amount: AmountBody
+    var remittance: String
+    var endToEndId: String?
+    var requestedExecutionDate: String?
+    var instant: Bool?
+    var redirectUri: String
+
+    func validate(into rules: inout FieldRules) {
+        rules.matches(bank, "bank", .bankId)
+        rules.uuid(registrationId, "registrationId")
+        rules.text(psuReference, "psuReference", length: 1...200)
+        rules.iban(debtorAccount?.iban, "debtorAccount.iban")
+        rules.matches(creditor.name, "creditor.name", .sepaText, maxLength: 70)
+        rules.iban(creditor.iban, "creditor.iban")
+        rules.matches(creditor.bic, "creditor.bic", .bic)
+        Self.validate(amount, into: &rules)
+        rules.matches(remittance, "remittance", .sepaText, maxLength: 140)
+        rules.matches(endToEndId, "endToEndId", .sepaIdentifier)
+        if let date = requestedExecutionDate, CalendarDate(date) == nil {
+            rules.fail("requestedExecutionDate", "expected a date YYYY-MM-DD")
+        }
+        rules.matches(redirectUri, "redirectUri", .redirectURI, maxLength: 2048)
+        if instant == true, requestedExecutionDate != nil {
+            rules.refuse("instant", "an instant payment cannot have a requestedExecutionDate")
+        }
+    }
+
+    /// A positive EUR amount with at most two fraction digits (SEPA credit transfers are in euros).
+    static func validate(_ amount: AmountBody, into rules: inout FieldRules, field: String = "amount") {
+        rules.matches(amount.value, field + ".value", .amount)
+        rules.oneOf(amount.currency, field + ".currency", ["EUR"])
+        if InputPattern.amount.matches(amount.value), let parsed = DecimalAmount(amount.value),
+            parsed <= DecimalAmount.zero
+        {
+            rules.refuse(field + ".value", "must be greater than zero")
+        }
+    }
+
+    /// The request for the service; `validate` has run.
+    func validated() throws -> PaymentService.CreateRequest {
+        guard let bankID = BankID(bank), let value = DecimalAmount(amount.value) else {
+            throw GatewayError.validation([FieldIssue(field: "bank", message: InputPattern.bankId.hint)])
+        }
+        return PaymentService.CreateRequest(
+            bank: bankID, registrationID: registrationId.flatMap(UUID.init(uuidString:)), psuReference: psuReference,
+            debtorIBAN: debtorAccount?.iban, creditorName: creditor.name, creditorIBAN: creditor.iban,
+            creditorBIC: creditor.bic, amount: value, currency: amount.currency, remittance: remittance,
+            endToEndID: endToEndId, requestedExecutionDate: requestedExecutionDate.flatMap(CalendarDate.init),
+            instant: instant ?? false, redirectURI: redirectUri)
+    }
+}
+
+/// `POST /v1/funds-confirmations` body.
+struct FundsConfirmationBody: ValidatedBody {
+    var connectionId: String?
+    var registrationId: String?
+    var bank: String?
+    var account: AccountBody
+    var amount: AmountBody
+    var payee: String?
+
+    func validate(into rules: inout FieldRules) {
+        if (connectionId == nil) == (registrationId == nil) {
+            rules.fail("connectionId", "give exactly one of connectionId and registrationId")
+        }
+        rules.uuid(connectionId, "connectionId")
+        rules.uuid(registrationId, "registrationId")
+        rules.matches(bank, "bank", .bankId)
+        if bank != nil, connectionId != nil { rules.fail("bank", "only with registrationId") }
+        rules.iban(account.iban, "account.iban")
+        PaymentCreateBody.validate(amount, into: &rules)
+        rules.matches(payee, "payee", .sepaText, maxLength: 70)
+    }
+
+    func validated() throws -> PaymentService.FundsRequest {
+        guard let value = DecimalAmount(amount.value) else {
+            throw GatewayError.validation([FieldIssue(field: "amount.value", message: InputPattern.amount.hint)])
+        }
+        return PaymentService.FundsRequest(
+            connectionID: connectionId.flatMap(UUID.init(uuidString:)),
+            registrationID: registrationId.flatMap(UUID.init(uuidString:)), bank: bank.flatMap(BankID.init),
+            iban: account.iban, amount: value, currency: amount.currency, payee: payee)
+    }
+}
+
+/// The `Payment` schema: normalized status with the bank's ISO 20022 code beside it; `authorizationUrl` only in
+/// the creation answer (its state is stored as a hash).
+struct PaymentView: Encodable {
+    struct Creditor: Encodable {
+        var name: String
+        var iban: String
+        var bic: String?
+    }
+
+    var id: String
+    var bank: BankID
+    var registrationId: String
+    var psuReference: String
+    var status: String
+    var bankStatus: String?
+    var bankStatusReason: String?
+    var statusDetail: String?
+    var authorizationUrl: String?
+    var amount: AmountBody
+    var creditor: Creditor
+    var debtorAccount: AccountBody?
+    var remittance: String
+    var instant: Bool
+    var requestedExecutionDate: String?
+    var paymentInformationId: String
+    var endToEndId: String
+    var createdAt: Date
+    var updatedAt: Date
+
+    init(_ r: PaymentRecord, authorizationURL: String? = nil) {
+        id = r.id.uuidString.lowercased()
+        bank = r.bankID
+        registrationId = r.registrationID.uuidString.lowercased()
+        psuReference = r.psuReference
+        status = r.status.apiName
+        bankStatus = r.bankStatus
+        bankStatusReason = r.bankStatusReason
+        statusDetail = r.statusDetail
+        authorizationUrl = authorizationURL
+        amount = AmountBody(value: r.order.amount.description, currency: r.order.currency)
+        creditor = Creditor(name: r.order.creditorName, iban: r.order.creditorIBAN, bic: r.order.creditorBIC)
+        debtorAccount = r.order.debtorIBAN.map(AccountBody.init)
+        remittance = r.order.remittance
+        instant = r.order.instant
+        requestedExecutionDate = r.order.requestedExecutionDate?.description
+        paymentInformationId = r.order.paymentInformationID
+        endToEndId = r.order.endToEndID
+        createdAt = r.createdAt
+        updatedAt = r.updatedAt
+    }
+}
+
+/// `GET /v1/payments?psuReference=` answer.
+struct PaymentListView: Encodable {
+    var payments: [PaymentView]
+    var nextCursor: String?
+}

@@ -1,0 +1,41 @@
+import Foundation
+import GatewayCore
+import PostgresKit
+
+/// The two ends of a registration's intent (migration 0011): the row written before the bank is called, and what
+/// becomes of it when the bank's answer cannot be stored in full.
+extension RegistrationStore {
+    /// Completes intent `r` with the bank's answer: every column, in one statement (`update`).
+    func complete(_ r: RegistrationRecord) async throws {
+        try await db.withTransaction { tx in try await update(r, on: tx) }
+    }
+
+    /// Keeps what an operator needs to clean up after an answer that could not be stored in full: the row turns
+    /// `failed` with the bank's client id and URI (no bodies, no keys), so `DELETE` removes the client at the bank.
+    /// `registration.failed` is written with the change (docs/events.md).
+    func markFailed(_ id: UUID, clientID: String, registrationClientURI: String?) async throws {
+        try await db.withTransaction { tx in
+            let rows = try await tx.query("""
+                UPDATE registrations SET status = 'failed', client_id = \(clientID),
+                  registration_client_uri = \(registrationClientURI), version = version + 1, updated_at = now()
+                WHERE id = \(id) AND status = 'registering'
+                RETURNING bank_id
+                """)
+            guard let bank = try rows.first?.decode("bank_id", as: String.self) else { return }
+            let key = id.uuidString.lowercased()
+            try await EventOutbox.append(
+                LifecycleEvent(
+                    .registrationFailed, resourceID: key,
+                    data: [
+                        "registrationId": key, "bank": bank, "status": "failed",
+                        "reason": "the bank accepted the registration but its answer could not be stored",
+                    ]),
+                at: now(), on: tx)
+        }
+    }
+
+    /// Removes intent `id` after the bank refused it (nothing exists at the bank; a refusal stores nothing).
+    func removeIntent(_ id: UUID) async throws {
+        _ = try await db.execute("DELETE FROM registrations WHERE id = \(id) AND status = 'registering'")
+    }
+}
