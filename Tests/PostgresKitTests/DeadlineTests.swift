@@ -18,9 +18,9 @@ import TestSupport
     @Test(.timeLimit(.minutes(3)))
     func aFrozenServerCostsAStatementItsResponseDeadlineAndTheSessionIsReplacedAfterwards() async throws {
         try await TemporaryCluster.with { cluster in
-            var config = try TestDatabase.configuration(url: cluster.url, poolSize: 2, timeout: .seconds(1))
-            config.statementTimeout = .seconds(1)
-            config.responseTimeout = .seconds(2)
+            var config = try TestDatabase.configuration(url: cluster.url, poolSize: 2, timeout: .milliseconds(500))
+            config.statementTimeout = .milliseconds(500)
+            config.responseTimeout = .seconds(1)
             try await TestDatabase.withClient(config) { db in
                 try await db.waitUntilAvailable(timeout: .seconds(30), logger: Logger(label: "test", level: .error))
                 #expect(try await db.query("SELECT 1 AS n")[0].decode("n", as: Int.self) == 1)

@@ -92,9 +92,10 @@ public final class RawClient: @unchecked Sendable {
         return readUntilClosed() && received.count == before
     }
 
-    /// True when the connection stays open and silent for a short while.
+    /// True when the connection stays open and silent for a short while (150 ms: the server closes right after
+    /// the response it ends a connection with).
     public func staysOpen() -> Bool {
-        setTimeout(seconds: 0, microseconds: 300_000)
+        setTimeout(seconds: 0, microseconds: 150_000)
         let stillOpen = !readSome() && !sawEOF
         setTimeout(seconds: 5)
         return stillOpen

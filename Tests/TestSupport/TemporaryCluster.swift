@@ -47,9 +47,11 @@ public final class TemporaryCluster: Sendable {
                 try await run("/bin/chmod", ["644", file])
                 authentication = ["-A", "scram-sha-256", "--pwfile=" + file]
             }
+            // --no-sync: a throwaway cluster need not reach the disk (initdb's final fsync took 2 of its 3.5 s).
             try await cluster.runPostgres(
                 "initdb",
-                ["-D", directory + "/data", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"] + authentication)
+                ["-D", directory + "/data", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
+                    + authentication)
             try await cluster.pgCtl([
                 "-o", "-p \(cluster.port) -k \(directory) -c listen_addresses=127.0.0.1 -c fsync=off",
                 "-l", directory + "/server.log", "start",

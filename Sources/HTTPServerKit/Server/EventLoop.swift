@@ -631,6 +631,7 @@ final class EventLoop: ReactorIOHandler, ReactorTicker, @unchecked Sendable {
             }
         }
         logger.info("draining", metadata: ["connections": "\(connections.count)"])
+        if connections.isEmpty { finish() }  // nothing to wait for: no need to wait for the next tick
     }
 
     static func now() -> UInt64 { Reactor.now() }

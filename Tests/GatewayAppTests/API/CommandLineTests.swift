@@ -16,28 +16,34 @@ import TestSupport
     }
 
     @Test func apiKeyCreatePrintsAKeyOnceThatTheAPIAcceptsUntilRevoked() async throws {
-        let db = try await AppHarness.freshDatabase()
-        let key = try await Self.passerelle(["api-key", "create", "--name", "ops"], database: db)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(key.hasPrefix("pk_") && key.count > 30)
-        let listing = try await Self.passerelle(["api-key", "list"], database: db)
-        #expect(listing.contains("ops") && listing.contains("active"))
-        #expect(!listing.contains(key), "the key itself is never listed")
+        try await TestDatabases.with { db in
+            let key = try await Self.passerelle(["api-key", "create", "--name", "ops"], database: db)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(key.hasPrefix("pk_") && key.count > 30)
+            let listing = try await Self.passerelle(["api-key", "list"], database: db)
+            #expect(listing.contains("ops") && listing.contains("active"))
+            #expect(!listing.contains(key), "the key itself is never listed")
 
-        let h = try await AppHarness.start(databaseURL: db)
-        defer { Task { await h.stop() } }
-        let ok = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false)
-        #expect(ok.status == 200)
-        let stored = try await h.app.db.query("SELECT key_hash FROM api_keys WHERE name = 'ops'")
-        let hash: [UInt8] = try stored[0].decode("key_hash")
-        #expect(hash == Digest.sha256(key), "only the key's SHA-256 is stored")
-        let columns = try await h.app.db.query("SELECT row_to_json(k)::text AS row FROM api_keys k WHERE name = 'ops'")
-        #expect(try !columns[0].decode("row", as: String.self).contains(key), "the key is in no column")
+            // A short positive-check cache (the default is 5 s), so that the revocation is seen within a second.
+            try await AppHarness.with(environment: ["PASSERELLE_RECORD_CACHE_SECONDS": "0.5"], databaseURL: db) { h in
+                let ok = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false)
+                #expect(ok.status == 200)
+                let stored = try await h.app.db.query("SELECT key_hash FROM api_keys WHERE name = 'ops'")
+                let hash: [UInt8] = try stored[0].decode("key_hash")
+                #expect(hash == Digest.sha256(key), "only the key's SHA-256 is stored")
+                let columns = try await h.app.db.query("SELECT row_to_json(k)::text AS row FROM api_keys k WHERE name = 'ops'")
+                #expect(try !columns[0].decode("row", as: String.self).contains(key), "the key is in no column")
 
-        _ = try await Self.passerelle(["api-key", "revoke", "ops"], database: db)
-        try await Task.sleep(for: .seconds(6))  // the positive-check cache lives 5 s
-        let refused = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false)
-        #expect(refused.status == 401)
+                _ = try await Self.passerelle(["api-key", "revoke", "ops"], database: db)
+                var status = 0
+                for _ in 0..<200 {  // bounded poll: refused once the cached positive check has expired
+                    status = try await h.request("GET", "/v1/banks", headers: [("Authorization", "Bearer \(key)")], authorized: false).status
+                    if status == 401 { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(status == 401, "the revoked key is refused")
+            }
+        }
     }
 
     @Test func configurationErrorsAreListedTogether() async throws {

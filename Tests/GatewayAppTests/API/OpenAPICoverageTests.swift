@@ -44,23 +44,23 @@ import TestSupport
     }
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
-        let h = try await AppHarness.start()
-        defer { Task { await h.stop() } }
-        let documented = Self.documentedOperations(try Self.repositoryDocument())
-        #expect(documented.count > 10, "the parser found the document's operations")
-        let routed = Set(h.app.makeRouter().routes.map { "\($0.method.rawValue) \(Self.normalize($0.template))" })
-        let undocumented = routed.subtracting(documented).sorted()
-        let unrouted = documented.subtracting(routed).sorted()
-        #expect(undocumented.isEmpty, "routes missing from openapi/passerelle.yaml: \(undocumented)")
-        #expect(unrouted.isEmpty, "documented operations without a route: \(unrouted)")
+        try await AppHarness.with { h in
+            let documented = Self.documentedOperations(try Self.repositoryDocument())
+            #expect(documented.count > 10, "the parser found the document's operations")
+            let routed = Set(h.app.makeRouter().routes.map { "\($0.method.rawValue) \(Self.normalize($0.template))" })
+            let undocumented = routed.subtracting(documented).sorted()
+            let unrouted = documented.subtracting(routed).sorted()
+            #expect(undocumented.isEmpty, "routes missing from openapi/passerelle.yaml: \(undocumented)")
+            #expect(unrouted.isEmpty, "documented operations without a route: \(unrouted)")
+        }
     }
 
     @Test func theServedDocumentIsTheRepositoryDocument() async throws {
-        let h = try await AppHarness.start()
-        defer { Task { await h.stop() } }
-        let served = try await h.request("GET", "/openapi.yaml", authorized: false)
-        #expect(served.status == 200)
-        #expect(served.header("Content-Type")?.hasPrefix("application/yaml") == true)
-        #expect(served.text == (try Self.repositoryDocument()), "run scripts/test (it copies openapi/ into the bundle)")
+        try await AppHarness.with { h in
+            let served = try await h.request("GET", "/openapi.yaml", authorized: false)
+            #expect(served.status == 200)
+            #expect(served.header("Content-Type")?.hasPrefix("application/yaml") == true)
+            #expect(served.text == (try Self.repositoryDocument()), "run scripts/test (it copies openapi/ into the bundle)")
+        }
     }
 }

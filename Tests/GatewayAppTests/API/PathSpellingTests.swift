@@ -12,6 +12,9 @@ import TestSupport
 ///
 /// Broken on purpose to check the test: with the old prefix gate (`request.path.hasPrefix("/v1/")`) and the
 /// router collapsing empty segments, `//v1/certificates` answered 200 without a key and this test failed on it.
+/// Checked too: declaring `BanksRoutes` outside `authenticated(by:)` with the start-up check of
+/// `build(requiringAuthenticationUnder:)` removed fails with "GET /v1/banks without a key: 200" (the `/v1` prefix,
+/// not the declared access, decides that a key is needed).
 @Suite struct PathSpellingTests {
     /// Variants of a canonical path `p` (`/a/b/...`), none of which may reach a route.
     static func spellings(of p: String) -> [String] {
@@ -69,83 +72,83 @@ import TestSupport
     }
 
     @Test func noSpellingOfAnyRouteReachesItWithoutItsDeclaredAccess() async throws {
-        let h = try await AppHarness.start()
-        defer { Task { await h.stop() } }
-        // A real QSealC, so that GET/DELETE /v1/certificates/{id} and the public PEM route have something to leak.
-        let upload = try await CertificatesAPITests.upload(h, cert: "qseal-chain.pem", key: "qseal.key")
-        #expect(upload.status == 201)
-        let certificateID = try #require(upload.json["id"] as? String)
-        let fingerprint = try #require(upload.json["sha256Fingerprint"] as? String)
-            .replacingOccurrences(of: ":", with: "").lowercased()
-        let routes = h.app.makeRouter().routes
-        #expect(routes.count >= 20, "the router's whole table is tried")
-        var tried = 0
-        for route in routes {
-            let canonical = Self.concrete(route.template, certificateID: certificateID, fingerprint: fingerprint)
-            let isAPI = route.template.hasPrefix("/v1/")
-            let method = route.method.rawValue
-            let body: [UInt8] = ["POST", "PUT", "PATCH"].contains(method) ? Array("{}".utf8) : []
-            let json: [(String, String)] = body.isEmpty ? [] : [("Content-Type", "application/json")]
-            if route.template == "/v1/certificates/{certificateId}" && method == "DELETE" { continue }  // tried last
+        try await AppHarness.with { h in
+            // A real QSealC, so that GET/DELETE /v1/certificates/{id} and the public PEM route have something to leak.
+            let upload = try await CertificatesAPITests.upload(h, cert: "qseal-chain.pem", key: "qseal.key")
+            #expect(upload.status == 201)
+            let certificateID = try #require(upload.json["id"] as? String)
+            let fingerprint = try #require(upload.json["sha256Fingerprint"] as? String)
+                .replacingOccurrences(of: ":", with: "").lowercased()
+            let routes = h.app.makeRouter().routes
+            #expect(routes.count >= 20, "the router's whole table is tried")
+            var tried = 0
+            for route in routes {
+                let canonical = Self.concrete(route.template, certificateID: certificateID, fingerprint: fingerprint)
+                let isAPI = route.template.hasPrefix("/v1/")
+                let method = route.method.rawValue
+                let body: [UInt8] = ["POST", "PUT", "PATCH"].contains(method) ? Array("{}".utf8) : []
+                let json: [(String, String)] = body.isEmpty ? [] : [("Content-Type", "application/json")]
+                if route.template == "/v1/certificates/{certificateId}" && method == "DELETE" { continue }  // tried last
 
-            // Canonical, without a key: an API route is refused by its declared access; a public one answers.
-            let id0 = "spell-\(UUID().uuidString)"
-            let plain = try await h.client.send(method, canonical, headers: json + [("X-Request-Id", id0)], body: body)
-            let plainLine = try Self.accessLine(h, id0)
-            #expect(plainLine.route == route.template, "\(method) \(canonical) reaches its route")
-            if isAPI {
-                #expect(plain.status == 401, "\(method) \(canonical) without a key: \(plain.status)")
-                #expect(plain.json["type"] as? String == "/problems/unauthorized")
-            }
+                // Canonical, without a key: an API route is refused by its declared access; a public one answers.
+                let id0 = "spell-\(UUID().uuidString)"
+                let plain = try await h.client.send(method, canonical, headers: json + [("X-Request-Id", id0)], body: body)
+                let plainLine = try Self.accessLine(h, id0)
+                #expect(plainLine.route == route.template, "\(method) \(canonical) reaches its route")
+                if isAPI {
+                    #expect(plain.status == 401, "\(method) \(canonical) without a key: \(plain.status)")
+                    #expect(plain.json["type"] as? String == "/problems/unauthorized")
+                }
 
-            for spelling in Self.spellings(of: canonical) {
-                for withKey in [false, true] {
-                    tried += 1
-                    let id = "spell-\(UUID().uuidString)"
-                    var headers = json + [("X-Request-Id", id)]
-                    if withKey { headers.append(("Authorization", "Bearer \(AppHarness.apiKey)")) }
-                    let response = try await h.client.send(method, spelling, headers: headers, body: body)
-                    let line = try Self.accessLine(h, id)
-                    #expect(
-                        !(200..<300).contains(response.status),
-                        "\(method) \(spelling) (key: \(withKey)) answered \(response.status)")
-                    // Either no route at all, or (a reserved character appended to a parameter, e.g. `{id};`) the
-                    // same route with another parameter value, behind the same declared access.
-                    #expect(
-                        line.route == "unmatched" || line.route == route.template,
-                        "\(method) \(spelling) (key: \(withKey)) reached \(line.route) with \(response.status)")
-                    if line.route != "unmatched" && isAPI && !withKey {
-                        #expect(response.status == 401, "\(method) \(spelling) without a key: \(response.status)")
+                for spelling in Self.spellings(of: canonical) {
+                    for withKey in [false, true] {
+                        tried += 1
+                        let id = "spell-\(UUID().uuidString)"
+                        var headers = json + [("X-Request-Id", id)]
+                        if withKey { headers.append(("Authorization", "Bearer \(AppHarness.apiKey)")) }
+                        let response = try await h.client.send(method, spelling, headers: headers, body: body)
+                        let line = try Self.accessLine(h, id)
+                        #expect(
+                            !(200..<300).contains(response.status),
+                            "\(method) \(spelling) (key: \(withKey)) answered \(response.status)")
+                        // Either no route at all, or (a reserved character appended to a parameter, e.g. `{id};`) the
+                        // same route with another parameter value, behind the same declared access.
+                        #expect(
+                            line.route == "unmatched" || line.route == route.template,
+                            "\(method) \(spelling) (key: \(withKey)) reached \(line.route) with \(response.status)")
+                        if line.route != "unmatched" && isAPI && !withKey {
+                            #expect(response.status == 401, "\(method) \(spelling) without a key: \(response.status)")
+                        }
+                        #expect([400, 401, 404, 405].contains(response.status), "\(method) \(spelling): \(response.status)")
+                        #expect(response.header("Content-Type")?.hasPrefix("application/problem+json") == true)
                     }
-                    #expect([400, 401, 404, 405].contains(response.status), "\(method) \(spelling): \(response.status)")
-                    #expect(response.header("Content-Type")?.hasPrefix("application/problem+json") == true)
                 }
             }
+            #expect(tried > 1000)
+            // The certificate survived every DELETE spelling, and the canonical one with a key still works.
+            let deleteRoute = "/v1/certificates/\(certificateID)"
+            for spelling in Self.spellings(of: deleteRoute) {
+                let response = try await h.client.send("DELETE", spelling)
+                #expect(!(200..<300).contains(response.status), "DELETE \(spelling) answered \(response.status)")
+            }
+            #expect(try await h.request("GET", deleteRoute).status == 200, "no spelling deleted the certificate")
+            #expect(try await h.request("DELETE", deleteRoute, authorized: false).status == 401)
+            #expect(try await h.request("DELETE", deleteRoute).status == 204)
         }
-        #expect(tried > 1000)
-        // The certificate survived every DELETE spelling, and the canonical one with a key still works.
-        let deleteRoute = "/v1/certificates/\(certificateID)"
-        for spelling in Self.spellings(of: deleteRoute) {
-            let response = try await h.client.send("DELETE", spelling)
-            #expect(!(200..<300).contains(response.status), "DELETE \(spelling) answered \(response.status)")
-        }
-        #expect(try await h.request("GET", deleteRoute).status == 200, "no spelling deleted the certificate")
-        #expect(try await h.request("DELETE", deleteRoute, authorized: false).status == 401)
-        #expect(try await h.request("DELETE", deleteRoute).status == 204)
     }
 
     @Test func theAccessLogNamesTheKeyIdOfAnAuthenticatedCall() async throws {
-        let h = try await AppHarness.start()
-        defer { Task { await h.stop() } }
-        let id = "spell-\(UUID().uuidString)"
-        let response = try await h.request("GET", "/v1/banks", headers: [("X-Request-Id", id)])
-        #expect(response.status == 200)
-        let keyID = try await h.app.db.query("SELECT id FROM api_keys WHERE name = 'bootstrap'")[0].decode("id", as: UUID.self)
-        let line = try Self.accessLine(h, id)
-        #expect(line.principal == keyID.uuidString.lowercased(), "the key's id, not redacted and not the key")
-        #expect(!h.logs.text.contains(AppHarness.apiKey))
-        let anonymous = "spell-\(UUID().uuidString)"
-        _ = try await h.request("GET", "/health", headers: [("X-Request-Id", anonymous)], authorized: false)
-        #expect(try Self.accessLine(h, anonymous).principal == nil)
+        try await AppHarness.with { h in
+            let id = "spell-\(UUID().uuidString)"
+            let response = try await h.request("GET", "/v1/banks", headers: [("X-Request-Id", id)])
+            #expect(response.status == 200)
+            let keyID = try await h.app.db.query("SELECT id FROM api_keys WHERE name = 'bootstrap'")[0].decode("id", as: UUID.self)
+            let line = try Self.accessLine(h, id)
+            #expect(line.principal == keyID.uuidString.lowercased(), "the key's id, not redacted and not the key")
+            #expect(!h.logs.text.contains(AppHarness.apiKey))
+            let anonymous = "spell-\(UUID().uuidString)"
+            _ = try await h.request("GET", "/health", headers: [("X-Request-Id", anonymous)], authorized: false)
+            #expect(try Self.accessLine(h, anonymous).principal == nil)
+        }
     }
 }

@@ -26,96 +26,99 @@ import TestSupport
                     nextPageURL: nil))
             $0.identity = .success(Identity(name: "MALLOW MARC"))
         }
-        let h = try await AppHarness.start(adapters: [.euroInformation: ei])
-        defer { Task { await h.stop() } }
-        try await h.register(bank: "cmcic:cic")
+        try await AppHarness.with(adapters: [.euroInformation: ei]) { h in
+            try await h.register(bank: "cmcic:cic")
 
-        let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "customer-42")
-        let (id, state) = (pending.id, pending.state)
-        #expect(pending.response.header("Location") == "/v1/connections/\(id)")
-        #expect(pending.response.json["status"] as? String == "pending_authorization")
-        #expect(pending.authorizationURL.contains(state))
+            let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "customer-42")
+            let (id, state) = (pending.id, pending.state)
+            #expect(pending.response.header("Location") == "/v1/connections/\(id)")
+            #expect(pending.response.json["status"] as? String == "pending_authorization")
+            #expect(pending.authorizationURL.contains(state))
 
-        let wrong = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": "nope"])
-        #expect(wrong.status == 409)
-        #expect(wrong.json["type"] as? String == "/problems/conflict")
+            let wrong = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": "nope"])
+            #expect(wrong.status == 409)
+            #expect(wrong.json["type"] as? String == "/problems/conflict")
 
-        let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": state])
-        #expect(authorized.status == 200, "\(authorized.text)")
-        #expect(authorized.json["status"] as? String == "active")
-        #expect(authorized.json["accessExpiresAt"] is String)
-        #expect(authorized.json["state"] == nil && authorized.json["authorizationUrl"] == nil)
-        #expect(!authorized.text.contains("access-1") && !authorized.text.contains("refresh-1"))
+            let authorized = try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": state])
+            #expect(authorized.status == 200, "\(authorized.text)")
+            #expect(authorized.json["status"] as? String == "active")
+            #expect(authorized.json["accessExpiresAt"] is String)
+            #expect(authorized.json["state"] == nil && authorized.json["authorizationUrl"] == nil)
+            #expect(!authorized.text.contains("access-1") && !authorized.text.contains("refresh-1"))
 
-        let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
-        #expect(accounts.status == 200, "\(accounts.text)")
-        let list = try #require(accounts.json["accounts"] as? [[String: Any]])
-        let accountID = try #require(list.first?["id"] as? String)
-        #expect(accountID != "R1")
-        #expect(list.first?["iban"] as? String == "FR7613807008043001965405158")
+            let accounts = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
+            #expect(accounts.status == 200, "\(accounts.text)")
+            let list = try #require(accounts.json["accounts"] as? [[String: Any]])
+            let accountID = try #require(list.first?["id"] as? String)
+            #expect(accountID != "R1")
+            #expect(list.first?["iban"] as? String == "FR7613807008043001965405158")
 
-        let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(accountID)/balances", headers: Self.psu)
-        let balance = try #require((balances.json["balances"] as? [[String: Any]])?.first)
-        #expect(balance["amount"] as? String == "-12.30")
-        #expect(balance["type"] as? String == "booked")
+            let balances = try await h.request("GET", "/v1/connections/\(id)/accounts/\(accountID)/balances", headers: Self.psu)
+            let balance = try #require((balances.json["balances"] as? [[String: Any]])?.first)
+            #expect(balance["amount"] as? String == "-12.30")
+            #expect(balance["type"] as? String == "booked")
 
-        let transactions = try await h.request(
-            "GET", "/v1/connections/\(id)/accounts/\(accountID)/transactions?from=2026-01-01&to=2026-02-01",
-            headers: Self.psu)
-        #expect(transactions.status == 200, "\(transactions.text)")
-        #expect((transactions.json["transactions"] as? [[String: Any]])?.first?["amount"] as? String == "-5.00")
-        #expect(transactions.json["nextCursor"] == nil)
-        let badDate = try await h.request(
-            "GET", "/v1/connections/\(id)/accounts/\(accountID)/transactions?from=yesterday", headers: Self.psu)
-        #expect(badDate.status == 400)
+            let transactions = try await h.request(
+                "GET", "/v1/connections/\(id)/accounts/\(accountID)/transactions?from=2026-01-01&to=2026-02-01",
+                headers: Self.psu)
+            #expect(transactions.status == 200, "\(transactions.text)")
+            #expect((transactions.json["transactions"] as? [[String: Any]])?.first?["amount"] as? String == "-5.00")
+            #expect(transactions.json["nextCursor"] == nil)
+            let badDate = try await h.request(
+                "GET", "/v1/connections/\(id)/accounts/\(accountID)/transactions?from=yesterday", headers: Self.psu)
+            #expect(badDate.status == 400)
 
-        let identity = try await h.request("GET", "/v1/connections/\(id)/identity", headers: Self.psu)
-        #expect(identity.json["name"] as? String == "MALLOW MARC")
-        let consents = try await h.request(
-            "PUT", "/v1/connections/\(id)/consents",
-            json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true])
-        #expect(consents.status == 200, "EI: accepted as a no-op")
+            let identity = try await h.request("GET", "/v1/connections/\(id)/identity", headers: Self.psu)
+            #expect(identity.json["name"] as? String == "MALLOW MARC")
+            let consents = try await h.request(
+                "PUT", "/v1/connections/\(id)/consents",
+                json: ["balances": [], "transactions": [], "trustedBeneficiaries": true, "identity": true])
+            #expect(consents.status == 200, "EI: accepted as a no-op")
 
-        // The PSU headers reached the adapter context: attended reads are never counted.
-        let unknownAccount = try await h.request("GET", "/v1/connections/\(id)/accounts/acc_nope/balances")
-        #expect(unknownAccount.status == 404)
+            // The PSU headers reached the adapter context: attended reads are never counted.
+            let unknownAccount = try await h.request("GET", "/v1/connections/\(id)/accounts/acc_nope/balances")
+            #expect(unknownAccount.status == 404)
 
-        let listed = try await h.request("GET", "/v1/connections?psuReference=customer-42")
-        #expect((listed.json["connections"] as? [[String: Any]])?.count == 1)
-        let everyone = try await h.request("GET", "/v1/connections")
-        #expect((everyone.json["connections"] as? [[String: Any]])?.count == 1, "without psuReference: every customer's")
+            let listed = try await h.request("GET", "/v1/connections?psuReference=customer-42")
+            #expect((listed.json["connections"] as? [[String: Any]])?.count == 1)
+            let everyone = try await h.request("GET", "/v1/connections")
+            #expect((everyone.json["connections"] as? [[String: Any]])?.count == 1, "without psuReference: every customer's")
 
-        #expect(try await h.request("DELETE", "/v1/connections/\(id)").status == 204)
-        let revoked = try await h.request("GET", "/v1/connections/\(id)")
-        #expect(revoked.json["status"] as? String == "revoked")
-        #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 409)
-        #expect(try await h.request("GET", "/v1/connections/\(UUID())").status == 404)
+            #expect(try await h.request("DELETE", "/v1/connections/\(id)").status == 204)
+            let revoked = try await h.request("GET", "/v1/connections/\(id)")
+            #expect(revoked.json["status"] as? String == "revoked")
+            #expect(try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu).status == 409)
+            #expect(try await h.request("GET", "/v1/connections/\(UUID())").status == 404)
+        }
     }
 
+    /// Checked (a temporary edit of `Sources/`, never committed): counting `count > limit` instead of `>=` in
+    /// `UnattendedBudget` fails with "(refused.status → 200) == 429" (as do `AccountInformationTests` and
+    /// `UnattendedBudgetSimulatorTests`, whose fifth read then draws the bank's own 429).
     @Test func fifthUnattendedReadIs429WithRetryAfterAndTheBudgetShows() async throws {
         let ei = FakeBankAdapter(provider: .euroInformation)
-        let h = try await AppHarness.start(adapters: [.euroInformation: ei])
-        defer { Task { await h.stop() } }
-        try await h.register(bank: "cmcic:cic")
-        let (id, state) = try await h.createConnection(bank: "cmcic:cic", psuReference: "batch").idAndState
-        #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": state]).status == 200)
+        try await AppHarness.with(adapters: [.euroInformation: ei]) { h in
+            try await h.register(bank: "cmcic:cic")
+            let (id, state) = try await h.createConnection(bank: "cmcic:cic", psuReference: "batch").idAndState
+            #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: ["code": "c", "state": state]).status == 200)
 
-        for _ in 0..<4 {
-            #expect(try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries").status == 200)
+            for _ in 0..<4 {
+                #expect(try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries").status == 200)
+            }
+            let refused = try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries")
+            #expect(refused.status == 429)
+            #expect(refused.json["type"] as? String == "/problems/unattended-budget-exhausted")
+            let retryAfter = try #require(refused.header("Retry-After").flatMap(Int.init))
+            #expect(retryAfter > 86_000 && retryAfter <= 86_400)
+            #expect(ei.calls.filter { $0 == .trustedBeneficiaries }.count == 4)
+
+            let connection = try await h.request("GET", "/v1/connections/\(id)")
+            let budget = try #require(connection.json["unattendedBudget"] as? [String: Any])
+            #expect(budget["limit"] as? Int == 4)
+            let used = try #require((budget["used"] as? [[String: Any]])?.first)
+            #expect(used["resource"] as? String == "trusted-beneficiaries")
+            #expect(used["remaining"] as? Int == 0)
+            #expect(used["nextAvailableAt"] is String)
         }
-        let refused = try await h.request("GET", "/v1/connections/\(id)/trusted-beneficiaries")
-        #expect(refused.status == 429)
-        #expect(refused.json["type"] as? String == "/problems/unattended-budget-exhausted")
-        let retryAfter = try #require(refused.header("Retry-After").flatMap(Int.init))
-        #expect(retryAfter > 86_000 && retryAfter <= 86_400)
-        #expect(ei.calls.filter { $0 == .trustedBeneficiaries }.count == 4)
-
-        let connection = try await h.request("GET", "/v1/connections/\(id)")
-        let budget = try #require(connection.json["unattendedBudget"] as? [String: Any])
-        #expect(budget["limit"] as? Int == 4)
-        let used = try #require((budget["used"] as? [[String: Any]])?.first)
-        #expect(used["resource"] as? String == "trusted-beneficiaries")
-        #expect(used["remaining"] as? Int == 0)
-        #expect(used["nextAvailableAt"] is String)
     }
 }

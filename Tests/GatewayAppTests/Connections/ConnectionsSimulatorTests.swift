@@ -165,34 +165,35 @@ final class SimulatorBanks: Sendable {
     @Test func aCustomerRefusalEndsTheConnectionRefused() async throws {
         let banks = try SimulatorBanks()
         let h = try await AppHarness.start(adapters: banks.adapters, environment: ["PASSERELLE_BANKS_FILE": banks.banksFile])
-        defer { Task { await h.stop(); await banks.stop() } }
-        try await h.register(bank: "cmcic:cic")
-        let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser")
-        let (id, state) = pending.idAndState
-        let back = try await banks.redirect(pending.authorizationURL, persona: "refuse")
-        #expect(back["code"] == nil)
-        let error = try #require(back["error"])
-        #expect(back["state"] == state)
-        var body: [String: Any] = ["error": error, "state": state]
-        if let description = back["error_description"] { body["errorDescription"] = description }
-        let refused = try await h.request("POST", "/v1/connections/\(id)/authorization", json: body)
-        #expect(refused.status == 200, "\(refused.text)")
-        #expect(refused.json["status"] as? String == "refused")
-        #expect((refused.json["authorizationError"] as? String)?.hasPrefix(error) == true)
-        #expect(try await h.request("GET", "/v1/connections/\(id)").json["status"] as? String == "refused")
-        // The state is consumed: neither the error again nor a code is taken.
-        #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: body).status == 409)
-        let late = try await h.request(
-            "POST", "/v1/connections/\(id)/authorization", json: ["code": "any-code", "state": state])
-        #expect(late.status == 409)
-        let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
-        #expect(read.status == 409)
-        // Both, or neither, is not a redirect the bank sends.
-        let (otherID, otherState) = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser").idAndState
-        for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
-            #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
+        try await banks.run(with: h) {
+            try await h.register(bank: "cmcic:cic")
+            let pending = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser")
+            let (id, state) = pending.idAndState
+            let back = try await banks.redirect(pending.authorizationURL, persona: "refuse")
+            #expect(back["code"] == nil)
+            let error = try #require(back["error"])
+            #expect(back["state"] == state)
+            var body: [String: Any] = ["error": error, "state": state]
+            if let description = back["error_description"] { body["errorDescription"] = description }
+            let refused = try await h.request("POST", "/v1/connections/\(id)/authorization", json: body)
+            #expect(refused.status == 200, "\(refused.text)")
+            #expect(refused.json["status"] as? String == "refused")
+            #expect((refused.json["authorizationError"] as? String)?.hasPrefix(error) == true)
+            #expect(try await h.request("GET", "/v1/connections/\(id)").json["status"] as? String == "refused")
+            // The state is consumed: neither the error again nor a code is taken.
+            #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: body).status == 409)
+            let late = try await h.request(
+                "POST", "/v1/connections/\(id)/authorization", json: ["code": "any-code", "state": state])
+            #expect(late.status == 409)
+            let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
+            #expect(read.status == 409)
+            // Both, or neither, is not a redirect the bank sends.
+            let (otherID, otherState) = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser").idAndState
+            for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
+                #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
+            }
+            #expect(try await h.request("GET", "/v1/connections/\(otherID)").json["status"] as? String == "pending_authorization")
         }
-        #expect(try await h.request("GET", "/v1/connections/\(otherID)").json["status"] as? String == "pending_authorization")
     }
 
     @Test func euroInformationConnectionEndToEnd() async throws {

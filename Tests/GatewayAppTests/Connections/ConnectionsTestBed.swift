@@ -16,8 +16,8 @@ final class ConnectionsClock: Sendable {
     func advance(_ seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-/// A fresh database (its own PostgreSQL database on the scripts/test cluster, migrated), a vault, certificates and
-/// one active registration per provider, and the services wired to `FakeBankAdapter`s.
+/// A fresh database (its own PostgreSQL database on the scripts/test cluster, migrated: `TestDatabases`), a vault,
+/// certificates and one active registration per provider, and the services wired to `FakeBankAdapter`s.
 struct ConnectionsTestBed {
     let db: PostgresClient
     let clock: ConnectionsClock
@@ -34,8 +34,7 @@ struct ConnectionsTestBed {
     let logger: Logger
     let cicRegistration: UUID
     let bpceRegistration: UUID
-    private let adminURL: String
-    private let databaseName: String
+    private let databaseURL: String
 
     static let redirect = "https://tpp.example/callback"
 
@@ -46,24 +45,13 @@ struct ConnectionsTestBed {
         settings: Config.Connections = Config.Connections(), poolSize: Int = 10,
         recordCacheTTL: Duration = .seconds(2)
     ) async throws -> ConnectionsTestBed {
-        let adminURL = try TestEnvironment.databaseURL()
-        let name = "conn_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
-        let admin = PostgresClient(
-            configuration: PostgresConfiguration(url: Secret(adminURL), poolSize: 1),
-            logger: Logger(label: "test", level: .error))
-        _ = try await admin.execute(Query(unsafeSQL: "CREATE DATABASE \(name)"))
-        await admin.shutdown()
-        guard let slash = adminURL.lastIndex(of: "/") else { throw GatewayError.internal("odd database URL") }
-        var url = String(adminURL[..<slash]) + "/" + name
-        if let query = adminURL.split(separator: "?", maxSplits: 1).dropFirst().first { url += "?" + query }
-
+        let url = try await TestDatabases.create()
         let logs = CapturingLogSink()
         let logger = Logger(label: "test", level: .debug, sink: logs)
         let sqlLogs = CapturingLogSink()
         let db = PostgresClient(
             configuration: PostgresConfiguration(url: Secret(url), poolSize: poolSize),
             logger: Logger(label: "test.db", level: .debug, sink: sqlLogs))
-        _ = try await Migrator(client: db, migrations: try AppDatabase.migrations(), logger: logger).migrate()
 
         let keyring = try MasterKeyring(parsing: Base64.encode(Random.bytes(32)))
         let vault = SecretVault(keyring: keyring)
@@ -88,17 +76,13 @@ struct ConnectionsTestBed {
             db: db, clock: clock, vault: vault, euroInformation: eiAdapter, bpce: bpceAdapter, deps: deps,
             connections: ConnectionService(deps: deps), accounts: AccountInformationService(deps: deps),
             tokens: TokenKeeper(deps: deps), logs: logs, sqlLogs: sqlLogs, logger: logger, cicRegistration: cic,
-            bpceRegistration: bpce, adminURL: adminURL, databaseName: name)
+            bpceRegistration: bpce, databaseURL: url)
     }
 
     /// Closes the pool and drops the database.
     func tearDown() async {
         await db.shutdown()
-        let admin = PostgresClient(
-            configuration: PostgresConfiguration(url: Secret(adminURL), poolSize: 1),
-            logger: Logger(label: "test", level: .error))
-        _ = try? await admin.execute(Query(unsafeSQL: "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)"))
-        await admin.shutdown()
+        await TestDatabases.drop(databaseURL)
     }
 
     /// Runs `body` with a fresh bed and always tears it down.

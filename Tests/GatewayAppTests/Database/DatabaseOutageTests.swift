@@ -16,14 +16,14 @@ import TestSupport
         return Double(s) + Double(atto) / 1e18
     }
 
-    /// The gateway on a throwaway cluster, with short database deadlines (1 s wait, 1 s statement timeout: a
-    /// frozen server costs a statement about 2 s) and a short API-key cache so that the outage path is taken.
+    /// The gateway on a throwaway cluster, with short database deadlines (0.5 s wait, 0.5 s statement timeout: a
+    /// frozen server costs a statement about 1 s) and a short API-key cache so that the outage path is taken.
     static func withGatewayOnOwnCluster(_ body: (AppHarness, TemporaryCluster) async throws -> Void) async throws {
         try await TemporaryCluster.with { cluster in
             let h = try await AppHarness.start(
                 environment: [
-                    "PASSERELLE_DATABASE_TIMEOUT_SECONDS": "1", "PASSERELLE_DATABASE_STATEMENT_TIMEOUT_SECONDS": "1",
-                    "PASSERELLE_RECORD_CACHE_SECONDS": "0.2",
+                    "PASSERELLE_DATABASE_TIMEOUT_SECONDS": "0.5", "PASSERELLE_DATABASE_STATEMENT_TIMEOUT_SECONDS": "0.5",
+                    "PASSERELLE_RECORD_CACHE_SECONDS": "0.1",
                 ],
                 databaseURL: cluster.url)
             do {
@@ -53,7 +53,7 @@ import TestSupport
             #expect(try await h.request("GET", "/v1/banks/cmcic:cic").status == 200)  // the key is now known
 
             try await cluster.stop()
-            try await Task.sleep(for: .milliseconds(300))  // past the record cache: the key check asks the database
+            try await Task.sleep(for: .milliseconds(150))  // past the record cache: the key check asks the database
             let bank = try await h.request("GET", "/v1/banks/cmcic:cic")
             #expect(bank.status == 200, "the catalog needs no database: \(bank.text)")
             Self.expectUnavailable(try await h.request("GET", "/v1/certificates"), "GET /v1/certificates")
@@ -86,7 +86,7 @@ import TestSupport
 
             #expect(try await h.request("GET", "/v1/banks/cmcic:cic").status == 200)  // the key is now known
             try cluster.freeze()
-            try await Task.sleep(for: .milliseconds(300))  // past the record cache: the key check asks the database
+            try await Task.sleep(for: .milliseconds(150))  // past the record cache: the key check asks the database
             var start = ContinuousClock.now
             let bank = try await h.request("GET", "/v1/banks/cmcic:cic")
             print("database frozen: GET /v1/banks/cmcic:cic answered \(bank.status) in \(String(format: "%.2f", Self.seconds(since: start))) s")
@@ -111,15 +111,15 @@ import TestSupport
     }
 
     @Test func aUniqueViolationIsAConflictAndOtherDatabaseErrorsAreInternal() async throws {
-        let h = try await AppHarness.start()
-        defer { Task { await h.stop() } }
-        _ = try await h.app.apiKeys.create(name: "twice")
-        let duplicate = try await #require(throws: GatewayError.self) { try await h.app.apiKeys.create(name: "twice") }
-        #expect(duplicate.problemType == .conflict)
-        let store = StoreDatabase(h.app.db)
-        let broken = try await #require(throws: GatewayError.self) { try await store.query("SELECT * FROM no_such_table") }
-        #expect(broken.problemType == .internal)
-        #expect(broken.publicDetail.contains("request id") && !broken.publicDetail.contains("no_such_table"))
+        try await AppHarness.with { h in
+            _ = try await h.app.apiKeys.create(name: "twice")
+            let duplicate = try await #require(throws: GatewayError.self) { try await h.app.apiKeys.create(name: "twice") }
+            #expect(duplicate.problemType == .conflict)
+            let store = StoreDatabase(h.app.db)
+            let broken = try await #require(throws: GatewayError.self) { try await store.query("SELECT * FROM no_such_table") }
+            #expect(broken.problemType == .internal)
+            #expect(broken.publicDetail.contains("request id") && !broken.publicDetail.contains("no_such_table"))
+        }
     }
 
     @Test func anExhaustedPoolIsUnavailableWithRetryAfter() async throws {

@@ -331,10 +331,10 @@ import TestSupport
             let gauge = first.app.metrics.render()
             #expect(gauge.contains("passerelle_certificate_expiry_seconds{usage=\"qseal\"} -"), "negative once expired")
         } catch {
-            for r in replicas { await r.stop() }
+            for r in replicas.reversed() { await r.stop() }  // the first owns the database
             throw error
         }
-        for r in replicas { await r.stop() }
+        for r in replicas.reversed() { await r.stop() }
     }
 
     // Counting only transport errors (not 5xx), or writing the event outside the bank_health transition, fails here.

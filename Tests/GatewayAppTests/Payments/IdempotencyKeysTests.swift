@@ -17,6 +17,9 @@ import TestSupport
 
     static let hash = Array(repeating: UInt8(7), count: 32)
 
+    /// Checked (a temporary edit of `Sources/`, never committed): answering a finished key with `.claimed` (run it
+    /// again) instead of `.replay` in `IdempotencyKeys.claim` fails here, and in `PaymentsSimulatorTests` (the replayed
+    /// body differs: a second payment was made).
     @Test func aKeyIsClaimedOnceThenReplaysItsSealedAnswer() async throws {
         try await ConnectionsTestBed.with { bed in
             let keys = Self.keys(bed)

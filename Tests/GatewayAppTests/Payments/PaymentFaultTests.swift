@@ -13,10 +13,10 @@ import TestSupport
 
     /// `fault` on the POST of payment-requests; `atBank` payments the bank committed.
     @Test(arguments: [
-        ("drop-after-commit", 1), ("500-after-commit", 1), ("latency-after-commit=4000", 1), ("drop", 0),
+        ("drop-after-commit", 1), ("500-after-commit", 1), ("latency-after-commit=2500", 1), ("drop", 0),
     ])
     func anAmbiguousCreationIsUnknownAndNeverSentAgain(fault: String, atBank: Int) async throws {
-        try await PaymentsSimulatorTests.withGateway(environment: ["PASSERELLE_BANK_TIMEOUT_SECONDS": "2"]) {
+        try await PaymentsSimulatorTests.withGateway(environment: ["PASSERELLE_BANK_TIMEOUT_SECONDS": "1"]) {
             h, banks, _ in
             _ = try await F.register(h, bank: "cmcic:cic")
             // A first payment (it also leaves the pisp token cached, so the fault hits the payment request).

@@ -10,13 +10,13 @@ import TestSupport
 /// counts exactly one refresh per refresh-token generation and no refresh-token reuse, and every call answers 200.
 ///
 /// Time is real on both sides (the gateway decides expiry by its own clock from the bank's `expires_in`): access
-/// tokens live 8 s. With a refresh margin of 3 s each replica wants to refresh 5 s after each issuance, ahead of
+/// tokens live 5 s. With a refresh margin of 2 s each replica wants to refresh 3 s after each issuance, ahead of
 /// the bank's expiry. With a margin of 0 the gateway uses a token up to its very end, so near each expiry the bank
 /// (whose clock counts whole seconds) may already refuse it with 401: every replica that got one forces a refresh of
 /// that generation, and only the first may do it. The background refresher is off, so every refresh is raced for by
 /// request paths.
 @Suite(.serialized) struct ReplicaRefreshRaceTests {
-    static let accessTokenSeconds = 8
+    static let accessTokenSeconds = 5
     static let workers = 12
     static let psu = [("PSU-IP-Address", "192.0.2.10"), ("PSU-User-Agent", "race/1.0")]
 
@@ -29,9 +29,9 @@ import TestSupport
     }
 
     @Test(arguments: [
-        Race(bank: "cmcic:cic", refreshMarginSeconds: 3, firingSeconds: 14),
-        Race(bank: "bpce:13807", refreshMarginSeconds: 3, firingSeconds: 14),
-        Race(bank: "cmcic:cic", refreshMarginSeconds: 0, firingSeconds: 20),
+        Race(bank: "cmcic:cic", refreshMarginSeconds: 2, firingSeconds: 8),
+        Race(bank: "bpce:13807", refreshMarginSeconds: 2, firingSeconds: 8),
+        Race(bank: "cmcic:cic", refreshMarginSeconds: 0, firingSeconds: 11.5),
     ])
     func threeReplicasRefreshOncePerGenerationUnderConcurrentCalls(race: Race) async throws {
         let cluster = try await ReplicaCluster.start(
@@ -47,6 +47,7 @@ import TestSupport
         do {
             try await Self.run(race, on: cluster)
         } catch {
+            Issue.record("simulator log tail:\n\(cluster.simulator.logTail(30))")
             await cluster.stop()
             throw error
         }
@@ -285,6 +286,7 @@ final class ReplicaCluster: Sendable {
         let pki = try TestEnvironment.pkiDirectory()
         var started: [ChildProcess] = []
         var banksFile: String?
+        var createdDatabase: String?
         do {
             var simEnv = [
                 "PASSERELLE_SIMULATOR_HOST": "127.0.0.1", "PASSERELLE_SIMULATOR_PORT": "0",
@@ -302,7 +304,8 @@ final class ReplicaCluster: Sendable {
             let file = NSTemporaryDirectory() + "passerelle-race-banks-\(UUID().uuidString).json"
             banksFile = file
             try banksJSON(port: simulatorPort).write(toFile: file, atomically: true, encoding: .utf8)
-            let databaseURL = try await AppHarness.freshDatabase()
+            let databaseURL = try await TestDatabases.create()
+            createdDatabase = databaseURL
             var env = [
                 "PASSERELLE_DATABASE_URL": databaseURL, "PASSERELLE_HTTP_HOST": "127.0.0.1", "PASSERELLE_HTTP_PORT": "0",
                 "PASSERELLE_MASTER_KEY": masterKey, "PASSERELLE_BOOTSTRAP_API_KEY": apiKey,
@@ -331,6 +334,7 @@ final class ReplicaCluster: Sendable {
                 process.removeLog()
             }
             if let banksFile { try? FileManager.default.removeItem(atPath: banksFile) }
+            if let createdDatabase { await TestDatabases.drop(createdDatabase) }
             throw error
         }
     }
@@ -368,13 +372,7 @@ final class ReplicaCluster: Sendable {
         await simulator.kill()
         for process in [simulator] + gateways.map(\.process) { process.removeLog() }
         try? FileManager.default.removeItem(atPath: banksFile)
-        if let admin = try? TestEnvironment.databaseURL(), let slash = databaseURL.lastIndex(of: "/") {
-            let name = databaseURL[databaseURL.index(after: slash)...]
-            let db = PostgresClient(
-                configuration: PostgresConfiguration(url: Secret(admin), poolSize: 1), logger: Logger(label: "test", level: .error))
-            _ = try? await db.execute(Query(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"))
-            await db.shutdown()
-        }
+        await TestDatabases.drop(databaseURL)
     }
 
     /// The banks file of scripts/lib/simulator-banks.sh for `port` (Euro-Information by path, BPCE by host).

@@ -54,8 +54,9 @@ import Glibc
         }
     }
 
-    // Breaking `HTTPServer.shutdown` so that it stops at once without draining fails the in-flight expectation;
-    // making `/ready` ignore the draining flag fails the 503 expectation.
+    /// Checked (temporary edits of `Sources/`, never committed): making `/ready` ignore the draining flag
+    /// (`OperationsRoutes`) fails with "/ready while draining: 200" for both signals; making the drain close every
+    /// connection, in-flight ones too (`EventLoop.beginDrain`), fails with "no complete response (eof: true)".
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalDrainsInFlightRequestsRefusesNewOnesAndExitsZero(signal: Int32) async throws {
         try await Self.withCluster(gateway: ["PASSERELLE_SHUTDOWN_GRACE_SECONDS": "30"]) { cluster in
@@ -64,13 +65,13 @@ import Glibc
             let (connection, _, _) = try await ReplicaRefreshRaceTests.connect(gateway, cluster: cluster, bank: "cmcic:cic", persona: "marc")
 
             // A keep-alive connection that has sent half of a `/ready` request (it is not idle: it is mid-request),
-            // and an account read the bank holds for 3 s.
+            // and an account read the bank holds for 1.5 s.
             let halfway = try await offPool { () -> RawClient in
                 let c = try RawClient(port: port, timeoutSeconds: 30)
                 try c.send("GET /ready HTTP/1.1\r\nHost: a\r\n")
                 return c
             }
-            let slow = try await Self.slowRead(cluster, connection: connection, milliseconds: 3000)
+            let slow = try await Self.slowRead(cluster, connection: connection, milliseconds: 1500)
             try await Self.waitForInFlight(port, count: 1)
 
             kill(gateway.process.pid, signal)
@@ -123,6 +124,11 @@ import Glibc
     /// `/metrics` names route templates and bank connections; `X-Request-Id` is echoed, on the request's log lines and
     /// in its audit row; and no token, code, IBAN, customer name or bank body is in the log or in any column of
     /// `outbound_requests`.
+    ///
+    /// Checked (temporary edits of `Sources/`, never committed): not passing the API call's request id to the bank
+    /// call (`BankCallBuilder`) fails with "the bank call has the API call's request id in its audit row"
+    /// (`templates.count → 0`); writing the outgoing `Authorization` header into `bank_correlation_id`
+    /// (`CurlTransport`) fails with "an outbound_requests row contains Bearer …" and with the access token.
     @Test func metricsRequestIdsAndNoSecretInLogsOrAuditRows() async throws {
         try await Self.withCluster(gateway: [:]) { cluster in
             let gateway = cluster.gateways[0]

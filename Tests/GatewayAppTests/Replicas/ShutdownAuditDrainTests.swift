@@ -9,6 +9,7 @@ import TestSupport
 /// and exits 0 — the bank calls the simulator counted are exactly the rows in `outbound_requests`.
 @Suite(.serialized) struct ShutdownAuditDrainTests {
     static let psu = [("PSU-IP-Address", "192.0.2.10"), ("PSU-User-Agent", "shutdown/1.0")]
+    static let readsBeforeSigterm = 60
 
     @Test(.timeLimit(.minutes(3)))
     func repeatedSigtermsUnderLoadLoseNoOutboundAuditRow() async throws {
@@ -51,8 +52,8 @@ import TestSupport
         #expect(rows == gatewayCalls, "every bank call has its audit row")
     }
 
-    /// Account reads (one bank call each) from 8 clients until the gateway stops answering; SIGTERM after 3 s.
-    /// Returns the reads answered 200.
+    /// Account reads (one bank call each) from 8 clients until the gateway stops answering; SIGTERM once
+    /// `readsBeforeSigterm` were answered. Returns the reads answered 200.
     static func loadThenTerminate(_ gateway: ReplicaCluster.Gateway, connection: String, round: Int) async throws -> Int {
         let answered = Shared(0)
         let port = gateway.port
@@ -71,7 +72,11 @@ import TestSupport
                 }
             }
         }
-        try await Task.sleep(for: .seconds(3))
+        // SIGTERM once the load is flowing (bounded poll): calls are in flight and audit rows wait to be written.
+        for _ in 0..<3000 where answered.withLock({ $0 }) < Self.readsBeforeSigterm {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(answered.withLock { $0 } >= Self.readsBeforeSigterm, "round \(round): the load never got going")
         let status = await gateway.process.terminate(within: .seconds(60))
         await load.value
         #expect(status == 0, "round \(round): exit status after SIGTERM: \(String(describing: status))\n\(gateway.process.logTail())")

@@ -56,6 +56,22 @@ final class SimulatorHarness: Sendable {
             makeAdapters: Application.standardAdapters(now: now), environment: env, databaseURL: databaseURL, now: now)
     }
 
+    /// Starts the simulator and the gateway against it (`startGateway`), runs `body`, stops both whatever happens.
+    static func withGateway<T>(
+        environment: [String: String] = [:], _ body: (SimulatorHarness, AppHarness) async throws -> T
+    ) async throws -> T {
+        let sim = try await start()
+        do {
+            let h = try await sim.startGateway(environment: environment)
+            let value = try await h.stopping { try await body(sim, h) }
+            await sim.stop()
+            return value
+        } catch {
+            await sim.stop()
+            throw error
+        }
+    }
+
     /// GETs a browser-facing URL of the simulator (an authorize page) without a client certificate and returns the
     /// `Location` it redirects to.
     func followAuthorization(_ url: String, persona: String) async throws -> URL {

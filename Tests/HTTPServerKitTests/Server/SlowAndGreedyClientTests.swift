@@ -184,14 +184,14 @@ import Testing
             let modeArguments = mode == "slowloris" ? ["-H"] : ["-B", "-s", "65536"]
             let arguments =
                 modeArguments + [
-                    "-c", "3000", "-r", "1000", "-i", "1", "-l", "6", "-p", "2", "-x", "10",
+                    "-c", "3000", "-r", "1000", "-i", "1", "-l", "4", "-p", "2", "-x", "10",
                     "-u", "http://127.0.0.1:\(port)/echo", "-t", mode == "slowloris" ? "GET" : "POST",
                 ]
             async let attack = runProcessCapturingAll(tool, arguments)
             let latencies = try await offPool { () -> [Double] in
                 usleep(500_000)  // let the attack ramp up
                 var latencies: [Double] = []
-                let end = Date().addingTimeInterval(5)
+                let end = Date().addingTimeInterval(3)
                 var keepAlive = try RawClient(port: port, source: "127.0.0.2")
                 var i = 0
                 while Date() < end {
