@@ -63,8 +63,14 @@ extension BPCEBank {
         var settings: ClientSettings?
         if call.request.method == .post || call.request.method == .put {
             guard let doc else { throw invalid("body is not a JSON object") }
-            settings = try validate(
+            let validated = try validate(
                 doc, orgID: orgID, isCreation: existing == nil, excluding: existing?.clientID, now: call.now)
+            if let refusal = PSD2RoleCheck.refusal(
+                scopes: validated.scopes, certificates: [("QWAC", qwac)] + validated.keys.map { ("QSealC", $0.info) })
+            {
+                throw invalid(refusal)
+            }
+            settings = validated
         }
         var candidates: [RegisteredKey] = []
         if let existing,

@@ -70,6 +70,12 @@ extension EuroInformationBank {
             throw metadataError("extended_transaction_history requires aisp")
         }
         let keys = try parseKeys(doc, orgID: orgID, existing: existing, now: call.now)
+        if !root.hasPrefix("/sandbox/"),
+            let refusal = PSD2RoleCheck.refusal(
+                scopes: scopes, certificates: [("QWAC", qwac)] + keys.map { ("QSealC \($0.kid)", $0.info) })
+        {
+            throw metadataError(refusal)
+        }
 
         let known: Set<String> = [
             "client_name", "redirect_uris", "token_endpoint_auth_method", "grant_types", "response_types", "scope",

@@ -23,7 +23,8 @@ public struct OpenSSLSimulatorCrypto: SimulatorCrypto {
             sha256Base64URL: c.x5tS256, organizationIdentifier: c.organizationIdentifier, subject: c.subject,
             notAfter: Int64(c.notAfter.timeIntervalSince1970), isRSA: c.publicKey.algorithm == .rsa,
             isSignedWithRSASSAPSS: c.isRSASSAPSS, rsaModulus: c.publicKey.rsaModulus.map(Self.unsigned),
-            rsaExponent: c.publicKey.rsaExponent.map(Self.unsigned))
+            rsaExponent: c.publicKey.rsaExponent.map(Self.unsigned),
+            psd2Roles: Set(c.psd2?.roles.map(\.rawValue) ?? []))
     }
 
     /// `bytes` without leading zero octets.

@@ -4,6 +4,27 @@ import Testing
 @testable import BankSimulator
 
 @Suite struct BPCERegistrationTests {
+    /// BPCE refuses scopes the certificates' PSD2 roles do not grant (docs/simulator.md). Checked: without the
+    /// `PSD2RoleCheck` call in `registration`, the first registration is 201.
+    @Test(arguments: CryptoBackend.allCases)
+    func scopesBeyondTheCertificatesRolesAreRefused(_ crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
+        let token = try await h.bpceRegistrationToken()
+        func register(scope: String) async throws -> HTTPResponse {
+            try await h.send(
+                h.signed(
+                    .bpce, .post, "/stet/setting/v1/register", host: SimulatorHarness.bpceHost, token: token,
+                    keyId: "https://tpp.example/certs/qseal.pem",
+                    body: h.bpceRegistrationBody().setting("scope", .string(scope)).bytes, cert: "qwac-ai.crt"))
+        }
+        let refused = try await register(scope: "aisp, cbpii")
+        #expect(refused.status == 400)
+        #expect(
+            refused.json?["error_description"]?.stringValue
+                == "scope cbpii needs the PSD2 role PSP_IC, which the QWAC does not grant")
+        #expect(try await register(scope: "aisp").status == 201)
+    }
+
     @Test func registersWithTokenSignatureAndDigest() async throws {
         let h = try SimulatorHarness()
         let r = try await h.bpceRegister()

@@ -194,6 +194,27 @@ import Testing
         #expect(r.json?["error"]?.stringValue != nil && r.json?["error_description"]?.stringValue != nil)
     }
 
+    /// Euro-Information production refuses scopes the certificates' PSD2 roles do not grant; its sandbox does not
+    /// (docs/simulator.md). Checked: without the `PSD2RoleCheck` call in `register`, the first registration is 201.
+    @Test(arguments: CryptoBackend.allCases)
+    func scopesBeyondTheCertificatesRolesAreRefusedOutsideTheSandbox(_ crypto: CryptoBackend) async throws {
+        let h = try SimulatorHarness(crypto: crypto)
+        func register(_ root: String, scope: String) async throws -> HTTPResponse {
+            try await h.send(
+                h.request(
+                    .post, root + "oauth2/registrations", headers: [("Content-Type", "application/json")],
+                    body: h.eiRegistrationBody(scope: scope).bytes, cert: "qwac-ai.crt"))
+        }
+        let refused = try await register("/cic/", scope: "aisp pisp")
+        #expect(refused.status == 400)
+        #expect(refused.json?["error"]?.stringValue == "invalid_client_metadata")
+        #expect(
+            refused.json?["error_description"]?.stringValue
+                == "scope pisp needs the PSD2 role PSP_PI, which the QWAC does not grant")
+        #expect(try await register("/cic/", scope: "aisp").status == 201)
+        #expect(try await register("/sandbox/cic/", scope: "aisp pisp cbpii").status == 201)
+    }
+
     @Test func registrationKeyRules() async throws {
         let h = try SimulatorHarness()
         func attempt(_ key: JSON, cert: String? = "qwac.crt") async throws -> HTTPResponse {

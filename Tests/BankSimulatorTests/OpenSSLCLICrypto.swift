@@ -86,9 +86,30 @@ final class OpenSSLCLICrypto: SimulatorCrypto {
             notAfter: notAfter,
             isRSA: text.contains("rsaEncryption"),
             isSignedWithRSASSAPSS: text.contains("Signature Algorithm: rsassaPss"),
-            rsaModulus: Self.modulus(text), rsaExponent: Self.exponent(text))
+            rsaModulus: Self.modulus(text), rsaExponent: Self.exponent(text), psd2Roles: Self.psd2Roles(der))
         cache.withLock { $0[der] = info }
         return info
+    }
+
+    /// The role OIDs inside the `qcStatements` extension (`openssl asn1parse` of the certificate, then of the
+    /// extension's value), named as ETSI TS 119 495 §5.1 names them.
+    static func psd2Roles(_ der: [UInt8]) -> Set<String> {
+        let names = [
+            "0.4.0.19495.1.1": "PSP_AS", "0.4.0.19495.1.2": "PSP_PI", "0.4.0.19495.1.3": "PSP_AI",
+            "0.4.0.19495.1.4": "PSP_IC",
+        ]
+        let lines = String(decoding: run(["asn1parse", "-inform", "DER"], input: der).1, as: UTF8.self)
+            .split(separator: "\n")
+        guard let at = lines.firstIndex(where: { $0.hasSuffix(":qcStatements") }), at + 1 < lines.count,
+            let dump = lines[at + 1].split(separator: "[HEX DUMP]:").last
+        else { return [] }
+        let hex = Array(dump)
+        let value = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(String(hex[$0...$0 + 1]), radix: 16) }
+        let inner = String(decoding: run(["asn1parse", "-inform", "DER"], input: value).1, as: UTF8.self)
+        return Set(
+            inner.split(separator: "\n").compactMap { line in
+                line.contains("prim: OBJECT") ? line.split(separator: ":").last.flatMap { names[String($0)] } : nil
+            })
     }
 
     /// The `Modulus:` block of `openssl x509 -text` (hex octets over several lines), without leading zeros.

@@ -63,6 +63,13 @@ import TestSupport
             let pss = try await CertificatesAPITests.upload(h, cert: "pss.crt", key: "pss.key")
             let pssID = try #require(pss.json["id"] as? String, "\(pss.text)")
             try await Self.expectRefused(h, banks, body("bpce", qseal: pssID), field: "qsealCertificateId", fix: "RSASSA-PSS")
+            // A QSealC whose organizationIdentifier is not PSDXX-YYYY-ZZZZ (here a VAT number): the banks take it as
+            // provider_legal_id. Checked: without this check the simulator is called (and refuses).
+            let vat = try await CertificatesAPITests.upload(h, cert: "qseal-vat-chain.pem", key: "qseal-vat.key")
+            let vatID = try #require(vat.json["id"] as? String, "\(vat.text)")
+            for bank in ["bpce", "cmcic:cic"] {
+                try await Self.expectRefused(h, banks, body(bank, qseal: vatID), field: "qsealCertificateId", fix: "PSDXX")
+            }
             // An agent identifier in the wrong format.
             try await Self.expectRefused(
                 h, banks, body("bpce") { $0["clientLegalId"] = "agent-42" }, field: "clientLegalId", fix: "AGTFR-ACPR")
