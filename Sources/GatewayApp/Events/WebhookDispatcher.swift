@@ -7,8 +7,8 @@ import PostgresKit
 
 /// Delivers events to webhook endpoints (docs/events.md), on every replica at once without double sends:
 ///
-/// 1. **Enqueue**: each live endpoint (not deleted, not disabled) gets a `webhook_deliveries` row for every matching event after its
-///    `enqueued_seq` (endpoints locked with `SKIP LOCKED`, rows unique per endpoint and event).
+/// 1. **Enqueue**: each live endpoint (not deleted, not disabled) gets a `webhook_deliveries` row for every matching
+///    event after its `enqueued_seq` (endpoints locked with `SKIP LOCKED`, rows unique per endpoint and event).
 /// 2. **Claim heads**: per endpoint only the oldest pending delivery may be attempted (so each receiver sees events
 ///    in order), and only when due and not leased; the claim is one `UPDATE … RETURNING` that a second replica's
 ///    identical statement re-checks under the row lock, so it claims nothing.
