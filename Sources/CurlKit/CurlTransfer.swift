@@ -94,6 +94,8 @@ struct TransferSettings: Sendable {
     var maxConnectionAge: Duration
     var userAgent: String
     var proxyURL: String?
+    /// `CurlTransport.Configuration.allowsLoopbackHTTP` (the transport checks each URL's host before any I/O).
+    var allowsLoopbackHTTP = false
 }
 
 /// A transfer set up on an easy handle and not finished yet: what must live until libcurl is done with it.
@@ -205,8 +207,9 @@ extension CurlEasy {
         identity: TLSClientIdentity?, settings: TransferSettings, sockets: UnsafeMutableRawPointer
     ) throws(CurlSetupError) {
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
-        // Safety defaults: https only, never follow redirects, never disable verification, no signals.
-        try set(CURLOPT_PROTOCOLS_STR, "https")
+        // Safety defaults: https only (plain http too when allowed, for loopback hosts only: `CurlTransport.host`),
+        // never follow redirects, never disable verification, no signals.
+        try set(CURLOPT_PROTOCOLS_STR, settings.allowsLoopbackHTTP ? "http,https" : "https")
         try set(CURLOPT_REDIR_PROTOCOLS_STR, "https")
         try set(CURLOPT_FOLLOWLOCATION, 0)
         try set(CURLOPT_NOSIGNAL, 1)
@@ -216,6 +219,8 @@ extension CurlEasy {
         try set(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
         // An empty proxy disables the *_proxy environment variables: bank traffic goes where configured.
         try set(CURLOPT_PROXY, settings.proxyURL ?? "")
+        // A loopback receiver is this machine's, never the proxy's (CIDR in CURLOPT_NOPROXY: curl ≥ 7.86).
+        if settings.allowsLoopbackHTTP { try set(CURLOPT_NOPROXY, "localhost,127.0.0.0/8,::1") }
         try set(CURLOPT_MAXAGE_CONN, max(1, Int(settings.maxConnectionAge.milliseconds / 1000)))
         try set(CURLOPT_TCP_KEEPALIVE, 1)
         try set(CURLOPT_USERAGENT, settings.userAgent)

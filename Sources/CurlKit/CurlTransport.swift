@@ -47,6 +47,9 @@ public final class CurlTransport: HTTPTransport {
         public var userAgent = "Passerelle"
         /// An explicit egress proxy URL; nil means none (the `*_proxy` environment variables are ignored).
         public var proxyURL: String?
+        /// Also allow plain `http://` to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`), never through the
+        /// proxy: a webhook receiver on the same machine. Every other URL must still be `https`.
+        public var allowsLoopbackHTTP = false
 
         public init() {}
     }
@@ -109,7 +112,8 @@ public final class CurlTransport: HTTPTransport {
         self.settings = TransferSettings(
             trustAnchorsPEM: anchors, connectTimeout: configuration.connectTimeout,
             maxResponseBytes: configuration.maxResponseBytes, maxConnectionAge: configuration.idleTimeout,
-            userAgent: configuration.userAgent, proxyURL: configuration.proxyURL)
+            userAgent: configuration.userAgent, proxyURL: configuration.proxyURL,
+            allowsLoopbackHTTP: configuration.allowsLoopbackHTTP)
         let group = reactors ?? ReactorGroup(name: "curl", count: max(1, configuration.reactors))
         self.group = group
         self.ownsGroup = reactors == nil
@@ -170,7 +174,8 @@ public final class CurlTransport: HTTPTransport {
         var final: Result<OutboundResponse, OutboundError>
 
         let host: String
-        switch Self.host(of: request.url).flatMap({ host in Self.validateHeaders(request.headers).map { host } }) {
+        let parsed = Self.host(of: request.url, allowingLoopbackHTTP: configuration.allowsLoopbackHTTP)
+        switch parsed.flatMap({ host in Self.validateHeaders(request.headers).map { host } }) {
         case .success(let parsed):
             host = parsed
             attemptLoop: while true {
@@ -323,13 +328,16 @@ public final class CurlTransport: HTTPTransport {
         byte > 0x20 && byte < 0x7F && !"()<>@,;:\\\"/[]?={}".utf8.contains(UInt8(byte))
     }
 
-    /// `host[:port]` of an `https://` URL, lower-cased, without user info; refuses other schemes before any I/O.
-    static func host(of url: String) -> Result<String, OutboundError> {
+    /// `host[:port]` of an `https://` URL (or, with `allowingLoopbackHTTP`, of an `http://` URL whose host is
+    /// loopback), lower-cased, without user info; refuses other schemes and hosts before any I/O.
+    static func host(of url: String, allowingLoopbackHTTP: Bool = false) -> Result<String, OutboundError> {
         let bytes = Array(url.utf8)
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no scheme"))
         }
-        guard colon == 5, ASCII.equalBytesIgnoringCase(bytes[..<colon], "https".utf8) else {
+        let https = colon == 5 && ASCII.equalBytesIgnoringCase(bytes[..<colon], "https".utf8)
+        let http = colon == 4 && ASCII.equalBytesIgnoringCase(bytes[..<colon], "http".utf8)
+        guard https || (http && allowingLoopbackHTTP) else {
             return .failure(OutboundError(code: .notHTTPS, bankID: "-", host: "-", message: "only https URLs are allowed"))
         }
         let start = colon + 3
@@ -344,6 +352,35 @@ public final class CurlTransport: HTTPTransport {
         guard !authority.isEmpty, !authority.contains(where: { $0 <= 0x20 || $0 == UInt8(ascii: "\\") }) else {
             return .failure(OutboundError(code: .invalidURL, bankID: "-", host: "-", message: "URL has no valid host"))
         }
-        return .success(ASCII.lowercased(String(decoding: authority, as: UTF8.self)))
+        let host = ASCII.lowercased(String(decoding: authority, as: UTF8.self))
+        if http, !isLoopback(authority: host) {
+            return .failure(
+                OutboundError(code: .notHTTPS, bankID: "-", host: "-", message: "plain http only to a loopback host"))
+        }
+        return .success(host)
     }
+
+    /// Whether `host[:port]` (lower-cased) names this machine: `localhost`, an IPv4 address in 127.0.0.0/8 or
+    /// `[::1]` (libcurl resolves `localhost` itself, to loopback addresses only, since 7.78).
+    static func isLoopback(authority: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let rest = host[host.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && isPort(rest.dropFirst())) else { return false }
+            return host[..<close] == "[::1"
+        }
+        if let colon = host.lastIndex(of: ":") {
+            guard isPort(host[host.index(after: colon)...]) else { return false }
+            host = host[..<colon]
+        }
+        if host == "localhost" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets.first == "127"
+            && octets.allSatisfy { (1...3).contains($0.count) && isDigits($0) && Int($0)! <= 255 }
+    }
+
+    private static func isPort(_ text: Substring) -> Bool { (1...5).contains(text.count) && isDigits(text) }
+
+    private static func isDigits(_ text: Substring) -> Bool { text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
 }

@@ -115,7 +115,7 @@ public final class Application: Sendable {
                 timeout: .milliseconds(Int(e.webhookTimeoutSeconds * 1000)),
                 retryBase: .milliseconds(Int(e.webhookRetryBaseSeconds * 1000)), retryMax: .seconds(3600),
                 retryWindowSeconds: e.webhookRetryHours * 3600),
-            logger: logger.labeled("passerelle.webhooks"), metrics: metrics)
+            now: now, logger: logger.labeled("passerelle.webhooks"), metrics: metrics)
         self.lifecycleScheduler = LifecycleScheduler(
             db: store,
             settings: .init(
@@ -244,6 +244,7 @@ public final class Application: Sendable {
         c.connectTimeout = .milliseconds(Int(config.outbound.connectTimeoutSeconds * 1000))
         c.maxResponseBytes = 64 << 10
         c.retry = RetryPolicy(maxRetries: 0)  // the dispatcher retries, with its own backoff
+        c.allowsLoopbackHTTP = true  // a receiver on this machine (docs/events.md); elsewhere https only
         c.proxyURL = config.outbound.proxy
         c.userAgent = "Passerelle-Webhooks/\(PasserelleVersion.current)"
         return c

@@ -2,7 +2,7 @@ import Testing
 
 @testable import CurlKit
 
-/// Pure helpers of the transport: retry backoff, TLS alert recognition.
+/// Pure helpers of the transport: retry backoff, TLS alert recognition, the URL scheme and host check.
 @Suite struct TransportHelperTests {
     @Test func backoffIsJitteredAndBounded() {
         let policy = RetryPolicy(maxRetries: 5, baseDelay: .milliseconds(100), maxDelay: .milliseconds(300))
@@ -24,5 +24,25 @@ import Testing
         #expect(CurlEasy.isClientCertificateAlert("OpenSSL SSL_read: error:0A00045C:SSL routines::tlsv13 alert certificate required"))
         #expect(CurlEasy.isClientCertificateAlert("error:0A000418:SSL routines::tlsv1 alert unknown ca"))
         #expect(!CurlEasy.isClientCertificateAlert("Connection reset by peer"))
+    }
+
+    // Accepting plain http for any host, or without the transport's permission, fails here.
+    @Test func plainHTTPGoesOnlyToLoopbackHostsAndOnlyWhenAllowed() {
+        func code(_ url: String, _ allowed: Bool) -> OutboundError.Code? {
+            if case .failure(let error) = CurlTransport.host(of: url, allowingLoopbackHTTP: allowed) { return error.code }
+            return nil
+        }
+        for url in ["http://127.0.0.1:8080/hook", "http://LOCALHOST/x", "http://[::1]:9/h", "http://127.255.0.3/", "http://u@localhost/"] {
+            #expect(code(url, true) == nil, "\(url)")
+            #expect(code(url, false) == .notHTTPS, "\(url)")
+        }
+        for url in [
+            "http://example.com/", "http://10.0.0.1/", "http://127.0.0.1.example.com/", "http://[::2]/", "http://localhost.example/",
+            "http://127.0.0.1@example.com/", "http://127.0.0.256/", "http://127.0.0.1:80:80/", "ftp://localhost/",
+        ] {
+            #expect(code(url, true) == .notHTTPS, "\(url)")
+        }
+        #expect(code("https://example.com/", false) == nil)
+        #expect(CurlTransport.host(of: "http://LocalHost:8088/h", allowingLoopbackHTTP: true) == .success("localhost:8088"))
     }
 }

@@ -19,7 +19,7 @@ import Testing
         "PUT /v1/connections/{connectionId}/consents", "GET /v1/connections/{connectionId}/trusted-beneficiaries",
         "GET /v1/connections/{connectionId}/identity",
         "GET /v1/events", "POST /v1/webhooks", "GET /v1/webhooks", "GET /v1/webhooks/{webhookId}",
-        "DELETE /v1/webhooks/{webhookId}", "GET /v1/webhooks/{webhookId}/deliveries",
+        "PATCH /v1/webhooks/{webhookId}", "DELETE /v1/webhooks/{webhookId}", "GET /v1/webhooks/{webhookId}/deliveries",
         "POST /v1/payments", "GET /v1/payments", "GET /v1/payments/{paymentId}",
         "POST /v1/payments/{paymentId}/authorization", "POST /v1/payments/{paymentId}/cancellation",
         "POST /v1/funds-confirmations",

@@ -2,7 +2,8 @@ import Foundation
 import GatewayCore
 import HTTPServerKit
 
-/// `GET /v1/events` (the resumable feed) and `/v1/webhooks` (push endpoints and their deliveries): docs/events.md.
+/// `GET /v1/events` (the resumable feed) and `/v1/webhooks` (push endpoints, enabled or not, and their deliveries):
+/// docs/events.md.
 enum EventsRoutes {
     struct Feed: Encodable {
         var events: [EventJSON.Body]
@@ -15,7 +16,7 @@ enum EventsRoutes {
         var events: [String]
 
         func validate(into rules: inout FieldRules) {
-            rules.matches(url, "url", .httpsURL, maxLength: 2048)
+            rules.matches(url, "url", .webhookURL, maxLength: 2048)
             rules.count(events, "events", 1...LifecycleEvent.Kind.allCases.count)
             for (i, event) in events.enumerated() {
                 rules.oneOf(event, "events[\(i)]", LifecycleEvent.Kind.allCases.map(\.rawValue))
@@ -23,10 +24,18 @@ enum EventsRoutes {
         }
     }
 
+    /// `PATCH /v1/webhooks/{id}`.
+    struct WebhookChange: ValidatedBody {
+        var enabled: Bool
+
+        func validate(into rules: inout FieldRules) {}
+    }
+
     struct WebhookDTO: Encodable {
         var id: String
         var url: String
         var events: [String]
+        var enabled: Bool
         var createdAt: Date
         /// Only in the answer to `POST /v1/webhooks`.
         var secret: String?
@@ -35,6 +44,7 @@ enum EventsRoutes {
             id = e.id.uuidString.lowercased()
             url = e.url
             events = e.kinds.map(\.rawValue)
+            enabled = e.enabled
             createdAt = e.createdAt
             self.secret = secret
         }
@@ -97,6 +107,11 @@ enum EventsRoutes {
         }
         routes.add(.get, "/v1/webhooks/{webhookId}") { request, _ in
             JSONCoding.response(200, WebhookDTO(try await webhooks.get(try pathUUID(request, "webhookId", resource: "webhook"))))
+        }
+        routes.add(.patch, "/v1/webhooks/{webhookId}") { request, _ in
+            let id = try pathUUID(request, "webhookId", resource: "webhook")
+            let change = try JSONCoding.decode(WebhookChange.self, from: request)
+            return JSONCoding.response(200, WebhookDTO(try await webhooks.setEnabled(id, change.enabled)))
         }
         routes.add(.delete, "/v1/webhooks/{webhookId}") { request, _ in
             try await webhooks.delete(try pathUUID(request, "webhookId", resource: "webhook"))

@@ -8,6 +8,9 @@ enum InputPattern: String, CaseIterable, Sendable {
     case redirectURI =
         "^(https://[A-Za-z0-9.-]+|http://(localhost|127\\.0\\.0\\.1))(:[0-9]{1,5})?([/?][A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$"
     case httpsURL = "^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?][A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$"
+    /// https anywhere, plain http only to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`): webhook receivers.
+    case webhookURL =
+        "^(https://[A-Za-z0-9.-]+|http://(localhost|127(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}|\\[::1\\]))(:[0-9]{1,5})?([/?][A-Za-z0-9._~!$&'()*+,;=:@/?%-]*)?$"
     case email = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"
     case phone = "^\\+[0-9]{6,15}$"
     case languageTag = "^[a-z]{2}(-[A-Z]{2})?$"
@@ -37,6 +40,7 @@ enum InputPattern: String, CaseIterable, Sendable {
         case .registrationBank: "expected cmcic:<segment>, bpce or bpce:<5-digit code>"
         case .redirectURI: "expected an absolute https URL (http only for localhost), ASCII, without fragment"
         case .httpsURL: "expected an absolute https URL, ASCII, without fragment"
+        case .webhookURL: "expected an absolute https URL (plain http only to localhost, 127.0.0.0/8 or [::1]), ASCII, without fragment"
         case .email: "not an email address"
         case .phone: "expected + and 6 to 15 digits"
         case .languageTag: "expected a language tag such as fr or en-GB"

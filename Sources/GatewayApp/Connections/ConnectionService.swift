@@ -322,6 +322,9 @@ public struct ConnectionService: Sendable {
             guard var row = locked else {
                 throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
             }
+            // Revoked already (another replica's DELETE of the same connection, or a repeated one): nothing changes,
+            // so no second `connection.revoked`.
+            guard row.status != .revoked else { return }
             row.status = .revoked
             row.stateHash = nil
             row.pkceVerifierSealed = nil

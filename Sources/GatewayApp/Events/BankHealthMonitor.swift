@@ -9,15 +9,20 @@ import Synchronization
 /// It sits in front of the outbound audit sink, so it sees the outcome of every bank call without a line in the
 /// request path: a call that failed at transport level or got a 5xx counts as a failure; `threshold` failures in a
 /// row make the bank unavailable; the next success makes it available again. The state that decides an event is
-/// the `bank_health` row, changed with `UPDATE … WHERE status <> new` in the transaction that writes the event, so
-/// replicas that notice the same outage together write one event.
+/// the `bank_health` row, changed in the transaction that writes the event, so replicas that notice the same outage
+/// together write one event. A replica's evidence is dated (the first failure of its run, or the success): a row
+/// that changed after that instant is newer than the evidence, and the transition is dropped — so a replica whose
+/// run of failures began before another replica saw the bank recover cannot report a second outage with it.
 final class BankHealthMonitor: OutboundAuditSink {
+    enum Status: String, Sendable { case up, down }
+
     let inner: any OutboundAuditSink
     let db: StoreDatabase
     let threshold: Int
     let logger: Logger
-    /// Per bank: failures in a row (this replica) and whether the bank is known to be down (database, refreshed).
-    private let state = Mutex<(failures: [String: Int], down: Set<String>)>(([:], []))
+    /// Per bank, this replica's run of failures (count, first one's instant); banks known to be down (database,
+    /// refreshed by `run`).
+    private let state = Mutex<(runs: [String: (count: Int, since: Date)], down: Set<String>)>(([:], []))
 
     init(inner: any OutboundAuditSink, db: StoreDatabase, threshold: Int, logger: Logger) {
         self.inner = inner
@@ -30,42 +35,56 @@ final class BankHealthMonitor: OutboundAuditSink {
         inner.record(record)
         let bank = record.bankID
         let failed = record.errorKind != nil || (record.status ?? 0) >= 500
-        let change: String? = state.withLock { s in
+        let now = Date()
+        let change: (Status, since: Date)? = state.withLock { s in
             if failed {
-                let n = (s.failures[bank] ?? 0) + 1
-                s.failures[bank] = n
-                return n == threshold && !s.down.contains(bank) ? "down" : nil
+                let run = (count: (s.runs[bank]?.count ?? 0) + 1, since: s.runs[bank]?.since ?? now)
+                s.runs[bank] = run
+                guard run.count == threshold, !s.down.contains(bank) else { return nil }
+                s.down.insert(bank)
+                return (.down, run.since)
             }
-            s.failures[bank] = 0
-            return s.down.contains(bank) ? "up" : nil
+            s.runs[bank] = nil
+            guard s.down.remove(bank) != nil else { return nil }
+            return (.up, now)
         }
         guard let change else { return }
         // Decided here, written off the caller's thread (`record` must return at once).
-        Task { await self.transition(bank, to: change) }
+        Task { await self.transition(bank, to: change.0, evidenceSince: change.since) }
     }
 
-    /// Writes the change and its event, unless another replica did already.
-    func transition(_ bank: String, to status: String) async {
-        state.withLock { s in if status == "down" { s.down.insert(bank) } else { s.down.remove(bank) } }
+    /// Writes the change and its event, unless the row has it already (another replica wrote it) or changed after
+    /// `evidenceSince` (the evidence is older than the row's state). When nothing was written, this replica takes
+    /// the row's status as its own (a dropped `down` starts a new run of failures).
+    func transition(_ bank: String, to status: Status, evidenceSince: Date) async {
         do {
-            let changed = try await db.withTransaction { tx -> Bool in
+            let current = try await db.withTransaction { tx -> Status? in
+                // The first row predates every piece of evidence.
                 _ = try await tx.execute("""
-                    INSERT INTO bank_health (bank_id, status, changed_at) VALUES (\(bank), 'up', now())
+                    INSERT INTO bank_health (bank_id, status, changed_at) VALUES (\(bank), 'up', to_timestamp(0))
                     ON CONFLICT (bank_id) DO NOTHING
                     """)
                 let updated = try await tx.execute("""
-                    UPDATE bank_health SET status = \(status), changed_at = now()
-                    WHERE bank_id = \(bank) AND status <> \(status)
+                    UPDATE bank_health SET status = \(status.rawValue), changed_at = \(Date())
+                    WHERE bank_id = \(bank) AND status <> \(status.rawValue) AND changed_at <= \(evidenceSince)
                     """)
-                guard updated == 1 else { return false }
+                guard updated == 1 else {
+                    let rows = try await tx.query("SELECT status FROM bank_health WHERE bank_id = \(bank)")
+                    return Status(rawValue: try rows.first?.decode("status", as: String.self) ?? "up") ?? .up
+                }
                 let event = LifecycleEvent(
-                    status == "down" ? .bankUnavailable : .bankRecovered, resourceID: bank,
-                    data: ["bank": bank, "status": status == "down" ? "unavailable" : "available"])
+                    status == .down ? .bankUnavailable : .bankRecovered, resourceID: bank,
+                    data: ["bank": bank, "status": status == .down ? "unavailable" : "available"])
                 try await EventOutbox.append(event, at: Date(), on: tx)
-                return true
+                return nil
             }
-            if changed {
-                logger.warning(status == "down" ? "bank unavailable" : "bank recovered", metadata: ["bank": bank])
+            guard let current else {
+                logger.warning(status == .down ? "bank unavailable" : "bank recovered", metadata: ["bank": bank])
+                return
+            }
+            state.withLock { s in
+                if current == .down { s.down.insert(bank) } else { s.down.remove(bank) }
+                if status == .down, current == .up, s.runs[bank]?.since == evidenceSince { s.runs[bank] = nil }
             }
         } catch {
             logger.warning("recording a bank's availability failed", metadata: ["bank": bank, "error": "\(error)"])

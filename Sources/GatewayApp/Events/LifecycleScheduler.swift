@@ -154,9 +154,12 @@ final class LifecycleScheduler: Sendable {
         }
 
         // Gauges.
+        // Every status, zero included: a status whose last connection moved on must not keep its old count.
+        var byStatus = Dictionary(uniqueKeysWithValues: ConnectionStatus.allCases.map { ($0.rawValue, 0) })
         for row in try await db.query("SELECT status, count(*)::int AS n FROM connections GROUP BY status") {
-            connectionsByStatus.set(Double(try row.decode("n", as: Int.self)), ["status": try row.decode("status", as: String.self)])
+            byStatus[try row.decode("status", as: String.self)] = try row.decode("n", as: Int.self)
         }
+        for (status, n) in byStatus { connectionsByStatus.set(Double(n), ["status": status]) }
         let due = try await db.query("""
             SELECT count(*)::int AS n FROM connections
             WHERE status = 'active' AND reauthorize_by IS NOT NULL AND reauthorize_by <= \(at.addingTimeInterval(7 * day))

@@ -7,8 +7,8 @@ import PostgresKit
 
 /// Delivers events to webhook endpoints (docs/events.md), on every replica at once without double sends:
 ///
-/// 1. **Enqueue**: each live endpoint gets a `webhook_deliveries` row for every matching event after its
-///    `enqueued_seq` (endpoints locked with `SKIP LOCKED`, rows unique per endpoint and event).
+/// 1. **Enqueue**: each live endpoint (not deleted, not disabled) gets a `webhook_deliveries` row for every matching
+///    event after its `enqueued_seq` (endpoints locked with `SKIP LOCKED`, rows unique per endpoint and event).
 /// 2. **Claim heads**: per endpoint only the oldest pending delivery may be attempted (so each receiver sees events
 ///    in order), and only when due and not leased; the claim is one `UPDATE … RETURNING` that a second replica's
 ///    identical statement re-checks under the row lock, so it claims nothing.
@@ -17,6 +17,10 @@ import PostgresKit
 ///    `webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`).
 /// 4. **Record**: 2xx → `delivered`; otherwise retried with exponential backoff until the retry window (24 h by
 ///    default) has passed since the delivery was created, then `failed`.
+///
+/// The schedule (when a delivery is created and due, when its window ends, the backlog's age) follows the
+/// application's clock, like the events' own timestamps; only leases, which guard against a replica that died
+/// mid-send, follow the database's.
 final class WebhookDispatcher: Sendable {
     struct Settings: Sendable {
         var pollInterval: Duration = .seconds(1)
@@ -30,16 +34,18 @@ final class WebhookDispatcher: Sendable {
     let vault: SecretVault
     let transport: any HTTPTransport
     let settings: Settings
+    let now: @Sendable () -> Date
     let logger: Logger
     let outcomes: Counter
     let oldestPending: Gauge
 
-    init(db: StoreDatabase, vault: SecretVault, transport: any HTTPTransport, settings: Settings, logger: Logger,
-         metrics: MetricsRegistry) {
+    init(db: StoreDatabase, vault: SecretVault, transport: any HTTPTransport, settings: Settings,
+         now: @escaping @Sendable () -> Date, logger: Logger, metrics: MetricsRegistry) {
         self.db = db
         self.vault = vault
         self.transport = transport
         self.settings = settings
+        self.now = now
         self.logger = logger
         self.outcomes = metrics.counter(
             "passerelle_webhook_deliveries_total", help: "Webhook delivery attempts by outcome (delivered, retry, failed).")
@@ -82,15 +88,17 @@ final class WebhookDispatcher: Sendable {
 
     /// Step 1: delivery rows for events after each live endpoint's `enqueued_seq`.
     func enqueue() async throws {
+        let at = now()
         try await db.withTransaction { tx in
             _ = try await tx.execute("""
                 WITH top AS (SELECT COALESCE(max(seq), 0) AS m FROM events),
                 eps AS (
                     SELECT id, event_types, enqueued_seq FROM webhook_endpoints
-                    WHERE deleted_at IS NULL AND enqueued_seq < (SELECT m FROM top) FOR UPDATE SKIP LOCKED),
+                    WHERE deleted_at IS NULL AND disabled_at IS NULL AND enqueued_seq < (SELECT m FROM top)
+                    FOR UPDATE SKIP LOCKED),
                 ins AS (
                     INSERT INTO webhook_deliveries (endpoint_id, event_seq, next_attempt_at, created_at)
-                    SELECT eps.id, e.seq, now(), now() FROM eps
+                    SELECT eps.id, e.seq, \(at), \(at) FROM eps
                     JOIN events e ON e.seq > eps.enqueued_seq AND e.seq <= (SELECT m FROM top)
                                  AND e.type = ANY(eps.event_types)
                     ON CONFLICT (endpoint_id, event_seq) DO NOTHING)
@@ -102,15 +110,16 @@ final class WebhookDispatcher: Sendable {
     /// Step 2: the due, unleased head of each live endpoint, leased for longer than a send may take.
     func claimHeads() async throws -> [Claimed] {
         let leaseSeconds = Int(settings.timeout.components.seconds) * 2 + 5
+        let at = now()
         let rows = try await db.query("""
             WITH heads AS (
                 SELECT DISTINCT ON (d.endpoint_id) d.id FROM webhook_deliveries d
-                JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL
+                JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
                 WHERE d.status = 'pending' ORDER BY d.endpoint_id, d.event_seq),
             claimed AS (
                 UPDATE webhook_deliveries d
                 SET lease_until = now() + make_interval(secs => \(leaseSeconds)), attempts = d.attempts + 1
-                FROM heads WHERE d.id = heads.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+                FROM heads WHERE d.id = heads.id AND d.status = 'pending' AND d.next_attempt_at <= \(at)
                   AND (d.lease_until IS NULL OR d.lease_until < now())
                 RETURNING d.id, d.endpoint_id, d.event_seq, d.attempts, d.created_at)
             SELECT c.id AS delivery_id, c.endpoint_id, c.attempts, c.created_at AS delivery_created_at,
@@ -143,7 +152,8 @@ final class WebhookDispatcher: Sendable {
             outcome = (nil, "\(error)")
         }
         let delivered = outcome.error == nil
-        let expired = Date().timeIntervalSince(claimed.createdAt) >= settings.retryWindowSeconds
+        let at = now()
+        let expired = at.timeIntervalSince(claimed.createdAt) >= settings.retryWindowSeconds
         let status = delivered ? "delivered" : (expired ? "failed" : "pending")
         let delay = Self.backoff(attempt: claimed.attempts, base: settings.retryBase, max: settings.retryMax)
         let delaySeconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
@@ -151,8 +161,8 @@ final class WebhookDispatcher: Sendable {
             _ = try await db.execute("""
                 UPDATE webhook_deliveries SET status = \(status), last_status = \(outcome.status),
                     last_error = \(outcome.error), lease_until = NULL,
-                    next_attempt_at = now() + make_interval(secs => \(delaySeconds)),
-                    finished_at = CASE WHEN \(status) = 'pending' THEN NULL ELSE now() END
+                    next_attempt_at = \(at.addingTimeInterval(delaySeconds)),
+                    finished_at = CASE WHEN \(status) = 'pending' THEN NULL ELSE \(at) END
                 WHERE id = \(claimed.deliveryID) AND status = 'pending'
                 """)
         } catch {
@@ -166,15 +176,16 @@ final class WebhookDispatcher: Sendable {
         if delivered { logger.info("webhook delivered", metadata: metadata) } else { logger.warning("webhook delivery failed", metadata: metadata) }
     }
 
-    /// Step 1's gauge: the age of the oldest pending delivery.
+    /// The backlog's gauge: the age of the oldest event whose delivery to a live endpoint is pending (0 when none).
     func publishBacklog() async throws {
         let rows = try await db.query("""
-            SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(e.occurred_at)), 0)::float8 AS age
+            SELECT min(e.occurred_at) AS oldest
             FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
-            JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL
+            JOIN webhook_endpoints w ON w.id = d.endpoint_id AND w.deleted_at IS NULL AND w.disabled_at IS NULL
             WHERE d.status = 'pending'
             """)
-        oldestPending.set(max(0, try rows[0].decode("age", as: Double.self)))
+        let oldest: Date? = try rows[0].decode("oldest")
+        oldestPending.set(oldest.map { max(0, now().timeIntervalSince($0)) } ?? 0)
     }
 
     /// The signed POST of `event` (Standard Webhooks).

@@ -14,8 +14,9 @@ import TestSupport
 @Suite(.serialized) struct EventsTests {
     static let psu = [("PSU-IP-Address", "192.0.2.10")]
 
-    /// A webhook receiver: HTTPS with the test PKI's server certificate; answers `failFirst` requests with 500,
-    /// holds every request for `hold` when set, records what it accepted.
+    /// A webhook receiver: HTTPS with the test PKI's server certificate (or plain HTTP on 127.0.0.1 with
+    /// `plainHTTP`); answers `failFirst` requests, every request while `refusing` is set and every event about a
+    /// resource in `refusedResources` with 500; holds every request for `hold` when set; records what it accepted.
     final class Receiver: Sendable {
         struct Received: Sendable {
             var id: String
@@ -29,18 +30,27 @@ import TestSupport
         let runTask: Task<Void, Never>
         let accepted: Shared<[Received]>
         let attempts: Shared<Int>
+        let refusing = Shared(false)
+        let refusedResources = Shared<Set<String>>([])
+        let plainHTTP: Bool
 
-        init(failFirst: Int = 0, hold: Duration? = nil) throws {
+        init(failFirst: Int = 0, hold: Duration? = nil, plainHTTP: Bool = false) throws {
             let pki = try TestEnvironment.pkiDirectory()
             var routes = Router.Builder()
             let accepted = Shared<[Received]>([])
             let attempts = Shared(0)
+            let refusing = self.refusing
+            let refusedResources = self.refusedResources
             self.accepted = accepted
             self.attempts = attempts
+            self.plainHTTP = plainHTTP
             routes.add(.post, "/hook") { request, _ in
                 let n = attempts.withLock { $0 += 1; return $0 }
                 if let hold { try? await Task.sleep(for: hold) }
-                if n <= failFirst { return .text(500, "not now") }
+                let resource = Received(id: "", timestamp: "", signature: "", body: request.body).json["resourceId"] as? String
+                if n <= failFirst || refusing.withLock({ $0 }) || refusedResources.withLock({ $0.contains(resource ?? "") }) {
+                    return .text(500, "not now")
+                }
                 accepted.withLock {
                     $0.append(Received(
                         id: request.headers["webhook-id"] ?? "", timestamp: request.headers["webhook-timestamp"] ?? "",
@@ -51,13 +61,15 @@ import TestSupport
             server = try HTTPServer(
                 configuration: .init(
                     host: "127.0.0.1", port: 0,
-                    tls: TLSConfiguration(certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"))),
+                    tls: plainHTTP
+                        ? nil
+                        : TLSConfiguration(certificateChain: .file(pki + "/server-chain.pem"), privateKey: .file(pki + "/server.key"))),
                 handler: routes.build(), logger: Logger(label: "receiver", level: .error))
             let server = self.server
             runTask = Task { await server.run() }
         }
 
-        var url: String { "https://localhost:\(server.boundPort)/hook" }
+        var url: String { plainHTTP ? "http://127.0.0.1:\(server.boundPort)/hook" : "https://localhost:\(server.boundPort)/hook" }
         var received: [Received] { accepted.withLock { $0 } }
 
         func stop() async {
@@ -91,6 +103,43 @@ import TestSupport
         let page = try await h.request("GET", "/v1/events" + query)
         try #require(page.status == 200, "\(page.text)")
         return (try #require(page.json["events"] as? [[String: Any]]), try #require(page.json["next"] as? String))
+    }
+
+    /// How many of `received` carry a valid Standard Webhooks signature for `secret`, as Python's `hmac` and
+    /// `base64` compute it (an implementation independent of the gateway's); fails on the first invalid one.
+    static func verifiedByPython(_ received: [Receiver.Received], secret: String) async throws -> Int {
+        let work = NSTemporaryDirectory() + "passerelle-webhooks-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        for (i, r) in received.enumerated() {
+            try Data(r.body).write(to: URL(fileURLWithPath: "\(work)/\(i).body"))
+            try "\(r.id)\n\(r.timestamp)\n\(r.signature)\n".write(toFile: "\(work)/\(i).meta", atomically: true, encoding: .utf8)
+        }
+        let script = """
+            import base64, hashlib, hmac, sys, os
+            secret = base64.b64decode(sys.argv[1][len("whsec_"):])
+            d = sys.argv[2]; ok = 0
+            for name in sorted(os.listdir(d)):
+                if not name.endswith(".meta"): continue
+                msg_id, ts, sig = open(os.path.join(d, name)).read().split("\\n")[:3]
+                body = open(os.path.join(d, name[:-5] + ".body"), "rb").read()
+                mac = base64.b64encode(hmac.new(secret, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
+                assert sig.split(",", 1) == ["v1", mac], (name, sig, mac)
+                ok += 1
+            print(ok)
+            """
+        let out = try await runProcess("/usr/bin/python3", ["-c", script, secret, work])
+        return Int(out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// The time-based scan, twice on each of `replicas`, all at once.
+    static func scanConcurrently(_ replicas: [AppHarness]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for replica in replicas {
+                for _ in 0..<2 { group.addTask { _ = try await replica.app.lifecycleScheduler.scan() } }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Runs `body` with a simulator, a gateway on it and `receivers`; stops them all whatever happens.
@@ -200,28 +249,7 @@ import TestSupport
             #expect(receiver.attempts.withLock { $0 } == expected.count + 3)
 
             // Signatures checked by an independent implementation (Python's hmac, base64).
-            let work = NSTemporaryDirectory() + "passerelle-webhooks-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: work) }
-            for (i, r) in received.enumerated() {
-                try Data(r.body).write(to: URL(fileURLWithPath: "\(work)/\(i).body"))
-                try "\(r.id)\n\(r.timestamp)\n\(r.signature)\n".write(toFile: "\(work)/\(i).meta", atomically: true, encoding: .utf8)
-            }
-            let script = """
-                import base64, hashlib, hmac, sys, os
-                secret = base64.b64decode(sys.argv[1][len("whsec_"):])
-                d = sys.argv[2]; ok = 0
-                for name in sorted(os.listdir(d)):
-                    if not name.endswith(".meta"): continue
-                    msg_id, ts, sig = open(os.path.join(d, name)).read().split("\\n")[:3]
-                    body = open(os.path.join(d, name[:-5] + ".body"), "rb").read()
-                    mac = base64.b64encode(hmac.new(secret, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
-                    assert sig.split(",", 1) == ["v1", mac], (name, sig, mac)
-                    ok += 1
-                print(ok)
-                """
-            let out = try await runProcess("/usr/bin/python3", ["-c", script, secret, work])
-            #expect(out.trimmingCharacters(in: .whitespacesAndNewlines) == String(received.count), "\(out)")
+            #expect(try await Self.verifiedByPython(received, secret: secret) == received.count)
             #expect(received.allSatisfy { $0.id == $0.json["id"] as? String }, "webhook-id is the event id")
 
             let deliveries = try await h.request("GET", "/v1/webhooks/\(webhook)/deliveries")
@@ -262,11 +290,27 @@ import TestSupport
         }
     }
 
-    @Test func webhookURLsMustBeHTTPSAndEventTypesKnown() async throws {
+    // Accepting any http URL (the https pattern's loopback branch widened), or refusing the loopback ones, fails here.
+    @Test func webhookURLsMustBeHTTPSExceptLoopbackAndEventTypesKnown() async throws {
         let h = try await AppHarness.start()
         do {
+            for url in [
+                "http://example.com/hook", "http://10.0.0.1/hook", "http://127.0.0.1.example.com/hook",
+                "http://128.0.0.1/hook", "http://127.0.0.256/hook", "http://[::2]/hook", "http://localhost.example/h",
+                "ftp://localhost/hook",
+            ] {
+                let r = try await h.request("POST", "/v1/webhooks", json: ["url": url, "events": ["connection.authorized"]])
+                #expect(r.status == 400, "\(url): \(r.text)")
+                #expect(r.json["type"] as? String == "/problems/validation")
+                let fields = (r.json["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+                #expect(fields == ["url"], "\(url): \(r.text)")
+            }
+            for url in ["http://localhost:8088/hook", "http://127.3.4.5/hook", "http://[::1]:9000/h?x=1", "https://example.com/h"] {
+                let r = try await h.request("POST", "/v1/webhooks", json: ["url": url, "events": ["connection.authorized"]])
+                #expect(r.status == 201, "\(url): \(r.text)")
+                #expect(r.json["enabled"] as? Bool == true)
+            }
             for body: [String: Any] in [
-                ["url": "http://example.com/hook", "events": ["connection.authorized"]],
                 ["url": "https://example.com/hook", "events": ["connection.nope"]],
                 ["url": "https://example.com/hook", "events": []],
             ] {
@@ -275,6 +319,13 @@ import TestSupport
             }
             #expect(try await h.request("GET", "/v1/webhooks").json["webhooks"] as? [Any] != nil)
             #expect(try await h.request("DELETE", "/v1/webhooks/\(UUID().uuidString)").status == 404)
+            let unknown = try await h.request("PATCH", "/v1/webhooks/\(UUID().uuidString)", json: ["enabled": false])
+            #expect(unknown.status == 404, "\(unknown.text)")
+            let listed = try #require(try await h.request("GET", "/v1/webhooks").json["webhooks"] as? [[String: Any]])
+            let id = try #require(listed.first?["id"] as? String)
+            for bad: [String: Any] in [[:], ["enabled": "no"], ["enabled": false, "url": "https://example.com/x"]] {
+                #expect(try await h.request("PATCH", "/v1/webhooks/\(id)", json: bad).status == 400, "\(bad)")
+            }
         } catch {
             await h.stop()
             throw error
@@ -300,14 +351,8 @@ import TestSupport
             let notAfter = try #require(
                 (try await first.request("GET", "/v1/certificates/\(qseal)").json["notAfter"] as? String).flatMap(RFC3339.date))
 
-            func scanEverywhere() async throws {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for replica in replicas {
-                        for _ in 0..<2 { group.addTask { _ = try await replica.app.lifecycleScheduler.scan() } }
-                    }
-                    try await group.waitForAll()
-                }
-            }
+            let all = replicas
+            func scanEverywhere() async throws { try await Self.scanConcurrently(all) }
             func types() async throws -> [String] {
                 try await Self.feed(first, "?limit=1000").events.compactMap { $0["type"] as? String }
             }

@@ -136,5 +136,19 @@ import TestSupport
             try await call("DELETE", "/v1/connections/\(id)")
             try await call("GET", "/v1/connections/\(id)/accounts", headers: psu)  // 409: revoked
         }
+
+        // Lifecycle events: the feed and a webhook endpoint's life (docs/events.md).
+        try await call("GET", "/v1/events?limit=5")
+        try await call("GET", "/v1/events?types=connection.nope")  // 400
+        let hook = try await call(
+            "POST", "/v1/webhooks", json: ["url": "http://127.0.0.1:9/hook", "events": ["connection.authorized"]])
+        let webhook = try #require(hook.json["id"] as? String, "\(hook.text)")
+        try await call("POST", "/v1/webhooks", json: ["url": "http://example.com/hook", "events": ["connection.authorized"]])  // 400
+        try await call("GET", "/v1/webhooks")
+        try await call("PATCH", "/v1/webhooks/\(webhook)", json: ["enabled": false])
+        try await call("GET", "/v1/webhooks/\(webhook)")
+        try await call("GET", "/v1/webhooks/\(webhook)/deliveries")
+        try await call("DELETE", "/v1/webhooks/\(webhook)")
+        try await call("PATCH", "/v1/webhooks/\(webhook)", json: ["enabled": true])  // 404: deleted
     }
 }
