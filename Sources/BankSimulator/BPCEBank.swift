@@ -54,48 +54,31 @@ struct BPCEBank {
     /// mTLS with a registered QWAC, signature with keyId = client_id (or the registered kid, or a certificate URL for
     /// the bearer's client), client active.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> SimulatedClient {
-        guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
-        }
-        let sig: CavageSignature
-        do {
-            sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .bpce, now: call.now, skew: simulator.configuration.dateSkew,
-                crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
-        }
-        let store = simulator.store
-        var client = store.client(sig.keyId, now: call.now).flatMap { $0.registry == Self.registry ? $0 : nil }
-        if client == nil {
-            client = store.state.withLock { s in
-                s.clients.values.first {
-                    $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId }
+        try simulator.authenticateSignedCall(call, policy: .bpce) { sig throws(SimulatorRejection) in
+            let store = simulator.store
+            var client = store.client(sig.keyId, now: call.now).flatMap { $0.registry == Self.registry ? $0 : nil }
+            if client == nil {
+                client = store.state.withLock { s in
+                    s.clients.values.first {
+                        $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId }
+                    }
                 }
             }
-        }
-        if client == nil && sig.keyId.hasPrefix("https://") {
-            // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
-            client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
-        }
-        guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        guard client.activeAt <= call.now else {
-            throw call.stet(
-                403, "Forbidden",
-                "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
-        }
-        guard let key = client.settings.keys.first else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        do {
-            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, "Invalid signature", error.reason)
-        }
-        let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
-        guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(
-                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
-        }
-        return client
+            if client == nil && sig.keyId.hasPrefix("https://") {
+                // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
+                client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
+            }
+            guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+            guard client.activeAt <= call.now else {
+                throw call.stet(
+                    403, "Forbidden",
+                    "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+            }
+            guard let key = client.settings.keys.first else {
+                throw call.stet(403, "Invalid signature", "keyId unknown")
+            }
+            return (client, key)
+        }.0
     }
 
     func bearerClientID(_ call: Call) -> String? {

@@ -62,39 +62,20 @@ struct EuroInformationBank {
 
     /// mTLS QWAC, Cavage signature with keyId = registered `kid` or `x5u`, and the QWAC belonging to that client.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey) {
-        guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
-        }
-        let sig: CavageSignature
-        do {
-            sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew,
-                crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
-        }
-        let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
-            for c in s.clients.values where c.registry == registry {
-                if let k = c.settings.keys.first(where: {
-                    $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
-                }) {
-                    return (c, k)
+        try simulator.authenticateSignedCall(call, policy: .euroInformation) { sig throws(SimulatorRejection) in
+            let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
+                for c in s.clients.values where c.registry == registry {
+                    if let k = c.settings.keys.first(where: {
+                        $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
+                    }) {
+                        return (c, k)
+                    }
                 }
+                return nil
             }
-            return nil
+            guard let found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+            return found
         }
-        guard let (client, key) = found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        do {
-            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, "Invalid signature", error.reason)
-        }
-        let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
-        guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(
-                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
-        }
-        return (client, key)
     }
 
     // MARK: - Token endpoint

@@ -91,17 +91,12 @@ extension BankSimulator {
             let access = RandomToken.make(54)
             let refresh = RandomToken.make(54)
             let familyID = RandomToken.hex(16)
-            s.families[familyID] = TokenFamily(
+            var family = TokenFamily(
                 id: familyID, bank: stored.bank, clientID: clientID, persona: stored.persona, scopes: stored.scopes,
                 paymentID: stored.paymentID, refreshExpiresAt: now + cfg.refreshTokenLifetime,
-                currentRefreshToken: refresh,
-                accessTokens: [access])
+                currentRefreshToken: refresh)
             s.refreshIndex[refresh] = familyID
-            s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: stored.bank, clientID: clientID, scopes: stored.scopes,
-                persona: stored.persona,
-                familyID: familyID, paymentID: stored.paymentID, expiresAt: now + cfg.accessTokenLifetime)
-            s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
+            s.issueAccessToken(access, of: &family, expiresAt: now + cfg.accessTokenLifetime)
             return (access, refresh, stored.scopes)
         }
         return tokenResponse(
@@ -150,13 +145,7 @@ extension BankSimulator {
                 family.generation += 1
                 s.refreshIndex[family.currentRefreshToken] = familyID
             }
-            family.accessTokens.append(access)
-            s.families[familyID] = family
-            s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: family.bank, clientID: clientID, scopes: family.scopes,
-                persona: family.persona,
-                familyID: familyID, paymentID: family.paymentID, expiresAt: now + cfg.accessTokenLifetime)
-            s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
+            s.issueAccessToken(access, of: &family, expiresAt: now + cfg.accessTokenLifetime)
             return (access, family.currentRefreshToken, family.scopes)
         }
         return tokenResponse(
