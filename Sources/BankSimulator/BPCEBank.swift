@@ -147,17 +147,8 @@ struct BPCEBank {
                 : try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: false)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map { $0.lowercased() })
-            guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
-                throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
-            }
-            guard scopes.isSubset(of: Set(client.settings.scopes)) else {
-                throw .oauth(400, "invalid_scope", "scope not registered for this client")
-            }
-            let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
-                familyID: nil,
-                paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
-            return simulator.clientCredentials(call, grant: grant, style: .init(tokenType: "Bearer", extraScope: nil))
+            return try simulator.paymentClientCredentials(
+                call, client: client, scopes: scopes, style: .init(tokenType: "Bearer", extraScope: nil))
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")
         case nil: throw .oauth(400, "invalid_request", "grant_type is required")
         }

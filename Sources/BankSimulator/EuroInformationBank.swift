@@ -110,17 +110,7 @@ struct EuroInformationBank {
         case "refresh_token": return try simulator.refresh(call, clientID: clientID, style: style)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map(String.init))
-            guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
-                throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
-            }
-            guard scopes.isSubset(of: Set(client.settings.scopes)) else {
-                throw .oauth(400, "invalid_scope", "scope not registered for this client")
-            }
-            let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
-                familyID: nil,
-                paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
-            return simulator.clientCredentials(call, grant: grant, style: style)
+            return try simulator.paymentClientCredentials(call, client: client, scopes: scopes, style: style)
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")
         case nil: throw .oauth(400, "invalid_request", "grant_type is required")
         }

@@ -152,6 +152,23 @@ extension BankSimulator {
             access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
     }
 
+    /// `grant_type=client_credentials` of a PISP or CBPII client: `scopes` (as the bank reads them from the form)
+    /// must be among `pisp` and `cbpii` and registered for `client`; the token has no refresh token.
+    func paymentClientCredentials(
+        _ call: Call, client: SimulatedClient, scopes: Set<String>, style: TokenStyle
+    ) throws(SimulatorRejection) -> HTTPResponse {
+        guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
+            throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
+        }
+        guard scopes.isSubset(of: Set(client.settings.scopes)) else {
+            throw .oauth(400, "invalid_scope", "scope not registered for this client")
+        }
+        let grant = AccessGrant(
+            kind: .clientCredentials, bank: call.bank, clientID: client.clientID, scopes: scopes, persona: nil,
+            familyID: nil, paymentID: nil, expiresAt: call.now + configuration.accessTokenLifetime)
+        return clientCredentials(call, grant: grant, style: style)
+    }
+
     /// Issues a client-credentials (or registration) access token without refresh token.
     func clientCredentials(_ call: Call, grant: AccessGrant, style: TokenStyle) -> HTTPResponse {
         let access = RandomToken.make(54)
