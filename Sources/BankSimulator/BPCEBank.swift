@@ -54,48 +54,31 @@ struct BPCEBank {
     /// mTLS with a registered QWAC, signature with keyId = client_id (or the registered kid, or a certificate URL for
     /// the bearer's client), client active.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> SimulatedClient {
-        guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
-        }
-        let sig: CavageSignature
-        do {
-            sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .bpce, now: call.now, skew: simulator.configuration.dateSkew,
-                crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
-        }
-        let store = simulator.store
-        var client = store.client(sig.keyId, now: call.now).flatMap { $0.registry == Self.registry ? $0 : nil }
-        if client == nil {
-            client = store.state.withLock { s in
-                s.clients.values.first {
-                    $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId }
+        try simulator.authenticateSignedCall(call, policy: .bpce) { sig throws(SimulatorRejection) in
+            let store = simulator.store
+            var client = store.client(sig.keyId, now: call.now).flatMap { $0.registry == Self.registry ? $0 : nil }
+            if client == nil {
+                client = store.state.withLock { s in
+                    s.clients.values.first {
+                        $0.registry == Self.registry && $0.settings.keys.contains { $0.kid == sig.keyId }
+                    }
                 }
             }
-        }
-        if client == nil && sig.keyId.hasPrefix("https://") {
-            // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
-            client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
-        }
-        guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        guard client.activeAt <= call.now else {
-            throw call.stet(
-                403, "Forbidden",
-                "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
-        }
-        guard let key = client.settings.keys.first else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        do {
-            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, "Invalid signature", error.reason)
-        }
-        let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
-        guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(
-                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
-        }
-        return client
+            if client == nil && sig.keyId.hasPrefix("https://") {
+                // A certificate URL: the simulator cannot fetch it, so it uses the key of the bearer token's client.
+                client = bearerClientID(call).flatMap { store.client($0, now: call.now) }
+            }
+            guard let client else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+            guard client.activeAt <= call.now else {
+                throw call.stet(
+                    403, "Forbidden",
+                    "client \(client.clientID) is not active before \(ParisCalendar.timestamp(client.activeAt))")
+            }
+            guard let key = client.settings.keys.first else {
+                throw call.stet(403, "Invalid signature", "keyId unknown")
+            }
+            return (client, key)
+        }.0
     }
 
     func bearerClientID(_ call: Call) -> String? {
@@ -164,17 +147,8 @@ struct BPCEBank {
                 : try simulator.exchangeCode(call, clientID: clientID, style: style, requireVerifier: false)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map { $0.lowercased() })
-            guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
-                throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
-            }
-            guard scopes.isSubset(of: Set(client.settings.scopes)) else {
-                throw .oauth(400, "invalid_scope", "scope not registered for this client")
-            }
-            let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
-                familyID: nil,
-                paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
-            return simulator.clientCredentials(call, grant: grant, style: .init(tokenType: "Bearer", extraScope: nil))
+            return try simulator.paymentClientCredentials(
+                call, client: client, scopes: scopes, style: .init(tokenType: "Bearer", extraScope: nil))
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")
         case nil: throw .oauth(400, "invalid_request", "grant_type is required")
         }

@@ -62,39 +62,20 @@ struct EuroInformationBank {
 
     /// mTLS QWAC, Cavage signature with keyId = registered `kid` or `x5u`, and the QWAC belonging to that client.
     func authenticateSignedCall(_ call: Call) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey) {
-        guard let qwac = call.request.peerCertificateDER else {
-            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
-        }
-        let sig: CavageSignature
-        do {
-            sig = try RequestSignatureCheck.checkShape(
-                call.request, policy: .euroInformation, now: call.now, skew: simulator.configuration.dateSkew,
-                crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
-        }
-        let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
-            for c in s.clients.values where c.registry == registry {
-                if let k = c.settings.keys.first(where: {
-                    $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
-                }) {
-                    return (c, k)
+        try simulator.authenticateSignedCall(call, policy: .euroInformation) { sig throws(SimulatorRejection) in
+            let found = simulator.store.state.withLock { s -> (SimulatedClient, RegisteredKey)? in
+                for c in s.clients.values where c.registry == registry {
+                    if let k = c.settings.keys.first(where: {
+                        $0.kid == sig.keyId || ($0.x5u != nil && $0.x5u == sig.keyId)
+                    }) {
+                        return (c, k)
+                    }
                 }
+                return nil
             }
-            return nil
+            guard let found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
+            return found
         }
-        guard let (client, key) = found else { throw call.stet(403, "Invalid signature", "keyId unknown") }
-        do {
-            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: simulator.crypto)
-        } catch {
-            throw call.stet(error.status, "Invalid signature", error.reason)
-        }
-        let fp = (try? simulator.crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
-        guard client.qwacFingerprints.contains(fp) else {
-            throw call.stet(
-                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
-        }
-        return (client, key)
     }
 
     // MARK: - Token endpoint
@@ -129,17 +110,7 @@ struct EuroInformationBank {
         case "refresh_token": return try simulator.refresh(call, clientID: clientID, style: style)
         case "client_credentials":
             let scopes = Set((call.formValue("scope") ?? "").split(separator: " ").map(String.init))
-            guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
-                throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
-            }
-            guard scopes.isSubset(of: Set(client.settings.scopes)) else {
-                throw .oauth(400, "invalid_scope", "scope not registered for this client")
-            }
-            let grant = AccessGrant(
-                kind: .clientCredentials, bank: call.bank, clientID: clientID, scopes: scopes, persona: nil,
-                familyID: nil,
-                paymentID: nil, expiresAt: call.now + simulator.configuration.accessTokenLifetime)
-            return simulator.clientCredentials(call, grant: grant, style: style)
+            return try simulator.paymentClientCredentials(call, client: client, scopes: scopes, style: style)
         case let other?: throw .oauth(400, "unsupported_grant_type", "grant_type \(other) is not supported")
         case nil: throw .oauth(400, "invalid_request", "grant_type is required")
         }

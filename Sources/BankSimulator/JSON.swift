@@ -98,6 +98,14 @@ enum JSONText {
             while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
         }
 
+        /// After a member or an item: `false` past a comma, `true` past `close`, nil for anything else.
+        mutating func next(closing close: UInt8) -> Bool? {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ",") || bytes[index] == close else { return nil }
+            index += 1
+            return bytes[index - 1] == close
+        }
+
         mutating func value(depth: Int) -> JSON? {
             guard depth < 64 else { return nil }
             skipSpace()
@@ -119,17 +127,8 @@ enum JSONText {
                     index += 1
                     guard let v = value(depth: depth + 1) else { return nil }
                     members.append((key, v))
-                    skipSpace()
-                    guard index < bytes.count else { return nil }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    if bytes[index] == UInt8(ascii: "}") {
-                        index += 1
-                        return .object(members)
-                    }
-                    return nil
+                    guard let closed = next(closing: UInt8(ascii: "}")) else { return nil }
+                    if closed { return .object(members) }
                 }
             case UInt8(ascii: "["):
                 index += 1
@@ -142,17 +141,8 @@ enum JSONText {
                 while true {
                     guard let v = value(depth: depth + 1) else { return nil }
                     items.append(v)
-                    skipSpace()
-                    guard index < bytes.count else { return nil }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                        continue
-                    }
-                    if bytes[index] == UInt8(ascii: "]") {
-                        index += 1
-                        return .array(items)
-                    }
-                    return nil
+                    guard let closed = next(closing: UInt8(ascii: "]")) else { return nil }
+                    if closed { return .array(items) }
                 }
             case UInt8(ascii: "\""):
                 return string().map(JSON.string)

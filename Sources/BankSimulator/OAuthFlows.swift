@@ -91,17 +91,12 @@ extension BankSimulator {
             let access = RandomToken.make(54)
             let refresh = RandomToken.make(54)
             let familyID = RandomToken.hex(16)
-            s.families[familyID] = TokenFamily(
+            var family = TokenFamily(
                 id: familyID, bank: stored.bank, clientID: clientID, persona: stored.persona, scopes: stored.scopes,
                 paymentID: stored.paymentID, refreshExpiresAt: now + cfg.refreshTokenLifetime,
-                currentRefreshToken: refresh,
-                accessTokens: [access])
+                currentRefreshToken: refresh)
             s.refreshIndex[refresh] = familyID
-            s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: stored.bank, clientID: clientID, scopes: stored.scopes,
-                persona: stored.persona,
-                familyID: familyID, paymentID: stored.paymentID, expiresAt: now + cfg.accessTokenLifetime)
-            s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
+            s.issueAccessToken(access, of: &family, expiresAt: now + cfg.accessTokenLifetime)
             return (access, refresh, stored.scopes)
         }
         return tokenResponse(
@@ -150,17 +145,28 @@ extension BankSimulator {
                 family.generation += 1
                 s.refreshIndex[family.currentRefreshToken] = familyID
             }
-            family.accessTokens.append(access)
-            s.families[familyID] = family
-            s.accessTokens[access] = AccessGrant(
-                kind: .authorizationCode, bank: family.bank, clientID: clientID, scopes: family.scopes,
-                persona: family.persona,
-                familyID: familyID, paymentID: family.paymentID, expiresAt: now + cfg.accessTokenLifetime)
-            s.counters.tokenIssuancesByClient[clientID, default: 0] += 1
+            s.issueAccessToken(access, of: &family, expiresAt: now + cfg.accessTokenLifetime)
             return (access, family.currentRefreshToken, family.scopes)
         }
         return tokenResponse(
             access: access, refresh: refresh, scopes: scopes, style: style, expiresIn: cfg.accessTokenLifetime)
+    }
+
+    /// `grant_type=client_credentials` of a PISP or CBPII client: `scopes` (as the bank reads them from the form)
+    /// must be among `pisp` and `cbpii` and registered for `client`; the token has no refresh token.
+    func paymentClientCredentials(
+        _ call: Call, client: SimulatedClient, scopes: Set<String>, style: TokenStyle
+    ) throws(SimulatorRejection) -> HTTPResponse {
+        guard !scopes.isEmpty, scopes.isSubset(of: ["pisp", "cbpii"]) else {
+            throw .oauth(400, "invalid_scope", "client_credentials requires scope pisp or cbpii")
+        }
+        guard scopes.isSubset(of: Set(client.settings.scopes)) else {
+            throw .oauth(400, "invalid_scope", "scope not registered for this client")
+        }
+        let grant = AccessGrant(
+            kind: .clientCredentials, bank: call.bank, clientID: client.clientID, scopes: scopes, persona: nil,
+            familyID: nil, paymentID: nil, expiresAt: call.now + configuration.accessTokenLifetime)
+        return clientCredentials(call, grant: grant, style: style)
     }
 
     /// Issues a client-credentials (or registration) access token without refresh token.

@@ -164,3 +164,36 @@ enum RequestSignatureCheck {
         }
     }
 }
+
+extension BankSimulator {
+    /// A signed STET call at either family, in the order of docs/protocol.md §3.5: a client certificate (mTLS with the
+    /// QWAC), the signature's shape under `policy`, the client and key the family's `resolve` finds for the `keyId`,
+    /// the RSA verification with that key, and the QWAC registered for that client.
+    func authenticateSignedCall(
+        _ call: Call, policy: SignaturePolicy,
+        resolve: (CavageSignature) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey)
+    ) throws(SimulatorRejection) -> (SimulatedClient, RegisteredKey) {
+        guard let qwac = call.request.peerCertificateDER else {
+            throw call.stet(403, "Forbidden", "no client certificate (mTLS with the QWAC is required)")
+        }
+        let sig: CavageSignature
+        do {
+            sig = try RequestSignatureCheck.checkShape(
+                call.request, policy: policy, now: call.now, skew: configuration.dateSkew, crypto: crypto)
+        } catch {
+            throw call.stet(error.status, error.status == 400 ? "Bad Request" : "Invalid signature", error.reason)
+        }
+        let (client, key) = try resolve(sig)
+        do {
+            try RequestSignatureCheck.verify(call.request, sig, key: key, now: call.now, crypto: crypto)
+        } catch {
+            throw call.stet(error.status, "Invalid signature", error.reason)
+        }
+        let fp = (try? crypto.certificateInfo(der: qwac))?.sha256Base64URL ?? ""
+        guard client.qwacFingerprints.contains(fp) else {
+            throw call.stet(
+                403, "Forbidden", "client certificate is not a QWAC registered for client \(client.clientID)")
+        }
+        return (client, key)
+    }
+}

@@ -92,6 +92,19 @@ struct TokenFamily: Sendable {
     var accessTokens: [String] = []
 }
 
+extension SimulatorStore.State {
+    /// A new access token of `family` (at the code exchange or a refresh): the family's grant, the family stored with
+    /// the token in its list, one issuance counted for its client.
+    mutating func issueAccessToken(_ access: String, of family: inout TokenFamily, expiresAt: Int64) {
+        family.accessTokens.append(access)
+        families[family.id] = family
+        accessTokens[access] = AccessGrant(
+            kind: .authorizationCode, bank: family.bank, clientID: family.clientID, scopes: family.scopes,
+            persona: family.persona, familyID: family.id, paymentID: family.paymentID, expiresAt: expiresAt)
+        counters.tokenIssuancesByClient[family.clientID, default: 0] += 1
+    }
+}
+
 struct AuthorizationCode: Sendable {
     var bank: String
     var clientID: String

@@ -110,7 +110,17 @@ func formatMetric(_ v: Double) -> String {
 
 /// The values of one counter or gauge, by rendered label set: what both keep and how both are exposed.
 final class LabeledValues: Sendable {
+    let name: String
+    let help: String
+    /// `counter` or `gauge`, as `# TYPE` names it.
+    let type: String
     private let values = Mutex<[String: Double]>([:])
+
+    init(name: String, help: String, type: String) {
+        self.name = name
+        self.help = help
+        self.type = type
+    }
 
     /// Changes the series with the rendered label set `key` (0 when new).
     func update(_ key: String, _ change: (inout Double) -> Void) {
@@ -124,7 +134,7 @@ final class LabeledValues: Sendable {
     }
 
     /// The exposition text: `# HELP`, `# TYPE` and one line per series, sorted by label set.
-    func render(name: String, help: String, type: String, into out: inout String) {
+    func render(into out: inout String) {
         out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         for (key, value) in values.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
             out += "\(name)\(key) \(formatMetric(value))\n"
@@ -134,14 +144,9 @@ final class LabeledValues: Sendable {
 
 /// A monotonically increasing value per label set.
 public final class Counter: MetricFamily {
-    let name: String
-    let help: String
-    private let values = LabeledValues()
+    private let values: LabeledValues
 
-    init(name: String, help: String) {
-        self.name = name
-        self.help = help
-    }
+    init(name: String, help: String) { values = LabeledValues(name: name, help: help, type: "counter") }
 
     /// Adds `amount` (≥ 0) to the series with `labels`.
     public func increment(_ labels: [String: String] = [:], by amount: Double = 1) {
@@ -156,7 +161,7 @@ public final class Counter: MetricFamily {
     /// The current value of one series (for tests).
     public func value(_ labels: [String: String] = [:]) -> Double { values.value(labels) }
 
-    func render(into out: inout String) { values.render(name: name, help: help, type: "counter", into: &out) }
+    func render(into out: inout String) { values.render(into: &out) }
 }
 
 /// A counter read from its owner at render time.
@@ -178,14 +183,9 @@ final class ObservedCounter: MetricFamily {
 
 /// A value that goes up and down per label set.
 public final class Gauge: MetricFamily {
-    let name: String
-    let help: String
-    private let values = LabeledValues()
+    private let values: LabeledValues
 
-    init(name: String, help: String) {
-        self.name = name
-        self.help = help
-    }
+    init(name: String, help: String) { values = LabeledValues(name: name, help: help, type: "gauge") }
 
     /// Sets the series with `labels` to `value`.
     public func set(_ value: Double, _ labels: [String: String] = [:]) {
@@ -200,7 +200,7 @@ public final class Gauge: MetricFamily {
     /// The current value of one series (for tests).
     public func value(_ labels: [String: String] = [:]) -> Double { values.value(labels) }
 
-    func render(into out: inout String) { values.render(name: name, help: help, type: "gauge", into: &out) }
+    func render(into out: inout String) { values.render(into: &out) }
 }
 
 /// Observations counted into fixed buckets per label set, with their sum and count.

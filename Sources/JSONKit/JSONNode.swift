@@ -106,16 +106,10 @@ public struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONNode {
-        guard depth <= Self.maxDepth else { throw error("nested too deeply") }
-        index += 1  // {
-        skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            return .object([])
-        }
+        if try opensEmpty(UInt8(ascii: "}"), depth: depth) { return .object([]) }
         if pendingMembers.capacity == 0 { pendingMembers.reserveCapacity(32) }
         let start = pendingMembers.count
-        while true {
+        repeat {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let key = try string()
@@ -125,46 +119,49 @@ public struct JSONParser {
             skipWhitespace()
             let member = try value(depth: depth)
             pendingMembers.append((key, member))
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-            index += 1
-            let members = Array(pendingMembers[start...])
-            pendingMembers.removeSubrange(start...)
-            return .object(members)
-        }
+        } while try !closes(UInt8(ascii: "}"))
+        let members = Array(pendingMembers[start...])
+        pendingMembers.removeSubrange(start...)
+        return .object(members)
     }
 
     private mutating func array(depth: Int) throws(JSONSyntaxError) -> JSONNode {
-        guard depth <= Self.maxDepth else { throw error("nested too deeply") }
-        index += 1  // [
-        skipWhitespace()
-        if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return .array([])
-        }
+        if try opensEmpty(UInt8(ascii: "]"), depth: depth) { return .array([]) }
         if pendingElements.capacity == 0 { pendingElements.reserveCapacity(16) }
         let start = pendingElements.count
-        while true {
+        repeat {
             skipWhitespace()
             let element = try value(depth: depth)
             pendingElements.append(element)
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+        } while try !closes(UInt8(ascii: "]"))
+        let elements = Array(pendingElements[start...])
+        pendingElements.removeSubrange(start...)
+        return .array(elements)
+    }
+
+    /// At `{` or `[` (consumed): whether the container is empty, its `close` consumed too.
+    @inline(__always)
+    private mutating func opensEmpty(_ close: UInt8, depth: Int) throws(JSONSyntaxError) -> Bool {
+        guard depth <= Self.maxDepth else { throw error("nested too deeply") }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count && bytes[index] == close else { return false }
+        index += 1
+        return true
+    }
+
+    /// After a member or an element: `false` after a comma, `true` at the container's `close` (either consumed).
+    @inline(__always)
+    private mutating func closes(_ close: UInt8) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        if bytes[index] == UInt8(ascii: ",") {
             index += 1
-            let elements = Array(pendingElements[start...])
-            pendingElements.removeSubrange(start...)
-            return .array(elements)
+            return false
         }
+        guard bytes[index] == close else { throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'") }
+        index += 1
+        return true
     }
 
     /// The number's text, checked against the RFC 8259 grammar.

@@ -125,24 +125,14 @@ final class NodeEncoder: Encoder, SingleValueEncodingContainer {
     var result: EncodedValue { value ?? .object(ObjectBox()) }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        let box: ObjectBox
-        if case .object(let existing) = value {
-            box = existing
-        } else {
-            box = ObjectBox()
-            value = .object(box)
-        }
+        let box = if case .object(let existing) = value { existing } else { ObjectBox() }
+        value = .object(box)
         return KeyedEncodingContainer(KeyedNodeEncoding<Key>(encoder: self, box: box, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        let box: ArrayBox
-        if case .array(let existing) = value {
-            box = existing
-        } else {
-            box = ArrayBox()
-            value = .array(box)
-        }
+        let box = if case .array(let existing) = value { existing } else { ArrayBox() }
+        value = .array(box)
         return UnkeyedNodeEncoding(encoder: self, box: box, codingPath: codingPath)
     }
 

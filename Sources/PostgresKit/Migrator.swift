@@ -112,21 +112,15 @@ public struct Migrator: Sendable {
                 }
             } catch {
                 await connection.rollback()
-                logger.error(
-                    "migration failed",
-                    metadata: [
-                        "migration.version": "\(migration.version)", "migration.name": migration.name,
-                        "error": "\(error)",
-                    ])
+                logger.error("migration failed", metadata: migration.logMetadata(["error": "\(error)"]))
                 throw error
             }
             done.append(migration.version)
             logger.info(
                 "migration applied",
-                metadata: [
-                    "migration.version": "\(migration.version)", "migration.name": migration.name,
-                    "duration.ms": "\(Int((ContinuousClock.now - start).seconds * 1000))",
-                ])
+                metadata: migration.logMetadata([
+                    "duration.ms": "\(Int((ContinuousClock.now - start).seconds * 1000))"
+                ]))
         }
         return done
     }
@@ -134,5 +128,12 @@ public struct Migrator: Sendable {
     private func unlock(_ connection: PostgresConnection) async throws {
         try await connection.execute("SELECT pg_advisory_unlock(\(Self.lockKey))")
         _ = try await connection.executeScript("RESET statement_timeout", cancellable: false)
+    }
+}
+
+extension Migration {
+    /// Which migration a log line is about, with `extra`.
+    fileprivate func logMetadata(_ extra: [String: String]) -> [String: String] {
+        extra.merging(["migration.version": "\(version)", "migration.name": name]) { _, own in own }
     }
 }

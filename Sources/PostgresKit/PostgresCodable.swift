@@ -52,31 +52,28 @@ extension String: PostgresCodable {
     public init(postgresText text: String) { self = text }
 }
 
-extension Int: PostgresCodable {
-    public static var postgresType: UInt32 { PostgresOID.int8 }
+/// Integers travel as their decimal text.
+extension PostgresEncodable where Self: FixedWidthInteger {
     public var postgresText: String { String(self) }
+}
+
+extension PostgresDecodable where Self: FixedWidthInteger {
     public init(postgresText text: String) throws {
-        guard let v = Int(text) else { throw decodingFailure(Int.self) }
+        guard let v = Self(text) else { throw decodingFailure(Self.self) }
         self = v
     }
+}
+
+extension Int: PostgresCodable {
+    public static var postgresType: UInt32 { PostgresOID.int8 }
 }
 
 extension Int64: PostgresCodable {
     public static var postgresType: UInt32 { PostgresOID.int8 }
-    public var postgresText: String { String(self) }
-    public init(postgresText text: String) throws {
-        guard let v = Int64(text) else { throw decodingFailure(Int64.self) }
-        self = v
-    }
 }
 
 extension Int32: PostgresCodable {
     public static var postgresType: UInt32 { PostgresOID.int4 }
-    public var postgresText: String { String(self) }
-    public init(postgresText text: String) throws {
-        guard let v = Int32(text) else { throw decodingFailure(Int32.self) }
-        self = v
-    }
 }
 
 extension Bool: PostgresCodable {

@@ -15,24 +15,25 @@ enum APIKeyCommand {
         guard let sub = arguments.first else { return fail(usage) }
         guard let config = CommandLineTool.loadConfig() else { return 78 }
         let logger = Logger(label: "passerelle", level: max(config.logLevel, .warning))
-        let db = AppDatabase.client(config.database, logger: logger)
-        let store = APIKeyStore(db: db)
-        do {
-            try await AppDatabase.prepare(db, config: config.database, logger: logger)
-            let code: Int32
+        return await AppDatabase.withPrepared(config.database, logger: logger) { error in
+            if let gatewayError = error as? GatewayError, case .conflict = gatewayError {
+                FileHandle.standardError.write(Data("an API key with that name already exists\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("passerelle api-key: \(error)\n".utf8))
+            }
+            return 1
+        } _: { db, _ in
+            let store = APIKeyStore(db: db)
             switch sub {
             case "create":
                 guard let i = arguments.firstIndex(of: "--name"), i + 1 < arguments.count,
                     !arguments[i + 1].isEmpty
-                else {
-                    await db.shutdown()
-                    return fail(usage)
-                }
+                else { return fail(usage) }
                 let (key, info) = try await store.create(name: arguments[i + 1])
                 print(key.reveal)
                 FileHandle.standardError.write(
                     Data("created API key '\(info.name)' (\(info.id.uuidString.lowercased())); it is shown only this once\n".utf8))
-                code = 0
+                return 0
             case "list":
                 let keys = try await store.list()
                 print("ID                                    NAME                  PREFIX  CREATED               STATUS")
@@ -43,33 +44,18 @@ enum APIKeyCommand {
                         "\(k.id.uuidString.lowercased())  \(k.name.padding(toLength: 20, withPad: " ", startingAt: 0))  "
                             + "\(k.prefix)  \(format.string(from: k.createdAt))  \(status)")
                 }
-                code = 0
+                return 0
             case "revoke":
-                guard arguments.count == 2 else {
-                    await db.shutdown()
-                    return fail(usage)
-                }
+                guard arguments.count == 2 else { return fail(usage) }
                 if try await store.revoke(nameOrID: arguments[1]) {
                     print("revoked \(arguments[1])")
-                    code = 0
-                } else {
-                    FileHandle.standardError.write(Data("no active API key named or with id '\(arguments[1])'\n".utf8))
-                    code = 1
+                    return 0
                 }
+                FileHandle.standardError.write(Data("no active API key named or with id '\(arguments[1])'\n".utf8))
+                return 1
             default:
-                await db.shutdown()
                 return fail(usage)
             }
-            await db.shutdown()
-            return code
-        } catch GatewayError.conflict {
-            FileHandle.standardError.write(Data("an API key with that name already exists\n".utf8))
-            await db.shutdown()
-            return 1
-        } catch {
-            FileHandle.standardError.write(Data("passerelle api-key: \(error)\n".utf8))
-            await db.shutdown()
-            return 1
         }
     }
 

@@ -6,18 +6,14 @@ enum MigrateCommand {
     static func run(arguments: [String]) async -> Int32 {
         guard let config = CommandLineTool.loadConfig() else { return 78 }
         let logger = Logger(label: "passerelle", level: config.logLevel)
-        let db = AppDatabase.client(config.database, logger: logger)
-        do {
-            let applied = try await AppDatabase.prepare(db, config: config.database, logger: logger)
+        return await AppDatabase.withPrepared(config.database, logger: logger) { error in
+            logger.error("migration failed", metadata: ["error": "\(error)"])
+            return 1
+        } _: { _, applied in
             logger.info(
                 applied.isEmpty ? "database is up to date" : "applied migrations",
                 metadata: ["migrations": applied.map(String.init).joined(separator: ",")])
-            await db.shutdown()
             return 0
-        } catch {
-            logger.error("migration failed", metadata: ["error": "\(error)"])
-            await db.shutdown()
-            return 1
         }
     }
 }

@@ -10,7 +10,7 @@ enum CertificatesRoutes {
     static func add(to routes: inout Router.Builder, service: CertificateService) {
         routes.add(.post, "/v1/certificates") { request, _ in
             let stored = try await service.upload(try JSONCoding.decode(CertificateUpload.self, from: request))
-            var response = JSONCoding.response(201, CertificateDTO(stored, usedBy: []))
+            var response = JSONCoding.response(201, CertificateDTO(stored, usedBy: [], now: service.now()))
             response.headers.set("Location", "/v1/certificates/\(stored.id.uuidString.lowercased())")
             return response
         }
@@ -21,17 +21,15 @@ enum CertificatesRoutes {
             let before = query["expiringBefore"].map(RFC3339.date)
             if case .some(nil) = before { rules.fail("expiringBefore", "expected an RFC 3339 timestamp") }
             guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
-            let all = try await service.store.list().filter { c in before.flatMap { $0 }.map { c.notAfter < $0 } ?? true }
-            let usage = try await service.store.usage(of: all.map(\.id))
-            return JSONCoding.response(200, CertificateList(certificates: all.map { CertificateDTO($0, usedBy: usage[$0.id] ?? []) }))
+            let listed = try await service.list(expiringBefore: before.flatMap { $0 })
+            return JSONCoding.response(200, CertificateList(certificates: listed))
         }
         routes.add(.get, "/v1/certificates/{certificateId}") { request, _ in
-            let c = try await service.get(try pathUUID(request, "certificateId", resource: "certificate"))
-            let usage = try await service.store.usage(of: [c.id])
-            return JSONCoding.response(200, CertificateDTO(c, usedBy: usage[c.id] ?? []))
+            let id = try pathUUID(request, "certificateId", resource: "certificate")
+            return JSONCoding.response(200, try await service.view(id))
         }
         routes.add(.delete, "/v1/certificates/{certificateId}") { request, _ in
-            try await service.store.delete(try pathUUID(request, "certificateId", resource: "certificate"))
+            try await service.delete(try pathUUID(request, "certificateId", resource: "certificate"))
             return HTTPResponse(status: 204)
         }
     }
@@ -42,9 +40,7 @@ enum CertificatesRoutes {
             let file = request.pathParameters["file"] ?? ""
             let fingerprint = file.hasSuffix(".pem") ? String(file.dropLast(4)).lowercased() : ""
             guard fingerprint.count == 64, fingerprint.allSatisfy(\.isHexDigit),
-                let c = try await service.store.list().first(where: {
-                    $0.kind == "qseal" && $0.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased() == fingerprint
-                })
+                let c = try await service.publishedQSeal(fingerprint: fingerprint)
             else {
                 throw GatewayError.notFound(resource: "certificate", id: file)
             }

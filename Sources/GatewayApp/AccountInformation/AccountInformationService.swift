@@ -9,15 +9,9 @@ import OpenSSLKit
 /// present — passes the unattended budget first.
 public struct AccountInformationService: Sendable {
     let deps: ConnectionDependencies
-    let tokens: TokenKeeper
-    let budget: UnattendedBudget
 
     /// - Parameter deps: Storage, vault, adapters, settings and clock.
-    public init(deps: ConnectionDependencies) {
-        self.deps = deps
-        self.tokens = TokenKeeper(deps: deps)
-        self.budget = UnattendedBudget(deps: deps)
-    }
+    public init(deps: ConnectionDependencies) { self.deps = deps }
 
     /// Who asks: the inbound request's id, logger and PSU headers.
     struct Caller: Sendable {
@@ -177,7 +171,7 @@ public struct AccountInformationService: Sendable {
         guard client.bank.supportsPutConsents else { return }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
         let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
-        try await tokens.withAccessToken(connection, client: client, context: context) { token in
+        try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
         try await deps.store.setConsents(connectionID, consents)
@@ -217,7 +211,7 @@ public struct AccountInformationService: Sendable {
         }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
         let meter = RequestMeter(
-            budget: budget,
+            budget: deps.budget,
             key: caller.psu.isAttended
                 ? nil
                 : UnattendedBudget.Key(
@@ -226,7 +220,7 @@ public struct AccountInformationService: Sendable {
         try await meter.charge()
         let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var runs = 0
-        return try await tokens.withAccessToken(connection, client: client, context: context) { token in
+        return try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
             runs += 1
             if runs > 1 { try await meter.charge() }
             return try await body(adapter, token, client, context, meter)

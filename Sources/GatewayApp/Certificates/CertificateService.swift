@@ -5,11 +5,15 @@ import OpenSSLKit
 
 /// Uploads, lists and deletes the TPP's eIDAS certificates, and hands decrypted material to bank calls.
 public struct CertificateService: Sendable {
-    let store: CertificateStore
+    let store: any CertificateRepository
     let vault: SecretVault
     let now: @Sendable () -> Date
 
-    public init(store: CertificateStore, vault: SecretVault, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameters:
+    ///   - store: `CertificateStore` (PostgreSQL), or an in-memory repository in tests.
+    ///   - vault: Seals private keys with owner-bound associated data.
+    ///   - now: The wall clock (validity at upload, `expired` in views).
+    public init(store: any CertificateRepository, vault: SecretVault, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.vault = vault
         self.now = now
@@ -88,6 +92,39 @@ public struct CertificateService: Sendable {
             throw GatewayError.notFound(resource: "certificate", id: id.uuidString.lowercased())
         }
         return c
+    }
+
+    /// Every certificate, newest first, as the API shows it; with `expiringBefore`, only those whose `notAfter`
+    /// comes before it (the expiry forecast, docs/events.md).
+    func list(expiringBefore: Date? = nil) async throws -> [CertificateDTO] {
+        let all = try await store.list().filter { c in expiringBefore.map { c.notAfter < $0 } ?? true }
+        return try await views(of: all)
+    }
+
+    /// The certificate `id` as the API shows it, with the registrations using it.
+    /// - Throws: `GatewayError.notFound`.
+    func view(_ id: UUID) async throws -> CertificateDTO {
+        try await views(of: [try await get(id)])[0]
+    }
+
+    /// Deletes the certificate `id`.
+    /// - Throws: `GatewayError.notFound`; `.conflict` while an active or pending registration uses it.
+    func delete(_ id: UUID) async throws {
+        try await store.delete(id)
+    }
+
+    /// The QSealC whose SHA-256 fingerprint (64 hex digits, any case) is `fingerprint`, for banks that fetch it from
+    /// the URL given as `keyId` or `x5u`; nil for any other certificate.
+    func publishedQSeal(fingerprint: String) async throws -> StoredCertificate? {
+        try await store.list().first {
+            $0.kind == "qseal" && $0.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased() == fingerprint
+        }
+    }
+
+    private func views(of certificates: [StoredCertificate]) async throws -> [CertificateDTO] {
+        let usage = try await store.usage(of: certificates.map(\.id))
+        let at = now()
+        return certificates.map { CertificateDTO($0, usedBy: usage[$0.id] ?? [], now: at) }
     }
 
     /// The certificate and its decrypted key, for an mTLS identity or a signer.

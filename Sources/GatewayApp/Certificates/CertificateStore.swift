@@ -2,8 +2,8 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// PostgreSQL persistence of certificates (table `certificates`).
-public struct CertificateStore: Sendable {
+/// PostgreSQL persistence of certificates (table `certificates`); usage and deletion read the `registrations` table.
+public struct CertificateStore: CertificateRepository {
     let db: StoreDatabase
 
     public init(db: PostgresClient) { self.db = StoreDatabase(db) }
@@ -14,7 +14,6 @@ public struct CertificateStore: Sendable {
         """
     static let columnsSQL = Query(unsafeSQL: columns)
 
-    /// Inserts a certificate. A second upload of the same certificate is a conflict.
     public func insert(_ c: StoredCertificate) async throws {
         do {
             _ = try await db.client.execute("""
@@ -41,7 +40,6 @@ public struct CertificateStore: Sendable {
         try await db.query("SELECT \(Self.columnsSQL) FROM certificates ORDER BY created_at DESC").map(Self.decode)
     }
 
-    /// Registrations (not deleted) that use each certificate.
     public func usage(of ids: [UUID]) async throws -> [UUID: [UUID]] {
         guard !ids.isEmpty else { return [:] }
         let rows = try await db.query("""
@@ -61,9 +59,8 @@ public struct CertificateStore: Sendable {
         return out
     }
 
-    /// Deletes a certificate unless an active or pending registration uses it (checked under a row lock, so a
-    /// registration created meanwhile cannot slip in).
-    /// - Throws: `GatewayError.notFound`, `GatewayError.conflict`.
+    /// Checked under a row lock, so that a registration created meanwhile cannot slip in; deleted or failed
+    /// registrations that no connection refers to go with the certificate.
     public func delete(_ id: UUID) async throws {
         try await db.withTransaction { tx in
             guard try await !tx.query("SELECT id FROM certificates WHERE id = \(id) FOR UPDATE").isEmpty else {

@@ -42,7 +42,7 @@ struct CertificateDTO: Encodable {
     var usedBy: [String]
     var createdAt: Date
 
-    init(_ c: StoredCertificate, usedBy: [UUID], now: Date = Date()) {
+    init(_ c: StoredCertificate, usedBy: [UUID], now: Date) {
         id = c.id.uuidString.lowercased()
         kind = c.kind
         label = c.label

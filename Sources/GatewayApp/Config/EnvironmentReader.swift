@@ -48,19 +48,20 @@ public struct EnvironmentReader {
 
     /// An integer in `range`; reports a problem and returns the default otherwise.
     public mutating func int(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
-        guard let s = raw(name) else { return value }
-        guard let v = Int(s), range.contains(v) else {
-            problems.append("\(name): expected an integer in \(range.lowerBound)...\(range.upperBound), got \"\(s)\"")
-            return value
-        }
-        return v
+        number(name, default: value, in: range, expected: "an integer")
     }
 
     /// A duration in seconds (decimals allowed) in `range`.
     public mutating func seconds(_ name: String, default value: Double, in range: ClosedRange<Double>) -> Double {
+        number(name, default: value, in: range, expected: "seconds")
+    }
+
+    private mutating func number<N: LosslessStringConvertible & Comparable>(
+        _ name: String, default value: N, in range: ClosedRange<N>, expected: String
+    ) -> N {
         guard let s = raw(name) else { return value }
-        guard let v = Double(s), range.contains(v) else {
-            problems.append("\(name): expected seconds in \(range.lowerBound)...\(range.upperBound), got \"\(s)\"")
+        guard let v = N(s), range.contains(v) else {
+            problems.append("\(name): expected \(expected) in \(range.lowerBound)...\(range.upperBound), got \"\(s)\"")
             return value
         }
         return v

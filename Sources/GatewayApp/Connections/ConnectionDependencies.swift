@@ -26,6 +26,11 @@ public struct ConnectionDependencies: Sendable {
         var token: Secret<String>
     }
 
+    /// Access tokens of connections over these dependencies (stateless: its cache is `openedTokens`).
+    var tokens: TokenKeeper { TokenKeeper(deps: self) }
+    /// The unattended budget over these dependencies (stateless: its counts are rows).
+    var budget: UnattendedBudget { UnattendedBudget(deps: self) }
+
     /// - Parameters:
     ///   - db: The application's pool.
     ///   - registrations: The registration store shared with `RegistrationService` (so that its changes drop this

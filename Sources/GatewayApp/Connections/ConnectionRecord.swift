@@ -50,6 +50,15 @@ struct ConnectionRecord: Sendable {
         return LifecycleEvent(kind, resourceID: id.uuidString.lowercased(), data: data)
     }
 
+    /// Ends the tokens' life (revoked, or the customer must authorize again): `status`, no token to use or refresh.
+    mutating func dropTokens(becoming status: ConnectionStatus, at now: Date) {
+        self.status = status
+        accessTokenSealed = nil
+        refreshTokenSealed = nil
+        nextRefreshAt = nil
+        updatedAt = now
+    }
+
     /// The owner string sealing `column` of connection `id` (associated data of the envelope encryption).
     static func sealOwner(_ id: UUID, _ column: String) -> String {
         "connections/\(id.uuidString.lowercased())/\(column)"

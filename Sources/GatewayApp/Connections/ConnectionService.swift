@@ -8,15 +8,9 @@ import PostgresKit
 /// the bank sent back, and reads, lists and revokes them (docs/connections.md). Sealed values never leave it.
 public struct ConnectionService: Sendable {
     let deps: ConnectionDependencies
-    let tokens: TokenKeeper
-    let budget: UnattendedBudget
 
     /// - Parameter deps: Storage, vault, adapters, settings and clock.
-    public init(deps: ConnectionDependencies) {
-        self.deps = deps
-        self.tokens = TokenKeeper(deps: deps)
-        self.budget = UnattendedBudget(deps: deps)
-    }
+    public init(deps: ConnectionDependencies) { self.deps = deps }
 
     // MARK: - Create
 
@@ -253,7 +247,7 @@ public struct ConnectionService: Sendable {
             if withLifetime.refreshExpiresAt == nil, let seconds = client.bank.tokenDefaults.refreshTokenSeconds {
                 withLifetime.refreshExpiresAt = now.addingTimeInterval(TimeInterval(seconds))
             }
-            try tokens.store(withLifetime, in: &row, now: now)
+            try deps.tokens.store(withLifetime, in: &row, now: now)
             row.status = .active
             row.authorizedAt = now
             row.reauthorizeBy = withLifetime.refreshExpiresAt ?? Self.configuredReauthorizeBy(
@@ -284,7 +278,7 @@ public struct ConnectionService: Sendable {
     func view(_ record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
         -> ConnectionView
     {
-        let usage = try await budget.usage(of: record)
+        let usage = try await deps.budget.usage(of: record)
         return ConnectionView(
             record, usage: usage, settings: deps.settings, authorizationURL: authorizationURL, state: state)
     }
@@ -297,7 +291,7 @@ public struct ConnectionService: Sendable {
         let after = try PSUListing.position(cursor, psuReference: psuReference ?? "")
         let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
-        let usage = try await budget.usage(of: shown)
+        let usage = try await deps.budget.usage(of: shown)
         let views = shown.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) }
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(
@@ -309,7 +303,7 @@ public struct ConnectionService: Sendable {
     /// is read again rather than paged).
     func reauthorizationForecast(before: Date, psuReference: String?, limit: Int) async throws -> ConnectionListView {
         let records = try await deps.store.dueForReauthorization(before: before, psuReference: psuReference, limit: limit)
-        let usage = try await budget.usage(of: records)
+        let usage = try await deps.budget.usage(of: records)
         return ConnectionListView(
             connections: records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) },
             nextCursor: nil)
@@ -325,13 +319,9 @@ public struct ConnectionService: Sendable {
             // Revoked already (another replica's DELETE of the same connection, or a repeated one): nothing changes,
             // so no second `connection.revoked`.
             guard row.status != .revoked else { return }
-            row.status = .revoked
+            row.dropTokens(becoming: .revoked, at: deps.now())
             row.stateHash = nil
             row.pkceVerifierSealed = nil
-            row.accessTokenSealed = nil
-            row.refreshTokenSealed = nil
-            row.nextRefreshAt = nil
-            row.updatedAt = deps.now()
             try await deps.store.update(row, on: tx)
             try await EventOutbox.append(row.event(.connectionRevoked), at: row.updatedAt, on: tx)
         }

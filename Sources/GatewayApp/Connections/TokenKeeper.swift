@@ -283,12 +283,8 @@ public struct TokenKeeper: Sendable {
     private func markReauthorizationRequired(_ row: inout ConnectionRecord, reason: String, on tx: PostgresConnection)
         async throws
     {
-        row.status = .reauthorizationRequired
-        row.accessTokenSealed = nil
-        row.refreshTokenSealed = nil
+        row.dropTokens(becoming: .reauthorizationRequired, at: deps.now())
         row.lastRefreshError = reason
-        row.nextRefreshAt = nil
-        row.updatedAt = deps.now()
         try await deps.store.update(row, on: tx)
         try await EventOutbox.append(row.event(.connectionReauthorizationRequired, reason: reason), at: row.updatedAt, on: tx)
         deps.logger.info(

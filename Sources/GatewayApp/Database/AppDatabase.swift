@@ -37,4 +37,22 @@ public enum AppDatabase {
             timeout: wait.isFinite ? .milliseconds(Int(wait * 1000)) : nil, logger: logger)
         return try await migrator.migrate()
     }
+
+    /// For the one-shot commands (`migrate`, `api-key`, `rotate-master-key`): a pool from `config`, prepared, given to
+    /// `body` with the versions `prepare` applied; shut down after, whatever happens.
+    /// - Returns: `body`'s exit status, or what `failed` makes of an error thrown by `prepare` or `body`.
+    public static func withPrepared(
+        _ config: Config.Database, logger: Logger, failed: (any Error) -> Int32,
+        _ body: (PostgresClient, _ applied: [Int]) async throws -> Int32
+    ) async -> Int32 {
+        let db = client(config, logger: logger)
+        let code: Int32
+        do {
+            code = try await body(db, try await prepare(db, config: config, logger: logger))
+        } catch {
+            code = failed(error)
+        }
+        await db.shutdown()
+        return code
+    }
 }

@@ -71,20 +71,29 @@ struct MiddlewarePipeline: Sendable {
         request.peerCertificateChainDER = job.peerCertificateChain
         request.remoteAddress = job.remoteAddress
         let context = RequestContext(requestID: requestID, logger: logger, routeRecorder: recorder)
+        return await handler.respond(to: request, context: context)
+    }
+}
+
+extension HTTPHandler {
+    /// The handler's response with the server's error mapping: a `ProblemConvertible` error becomes its problem, any
+    /// other error a logged 500 problem; nil when the handler asks to drop the connection (`ConnectionAbortingError`).
+    /// The server answers every request through it; tests of a router's HTTP contract call it in process.
+    public func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse? {
         let path = request.path
         do {
-            return try await handler.handle(request, context: context)
+            return try await handle(request, context: context)
         } catch is any ConnectionAbortingError {
             return nil
         } catch let error as any ProblemConvertible {
-            return error.problem(instance: path, requestID: requestID).response
+            return error.problem(instance: path, requestID: context.requestID).response
         } catch {
-            logger.error(
+            context.logger.error(
                 "unhandled error",
                 metadata: ["error.type": "\(type(of: error))", "error": "\(error)", "http.path": path])
             return ServerProblem.internal.problem(
                 detail: "An unexpected error occurred; quote the request id when reporting it.", instance: path,
-                requestID: requestID
+                requestID: context.requestID
             ).response
         }
     }

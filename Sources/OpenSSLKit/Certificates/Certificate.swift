@@ -55,13 +55,7 @@ public final class Certificate: @unchecked Sendable {
     /// Parses a DER certificate (`d2i_X509`).
     /// - Throws: `OpenSSLError` when the bytes are not one certificate.
     public convenience init(der: [UInt8]) throws {
-        OpenSSLError.clearQueue()
-        let x509: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            var p: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_X509(nil, &p, buffer.count)
-        }
-        guard let x509 else { throw OpenSSLError.drain("d2i_X509") }
-        try self.init(owning: x509)
+        try self.init(owning: decodingDER(der, "d2i_X509") { d2i_X509(nil, $0, $1) })
     }
 
     /// All certificates of a PEM bundle, in file order (leaf first for a chain file).

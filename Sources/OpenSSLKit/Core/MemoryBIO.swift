@@ -27,3 +27,18 @@ func collectingMemoryBIO(_ body: (OpaquePointer) throws -> Void) throws -> [UInt
         Array(UnsafeBufferPointer(start: $0, count: Int(length)))
     }
 }
+
+/// Parses DER bytes with a `d2i_*` function (`d2i_X509`, `d2i_PUBKEY`, named by `function`): the object it allocates,
+/// for the caller to own.
+/// - Throws: `OpenSSLError` when the bytes are not one such object.
+func decodingDER(
+    _ der: [UInt8], _ function: String, _ d2i: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> OpaquePointer?
+) throws -> OpaquePointer {
+    OpenSSLError.clearQueue()
+    let object = der.withUnsafeBufferPointer { buffer in
+        var p: UnsafePointer<UInt8>? = buffer.baseAddress
+        return d2i(&p, buffer.count)
+    }
+    guard let object else { throw OpenSSLError.drain(function) }
+    return object
+}

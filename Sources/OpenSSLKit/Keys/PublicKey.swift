@@ -67,13 +67,7 @@ public final class PublicKey: @unchecked Sendable {
     /// Parses a DER SubjectPublicKeyInfo (`d2i_PUBKEY`), e.g. a base64-decoded keyId.
     /// - Throws: `OpenSSLError` when the bytes are not a public key.
     public convenience init(subjectPublicKeyInfoDER der: [UInt8]) throws {
-        OpenSSLError.clearQueue()
-        let key: OpaquePointer? = der.withUnsafeBufferPointer { buffer in
-            var p: UnsafePointer<UInt8>? = buffer.baseAddress
-            return d2i_PUBKEY(nil, &p, buffer.count)
-        }
-        guard let key else { throw OpenSSLError.drain("d2i_PUBKEY") }
-        try self.init(owning: key)
+        try self.init(owning: decodingDER(der, "d2i_PUBKEY") { d2i_PUBKEY(nil, $0, $1) })
     }
 
     deinit { EVP_PKEY_free(handle) }

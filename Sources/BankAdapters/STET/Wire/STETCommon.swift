@@ -92,6 +92,17 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
+extension KeyedDecodingContainer where K == AnyKey {
+    /// A text member; nil when absent, null or of another type.
+    func lenientString(_ key: String) -> String? { try? decodeIfPresent(String.self, forKey: AnyKey(key)) }
+
+    /// An integer sent as a number or as a string (`"3600"`); nil when absent or neither.
+    func lenientInt(_ key: String) -> Int? {
+        if let number = try? decodeIfPresent(Int.self, forKey: AnyKey(key)) { return number }
+        return lenientString(key).flatMap { Int($0) }
+    }
+}
+
 /// Decodes bank JSON: JSONKit's strict RFC 8259 reader, then the type's direct reader (`NodeReadable`) or its
 /// `Decodable` conformance over the tree — whose error is final. Only for a bank whose profile has the
 /// `lenientJSON` quirk is a body the strict reader refuses read again by Foundation's `JSONDecoder` with JSON5

@@ -11,16 +11,11 @@ struct STETErrorModel: Decodable, Hashable, Sendable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyKey.self)
-        func text(_ key: String) -> String? { try? container.decodeIfPresent(String.self, forKey: AnyKey(key)) }
-        if let number = try? container.decodeIfPresent(Int.self, forKey: AnyKey("status")) {
-            status = number
-        } else {
-            status = text("status").flatMap { Int($0) }
-        }
-        error = text("error")
-        message = text("message")
-        path = text("path")
-        code = text("code")
+        status = container.lenientInt("status")
+        error = container.lenientString("error")
+        message = container.lenientString("message")
+        path = container.lenientString("path")
+        code = container.lenientString("code")
     }
 }
 
@@ -45,15 +40,9 @@ struct OAuthTokenResponse: Decodable, Hashable, Sendable, CustomStringConvertibl
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyKey.self)
         access_token = try container.decode(String.self, forKey: AnyKey("access_token"))
-        token_type = try? container.decodeIfPresent(String.self, forKey: AnyKey("token_type"))
-        if let seconds = try? container.decodeIfPresent(Int.self, forKey: AnyKey("expires_in")) {
-            expires_in = seconds
-        } else if let text = try? container.decodeIfPresent(String.self, forKey: AnyKey("expires_in")) {
-            expires_in = Int(text)
-        } else {
-            expires_in = nil
-        }
-        refresh_token = try? container.decodeIfPresent(String.self, forKey: AnyKey("refresh_token"))
-        scope = try? container.decodeIfPresent(String.self, forKey: AnyKey("scope"))
+        token_type = container.lenientString("token_type")
+        expires_in = container.lenientInt("expires_in")
+        refresh_token = container.lenientString("refresh_token")
+        scope = container.lenientString("scope")
     }
 }
