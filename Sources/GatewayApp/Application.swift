@@ -88,7 +88,7 @@ public final class Application: Sendable {
         let registrationStore = RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
         let adapterDirectory = AdapterDirectory(byProvider: adapters)
         self.registrations = RegistrationService(
-            db: db, store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
+            store: registrationStore, certificates: certificates, catalog: catalog, clients: clients,
             adapters: adapterDirectory,
             publicBaseURL: config.publicBaseURL, sandboxActivationImmediate: config.sandboxActivationImmediate,
             bpceRegistrationBank: config.bpceRegistrationBank, now: now)
@@ -103,7 +103,7 @@ public final class Application: Sendable {
             TokenKeeper(deps: connectionDeps)
         )
         self.events = EventStore(db: store)
-        self.webhooks = WebhookService(db: store, vault: vault, now: now)
+        self.webhooks = WebhookService(store: WebhookEndpointStore(db: store), vault: vault, now: now)
         self.webhookTransport = try CurlTransport(
             configuration: Self.webhookTransportConfiguration(config), reactors: reactors,
             logger: logger.labeled("passerelle.webhooks"))
@@ -171,7 +171,8 @@ public final class Application: Sendable {
             RegistrationsRoutes.add(to: &api, service: registrations, deadline: .seconds(config.bankTimeoutSeconds))
             ConnectionsRoutes.add(
                 to: &api, connections: connectionServices.connections, accountInformation: connectionServices.accounts)
-            EventsRoutes.add(to: &api, events: events, webhooks: webhooks)
+            EventsRoutes.addFeed(to: &api, events: events)
+            EventsRoutes.addWebhooks(to: &api, webhooks: webhooks)
             PaymentsRoutes.add(to: &api, payments: payments)
         }
         return routes.build(requiringAuthenticationUnder: "/v1")

@@ -176,6 +176,15 @@ import Testing
         }
     }
 
+    @Test func sandboxActivationFollowsTheBankRuleUnlessImmediateIsAsked() throws {
+        #expect(try Config(environment: Self.base).sandboxActivationImmediate == false)
+        let immediate = Self.base.merging(["PASSERELLE_SANDBOX_ACTIVATION": "immediate"]) { _, new in new }
+        #expect(try Config(environment: immediate).sandboxActivationImmediate == true)
+        #expect(throws: ConfigError.self) {
+            _ = try Config(environment: Self.base.merging(["PASSERELLE_SANDBOX_ACTIVATION": "now"]) { _, new in new })
+        }
+    }
+
     @Test func euroInformationReauthorizationLifetimeIsConfigurable() throws {
         #expect(try Config(environment: Self.base).connections.euroInformationReauthorizeDays == 180)
         let set = try Config(environment: Self.base.merging(["PASSERELLE_EI_REAUTHORIZE_DAYS": "0"]) { _, n in n })

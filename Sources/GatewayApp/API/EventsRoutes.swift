@@ -68,7 +68,8 @@ enum EventsRoutes {
 
     static let pageSize = 100
 
-    static func add(to routes: inout Router.Builder, events: EventStore, webhooks: WebhookService) {
+    /// `GET /v1/events`.
+    static func addFeed(to routes: inout Router.Builder, events: EventStore) {
         routes.add(.get, "/v1/events") { request, _ in
             var rules = FieldRules()
             let query = try request.queryParameters(allowed: ["after", "types", "limit"], into: &rules)
@@ -94,6 +95,10 @@ enum EventsRoutes {
             return JSONCoding.response(
                 200, Feed(events: page.map(EventJSON.body), next: String(page.last?.seq ?? after)))
         }
+    }
+
+    /// `POST/GET /v1/webhooks`, `GET/PATCH/DELETE /v1/webhooks/{webhookId}`, `GET /v1/webhooks/{webhookId}/deliveries`.
+    static func addWebhooks(to routes: inout Router.Builder, webhooks: WebhookService) {
         routes.add(.post, "/v1/webhooks") { request, _ in
             let body = try JSONCoding.decode(WebhookBody.self, from: request)
             let kinds = body.events.compactMap(LifecycleEvent.Kind.init(rawValue:))

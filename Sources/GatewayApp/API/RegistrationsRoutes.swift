@@ -26,12 +26,8 @@ enum RegistrationsRoutes {
             rules.oneOf(query["environment"], "environment", ["sandbox", "production"])
             guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
             let now = service.now()
-            let views = try await service.list()
+            let views = try await service.list(bank: query["bank"], environment: query["environment"])
                 .map { RegistrationDTO($0, now: now, includeExchange: false) }
-                .filter { dto in
-                    (query["environment"].map { $0 == dto.environment } ?? true)
-                        && (query["bank"].map { $0 == dto.bank || ($0.hasPrefix("bpce") && dto.bank == "bpce") } ?? true)
-                }
             return JSONCoding.response(200, RegistrationList(registrations: views))
         }
         routes.add(.get, "/v1/registrations/{registrationId}") { request, _ in

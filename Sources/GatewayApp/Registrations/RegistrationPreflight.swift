@@ -6,7 +6,7 @@ import OpenSSLKit
 /// banks are known to refuse, each answered with a 422 that names the field and the fix, so that nothing is sent
 /// that the bank would turn down after the fact (and, at BPCE, after a registration token was spent).
 struct RegistrationPreflight: Sendable {
-    let store: RegistrationStore
+    let store: any RegistrationRepository
 
     /// The PSD2 role (ETSI TS 119 495 `rolesOfPSP`) each registration role needs in the certificates.
     static let requiredPSD2Role: [Role: String] = [.aisp: "PSP_AI", .pisp: "PSP_PI", .cbpii: "PSP_IC"]
@@ -70,7 +70,7 @@ struct RegistrationPreflight: Sendable {
             }
             // Seed: "if a TPP requires a new profile (= new cliend_ID), it has to use another set of eIDAS
             // certifciates".
-            let others = try await store.candidates(provider: .bpce, environment: record.environment)
+            let others = try await store.candidates(provider: .bpce, environment: record.environment, bankID: nil)
                 .filter { $0.id != record.id }
             for (field, id) in [("qwacCertificateId", qwac.id), ("qsealCertificateId", qseal.id)] {
                 if let other = others.first(where: { $0.qwacCertificateID == id || $0.qsealCertificateID == id }) {

@@ -1,13 +1,11 @@
 import Foundation
 import GatewayCore
 import GatewayLogging
-import PostgresKit
 
 /// Registers the TPP at banks, and reads, updates and deletes those registrations — at the bank first, then in
 /// PostgreSQL, so a row always reflects what the bank accepted and a bank error leaves nothing half-written.
 public struct RegistrationService: Sendable {
-    let db: StoreDatabase
-    let store: RegistrationStore
+    let store: any RegistrationRepository
     let certificates: CertificateService
     let catalog: BankCatalog
     let clients: BankClientFactory
@@ -20,25 +18,26 @@ public struct RegistrationService: Sendable {
     let bpceRegistrationBank: [Environment: String]
     let now: @Sendable () -> Date
 
+    /// - Parameters:
+    ///   - store: `RegistrationStore` (PostgreSQL, shared with the connections for its row cache), or an in-memory
+    ///     repository in tests; its clock should be `now`.
+    ///   - certificates: The certificates registrations use.
+    ///   - clients: Builds the bank client of a registration for each bank call.
+    ///   - now: The wall clock (validity of certificates, activation of pending registrations, lease expiry).
     public init(
-        db: PostgresClient, store: RegistrationStore? = nil, certificates: CertificateService, catalog: BankCatalog,
+        store: any RegistrationRepository, certificates: CertificateService, catalog: BankCatalog,
         clients: BankClientFactory, adapters: AdapterDirectory, publicBaseURL: String?,
         sandboxActivationImmediate: Bool = false, bpceRegistrationBank: [Environment: String] = [.sandbox: "13807"],
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.bpceRegistrationBank = bpceRegistrationBank
-        self.sandboxActivationImmediate = sandboxActivationImmediate
-        self.db = StoreDatabase(db)
-        if let store {
-            self.store = store
-        } else {
-            self.store = RegistrationStore(db: db, now: now)
-        }
+        self.store = store
         self.certificates = certificates
         self.catalog = catalog
         self.clients = clients
         self.adapters = adapters
         self.publicBaseURL = publicBaseURL
+        self.sandboxActivationImmediate = sandboxActivationImmediate
+        self.bpceRegistrationBank = bpceRegistrationBank
         self.now = now
     }
 
@@ -99,17 +98,12 @@ public struct RegistrationService: Sendable {
     /// removes the client at the bank; when even that cannot be written, the client is deleted at the bank. The
     /// caller gets the storage error either way.
     private func completeIntent(_ record: RegistrationRecord, client: BankClient, context: AdapterContext) async throws {
-        defer { store.forget(record.id) }
-        var failure: any Error = GatewayError.internal("registration not stored")
-        for attempt in 1...3 {
-            do {
-                try await store.complete(record)
-                return
-            } catch {
-                failure = error
-                guard case GatewayError.unavailable = error, attempt < 3 else { break }
-                try? await Task.sleep(for: .milliseconds(300 * attempt))
-            }
+        let failure: any Error
+        do {
+            try await Self.retryingWhileUnavailable { try await store.complete(record) }
+            return
+        } catch {
+            failure = error
         }
         guard let reference = record.reference else { throw failure }
         let metadata = [
@@ -149,23 +143,28 @@ public struct RegistrationService: Sendable {
         return record
     }
 
-    func list() async throws -> [RegistrationRecord] { try await store.list() }
+    /// Every registration not deleted, newest first; with `bank` (a bank id; `bpce` or any BPCE bank code for the
+    /// group-wide BPCE registrations) or `environment`, only those at it.
+    func list(bank: String? = nil, environment: String? = nil) async throws -> [RegistrationRecord] {
+        try await store.list().filter { r in
+            (environment.map { $0 == r.environment.rawValue } ?? true)
+                && (bank.map { r.provider == .bpce ? $0.hasPrefix("bpce") : $0 == r.bankID.description } ?? true)
+        }
+    }
 
     // MARK: - Update
 
     /// Applies `patch` at the bank, then stores the result, under the registration's bank-call lease: concurrent
     /// updates of one registration run one after the other, and no database connection or lock is held while the
-    /// bank answers (`RegistrationStore.withBankCallLease`).
+    /// bank answers (`withBankCallLease`).
     ///
     /// A bank that applies modifications later (BPCE: at `activatesAt`, docs/adapters.md "Modifications at BPCE")
     /// gets them as the registration's `pendingChange`: until then the registration stays as it is in effect at the
-    /// bank (status, certificates, keyId, redirect URIs), and `RegistrationStore` switches to the new values exactly
+    /// bank (status, certificates, keyId, redirect URIs), and the repository's reads switch to the new values exactly
     /// at `activatesAt`. A bank that applies them at once (Euro-Information) changes the registration now.
     func update(_ id: UUID, patch: RegistrationPatch, context: AdapterContext) async throws -> RegistrationRecord {
-        try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
-            guard var current = locked, current.status != .deleted else {
-                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
-            }
+        try await withBankCallLease(id, context: context) { claimed in
+            var current = claimed
             guard var reference = current.reference else {
                 throw GatewayError.conflict("registration has no client id at the bank; register again")
             }
@@ -215,8 +214,6 @@ public struct RegistrationService: Sendable {
             } else {
                 apply(result, to: &record)
             }
-            record.version += 1  // stored by withBankCallLease
-            record.updatedAt = now()
             return record
         }
     }
@@ -226,10 +223,8 @@ public struct RegistrationService: Sendable {
     /// Deletes the client at the bank, then marks the row deleted (kept as history for connections and audit), under
     /// the registration's bank-call lease (see `update`).
     func delete(_ id: UUID, context: AdapterContext) async throws {
-        _ = try await store.withBankCallLease(id, duration: Self.leaseSeconds(context), now: now) { locked in
-            guard var record = locked, record.status != .deleted else {
-                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
-            }
+        _ = try await withBankCallLease(id, context: context) { claimed in
+            var record = claimed
             if let reference = record.reference {
                 let client = try await clients.client(for: record)
                 try await bankCall(record.bankID) {
@@ -243,11 +238,16 @@ public struct RegistrationService: Sendable {
 
     // MARK: - Helpers
 
-    /// How long a bank-call lease lasts: what remains of the call's deadline plus 10 s for the transactions around
-    /// it. A caller that died holding one delays the next change of that registration by at most this.
-    static func leaseSeconds(_ context: AdapterContext) -> TimeInterval {
-        let remaining = (context.deadline - .now).components
-        return max(0, Double(remaining.seconds) + Double(remaining.attoseconds) / 1e18) + 10
+    /// Runs `write` again while it throws `GatewayError.unavailable`: three attempts in about a second, for what
+    /// must be stored once the bank has it.
+    static func retryingWhileUnavailable(_ write: () async throws -> Void) async throws {
+        for attempt in 1... {
+            do {
+                return try await write()
+            } catch GatewayError.unavailable(_, _) where attempt < 3 {
+                try? await Task.sleep(for: .milliseconds(300 * attempt))
+            }
+        }
     }
 
     func apply(_ result: RegistrationResult, to record: inout RegistrationRecord) {

@@ -5,15 +5,15 @@ import PostgresKit
 /// The two ends of a registration's intent (migration 0011): the row written before the bank is called, and what
 /// becomes of it when the bank's answer cannot be stored in full.
 extension RegistrationStore {
-    /// Completes intent `r` with the bank's answer: every column, in one statement (`update`).
-    func complete(_ r: RegistrationRecord) async throws {
+    /// Every column, in one statement (`update`).
+    public func complete(_ r: RegistrationRecord) async throws {
+        defer { forget(r.id) }
         try await db.withTransaction { tx in try await update(r, on: tx) }
     }
 
-    /// Keeps what an operator needs to clean up after an answer that could not be stored in full: the row turns
-    /// `failed` with the bank's client id and URI (no bodies, no keys), so `DELETE` removes the client at the bank.
-    /// `registration.failed` is written with the change (docs/events.md).
-    func markFailed(_ id: UUID, clientID: String, registrationClientURI: String?) async throws {
+    /// `registration.failed` is written to the outbox in the same transaction (docs/events.md).
+    public func markFailed(_ id: UUID, clientID: String, registrationClientURI: String?) async throws {
+        defer { forget(id) }
         try await db.withTransaction { tx in
             let rows = try await tx.query("""
                 UPDATE registrations SET status = 'failed', client_id = \(clientID),
@@ -34,8 +34,8 @@ extension RegistrationStore {
         }
     }
 
-    /// Removes intent `id` after the bank refused it (nothing exists at the bank; a refusal stores nothing).
-    func removeIntent(_ id: UUID) async throws {
+    public func removeIntent(_ id: UUID) async throws {
+        defer { forget(id) }
         _ = try await db.execute("DELETE FROM registrations WHERE id = \(id) AND status = 'registering'")
     }
 }

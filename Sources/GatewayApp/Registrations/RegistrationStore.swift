@@ -2,12 +2,13 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// PostgreSQL persistence of registrations (table `registrations`). Every read answers the registration as in
-/// effect at `now` (`RegistrationRecord.inEffect(at:)`): a BPCE change applies exactly at its activation time.
-public struct RegistrationStore: Sendable {
+/// PostgreSQL persistence of registrations (table `registrations`): the `RegistrationRepository` of the service, and
+/// the reads of connections and payments (`cached`). Every read answers the registration as in effect at `now`
+/// (`RegistrationRecord.inEffect(at:)`): a BPCE change applies exactly at its activation time.
+public struct RegistrationStore: RegistrationRepository {
     let db: StoreDatabase
     let now: @Sendable () -> Date
-    /// Rows read by bank calls (`cached`); dropped by `forget` after each change this replica commits.
+    /// Rows read by bank calls (`cached`); each write of this store drops the row it changed (`forget`).
     private let cache: RecordCache<UUID, RegistrationRecord>
 
     /// - Parameter cacheTTL: How long `cached` trusts a row (`.zero` disables the cache).
@@ -29,8 +30,8 @@ public struct RegistrationStore: Sendable {
         pending_change::text AS pending_change
         """)
 
-    public func insert(_ r: RegistrationRecord, on connection: PostgresConnection? = nil) async throws {
-        let query: Query = """
+    public func insert(_ r: RegistrationRecord) async throws {
+        _ = try await db.execute("""
             INSERT INTO registrations (id, provider, bank_id, environment, status, client_id, key_id,
               registration_client_uri, activates_at, qwac_certificate_id, qseal_certificate_id, client_name,
               redirect_uris, roles, contact, software_id, logo_uri, client_legal_id, extended_transaction_history,
@@ -43,12 +44,11 @@ public struct RegistrationStore: Sendable {
               \(JSONText(JSONCoding.string(r.bankKeys)))::jsonb,
               \(r.pendingChange.map { JSONText(JSONCoding.string($0)) })::jsonb,
               \(r.lastRequest.map { JSONText($0) })::jsonb, \(r.lastResponse.map { JSONText($0) })::jsonb, \(r.version))
-            """
-        if let connection { _ = try await connection.execute(query) } else { _ = try await db.execute(query) }
+            """)
     }
 
     /// Writes every mutable column of `r` (status, bank state, metadata) and bumps `version`.
-    public func update(_ r: RegistrationRecord, on connection: PostgresConnection) async throws {
+    func update(_ r: RegistrationRecord, on connection: PostgresConnection) async throws {
         _ = try await connection.execute("""
             UPDATE registrations SET status = \(r.status.rawValue), client_id = \(r.clientID), key_id = \(r.keyID),
               registration_client_uri = \(r.registrationClientURI), activates_at = \(r.activatesAt),
@@ -76,12 +76,12 @@ public struct RegistrationStore: Sendable {
         try await cache.value(id) { try await find(id) }?.inEffect(at: now())
     }
 
-    /// Drops the cached row of registration `id`; call after committing a change to it.
+    /// Drops the cached row of registration `id`: after each write of it.
     func forget(_ id: UUID) { cache.remove(id) }
 
     /// The row locked FOR UPDATE inside `connection`'s transaction: concurrent updates of one registration are
     /// serialized (the second waits, then sees the first one's result).
-    public func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RegistrationRecord? {
+    func lock(_ id: UUID, on connection: PostgresConnection) async throws -> RegistrationRecord? {
         try await connection.query("SELECT \(Self.columnsSQL) FROM registrations WHERE id = \(id) FOR UPDATE")
             .first.map(Self.decode)?.inEffect(at: now())
     }
@@ -106,47 +106,35 @@ public struct RegistrationStore: Sendable {
             """).map { try Self.decode($0).inEffect(at: now()) }
     }
 
+    /// The record of `row` (read with `columnsSQL`), each column decoded into its member.
     static func decode(_ row: Row) throws -> RegistrationRecord {
         let id: UUID = try row.decode("id")
-        let provider: String = try row.decode("provider")
-        let bank: String = try row.decode("bank_id")
-        let environment: String = try row.decode("environment")
-        let status: String = try row.decode("status")
-        let clientID: String? = try row.decode("client_id")
-        let keyID: String? = try row.decode("key_id")
-        let uri: String? = try row.decode("registration_client_uri")
-        let activatesAt: Date? = try row.decode("activates_at")
-        let qwac: UUID = try row.decode("qwac_certificate_id")
-        let qseal: UUID = try row.decode("qseal_certificate_id")
-        let clientName: String = try row.decode("client_name")
-        let redirects: [String] = try row.decode("redirect_uris", as: [String].self)
-        let roles: [String] = try row.decode("roles", as: [String].self)
-        let contactText: String = try row.decode("contact")
-        let softwareID: String? = try row.decode("software_id")
-        let logo: String? = try row.decode("logo_uri")
-        let legal: String? = try row.decode("client_legal_id")
-        let keysText: String = try row.decode("bank_keys")
-        let lastRequest: String? = try row.decode("last_request")
-        let lastResponse: String? = try row.decode("last_response")
-        let changeText: String? = try row.decode("pending_change")
-        let version: Int = try row.decode("version")
-        let createdAt: Date = try row.decode("created_at")
-        let updatedAt: Date = try row.decode("updated_at")
-        guard let p = Provider(rawValue: provider), let b = BankID(bank), let e = Environment(rawValue: environment),
-            let s = RegistrationStatus(rawValue: status)
-        else { throw GatewayError.internal("registration \(id) has an unreadable row") }
-        return RegistrationRecord(
-            id: id, provider: p, bankID: b, environment: e, status: s, clientID: clientID, keyID: keyID,
-            registrationClientURI: uri, activatesAt: activatesAt, qwacCertificateID: qwac, qsealCertificateID: qseal,
-            clientName: clientName, redirectURIs: redirects, roles: roles.compactMap(Role.init(rawValue:)),
-            contact: try JSONCoding.decoder.decode(RegistrationRequest.Contact.self, from: Array(contactText.utf8)),
-            softwareID: softwareID, logoURI: logo, clientLegalID: legal,
-            extendedTransactionHistory: try row.decode("extended_transaction_history"),
-            bankKeys: try JSONCoding.decoder.decode([RegistrationResult.Key].self, from: Array(keysText.utf8)),
-            pendingChange: try changeText.map {
-                try JSONCoding.decoder.decode(RegistrationChange.self, from: Array($0.utf8))
-            },
-            lastRequest: lastRequest, lastResponse: lastResponse, version: version, createdAt: createdAt,
-            updatedAt: updatedAt)
+        /// A NOT NULL text column that `make` reads.
+        func value<T>(_ column: String, _ make: (String) throws -> T?) throws -> T {
+            guard let text = try row.decode(column, as: String?.self), let value = try make(text) else {
+                throw GatewayError.internal("registration \(id) has an unreadable \(column)")
+            }
+            return value
+        }
+        /// A jsonb column read as text (`contact::text AS contact`).
+        func json<T: Decodable>(_ type: T.Type) -> (String) throws -> T? {
+            { try JSONCoding.decoder.decode(type, from: Array($0.utf8)) }
+        }
+        return try RegistrationRecord(
+            id: id, provider: value("provider", Provider.init(rawValue:)), bankID: value("bank_id") { BankID($0) },
+            environment: value("environment", Environment.init(rawValue:)),
+            status: value("status", RegistrationStatus.init(rawValue:)), clientID: row.decode("client_id"),
+            keyID: row.decode("key_id"), registrationClientURI: row.decode("registration_client_uri"),
+            activatesAt: row.decode("activates_at"), qwacCertificateID: row.decode("qwac_certificate_id"),
+            qsealCertificateID: row.decode("qseal_certificate_id"), clientName: row.decode("client_name"),
+            redirectURIs: row.decode("redirect_uris", as: [String].self),
+            roles: row.decode("roles", as: [String].self).compactMap(Role.init(rawValue:)),
+            contact: value("contact", json(RegistrationRequest.Contact.self)), softwareID: row.decode("software_id"),
+            logoURI: row.decode("logo_uri"), clientLegalID: row.decode("client_legal_id"),
+            extendedTransactionHistory: row.decode("extended_transaction_history"),
+            bankKeys: value("bank_keys", json([RegistrationResult.Key].self)),
+            pendingChange: row.decode("pending_change", as: String?.self).flatMap(json(RegistrationChange.self)),
+            lastRequest: row.decode("last_request"), lastResponse: row.decode("last_response"),
+            version: row.decode("version"), createdAt: row.decode("created_at"), updatedAt: row.decode("updated_at"))
     }
 }

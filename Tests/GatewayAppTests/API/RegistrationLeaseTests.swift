@@ -5,7 +5,7 @@ import TestSupport
 
 @testable import GatewayApp
 
-/// Registration updates call the bank under a lease (`RegistrationStore.withBankCallLease`), holding no database
+/// Registration updates call the bank under a lease (`RegistrationService.withBankCallLease`), holding no database
 /// connection or row lock meanwhile (docs/operations.md, "Failure modes": slow banks).
 @Suite struct RegistrationLeaseTests {
     @Test func updatesWaitingAtASlowBankHoldNoDatabaseConnection() async throws {
