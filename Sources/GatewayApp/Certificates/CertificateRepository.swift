@@ -12,6 +12,9 @@ public protocol CertificateRepository: Sendable {
     /// The certificate `id`, if stored.
     func find(_ id: UUID) async throws -> StoredCertificate?
 
+    /// The certificate whose SHA-256 fingerprint is `fingerprint` (colon-separated upper-case hex, as stored), if any.
+    func find(sha256Fingerprint fingerprint: String) async throws -> StoredCertificate?
+
     /// Every certificate, newest first.
     func list() async throws -> [StoredCertificate]
 

@@ -114,11 +114,14 @@ public struct CertificateService: Sendable {
     }
 
     /// The QSealC whose SHA-256 fingerprint (64 hex digits, any case) is `fingerprint`, for banks that fetch it from
-    /// the URL given as `keyId` or `x5u`; nil for any other certificate.
+    /// the URL given as `keyId` or `x5u`; nil for any other certificate. One indexed look-up (the route needs no API
+    /// key, so it must not cost a scan of every certificate).
     func publishedQSeal(fingerprint: String) async throws -> StoredCertificate? {
-        try await store.list().first {
-            $0.kind == "qseal" && $0.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased() == fingerprint
-        }
+        let hex = Array(fingerprint.uppercased().utf8)
+        guard hex.count == 64 else { return nil }
+        let stored = stride(from: 0, to: 64, by: 2).map { String(decoding: hex[$0..<$0 + 2], as: UTF8.self) }
+            .joined(separator: ":")
+        return try await store.find(sha256Fingerprint: stored).flatMap { $0.kind == "qseal" ? $0 : nil }
     }
 
     private func views(of certificates: [StoredCertificate]) async throws -> [CertificateDTO] {

@@ -36,6 +36,11 @@ public struct CertificateStore: CertificateRepository {
         try await db.query("SELECT \(Self.columnsSQL) FROM certificates WHERE id = \(id)").first.map(Self.decode)
     }
 
+    public func find(sha256Fingerprint fingerprint: String) async throws -> StoredCertificate? {
+        try await db.query("SELECT \(Self.columnsSQL) FROM certificates WHERE sha256_fingerprint = \(fingerprint)")
+            .first.map(Self.decode)
+    }
+
     public func list() async throws -> [StoredCertificate] {
         try await db.query("SELECT \(Self.columnsSQL) FROM certificates ORDER BY created_at DESC").map(Self.decode)
     }

@@ -145,6 +145,8 @@ func runOpenSSLFingerprint(_ path: String) async throws -> String {
             #expect(!served.text.contains("PRIVATE KEY"))
             let leaf = try TestEnvironment.pkiContents("qseal.crt").trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(served.text.contains(leaf), "the uploaded QSealC itself")
+            let upper = try await h.request("GET", "/certificates/\(try file(qseal).dropLast(4).uppercased()).pem", authorized: false)
+            #expect(upper.status == 200 && upper.text == served.text, "the fingerprint in any case")
             #expect(try await h.request("GET", "/certificates/\(try file(qwac))", authorized: false).status == 404, "never a QWAC")
             #expect(try await h.request("GET", "/certificates/\(String(repeating: "0", count: 64)).pem", authorized: false).status == 404)
             #expect(try await h.request("GET", "/certificates/\(try file(qseal).dropLast(4))", authorized: false).status == 404)

@@ -53,6 +53,10 @@ public final class InMemoryCertificateRepository: CertificateRepository {
         state.withLock { s in s.certificates.first { $0.id == id } }
     }
 
+    public func find(sha256Fingerprint fingerprint: String) async throws -> StoredCertificate? {
+        state.withLock { s in s.certificates.first { $0.sha256Fingerprint == fingerprint } }
+    }
+
     public func list() async throws -> [StoredCertificate] { certificates }
 
     public func usage(of ids: [UUID]) async throws -> [UUID: [UUID]] {
