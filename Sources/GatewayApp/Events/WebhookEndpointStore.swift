@@ -73,7 +73,8 @@ public struct WebhookEndpointStore: WebhookEndpointRepository {
             """).map { row in
             let type: String = try row.decode("type")
             let text: String = try row.decode("status")
-            guard let kind = LifecycleEvent.Kind(rawValue: type), let status = WebhookDelivery.Status(rawValue: text) else {
+            guard let kind = LifecycleEvent.Kind(rawValue: type), let status = WebhookDelivery.Status(rawValue: text)
+            else {
                 throw GatewayError.internal("a delivery row this version cannot read (\(type), \(text))")
             }
             return WebhookDelivery(
@@ -103,7 +104,8 @@ public struct WebhookEndpointStore: WebhookEndpointRepository {
     static func decode(_ row: Row) throws -> WebhookEndpoint {
         let types: [String] = try row.decode("event_types", as: [String].self)
         return WebhookEndpoint(
-            id: try row.decode("id"), url: try row.decode("url"), kinds: types.compactMap(LifecycleEvent.Kind.init(rawValue:)),
+            id: try row.decode("id"), url: try row.decode("url"),
+            kinds: types.compactMap(LifecycleEvent.Kind.init(rawValue:)),
             createdAt: try row.decode("created_at"), deletedAt: try row.decode("deleted_at"),
             disabledAt: try row.decode("disabled_at"))
     }

@@ -44,7 +44,8 @@ extension RegistrationService {
     private func claimBankCall(_ id: UUID, for duration: TimeInterval) async throws -> (RegistrationRecord, UUID) {
         while true {
             switch try await store.claimBankCall(id, for: duration) {
-            case .noSuchRegistration: throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
+            case .noSuchRegistration:
+                throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
             case .held: try await Task.sleep(for: .milliseconds(50))
             case .claimed(let record, let lease): return (record, lease)
             }

@@ -26,7 +26,8 @@ extension RegistrationStore {
     public func commitBankCall(_ record: RegistrationRecord, lease: UUID) async throws {
         defer { forget(record.id) }
         try await db.withTransaction { tx in
-            guard try await lock(record.id, on: tx) != nil, try await Self.bankCallLease.read(record.id, on: tx)?.id == lease
+            guard try await lock(record.id, on: tx) != nil,
+                try await Self.bankCallLease.read(record.id, on: tx)?.id == lease
             else {
                 throw GatewayError.conflict(
                     "the registration was changed by another call during the bank call; read it again")

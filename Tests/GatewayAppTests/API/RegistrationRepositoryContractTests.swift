@@ -3,8 +3,8 @@ import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 import PostgresKit
-import Testing
 import TestSupport
+import Testing
 
 @testable import GatewayApp
 
@@ -53,7 +53,9 @@ import TestSupport
         switch implementation {
         case .memory:
             try await body(
-                Bed(repository: InMemoryRegistrationRepository(now: clock.now), clock: clock, qwac: UUID(), qseal: UUID()))
+                Bed(
+                    repository: InMemoryRegistrationRepository(now: clock.now), clock: clock, qwac: UUID(),
+                    qseal: UUID()))
         case .postgres:
             try await TestDatabases.with { url in
                 let db = PostgresClient(
@@ -64,7 +66,9 @@ import TestSupport
                     let qwac = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qwac")
                     let qseal = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qseal")
                     try await body(
-                        Bed(repository: RegistrationStore(db: db, now: clock.now), clock: clock, qwac: qwac, qseal: qseal))
+                        Bed(
+                            repository: RegistrationStore(db: db, now: clock.now), clock: clock, qwac: qwac,
+                            qseal: qseal))
                 } catch {
                     await db.shutdown()
                     throw error
@@ -97,14 +101,18 @@ import TestSupport
             #expect(try await bed.repository.claimBankCall(id, for: 30) == .held(until: bed.clock.now() + 30))
             var renamed = original
             renamed.clientName = "Renamed"
-            await Self.expectConflict("a claim never taken") { try await bed.repository.commitBankCall(renamed, lease: UUID()) }
+            await Self.expectConflict("a claim never taken") {
+                try await bed.repository.commitBankCall(renamed, lease: UUID())
+            }
             try await bed.repository.releaseBankCall(id, lease: UUID())
             #expect(try await bed.claim(id) == nil, "a release by another claim leaves the claim")
 
             bed.clock.advance(31)
             let second = try #require(try await bed.claim(id), "an expired claim can be taken")
             #expect(second != first)
-            await Self.expectConflict("an expired claim") { try await bed.repository.commitBankCall(renamed, lease: first) }
+            await Self.expectConflict("an expired claim") {
+                try await bed.repository.commitBankCall(renamed, lease: first)
+            }
             #expect(try await bed.repository.find(id)?.clientName == "Contract TPP", "the expired claim stored nothing")
             #expect(try await bed.repository.find(id)?.version == 1)
 
@@ -126,7 +134,8 @@ import TestSupport
             try await bed.insert(failing, refused, completed)
             await Self.expectConflict("the same id twice") { try await bed.repository.insert(failing) }
 
-            try await bed.repository.markFailed(failing.id, clientID: "client-f", registrationClientURI: "https://bank/c")
+            try await bed.repository.markFailed(
+                failing.id, clientID: "client-f", registrationClientURI: "https://bank/c")
             let failed = try #require(try await bed.repository.find(failing.id))
             #expect(failed.status == .failed && failed.clientID == "client-f" && failed.version == 1)
             #expect(failed.registrationClientURI == "https://bank/c")
@@ -149,7 +158,9 @@ import TestSupport
     }
 
     @Test(arguments: Implementation.allCases)
-    func readsLeaveDeletedOnesOutNewestFirstAndApplyAPendingChangeAtItsTime(_ implementation: Implementation) async throws {
+    func readsLeaveDeletedOnesOutNewestFirstAndApplyAPendingChangeAtItsTime(_ implementation: Implementation)
+        async throws
+    {
         try await Self.with(implementation) { bed in
             let cic = bed.record(.active, clientID: "a")
             let group = bed.record(.pending, provider: .bpce, bank: "bpce:13807", clientID: "b")
@@ -159,11 +170,17 @@ import TestSupport
 
             #expect(try await bed.repository.list().map(\.id) == [production.id, group.id, cic.id])
             #expect(try await bed.repository.find(deleted.id)?.status == .deleted, "found, though not listed")
-            let sandbox = try await bed.repository.candidates(provider: .euroInformation, environment: .sandbox, bankID: nil)
+            let sandbox = try await bed.repository.candidates(
+                provider: .euroInformation, environment: .sandbox, bankID: nil)
             #expect(sandbox.map(\.id) == [cic.id])
-            #expect(try await bed.repository.candidates(provider: .bpce, environment: .sandbox, bankID: nil).map(\.id) == [group.id])
-            #expect(try await bed.repository.candidates(
-                provider: .euroInformation, environment: .sandbox, bankID: BankID("cmcic:becm")!).isEmpty)
+            #expect(
+                try await bed.repository.candidates(provider: .bpce, environment: .sandbox, bankID: nil).map(\.id) == [
+                    group.id
+                ])
+            #expect(
+                try await bed.repository.candidates(
+                    provider: .euroInformation, environment: .sandbox, bankID: BankID("cmcic:becm")!
+                ).isEmpty)
 
             var later = cic
             later.clientName = "Later"

@@ -1,8 +1,8 @@
 import Foundation
 import GatewayCore
 import OpenSSLKit
-import Testing
 import TestSupport
+import Testing
 
 @testable import GatewayApp
 
@@ -48,7 +48,10 @@ import TestSupport
         func upload(_ cert: String, _ key: String) async throws -> String {
             let response = try await api.request(
                 "POST", "/v1/certificates",
-                json: ["certificate": try TestEnvironment.pkiContents(cert), "privateKey": try TestEnvironment.pkiContents(key)])
+                json: [
+                    "certificate": try TestEnvironment.pkiContents(cert),
+                    "privateKey": try TestEnvironment.pkiContents(key),
+                ])
             return try #require(response.json["id"] as? String, "\(response.text)")
         }
         return (try await upload("qwac-chain.pem", "qwac.key"), try await upload("qseal-chain.pem", "qseal.key"))
@@ -119,7 +122,9 @@ import TestSupport
         #expect(deleted.status == 204 && deleted.body.isEmpty)
         #expect(ei.calls.last == .deleteRegistration(clientID: "client-1"))
         #expect(registrations.records.first?.status == .deleted, "kept as history")
-        for (method, body) in [("GET", nil), ("PATCH", ["clientName": "X"]), ("DELETE", nil)] as [(String, [String: Any]?)] {
+        for (method, body) in [("GET", nil), ("PATCH", ["clientName": "X"]), ("DELETE", nil)]
+            as [(String, [String: Any]?)]
+        {
             let gone = try await api.request(method, "/v1/registrations/\(id)", json: body)
             #expect(isProblem(gone, 404, "/problems/not-found"), "\(method): \(gone.text)")
         }
@@ -132,11 +137,16 @@ import TestSupport
 
     @Test func unknownIdsMalformedPathsAndWrongMethodsAreProblems() async throws {
         let unknown = UUID().uuidString.lowercased()
-        for (method, body) in [("GET", nil), ("PATCH", ["clientName": "X"]), ("DELETE", nil)] as [(String, [String: Any]?)] {
+        for (method, body) in [("GET", nil), ("PATCH", ["clientName": "X"]), ("DELETE", nil)]
+            as [(String, [String: Any]?)]
+        {
             let response = try await api.request(method, "/v1/registrations/\(unknown)", json: body)
             #expect(isProblem(response, 404, "/problems/not-found"), "\(method): \(response.text)")
             #expect(response.text.contains(unknown), "the problem names the id")
-            #expect(isProblem(try await api.request(method, "/v1/registrations/not-a-uuid", json: body), 404, "/problems/not-found"))
+            #expect(
+                isProblem(
+                    try await api.request(method, "/v1/registrations/not-a-uuid", json: body), 404,
+                    "/problems/not-found"))
         }
         let method = try await api.request("PUT", "/v1/registrations")
         #expect(isProblem(method, 405, "/problems/method-not-allowed"))
@@ -145,14 +155,17 @@ import TestSupport
     }
 
     @Test func aBodyThatBreaksTheSchemaIs400NamingEveryFieldAndCallsNoBank() async throws {
-        let response = try await api.request("POST", "/v1/registrations", json: [
-            "bank": "cmcic:No Where", "environment": "staging", "qwacCertificateId": "x", "qsealCertificateId": "y",
-            "clientName": "", "redirectUris": ["ftp://x"], "roles": ["aisp", "banker"],
-            "contact": ["name": "Ops", "email": "nope"],
-        ])
+        let response = try await api.request(
+            "POST", "/v1/registrations",
+            json: [
+                "bank": "cmcic:No Where", "environment": "staging", "qwacCertificateId": "x", "qsealCertificateId": "y",
+                "clientName": "", "redirectUris": ["ftp://x"], "roles": ["aisp", "banker"],
+                "contact": ["name": "Ops", "email": "nope"],
+            ])
         #expect(isProblem(response, 400, "/problems/validation"))
         for field in [
-            "bank", "environment", "qwacCertificateId", "qsealCertificateId", "clientName", "redirectUris[0]", "roles[1]",
+            "bank", "environment", "qwacCertificateId", "qsealCertificateId", "clientName", "redirectUris[0]",
+            "roles[1]",
             "contact.email",
         ] {
             #expect(fields(response).contains(field), "missing \(field) in \(fields(response))")
@@ -196,7 +209,8 @@ import TestSupport
         #expect(fields(noPhone) == ["contact.phone"], "\(noPhone.text)")
         // A certificate id that names no certificate.
         let missing = UUID().uuidString.lowercased()
-        let unknownCertificate = try await register("cmcic:cic", certificates: (qwac: missing, qseal: certificateIDs.qseal))
+        let unknownCertificate = try await register(
+            "cmcic:cic", certificates: (qwac: missing, qseal: certificateIDs.qseal))
         #expect(isProblem(unknownCertificate, 404, "/problems/not-found"))
         #expect(unknownCertificate.text.contains(missing))
         #expect(ei.calls.isEmpty && bpce.calls.isEmpty, "nothing reached a bank")
@@ -208,8 +222,11 @@ import TestSupport
         func id(_ r: TestResponse) throws -> String { try #require(r.json["id"] as? String, "\(r.text)") }
         let cic = try id(try await register("cmcic:cic", certificates: certificateIDs))
         let group = try id(try await register("bpce", certificates: certificateIDs))
-        let production = try id(try await register("cmcic:cic", environment: "production", certificates: certificateIDs))
-        func ids(_ query: String) async throws -> [String] { try await listed(query).compactMap { $0["id"] as? String } }
+        let production = try id(
+            try await register("cmcic:cic", environment: "production", certificates: certificateIDs))
+        func ids(_ query: String) async throws -> [String] {
+            try await listed(query).compactMap { $0["id"] as? String }
+        }
 
         #expect(try await ids("") == [production, group, cic], "newest first")
         #expect(try await ids("?environment=sandbox") == [group, cic])
@@ -228,7 +245,8 @@ import TestSupport
 
     @Test func aBankRefusalIsABankErrorProblemAndStoresNothing() async throws {
         bpce.update {
-            $0.registration = .failure(.rejected(status: 400, code: "invalid_client_metadata", message: "client_name already used"))
+            $0.registration = .failure(
+                .rejected(status: 400, code: "invalid_client_metadata", message: "client_name already used"))
         }
         let refused = try await register("bpce:13807", certificates: try await uploadCertificates())
         #expect(isProblem(refused, 502, "/problems/bank-error"), "\(refused.text)")

@@ -1,8 +1,8 @@
 import Foundation
 import GatewayCore
 import OpenSSLKit
-import Testing
 import TestSupport
+import Testing
 
 @testable import GatewayApp
 
@@ -38,7 +38,8 @@ import TestSupport
         #expect(created.status == 201, "\(created.text)")
         let id = try #require(created.json["id"] as? String)
         #expect(created.header("Location") == "/v1/webhooks/\(id)")
-        #expect(created.json["events"] as? [String] == ["connection.authorized", "connection.revoked"], "sorted, once each")
+        #expect(
+            created.json["events"] as? [String] == ["connection.authorized", "connection.revoked"], "sorted, once each")
         #expect(created.json["enabled"] as? Bool == true)
         let secret = try #require(created.json["secret"] as? String)
         #expect(secret.hasPrefix("whsec_") && WebhookService.key(of: secret).count == 32)
@@ -81,7 +82,8 @@ import TestSupport
                 eventID: UUID(), kind: .connectionAuthorized, status: status, attempts: status == .pending ? 2 : 1,
                 lastStatus: status == .pending ? 503 : 204, lastError: nil,
                 nextAttemptAt: status == .pending ? start.addingTimeInterval(offset + 60) : nil,
-                createdAt: start.addingTimeInterval(offset), finishedAt: status == .pending ? nil : start.addingTimeInterval(offset + 1))
+                createdAt: start.addingTimeInterval(offset),
+                finishedAt: status == .pending ? nil : start.addingTimeInterval(offset + 1))
         }
         var ids: [String] = []
         for _ in 0..<2 {
@@ -121,7 +123,9 @@ import TestSupport
             let fields = (r.json["errors"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
             #expect(fields == ["url"], "\(url): \(r.text)")
         }
-        for url in ["http://localhost:8088/hook", "http://127.3.4.5/hook", "http://[::1]:9000/h?x=1", "https://example.com/h"] {
+        for url in [
+            "http://localhost:8088/hook", "http://127.3.4.5/hook", "http://[::1]:9000/h?x=1", "https://example.com/h",
+        ] {
             let r = try await create(url)
             #expect(r.status == 201 && r.json["enabled"] as? Bool == true, "\(url): \(r.text)")
         }

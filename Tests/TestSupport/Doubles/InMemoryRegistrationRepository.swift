@@ -145,7 +145,9 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
 
     public func releaseBankCall(_ id: UUID, lease: UUID) async throws {
         state.withLock { s in
-            if let i = s.rows.firstIndex(where: { $0.record.id == id && $0.lease?.id == lease }) { s.rows[i].lease = nil }
+            if let i = s.rows.firstIndex(where: { $0.record.id == id && $0.lease?.id == lease }) {
+                s.rows[i].lease = nil
+            }
         }
     }
 

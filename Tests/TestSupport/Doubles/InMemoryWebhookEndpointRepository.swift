@@ -15,14 +15,14 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
         var deliveries: [WebhookDelivery] = []
     }
 
-    /// Oldest first.
+    /// In insertion order.
     private let state = Mutex([Stored]())
 
     public init() {}
 
     // MARK: - Test hooks
 
-    /// Every endpoint stored (deleted ones included), oldest first.
+    /// Every endpoint stored (deleted ones included), in insertion order.
     public var endpoints: [WebhookEndpoint] { state.withLock { $0.map(\.endpoint) } }
 
     /// The sealed secret stored for endpoint `id`.
@@ -48,7 +48,11 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
         }
     }
 
-    public func list() async throws -> [WebhookEndpoint] { endpoints.filter { $0.deletedAt == nil } }
+    /// Ordered as PostgreSQL orders them (`ORDER BY created_at, id`: a uuid compares as its bytes, as its hex does).
+    public func list() async throws -> [WebhookEndpoint] {
+        endpoints.filter { $0.deletedAt == nil }
+            .sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+    }
 
     public func find(_ id: UUID) async throws -> WebhookEndpoint? {
         endpoints.first { $0.id == id && $0.deletedAt == nil }
