@@ -1,6 +1,5 @@
 import Foundation
 import GatewayCore
-import GatewayLogging
 import OpenSSLKit
 import PostgresKit
 import TestSupport
@@ -57,23 +56,12 @@ import Testing
                     repository: InMemoryRegistrationRepository(now: clock.now), clock: clock, qwac: UUID(),
                     qseal: UUID()))
         case .postgres:
-            try await TestDatabases.with { url in
-                let db = PostgresClient(
-                    configuration: PostgresConfiguration(url: Secret(url), poolSize: 2),
-                    logger: Logger(label: "test.db", level: .error))
-                do {
-                    let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
-                    let qwac = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qwac")
-                    let qseal = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qseal")
-                    try await body(
-                        Bed(
-                            repository: RegistrationStore(db: db, now: clock.now), clock: clock, qwac: qwac,
-                            qseal: qseal))
-                } catch {
-                    await db.shutdown()
-                    throw error
-                }
-                await db.shutdown()
+            try await TestDatabases.withClient { db in
+                let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
+                let qwac = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qwac")
+                let qseal = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qseal")
+                try await body(
+                    Bed(repository: RegistrationStore(db: db, now: clock.now), clock: clock, qwac: qwac, qseal: qseal))
             }
         }
     }

@@ -1,6 +1,5 @@
 import Foundation
 import GatewayCore
-import GatewayLogging
 import PostgresKit
 import TestSupport
 import Testing
@@ -22,18 +21,7 @@ import Testing
         switch implementation {
         case .memory: try await body(InMemoryWebhookEndpointRepository())
         case .postgres:
-            try await TestDatabases.with { url in
-                let db = PostgresClient(
-                    configuration: PostgresConfiguration(url: Secret(url), poolSize: 2),
-                    logger: Logger(label: "test.db", level: .error))
-                do {
-                    try await body(WebhookEndpointStore(db: StoreDatabase(db)))
-                } catch {
-                    await db.shutdown()
-                    throw error
-                }
-                await db.shutdown()
-            }
+            try await TestDatabases.withClient { db in try await body(WebhookEndpointStore(db: StoreDatabase(db))) }
         }
     }
 

@@ -73,6 +73,24 @@ enum TestDatabases {
         }
     }
 
+    /// Runs `body` with a client (a pool of two) of a new migrated database; shuts it down and drops the database
+    /// afterwards, whatever happens.
+    static func withClient<T>(_ body: (PostgresClient) async throws -> T) async throws -> T {
+        try await with { url in
+            let db = PostgresClient(
+                configuration: PostgresConfiguration(url: Secret(url), poolSize: 2),
+                logger: Logger(label: "test.db", level: .error))
+            do {
+                let value = try await body(db)
+                await db.shutdown()
+                return value
+            } catch {
+                await db.shutdown()
+                throw error
+            }
+        }
+    }
+
     /// The template, migrated once per process (the cluster is thrown away with it at the end of scripts/test).
     private static let template = Task<String, any Error> {
         let name = uniqueName("passerelle_template")
