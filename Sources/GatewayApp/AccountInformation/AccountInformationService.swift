@@ -170,7 +170,7 @@ public struct AccountInformationService: Sendable {
         let client = try await deps.client(for: connection)
         guard client.bank.supportsPutConsents else { return }
         let adapter = try deps.adapters.adapter(for: connection.bankID)
-        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
@@ -218,7 +218,7 @@ public struct AccountInformationService: Sendable {
                     bank: connection.bankID, psuReference: connection.psuReference, accountKey: accountKey ?? "",
                     resource: resource))
         try await meter.charge()
-        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var runs = 0
         return try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
             runs += 1

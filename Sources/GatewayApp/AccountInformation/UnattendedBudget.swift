@@ -35,14 +35,6 @@ struct UnattendedBudget: Sendable {
         var lockName: String { "unattended:\(bank)|\(psuReference)|\(accountKey)|\(resource.rawValue)" }
     }
 
-    /// One line of `unattendedBudget.used`.
-    struct Usage: Sendable {
-        var accountID: String?
-        var resource: String
-        var count: Int
-        var oldest: Date
-    }
-
     /// Counts one unattended bank request for `key`.
     /// - Throws: `GatewayError.budgetExhausted` with the seconds until the oldest counted request leaves the window.
     func consume(_ key: Key) async throws {
@@ -76,36 +68,22 @@ struct UnattendedBudget: Sendable {
         }
         if let retryAfter { throw GatewayError.budgetExhausted(retryAfter: retryAfter) }
     }
+}
 
-    /// The counted requests in the current window of the connection's customer at its bank, per account of the
-    /// connection and resource.
-    func usage(of connection: ConnectionRecord) async throws -> [Usage] {
-        try await usage(of: [connection])[connection.id] ?? []
-    }
+/// One line of a connection's `unattendedBudget.used`: the requests counted in the window for one account of the
+/// connection (nil: a connection-level resource) and resource (`ConnectionRepository.unattendedUsage`).
+public struct UnattendedUsage: Sendable, Equatable {
+    public var accountID: String?
+    /// An `UnattendedBudget.Resource` raw value.
+    public var resource: String
+    public var count: Int
+    /// The oldest counted request: the window frees one request when it leaves.
+    public var oldest: Date
 
-    /// The usage of several connections in one query (a page of the connections list).
-    func usage(of connections: [ConnectionRecord]) async throws -> [UUID: [Usage]] {
-        guard !connections.isEmpty else { return [:] }
-        let since = deps.now().addingTimeInterval(-deps.settings.unattendedWindowSeconds)
-        let ids = connections.map { $0.id.uuidString.lowercased() }
-        let banks = connections.map(\.bankID.description)
-        let psus = connections.map(\.psuReference)
-        var result: [UUID: [Usage]] = [:]
-        for row in try await deps.db.query("""
-            SELECT c.id AS connection_id, ca.account_id, u.resource, count(*) AS n, min(u.at) AS oldest
-            FROM unnest(\(ids)::uuid[], \(banks)::text[], \(psus)::text[]) AS c(id, bank_id, psu_reference)
-            JOIN unattended_requests u ON u.bank_id = c.bank_id AND u.psu_reference = c.psu_reference AND u.at > \(since)
-            LEFT JOIN connection_accounts ca ON ca.connection_id = c.id AND ca.account_key = u.account_key
-            WHERE u.account_key = '' OR ca.account_id IS NOT NULL
-            GROUP BY c.id, ca.account_id, u.resource ORDER BY c.id, ca.account_id NULLS FIRST, u.resource
-            """)
-        {
-            let id: UUID = try row.decode("connection_id")
-            result[id, default: []].append(
-                Usage(
-                    accountID: try row.decode("account_id"), resource: try row.decode("resource"),
-                    count: try row.decode("n"), oldest: try row.decode("oldest")))
-        }
-        return result
+    public init(accountID: String?, resource: String, count: Int, oldest: Date) {
+        self.accountID = accountID
+        self.resource = resource
+        self.count = count
+        self.oldest = oldest
     }
 }

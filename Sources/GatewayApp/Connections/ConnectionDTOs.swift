@@ -98,7 +98,7 @@ struct ConnectionView: Encodable {
     var updatedAt: Date
 
     init(
-        _ r: ConnectionRecord, usage: [UnattendedBudget.Usage], settings: Config.Connections,
+        _ r: ConnectionRecord, usage: [UnattendedUsage], settings: Config.Connections,
         authorizationURL: String? = nil, state: String? = nil
     ) {
         id = r.id.uuidString.lowercased()

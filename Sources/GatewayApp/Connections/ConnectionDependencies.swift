@@ -49,12 +49,9 @@ public struct ConnectionDependencies: Sendable {
         settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.db = StoreDatabase(db)
-        self.store = ConnectionStore(db: db, cacheTTL: recordCacheTTL)
-        if let registrations {
-            self.registrations = registrations
-        } else {
-            self.registrations = RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
-        }
+        let registrations = registrations ?? RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
+        self.registrations = registrations
+        self.store = ConnectionStore(db: db, registrations: registrations, cacheTTL: recordCacheTTL)
         self.clients = clients
         self.vault = vault
         self.adapters = adapters
@@ -62,13 +59,6 @@ public struct ConnectionDependencies: Sendable {
         self.settings = settings
         self.now = now
         self.logger = logger
-    }
-
-    /// The context of one bank call: the inbound request id, a deadline from the settings, the PSU headers.
-    func adapterContext(requestID: String, logger: Logger, psu: PSUContext = PSUContext()) -> AdapterContext {
-        AdapterContext(
-            requestID: requestID,
-            deadline: .now + .milliseconds(Int(settings.bankCallTimeoutSeconds * 1000)), logger: logger, psu: psu)
     }
 
     /// The access token sealed in `sealed` for connection `id`.
@@ -82,11 +72,28 @@ public struct ConnectionDependencies: Sendable {
     /// The registration and bank client a connection's calls use.
     /// - Throws: `GatewayError.conflict` when the registration is gone.
     func client(for connection: ConnectionRecord) async throws -> BankClient {
-        guard let registration = try await registrations.cached(connection.registrationID),
-            registration.status != .deleted
-        else {
-            throw GatewayError.conflict("the registration of connection \(connection.id.uuidString.lowercased()) no longer exists")
+        try await clients.client(for: connection, registration: try await registrations.cached(connection.registrationID))
+    }
+}
+
+extension Config.Connections {
+    /// The context of one bank call: the inbound request id, a deadline from `bankCallTimeoutSeconds`, the PSU
+    /// headers.
+    func adapterContext(requestID: String, logger: Logger, psu: PSUContext = PSUContext()) -> AdapterContext {
+        AdapterContext(
+            requestID: requestID, deadline: .now + .milliseconds(Int(bankCallTimeoutSeconds * 1000)), logger: logger,
+            psu: psu)
+    }
+}
+
+extension BankClientFactory {
+    /// The client of `connection`'s calls, over its registration `registration` (as read by the caller).
+    /// - Throws: `GatewayError.conflict` when the registration is gone.
+    func client(for connection: ConnectionRecord, registration: RegistrationRecord?) async throws -> BankClient {
+        guard let registration, registration.status != .deleted else {
+            throw GatewayError.conflict(
+                "the registration of connection \(connection.id.uuidString.lowercased()) no longer exists")
         }
-        return try await clients.client(for: registration, bank: connection.bankID)
+        return try await client(for: registration, bank: connection.bankID)
     }
 }

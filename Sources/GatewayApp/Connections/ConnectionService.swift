@@ -2,15 +2,50 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
-import PostgresKit
 
 /// Creates connections (the bank's authorization URL with a single-use state and PKCE), finishes them with the code
 /// the bank sent back, and reads, lists and revokes them (docs/connections.md). Sealed values never leave it.
 public struct ConnectionService: Sendable {
-    let deps: ConnectionDependencies
+    let store: any ConnectionRepository
+    let clients: BankClientFactory
+    let vault: SecretVault
+    let adapters: AdapterDirectory
+    let settings: Config.Connections
+    let now: @Sendable () -> Date
+    /// The bank catalog, the one the client factory builds clients from.
+    var catalog: BankCatalog { clients.catalog }
 
-    /// - Parameter deps: Storage, vault, adapters, settings and clock.
-    public init(deps: ConnectionDependencies) { self.deps = deps }
+    /// Connections on one page of the list.
+    static let pageSize = 50
+    /// Connections answered by a reauthorization forecast at most.
+    static let forecastLimit = 1000
+
+    /// - Parameters:
+    ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests.
+    ///   - clients: Builds the certificates-and-client view of a registration for each bank call, from the bank
+    ///     catalog (after overrides).
+    ///   - vault: Seals tokens and PKCE verifiers with owner-bound associated data.
+    ///   - adapters: One adapter per provider.
+    ///   - settings: `Config.connections`.
+    ///   - now: The wall clock (state expiry, lifetimes, the unattended window).
+    public init(
+        store: any ConnectionRepository, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
+        settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.clients = clients
+        self.vault = vault
+        self.adapters = adapters
+        self.settings = settings
+        self.now = now
+    }
+
+    /// The service over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
+    public init(deps: ConnectionDependencies) {
+        self.init(
+            store: deps.store, clients: deps.clients, vault: deps.vault, adapters: deps.adapters,
+            settings: deps.settings, now: deps.now)
+    }
 
     // MARK: - Create
 
@@ -30,13 +65,15 @@ public struct ConnectionService: Sendable {
         var record: ConnectionRecord
         var authorizationURL: String
         var state: String
+        /// The API view, with the authorization URL and the state.
+        var view: ConnectionView
     }
 
     /// Starts a customer's authorization at `request.bank`.
     /// - Throws: `GatewayError.notFound` (bank, registration), `.validation` (redirect URI not registered, roles),
     ///   `.conflict` (no usable registration, a pending one with its activation time, ambiguous environment).
     func create(_ request: CreateRequest, requestID: String, logger: Logger) async throws -> Created {
-        let profile = try deps.catalog.require(request.bank)
+        let profile = try catalog.require(request.bank)
         let registration = try await pickRegistration(for: request, profile: profile)
         guard registration.redirectURIs.contains(request.redirectURI) else {
             throw GatewayError.refusedFields([
@@ -55,11 +92,11 @@ public struct ConnectionService: Sendable {
         guard let clientID = registration.clientID else {
             throw GatewayError.conflict("registration \(registration.id.uuidString.lowercased()) has no client id")
         }
-        let client = try await deps.clients.client(for: registration, bank: request.bank)
-        let adapter = try deps.adapters.adapter(for: request.bank)
+        let client = try await clients.client(for: registration, bank: request.bank)
+        let adapter = try adapters.adapter(for: request.bank)
 
         let id = UUID()
-        let now = deps.now()
+        let now = self.now()
         let state = Base64.urlEncode(Random.bytes(32))
         var verifierSealed: [UInt8]?
         var challenge: String?
@@ -67,7 +104,7 @@ public struct ConnectionService: Sendable {
             // RFC 7636 §4.1–4.2: 32 random octets → 43-character verifier; S256 challenge.
             let verifier = Base64.urlEncode(Random.bytes(32))
             challenge = Base64.urlEncode(Digest.sha256(verifier))
-            verifierSealed = try deps.vault.seal(Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+            verifierSealed = try vault.seal(Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
         }
         let url = try await bankCall(request.bank) {
             try adapter.authorizationURL(
@@ -81,27 +118,29 @@ public struct ConnectionService: Sendable {
             id: id, registrationID: registration.id, bankID: request.bank, environment: registration.environment,
             psuReference: request.psuReference, redirectURI: request.redirectURI, roles: request.roles,
             status: .pendingAuthorization, stateHash: Digest.sha256(state),
-            stateExpiresAt: now.addingTimeInterval(deps.settings.stateTTLSeconds), pkceVerifierSealed: verifierSealed,
+            stateExpiresAt: now.addingTimeInterval(settings.stateTTLSeconds), pkceVerifierSealed: verifierSealed,
             tokenGeneration: 0, createdAt: now, updatedAt: now)
-        try await deps.store.insert(record)
+        try await store.insert(record)
         logger.info(
             "connection created",
             metadata: [
                 "connection.id": id.uuidString.lowercased(), "bank": request.bank.description,
                 "registration.id": registration.id.uuidString.lowercased(),
             ])
-        return Created(record: record, authorizationURL: url, state: state)
+        return Created(
+            record: record, authorizationURL: url, state: state,
+            view: try await view(of: record, authorizationURL: url, state: state))
     }
 
     /// The registration a new connection uses: the one named, or the newest active one of the bank's provider
     /// (same brand for Euro-Information, any bank code for group-wide BPCE) in the environment.
     func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
-        let now = deps.now()
+        let now = self.now()
         let provider = request.bank.provider
         // Euro-Information clients are per brand; BPCE registrations are group-wide.
         let sameBank: (RegistrationRecord) -> Bool = { provider == .bpce || $0.bankID == request.bank }
         if let id = request.registrationID {
-            guard let registration = try await deps.registrations.find(id), registration.status != .deleted,
+            guard let registration = try await store.registration(id), registration.status != .deleted,
                 registration.provider == provider, sameBank(registration)
             else {
                 throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
@@ -117,7 +156,7 @@ public struct ConnectionService: Sendable {
         let environments = request.environment.map { [$0] } ?? profile.environments
         var candidates: [RegistrationRecord] = []
         for environment in environments {
-            candidates += try await deps.registrations.candidates(provider: provider, environment: environment)
+            candidates += try await store.registrations(provider: provider, environment: environment)
                 .filter(sameBank)
         }
         let active = candidates.filter { $0.effectiveStatus(at: now) == .active }
@@ -166,10 +205,8 @@ public struct ConnectionService: Sendable {
         _ id: UUID, _ state: String, _ change: @Sendable (inout ConnectionRecord) -> Void
     ) async throws -> ConnectionRecord {
         let presented = Digest.sha256(state)
-        return try await deps.store.withLockedRow(id) { locked, tx in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
-            }
+        let at = now()
+        return try await store.modify(id) { row in
             guard row.status == .pendingAuthorization, let expected = row.stateHash else {
                 throw GatewayError.conflict("this connection's state was already used; create a new connection")
             }
@@ -177,14 +214,9 @@ public struct ConnectionService: Sendable {
                 throw GatewayError.conflict("state does not match this connection")
             }
             row.stateHash = nil
-            row.updatedAt = deps.now()
+            row.updatedAt = at
             change(&row)
-            try await deps.store.update(row, on: tx)
-            if row.status == .refused {
-                try await EventOutbox.append(
-                    row.event(.connectionRefused, reason: row.authorizationError), at: row.updatedAt, on: tx)
-            }
-            return row
+            return row.status == .refused ? row.event(.connectionRefused, reason: row.authorizationError) : nil
         }
     }
 
@@ -217,16 +249,16 @@ public struct ConnectionService: Sendable {
     {
         // An expired state is consumed too, and refused below, after the commit.
         let claimed = try await consumeState(id, state) { _ in }
-        let now = deps.now()
-        guard let expiresAt = claimed.stateExpiresAt, expiresAt > now else {
+        guard let expiresAt = claimed.stateExpiresAt, expiresAt > now() else {
             throw GatewayError.conflict("state expired; create a new connection")
         }
-        let client = try await deps.client(for: claimed)
-        let adapter = try deps.adapters.adapter(for: claimed.bankID)
+        let registration = try await store.registration(claimed.registrationID)
+        let client = try await clients.client(for: claimed, registration: registration)
+        let adapter = try adapters.adapter(for: claimed.bankID)
         let verifier = try claimed.pkceVerifierSealed.map {
-            try deps.vault.open($0, owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+            try vault.open($0, owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
         }
-        let context = deps.adapterContext(requestID: requestID, logger: logger)
+        let context = settings.adapterContext(requestID: requestID, logger: logger)
         let issued: TokenSet
         do {
             issued = try await adapter.exchangeCode(
@@ -235,32 +267,47 @@ public struct ConnectionService: Sendable {
         } catch {
             throw translateBankError(error, bank: claimed.bankID)
         }
-        return try await deps.store.withLockedRow(id) { locked, tx in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
-            }
+        let at = now()
+        let refreshTokenSeconds = client.bank.tokenDefaults.refreshTokenSeconds
+        let authorized = try await store.modify(id) { row in
             guard row.status == .pendingAuthorization else {
                 throw GatewayError.conflict("connection is \(row.status)")
             }
-            let now = deps.now()
             var withLifetime = issued
-            if withLifetime.refreshExpiresAt == nil, let seconds = client.bank.tokenDefaults.refreshTokenSeconds {
-                withLifetime.refreshExpiresAt = now.addingTimeInterval(TimeInterval(seconds))
+            if withLifetime.refreshExpiresAt == nil, let seconds = refreshTokenSeconds {
+                withLifetime.refreshExpiresAt = at.addingTimeInterval(TimeInterval(seconds))
             }
-            try deps.tokens.store(withLifetime, in: &row, now: now)
+            try row.holdTokens(withLifetime, vault: vault, now: at)
             row.status = .active
-            row.authorizedAt = now
+            row.authorizedAt = at
             row.reauthorizeBy = withLifetime.refreshExpiresAt ?? Self.configuredReauthorizeBy(
-                provider: row.bankID.provider, authorizedAt: now, settings: deps.settings)
+                provider: row.bankID.provider, authorizedAt: at, settings: settings)
             row.pkceVerifierSealed = nil
             row.stateExpiresAt = nil
-            try await deps.store.update(row, on: tx)
-            try await EventOutbox.append(row.event(.connectionAuthorized), at: now, on: tx)
-            logger.info(
-                "connection authorized",
-                metadata: ["connection.id": id.uuidString.lowercased(), "bank": row.bankID.description])
-            return row
+            return row.event(.connectionAuthorized)
         }
+        logger.info(
+            "connection authorized",
+            metadata: ["connection.id": id.uuidString.lowercased(), "bank": authorized.bankID.description])
+        return authorized
+    }
+
+    /// Finishes the authorization with what the bank's redirect carried: the code (`authorize`) or the error
+    /// (`refuse`).
+    /// - Returns: The connection as the API shows it.
+    /// - Throws: see `authorize` and `refuse`.
+    func finishAuthorization(
+        _ id: UUID, with redirect: ConnectionAuthorizationBody, requestID: String, logger: Logger
+    ) async throws -> ConnectionView {
+        let record: ConnectionRecord
+        if let error = redirect.error {
+            record = try await refuse(
+                id, error: error, description: redirect.errorDescription, state: redirect.state, logger: logger)
+        } else {
+            record = try await authorize(
+                id, code: redirect.code ?? "", state: redirect.state, requestID: requestID, logger: logger)
+        }
+        return try await view(of: record)
     }
 
     // MARK: - Read, list, revoke
@@ -268,19 +315,37 @@ public struct ConnectionService: Sendable {
     /// Connection `id`.
     /// - Throws: `.notFound`.
     func get(_ id: UUID) async throws -> ConnectionRecord {
-        guard let record = try await deps.store.find(id) else {
+        guard let record = try await store.find(id) else {
             throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
         }
         return record
     }
 
+    /// Connection `id` as the API shows it.
+    /// - Throws: `.notFound`.
+    func view(_ id: UUID) async throws -> ConnectionView {
+        try await view(of: try await get(id))
+    }
+
     /// The API view of `record`, with its unattended budget (`authorizationURL`/`state` only at creation).
-    func view(_ record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
+    func view(of record: ConnectionRecord, authorizationURL: String? = nil, state: String? = nil) async throws
         -> ConnectionView
     {
-        let usage = try await deps.budget.usage(of: record)
+        let usage = try await store.unattendedUsage(of: [record], since: windowStart())
         return ConnectionView(
-            record, usage: usage, settings: deps.settings, authorizationURL: authorizationURL, state: state)
+            record, usage: usage[record.id] ?? [], settings: settings, authorizationURL: authorizationURL,
+            state: state)
+    }
+
+    /// `GET /v1/connections`: with `reauthorizeBefore`, the reauthorization forecast; otherwise one page of a
+    /// customer's connections (everyone's without `psuReference`).
+    /// - Throws: `.refusedFields` for a cursor of another listing or not issued here.
+    func list(psuReference: String?, cursor: String?, reauthorizeBefore: Date?) async throws -> ConnectionListView {
+        if let reauthorizeBefore {
+            return try await reauthorizationForecast(
+                before: reauthorizeBefore, psuReference: psuReference, limit: Self.forecastLimit)
+        }
+        return try await page(psuReference: psuReference, cursor: cursor, pageSize: Self.pageSize)
     }
 
     /// One page of a customer's connections, newest first, after `cursor` (a `nextCursor` of this listing),
@@ -289,41 +354,43 @@ public struct ConnectionService: Sendable {
     func page(psuReference: String?, cursor: String?, pageSize: Int) async throws -> ConnectionListView {
         // Every customer's listing has the reference "" in its cursors (a psuReference is never empty).
         let after = try PSUListing.position(cursor, psuReference: psuReference ?? "")
-        let records = try await deps.store.list(psuReference: psuReference, after: after, limit: pageSize + 1)
+        let records = try await store.list(
+            psuReference: psuReference, after: after.map { (createdAt: $0.0, id: $0.1) }, limit: pageSize + 1)
         let shown = Array(records.prefix(pageSize))
-        let usage = try await deps.budget.usage(of: shown)
-        let views = shown.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) }
         let next = records.count > pageSize ? shown.last : nil
         return ConnectionListView(
-            connections: views,
+            connections: try await views(of: shown),
             nextCursor: PSUListing.nextCursor(psuReference: psuReference ?? "", after: next.map { ($0.createdAt, $0.id) }))
     }
 
     /// The active connections to reauthorize before `before`, soonest first, at most `limit` (no cursor: a forecast
     /// is read again rather than paged).
     func reauthorizationForecast(before: Date, psuReference: String?, limit: Int) async throws -> ConnectionListView {
-        let records = try await deps.store.dueForReauthorization(before: before, psuReference: psuReference, limit: limit)
-        let usage = try await deps.budget.usage(of: records)
-        return ConnectionListView(
-            connections: records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: deps.settings) },
-            nextCursor: nil)
+        let records = try await store.dueForReauthorization(before: before, psuReference: psuReference, limit: limit)
+        return ConnectionListView(connections: try await views(of: records), nextCursor: nil)
     }
+
+    /// The API views of `records`, their budgets read at once.
+    private func views(of records: [ConnectionRecord]) async throws -> [ConnectionView] {
+        let usage = try await store.unattendedUsage(of: records, since: windowStart())
+        return records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: settings) }
+    }
+
+    /// Where the unattended budget's rolling window starts now.
+    private func windowStart() -> Date { now().addingTimeInterval(-settings.unattendedWindowSeconds) }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.
     /// - Throws: `.notFound`.
     func revoke(_ id: UUID, logger: Logger) async throws {
-        try await deps.store.withLockedRow(id) { locked, tx in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
-            }
+        let at = now()
+        _ = try await store.modify(id) { row in
             // Revoked already (another replica's DELETE of the same connection, or a repeated one): nothing changes,
             // so no second `connection.revoked`.
-            guard row.status != .revoked else { return }
-            row.dropTokens(becoming: .revoked, at: deps.now())
+            guard row.status != .revoked else { return nil }
+            row.dropTokens(becoming: .revoked, at: at)
             row.stateHash = nil
             row.pkceVerifierSealed = nil
-            try await deps.store.update(row, on: tx)
-            try await EventOutbox.append(row.event(.connectionRevoked), at: row.updatedAt, on: tx)
+            return row.event(.connectionRevoked)
         }
         logger.info("connection revoked", metadata: ["connection.id": id.uuidString.lowercased()])
     }

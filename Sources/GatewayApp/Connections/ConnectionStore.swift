@@ -3,13 +3,16 @@ import GatewayCore
 import PostgresKit
 
 /// PostgreSQL persistence of connections and their stable account ids (tables `connections`,
-/// `connection_accounts`). Every method that takes a `PostgresConnection` runs inside the caller's transaction.
+/// `connection_accounts`): the `ConnectionRepository` of `ConnectionService`, and the rest of what the token keeper
+/// and the account reads need. Every method that takes a `PostgresConnection` runs inside the caller's transaction.
 ///
 /// Reads of a connection row and of a connection's account ids go through an in-process `RecordCache` (the hot
 /// read path then needs no query); every change goes through `withLockedRow`, which drops the cached row once the
 /// transaction is over.
-struct ConnectionStore: Sendable {
+struct ConnectionStore: ConnectionRepository {
     let db: StoreDatabase
+    /// The registrations connections are made with (shared with `RegistrationService`, see `ConnectionDependencies`).
+    let registrations: RegistrationStore
     private let rows: RecordCache<UUID, ConnectionRecord>
     private let accountMaps: RecordCache<UUID, AccountMap>
 
@@ -23,9 +26,12 @@ struct ConnectionStore: Sendable {
         }
     }
 
-    /// - Parameter cacheTTL: How long a cached row is trusted (`.zero` disables the cache).
-    init(db: PostgresClient, cacheTTL: Duration) {
+    /// - Parameters:
+    ///   - registrations: The registration store the connections' registrations are read from.
+    ///   - cacheTTL: How long a cached row is trusted (`.zero` disables the cache).
+    init(db: PostgresClient, registrations: RegistrationStore, cacheTTL: Duration) {
         self.db = StoreDatabase(db)
+        self.registrations = registrations
         self.rows = RecordCache(ttl: cacheTTL)
         self.accountMaps = RecordCache(ttl: cacheTTL)
     }
@@ -74,10 +80,27 @@ struct ConnectionStore: Sendable {
         }
     }
 
+    /// Locks the row, applies `change` and writes the row and its event in one transaction (see the protocol).
+    func modify(_ id: UUID, _ change: @Sendable (inout ConnectionRecord) throws -> LifecycleEvent?) async throws
+        -> ConnectionRecord
+    {
+        try await withLockedRow(id) { locked, tx in
+            guard var row = locked else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            let event = try change(&row)
+            try await update(row, on: tx)
+            if let event { try await EventOutbox.append(event, at: row.updatedAt, on: tx) }
+            return row
+        }
+    }
+
     /// One page of a customer's connections, newest first, after the keyset `after` (created_at, id).
-    func list(psuReference: String?, after: (Date, UUID)?, limit: Int) async throws -> [ConnectionRecord] {
-        let afterDate = after?.0
-        let afterID = after?.1
+    func list(psuReference: String?, after: (createdAt: Date, id: UUID)?, limit: Int) async throws
+        -> [ConnectionRecord]
+    {
+        let afterDate = after?.createdAt
+        let afterID = after?.id
         return try await db.query("""
             SELECT \(Self.columnsSQL) FROM connections
             WHERE (\(psuReference)::text IS NULL OR psu_reference = \(psuReference))
@@ -155,6 +178,40 @@ struct ConnectionStore: Sendable {
             UPDATE connections SET last_used_at = \(now)
             WHERE id = \(connection.id) AND (last_used_at IS NULL OR last_used_at < \(now.addingTimeInterval(-60)))
             """)
+    }
+
+    /// The unattended requests of the connections' customers in one query (a page of the connections list):
+    /// connection-level ones (account key '') and those of the connection's own accounts (`UnattendedBudget`).
+    func unattendedUsage(of connections: [ConnectionRecord], since: Date) async throws -> [UUID: [UnattendedUsage]] {
+        guard !connections.isEmpty else { return [:] }
+        let ids = connections.map { $0.id.uuidString.lowercased() }
+        let banks = connections.map(\.bankID.description)
+        let psus = connections.map(\.psuReference)
+        var result: [UUID: [UnattendedUsage]] = [:]
+        for row in try await db.query("""
+            SELECT c.id AS connection_id, ca.account_id, u.resource, count(*) AS n, min(u.at) AS oldest
+            FROM unnest(\(ids)::uuid[], \(banks)::text[], \(psus)::text[]) AS c(id, bank_id, psu_reference)
+            JOIN unattended_requests u ON u.bank_id = c.bank_id AND u.psu_reference = c.psu_reference AND u.at > \(since)
+            LEFT JOIN connection_accounts ca ON ca.connection_id = c.id AND ca.account_key = u.account_key
+            WHERE u.account_key = '' OR ca.account_id IS NOT NULL
+            GROUP BY c.id, ca.account_id, u.resource ORDER BY c.id, ca.account_id NULLS FIRST, u.resource
+            """)
+        {
+            let id: UUID = try row.decode("connection_id")
+            result[id, default: []].append(
+                UnattendedUsage(
+                    accountID: try row.decode("account_id"), resource: try row.decode("resource"),
+                    count: try row.decode("n"), oldest: try row.decode("oldest")))
+        }
+        return result
+    }
+
+    // MARK: - Registrations
+
+    func registration(_ id: UUID) async throws -> RegistrationRecord? { try await registrations.find(id) }
+
+    func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord] {
+        try await registrations.candidates(provider: provider, environment: environment)
     }
 
     // MARK: - Stable account ids

@@ -6,10 +6,6 @@ import HTTPServerKit
 /// The connection and account-information routes (openapi/passerelle.yaml): thin handlers that decode, call one
 /// `ConnectionService` / `AccountInformationService` method, and encode.
 public enum ConnectionsRoutes {
-    static let pageSize = 50
-    /// Connections answered by a reauthorization forecast at most.
-    static let forecastLimit = 1000
-
     /// Adds every `/v1/connections…` route.
     public static func add(
         to routes: inout Router.Builder, connections: ConnectionService, accountInformation: AccountInformationService
@@ -23,11 +19,8 @@ public enum ConnectionsRoutes {
         routes.add(.post, "/v1/connections") { request, context in
             let body = try JSONCoding.decode(ConnectionCreateBody.self, from: request).validated()
             let created = try await connections.create(body, requestID: context.requestID, logger: context.logger)
-            var response = JSONCoding.response(
-                201,
-                try await connections.view(
-                    created.record, authorizationURL: created.authorizationURL, state: created.state))
-            response.headers.set("Location", "/v1/connections/\(created.record.id.uuidString.lowercased())")
+            var response = JSONCoding.response(201, created.view)
+            response.headers.set("Location", "/v1/connections/\(created.view.id)")
             return response
         }
         routes.add(.get, "/v1/connections") { request, _ in
@@ -38,20 +31,13 @@ public enum ConnectionsRoutes {
             let before = query["reauthorizeBefore"].map(RFC3339.date)
             if case .some(nil) = before { rules.fail("reauthorizeBefore", "expected an RFC 3339 timestamp") }
             guard rules.issues.isEmpty else { throw GatewayError.validation(rules.issues) }
-            // The reauthorization forecast: active connections due before a date, soonest first (docs/events.md).
-            if let before = before.flatMap({ $0 }) {
-                return JSONCoding.response(
-                    200,
-                    try await connections.reauthorizationForecast(
-                        before: before, psuReference: query["psuReference"], limit: forecastLimit))
-            }
-            // One customer's connections, or everyone's without `psuReference`; newest first, in pages.
             return JSONCoding.response(
                 200,
-                try await connections.page(psuReference: query["psuReference"], cursor: query["cursor"], pageSize: pageSize))
+                try await connections.list(
+                    psuReference: query["psuReference"], cursor: query["cursor"], reauthorizeBefore: before ?? nil))
         }
         routes.add(.get, "/v1/connections/{connectionId}") { request, _ in
-            JSONCoding.response(200, try await connections.view(try await connections.get(try connectionID(request))))
+            JSONCoding.response(200, try await connections.view(try connectionID(request)))
         }
         routes.add(.delete, "/v1/connections/{connectionId}") { request, context in
             try await connections.revoke(try connectionID(request), logger: context.logger)
@@ -60,15 +46,10 @@ public enum ConnectionsRoutes {
         routes.add(.post, "/v1/connections/{connectionId}/authorization") { request, context in
             let id = try connectionID(request)
             let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
-            let record: ConnectionRecord
-            if let error = body.error {
-                record = try await connections.refuse(
-                    id, error: error, description: body.errorDescription, state: body.state, logger: context.logger)
-            } else {
-                record = try await connections.authorize(
-                    id, code: body.code ?? "", state: body.state, requestID: context.requestID, logger: context.logger)
-            }
-            return JSONCoding.response(200, try await connections.view(record))
+            return JSONCoding.response(
+                200,
+                try await connections.finishAuthorization(
+                    id, with: body, requestID: context.requestID, logger: context.logger))
         }
     }
 

@@ -240,7 +240,7 @@ public struct TokenKeeper: Sendable {
         case .failed(let error):
             return .failed(error)
         case .tokens(let fresh):
-            try store(fresh, in: &row, now: now)
+            try row.holdTokens(fresh, vault: deps.vault, now: now)
             row.lastRefreshError = nil
             row.nextRefreshAt = nil
             try await deps.store.update(row, on: tx)
@@ -264,20 +264,6 @@ public struct TokenKeeper: Sendable {
         }
         guard fresh else { return nil }
         return Usable(token: try deps.openAccessToken(row.id, sealed: sealed), generation: row.tokenGeneration)
-    }
-
-    /// Seals `tokens` into `row` and bumps its generation (the caller writes the row).
-    func store(_ tokens: TokenSet, in row: inout ConnectionRecord, now: Date) throws {
-        row.accessTokenSealed = try deps.vault.seal(
-            tokens.accessToken, owner: ConnectionRecord.sealOwner(row.id, "access_token"))
-        row.accessExpiresAt = tokens.expiresAt
-        row.refreshTokenSealed = try tokens.refreshToken.map {
-            try deps.vault.seal($0, owner: ConnectionRecord.sealOwner(row.id, "refresh_token"))
-        }
-        row.refreshExpiresAt = tokens.refreshExpiresAt
-        if let refreshExpiresAt = tokens.refreshExpiresAt { row.reauthorizeBy = refreshExpiresAt }
-        row.tokenGeneration += 1
-        row.updatedAt = now
     }
 
     private func markReauthorizationRequired(_ row: inout ConnectionRecord, reason: String, on tx: PostgresConnection)
@@ -352,7 +338,7 @@ public struct TokenKeeper: Sendable {
             do {
                 guard let connection = try await deps.store.find(id) else { continue }
                 let client = try await deps.client(for: connection)
-                let context = deps.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
+                let context = deps.settings.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
                 _ = try await refresh(id, client: client, context: context, mode: .ifExpiringWithin(ahead))
                 done += 1
             } catch {

@@ -55,7 +55,7 @@ extension PaymentService {
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
         let client = try await deps.clients.client(for: registration, bank: claimed.bankID)
         let adapter = try paymentAdapter(claimed.bankID)
-        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         let verifier = try claimed.pkceVerifierSealed.map {
             try deps.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
         }

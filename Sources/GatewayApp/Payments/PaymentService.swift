@@ -95,7 +95,7 @@ public struct PaymentService: Sendable {
         }
         let client = try await deps.clients.client(for: registration, bank: request.bank)
         let adapter = try paymentAdapter(request.bank)
-        let context = deps.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
 
@@ -296,7 +296,7 @@ public struct PaymentService: Sendable {
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
         let client = try await deps.clients.client(for: registration, bank: record.bankID)
         let adapter = try paymentAdapter(record.bankID)
-        let context = deps.adapterContext(requestID: "-", logger: logger)
+        let context = deps.settings.adapterContext(requestID: "-", logger: logger)
         let token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
         do {

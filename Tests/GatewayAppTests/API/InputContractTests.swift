@@ -112,14 +112,13 @@ import TestSupport
             #expect(providers == ["bpce"])
             for target in [
                 "/v1/banks?provider=cic", "/v1/banks?provider=bpce&provider=bpce", "/v1/banks?unknown=1",
-                "/v1/registrations?environment=AAA", "/v1/registrations?bank=cmcic:", "/v1/connections?psuReference=",
-                "/v1/connections?psuReference=a%00b", "/v1/connections?reauthorizeBefore=tomorrow",
+                "/v1/registrations?environment=AAA", "/v1/registrations?bank=cmcic:",
+                "/v1/connections?psuReference=a%00b",
             ] {
                 let response = try await h.request("GET", target)
                 #expect(response.status == 400, "\(target): \(response.status)")
             }
             #expect(try await h.request("GET", "/v1/registrations?environment=sandbox&bank=bpce").status == 200)
-            #expect(try await h.request("GET", "/v1/connections?psuReference=x&cursor=bogus").status == 422)
         }
     }
 

@@ -72,7 +72,8 @@ import Testing
             // The customer present is never counted; another resource has its own budget.
             _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller(attended: true))
             _ = try await bed.accounts.trustedBeneficiaries(connectionID: connection.id, caller: bed.caller(attended: false))
-            let usage = try await UnattendedBudget(deps: bed.deps).usage(of: connection)
+            let usage = try await bed.deps.store.unattendedUsage(
+                of: [connection], since: bed.clock.now.addingTimeInterval(-86_400))[connection.id] ?? []
             #expect(usage.first { $0.resource == "accounts" }?.count == 4)
             // Once the oldest read is 24 h old, one more is allowed.
             bed.clock.advance(86_400 - 240)

@@ -8,7 +8,9 @@ import TestSupport
 
 @testable import GatewayApp
 
-/// Connection creation and authorization against the real PostgreSQL with `FakeBankAdapter`s.
+/// Connection creation and authorization against the real PostgreSQL with `FakeBankAdapter`s: what the store
+/// shows (the rows, the transactions, the keyset pages). The rules themselves, through the routes, are
+/// `ConnectionsRouterTests`.
 @Suite struct ConnectionServiceTests {
     @Test func createReturnsAuthorizationURLAndStoresOnlyTheStateHash() async throws {
         try await ConnectionsTestBed.with { bed in
@@ -64,26 +66,6 @@ import TestSupport
         }
     }
 
-    @Test func wrongStateIsRefusedAndTheRightOneStillWorks() async throws {
-        try await ConnectionsTestBed.with { bed in
-            let created = try await bed.create()
-            await #expect(throws: GatewayError.conflict("state does not match this connection")) {
-                _ = try await bed.connections.authorize(
-                    created.record.id, code: "c", state: "forged", requestID: "r", logger: bed.logger)
-            }
-            // Another connection's state does not open this one either.
-            let other = try await bed.create()
-            await #expect(throws: GatewayError.conflict("state does not match this connection")) {
-                _ = try await bed.connections.authorize(
-                    created.record.id, code: "c", state: other.state, requestID: "r", logger: bed.logger)
-            }
-            #expect(bed.euroInformation.calls.isEmpty)
-            let active = try await bed.connections.authorize(
-                created.record.id, code: "c", state: created.state, requestID: "r", logger: bed.logger)
-            #expect(active.status == .active)
-        }
-    }
-
     @Test func expiredStateIsRefusedAndConsumed() async throws {
         var settings = Config.Connections()
         settings.stateTTLSeconds = 900
@@ -104,74 +86,6 @@ import TestSupport
         }
     }
 
-    @Test func aRefusedCodeLeavesTheConnectionPendingAndCarriesTheBankError() async throws {
-        try await ConnectionsTestBed.with { bed in
-            bed.euroInformation.update {
-                $0.tokens = .failure(.rejected(status: 400, code: "invalid_grant", message: "code expired"))
-            }
-            let created = try await bed.create()
-            do {
-                _ = try await bed.connections.authorize(
-                    created.record.id, code: "c", state: created.state, requestID: "r", logger: bed.logger)
-                Issue.record("expected the bank's refusal")
-            } catch let error as GatewayError {
-                #expect(error.problemType == .bankError)
-                #expect(error.bankDetails?.code == "invalid_grant")
-            }
-            #expect(try await bed.connections.get(created.record.id).status == .pendingAuthorization)
-        }
-    }
-
-    @Test func pendingRegistrationIsRefusedSayingWhenItActivates() async throws {
-        try await ConnectionsTestBed.with { bed in
-            let activation = bed.clock.now.addingTimeInterval(3 * 3600)
-            let certificate = try await ConnectionsTestBed.insertCertificate(db: bed.db, vault: bed.vault, kind: "qwac")
-            let pending = try await ConnectionsTestBed.insertRegistration(
-                db: bed.db, provider: .bpce, bank: BankID("bpce:13807")!, environment: .production, qwac: certificate,
-                qseal: certificate, status: .pending, clientID: "pending-client", activatesAt: activation,
-                now: bed.clock.now)
-            do {
-                _ = try await bed.connections.create(
-                    .init(
-                        bank: BankID("bpce:13807")!, psuReference: "p", redirectURI: ConnectionsTestBed.redirect,
-                        roles: [.aisp], registrationID: pending),
-                    requestID: "r", logger: bed.logger)
-                Issue.record("expected a conflict")
-            } catch let error as GatewayError {
-                #expect(error.problemType == .conflict)
-                #expect(error.description.contains("activates at \(RFC3339.string(activation))"))
-            }
-            // Once the activation time has passed, the same registration is used.
-            bed.clock.advance(3 * 3600 + 1)
-            let created = try await bed.connections.create(
-                .init(
-                    bank: BankID("bpce:13807")!, psuReference: "p", redirectURI: ConnectionsTestBed.redirect,
-                    roles: [.aisp], registrationID: pending),
-                requestID: "r", logger: bed.logger)
-            #expect(created.record.environment == .production)
-        }
-    }
-
-    @Test func redirectURIMustBeRegistered() async throws {
-        try await ConnectionsTestBed.with { bed in
-            await #expect(throws: GatewayError.refusedFields([
-                FieldIssue(field: "redirectUri", message: "is not one of the registration's redirect URIs")
-            ])) {
-                _ = try await bed.connections.create(
-                    .init(bank: BankID("cmcic:cic")!, psuReference: "p", redirectURI: "https://evil.example/cb", roles: [.aisp]),
-                    requestID: "r", logger: bed.logger)
-            }
-            // A brand without a registration: a conflict telling to register first.
-            let unregistered = try await #require(throws: GatewayError.self) {
-                _ = try await bed.connections.create(
-                    .init(bank: BankID("cmcic:becm")!, psuReference: "p", redirectURI: ConnectionsTestBed.redirect, roles: [.aisp]),
-                    requestID: "r", logger: bed.logger)
-            }
-            #expect(unregistered.problemType == .conflict)
-            #expect("\(unregistered)".contains("register with POST /v1/registrations first"), "\(unregistered)")
-        }
-    }
-
     @Test func revokeForgetsTokensAndListsByCustomer() async throws {
         try await ConnectionsTestBed.with { bed in
             let first = try await bed.activeConnection()
@@ -180,6 +94,8 @@ import TestSupport
             let page = try await bed.connections.page(psuReference: "psu-1", cursor: nil, pageSize: 10)
             #expect(page.connections.count == 2)
             #expect(page.nextCursor == nil)
+            let everyone = try await bed.connections.page(psuReference: nil, cursor: nil, pageSize: 10)
+            #expect(everyone.connections.count == 3, "without psuReference: every customer's")
             let small = try await bed.connections.page(psuReference: "psu-1", cursor: nil, pageSize: 1)
             #expect(small.connections.count == 1)
             let rest = try await bed.connections.page(psuReference: "psu-1", cursor: small.nextCursor, pageSize: 1)

@@ -180,19 +180,9 @@ final class SimulatorBanks: Sendable {
             #expect(refused.json["status"] as? String == "refused")
             #expect((refused.json["authorizationError"] as? String)?.hasPrefix(error) == true)
             #expect(try await h.request("GET", "/v1/connections/\(id)").json["status"] as? String == "refused")
-            // The state is consumed: neither the error again nor a code is taken.
-            #expect(try await h.request("POST", "/v1/connections/\(id)/authorization", json: body).status == 409)
-            let late = try await h.request(
-                "POST", "/v1/connections/\(id)/authorization", json: ["code": "any-code", "state": state])
-            #expect(late.status == 409)
+            // The state's single use and the redirect body's rules: `ConnectionsRouterTests`.
             let read = try await h.request("GET", "/v1/connections/\(id)/accounts", headers: Self.psu)
             #expect(read.status == 409)
-            // Both, or neither, is not a redirect the bank sends.
-            let (otherID, otherState) = try await h.createConnection(bank: "cmcic:cic", psuReference: "refuser").idAndState
-            for bad in [["state": otherState], ["code": "c", "error": "access_denied", "state": otherState]] {
-                #expect(try await h.request("POST", "/v1/connections/\(otherID)/authorization", json: bad).status == 400)
-            }
-            #expect(try await h.request("GET", "/v1/connections/\(otherID)").json["status"] as? String == "pending_authorization")
         }
     }
 

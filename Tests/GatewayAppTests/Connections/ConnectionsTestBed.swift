@@ -103,17 +103,22 @@ struct ConnectionsTestBed {
     // MARK: - Fixtures
 
     static func insertCertificate(db: PostgresClient, vault: SecretVault, kind: String) async throws -> UUID {
+        let stored = try Self.certificate(vault: vault, kind: kind)
+        try await CertificateStore(db: db).insert(stored)
+        return stored.id
+    }
+
+    /// A certificate row of `kind` with a sealed stand-in key (the fake adapters never use the material).
+    static func certificate(vault: SecretVault, kind: String) throws -> StoredCertificate {
         let id = UUID()
         let sealed = try vault.seal(Secret("not a real key"), owner: CertificateService.keyOwner(id))
         let now = Date()
-        try await CertificateStore(db: db).insert(
-            StoredCertificate(
-                id: id, kind: kind, label: nil, subject: "CN=test", issuer: "CN=test CA", serialNumber: "01",
-                organizationIdentifier: "PSDFR-ACPR-12345", roles: ["aisp"], ncaName: nil, ncaId: nil,
-                notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400 * 365 * 20),
-                sha256Fingerprint: Hex.encode(Random.bytes(32)), certificatePEM: "PEM", chainPEM: "PEM",
-                privateKeySealed: sealed, createdAt: now))
-        return id
+        return StoredCertificate(
+            id: id, kind: kind, label: nil, subject: "CN=test", issuer: "CN=test CA", serialNumber: "01",
+            organizationIdentifier: "PSDFR-ACPR-12345", roles: ["aisp"], ncaName: nil, ncaId: nil,
+            notBefore: now.addingTimeInterval(-86_400), notAfter: now.addingTimeInterval(86_400 * 365 * 20),
+            sha256Fingerprint: Hex.encode(Random.bytes(32)), certificatePEM: "PEM", chainPEM: "PEM",
+            privateKeySealed: sealed, createdAt: now)
     }
 
     @discardableResult
@@ -121,16 +126,26 @@ struct ConnectionsTestBed {
         db: PostgresClient, provider: Provider, bank: BankID, environment: Environment = .sandbox, qwac: UUID,
         qseal: UUID, status: RegistrationStatus, clientID: String, activatesAt: Date? = nil, now: Date
     ) async throws -> UUID {
+        let record = Self.registration(
+            provider: provider, bank: bank, environment: environment, qwac: qwac, qseal: qseal, status: status,
+            clientID: clientID, activatesAt: activatesAt, now: now)
+        try await RegistrationStore(db: db).insert(record)
+        return record.id
+    }
+
+    /// A registration row with `redirect` as its one redirect URI and the `aisp` role.
+    static func registration(
+        provider: Provider, bank: BankID, environment: Environment = .sandbox, qwac: UUID, qseal: UUID,
+        status: RegistrationStatus, clientID: String, activatesAt: Date? = nil, now: Date
+    ) -> RegistrationRecord {
         let id = UUID()
-        try await RegistrationStore(db: db).insert(
-            RegistrationRecord(
-                id: id, provider: provider, bankID: bank, environment: environment, status: status,
-                clientID: clientID, keyID: "kid-1", registrationClientURI: nil, activatesAt: activatesAt,
-                qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Test TPP \(id)",
-                redirectURIs: [redirect], roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"),
-                softwareID: nil, logoURI: nil, clientLegalID: nil, bankKeys: [], lastRequest: nil, lastResponse: nil,
-                version: 1, createdAt: now, updatedAt: now))
-        return id
+        return RegistrationRecord(
+            id: id, provider: provider, bankID: bank, environment: environment, status: status,
+            clientID: clientID, keyID: "kid-1", registrationClientURI: nil, activatesAt: activatesAt,
+            qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Test TPP \(id)",
+            redirectURIs: [redirect], roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"),
+            softwareID: nil, logoURI: nil, clientLegalID: nil, bankKeys: [], lastRequest: nil, lastResponse: nil,
+            version: 1, createdAt: now, updatedAt: now)
     }
 
     // MARK: - Shortcuts
