@@ -21,8 +21,10 @@ final class BankHealthMonitor: OutboundAuditSink {
     let threshold: Int
     let logger: Logger
     /// Per bank, this replica's run of failures (count, first one's instant); banks known to be down (database,
-    /// refreshed by `run`).
-    private let state = Mutex<(runs: [String: (count: Int, since: Date)], down: Set<String>)>(([:], []))
+    /// refreshed by `run`); the write of the latest change decided (each write waits for the one before).
+    private let state = Mutex<
+        (runs: [String: (count: Int, since: Date)], down: Set<String>, writing: Task<Void, Never>?)
+    >(([:], [], nil))
 
     init(inner: any OutboundAuditSink, db: StoreDatabase, threshold: Int, logger: Logger) {
         self.inner = inner
@@ -36,27 +38,35 @@ final class BankHealthMonitor: OutboundAuditSink {
         let bank = record.bankID
         let failed = record.errorKind != nil || (record.status ?? 0) >= 500
         let now = Date()
-        let change: (Status, since: Date)? = state.withLock { s in
+        state.withLock { s in
+            let change: (Status, since: Date)
             if failed {
                 let run = (count: (s.runs[bank]?.count ?? 0) + 1, since: s.runs[bank]?.since ?? now)
                 s.runs[bank] = run
-                guard run.count == threshold, !s.down.contains(bank) else { return nil }
+                guard run.count == threshold, !s.down.contains(bank) else { return }
                 s.down.insert(bank)
-                return (.down, run.since)
+                change = (.down, run.since)
+            } else {
+                s.runs[bank] = nil
+                guard s.down.remove(bank) != nil else { return }
+                change = (.up, now)
             }
-            s.runs[bank] = nil
-            guard s.down.remove(bank) != nil else { return nil }
-            return (.up, now)
+            // Decided here, written off the caller's thread (`record` must return at once), in the order decided and
+            // dated when decided: a recovery written before the outage it ends, or dated before a late outage write,
+            // would leave the bank down with no `bank.recovered`.
+            let previous = s.writing
+            s.writing = Task {
+                await previous?.value
+                await self.transition(bank, to: change.0, evidenceSince: change.since, decidedAt: now)
+            }
         }
-        guard let change else { return }
-        // Decided here, written off the caller's thread (`record` must return at once).
-        Task { await self.transition(bank, to: change.0, evidenceSince: change.since) }
     }
 
     /// Writes the change and its event, unless the row has it already (another replica wrote it) or changed after
     /// `evidenceSince` (the evidence is older than the row's state). When nothing was written, this replica takes
-    /// the row's status as its own (a dropped `down` starts a new run of failures).
-    func transition(_ bank: String, to status: Status, evidenceSince: Date) async {
+    /// the row's status as its own (a dropped `down` starts a new run of failures). The row's `changed_at` is
+    /// `decidedAt`, the instant of the evidence that decided the change.
+    func transition(_ bank: String, to status: Status, evidenceSince: Date, decidedAt: Date = Date()) async {
         do {
             let current = try await db.withTransaction { tx -> Status? in
                 // The first row predates every piece of evidence.
@@ -65,7 +75,7 @@ final class BankHealthMonitor: OutboundAuditSink {
                     ON CONFLICT (bank_id) DO NOTHING
                     """)
                 let updated = try await tx.execute("""
-                    UPDATE bank_health SET status = \(status.rawValue), changed_at = \(Date())
+                    UPDATE bank_health SET status = \(status.rawValue), changed_at = \(decidedAt)
                     WHERE bank_id = \(bank) AND status <> \(status.rawValue) AND changed_at <= \(evidenceSince)
                     """)
                 guard updated == 1 else {
