@@ -62,7 +62,8 @@ public struct WebhookService: Sendable {
         let id = UUID()
         let secret = Self.newSecret()
         let sealed = try vault.seal(Secret(secret), owner: Self.sealOwner(id))
-        let endpoint = WebhookEndpoint(id: id, url: url, kinds: kinds, createdAt: now(), deletedAt: nil, disabledAt: nil)
+        let endpoint = WebhookEndpoint(
+            id: id, url: url, kinds: kinds, createdAt: now(), deletedAt: nil, disabledAt: nil)
         try await store.insert(endpoint, secretSealed: sealed)
         return (endpoint, secret)
     }

@@ -24,7 +24,8 @@ import TestSupport
         try await TestDatabases.withClient { db in
             let store = StoreDatabase(db)
             let monitor = BankHealthMonitor(
-                inner: InMemoryOutboundAuditSink(), db: store, threshold: 1, logger: Logger(label: "test", level: .error))
+                inner: InMemoryOutboundAuditSink(), db: store, threshold: 1,
+                logger: Logger(label: "test", level: .error))
             let banks = (0..<20).map { "cmcic:bank\($0)" }
             for bank in banks {
                 monitor.record(Self.call(bank, status: 503))
