@@ -22,6 +22,7 @@ public protocol CertificateRepository: Sendable {
     func usage(of ids: [UUID]) async throws -> [UUID: [UUID]]
 
     /// Deletes the certificate `id`.
-    /// - Throws: `GatewayError.notFound`; `GatewayError.conflict` while an active or pending registration uses it.
+    /// - Throws: `GatewayError.notFound`; `GatewayError.conflict` naming the registration while one uses it (in its
+    ///   intent `registering`, `pending` or `active`).
     func delete(_ id: UUID) async throws
 }

@@ -64,16 +64,18 @@ public struct CertificateStore: CertificateRepository {
         return out
     }
 
-    /// Checked under a row lock, so that a registration created meanwhile cannot slip in; deleted or failed
-    /// registrations that no connection refers to go with the certificate.
+    /// Checked under a row lock, so that a registration created meanwhile cannot slip in; a registration still in
+    /// its intent (`registering`, the bank not answered yet) uses the certificate as much as an active one. Deleted
+    /// or failed registrations that no connection refers to go with the certificate.
     public func delete(_ id: UUID) async throws {
         try await db.withTransaction { tx in
             guard try await !tx.query("SELECT id FROM certificates WHERE id = \(id) FOR UPDATE").isEmpty else {
                 throw GatewayError.notFound(resource: "certificate", id: id.uuidString.lowercased())
             }
             let users = try await tx.query("""
-                SELECT id FROM registrations WHERE status IN ('active', 'pending')
+                SELECT id FROM registrations WHERE status IN ('registering', 'active', 'pending')
                   AND (qwac_certificate_id = \(id) OR qseal_certificate_id = \(id))
+                ORDER BY created_at
                 """)
             if let first = users.first {
                 let reg: UUID = try first.decode("id")

@@ -11,7 +11,7 @@ public final class InMemoryCertificateRepository: CertificateRepository {
     public struct RegistrationUse: Sendable {
         public var qwac: UUID
         public var qseal: UUID
-        /// `pending`, `active`, `failed` or `deleted`, as in the table.
+        /// `registering`, `pending`, `active`, `failed` or `deleted`, as in the table.
         public var status: String
     }
 
@@ -75,7 +75,7 @@ public final class InMemoryCertificateRepository: CertificateRepository {
                 throw GatewayError.notFound(resource: "certificate", id: id.uuidString.lowercased())
             }
             if let user = s.registrations.first(where: { r in
-                ["active", "pending"].contains(r.use.status) && (r.use.qwac == id || r.use.qseal == id)
+                ["registering", "active", "pending"].contains(r.use.status) && (r.use.qwac == id || r.use.qseal == id)
             }) {
                 throw GatewayError.conflict(
                     "certificate is used by registration \(user.id.uuidString.lowercased()); delete or rotate it first")
