@@ -8,10 +8,40 @@ import OpenSSLKit
 /// valid access token from `TokenKeeper`, forwards the caller's PSU headers, and — when the customer is not
 /// present — passes the unattended budget first.
 public struct AccountInformationService: Sendable {
-    let deps: ConnectionDependencies
+    let store: any AccountInformationRepository
+    let tokens: TokenKeeper
+    let clients: BankClientFactory
+    let adapters: AdapterDirectory
+    let settings: Config.Connections
+    let now: @Sendable () -> Date
+    /// The unattended budget over `store`'s ledger.
+    var budget: UnattendedBudget { UnattendedBudget(store: store, settings: settings, now: now) }
 
-    /// - Parameter deps: Storage, vault, adapters, settings and clock.
-    public init(deps: ConnectionDependencies) { self.deps = deps }
+    /// - Parameters:
+    ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests (the one `tokens` uses).
+    ///   - tokens: Hands each read a valid access token.
+    ///   - clients: Builds the bank client of a connection's registration.
+    ///   - adapters: One adapter per provider.
+    ///   - settings: `Config.connections` (the unattended budget, transaction pages, the bank call's deadline).
+    ///   - now: The wall clock.
+    public init(
+        store: any AccountInformationRepository, tokens: TokenKeeper, clients: BankClientFactory,
+        adapters: AdapterDirectory, settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.tokens = tokens
+        self.clients = clients
+        self.adapters = adapters
+        self.settings = settings
+        self.now = now
+    }
+
+    /// The service over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
+    public init(deps: ConnectionDependencies) {
+        self.init(
+            store: deps.store, tokens: deps.tokens, clients: deps.clients, adapters: deps.adapters,
+            settings: deps.settings, now: deps.now)
+    }
 
     /// Who asks: the inbound request's id, logger and PSU headers.
     struct Caller: Sendable {
@@ -32,13 +62,13 @@ public struct AccountInformationService: Sendable {
                 return []
             }
         }
-        if let name = accounts.connectedPSU, try await deps.store.find(connectionID)?.connectedPSU != name {
-            try await deps.store.setConnectedPSU(connectionID, name)
+        if let name = accounts.connectedPSU, try await store.find(connectionID)?.connectedPSU != name {
+            try await store.setConnectedPSU(connectionID, name)
         }
         let keys = accounts.map { account in
             (key: Self.accountKey(account), resourceID: account.id)
         }
-        let ids = try await deps.store.accountIDs(connectionID: connectionID, accounts: keys, now: deps.now())
+        let ids = try await store.accountIDs(connectionID: connectionID, accounts: keys, now: now())
         var byResource: [String: String] = [:]
         for (account, id) in zip(accounts, ids) { byResource[account.id] = id }
         return zip(accounts, ids).map { account, id in
@@ -91,7 +121,7 @@ public struct AccountInformationService: Sendable {
             request = .next(url: state.u)
         }
         let account = try await bankAccount(connectionID, accountID)
-        let cap = deps.settings.transactionPagesPerCall
+        let cap = settings.transactionPagesPerCall
         return try await read(connectionID, accountKey: account.key, .transactions, caller: caller) {
             adapter, token, client, context, meter in
             var collected: [Transaction] = []
@@ -166,15 +196,15 @@ public struct AccountInformationService: Sendable {
     /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.
     func putConsents(connectionID: UUID, consents: ConsentRequest, caller: Caller) async throws {
         let connection = try await activeConnection(connectionID)
-        try await deps.store.markUsed(connection, now: deps.now())
-        let client = try await deps.client(for: connection)
+        try await store.markUsed(connection, now: now())
+        let client = try await clients.client(for: connection, in: store)
         guard client.bank.supportsPutConsents else { return }
-        let adapter = try deps.adapters.adapter(for: connection.bankID)
-        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
-        try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
+        let adapter = try adapters.adapter(for: connection.bankID)
+        let context = settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        try await tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
-        try await deps.store.setConsents(connectionID, consents)
+        try await store.setConsents(connectionID, consents)
     }
 
     // MARK: - Shared read path
@@ -183,7 +213,7 @@ public struct AccountInformationService: Sendable {
     /// present.
     struct RequestMeter: Sendable {
         let budget: UnattendedBudget
-        let key: UnattendedBudget.Key?
+        let key: UnattendedKey?
 
         /// Counts one more bank request.
         /// - Throws: `GatewayError.budgetExhausted` when the budget allows no more.
@@ -204,23 +234,23 @@ public struct AccountInformationService: Sendable {
         _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext, RequestMeter) async throws -> T
     ) async throws -> T {
         let connection = try await activeConnection(connectionID)
-        try await deps.store.markUsed(connection, now: deps.now())
-        let client = try await deps.client(for: connection)
+        try await store.markUsed(connection, now: now())
+        let client = try await clients.client(for: connection, in: store)
         if let (supported, feature) = requires?(client.bank), !supported {
             throw GatewayError.unsupportedByBank(bank: connection.bankID, feature: feature)
         }
-        let adapter = try deps.adapters.adapter(for: connection.bankID)
+        let adapter = try adapters.adapter(for: connection.bankID)
         let meter = RequestMeter(
-            budget: deps.budget,
+            budget: budget,
             key: caller.psu.isAttended
                 ? nil
-                : UnattendedBudget.Key(
+                : UnattendedKey(
                     bank: connection.bankID, psuReference: connection.psuReference, accountKey: accountKey ?? "",
-                    resource: resource))
+                    resource: resource.rawValue))
         try await meter.charge()
-        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var runs = 0
-        return try await deps.tokens.withAccessToken(connection, client: client, context: context) { token in
+        return try await tokens.withAccessToken(connection, client: client, context: context) { token in
             runs += 1
             if runs > 1 { try await meter.charge() }
             return try await body(adapter, token, client, context, meter)
@@ -228,7 +258,7 @@ public struct AccountInformationService: Sendable {
     }
 
     private func activeConnection(_ id: UUID) async throws -> ConnectionRecord {
-        guard let connection = try await deps.store.find(id) else {
+        guard let connection = try await store.find(id) else {
             throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
         }
         try TokenKeeper.requireActive(connection)
@@ -238,9 +268,9 @@ public struct AccountInformationService: Sendable {
     private func bankAccount(_ connectionID: UUID, _ accountID: String) async throws
         -> (key: String, resourceID: String)
     {
-        guard let account = try await deps.store.bankAccount(connectionID: connectionID, accountID: accountID) else {
+        guard let account = try await store.bankAccount(connectionID: connectionID, accountID: accountID) else {
             // Unknown to this connection (or accounts never listed): the same answer as a missing connection.
-            if try await deps.store.find(connectionID) == nil {
+            if try await store.find(connectionID) == nil {
                 throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())
             }
             throw GatewayError.notFound(resource: "account", id: accountID)

@@ -16,20 +16,11 @@ public struct ConnectionDependencies: Sendable {
     let settings: Config.Connections
     let now: @Sendable () -> Date
     let logger: Logger
-    /// Opened access tokens by connection, with the sealed bytes they came from (a token is opened once, not on
-    /// every read; a new token has new sealed bytes). Opened tokens stay in process memory like the opened
-    /// certificate keys; they never go to logs or responses.
-    private let openedTokens = RecordCache<UUID, OpenedToken>(ttl: nil)
-
-    private struct OpenedToken: Sendable {
-        var sealed: [UInt8]
-        var token: Secret<String>
-    }
+    /// Access tokens opened once per sealed value, shared by every `TokenKeeper` over these dependencies.
+    let openedTokens: OpenedAccessTokens
 
     /// Access tokens of connections over these dependencies (stateless: its cache is `openedTokens`).
     var tokens: TokenKeeper { TokenKeeper(deps: self) }
-    /// The unattended budget over these dependencies (stateless: its counts are rows).
-    var budget: UnattendedBudget { UnattendedBudget(deps: self) }
 
     /// - Parameters:
     ///   - db: The application's pool.
@@ -54,6 +45,7 @@ public struct ConnectionDependencies: Sendable {
         self.store = ConnectionStore(db: db, registrations: registrations, cacheTTL: recordCacheTTL)
         self.clients = clients
         self.vault = vault
+        self.openedTokens = OpenedAccessTokens(vault: vault)
         self.adapters = adapters
         self.catalog = catalog
         self.settings = settings
@@ -61,18 +53,10 @@ public struct ConnectionDependencies: Sendable {
         self.logger = logger
     }
 
-    /// The access token sealed in `sealed` for connection `id`.
-    func openAccessToken(_ id: UUID, sealed: [UInt8]) throws -> Secret<String> {
-        if let hit = openedTokens.get(id), hit.sealed == sealed { return hit.token }
-        let token = try vault.open(sealed, owner: ConnectionRecord.sealOwner(id, "access_token"))
-        openedTokens.put(id, OpenedToken(sealed: sealed, token: token))
-        return token
-    }
-
     /// The registration and bank client a connection's calls use.
     /// - Throws: `GatewayError.conflict` when the registration is gone.
     func client(for connection: ConnectionRecord) async throws -> BankClient {
-        try await clients.client(for: connection, registration: try await registrations.cached(connection.registrationID))
+        try await clients.client(for: connection, in: store)
     }
 }
 
@@ -87,6 +71,12 @@ extension Config.Connections {
 }
 
 extension BankClientFactory {
+    /// The client of `connection`'s calls, over its registration as `store` reads it for a bank call.
+    /// - Throws: `GatewayError.conflict` when the registration is gone.
+    func client(for connection: ConnectionRecord, in store: any ConnectionRepository) async throws -> BankClient {
+        try await client(for: connection, registration: try await store.registrationForBankCall(connection.registrationID))
+    }
+
     /// The client of `connection`'s calls, over its registration `registration` (as read by the caller).
     /// - Throws: `GatewayError.conflict` when the registration is gone.
     func client(for connection: ConnectionRecord, registration: RegistrationRecord?) async throws -> BankClient {

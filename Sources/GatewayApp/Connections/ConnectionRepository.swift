@@ -45,6 +45,10 @@ public protocol ConnectionRepository: Sendable {
     /// Registration `id` as in effect now, if stored (deleted ones included).
     func registration(_ id: UUID) async throws -> RegistrationRecord?
 
+    /// Registration `id` for a bank call of one of its connections: as `registration`, possibly from a short-lived
+    /// cache (the read path then needs no query).
+    func registrationForBankCall(_ id: UUID) async throws -> RegistrationRecord?
+
     /// Active and pending registrations of `provider` in `environment`, newest first, as in effect now.
     func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord]
 }

@@ -2,14 +2,15 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// PostgreSQL persistence of connections and their stable account ids (tables `connections`,
-/// `connection_accounts`): the `ConnectionRepository` of `ConnectionService`, and the rest of what the token keeper
-/// and the account reads need. Every method that takes a `PostgresConnection` runs inside the caller's transaction.
+/// PostgreSQL persistence of connections, their stable account ids and the unattended requests (tables
+/// `connections`, `connection_accounts`, `unattended_requests`): the `ConnectionRepository` of `ConnectionService`,
+/// the `RefreshLeaseRepository` of `TokenKeeper` and the `AccountInformationRepository` of
+/// `AccountInformationService`. Every method that takes a `PostgresConnection` runs inside the caller's transaction.
 ///
 /// Reads of a connection row and of a connection's account ids go through an in-process `RecordCache` (the hot
 /// read path then needs no query); every change goes through `withLockedRow`, which drops the cached row once the
 /// transaction is over.
-struct ConnectionStore: ConnectionRepository {
+struct ConnectionStore: RefreshLeaseRepository, AccountInformationRepository {
     let db: StoreDatabase
     /// The registrations connections are made with (shared with `RegistrationService`, see `ConnectionDependencies`).
     let registrations: RegistrationStore
@@ -37,7 +38,7 @@ struct ConnectionStore: ConnectionRepository {
     }
 
     /// The refresh lease of a connection (migration 0010; `TokenKeeper.refresh`).
-    static let refreshLease = RowLease.Columns(table: "connections", prefix: "refresh_lease")
+    private static let refreshLease = RowLease.Columns(table: "connections", prefix: "refresh_lease")
 
     static let columnsSQL = Query(unsafeSQL: """
         id, registration_id, bank_id, environment, psu_reference, redirect_uri, roles, status, state_hash,
@@ -153,9 +154,48 @@ struct ConnectionStore: ConnectionRepository {
             """)
     }
 
-    /// Active connections whose access token expires before `horizon`, whose back-off (if any) has passed, and
-    /// that will be needed: used (or authorized) since `usedSince`, or — when `keepAliveUntil` is given — whose
-    /// refresh token expires before it.
+    // MARK: - Refresh lease
+
+    func claimRefresh<T: Sendable>(
+        _ id: UUID, lease: RefreshLease, now: Date,
+        _ step: @Sendable (inout ConnectionRecord, _ heldByAnother: Bool) throws -> RefreshClaimStep<T>
+    ) async throws -> T {
+        try await withLockedRow(id) { locked, tx in
+            guard var row = locked else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            let held = try await Self.refreshLease.read(id, on: tx)
+            let heldByAnother = held.map { $0.id != lease.id && $0.until > now } ?? false
+            switch try step(&row, heldByAnother) {
+            case .answer(let value):
+                return value
+            case .claim(let value):
+                try await Self.refreshLease.write(id, RowLease(id: lease.id, until: lease.until), on: tx)
+                return value
+            case .change(let value, let event):
+                try await update(row, on: tx)
+                try await EventOutbox.append(event, at: row.updatedAt, on: tx)
+                return value
+            }
+        }
+    }
+
+    func commitRefresh<T: Sendable>(
+        _ id: UUID, lease: UUID, _ step: @Sendable (inout ConnectionRecord) throws -> (T, LifecycleEvent?)
+    ) async throws -> T? {
+        try await withLockedRow(id) { locked, tx in
+            guard var row = locked else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            guard try await Self.refreshLease.read(id, on: tx)?.id == lease else { return nil }
+            try await Self.refreshLease.write(id, nil, on: tx)
+            let (value, event) = try step(&row)
+            try await update(row, on: tx)
+            if let event { try await EventOutbox.append(event, at: row.updatedAt, on: tx) }
+            return value
+        }
+    }
+
     func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int) async throws
         -> [UUID]
     {
@@ -206,9 +246,44 @@ struct ConnectionStore: ConnectionRepository {
         return result
     }
 
+/// Counts under a transaction-scoped advisory lock on a hash of the key: two replicas counting the same key are
+    /// serialized.
+    func countUnattendedRequest(_ key: UnattendedKey, now: Date, window: TimeInterval, limit: Int) async throws
+        -> UnattendedCount
+    {
+        let since = now.addingTimeInterval(-window)
+        let (bank, psu, account, resource) = (key.bank.description, key.psuReference, key.accountKey, key.resource)
+        let lockName = "unattended:\(bank)|\(psu)|\(account)|\(resource)"
+        return try await db.withTransaction { tx in
+            _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lockName), 0))")
+            _ = try await tx.execute("""
+                DELETE FROM unattended_requests WHERE bank_id = \(bank) AND psu_reference = \(psu)
+                  AND account_key = \(account) AND resource = \(resource) AND at <= \(since)
+                """)
+            let rows = try await tx.query("""
+                SELECT count(*) AS n, min(at) AS oldest FROM unattended_requests
+                WHERE bank_id = \(bank) AND psu_reference = \(psu) AND account_key = \(account)
+                  AND resource = \(resource) AND at > \(since)
+                """)
+            let count: Int = try rows.first?.decode("n") ?? 0
+            if count >= limit {
+                let oldest: Date? = try rows.first?.decode("oldest")
+                return .full(oldest: oldest ?? now)
+            }
+            _ = try await tx.execute("""
+                INSERT INTO unattended_requests (bank_id, psu_reference, account_key, resource, at)
+                VALUES (\(bank), \(psu), \(account), \(resource), \(now))
+                """)
+            return .counted
+        }
+    }
+
     // MARK: - Registrations
 
     func registration(_ id: UUID) async throws -> RegistrationRecord? { try await registrations.find(id) }
+
+    /// Through the registration store's cache (dropped by every write of `RegistrationService`, which shares it).
+    func registrationForBankCall(_ id: UUID) async throws -> RegistrationRecord? { try await registrations.cached(id) }
 
     func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord] {
         try await registrations.candidates(provider: provider, environment: environment)

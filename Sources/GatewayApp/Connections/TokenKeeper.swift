@@ -1,23 +1,58 @@
 import Foundation
 import GatewayCore
 import GatewayLogging
-import PostgresKit
 
 /// The token lifecycle of connections (docs/connections.md): hands a valid access token to each bank call,
 /// refreshing it first when it expires within the margin, and once more when the bank answers 401.
 ///
-/// Exactly one refresh per connection at a time across all replicas: a refresh is claimed with a lease taken under
-/// the connection's row lock (`SELECT … FOR UPDATE`), after the tokens were re-read, so a caller (task or replica)
-/// that finds another's lease waits for it and uses the token it commits instead of refreshing again. The bank is
-/// called with no database connection or lock held (`refresh`). New tokens are committed before anyone uses them. A refresh that fails for any reason other than a dead refresh token
+/// Exactly one refresh per connection at a time across all replicas: a refresh is claimed with a lease taken in one
+/// step under the connection's lock (`RefreshLeaseRepository.claimRefresh`), after the tokens were re-read, so a
+/// caller (task or replica) that finds another's lease waits for it and uses the token it commits instead of
+/// refreshing again. The bank is called with no database connection or lock held (`refresh`). New tokens are
+/// committed before anyone uses them. A refresh that fails for any reason other than a dead refresh token
 /// keeps the connection and its tokens (the error goes to the caller; a later call or the background refresher
 /// retries). A dead refresh token, or a refresh lifetime that ran out, makes the connection
 /// `reauthorization_required`.
 public struct TokenKeeper: Sendable {
-    let deps: ConnectionDependencies
+    let store: any RefreshLeaseRepository
+    let clients: BankClientFactory
+    let vault: SecretVault
+    let adapters: AdapterDirectory
+    let settings: Config.Connections
+    let now: @Sendable () -> Date
+    let logger: Logger
+    let openedTokens: OpenedAccessTokens
 
-    /// - Parameter deps: Storage, vault, adapters and clock.
-    public init(deps: ConnectionDependencies) { self.deps = deps }
+    /// - Parameters:
+    ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests.
+    ///   - clients: Builds the bank client of a connection's registration (the background refresher).
+    ///   - vault: Opens and seals the tokens.
+    ///   - adapters: One adapter per provider.
+    ///   - settings: `Config.connections` (margins, the refresher, the bank call's deadline).
+    ///   - now: The wall clock.
+    ///   - logger: Receives the keeper's own lines (never secrets).
+    ///   - openedTokens: Access tokens already opened (shared by the keepers of one process).
+    public init(
+        store: any RefreshLeaseRepository, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
+        settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
+        openedTokens: OpenedAccessTokens? = nil
+    ) {
+        self.store = store
+        self.clients = clients
+        self.vault = vault
+        self.adapters = adapters
+        self.settings = settings
+        self.now = now
+        self.logger = logger
+        self.openedTokens = openedTokens ?? OpenedAccessTokens(vault: vault)
+    }
+
+    /// The keeper over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
+    public init(deps: ConnectionDependencies) {
+        self.init(
+            store: deps.store, clients: deps.clients, vault: deps.vault, adapters: deps.adapters,
+            settings: deps.settings, now: deps.now, logger: deps.logger, openedTokens: deps.openedTokens)
+    }
 
     /// A usable access token with the generation it belongs to.
     struct Usable: Sendable {
@@ -59,14 +94,14 @@ public struct TokenKeeper: Sendable {
         -> Usable
     {
         try Self.requireActive(connection)
-        let now = deps.now()
+        let now = self.now()
         if let sealed = connection.accessTokenSealed, let expiresAt = connection.accessExpiresAt,
-            expiresAt.timeIntervalSince(now) > deps.settings.refreshMarginSeconds
+            expiresAt.timeIntervalSince(now) > settings.refreshMarginSeconds
         {
-            return Usable(token: try deps.openAccessToken(connection.id, sealed: sealed), generation: connection.tokenGeneration)
+            return Usable(token: try openedTokens.open(connection.id, sealed: sealed), generation: connection.tokenGeneration)
         }
         return try await refresh(
-            connection.id, client: client, context: context, mode: .ifExpiringWithin(deps.settings.refreshMarginSeconds))
+            connection.id, client: client, context: context, mode: .ifExpiringWithin(settings.refreshMarginSeconds))
     }
 
     /// When a refresh is needed once the lock is held.
@@ -96,7 +131,7 @@ public struct TokenKeeper: Sendable {
     /// How long a claim on a refresh lasts: the bank call's deadline plus a margin for the two transactions
     /// around it. A caller that died holding one (kill -9) delays the next refresh of that connection by this much
     /// at most.
-    var leaseDuration: TimeInterval { deps.settings.bankCallTimeoutSeconds + 10 }
+    var leaseDuration: TimeInterval { settings.bankCallTimeoutSeconds + 10 }
 
     /// Refreshes connection `id`, unless the re-read row shows it is no longer needed, without holding a database
     /// connection or a row lock during the bank call:
@@ -126,30 +161,25 @@ public struct TokenKeeper: Sendable {
         return try await complete(id, lease: lease.id, answer: answer, context: context)
     }
 
-    /// Step 1 of `refresh`: in one short transaction, decides whether a refresh is needed and takes the lease.
+    /// Step 1 of `refresh`: in one short step under the row's lock, decides whether a refresh is needed and takes
+    /// the lease.
     private func claim(_ id: UUID, lease: RowLease, mode: RefreshMode) async throws -> Claim {
-        try await deps.store.withLockedRow(id) { locked, tx in
-            guard var row = locked else {
-                return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
-            }
-            do { try Self.requireActive(row) } catch { return .failed(error) }
-            let now = deps.now()
-            if let usable = try reusable(row, mode: mode, now: now) { return .token(usable) }
-            if let held = try await ConnectionStore.refreshLease.read(id, on: tx), held.id != lease.id, held.until > now {
-                return .wait
-            }
+        let now = self.now()
+        let taken = RefreshLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
+        return try await store.claimRefresh(id, lease: taken, now: now) { row, heldByAnother in
+            do { try Self.requireActive(row) } catch { return .answer(.failed(error)) }
+            if let usable = try reusable(row, mode: mode, now: now) { return .answer(.token(usable)) }
+            if heldByAnother { return .answer(.wait) }
             // The refresh lifetime is over: the bank would refuse; the customer must authorize again.
             if let deadline = row.reauthorizeBy ?? row.refreshExpiresAt, deadline <= now {
-                try await markReauthorizationRequired(&row, reason: "refresh lifetime over", on: tx)
-                return .failed(Self.reauthorizationError(row.bankID, message: "refresh lifetime over"))
+                let event = markReauthorizationRequired(&row, reason: "refresh lifetime over", now: now)
+                return .change(.failed(Self.reauthorizationError(row.bankID, message: "refresh lifetime over")), event)
             }
             guard row.refreshTokenSealed != nil else {
-                try await markReauthorizationRequired(&row, reason: "no refresh token", on: tx)
-                return .failed(Self.reauthorizationError(row.bankID, message: "no refresh token held"))
+                let event = markReauthorizationRequired(&row, reason: "no refresh token", now: now)
+                return .change(.failed(Self.reauthorizationError(row.bankID, message: "no refresh token held")), event)
             }
-            let taken = RowLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
-            try await ConnectionStore.refreshLease.write(id, taken, on: tx)
-            return .claimed(row)
+            return .claim(.claimed(row))
         }
     }
 
@@ -157,12 +187,12 @@ public struct TokenKeeper: Sendable {
     private func callBank(_ row: ConnectionRecord, client: BankClient, context: AdapterContext) async -> BankAnswer {
         do {
             guard let refreshSealed = row.refreshTokenSealed else { throw GatewayError.internal("no refresh token") }
-            let refreshToken = try deps.vault.open(
+            let refreshToken = try vault.open(
                 refreshSealed, owner: ConnectionRecord.sealOwner(row.id, "refresh_token"))
             let previous = TokenSet(
-                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? deps.now(),
+                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? now(),
                 refreshExpiresAt: row.refreshExpiresAt)
-            let adapter = try deps.adapters.adapter(for: row.bankID)
+            let adapter = try adapters.adapter(for: row.bankID)
             return .tokens(
                 try await adapter.refresh(refreshToken, client: client, context: context)
                     .merged(keepingRefreshOf: previous, rotates: client.bank.tokenDefaults.refreshTokenRotates))
@@ -180,9 +210,7 @@ public struct TokenKeeper: Sendable {
             attempt += 1
             let outcome: Claim
             do {
-                outcome = try await deps.store.withLockedRow(id) { locked, tx in
-                    try await commit(id, locked, lease: lease, answer: answer, context: context, on: tx)
-                }
+                outcome = try await commit(id, lease: lease, answer: answer, context: context)
             } catch GatewayError.unavailable(let detail, let retryAfter) {
                 if attempt < 3 {
                     context.logger.warning(
@@ -206,15 +234,38 @@ public struct TokenKeeper: Sendable {
         }
     }
 
-    /// The body of step 3's transaction (the row locked as `locked`).
-    private func commit(
-        _ id: UUID, _ locked: ConnectionRecord?, lease: UUID, answer: BankAnswer, context: AdapterContext,
-        on tx: PostgresConnection
-    ) async throws -> Claim {
-        guard var row = locked else {
-            return .failed(GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased()))
+    /// The step of step 3: stores the answer if the lease is still `lease` (the repository ends it).
+    private func commit(_ id: UUID, lease: UUID, answer: BankAnswer, context: AdapterContext) async throws -> Claim {
+        let now = self.now()
+        let committed: Claim? = try await store.commitRefresh(id, lease: lease) { row in
+            do { try Self.requireActive(row) } catch { return (.failed(error), nil) }  // revoked during the bank call
+            switch answer {
+            case .failed(let error as AdapterError):
+                if case .refreshTokenDead = error {
+                    let event = markReauthorizationRequired(&row, reason: "\(error)", now: now)
+                    return (.failed(GatewayError.upstream(bank: row.bankID, error)), event)
+                }
+                // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
+                row.lastRefreshError = "\(error)"
+                row.nextRefreshAt = now.addingTimeInterval(max(30, settings.refresherIntervalSeconds))
+                row.updatedAt = now
+                return (.failed(translateBankError(error, bank: row.bankID)), nil)
+            case .failed(let error):
+                return (.failed(error), nil)
+            case .tokens(let fresh):
+                try row.holdTokens(fresh, vault: vault, now: now)
+                row.lastRefreshError = nil
+                row.nextRefreshAt = nil
+                context.logger.info(
+                    "refreshed the access token",
+                    metadata: [
+                        "connection.id": id.uuidString.lowercased(), "bank": row.bankID.description,
+                        "token.generation": "\(row.tokenGeneration)",
+                    ])
+                return (.token(Usable(token: fresh.accessToken, generation: row.tokenGeneration)), nil)
+            }
         }
-        guard try await ConnectionStore.refreshLease.read(id, on: tx)?.id == lease else {
+        guard let committed else {
             // The lease expired and another caller took it: its refresh decides (ours used the same refresh token;
             // storing both would let a stale token overwrite a newer one).
             context.logger.warning(
@@ -222,36 +273,7 @@ public struct TokenKeeper: Sendable {
                 metadata: ["connection.id": id.uuidString.lowercased()])
             return .failed(GatewayError.conflict("the connection's tokens are being refreshed; retry"))
         }
-        try await ConnectionStore.refreshLease.write(id, nil, on: tx)
-        do { try Self.requireActive(row) } catch { return .failed(error) }  // revoked during the bank call
-        let now = deps.now()
-        switch answer {
-        case .failed(let error as AdapterError):
-            if case .refreshTokenDead = error {
-                try await markReauthorizationRequired(&row, reason: "\(error)", on: tx)
-                return .failed(GatewayError.upstream(bank: row.bankID, error))
-            }
-            // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
-            row.lastRefreshError = "\(error)"
-            row.nextRefreshAt = now.addingTimeInterval(max(30, deps.settings.refresherIntervalSeconds))
-            row.updatedAt = now
-            try await deps.store.update(row, on: tx)
-            return .failed(translateBankError(error, bank: row.bankID))
-        case .failed(let error):
-            return .failed(error)
-        case .tokens(let fresh):
-            try row.holdTokens(fresh, vault: deps.vault, now: now)
-            row.lastRefreshError = nil
-            row.nextRefreshAt = nil
-            try await deps.store.update(row, on: tx)
-            context.logger.info(
-                "refreshed the access token",
-                metadata: [
-                    "connection.id": id.uuidString.lowercased(), "bank": row.bankID.description,
-                    "token.generation": "\(row.tokenGeneration)",
-                ])
-            return .token(Usable(token: fresh.accessToken, generation: row.tokenGeneration))
-        }
+        return committed
     }
 
     /// The locked row's token when `mode` says no refresh is needed any more.
@@ -263,19 +285,17 @@ public struct TokenKeeper: Sendable {
         case .replacing(let generation): fresh = row.tokenGeneration != generation && expiresAt > now
         }
         guard fresh else { return nil }
-        return Usable(token: try deps.openAccessToken(row.id, sealed: sealed), generation: row.tokenGeneration)
+        return Usable(token: try openedTokens.open(row.id, sealed: sealed), generation: row.tokenGeneration)
     }
 
-    private func markReauthorizationRequired(_ row: inout ConnectionRecord, reason: String, on tx: PostgresConnection)
-        async throws
-    {
-        row.dropTokens(becoming: .reauthorizationRequired, at: deps.now())
+    /// Drops the tokens of `row` (the customer must authorize again) and answers the event to write with it.
+    private func markReauthorizationRequired(_ row: inout ConnectionRecord, reason: String, now: Date) -> LifecycleEvent {
+        row.dropTokens(becoming: .reauthorizationRequired, at: now)
         row.lastRefreshError = reason
-        try await deps.store.update(row, on: tx)
-        try await EventOutbox.append(row.event(.connectionReauthorizationRequired, reason: reason), at: row.updatedAt, on: tx)
-        deps.logger.info(
+        logger.info(
             "connection needs the customer to authorize again",
             metadata: ["connection.id": row.id.uuidString.lowercased(), "bank": row.bankID.description])
+        return row.event(.connectionReauthorizationRequired, reason: reason)
     }
 
     // MARK: - Status checks
@@ -306,7 +326,7 @@ public struct TokenKeeper: Sendable {
     /// cancelled. Failures are logged and retried after a back-off; they never stop the loop.
     /// - Parameter isReady: Checked before each pass (the database may not be migrated yet at start-up).
     public func runRefresher(isReady: @escaping @Sendable () -> Bool = { true }) async {
-        let interval = deps.settings.refresherIntervalSeconds
+        let interval = settings.refresherIntervalSeconds
         guard interval > 0 else { return }
         while !Task.isCancelled {
             if isReady() { _ = await refreshDue() }
@@ -318,27 +338,27 @@ public struct TokenKeeper: Sendable {
     /// - Returns: How many connections were refreshed (or found fresh after waiting for the lock).
     @discardableResult
     public func refreshDue(limit: Int = 100) async -> Int {
-        let now = deps.now()
-        let ahead = deps.settings.refreshAheadSeconds
+        let now = self.now()
+        let ahead = settings.refreshAheadSeconds
         let ids: [UUID]
         do {
-            let keepAlive = deps.settings.refreshKeepAliveSeconds
-            ids = try await deps.store.dueForRefresh(
+            let keepAlive = settings.refreshKeepAliveSeconds
+            ids = try await store.dueForRefresh(
                 horizon: now.addingTimeInterval(ahead), now: now,
-                usedSince: now.addingTimeInterval(-deps.settings.refreshRecentUseSeconds),
+                usedSince: now.addingTimeInterval(-settings.refreshRecentUseSeconds),
                 keepAliveUntil: keepAlive > 0 ? now.addingTimeInterval(keepAlive) : nil, limit: limit)
         } catch {
-            deps.logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
+            logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
             return 0
         }
         var done = 0
         for id in ids {
             if Task.isCancelled { break }
-            let logger = deps.logger.with(["connection.id": id.uuidString.lowercased()])
+            let logger = logger.with(["connection.id": id.uuidString.lowercased()])
             do {
-                guard let connection = try await deps.store.find(id) else { continue }
-                let client = try await deps.client(for: connection)
-                let context = deps.settings.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
+                guard let connection = try await store.find(id) else { continue }
+                let client = try await clients.client(for: connection, in: store)
+                let context = settings.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
                 _ = try await refresh(id, client: client, context: context, mode: .ifExpiringWithin(ahead))
                 done += 1
             } catch {
@@ -346,5 +366,29 @@ public struct TokenKeeper: Sendable {
             }
         }
         return done
+    }
+}
+
+/// Opened access tokens by connection, with the sealed bytes they came from (a token is opened once, not on every
+/// read; a new token has new sealed bytes). Opened tokens stay in process memory like the opened certificate keys;
+/// they never go to logs or responses.
+public final class OpenedAccessTokens: Sendable {
+    private let vault: SecretVault
+    private let cache = RecordCache<UUID, Opened>(ttl: nil)
+
+    private struct Opened: Sendable {
+        var sealed: [UInt8]
+        var token: Secret<String>
+    }
+
+    /// - Parameter vault: Opens the sealed tokens.
+    public init(vault: SecretVault) { self.vault = vault }
+
+    /// The access token sealed in `sealed` for connection `id`.
+    func open(_ id: UUID, sealed: [UInt8]) throws -> Secret<String> {
+        if let hit = cache.get(id), hit.sealed == sealed { return hit.token }
+        let token = try vault.open(sealed, owner: ConnectionRecord.sealOwner(id, "access_token"))
+        cache.put(id, Opened(sealed: sealed, token: token))
+        return token
     }
 }

@@ -3,21 +3,19 @@ import GatewayApp
 import GatewayCore
 import Synchronization
 
-/// `ConnectionRepository` in memory, for tests of the HTTP contract without PostgreSQL. It keeps the promises of
-/// `ConnectionStore`: a step of `modify` runs alone on the stored rows and writes the row and its event together
-/// or nothing (so a state is used once and a second revocation records no second event), listings are newest
-/// first by (`createdAt`, `id`) with a keyset position, and the unattended usage is counted per customer and bank
-/// within the window. Registrations (`recordRegistration`) and unattended requests (`recordUnattendedRequest`) are
-/// what the `registrations` and `unattended_requests` tables would hold.
-public final class InMemoryConnectionRepository: ConnectionRepository {
-    /// One counted unattended request (a row of `unattended_requests`, with the account it was for already named by
-    /// the connection's account id).
+/// `ConnectionRepository`, `RefreshLeaseRepository` and `AccountInformationRepository` in memory, for tests of the
+/// HTTP contract without PostgreSQL. It keeps the promises of `ConnectionStore`: a step of `modify`, `claimRefresh`
+/// or `commitRefresh` runs alone on the stored rows and writes the row and its event together or nothing (so a
+/// state is used once and a second revocation records no second event); a refresh lease is exclusive until it
+/// expires and a commit with a lease that is no longer the row's stores nothing; listings are newest first by
+/// (`createdAt`, `id`) with a keyset position; account ids never change once given; unattended requests are counted
+/// per bank × customer × account key × resource within the window. Registrations (`recordRegistration`) and
+/// unattended requests (`recordUnattendedRequest`) are what the `registrations` and `unattended_requests` tables
+/// would hold.
+public final class InMemoryConnectionRepository: RefreshLeaseRepository, AccountInformationRepository {
+    /// One counted unattended request (a row of `unattended_requests`).
     public struct UnattendedRequest: Sendable {
-        public var bank: BankID
-        public var psuReference: String
-        /// The connection and its account id the request read (nil: a connection-level resource).
-        public var account: (connectionID: UUID, accountID: String)?
-        public var resource: String
+        public var key: UnattendedKey
         public var at: Date
     }
 
@@ -26,6 +24,9 @@ public final class InMemoryConnectionRepository: ConnectionRepository {
         var events: [LifecycleEvent] = []
         var registrations: [RegistrationRecord] = []
         var unattended: [UnattendedRequest] = []
+        var leases: [UUID: RefreshLease] = [:]
+        /// By connection: account key → (account id, the bank's resourceId).
+        var accounts: [UUID: [String: (id: String, resourceID: String)]] = [:]
     }
 
     private let state = Mutex(State())
@@ -49,16 +50,17 @@ public final class InMemoryConnectionRepository: ConnectionRepository {
         }
     }
 
-    /// Counts one unattended request of `psuReference` at `bank`.
+    /// Counts one unattended request of `psuReference` at `bank` for the account with key `accountKey` (empty: a
+    /// connection-level resource).
     public func recordUnattendedRequest(
-        bank: BankID, psuReference: String, account: (connectionID: UUID, accountID: String)? = nil,
-        resource: String, at: Date
+        bank: BankID, psuReference: String, accountKey: String = "", resource: String, at: Date
     ) {
-        state.withLock { s in
-            s.unattended.append(
-                UnattendedRequest(bank: bank, psuReference: psuReference, account: account, resource: resource, at: at))
-        }
+        let key = UnattendedKey(bank: bank, psuReference: psuReference, accountKey: accountKey, resource: resource)
+        state.withLock { s in s.unattended.append(UnattendedRequest(key: key, at: at)) }
     }
+
+    /// The refresh lease recorded on connection `id` (expired or not).
+    public func refreshLease(_ id: UUID) -> RefreshLease? { state.withLock { $0.leases[id] } }
 
     // MARK: - ConnectionRepository
 
@@ -118,19 +120,22 @@ public final class InMemoryConnectionRepository: ConnectionRepository {
     public func unattendedUsage(of connections: [ConnectionRecord], since: Date) async throws
         -> [UUID: [UnattendedUsage]]
     {
-        let requests = state.withLock { $0.unattended }.filter { $0.at > since }
+        let (requests, accounts) = state.withLock { s in (s.unattended.filter { $0.at > since }, s.accounts) }
         var result: [UUID: [UnattendedUsage]] = [:]
         for connection in connections {
             var lines: [String: UnattendedUsage] = [:]
-            for request in requests where request.bank == connection.bankID
-                && request.psuReference == connection.psuReference
+            for request in requests where request.key.bank == connection.bankID
+                && request.key.psuReference == connection.psuReference
             {
-                // An account-level request counts only on the connection that has that account.
-                if let account = request.account, account.connectionID != connection.id { continue }
-                let accountID = request.account?.accountID
-                let line = "\(accountID ?? "")|\(request.resource)"
+                // An account-level request counts only on a connection that has that account.
+                var accountID: String?
+                if !request.key.accountKey.isEmpty {
+                    guard let account = accounts[connection.id]?[request.key.accountKey] else { continue }
+                    accountID = account.id
+                }
+                let line = "\(accountID ?? "")|\(request.key.resource)"
                 var usage = lines[line] ?? UnattendedUsage(
-                    accountID: accountID, resource: request.resource, count: 0, oldest: request.at)
+                    accountID: accountID, resource: request.key.resource, count: 0, oldest: request.at)
                 usage.count += 1
                 usage.oldest = min(usage.oldest, request.at)
                 lines[line] = usage
@@ -151,6 +156,10 @@ public final class InMemoryConnectionRepository: ConnectionRepository {
         return state.withLock { s in s.registrations.first { $0.id == id } }?.inEffect(at: at)
     }
 
+    public func registrationForBankCall(_ id: UUID) async throws -> RegistrationRecord? {
+        try await registration(id)
+    }
+
     public func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord] {
         let at = now()
         return state.withLock { s in
@@ -161,6 +170,127 @@ public final class InMemoryConnectionRepository: ConnectionRepository {
         }
         .sorted { $0.createdAt > $1.createdAt }
         .map { $0.inEffect(at: at) }
+    }
+
+    // MARK: - RefreshLeaseRepository
+
+    public func claimRefresh<T: Sendable>(
+        _ id: UUID, lease: RefreshLease, now: Date,
+        _ step: @Sendable (inout ConnectionRecord, _ heldByAnother: Bool) throws -> RefreshClaimStep<T>
+    ) async throws -> T {
+        try state.withLock { s in
+            guard let index = s.connections.firstIndex(where: { $0.id == id }) else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            var row = s.connections[index]
+            let heldByAnother = s.leases[id].map { $0.id != lease.id && $0.until > now } ?? false
+            switch try step(&row, heldByAnother) {
+            case .answer(let value):
+                return value
+            case .claim(let value):
+                s.leases[id] = lease
+                return value
+            case .change(let value, let event):
+                s.connections[index] = row
+                s.events.append(event)
+                return value
+            }
+        }
+    }
+
+    public func commitRefresh<T: Sendable>(
+        _ id: UUID, lease: UUID, _ step: @Sendable (inout ConnectionRecord) throws -> (T, LifecycleEvent?)
+    ) async throws -> T? {
+        try state.withLock { s in
+            guard let index = s.connections.firstIndex(where: { $0.id == id }) else {
+                throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+            }
+            guard s.leases[id]?.id == lease else { return nil }
+            var row = s.connections[index]
+            let (value, event) = try step(&row)
+            s.leases[id] = nil
+            s.connections[index] = row
+            if let event { s.events.append(event) }
+            return value
+        }
+    }
+
+    public func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int)
+        async throws -> [UUID]
+    {
+        let due = state.withLock { s in
+            s.connections.filter { c in
+                guard c.status == .active, let expires = c.accessExpiresAt, expires <= horizon else { return false }
+                if let next = c.nextRefreshAt, next > now { return false }
+                if let used = c.lastUsedAt ?? c.authorizedAt, used >= usedSince { return true }
+                if let keepAliveUntil, let refreshExpires = c.refreshExpiresAt { return refreshExpires <= keepAliveUntil }
+                return false
+            }
+        }
+        return Array(due.sorted { $0.accessExpiresAt! < $1.accessExpiresAt! }.prefix(limit).map(\.id))
+    }
+
+    // MARK: - AccountInformationRepository
+
+    public func markUsed(_ connection: ConnectionRecord, now: Date) async throws {
+        state.withLock { s in
+            guard let index = s.connections.firstIndex(where: { $0.id == connection.id }) else { return }
+            if let last = s.connections[index].lastUsedAt, now.timeIntervalSince(last) < 60 { return }
+            s.connections[index].lastUsedAt = now
+        }
+    }
+
+    public func setConnectedPSU(_ id: UUID, _ name: String) async throws {
+        state.withLock { s in
+            guard let index = s.connections.firstIndex(where: { $0.id == id }) else { return }
+            s.connections[index].connectedPSU = name
+        }
+    }
+
+    public func setConsents(_ id: UUID, _ consents: ConsentRequest) async throws {
+        state.withLock { s in
+            guard let index = s.connections.firstIndex(where: { $0.id == id }) else { return }
+            s.connections[index].consents = consents
+        }
+    }
+
+    public func accountIDs(connectionID: UUID, accounts: [(key: String, resourceID: String)], now: Date) async throws
+        -> [String]
+    {
+        state.withLock { s in
+            var map = s.accounts[connectionID] ?? [:]
+            let ids = accounts.map { account in
+                let id = map[account.key]?.id ?? Self.newAccountID()
+                map[account.key] = (id, account.resourceID)
+                return id
+            }
+            s.accounts[connectionID] = map
+            return ids
+        }
+    }
+
+    public func bankAccount(connectionID: UUID, accountID: String) async throws -> (key: String, resourceID: String)? {
+        state.withLock { s in
+            s.accounts[connectionID]?.first { $0.value.id == accountID }.map { ($0.key, $0.value.resourceID) }
+        }
+    }
+
+    public func countUnattendedRequest(_ key: UnattendedKey, now: Date, window: TimeInterval, limit: Int)
+        async throws -> UnattendedCount
+    {
+        let since = now.addingTimeInterval(-window)
+        return state.withLock { s in
+            s.unattended.removeAll { $0.key == key && $0.at <= since }
+            let counted = s.unattended.filter { $0.key == key && $0.at > since }
+            if counted.count >= limit { return .full(oldest: counted.map(\.at).min() ?? now) }
+            s.unattended.append(UnattendedRequest(key: key, at: now))
+            return .counted
+        }
+    }
+
+    /// `acc_` and 20 random hex digits, as the store makes them.
+    private static func newAccountID() -> String {
+        "acc_" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
 
     // MARK: - Order
