@@ -6,7 +6,10 @@ import Testing
 
 @testable import GatewayApp
 
-/// Stable account ids, pagination, the unattended budget and the bank-error mapping, against the real PostgreSQL.
+/// Stable account ids, pagination, the unattended budget under concurrent reads and the bank-error mapping, against
+/// the real PostgreSQL. The routes' contract (statuses, the budget's 429 before any bank call, the PSU headers) is
+/// checked in process (AccountInformationRouterTests.swift), the ledger's SQL by
+/// `ConnectionAccessRepositoryContractTests`.
 @Suite struct AccountInformationTests {
     static let cash = Account(
         id: "R1", iban: "FR7613807008043001965405158", name: "Compte perso", currency: "EUR", cashAccountType: "CACC")
@@ -47,37 +50,6 @@ import Testing
             await #expect(throws: GatewayError.notFound(resource: "account", id: first[0].id)) {
                 _ = try await bed.accounts.balances(connectionID: other.id, accountID: first[0].id, caller: bed.caller())
             }
-        }
-    }
-
-    @Test func unattendedBudgetRefusesTheFifthReadBeforeCallingTheBank() async throws {
-        try await ConnectionsTestBed.with { bed in
-            let connection = try await bed.activeConnection()
-            for _ in 0..<4 {
-                _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller(attended: false))
-                bed.clock.advance(60)
-            }
-            do {
-                _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller(attended: false))
-                Issue.record("expected the budget to be exhausted")
-            } catch let error as GatewayError {
-                #expect(error.problemType == .unattendedBudgetExhausted)
-                #expect(error.problemType.status == 429)
-                // The oldest read leaves the window 24 h after it was made: 4 minutes ago.
-                #expect(error == .budgetExhausted(retryAfter: 86_400 - 240))
-                let problem = error.problem(instance: "/x", requestID: "r")
-                #expect(problem.headers["Retry-After"] == String(86_400 - 240))
-            }
-            #expect(bed.euroInformation.calls.filter { $0 == .accounts }.count == 4)
-            // The customer present is never counted; another resource has its own budget.
-            _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller(attended: true))
-            _ = try await bed.accounts.trustedBeneficiaries(connectionID: connection.id, caller: bed.caller(attended: false))
-            let usage = try await bed.deps.store.unattendedUsage(
-                of: [connection], since: bed.clock.now.addingTimeInterval(-86_400))[connection.id] ?? []
-            #expect(usage.first { $0.resource == "accounts" }?.count == 4)
-            // Once the oldest read is 24 h old, one more is allowed.
-            bed.clock.advance(86_400 - 240)
-            _ = try await bed.accounts.accounts(connectionID: connection.id, caller: bed.caller(attended: false))
         }
     }
 

@@ -81,8 +81,9 @@ import TestSupport
     }
 
     /// Checked (a temporary edit of `Sources/`, never committed): counting `count > limit` instead of `>=` in
-    /// `UnattendedBudget` fails with "(refused.status → 200) == 429" (as do `AccountInformationTests` and
-    /// `UnattendedBudgetSimulatorTests`, whose fifth read then draws the bank's own 429).
+    /// `ConnectionStore.countUnattendedRequest` fails with "(refused.status → 200) == 429" (as do
+    /// `AccountInformationTests`' concurrent reads, the PostgreSQL case of `ConnectionAccessRepositoryContractTests`
+    /// and `UnattendedBudgetSimulatorTests`, whose fifth read then draws the bank's own 429).
     @Test func fifthUnattendedReadIs429WithRetryAfterAndTheBudgetShows() async throws {
         let ei = FakeBankAdapter(provider: .euroInformation)
         try await AppHarness.with(adapters: [.euroInformation: ei]) { h in

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayLogging
 import HTTPServerKit
 import OpenSSLKit
 import Testing
@@ -7,9 +8,11 @@ import TestSupport
 
 @testable import GatewayApp
 
-/// The HTTP contract of `/v1/connections` in process: the real routes and `ConnectionService` (real state hashing,
-/// real sealing) over `InMemoryConnectionRepository`, with `FakeBankAdapter`s. The PostgreSQL store (row locks,
-/// SQL, keyset pages), the API key in front and the account reads are covered live by `ConnectionServiceTests`,
+/// The HTTP contract of `/v1/connections` in process: the real routes, `ConnectionService`,
+/// `AccountInformationService` and `TokenKeeper` (real state hashing, real sealing) over
+/// `InMemoryConnectionRepository`, with `FakeBankAdapter`s (the account routes: AccountInformationRouterTests.swift).
+/// The PostgreSQL store (row locks, SQL, keyset pages, the budget's advisory lock), the API key in front and the
+/// simulator's checks are covered live by `ConnectionServiceTests`, `AccountInformationTests`,
 /// `ConnectionsAPITests` and the simulator suites.
 ///
 /// Checked (a temporary edit of `Sources/`, never committed): without the `revoked` guard in
@@ -46,20 +49,23 @@ import TestSupport
         repository.recordRegistration(group)
         euroInformation = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         bpce = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
+        let clients = BankClientFactory(
+            catalog: .builtIn, certificates: CertificateService(store: certificates, vault: vault))
+        let adapters = AdapterDirectory([euroInformation, bpce])
+        let settings = Config.Connections()
         let service = ConnectionService(
-            store: repository,
-            clients: BankClientFactory(
-                catalog: .builtIn, certificates: CertificateService(store: certificates, vault: vault)),
-            vault: vault, adapters: AdapterDirectory([euroInformation, bpce]), settings: Config.Connections(), now: { clock.now })
+            store: repository, clients: clients, vault: vault, adapters: adapters, settings: settings,
+            now: { clock.now })
+        let tokens = TokenKeeper(
+            store: repository, clients: clients, vault: vault, adapters: adapters, settings: settings,
+            now: { clock.now }, logger: Logger(label: "tokens", level: .error))
+        let accountInformation = AccountInformationService(
+            store: repository, tokens: tokens, clients: clients, adapters: adapters, settings: settings,
+            now: { clock.now })
         self.repository = repository
         self.vault = vault
         api = InProcessRouter { routes in
-            ConnectionsRoutes.addConnections(to: &routes, service)
-            // The PSU header rules of the account routes, alone: the routes themselves need PostgreSQL.
-            routes.add(.get, "/psu-headers") { request, _ in
-                _ = try ConnectionsRoutes.psuContext(request)
-                return HTTPResponse(status: 204)
-            }
+            ConnectionsRoutes.add(to: &routes, connections: service, accountInformation: accountInformation)
         }
     }
 
@@ -365,7 +371,7 @@ import TestSupport
         }
     }
 
-    // MARK: - The unattended budget and the PSU headers
+    // MARK: - The unattended budget
 
     @Test func theViewShowsTheUnattendedBudgetOfTheCustomerAtTheBank() async throws {
         let (id, _) = try await pending(psuReference: "batch")
@@ -390,23 +396,5 @@ import TestSupport
         // The oldest counted request leaves the window 24 h after it was made.
         let freeAt = clock.now.addingTimeInterval(-300 * 60 + 86_400)
         #expect((used.first?["nextAvailableAt"] as? String).flatMap(RFC3339.date) == freeAt)
-    }
-
-    @Test func psuHeadersAreCheckedNamingTheHeader() async throws {
-        let good = [
-            ("PSU-IP-Address", "2001:db8::1"), ("PSU-IP-Port", "443"), ("PSU-HTTP-Method", "GET"),
-            ("PSU-User-Agent", "Mozilla/5.0 (X11)"), ("psu-accept-language", "fr-FR"),
-        ]
-        #expect(try await api.request("GET", "/psu-headers", headers: good).status == 204)
-        #expect(try await api.request("GET", "/psu-headers").status == 204, "absent: the customer is not present")
-        for (name, value) in [
-            ("PSU-IP-Address", "not an address"), ("PSU-IP-Port", "44x"), ("PSU-IP-Port", "123456"),
-            ("PSU-HTTP-Method", "TRACE"), ("PSU-User-Agent", "caf\u{E9}"), ("PSU-Device-ID", ""),
-            ("psu-ip-address", "192.0.2.1;drop"),
-        ] {
-            let response = try await api.request("GET", "/psu-headers", headers: [(name, value)])
-            #expect(isProblem(response, 400, "/problems/validation"), "\(name): \(value): \(response.text)")
-            #expect(fields(response) == [name], "\(name): \(response.text)")
-        }
     }
 }
