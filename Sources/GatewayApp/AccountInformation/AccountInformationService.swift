@@ -9,39 +9,25 @@ import OpenSSLKit
 /// present — passes the unattended budget first.
 public struct AccountInformationService: Sendable {
     let store: any AccountInformationRepository
+    /// Hands each read a valid access token; its bank side (clients, adapters, settings, clock) is the reads' too.
     let tokens: TokenKeeper
-    let clients: BankClientFactory
-    let adapters: AdapterDirectory
-    let settings: Config.Connections
-    let now: @Sendable () -> Date
+    var clients: BankClientFactory { tokens.clients }
+    var adapters: AdapterDirectory { tokens.adapters }
+    var settings: Config.Connections { tokens.settings }
+    var now: @Sendable () -> Date { tokens.now }
     /// The unattended budget over `store`'s ledger.
     var budget: UnattendedBudget { UnattendedBudget(store: store, settings: settings, now: now) }
 
     /// - Parameters:
     ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests (the one `tokens` uses).
-    ///   - tokens: Hands each read a valid access token.
-    ///   - clients: Builds the bank client of a connection's registration.
-    ///   - adapters: One adapter per provider.
-    ///   - settings: `Config.connections` (the unattended budget, transaction pages, the bank call's deadline).
-    ///   - now: The wall clock.
-    public init(
-        store: any AccountInformationRepository, tokens: TokenKeeper, clients: BankClientFactory,
-        adapters: AdapterDirectory, settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    ///   - tokens: The token keeper over the same connections.
+    public init(store: any AccountInformationRepository, tokens: TokenKeeper) {
         self.store = store
         self.tokens = tokens
-        self.clients = clients
-        self.adapters = adapters
-        self.settings = settings
-        self.now = now
     }
 
     /// The service over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
-    public init(deps: ConnectionDependencies) {
-        self.init(
-            store: deps.store, tokens: deps.tokens, clients: deps.clients, adapters: deps.adapters,
-            settings: deps.settings, now: deps.now)
-    }
+    public init(deps: ConnectionDependencies) { self.init(store: deps.store, tokens: deps.tokens) }
 
     /// Who asks: the inbound request's id, logger and PSU headers.
     struct Caller: Sendable {

@@ -59,9 +59,7 @@ import TestSupport
         let tokens = TokenKeeper(
             store: repository, clients: clients, vault: vault, adapters: adapters, settings: settings,
             now: { clock.now }, logger: Logger(label: "tokens", level: .error))
-        let accountInformation = AccountInformationService(
-            store: repository, tokens: tokens, clients: clients, adapters: adapters, settings: settings,
-            now: { clock.now })
+        let accountInformation = AccountInformationService(store: repository, tokens: tokens)
         self.repository = repository
         self.vault = vault
         api = InProcessRouter { routes in
