@@ -2,7 +2,6 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
-import PostgresKit
 
 extension PaymentService {
     // MARK: - Approval and confirmation
@@ -18,10 +17,7 @@ extension PaymentService {
         _ id: UUID, code: String?, error: String?, errorDescription: String?, state: String, caller: Caller
     ) async throws -> PaymentRecord {
         let presented = Digest.sha256(state)
-        let claimed = try await store.withLockedRow(id) { locked, tx -> PaymentRecord in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "payment", id: id.uuidString.lowercased())
-            }
+        let claimed = try await store.modify(id) { [deps] row in
             guard row.status == .authorizationRequired, !row.confirmed, let expected = row.stateHash else {
                 throw GatewayError.conflict("this payment is \(row.status.apiName), not awaiting the customer's approval")
             }
@@ -36,8 +32,6 @@ extension PaymentService {
                 row.statusDetail = "the customer did not approve the payment: " + reason.joined(separator: ": ")
                 row.pkceVerifierSealed = nil
             }
-            try await store.update(row, on: tx)
-            return row
         }
         if error != nil {
             caller.logger.info("payment refused by the customer", metadata: ["payment.id": id.uuidString.lowercased()])
@@ -103,13 +97,10 @@ extension PaymentService {
 
     /// Applies `change` to payment `id` under its row lock and stores it.
     func finish(_ id: UUID, _ change: @Sendable (inout PaymentRecord) -> Void) async throws -> PaymentRecord {
-        try await store.withLockedRow(id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: id.uuidString) }
+        try await store.modify(id) { [deps] row in
             change(&row)
             row.pkceVerifierSealed = nil
             row.updatedAt = deps.now()
-            try await store.update(row, on: tx)
-            return row
         }
     }
 

@@ -2,7 +2,6 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
-import PostgresKit
 
 /// Payment initiation (docs/payments.md): creates payments at most once at the bank, follows the customer's
 /// approval, confirms, refreshes and cancels them. The payment row and the identifiers sent to the bank are
@@ -10,7 +9,7 @@ import PostgresKit
 /// the reconciler (`PaymentReconciler`) resolves it from the bank or leaves it for an operator.
 public struct PaymentService: Sendable {
     let deps: ConnectionDependencies
-    let store: PaymentStore
+    let store: any PaymentRepository
     let tokens: ClientCredentialsTokens
     let connections: ConnectionService
     let settings: Config.Payments
@@ -162,7 +161,7 @@ public struct PaymentService: Sendable {
             record.nextCheckAt = nil
             record.updatedAt = deps.now()
             let stored = record
-            try await store.withLockedRow(id) { _, tx in try await store.update(stored, on: tx) }
+            _ = try await store.modify(id) { row in row = stored }
             caller.logger.info(
                 "payment created at the bank",
                 metadata: ["payment.id": id.uuidString.lowercased(), "bank": request.bank.description])
@@ -182,7 +181,7 @@ public struct PaymentService: Sendable {
         }
         record.updatedAt = deps.now()
         let stored = record
-        try await store.withLockedRow(id) { _, tx in try await store.update(stored, on: tx) }
+        _ = try await store.modify(id) { row in row = stored }
         caller.logger.warning(
             record.status == .unknown ? "payment outcome unknown" : "payment refused by the bank",
             metadata: [
@@ -253,16 +252,13 @@ public struct PaymentService: Sendable {
 
     /// A `submitting` payment whose process died during the bank call: `unknown`, never sent again.
     func markUnknownIfSubmitting(_ id: UUID) async throws -> PaymentRecord {
-        try await store.withLockedRow(id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: id.uuidString) }
-            guard row.status == .submitting else { return row }
+        try await store.modify(id) { [deps] row in
+            guard row.status == .submitting else { return }
             row.status = .unknown
             row.statusDetail = "the process sending the payment request stopped before the bank's answer; "
                 + "it is never sent again: the reconciler resolves it or an operator does"
             row.nextCheckAt = deps.now()
             row.updatedAt = deps.now()
-            try await store.update(row, on: tx)
-            return row
         }
     }
 
@@ -272,8 +268,7 @@ public struct PaymentService: Sendable {
         let bank = try await bankStatus(record, logger: logger) { adapter, token, client, context in
             try await adapter.paymentStatus(resourceID: resourceID, token: token, client: client, context: context)
         }
-        return try await store.withLockedRow(record.id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: record.id.uuidString) }
+        return try await store.modify(record.id) { [deps] row in
             let wasUnknown = row.status == .unknown
             row.apply(bank, now: deps.now())
             if wasUnknown, row.status == .authorizationRequired, row.stateHash == nil {
@@ -281,8 +276,6 @@ public struct PaymentService: Sendable {
                 row.statusDetail = "resolved at the bank; the approval link was never handed out"
             }
             row.nextCheckAt = row.status == .unknown ? row.nextCheckAt : nil
-            try await store.update(row, on: tx)
-            return row
         }
     }
 
