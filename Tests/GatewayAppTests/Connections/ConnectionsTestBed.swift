@@ -133,6 +133,17 @@ struct ConnectionsTestBed {
         return record.id
     }
 
+    /// An active Euro-Information (`cmcic:cic`) registration row with its two certificates, in a fresh database: what
+    /// payment and token rows refer to.
+    static func insertActiveRegistration(db: PostgresClient, now: Date) async throws -> UUID {
+        let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
+        let qwac = try await insertCertificate(db: db, vault: vault, kind: "qwac")
+        let qseal = try await insertCertificate(db: db, vault: vault, kind: "qseal")
+        return try await insertRegistration(
+            db: db, provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac, qseal: qseal, status: .active,
+            clientID: "client-1", now: now)
+    }
+
     /// A registration row with `redirect` as its one redirect URI and the `aisp` role.
     static func registration(
         provider: Provider, bank: BankID, environment: Environment = .sandbox, qwac: UUID, qseal: UUID,

@@ -45,12 +45,7 @@ import Testing
                 Bed(repository: repository, clock: clock, registrationID: UUID(), events: { repository.events }))
         case .postgres:
             try await TestDatabases.withClient { db in
-                let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
-                let qwac = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qwac")
-                let qseal = try await ConnectionsTestBed.insertCertificate(db: db, vault: vault, kind: "qseal")
-                let registration = try await ConnectionsTestBed.insertRegistration(
-                    db: db, provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac, qseal: qseal,
-                    status: .active, clientID: "client-1", now: clock.now())
+                let registration = try await ConnectionsTestBed.insertActiveRegistration(db: db, now: clock.now())
                 let database = StoreDatabase(db)
                 let feed = EventStore(db: database)
                 try await body(
