@@ -81,7 +81,8 @@ struct ClientCredentialsTokens: Sendable {
                     "registration.id": registration.uuidString.lowercased(), "bank": client.bank.id.description,
                     "scope": scope,
                 ])
-            return (StoredClientToken(sealed: sealed, expiresAt: issued.expiresAt, updatedAt: now()), issued.accessToken)
+            let stored = StoredClientToken(sealed: sealed, expiresAt: issued.expiresAt, updatedAt: now())
+            return (stored, issued.accessToken)
         }
     }
 }

@@ -58,7 +58,8 @@ struct ClientTokenStore: ClientTokenRepository {
             let (new, result) = try await renew(current)
             if let new {
                 _ = try await tx.execute("""
-                    INSERT INTO registration_tokens (registration_id, scope, access_token_sealed, expires_at, updated_at)
+                    INSERT INTO registration_tokens
+                      (registration_id, scope, access_token_sealed, expires_at, updated_at)
                     VALUES (\(registration), \(scope), \(new.sealed), \(new.expiresAt), \(new.updatedAt))
                     ON CONFLICT (registration_id, scope) DO UPDATE SET
                       access_token_sealed = EXCLUDED.access_token_sealed, expires_at = EXCLUDED.expires_at,

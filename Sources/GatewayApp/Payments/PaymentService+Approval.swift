@@ -49,7 +49,8 @@ extension PaymentService {
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
         let client = try await connections.clients.client(for: registration, bank: claimed.bankID)
         let adapter = try paymentAdapter(claimed.bankID)
-        let context = connections.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = connections.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         let verifier = try claimed.pkceVerifierSealed.map {
             try connections.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
         }

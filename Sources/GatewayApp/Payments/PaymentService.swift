@@ -122,7 +122,8 @@ public struct PaymentService: Sendable {
         }
         let client = try await connections.clients.client(for: registration, bank: request.bank)
         let adapter = try paymentAdapter(request.bank)
-        let context = connections.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = connections.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
 

@@ -68,8 +68,8 @@ import Testing
             // A renewal that throws stores nothing; one that keeps the token stores nothing either.
             struct Refused: Error {}
             await #expect(throws: Refused.self) {
-                try await repository.renew(registration: registration, scope: "cbpii") { _ -> (StoredClientToken?, Int) in
-                    throw Refused()
+                try await repository.renew(registration: registration, scope: "cbpii") {
+                    _ -> (StoredClientToken?, Int) in throw Refused()
                 }
             }
             #expect(try await repository.find(registration: registration, scope: "cbpii") == nil)
