@@ -94,7 +94,7 @@ import Glibc
             #expect(read.status == 200, "the in-flight read finishes: \(read.status) \(read.text.prefix(300))")
             #expect(read.text.contains("\"accounts\""))
             let status = await gateway.process.terminate(within: .seconds(60))
-            #expect(status == 0, "exit status \(String(describing: status))")
+            #expect(status == 0, "exit status \(String(describing: status)); log tail: \(gateway.process.log.suffix(4000))")
             #expect(gateway.process.log.contains("\"message\":\"stopped\""))
         }
     }
