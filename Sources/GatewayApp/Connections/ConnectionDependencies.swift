@@ -8,7 +8,6 @@ import PostgresKit
 public struct ConnectionDependencies: Sendable {
     let db: StoreDatabase
     let store: ConnectionStore
-    let registrations: RegistrationStore
     let clients: BankClientFactory
     let vault: SecretVault
     let adapters: AdapterDirectory
@@ -41,7 +40,6 @@ public struct ConnectionDependencies: Sendable {
     ) {
         self.db = StoreDatabase(db)
         let registrations = registrations ?? RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: now)
-        self.registrations = registrations
         self.store = ConnectionStore(db: db, registrations: registrations, cacheTTL: recordCacheTTL)
         self.clients = clients
         self.vault = vault

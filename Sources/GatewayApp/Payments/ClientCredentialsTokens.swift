@@ -1,14 +1,20 @@
 import Foundation
 import GatewayCore
 import GatewayLogging
-import PostgresKit
 
 /// Client-credentials tokens per registration and scope (`pisp`, `cbpii`; docs/payments.md): cached in PostgreSQL
-/// (sealed) until `refreshMargin` before expiry and shared by every replica. A new token is fetched under a
-/// transaction-scoped advisory lock on the registration and scope, after re-reading the row, so concurrent callers
-/// — tasks or replicas — wait for the first one and use its token: one token call per expiry, no storm.
+/// (sealed) until `refreshMargin` before expiry and shared by every replica. A new token is fetched inside the
+/// repository's `renew` (in PostgreSQL a transaction-scoped advisory lock on the registration and scope, the row
+/// re-read under it), so concurrent callers — tasks or replicas — wait for the first one and use its token: one
+/// token call per expiry, no storm.
 struct ClientCredentialsTokens: Sendable {
-    let deps: ConnectionDependencies
+    /// Where the sealed tokens are kept (`ClientTokenStore` in PostgreSQL).
+    let store: any ClientTokenRepository
+    let vault: SecretVault
+    /// `Config.Connections.refreshMarginSeconds`: a token this close to its expiry is replaced.
+    let refreshMargin: TimeInterval
+    let now: @Sendable () -> Date
+    let logger: Logger
     /// Opened tokens by (registration, scope), with the sealed bytes they came from.
     private let opened = RecordCache<String, Opened>(ttl: nil)
 
@@ -18,7 +24,16 @@ struct ClientCredentialsTokens: Sendable {
         var expiresAt: Date
     }
 
-    init(deps: ConnectionDependencies) { self.deps = deps }
+    init(
+        store: any ClientTokenRepository, vault: SecretVault, refreshMargin: TimeInterval,
+        now: @escaping @Sendable () -> Date, logger: Logger
+    ) {
+        self.store = store
+        self.vault = vault
+        self.refreshMargin = refreshMargin
+        self.now = now
+        self.logger = logger
+    }
 
     static func owner(_ registration: UUID, _ scope: String) -> String {
         "registration_tokens/\(registration.uuidString.lowercased())/\(scope)"
@@ -32,38 +47,24 @@ struct ClientCredentialsTokens: Sendable {
         replacing: Secret<String>? = nil
     ) async throws -> Secret<String> {
         let key = Self.owner(registration, scope)
-        let margin = deps.settings.refreshMarginSeconds
-        if replacing == nil, let hit = opened.get(key), hit.expiresAt > deps.now().addingTimeInterval(margin) {
+        if replacing == nil, let hit = opened.get(key), hit.expiresAt > now().addingTimeInterval(refreshMargin) {
             return hit.token
         }
         // Another replica (or this one before a restart) may have stored a fresh token: a plain read first, the
-        // lock only when a new token is needed.
-        if replacing == nil, let row = try await deps.db.query("""
-            SELECT access_token_sealed, expires_at FROM registration_tokens
-            WHERE registration_id = \(registration) AND scope = \(scope)
-            """).first
+        // renewal only when a new token is needed.
+        if replacing == nil, let stored = try await store.find(registration: registration, scope: scope),
+            stored.expiresAt > now().addingTimeInterval(refreshMargin)
         {
-            let sealed: [UInt8] = try row.decode("access_token_sealed")
-            let expiresAt: Date = try row.decode("expires_at")
-            if expiresAt > deps.now().addingTimeInterval(margin) {
-                let token = try deps.vault.open(sealed, owner: key)
-                opened.put(key, Opened(sealed: sealed, token: token, expiresAt: expiresAt))
-                return token
-            }
+            let token = try vault.open(stored.sealed, owner: key)
+            opened.put(key, Opened(sealed: stored.sealed, token: token, expiresAt: stored.expiresAt))
+            return token
         }
-        return try await deps.db.withTransaction { tx in
-            _ = try await tx.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
-            let rows = try await tx.query("""
-                SELECT access_token_sealed, expires_at FROM registration_tokens
-                WHERE registration_id = \(registration) AND scope = \(scope)
-                """)
-            if let row = rows.first {
-                let sealed: [UInt8] = try row.decode("access_token_sealed")
-                let expiresAt: Date = try row.decode("expires_at")
-                let token = try deps.vault.open(sealed, owner: key)
-                if expiresAt > deps.now().addingTimeInterval(margin), token.reveal != replacing?.reveal {
-                    opened.put(key, Opened(sealed: sealed, token: token, expiresAt: expiresAt))
-                    return token
+        return try await store.renew(registration: registration, scope: scope) { current in
+            if let current {
+                let token = try vault.open(current.sealed, owner: key)
+                if current.expiresAt > now().addingTimeInterval(refreshMargin), token.reveal != replacing?.reveal {
+                    opened.put(key, Opened(sealed: current.sealed, token: token, expiresAt: current.expiresAt))
+                    return (nil, token)
                 }
             }
             let issued: TokenSet
@@ -72,22 +73,16 @@ struct ClientCredentialsTokens: Sendable {
             } catch {
                 throw translateBankError(error, bank: client.bank.id)
             }
-            let sealed = try deps.vault.seal(issued.accessToken, owner: key)
-            let now = deps.now()
-            _ = try await tx.execute("""
-                INSERT INTO registration_tokens (registration_id, scope, access_token_sealed, expires_at, updated_at)
-                VALUES (\(registration), \(scope), \(sealed), \(issued.expiresAt), \(now))
-                ON CONFLICT (registration_id, scope) DO UPDATE SET access_token_sealed = EXCLUDED.access_token_sealed,
-                  expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at
-                """)
+            let sealed = try vault.seal(issued.accessToken, owner: key)
             opened.put(key, Opened(sealed: sealed, token: issued.accessToken, expiresAt: issued.expiresAt))
-            deps.logger.info(
+            logger.info(
                 "client-credentials token issued",
                 metadata: [
                     "registration.id": registration.uuidString.lowercased(), "bank": client.bank.id.description,
                     "scope": scope,
                 ])
-            return issued.accessToken
+            let stored = StoredClientToken(sealed: sealed, expiresAt: issued.expiresAt, updatedAt: now())
+            return (stored, issued.accessToken)
         }
     }
 }

@@ -4,7 +4,6 @@ import GatewayLogging
 import HTTPServerKit
 import JSONKit
 import OpenSSLKit
-import PostgresKit
 
 /// `Idempotency-Key` on the payment POSTs (draft-ietf-httpapi-idempotency-key-header, with Stripe's semantics;
 /// docs/payments.md), kept in PostgreSQL so that it holds across replicas:
@@ -22,7 +21,8 @@ import PostgresKit
 /// - the stored answer is sealed (`idempotency_keys/<principal>/<key>` as associated data): it may hold an approval
 ///   link with its single-use state, IBANs and names.
 struct IdempotencyKeys: Sendable {
-    let db: StoreDatabase
+    /// Where claims and answers are kept (`IdempotencyKeyStore` in PostgreSQL).
+    let store: any IdempotencyKeyRepository
     /// Seals the stored answers: they may carry an approval link with its state, IBANs, names.
     let vault: SecretVault
     let now: @Sendable () -> Date
@@ -134,37 +134,26 @@ struct IdempotencyKeys: Sendable {
 
     func claim(principal: String, key: String, hash: [UInt8]) async throws -> Claim {
         let now = now()
-        let inserted = try await db.query("""
-            INSERT INTO idempotency_keys (principal, key, request_hash, state, created_at)
-            VALUES (\(principal), \(key), \(hash), 'in_flight', \(now))
-            ON CONFLICT (principal, key) DO NOTHING RETURNING key
-            """)
-        if !inserted.isEmpty { return .claimed }
-        guard let row = try await db.query("""
-            SELECT request_hash, state, response_status, response_headers, response_body, created_at
-            FROM idempotency_keys WHERE principal = \(principal) AND key = \(key)
-            """).first
-        else { return try await claim(principal: principal, key: key, hash: hash) }  // purged in between
-        let stored: [UInt8] = try row.decode("request_hash")
-        guard ConstantTime.equals(stored, hash) else { return .otherRequest }
-        if try row.decode("state", as: String.self) == "done" {
+        if try await store.insertClaim(principal: principal, key: key, requestHash: hash, at: now) { return .claimed }
+        guard let stored = try await store.find(principal: principal, key: key) else {
+            return try await claim(principal: principal, key: key, hash: hash)  // purged in between
+        }
+        guard ConstantTime.equals(stored.requestHash, hash) else { return .otherRequest }
+        if let answer = stored.answer {
             var headers = HTTPHeaders()
-            for line in (try row.decode("response_headers", as: String?.self) ?? "").split(separator: "\n") {
+            for line in answer.headers.split(separator: "\n") {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 headers.set(String(line[..<colon]), String(line[line.index(after: colon)...].dropFirst()))
             }
-            let sealed = try row.decode("response_body", as: [UInt8]?.self)
-            let body = try sealed.map { Array(try vault.open($0, owner: Self.owner(principal, key)).reveal.utf8) }
-            return .replay(HTTPResponse(status: try row.decode("response_status"), headers: headers, body: body ?? []))
+            let body = try answer.sealedBody.map {
+                Array(try vault.open($0, owner: Self.owner(principal, key)).reveal.utf8)
+            }
+            return .replay(HTTPResponse(status: answer.status, headers: headers, body: body ?? []))
         }
-        let claimedAt: Date = try row.decode("created_at")
-        guard claimedAt < now.addingTimeInterval(-staleAfter) else { return .inFlight }
+        guard stored.claimedAt < now.addingTimeInterval(-staleAfter) else { return .inFlight }
         // Abandoned by a process that died: take it over, once (compare-and-set on the claim time).
-        let taken = try await db.execute("""
-            UPDATE idempotency_keys SET created_at = \(now)
-            WHERE principal = \(principal) AND key = \(key) AND state = 'in_flight' AND created_at = \(claimedAt)
-            """)
-        return taken == 1 ? .claimed : .inFlight
+        let taken = try await store.takeOver(principal: principal, key: key, claimedAt: stored.claimedAt, at: now)
+        return taken ? .claimed : .inFlight
     }
 
     func complete(principal: String, key: String, response: HTTPResponse) async throws {
@@ -172,24 +161,20 @@ struct IdempotencyKeys: Sendable {
         // Our answers are UTF-8 JSON (problem or resource); sealed as text.
         let sealed = try vault.seal(
             Secret(String(decoding: response.body, as: UTF8.self)), owner: Self.owner(principal, key))
-        _ = try await db.execute("""
-            UPDATE idempotency_keys SET state = 'done', response_status = \(response.status),
-              response_headers = \(headers), response_body = \(sealed)
-            WHERE principal = \(principal) AND key = \(key)
-            """)
+        try await store.complete(
+            principal: principal, key: key,
+            answer: StoredIdempotentAnswer(status: response.status, headers: headers, sealedBody: sealed))
     }
 
     static func owner(_ principal: String, _ key: String) -> String { "idempotency_keys/\(principal)/\(key)" }
 
     func release(principal: String, key: String) async throws {
-        _ = try await db.execute(
-            "DELETE FROM idempotency_keys WHERE principal = \(principal) AND key = \(key) AND state = 'in_flight'")
+        try await store.release(principal: principal, key: key)
     }
 
     /// Deletes keys older than `retention` seconds; returns how many.
     @discardableResult
     func purge(retention: TimeInterval) async throws -> Int {
-        try await db.execute(
-            "DELETE FROM idempotency_keys WHERE created_at < \(now().addingTimeInterval(-retention))")
+        try await store.purge(claimedBefore: now().addingTimeInterval(-retention))
     }
 }

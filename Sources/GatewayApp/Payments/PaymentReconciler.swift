@@ -25,8 +25,7 @@ extension PaymentService {
     /// One pass: looks at every due payment; returns how many were resolved (left `unknown` and `submitting`).
     @discardableResult
     public func reconcileDue(limit: Int = 100) async -> Int {
-        let logger = deps.logger
-        guard let due = try? await store.dueForReconciliation(now: deps.now(), limit: limit) else { return 0 }
+        guard let due = try? await store.dueForReconciliation(now: now(), limit: limit) else { return 0 }
         var resolved = 0
         for id in due {
             do {
@@ -38,7 +37,7 @@ extension PaymentService {
                         let delay = min(3600.0, 30.0 * pow(2.0, Double(min(row.reconcileAttempts, 7))))
                         row.nextCheckAt =
                             row.reconcileAttempts >= PaymentService.maxReconcileAttempts
-                            ? nil : deps.now().addingTimeInterval(delay)
+                            ? nil : now().addingTimeInterval(delay)
                     }
                 }
                 if record.status != .unknown && record.status != .submitting { resolved += 1 }

@@ -3,7 +3,7 @@ import GatewayCore
 
 /// The normalized status of a payment (docs/payments.md). `submitting` is internal: the row is committed, the bank
 /// call under way; the API shows it as `created`.
-enum PaymentStatus: String, Sendable, CaseIterable {
+public enum PaymentStatus: String, Sendable, CaseIterable {
     case submitting
     case authorizationRequired = "authorization_required"
     case pending
@@ -35,31 +35,31 @@ enum PaymentStatus: String, Sendable, CaseIterable {
 }
 
 /// A row of `payments`. The PKCE verifier stays sealed inside `PaymentService`.
-struct PaymentRecord: Sendable {
-    var id: UUID
-    var principal: String
-    var idempotencyKey: String
-    var registrationID: UUID
-    var bankID: BankID
-    var environment: Environment
-    var psuReference: String
-    var redirectURI: String
-    var status: PaymentStatus
-    var confirmed = false
-    var bankStatus: String?
-    var bankStatusReason: String?
-    var statusDetail: String?
-    var order: PaymentOrder
-    var bankResourceID: String?
-    var bankLocation: String?
-    var approvalURL: String?
-    var stateHash: [UInt8]?
-    var stateExpiresAt: Date?
-    var pkceVerifierSealed: [UInt8]?
-    var reconcileAttempts = 0
-    var nextCheckAt: Date?
-    var createdAt: Date
-    var updatedAt: Date
+public struct PaymentRecord: Sendable {
+    public var id: UUID
+    public var principal: String
+    public var idempotencyKey: String
+    public var registrationID: UUID
+    public var bankID: BankID
+    public var environment: Environment
+    public var psuReference: String
+    public var redirectURI: String
+    public var status: PaymentStatus
+    public var confirmed = false
+    public var bankStatus: String?
+    public var bankStatusReason: String?
+    public var statusDetail: String?
+    public var order: PaymentOrder
+    public var bankResourceID: String?
+    public var bankLocation: String?
+    public var approvalURL: String?
+    public var stateHash: [UInt8]?
+    public var stateExpiresAt: Date?
+    public var pkceVerifierSealed: [UInt8]?
+    public var reconcileAttempts = 0
+    public var nextCheckAt: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
 
     static func sealOwner(_ id: UUID, _ column: String) -> String {
         "payments/\(id.uuidString.lowercased())/\(column)"

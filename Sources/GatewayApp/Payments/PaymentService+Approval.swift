@@ -2,7 +2,6 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
-import PostgresKit
 
 extension PaymentService {
     // MARK: - Approval and confirmation
@@ -18,10 +17,7 @@ extension PaymentService {
         _ id: UUID, code: String?, error: String?, errorDescription: String?, state: String, caller: Caller
     ) async throws -> PaymentRecord {
         let presented = Digest.sha256(state)
-        let claimed = try await store.withLockedRow(id) { locked, tx -> PaymentRecord in
-            guard var row = locked else {
-                throw GatewayError.notFound(resource: "payment", id: id.uuidString.lowercased())
-            }
+        let claimed = try await store.modify(id) { [now] row in
             guard row.status == .authorizationRequired, !row.confirmed, let expected = row.stateHash else {
                 throw GatewayError.conflict("this payment is \(row.status.apiName), not awaiting the customer's approval")
             }
@@ -29,35 +25,34 @@ extension PaymentService {
                 throw GatewayError.conflict("state does not match this payment")
             }
             row.stateHash = nil
-            row.updatedAt = deps.now()
+            row.updatedAt = now()
             if let error {
                 let reason = [AdapterError.sanitize(error), AdapterError.sanitize(errorDescription)].compactMap { $0 }
                 row.status = .rejected
                 row.statusDetail = "the customer did not approve the payment: " + reason.joined(separator: ": ")
                 row.pkceVerifierSealed = nil
             }
-            try await store.update(row, on: tx)
-            return row
         }
         if error != nil {
             caller.logger.info("payment refused by the customer", metadata: ["payment.id": id.uuidString.lowercased()])
             return claimed
         }
-        guard let expiresAt = claimed.stateExpiresAt, expiresAt > deps.now() else {
+        guard let expiresAt = claimed.stateExpiresAt, expiresAt > now() else {
             _ = try await finish(id) { row in
                 row.status = .rejected
                 row.statusDetail = "the approval came back after the state expired"
             }
             throw GatewayError.conflict("state expired; create a new payment")
         }
-        guard let registration = try await deps.registrations.cached(claimed.registrationID),
+        guard let registration = try await connections.store.registration(claimed.registrationID),
             let resourceID = claimed.bankResourceID
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
-        let client = try await deps.clients.client(for: registration, bank: claimed.bankID)
+        let client = try await connections.clients.client(for: registration, bank: claimed.bankID)
         let adapter = try paymentAdapter(claimed.bankID)
-        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = connections.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         let verifier = try claimed.pkceVerifierSealed.map {
-            try deps.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
+            try connections.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
         }
         let customerToken: TokenSet
         do {
@@ -78,7 +73,7 @@ extension PaymentService {
                 resourceID: resourceID, token: customerToken.accessToken, client: client, context: context)
             let row = try await finish(id) { row in
                 row.confirmed = true
-                row.apply(bank, now: deps.now())
+                row.apply(bank, now: now())
             }
             caller.logger.info(
                 "payment confirmed",
@@ -90,7 +85,7 @@ extension PaymentService {
                     row.confirmed = true
                     row.status = .unknown
                     row.statusDetail = "the bank's answer to the confirmation was lost (\(Self.describe(error)))"
-                    row.nextCheckAt = deps.now()
+                    row.nextCheckAt = now()
                 }
             }
             _ = try await finish(id) { row in
@@ -103,13 +98,10 @@ extension PaymentService {
 
     /// Applies `change` to payment `id` under its row lock and stores it.
     func finish(_ id: UUID, _ change: @Sendable (inout PaymentRecord) -> Void) async throws -> PaymentRecord {
-        try await store.withLockedRow(id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: id.uuidString) }
+        try await store.modify(id) { [now] row in
             change(&row)
             row.pkceVerifierSealed = nil
-            row.updatedAt = deps.now()
-            try await store.update(row, on: tx)
-            return row
+            row.updatedAt = now()
         }
     }
 
@@ -126,7 +118,7 @@ extension PaymentService {
             throw GatewayError.conflict("a payment that is \(record.status.apiName) cannot be cancelled")
         }
         if record.bankID.provider == .bpce {
-            let today = ParisTime.localTime(of: deps.now()).date
+            let today = ParisTime.localTime(of: now()).date
             guard let date = record.order.requestedExecutionDate, date > today else {
                 throw GatewayError.conflict(
                     "\(record.bankID) cancels only deferred payments (a requestedExecutionDate after today)")
@@ -137,7 +129,7 @@ extension PaymentService {
             try await adapter.cancelPayment(resourceID: resourceID, token: token, client: client, context: context)
         }
         let row = try await finish(id) { row in
-            row.apply(bank, now: deps.now())
+            row.apply(bank, now: now())
             row.stateHash = nil
         }
         caller.logger.info(

@@ -23,28 +23,29 @@ extension PaymentService {
         let question = FundsQuestion(
             requestID: Self.identifier("F"), iban: request.iban, amount: request.amount, currency: request.currency,
             payee: request.payee)
-        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = connections.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         if let connectionID = request.connectionID {
-            guard let connection = try await deps.store.find(connectionID) else {
+            guard let connection = try await connections.store.find(connectionID) else {
                 throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())
             }
             guard connection.roles.contains(.cbpii) else {
                 throw GatewayError.conflict("connection was not authorized for the cbpii role")
             }
-            let client = try await deps.client(for: connection)
+            let client = try await connections.clients.client(
+                for: connection, registration: try await connections.store.registration(connection.registrationID))
             let adapter = try paymentAdapter(connection.bankID)
-            let keeper = TokenKeeper(deps: deps)
-            return try await keeper.withAccessToken(connection, client: client, context: context) { token in
+            return try await accessTokens.withAccessToken(connection, client: client, context: context) { token in
                 try await adapter.confirmFunds(question, token: token, client: client, context: context)
             }
         }
         guard let registrationID = request.registrationID,
-            let registration = try await deps.registrations.find(registrationID), registration.status != .deleted
+            let registration = try await connections.store.registration(registrationID), registration.status != .deleted
         else {
             throw GatewayError.notFound(
                 resource: "registration", id: request.registrationID?.uuidString.lowercased() ?? "-")
         }
-        try ConnectionService.requireUsable(registration, now: deps.now())
+        try ConnectionService.requireUsable(registration, now: now())
         guard registration.roles.contains(.cbpii) else {
             throw GatewayError.refusedFields([
                 FieldIssue(field: "registrationId", message: "the registration does not have the cbpii role")
@@ -56,7 +57,7 @@ extension PaymentService {
                 FieldIssue(field: "bank", message: "is not a bank of the registration's provider")
             ])
         }
-        let client = try await deps.clients.client(for: registration, bank: bank)
+        let client = try await connections.clients.client(for: registration, bank: bank)
         let adapter = try paymentAdapter(bank)
         var token = try await tokens.token(
             scope: "cbpii", registration: registration.id, client: client, adapter: adapter, context: context)
@@ -74,3 +75,15 @@ extension PaymentService {
         }
     }
 }
+
+/// The customer's access token of a connection for one bank call, refreshed when needed (`TokenKeeper`).
+protocol ConnectionAccessTokens: Sendable {
+    /// Runs `body` with a valid access token of `connection`.
+    /// - Throws: `GatewayError` only.
+    func withAccessToken<T: Sendable>(
+        _ connection: ConnectionRecord, client: BankClient, context: AdapterContext,
+        _ body: (Secret<String>) async throws -> T
+    ) async throws -> T
+}
+
+extension TokenKeeper: ConnectionAccessTokens {}

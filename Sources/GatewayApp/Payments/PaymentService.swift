@@ -2,32 +2,59 @@ import Foundation
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
-import PostgresKit
 
 /// Payment initiation (docs/payments.md): creates payments at most once at the bank, follows the customer's
 /// approval, confirms, refreshes and cancels them. The payment row and the identifiers sent to the bank are
 /// committed before the bank call; an ambiguous outcome makes the payment `unknown`, and nothing ever POSTs it again:
 /// the reconciler (`PaymentReconciler`) resolves it from the bank or leaves it for an operator.
 public struct PaymentService: Sendable {
-    let deps: ConnectionDependencies
-    let store: PaymentStore
+    let store: any PaymentRepository
     let tokens: ClientCredentialsTokens
+    /// Picks registrations and reads connections (its repository), and carries the bank side: clients, adapters,
+    /// catalog, vault, settings, clock.
     let connections: ConnectionService
+    /// The customer's token of a connection, for a funds check by connection (`TokenKeeper`).
+    let accessTokens: any ConnectionAccessTokens
     let settings: Config.Payments
     /// The `Idempotency-Key` rules of the payment POSTs.
     let idempotency: IdempotencyKeys
+    let now: @Sendable () -> Date
+    let logger: Logger
 
     /// - Parameters:
-    ///   - deps: The dependencies shared with connections (storage, vault, adapters, catalog, clock).
+    ///   - store: `PaymentStore` (PostgreSQL), or an in-memory repository in tests.
+    ///   - idempotencyKeys: Where `Idempotency-Key` claims and answers are kept.
+    ///   - clientTokens: Where client-credentials tokens are kept.
+    ///   - connections: The connection service over the same registrations and bank side.
+    ///   - accessTokens: The customer's token of a connection (`TokenKeeper`).
     ///   - settings: `Config.payments`.
-    public init(deps: ConnectionDependencies, settings: Config.Payments) {
-        self.deps = deps
-        self.store = PaymentStore(db: deps.db)
-        self.tokens = ClientCredentialsTokens(deps: deps)
-        self.connections = ConnectionService(deps: deps)
+    ///   - logger: Receives the reconciler's and the token issuer's lines (never secrets).
+    init(
+        store: any PaymentRepository, idempotencyKeys: any IdempotencyKeyRepository,
+        clientTokens: any ClientTokenRepository, connections: ConnectionService,
+        accessTokens: any ConnectionAccessTokens, settings: Config.Payments, logger: Logger
+    ) {
+        self.store = store
+        self.connections = connections
+        self.accessTokens = accessTokens
         self.settings = settings
+        self.now = connections.now
+        self.logger = logger
+        self.tokens = ClientCredentialsTokens(
+            store: clientTokens, vault: connections.vault, refreshMargin: connections.settings.refreshMarginSeconds,
+            now: connections.now, logger: logger)
         self.idempotency = IdempotencyKeys(
-            db: deps.db, vault: deps.vault, now: deps.now, staleAfter: settings.staleAfterSeconds)
+            store: idempotencyKeys, vault: connections.vault, now: connections.now,
+            staleAfter: settings.staleAfterSeconds)
+    }
+
+    /// The service over the application's shared dependencies (its PostgreSQL stores).
+    /// - Parameter settings: `Config.payments`.
+    public init(deps: ConnectionDependencies, settings: Config.Payments) {
+        self.init(
+            store: PaymentStore(db: deps.db), idempotencyKeys: IdempotencyKeyStore(db: deps.db),
+            clientTokens: ClientTokenStore(db: deps.db), connections: ConnectionService(deps: deps),
+            accessTokens: deps.tokens, settings: settings, logger: deps.logger)
     }
 
     /// What `POST /v1/payments` asks for, validated.
@@ -74,7 +101,7 @@ public struct PaymentService: Sendable {
         if let existing = try await store.find(principal: caller.principal, idempotencyKey: caller.idempotencyKey) {
             return Outcome(record: try await settle(existing, logger: caller.logger), authorizationURL: nil)
         }
-        let profile = try deps.catalog.require(request.bank)
+        let profile = try connections.catalog.require(request.bank)
         let registration = try await connections.pickRegistration(
             for: ConnectionService.CreateRequest(
                 bank: request.bank, psuReference: request.psuReference, redirectURI: request.redirectURI,
@@ -93,17 +120,18 @@ public struct PaymentService: Sendable {
         guard let clientID = registration.clientID else {
             throw GatewayError.conflict("registration \(registration.id.uuidString.lowercased()) has no client id")
         }
-        let client = try await deps.clients.client(for: registration, bank: request.bank)
+        let client = try await connections.clients.client(for: registration, bank: request.bank)
         let adapter = try paymentAdapter(request.bank)
-        let context = deps.settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = connections.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
 
-        let now = deps.now()
+        let createdAt = now()
         let id = UUID()
         let order = PaymentOrder(
             paymentInformationID: Self.identifier("P"), instructionID: Self.identifier("I"),
-            endToEndID: request.endToEndID ?? Self.identifier("E"), createdAt: now,
+            endToEndID: request.endToEndID ?? Self.identifier("E"), createdAt: createdAt,
             initiatingParty: registration.clientName, debtorIBAN: request.debtorIBAN,
             creditorName: request.creditorName, creditorIBAN: request.creditorIBAN, creditorBIC: request.creditorBIC,
             amount: request.amount, currency: request.currency, remittance: request.remittance,
@@ -113,7 +141,8 @@ public struct PaymentService: Sendable {
             id: id, principal: caller.principal, idempotencyKey: caller.idempotencyKey,
             registrationID: registration.id, bankID: request.bank, environment: registration.environment,
             psuReference: request.psuReference, redirectURI: request.redirectURI, status: .submitting, order: order,
-            nextCheckAt: now.addingTimeInterval(settings.staleAfterSeconds), createdAt: now, updatedAt: now)
+            nextCheckAt: createdAt.addingTimeInterval(settings.staleAfterSeconds), createdAt: createdAt,
+            updatedAt: createdAt)
         // Committed before the bank is called: a crash from here on leaves a row the reconciler turns `unknown`.
         try await store.insert(record)
         caller.logger.info(
@@ -142,7 +171,7 @@ public struct PaymentService: Sendable {
             if profile.supportsPKCE {
                 let verifier = Base64.urlEncode(Random.bytes(32))
                 challenge = Base64.urlEncode(Digest.sha256(verifier))
-                record.pkceVerifierSealed = try deps.vault.seal(
+                record.pkceVerifierSealed = try connections.vault.seal(
                     Secret(verifier), owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
             }
             let url = try await bankCall(request.bank) {
@@ -158,11 +187,11 @@ public struct PaymentService: Sendable {
             record.approvalURL = submission.approvalURL
             record.status = .authorizationRequired
             record.stateHash = Digest.sha256(state)
-            record.stateExpiresAt = deps.now().addingTimeInterval(deps.settings.stateTTLSeconds)
+            record.stateExpiresAt = now().addingTimeInterval(connections.settings.stateTTLSeconds)
             record.nextCheckAt = nil
-            record.updatedAt = deps.now()
+            record.updatedAt = now()
             let stored = record
-            try await store.withLockedRow(id) { _, tx in try await store.update(stored, on: tx) }
+            _ = try await store.modify(id) { row in row = stored }
             caller.logger.info(
                 "payment created at the bank",
                 metadata: ["payment.id": id.uuidString.lowercased(), "bank": request.bank.description])
@@ -173,16 +202,16 @@ public struct PaymentService: Sendable {
             record.status = .unknown
             record.statusDetail = "the bank's answer to the payment request was lost (\(Self.describe(error))); "
                 + "it is never sent again: the reconciler resolves it or an operator does"
-            record.nextCheckAt = deps.now()
+            record.nextCheckAt = now()
         } else {
             record.status = .rejected
             record.statusDetail = "the bank refused the payment request: \(Self.describe(error))"
             record.nextCheckAt = nil
             if case .rejected(_, let code, _) = error as? AdapterError { record.bankStatusReason = code }
         }
-        record.updatedAt = deps.now()
+        record.updatedAt = now()
         let stored = record
-        try await store.withLockedRow(id) { _, tx in try await store.update(stored, on: tx) }
+        _ = try await store.modify(id) { row in row = stored }
         caller.logger.warning(
             record.status == .unknown ? "payment outcome unknown" : "payment refused by the bank",
             metadata: [
@@ -216,7 +245,7 @@ public struct PaymentService: Sendable {
     }
 
     func paymentAdapter(_ bank: BankID) throws -> any PaymentAdapter {
-        guard let adapter = try deps.adapters.adapter(for: bank) as? any PaymentAdapter else {
+        guard let adapter = try connections.adapters.adapter(for: bank) as? any PaymentAdapter else {
             throw GatewayError.unsupportedByBank(bank: bank, feature: "payment initiation")
         }
         return adapter
@@ -237,7 +266,7 @@ public struct PaymentService: Sendable {
     /// `unknown`; a non-final payment known to the bank is read from it.
     func settle(_ record: PaymentRecord, logger: Logger) async throws -> PaymentRecord {
         if record.status == .submitting {
-            guard record.createdAt < deps.now().addingTimeInterval(-settings.staleAfterSeconds) else { return record }
+            guard record.createdAt < now().addingTimeInterval(-settings.staleAfterSeconds) else { return record }
             return try await markUnknownIfSubmitting(record.id)
         }
         guard !record.isFinalOrAwaitingCustomer, record.bankResourceID != nil else { return record }
@@ -253,16 +282,13 @@ public struct PaymentService: Sendable {
 
     /// A `submitting` payment whose process died during the bank call: `unknown`, never sent again.
     func markUnknownIfSubmitting(_ id: UUID) async throws -> PaymentRecord {
-        try await store.withLockedRow(id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: id.uuidString) }
-            guard row.status == .submitting else { return row }
+        try await store.modify(id) { [now] row in
+            guard row.status == .submitting else { return }
             row.status = .unknown
             row.statusDetail = "the process sending the payment request stopped before the bank's answer; "
                 + "it is never sent again: the reconciler resolves it or an operator does"
-            row.nextCheckAt = deps.now()
-            row.updatedAt = deps.now()
-            try await store.update(row, on: tx)
-            return row
+            row.nextCheckAt = now()
+            row.updatedAt = now()
         }
     }
 
@@ -272,17 +298,14 @@ public struct PaymentService: Sendable {
         let bank = try await bankStatus(record, logger: logger) { adapter, token, client, context in
             try await adapter.paymentStatus(resourceID: resourceID, token: token, client: client, context: context)
         }
-        return try await store.withLockedRow(record.id) { locked, tx in
-            guard var row = locked else { throw GatewayError.notFound(resource: "payment", id: record.id.uuidString) }
+        return try await store.modify(record.id) { [now] row in
             let wasUnknown = row.status == .unknown
-            row.apply(bank, now: deps.now())
+            row.apply(bank, now: now())
             if wasUnknown, row.status == .authorizationRequired, row.stateHash == nil {
                 // Created at the bank but its approval URL never reached the caller: it cannot be approved.
                 row.statusDetail = "resolved at the bank; the approval link was never handed out"
             }
             row.nextCheckAt = row.status == .unknown ? row.nextCheckAt : nil
-            try await store.update(row, on: tx)
-            return row
         }
     }
 
@@ -291,12 +314,12 @@ public struct PaymentService: Sendable {
         _ record: PaymentRecord, logger: Logger,
         _ body: (any PaymentAdapter, Secret<String>, BankClient, AdapterContext) async throws -> PaymentBankStatus
     ) async throws -> PaymentBankStatus {
-        guard let registration = try await deps.registrations.cached(record.registrationID),
+        guard let registration = try await connections.store.registration(record.registrationID),
             registration.status != .deleted
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
-        let client = try await deps.clients.client(for: registration, bank: record.bankID)
+        let client = try await connections.clients.client(for: registration, bank: record.bankID)
         let adapter = try paymentAdapter(record.bankID)
-        let context = deps.settings.adapterContext(requestID: "-", logger: logger)
+        let context = connections.settings.adapterContext(requestID: "-", logger: logger)
         let token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
         do {

@@ -2,9 +2,9 @@ import Foundation
 import GatewayCore
 import PostgresKit
 
-/// PostgreSQL persistence of payments (table `payments`). Every change goes through `withLockedRow`
-/// (`SELECT … FOR UPDATE`), so two replicas never act on one payment at once.
-struct PaymentStore: Sendable {
+/// `PaymentRepository` in PostgreSQL (table `payments`). Every change goes through `modify` (`SELECT … FOR UPDATE`
+/// in a short transaction), so two replicas never act on one payment at once.
+struct PaymentStore: PaymentRepository {
     let db: StoreDatabase
 
     static let columnsSQL = Query(unsafeSQL: """
@@ -16,8 +16,6 @@ struct PaymentStore: Sendable {
         created_at, updated_at
         """)
 
-    /// Commits a new payment (the `submitting` row, before any bank call).
-    /// - Throws: `.conflict` when an identifier is already used (a caller-given `endToEndId`).
     func insert(_ p: PaymentRecord) async throws {
         let o = p.order
         _ = try await db.execute("""
@@ -37,29 +35,30 @@ struct PaymentStore: Sendable {
         try await db.query("SELECT \(Self.columnsSQL) FROM payments WHERE id = \(id)").first.map(decode)
     }
 
-    /// The payment created with idempotency key `key` by `principal`.
     func find(principal: String, idempotencyKey key: String) async throws -> PaymentRecord? {
         try await db.query("""
             SELECT \(Self.columnsSQL) FROM payments WHERE principal = \(principal) AND idempotency_key = \(key)
             """).first.map(decode)
     }
 
-    /// Runs `body` in a transaction holding payment `id`'s row lock; nil when there is no such row.
-    func withLockedRow<T: Sendable>(_ id: UUID, _ body: (PaymentRecord?, PostgresConnection) async throws -> T)
-        async throws -> T
-    {
+    func modify(_ id: UUID, _ change: @Sendable (inout PaymentRecord) throws -> Void) async throws -> PaymentRecord {
         try await db.withTransaction { tx in
-            let row = try await tx.query("SELECT \(Self.columnsSQL) FROM payments WHERE id = \(id) FOR UPDATE")
-                .first.map(decode)
-            return try await body(row, tx)
+            guard
+                var row = try await tx.query("SELECT \(Self.columnsSQL) FROM payments WHERE id = \(id) FOR UPDATE")
+                    .first.map(decode)
+            else { throw GatewayError.notFound(resource: "payment", id: id.uuidString.lowercased()) }
+            let previous = row.status
+            try change(&row)
+            try await update(row, on: tx)
+            if let event = row.statusChangedEvent(from: previous) {
+                try await EventOutbox.append(event, at: row.updatedAt, on: tx)
+            }
+            return row
         }
     }
 
-    /// Writes the mutable columns of `p`; a change of its normalized status writes `payment.status_changed` in the
-    /// same transaction (docs/events.md).
-    func update(_ p: PaymentRecord, on tx: PostgresConnection) async throws {
-        let previous = try await tx.query("SELECT status FROM payments WHERE id = \(p.id)").first
-            .flatMap { try? $0.decode("status", as: String.self) }.flatMap(PaymentStatus.init(rawValue:))
+    /// Writes the mutable columns of `p`.
+    private func update(_ p: PaymentRecord, on tx: PostgresConnection) async throws {
         _ = try await tx.execute("""
             UPDATE payments SET status = \(p.status.rawValue), confirmed = \(p.confirmed),
               bank_status = \(p.bankStatus), bank_status_reason = \(p.bankStatusReason),
@@ -70,22 +69,11 @@ struct PaymentStore: Sendable {
               updated_at = \(p.updatedAt)
             WHERE id = \(p.id)
             """)
-        if let previous, previous.apiName != p.status.apiName {
-            let id = p.id.uuidString.lowercased()
-            var data = [
-                "paymentId": id, "bank": p.bankID.description, "psuReference": p.psuReference,
-                "previousStatus": previous.apiName, "status": p.status.apiName,
-            ]
-            if let bankStatus = p.bankStatus { data["bankStatus"] = bankStatus }
-            try await EventOutbox.append(
-                LifecycleEvent(.paymentStatusChanged, resourceID: id, data: data), at: p.updatedAt, on: tx)
-        }
     }
 
-    /// One page of a customer's payments, newest first, after the keyset `after` (created_at, id).
-    func list(psuReference: String, after: (Date, UUID)?, limit: Int) async throws -> [PaymentRecord] {
-        let afterDate = after?.0
-        let afterID = after?.1
+    func list(psuReference: String, after: (createdAt: Date, id: UUID)?, limit: Int) async throws -> [PaymentRecord] {
+        let afterDate = after?.createdAt
+        let afterID = after?.id
         return try await db.query("""
             SELECT \(Self.columnsSQL) FROM payments
             WHERE psu_reference = \(psuReference)
@@ -94,11 +82,10 @@ struct PaymentStore: Sendable {
             """).map(decode)
     }
 
-    /// Payments the reconciler should look at: `submitting` or `unknown`, due.
     func dueForReconciliation(now: Date, limit: Int) async throws -> [UUID] {
         try await db.query("""
             SELECT id FROM payments WHERE status IN ('submitting', 'unknown') AND next_check_at <= \(now)
-            ORDER BY next_check_at LIMIT \(limit)
+            ORDER BY next_check_at, id LIMIT \(limit)
             """).map { try $0.decode("id", as: UUID.self) }
     }
 

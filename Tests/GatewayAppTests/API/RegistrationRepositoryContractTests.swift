@@ -11,10 +11,7 @@ import Testing
 /// over a fresh PostgreSQL database, and `InMemoryRegistrationRepository`, which the in-process router tests rely on
 /// (`RegistrationsRouterTests`). A double that drifts from the store fails here.
 @Suite struct RegistrationRepositoryContractTests {
-    enum Implementation: String, CaseIterable, CustomTestStringConvertible {
-        case postgres, memory
-        var testDescription: String { rawValue }
-    }
+    typealias Implementation = RepositoryImplementation
 
     /// What each test gets: the repository, its clock and two certificate ids rows may refer to.
     struct Bed {

@@ -33,24 +33,14 @@ import TestSupport
 
     init() async throws {
         let clock = self.clock
-        let repository = InMemoryConnectionRepository(now: { clock.now })
-        let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
-        let certificates = InMemoryCertificateRepository()
-        let qwac = try ConnectionsTestBed.certificate(vault: vault, kind: "qwac")
-        let qseal = try ConnectionsTestBed.certificate(vault: vault, kind: "qseal")
-        for certificate in [qwac, qseal] { try await certificates.insert(certificate) }
-        cic = ConnectionsTestBed.registration(
-            provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac.id, qseal: qseal.id, status: .active,
-            clientID: "ei-client", now: clock.now)
-        group = ConnectionsTestBed.registration(
-            provider: .bpce, bank: BankID("bpce:13807")!, qwac: qwac.id, qseal: qseal.id, status: .active,
-            clientID: "bpce-client", now: clock.now)
-        repository.recordRegistration(cic)
-        repository.recordRegistration(group)
+        let side = try await ConnectionsTestBed.inMemoryBankSide(now: { clock.now })
+        let repository = side.repository
+        let vault = side.vault
+        cic = side.cic
+        group = side.group
         euroInformation = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         bpce = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
-        let clients = BankClientFactory(
-            catalog: .builtIn, certificates: CertificateService(store: certificates, vault: vault))
+        let clients = side.clients
         let adapters = AdapterDirectory([euroInformation, bpce])
         let settings = Config.Connections()
         let service = ConnectionService(

@@ -133,6 +133,54 @@ struct ConnectionsTestBed {
         return record.id
     }
 
+    /// What the in-process router tests run over: an `InMemoryConnectionRepository` holding active sandbox
+    /// registrations with `roles` at Euro-Information (`cmcic:cic`, client `ei-client`) and BPCE (`bpce:13807`,
+    /// group-wide, client `bpce-client`), their certificates in memory, and the client factory over them.
+    struct InMemoryBankSide {
+        let repository: InMemoryConnectionRepository
+        let vault: SecretVault
+        let clients: BankClientFactory
+        let cic: RegistrationRecord
+        let group: RegistrationRecord
+    }
+
+    static func inMemoryBankSide(now: @escaping @Sendable () -> Date, roles: [Role] = [.aisp]) async throws
+        -> InMemoryBankSide
+    {
+        let repository = InMemoryConnectionRepository(now: now)
+        let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
+        let certificates = InMemoryCertificateRepository()
+        let qwac = try certificate(vault: vault, kind: "qwac")
+        let qseal = try certificate(vault: vault, kind: "qseal")
+        for certificate in [qwac, qseal] { try await certificates.insert(certificate) }
+        var cic = registration(
+            provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac.id, qseal: qseal.id, status: .active,
+            clientID: "ei-client", now: now())
+        var group = registration(
+            provider: .bpce, bank: BankID("bpce:13807")!, qwac: qwac.id, qseal: qseal.id, status: .active,
+            clientID: "bpce-client", now: now())
+        cic.roles = roles
+        group.roles = roles
+        repository.recordRegistration(cic)
+        repository.recordRegistration(group)
+        return InMemoryBankSide(
+            repository: repository, vault: vault,
+            clients: BankClientFactory(
+                catalog: .builtIn, certificates: CertificateService(store: certificates, vault: vault)),
+            cic: cic, group: group)
+    }
+
+    /// An active Euro-Information (`cmcic:cic`) registration row with its two certificates, in a fresh database: what
+    /// payment and token rows refer to.
+    static func insertActiveRegistration(db: PostgresClient, now: Date) async throws -> UUID {
+        let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
+        let qwac = try await insertCertificate(db: db, vault: vault, kind: "qwac")
+        let qseal = try await insertCertificate(db: db, vault: vault, kind: "qseal")
+        return try await insertRegistration(
+            db: db, provider: .euroInformation, bank: BankID("cmcic:cic")!, qwac: qwac, qseal: qseal, status: .active,
+            clientID: "client-1", now: now)
+    }
+
     /// A registration row with `redirect` as its one redirect URI and the `aisp` role.
     static func registration(
         provider: Provider, bank: BankID, environment: Environment = .sandbox, qwac: UUID, qseal: UUID,

@@ -10,10 +10,7 @@ import Testing
 /// steps: `WebhookEndpointStore` over a fresh PostgreSQL database and `InMemoryWebhookEndpointRepository`, which the
 /// in-process router tests rely on (`WebhooksRouterTests`). Deliveries are the dispatcher's: live in `EventsTests`.
 @Suite struct WebhookEndpointRepositoryContractTests {
-    enum Implementation: String, CaseIterable, CustomTestStringConvertible {
-        case postgres, memory
-        var testDescription: String { rawValue }
-    }
+    typealias Implementation = RepositoryImplementation
 
     static func with(_ implementation: Implementation, _ body: (any WebhookEndpointRepository) async throws -> Void)
         async throws

@@ -1,18 +1,41 @@
 import Foundation
 import GatewayCore
 import HTTPServerKit
+import OpenSSLKit
 import PostgresKit
 import Testing
 import TestSupport
 
 @testable import GatewayApp
 
-/// The `Idempotency-Key` store on its own, against PostgreSQL: claim, replay (sealed at rest), another body,
-/// in flight, a claim abandoned by a dead process, release, purge after the retention.
-@Suite(.serialized) struct IdempotencyKeysTests {
-    static func keys(_ bed: ConnectionsTestBed, staleAfter: TimeInterval = 60) -> IdempotencyKeys {
-        IdempotencyKeys(
-            db: StoreDatabase(bed.db), vault: bed.vault, now: { bed.clock.now }, staleAfter: staleAfter)
+/// The `Idempotency-Key` rules on their own, over both implementations of `IdempotencyKeyRepository` with the same
+/// steps (`IdempotencyKeyStore` on a fresh PostgreSQL database, `InMemoryIdempotencyKeyRepository`): claim, replay
+/// (sealed at rest), another body, in flight, a claim abandoned by a dead process, release, purge after the
+/// retention.
+@Suite struct IdempotencyKeysTests {
+    typealias Implementation = RepositoryImplementation
+
+    struct Bed {
+        let repository: any IdempotencyKeyRepository
+        let clock: TestClock
+        let vault: SecretVault
+    }
+
+    static func with(_ implementation: Implementation, _ body: (Bed) async throws -> Void) async throws {
+        let clock = TestClock(Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+        let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
+        switch implementation {
+        case .memory:
+            try await body(Bed(repository: InMemoryIdempotencyKeyRepository(), clock: clock, vault: vault))
+        case .postgres:
+            try await TestDatabases.withClient { db in
+                try await body(Bed(repository: IdempotencyKeyStore(db: StoreDatabase(db)), clock: clock, vault: vault))
+            }
+        }
+    }
+
+    static func keys(_ bed: Bed, staleAfter: TimeInterval = 60) -> IdempotencyKeys {
+        IdempotencyKeys(store: bed.repository, vault: bed.vault, now: bed.clock.now, staleAfter: staleAfter)
     }
 
     static let hash = Array(repeating: UInt8(7), count: 32)
@@ -20,8 +43,9 @@ import TestSupport
     /// Checked (a temporary edit of `Sources/`, never committed): answering a finished key with `.claimed` (run it
     /// again) instead of `.replay` in `IdempotencyKeys.claim` fails here, and in `PaymentsSimulatorTests` (the replayed
     /// body differs: a second payment was made).
-    @Test func aKeyIsClaimedOnceThenReplaysItsSealedAnswer() async throws {
-        try await ConnectionsTestBed.with { bed in
+    @Test(arguments: Implementation.allCases)
+    func aKeyIsClaimedOnceThenReplaysItsSealedAnswer(_ implementation: Implementation) async throws {
+        try await Self.with(implementation) { bed in
             let keys = Self.keys(bed)
             guard case .claimed = try await keys.claim(principal: "api-1", key: "k", hash: Self.hash) else {
                 Issue.record("the first use claims the key")
@@ -49,9 +73,8 @@ import TestSupport
             #expect(replay.headers["Location"] == "/v1/p")
             #expect(replay.headers["Content-Type"] == "application/json")
             // At rest the answer is sealed: the state is not in the row.
-            let stored = try await bed.db.query(
-                "SELECT response_body FROM idempotency_keys WHERE principal = 'api-1' AND key = 'k'")
-            let sealed = try #require(try stored.first?.decode("response_body", as: [UInt8]?.self))
+            let stored = try await bed.repository.find(principal: "api-1", key: "k")
+            let sealed = try #require(stored?.answer?.sealedBody)
             #expect(!String(decoding: sealed, as: UTF8.self).contains("s3cr3t"))
             guard case .otherRequest = try await keys.claim(
                 principal: "api-1", key: "k", hash: Array(repeating: 8, count: 32))
@@ -62,8 +85,9 @@ import TestSupport
         }
     }
 
-    @Test func anAbandonedClaimIsTakenOverOnceAfterTheStaleDelay() async throws {
-        try await ConnectionsTestBed.with { bed in
+    @Test(arguments: Implementation.allCases)
+    func anAbandonedClaimIsTakenOverOnceAfterTheStaleDelay(_ implementation: Implementation) async throws {
+        try await Self.with(implementation) { bed in
             let keys = Self.keys(bed, staleAfter: 60)
             _ = try await keys.claim(principal: "api-1", key: "k", hash: Self.hash)
             bed.clock.advance(30)
@@ -88,8 +112,9 @@ import TestSupport
         }
     }
 
-    @Test func keysArePurgedAfterTheRetentionOnly() async throws {
-        try await ConnectionsTestBed.with { bed in
+    @Test(arguments: Implementation.allCases)
+    func keysArePurgedAfterTheRetentionOnly(_ implementation: Implementation) async throws {
+        try await Self.with(implementation) { bed in
             let keys = Self.keys(bed)
             _ = try await keys.claim(principal: "api-1", key: "old", hash: Self.hash)
             bed.clock.advance(86_400 - 10)
@@ -97,8 +122,8 @@ import TestSupport
             #expect(try await keys.purge(retention: 86_400) == 0, "nothing is a day old yet")
             bed.clock.advance(11)
             #expect(try await keys.purge(retention: 86_400) == 1)
-            let left = try await bed.db.query("SELECT key FROM idempotency_keys ORDER BY key")
-            #expect(try left.map { try $0.decode("key", as: String.self) } == ["recent"])
+            #expect(try await bed.repository.find(principal: "api-1", key: "old") == nil)
+            #expect(try await bed.repository.find(principal: "api-1", key: "recent") != nil)
         }
     }
 

@@ -3,9 +3,9 @@ import GatewayCore
 import GatewayLogging
 import Synchronization
 
-/// An in-memory `BankAdapter` for service tests (the role of Hummingbird's `MemoryPersistDriver`): every method
-/// returns the scripted `Result` from `responses` and records the call, so a test can assert what the service asked
-/// and make any step fail with any `AdapterError`.
+/// An in-memory `BankAdapter` and `PaymentAdapter` for service tests (the role of Hummingbird's
+/// `MemoryPersistDriver`): every method returns the scripted `Result` from `responses` and records the call, so a
+/// test can assert what the service asked and make any step fail with any `AdapterError`.
 public final class FakeBankAdapter: BankAdapter {
     /// One recorded call (secrets are not recorded).
     public enum Call: Hashable, Sendable {
@@ -21,6 +21,12 @@ public final class FakeBankAdapter: BankAdapter {
         case putConsents(ConsentRequest)
         case trustedBeneficiaries
         case identity
+        case clientCredentialsToken(scope: String)
+        case submitPayment(endToEndID: String)
+        case paymentStatus(resourceID: String)
+        case confirmPayment(resourceID: String)
+        case cancelPayment(resourceID: String)
+        case confirmFunds(iban: String)
     }
 
     /// What each method answers. Transactions pages are looked up by request; a missing page is `.noAccounts`.
@@ -51,6 +57,22 @@ public final class FakeBankAdapter: BankAdapter {
         public var trustedBeneficiaries: Result<[Beneficiary], AdapterError> = .success([])
         /// Whether the customer's identity may be read.
         public var identity: Result<Identity, AdapterError> = .failure(.notImplemented(code: "NIMP", message: nil))
+        /// Answer to a client-credentials token request (`PaymentAdapter`).
+        public var clientCredentials: Result<TokenSet, AdapterError>
+        /// Answer to `POST /payment-requests`.
+        public var submission: Result<PaymentSubmission, AdapterError> = .success(
+            PaymentSubmission(
+                resourceID: "pay-1", location: "/payment-requests/pay-1",
+                approvalURL: "https://fake.invalid/approve/pay-1"))
+        /// Answer to `GET /payment-requests/{id}`.
+        public var paymentStatus: Result<PaymentBankStatus, AdapterError> = .success(PaymentBankStatus(code: "ACTC"))
+        /// Answer to the confirmation.
+        public var confirmation: Result<PaymentBankStatus, AdapterError> = .success(PaymentBankStatus(code: "PDNG"))
+        /// Answer to the cancellation.
+        public var cancellation: Result<PaymentBankStatus, AdapterError> = .success(
+            PaymentBankStatus(code: "RJCT", reason: "DS02"))
+        /// Answer to a funds confirmation.
+        public var funds: Result<Bool, AdapterError> = .success(true)
 
         /// Defaults: an active registration `client-1`, tokens valid for an hour from `now`.
         public init(now: Date = Date()) {
@@ -63,6 +85,8 @@ public final class FakeBankAdapter: BankAdapter {
                 expiresAt: now.addingTimeInterval(3600))
             tokens = .success(tokenSet)
             refreshes = [.success(tokenSet)]
+            clientCredentials = .success(
+                TokenSet(accessToken: Secret("client-1"), refreshToken: nil, expiresAt: now.addingTimeInterval(3600)))
         }
     }
 
@@ -185,5 +209,52 @@ public final class FakeBankAdapter: BankAdapter {
         -> Identity
     {
         try answer(.identity) { $0.identity }
+    }
+}
+
+// MARK: - PaymentAdapter
+
+extension FakeBankAdapter: PaymentAdapter {
+    public func clientCredentialsToken(scope: String, client: BankClient, context: AdapterContext) async throws
+        -> TokenSet
+    {
+        try answer(.clientCredentialsToken(scope: scope)) { $0.clientCredentials }
+    }
+
+    public func submitPayment(
+        _ order: PaymentOrder, token: Secret<String>, client: BankClient, context: AdapterContext
+    ) async throws -> PaymentSubmission {
+        try answer(.submitPayment(endToEndID: order.endToEndID)) { $0.submission }
+    }
+
+    /// The approval link with `state` appended.
+    public func paymentApprovalURL(_ approvalURL: String, _ request: AuthorizationRequest, client: BankClient) throws
+        -> String
+    {
+        "\(approvalURL)?client_id=\(request.clientID)&state=\(request.state)"
+    }
+
+    public func paymentStatus(resourceID: String, token: Secret<String>, client: BankClient, context: AdapterContext)
+        async throws -> PaymentBankStatus
+    {
+        try answer(.paymentStatus(resourceID: resourceID)) { $0.paymentStatus }
+    }
+
+    public func confirmPayment(resourceID: String, token: Secret<String>, client: BankClient, context: AdapterContext)
+        async throws -> PaymentBankStatus
+    {
+        try answer(.confirmPayment(resourceID: resourceID)) { $0.confirmation }
+    }
+
+    public func cancelPayment(resourceID: String, token: Secret<String>, client: BankClient, context: AdapterContext)
+        async throws -> PaymentBankStatus
+    {
+        try answer(.cancelPayment(resourceID: resourceID)) { $0.cancellation }
+    }
+
+    public func confirmFunds(
+        _ question: FundsQuestion, token: Secret<String>, client: BankClient, context: AdapterContext
+    ) async throws -> Bool {
+        try answer(.confirmFunds(iban: question.iban)) { $0.funds }
     }
 }

@@ -83,10 +83,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         let rows = state.withLock { s in
             s.connections.filter { psuReference == nil || $0.psuReference == psuReference }
         }
-        return Array(
-            rows.sorted { Self.newerFirst($0, before: $1) }
-                .filter { row in after.map { Self.isAfter(row, $0) } ?? true }
-                .prefix(limit))
+        return KeysetOrder.page(rows, after: after, limit: limit) { ($0.createdAt, $0.id) }
     }
 
     public func dueForReauthorization(before: Date, psuReference: String?, limit: Int) async throws
@@ -99,7 +96,9 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
             }
         }
         return Array(
-            rows.sorted { ($0.reauthorizeBy!, Self.key($0.id)) < ($1.reauthorizeBy!, Self.key($1.id)) }.prefix(limit))
+            rows.sorted {
+                ($0.reauthorizeBy!, KeysetOrder.key($0.id)) < ($1.reauthorizeBy!, KeysetOrder.key($1.id))
+            }.prefix(limit))
     }
 
     public func modify(_ id: UUID, _ change: @Sendable (inout ConnectionRecord) throws -> LifecycleEvent?) async throws
@@ -292,24 +291,4 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
     private static func newAccountID() -> String {
         "acc_" + (0..<10).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }
-
-    // MARK: - Order
-
-    /// PostgreSQL orders uuids by their bytes, which is the order of their lowercase text.
-    private static func key(_ id: UUID) -> String { id.uuidString.lowercased() }
-
-    /// Newest first: `createdAt` descending, then `id` descending.
-    private static func newerFirst(_ a: ConnectionRecord, before b: ConnectionRecord) -> Bool {
-        if !sameInstant(a.createdAt, b.createdAt) { return a.createdAt > b.createdAt }
-        return key(a.id) > key(b.id)
-    }
-
-    /// Whether `row` comes after the keyset position `after` in the newest-first order.
-    private static func isAfter(_ row: ConnectionRecord, _ after: (createdAt: Date, id: UUID)) -> Bool {
-        if !sameInstant(row.createdAt, after.createdAt) { return row.createdAt < after.createdAt }
-        return key(row.id) < key(after.id)
-    }
-
-    /// Equal to the microsecond, as `timestamptz` keeps them (a cursor carries the instant as a double).
-    private static func sameInstant(_ a: Date, _ b: Date) -> Bool { abs(a.timeIntervalSince(b)) < 0.000_001 }
 }
