@@ -94,13 +94,15 @@ public final class Application: Sendable {
             bpceRegistrationBank: config.bpceRegistrationBank, now: now)
         var connectionSettings = config.connections
         connectionSettings.bankCallTimeoutSeconds = config.bankTimeoutSeconds
-        let connectionDeps = ConnectionDependencies(
-            db: db, registrations: registrationStore, recordCacheTTL: recordCacheTTL, clients: clients, vault: vault,
-            adapters: adapterDirectory, catalog: catalog, settings: connectionSettings, now: now,
-            logger: logger.labeled("passerelle.connections"))
+        let bankSide = BankSide(
+            clients: clients, vault: vault, adapters: adapterDirectory, settings: connectionSettings, now: now)
+        let connectionStore = ConnectionStore(db: db, registrations: registrationStore, cacheTTL: recordCacheTTL)
+        let connectionLogger = logger.labeled("passerelle.connections")
+        // One keeper (and so one cache of opened access tokens) for the account reads, payments and the refresher.
+        let tokens = TokenKeeper(store: connectionStore, bankSide: bankSide, logger: connectionLogger)
+        let connections = ConnectionService(store: connectionStore, bankSide: bankSide)
         self.connectionServices = (
-            ConnectionService(deps: connectionDeps), AccountInformationService(deps: connectionDeps),
-            TokenKeeper(deps: connectionDeps)
+            connections, AccountInformationService(store: connectionStore, tokens: tokens), tokens
         )
         self.events = EventStore(db: store)
         self.webhooks = WebhookService(store: WebhookEndpointStore(db: store), vault: vault, now: now)
@@ -122,7 +124,10 @@ public final class Application: Sendable {
                 scanInterval: .milliseconds(Int(e.scanSeconds * 1000)), reauthorizationNoticeDays: e.reauthorizationNoticeDays,
                 certificateNoticeDays: e.certificateNoticeDays),
             now: now, logger: logger.labeled("passerelle.events"), metrics: metrics)
-        self.payments = PaymentService(deps: connectionDeps, settings: config.payments)
+        self.payments = PaymentService(
+            store: PaymentStore(db: store), idempotencyKeys: IdempotencyKeyStore(db: store),
+            clientTokens: ClientTokenStore(db: store), connections: connections, accessTokens: tokens,
+            settings: config.payments, logger: connectionLogger)
     }
 
     /// The background token refresher (part of `runBackground()`), until the task is cancelled.

@@ -8,26 +8,14 @@ import OpenSSLKit
 /// valid access token from `TokenKeeper`, forwards the caller's PSU headers, and — when the customer is not
 /// present — passes the unattended budget first.
 public struct AccountInformationService: Sendable {
+    /// `ConnectionStore` (PostgreSQL), or an in-memory repository in tests: the one `tokens` uses.
     let store: any AccountInformationRepository
     /// Hands each read a valid access token; its bank side (clients, adapters, settings, clock) is the reads' too.
     let tokens: TokenKeeper
-    var clients: BankClientFactory { tokens.clients }
-    var adapters: AdapterDirectory { tokens.adapters }
-    var settings: Config.Connections { tokens.settings }
-    var now: @Sendable () -> Date { tokens.now }
+    /// The keeper's bank side.
+    var bankSide: BankSide { tokens.bankSide }
     /// The unattended budget over `store`'s ledger.
-    var budget: UnattendedBudget { UnattendedBudget(store: store, settings: settings, now: now) }
-
-    /// - Parameters:
-    ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests (the one `tokens` uses).
-    ///   - tokens: The token keeper over the same connections.
-    public init(store: any AccountInformationRepository, tokens: TokenKeeper) {
-        self.store = store
-        self.tokens = tokens
-    }
-
-    /// The service over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
-    public init(deps: ConnectionDependencies) { self.init(store: deps.store, tokens: deps.tokens) }
+    var budget: UnattendedBudget { UnattendedBudget(store: store, settings: bankSide.settings, now: bankSide.now) }
 
     /// Who asks: the inbound request's id, logger and PSU headers.
     struct Caller: Sendable {
@@ -54,7 +42,7 @@ public struct AccountInformationService: Sendable {
         let keys = accounts.map { account in
             (key: Self.accountKey(account), resourceID: account.id)
         }
-        let ids = try await store.accountIDs(connectionID: connectionID, accounts: keys, now: now())
+        let ids = try await store.accountIDs(connectionID: connectionID, accounts: keys, now: bankSide.now())
         var byResource: [String: String] = [:]
         for (account, id) in zip(accounts, ids) { byResource[account.id] = id }
         return zip(accounts, ids).map { account, id in
@@ -107,7 +95,7 @@ public struct AccountInformationService: Sendable {
             request = .next(url: state.u)
         }
         let account = try await bankAccount(connectionID, accountID)
-        let cap = settings.transactionPagesPerCall
+        let cap = bankSide.settings.transactionPagesPerCall
         return try await read(connectionID, accountKey: account.key, .transactions, caller: caller) {
             adapter, token, client, context, meter in
             var collected: [Transaction] = []
@@ -182,11 +170,12 @@ public struct AccountInformationService: Sendable {
     /// Forwards the customer's consent (BPCE `PUT /consents`); a no-op where the bank has no such call.
     func putConsents(connectionID: UUID, consents: ConsentRequest, caller: Caller) async throws {
         let connection = try await activeConnection(connectionID)
-        try await store.markUsed(connection, now: now())
-        let client = try await clients.client(for: connection, in: store)
+        try await store.markUsed(connection, now: bankSide.now())
+        let client = try await bankSide.clients.client(for: connection, in: store)
         guard client.bank.supportsPutConsents else { return }
-        let adapter = try adapters.adapter(for: connection.bankID)
-        let context = settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let adapter = try bankSide.adapters.adapter(for: connection.bankID)
+        let context = bankSide.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         try await tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
@@ -220,12 +209,12 @@ public struct AccountInformationService: Sendable {
         _ body: (any BankAdapter, Secret<String>, BankClient, AdapterContext, RequestMeter) async throws -> T
     ) async throws -> T {
         let connection = try await activeConnection(connectionID)
-        try await store.markUsed(connection, now: now())
-        let client = try await clients.client(for: connection, in: store)
+        try await store.markUsed(connection, now: bankSide.now())
+        let client = try await bankSide.clients.client(for: connection, in: store)
         if let (supported, feature) = requires?(client.bank), !supported {
             throw GatewayError.unsupportedByBank(bank: connection.bankID, feature: feature)
         }
-        let adapter = try adapters.adapter(for: connection.bankID)
+        let adapter = try bankSide.adapters.adapter(for: connection.bankID)
         let meter = RequestMeter(
             budget: budget,
             key: caller.psu.isAttended
@@ -234,7 +223,8 @@ public struct AccountInformationService: Sendable {
                     bank: connection.bankID, psuReference: connection.psuReference, accountKey: accountKey ?? "",
                     resource: resource.rawValue))
         try await meter.charge()
-        let context = settings.adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(
+            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var runs = 0
         return try await tokens.withAccessToken(connection, client: client, context: context) { token in
             runs += 1

@@ -6,46 +6,16 @@ import OpenSSLKit
 /// Creates connections (the bank's authorization URL with a single-use state and PKCE), finishes them with the code
 /// the bank sent back, and reads, lists and revokes them (docs/connections.md). Sealed values never leave it.
 public struct ConnectionService: Sendable {
+    /// `ConnectionStore` (PostgreSQL), or an in-memory repository in tests.
     let store: any ConnectionRepository
-    let clients: BankClientFactory
-    let vault: SecretVault
-    let adapters: AdapterDirectory
-    let settings: Config.Connections
-    let now: @Sendable () -> Date
-    /// The bank catalog, the one the client factory builds clients from.
-    var catalog: BankCatalog { clients.catalog }
+    /// The clients, vault, adapters, settings and clock of the bank calls, shared with the token keeper and the
+    /// payment service.
+    let bankSide: BankSide
 
     /// Connections on one page of the list.
     static let pageSize = 50
     /// Connections answered by a reauthorization forecast at most.
     static let forecastLimit = 1000
-
-    /// - Parameters:
-    ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests.
-    ///   - clients: Builds the certificates-and-client view of a registration for each bank call, from the bank
-    ///     catalog (after overrides).
-    ///   - vault: Seals tokens and PKCE verifiers with owner-bound associated data.
-    ///   - adapters: One adapter per provider.
-    ///   - settings: `Config.connections`.
-    ///   - now: The wall clock (state expiry, lifetimes, the unattended window).
-    public init(
-        store: any ConnectionRepository, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
-        settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }
-    ) {
-        self.store = store
-        self.clients = clients
-        self.vault = vault
-        self.adapters = adapters
-        self.settings = settings
-        self.now = now
-    }
-
-    /// The service over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
-    public init(deps: ConnectionDependencies) {
-        self.init(
-            store: deps.store, clients: deps.clients, vault: deps.vault, adapters: deps.adapters,
-            settings: deps.settings, now: deps.now)
-    }
 
     // MARK: - Create
 
@@ -73,7 +43,7 @@ public struct ConnectionService: Sendable {
     /// - Throws: `GatewayError.notFound` (bank, registration), `.validation` (redirect URI not registered, roles),
     ///   `.conflict` (no usable registration, a pending one with its activation time, ambiguous environment).
     func create(_ request: CreateRequest, requestID: String, logger: Logger) async throws -> Created {
-        let profile = try catalog.require(request.bank)
+        let profile = try bankSide.catalog.require(request.bank)
         let registration = try await pickRegistration(for: request, profile: profile)
         guard registration.redirectURIs.contains(request.redirectURI) else {
             throw GatewayError.refusedFields([
@@ -92,11 +62,11 @@ public struct ConnectionService: Sendable {
         guard let clientID = registration.clientID else {
             throw GatewayError.conflict("registration \(registration.id.uuidString.lowercased()) has no client id")
         }
-        let client = try await clients.client(for: registration, bank: request.bank)
-        let adapter = try adapters.adapter(for: request.bank)
+        let client = try await bankSide.clients.client(for: registration, bank: request.bank)
+        let adapter = try bankSide.adapters.adapter(for: request.bank)
 
         let id = UUID()
-        let now = self.now()
+        let now = bankSide.now()
         let state = Base64.urlEncode(Random.bytes(32))
         var verifierSealed: [UInt8]?
         var challenge: String?
@@ -104,7 +74,8 @@ public struct ConnectionService: Sendable {
             // RFC 7636 §4.1–4.2: 32 random octets → 43-character verifier; S256 challenge.
             let verifier = Base64.urlEncode(Random.bytes(32))
             challenge = Base64.urlEncode(Digest.sha256(verifier))
-            verifierSealed = try vault.seal(Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+            verifierSealed = try bankSide.vault.seal(
+                Secret(verifier), owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
         }
         let url = try await bankCall(request.bank) {
             try adapter.authorizationURL(
@@ -118,8 +89,8 @@ public struct ConnectionService: Sendable {
             id: id, registrationID: registration.id, bankID: request.bank, environment: registration.environment,
             psuReference: request.psuReference, redirectURI: request.redirectURI, roles: request.roles,
             status: .pendingAuthorization, stateHash: Digest.sha256(state),
-            stateExpiresAt: now.addingTimeInterval(settings.stateTTLSeconds), pkceVerifierSealed: verifierSealed,
-            tokenGeneration: 0, createdAt: now, updatedAt: now)
+            stateExpiresAt: now.addingTimeInterval(bankSide.settings.stateTTLSeconds),
+            pkceVerifierSealed: verifierSealed, tokenGeneration: 0, createdAt: now, updatedAt: now)
         try await store.insert(record)
         logger.info(
             "connection created",
@@ -135,7 +106,7 @@ public struct ConnectionService: Sendable {
     /// The registration a new connection uses: the one named, or the newest active one of the bank's provider
     /// (same brand for Euro-Information, any bank code for group-wide BPCE) in the environment.
     func pickRegistration(for request: CreateRequest, profile: BankProfile) async throws -> RegistrationRecord {
-        let now = self.now()
+        let now = bankSide.now()
         let provider = request.bank.provider
         // Euro-Information clients are per brand; BPCE registrations are group-wide.
         let sameBank: (RegistrationRecord) -> Bool = { provider == .bpce || $0.bankID == request.bank }
@@ -205,7 +176,7 @@ public struct ConnectionService: Sendable {
         _ id: UUID, _ state: String, _ change: @Sendable (inout ConnectionRecord) -> Void
     ) async throws -> ConnectionRecord {
         let presented = Digest.sha256(state)
-        let at = now()
+        let at = bankSide.now()
         return try await store.modify(id) { row in
             guard row.status == .pendingAuthorization, let expected = row.stateHash else {
                 throw GatewayError.conflict("this connection's state was already used; create a new connection")
@@ -249,16 +220,16 @@ public struct ConnectionService: Sendable {
     {
         // An expired state is consumed too, and refused below, after the commit.
         let claimed = try await consumeState(id, state) { _ in }
-        guard let expiresAt = claimed.stateExpiresAt, expiresAt > now() else {
+        guard let expiresAt = claimed.stateExpiresAt, expiresAt > bankSide.now() else {
             throw GatewayError.conflict("state expired; create a new connection")
         }
         let registration = try await store.registration(claimed.registrationID)
-        let client = try await clients.client(for: claimed, registration: registration)
-        let adapter = try adapters.adapter(for: claimed.bankID)
+        let client = try await bankSide.clients.client(for: claimed, registration: registration)
+        let adapter = try bankSide.adapters.adapter(for: claimed.bankID)
         let verifier = try claimed.pkceVerifierSealed.map {
-            try vault.open($0, owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
+            try bankSide.vault.open($0, owner: ConnectionRecord.sealOwner(id, "pkce_verifier"))
         }
-        let context = settings.adapterContext(requestID: requestID, logger: logger)
+        let context = bankSide.settings.adapterContext(requestID: requestID, logger: logger)
         let issued: TokenSet
         do {
             issued = try await adapter.exchangeCode(
@@ -267,7 +238,7 @@ public struct ConnectionService: Sendable {
         } catch {
             throw translateBankError(error, bank: claimed.bankID)
         }
-        let at = now()
+        let at = bankSide.now()
         let refreshTokenSeconds = client.bank.tokenDefaults.refreshTokenSeconds
         let authorized = try await store.modify(id) { row in
             guard row.status == .pendingAuthorization else {
@@ -277,11 +248,11 @@ public struct ConnectionService: Sendable {
             if withLifetime.refreshExpiresAt == nil, let seconds = refreshTokenSeconds {
                 withLifetime.refreshExpiresAt = at.addingTimeInterval(TimeInterval(seconds))
             }
-            try row.holdTokens(withLifetime, vault: vault, now: at)
+            try row.holdTokens(withLifetime, vault: bankSide.vault, now: at)
             row.status = .active
             row.authorizedAt = at
             row.reauthorizeBy = withLifetime.refreshExpiresAt ?? Self.configuredReauthorizeBy(
-                provider: row.bankID.provider, authorizedAt: at, settings: settings)
+                provider: row.bankID.provider, authorizedAt: at, settings: bankSide.settings)
             row.pkceVerifierSealed = nil
             row.stateExpiresAt = nil
             return row.event(.connectionAuthorized)
@@ -333,7 +304,7 @@ public struct ConnectionService: Sendable {
     {
         let usage = try await store.unattendedUsage(of: [record], since: windowStart())
         return ConnectionView(
-            record, usage: usage[record.id] ?? [], settings: settings, authorizationURL: authorizationURL,
+            record, usage: usage[record.id] ?? [], settings: bankSide.settings, authorizationURL: authorizationURL,
             state: state)
     }
 
@@ -373,16 +344,16 @@ public struct ConnectionService: Sendable {
     /// The API views of `records`, their budgets read at once.
     private func views(of records: [ConnectionRecord]) async throws -> [ConnectionView] {
         let usage = try await store.unattendedUsage(of: records, since: windowStart())
-        return records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: settings) }
+        return records.map { ConnectionView($0, usage: usage[$0.id] ?? [], settings: bankSide.settings) }
     }
 
     /// Where the unattended budget's rolling window starts now.
-    private func windowStart() -> Date { now().addingTimeInterval(-settings.unattendedWindowSeconds) }
+    private func windowStart() -> Date { bankSide.now().addingTimeInterval(-bankSide.settings.unattendedWindowSeconds) }
 
     /// Revokes connection `id`: forgets its tokens, state and verifier. Idempotent.
     /// - Throws: `.notFound`.
     func revoke(_ id: UUID, logger: Logger) async throws {
-        let at = now()
+        let at = bankSide.now()
         _ = try await store.modify(id) { row in
             // Revoked already (another replica's DELETE of the same connection, or a repeated one): nothing changes,
             // so no second `connection.revoked`.

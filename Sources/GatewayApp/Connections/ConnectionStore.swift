@@ -12,7 +12,8 @@ import PostgresKit
 /// transaction is over.
 struct ConnectionStore: RefreshLeaseRepository, AccountInformationRepository {
     let db: StoreDatabase
-    /// The registrations connections are made with (shared with `RegistrationService`, see `ConnectionDependencies`).
+    /// The registrations connections are made with (shared with `RegistrationService` in `Application`, so that its
+    /// changes drop this side's cached rows).
     let registrations: RegistrationStore
     private let rows: RecordCache<UUID, ConnectionRecord>
     private let accountMaps: RecordCache<UUID, AccountMap>

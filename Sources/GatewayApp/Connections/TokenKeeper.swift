@@ -15,43 +15,22 @@ import GatewayLogging
 /// `reauthorization_required`.
 public struct TokenKeeper: Sendable {
     let store: any RefreshLeaseRepository
-    let clients: BankClientFactory
-    let vault: SecretVault
-    let adapters: AdapterDirectory
-    let settings: Config.Connections
-    let now: @Sendable () -> Date
+    /// The clients, vault, adapters, settings (margins, the refresher, the bank call's deadline) and clock.
+    let bankSide: BankSide
     let logger: Logger
+    /// Access tokens opened once per sealed value. One keeper serves a whole process (`Application` hands the same
+    /// one to the account reads and the payments), so they share it.
     let openedTokens: OpenedAccessTokens
 
     /// - Parameters:
     ///   - store: `ConnectionStore` (PostgreSQL), or an in-memory repository in tests.
-    ///   - clients: Builds the bank client of a connection's registration (the background refresher).
-    ///   - vault: Opens and seals the tokens.
-    ///   - adapters: One adapter per provider.
-    ///   - settings: `Config.connections` (margins, the refresher, the bank call's deadline).
-    ///   - now: The wall clock.
+    ///   - bankSide: The bank side shared with the connection service.
     ///   - logger: Receives the keeper's own lines (never secrets).
-    ///   - openedTokens: Access tokens already opened (shared by the keepers of one process).
-    public init(
-        store: any RefreshLeaseRepository, clients: BankClientFactory, vault: SecretVault, adapters: AdapterDirectory,
-        settings: Config.Connections, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger,
-        openedTokens: OpenedAccessTokens? = nil
-    ) {
+    init(store: any RefreshLeaseRepository, bankSide: BankSide, logger: Logger) {
         self.store = store
-        self.clients = clients
-        self.vault = vault
-        self.adapters = adapters
-        self.settings = settings
-        self.now = now
+        self.bankSide = bankSide
         self.logger = logger
-        self.openedTokens = openedTokens ?? OpenedAccessTokens(vault: vault)
-    }
-
-    /// The keeper over the application's shared dependencies (its PostgreSQL `ConnectionStore`).
-    public init(deps: ConnectionDependencies) {
-        self.init(
-            store: deps.store, clients: deps.clients, vault: deps.vault, adapters: deps.adapters,
-            settings: deps.settings, now: deps.now, logger: deps.logger, openedTokens: deps.openedTokens)
+        self.openedTokens = OpenedAccessTokens(vault: bankSide.vault)
     }
 
     /// A usable access token with the generation it belongs to.
@@ -94,14 +73,15 @@ public struct TokenKeeper: Sendable {
         -> Usable
     {
         try Self.requireActive(connection)
-        let now = self.now()
+        let now = bankSide.now()
         if let sealed = connection.accessTokenSealed, let expiresAt = connection.accessExpiresAt,
-            expiresAt.timeIntervalSince(now) > settings.refreshMarginSeconds
+            expiresAt.timeIntervalSince(now) > bankSide.settings.refreshMarginSeconds
         {
             return Usable(token: try openedTokens.open(connection.id, sealed: sealed), generation: connection.tokenGeneration)
         }
         return try await refresh(
-            connection.id, client: client, context: context, mode: .ifExpiringWithin(settings.refreshMarginSeconds))
+            connection.id, client: client, context: context,
+            mode: .ifExpiringWithin(bankSide.settings.refreshMarginSeconds))
     }
 
     /// When a refresh is needed once the lock is held.
@@ -131,7 +111,7 @@ public struct TokenKeeper: Sendable {
     /// How long a claim on a refresh lasts: the bank call's deadline plus a margin for the two transactions
     /// around it. A caller that died holding one (kill -9) delays the next refresh of that connection by this much
     /// at most.
-    var leaseDuration: TimeInterval { settings.bankCallTimeoutSeconds + 10 }
+    var leaseDuration: TimeInterval { bankSide.settings.bankCallTimeoutSeconds + 10 }
 
     /// Refreshes connection `id`, unless the re-read row shows it is no longer needed, without holding a database
     /// connection or a row lock during the bank call:
@@ -164,7 +144,7 @@ public struct TokenKeeper: Sendable {
     /// Step 1 of `refresh`: in one short step under the row's lock, decides whether a refresh is needed and takes
     /// the lease.
     private func claim(_ id: UUID, lease: RowLease, mode: RefreshMode) async throws -> Claim {
-        let now = self.now()
+        let now = bankSide.now()
         let taken = RefreshLease(id: lease.id, until: now.addingTimeInterval(leaseDuration))
         return try await store.claimRefresh(id, lease: taken, now: now) { row, heldByAnother in
             do { try Self.requireActive(row) } catch { return .answer(.failed(error)) }
@@ -187,12 +167,12 @@ public struct TokenKeeper: Sendable {
     private func callBank(_ row: ConnectionRecord, client: BankClient, context: AdapterContext) async -> BankAnswer {
         do {
             guard let refreshSealed = row.refreshTokenSealed else { throw GatewayError.internal("no refresh token") }
-            let refreshToken = try vault.open(
+            let refreshToken = try bankSide.vault.open(
                 refreshSealed, owner: ConnectionRecord.sealOwner(row.id, "refresh_token"))
             let previous = TokenSet(
-                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? now(),
+                accessToken: Secret(""), refreshToken: refreshToken, expiresAt: row.accessExpiresAt ?? bankSide.now(),
                 refreshExpiresAt: row.refreshExpiresAt)
-            let adapter = try adapters.adapter(for: row.bankID)
+            let adapter = try bankSide.adapters.adapter(for: row.bankID)
             return .tokens(
                 try await adapter.refresh(refreshToken, client: client, context: context)
                     .merged(keepingRefreshOf: previous, rotates: client.bank.tokenDefaults.refreshTokenRotates))
@@ -236,7 +216,7 @@ public struct TokenKeeper: Sendable {
 
     /// The step of step 3: stores the answer if the lease is still `lease` (the repository ends it).
     private func commit(_ id: UUID, lease: UUID, answer: BankAnswer, context: AdapterContext) async throws -> Claim {
-        let now = self.now()
+        let now = bankSide.now()
         let committed: Claim? = try await store.commitRefresh(id, lease: lease) { row in
             do { try Self.requireActive(row) } catch { return (.failed(error), nil) }  // revoked during the bank call
             switch answer {
@@ -247,13 +227,13 @@ public struct TokenKeeper: Sendable {
                 }
                 // Keep the connection and its tokens: the refresh token may still be valid (lost response, 5xx).
                 row.lastRefreshError = "\(error)"
-                row.nextRefreshAt = now.addingTimeInterval(max(30, settings.refresherIntervalSeconds))
+                row.nextRefreshAt = now.addingTimeInterval(max(30, bankSide.settings.refresherIntervalSeconds))
                 row.updatedAt = now
                 return (.failed(translateBankError(error, bank: row.bankID)), nil)
             case .failed(let error):
                 return (.failed(error), nil)
             case .tokens(let fresh):
-                try row.holdTokens(fresh, vault: vault, now: now)
+                try row.holdTokens(fresh, vault: bankSide.vault, now: now)
                 row.lastRefreshError = nil
                 row.nextRefreshAt = nil
                 context.logger.info(
@@ -326,7 +306,7 @@ public struct TokenKeeper: Sendable {
     /// cancelled. Failures are logged and retried after a back-off; they never stop the loop.
     /// - Parameter isReady: Checked before each pass (the database may not be migrated yet at start-up).
     public func runRefresher(isReady: @escaping @Sendable () -> Bool = { true }) async {
-        let interval = settings.refresherIntervalSeconds
+        let interval = bankSide.settings.refresherIntervalSeconds
         guard interval > 0 else { return }
         while !Task.isCancelled {
             if isReady() { _ = await refreshDue() }
@@ -338,14 +318,14 @@ public struct TokenKeeper: Sendable {
     /// - Returns: How many connections were refreshed (or found fresh after waiting for the lock).
     @discardableResult
     public func refreshDue(limit: Int = 100) async -> Int {
-        let now = self.now()
-        let ahead = settings.refreshAheadSeconds
+        let now = bankSide.now()
+        let ahead = bankSide.settings.refreshAheadSeconds
         let ids: [UUID]
         do {
-            let keepAlive = settings.refreshKeepAliveSeconds
+            let keepAlive = bankSide.settings.refreshKeepAliveSeconds
             ids = try await store.dueForRefresh(
                 horizon: now.addingTimeInterval(ahead), now: now,
-                usedSince: now.addingTimeInterval(-settings.refreshRecentUseSeconds),
+                usedSince: now.addingTimeInterval(-bankSide.settings.refreshRecentUseSeconds),
                 keepAliveUntil: keepAlive > 0 ? now.addingTimeInterval(keepAlive) : nil, limit: limit)
         } catch {
             logger.warning("background refresher cannot read connections", metadata: ["error": "\(error)"])
@@ -357,8 +337,9 @@ public struct TokenKeeper: Sendable {
             let logger = logger.with(["connection.id": id.uuidString.lowercased()])
             do {
                 guard let connection = try await store.find(id) else { continue }
-                let client = try await clients.client(for: connection, in: store)
-                let context = settings.adapterContext(requestID: "refresher-" + CorrelationID.generate(), logger: logger)
+                let client = try await bankSide.clients.client(for: connection, in: store)
+                let context = bankSide.settings.adapterContext(
+                    requestID: "refresher-" + CorrelationID.generate(), logger: logger)
                 _ = try await refresh(id, client: client, context: context, mode: .ifExpiringWithin(ahead))
                 done += 1
             } catch {
@@ -372,7 +353,7 @@ public struct TokenKeeper: Sendable {
 /// Opened access tokens by connection, with the sealed bytes they came from (a token is opened once, not on every
 /// read; a new token has new sealed bytes). Opened tokens stay in process memory like the opened certificate keys;
 /// they never go to logs or responses.
-public final class OpenedAccessTokens: Sendable {
+final class OpenedAccessTokens: Sendable {
     private let vault: SecretVault
     private let cache = RecordCache<UUID, Opened>(ttl: nil)
 
@@ -382,7 +363,7 @@ public final class OpenedAccessTokens: Sendable {
     }
 
     /// - Parameter vault: Opens the sealed tokens.
-    public init(vault: SecretVault) { self.vault = vault }
+    init(vault: SecretVault) { self.vault = vault }
 
     /// The access token sealed in `sealed` for connection `id`.
     func open(_ id: UUID, sealed: [UInt8]) throws -> Secret<String> {

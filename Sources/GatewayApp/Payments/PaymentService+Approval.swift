@@ -47,12 +47,12 @@ extension PaymentService {
         guard let registration = try await connections.store.registration(claimed.registrationID),
             let resourceID = claimed.bankResourceID
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
-        let client = try await connections.clients.client(for: registration, bank: claimed.bankID)
+        let client = try await bankSide.clients.client(for: registration, bank: claimed.bankID)
         let adapter = try paymentAdapter(claimed.bankID)
-        let context = connections.settings.adapterContext(
+        let context = bankSide.settings.adapterContext(
             requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         let verifier = try claimed.pkceVerifierSealed.map {
-            try connections.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
+            try bankSide.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
         }
         let customerToken: TokenSet
         do {

@@ -23,7 +23,7 @@ extension PaymentService {
         let question = FundsQuestion(
             requestID: Self.identifier("F"), iban: request.iban, amount: request.amount, currency: request.currency,
             payee: request.payee)
-        let context = connections.settings.adapterContext(
+        let context = bankSide.settings.adapterContext(
             requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         if let connectionID = request.connectionID {
             guard let connection = try await connections.store.find(connectionID) else {
@@ -32,7 +32,7 @@ extension PaymentService {
             guard connection.roles.contains(.cbpii) else {
                 throw GatewayError.conflict("connection was not authorized for the cbpii role")
             }
-            let client = try await connections.clients.client(
+            let client = try await bankSide.clients.client(
                 for: connection, registration: try await connections.store.registration(connection.registrationID))
             let adapter = try paymentAdapter(connection.bankID)
             return try await accessTokens.withAccessToken(connection, client: client, context: context) { token in
@@ -57,7 +57,7 @@ extension PaymentService {
                 FieldIssue(field: "bank", message: "is not a bank of the registration's provider")
             ])
         }
-        let client = try await connections.clients.client(for: registration, bank: bank)
+        let client = try await bankSide.clients.client(for: registration, bank: bank)
         let adapter = try paymentAdapter(bank)
         var token = try await tokens.token(
             scope: "cbpii", registration: registration.id, client: client, adapter: adapter, context: context)

@@ -10,15 +10,16 @@ import OpenSSLKit
 public struct PaymentService: Sendable {
     let store: any PaymentRepository
     let tokens: ClientCredentialsTokens
-    /// Picks registrations and reads connections (its repository), and carries the bank side: clients, adapters,
-    /// catalog, vault, settings, clock.
+    /// Picks registrations and reads connections (its repository), and carries the bank side.
     let connections: ConnectionService
+    /// The clients, adapters, catalog, vault, connection settings and clock, the connection service's.
+    var bankSide: BankSide { connections.bankSide }
     /// The customer's token of a connection, for a funds check by connection (`TokenKeeper`).
     let accessTokens: any ConnectionAccessTokens
     let settings: Config.Payments
     /// The `Idempotency-Key` rules of the payment POSTs.
     let idempotency: IdempotencyKeys
-    let now: @Sendable () -> Date
+    var now: @Sendable () -> Date { bankSide.now }
     let logger: Logger
 
     /// - Parameters:
@@ -38,23 +39,14 @@ public struct PaymentService: Sendable {
         self.connections = connections
         self.accessTokens = accessTokens
         self.settings = settings
-        self.now = connections.now
         self.logger = logger
+        let bankSide = connections.bankSide
         self.tokens = ClientCredentialsTokens(
-            store: clientTokens, vault: connections.vault, refreshMargin: connections.settings.refreshMarginSeconds,
-            now: connections.now, logger: logger)
+            store: clientTokens, vault: bankSide.vault, refreshMargin: bankSide.settings.refreshMarginSeconds,
+            now: bankSide.now, logger: logger)
         self.idempotency = IdempotencyKeys(
-            store: idempotencyKeys, vault: connections.vault, now: connections.now,
+            store: idempotencyKeys, vault: bankSide.vault, now: bankSide.now,
             staleAfter: settings.staleAfterSeconds)
-    }
-
-    /// The service over the application's shared dependencies (its PostgreSQL stores).
-    /// - Parameter settings: `Config.payments`.
-    public init(deps: ConnectionDependencies, settings: Config.Payments) {
-        self.init(
-            store: PaymentStore(db: deps.db), idempotencyKeys: IdempotencyKeyStore(db: deps.db),
-            clientTokens: ClientTokenStore(db: deps.db), connections: ConnectionService(deps: deps),
-            accessTokens: deps.tokens, settings: settings, logger: deps.logger)
     }
 
     /// What `POST /v1/payments` asks for, validated.
@@ -101,7 +93,7 @@ public struct PaymentService: Sendable {
         if let existing = try await store.find(principal: caller.principal, idempotencyKey: caller.idempotencyKey) {
             return Outcome(record: try await settle(existing, logger: caller.logger), authorizationURL: nil)
         }
-        let profile = try connections.catalog.require(request.bank)
+        let profile = try bankSide.catalog.require(request.bank)
         let registration = try await connections.pickRegistration(
             for: ConnectionService.CreateRequest(
                 bank: request.bank, psuReference: request.psuReference, redirectURI: request.redirectURI,
@@ -120,9 +112,9 @@ public struct PaymentService: Sendable {
         guard let clientID = registration.clientID else {
             throw GatewayError.conflict("registration \(registration.id.uuidString.lowercased()) has no client id")
         }
-        let client = try await connections.clients.client(for: registration, bank: request.bank)
+        let client = try await bankSide.clients.client(for: registration, bank: request.bank)
         let adapter = try paymentAdapter(request.bank)
-        let context = connections.settings.adapterContext(
+        let context = bankSide.settings.adapterContext(
             requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
         var token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
@@ -171,7 +163,7 @@ public struct PaymentService: Sendable {
             if profile.supportsPKCE {
                 let verifier = Base64.urlEncode(Random.bytes(32))
                 challenge = Base64.urlEncode(Digest.sha256(verifier))
-                record.pkceVerifierSealed = try connections.vault.seal(
+                record.pkceVerifierSealed = try bankSide.vault.seal(
                     Secret(verifier), owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
             }
             let url = try await bankCall(request.bank) {
@@ -187,7 +179,7 @@ public struct PaymentService: Sendable {
             record.approvalURL = submission.approvalURL
             record.status = .authorizationRequired
             record.stateHash = Digest.sha256(state)
-            record.stateExpiresAt = now().addingTimeInterval(connections.settings.stateTTLSeconds)
+            record.stateExpiresAt = now().addingTimeInterval(bankSide.settings.stateTTLSeconds)
             record.nextCheckAt = nil
             record.updatedAt = now()
             let stored = record
@@ -245,7 +237,7 @@ public struct PaymentService: Sendable {
     }
 
     func paymentAdapter(_ bank: BankID) throws -> any PaymentAdapter {
-        guard let adapter = try connections.adapters.adapter(for: bank) as? any PaymentAdapter else {
+        guard let adapter = try bankSide.adapters.adapter(for: bank) as? any PaymentAdapter else {
             throw GatewayError.unsupportedByBank(bank: bank, feature: "payment initiation")
         }
         return adapter
@@ -317,9 +309,9 @@ public struct PaymentService: Sendable {
         guard let registration = try await connections.store.registration(record.registrationID),
             registration.status != .deleted
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
-        let client = try await connections.clients.client(for: registration, bank: record.bankID)
+        let client = try await bankSide.clients.client(for: registration, bank: record.bankID)
         let adapter = try paymentAdapter(record.bankID)
-        let context = connections.settings.adapterContext(requestID: "-", logger: logger)
+        let context = bankSide.settings.adapterContext(requestID: "-", logger: logger)
         let token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
         do {

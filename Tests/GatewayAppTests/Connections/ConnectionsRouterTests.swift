@@ -33,25 +33,18 @@ import TestSupport
 
     init() async throws {
         let clock = self.clock
-        let side = try await ConnectionsTestBed.inMemoryBankSide(now: { clock.now })
-        let repository = side.repository
-        let vault = side.vault
-        cic = side.cic
-        group = side.group
         euroInformation = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         bpce = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
-        let clients = side.clients
-        let adapters = AdapterDirectory([euroInformation, bpce])
-        let settings = Config.Connections()
-        let service = ConnectionService(
-            store: repository, clients: clients, vault: vault, adapters: adapters, settings: settings,
-            now: { clock.now })
+        let side = try await ConnectionsTestBed.inMemoryBankSide(now: { clock.now }, adapters: [euroInformation, bpce])
+        let repository = side.repository
+        cic = side.cic
+        group = side.group
+        let service = ConnectionService(store: repository, bankSide: side.bankSide)
         let tokens = TokenKeeper(
-            store: repository, clients: clients, vault: vault, adapters: adapters, settings: settings,
-            now: { clock.now }, logger: Logger(label: "tokens", level: .error))
+            store: repository, bankSide: side.bankSide, logger: Logger(label: "tokens", level: .error))
         let accountInformation = AccountInformationService(store: repository, tokens: tokens)
         self.repository = repository
-        self.vault = vault
+        self.vault = side.bankSide.vault
         api = InProcessRouter { routes in
             ConnectionsRoutes.add(to: &routes, connections: service, accountInformation: accountInformation)
         }

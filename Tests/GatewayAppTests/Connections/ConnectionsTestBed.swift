@@ -24,7 +24,6 @@ struct ConnectionsTestBed {
     let vault: SecretVault
     let euroInformation: FakeBankAdapter
     let bpce: FakeBankAdapter
-    let deps: ConnectionDependencies
     let connections: ConnectionService
     let accounts: AccountInformationService
     let tokens: TokenKeeper
@@ -68,15 +67,18 @@ struct ConnectionsTestBed {
 
         let eiAdapter = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         let bpceAdapter = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
-        let deps = ConnectionDependencies(
-            db: db, recordCacheTTL: recordCacheTTL, clients: BankClientFactory(catalog: .builtIn, certificates: certificates), vault: vault,
-            adapters: AdapterDirectory([eiAdapter, bpceAdapter]), catalog: .builtIn, settings: settings,
-            now: { clock.now }, logger: logger)
+        let bankSide = BankSide(
+            clients: BankClientFactory(catalog: .builtIn, certificates: certificates), vault: vault,
+            adapters: AdapterDirectory([eiAdapter, bpceAdapter]), settings: settings, now: { clock.now })
+        let store = ConnectionStore(
+            db: db, registrations: RegistrationStore(db: db, cacheTTL: recordCacheTTL, now: { clock.now }),
+            cacheTTL: recordCacheTTL)
+        let tokens = TokenKeeper(store: store, bankSide: bankSide, logger: logger)
         return ConnectionsTestBed(
-            db: db, clock: clock, vault: vault, euroInformation: eiAdapter, bpce: bpceAdapter, deps: deps,
-            connections: ConnectionService(deps: deps), accounts: AccountInformationService(deps: deps),
-            tokens: TokenKeeper(deps: deps), logs: logs, sqlLogs: sqlLogs, logger: logger, cicRegistration: cic,
-            bpceRegistration: bpce, databaseURL: url)
+            db: db, clock: clock, vault: vault, euroInformation: eiAdapter, bpce: bpceAdapter,
+            connections: ConnectionService(store: store, bankSide: bankSide),
+            accounts: AccountInformationService(store: store, tokens: tokens), tokens: tokens, logs: logs,
+            sqlLogs: sqlLogs, logger: logger, cicRegistration: cic, bpceRegistration: bpce, databaseURL: url)
     }
 
     /// Closes the pool and drops the database.
@@ -135,18 +137,18 @@ struct ConnectionsTestBed {
 
     /// What the in-process router tests run over: an `InMemoryConnectionRepository` holding active sandbox
     /// registrations with `roles` at Euro-Information (`cmcic:cic`, client `ei-client`) and BPCE (`bpce:13807`,
-    /// group-wide, client `bpce-client`), their certificates in memory, and the client factory over them.
+    /// group-wide, client `bpce-client`), their certificates in memory, and the bank side over them: the client
+    /// factory, a fresh vault, `adapters`, the default connection settings and `now`.
     struct InMemoryBankSide {
         let repository: InMemoryConnectionRepository
-        let vault: SecretVault
-        let clients: BankClientFactory
+        let bankSide: BankSide
         let cic: RegistrationRecord
         let group: RegistrationRecord
     }
 
-    static func inMemoryBankSide(now: @escaping @Sendable () -> Date, roles: [Role] = [.aisp]) async throws
-        -> InMemoryBankSide
-    {
+    static func inMemoryBankSide(
+        now: @escaping @Sendable () -> Date, adapters: [any BankAdapter], roles: [Role] = [.aisp]
+    ) async throws -> InMemoryBankSide {
         let repository = InMemoryConnectionRepository(now: now)
         let vault = SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32))))
         let certificates = InMemoryCertificateRepository()
@@ -163,11 +165,11 @@ struct ConnectionsTestBed {
         group.roles = roles
         repository.recordRegistration(cic)
         repository.recordRegistration(group)
-        return InMemoryBankSide(
-            repository: repository, vault: vault,
+        let bankSide = BankSide(
             clients: BankClientFactory(
                 catalog: .builtIn, certificates: CertificateService(store: certificates, vault: vault)),
-            cic: cic, group: group)
+            vault: vault, adapters: AdapterDirectory(adapters), settings: Config.Connections(), now: now)
+        return InMemoryBankSide(repository: repository, bankSide: bankSide, cic: cic, group: group)
     }
 
     /// An active Euro-Information (`cmcic:cic`) registration row with its two certificates, in a fresh database: what

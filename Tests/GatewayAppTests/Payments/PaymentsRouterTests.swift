@@ -34,18 +34,15 @@ import TestSupport
 
     init() async throws {
         let clock = self.clock
-        let side = try await ConnectionsTestBed.inMemoryBankSide(
-            now: { clock.now }, roles: [.aisp, .pisp, .cbpii])
         euroInformation = FakeBankAdapter(provider: .euroInformation, responses: .init(now: clock.now))
         bpce = FakeBankAdapter(provider: .bpce, responses: .init(now: clock.now))
+        let side = try await ConnectionsTestBed.inMemoryBankSide(
+            now: { clock.now }, adapters: [euroInformation, bpce], roles: [.aisp, .pisp, .cbpii])
         let payments = InMemoryPaymentRepository()
         let service = PaymentService(
             store: payments, idempotencyKeys: InMemoryIdempotencyKeyRepository(),
             clientTokens: InMemoryClientTokenRepository(),
-            connections: ConnectionService(
-                store: side.repository, clients: side.clients, vault: side.vault,
-                adapters: AdapterDirectory([euroInformation, bpce]), settings: Config.Connections(),
-                now: { clock.now }),
+            connections: ConnectionService(store: side.repository, bankSide: side.bankSide),
             accessTokens: FixedAccessTokens(), settings: Config.Payments(),
             logger: .init(label: "payments-router", level: .error))
         self.payments = payments
