@@ -2,7 +2,8 @@
 #   (last stage, the default)  the gateway: a stripped release build on debian:bookworm-slim, run as a non-root
 #                              user; `passerelle serve` by default, `passerelle simulator` for the sandbox's banks
 #   --target sandbox-init      the sandbox's one-shot init step (docker-compose.yml): test PKI, keys, banks file
-# Every step fails the build when it fails: the executable and its resource bundle are copied by name and checked,
+# Every step fails the build when it fails: the executable and its run-time files (migrations, OpenAPI document, in
+# the folder Passerelle_GatewayApp.resources beside it) are copied by name and checked,
 # and the last stage runs `passerelle version`, which refuses to run without every library and the resources.
 # Building without Docker or a registry (podman, local base images): docs/operations.md "Deploying".
 
@@ -27,7 +28,8 @@ RUN swift build -c release --product passerelle --static-swift-stdlib
 RUN bin="$(swift build -c release --show-bin-path)" \
     && install -D -m 0755 "$bin/passerelle" /out/passerelle \
     && strip --strip-all /out/passerelle \
-    && cp -R "$bin/Passerelle_GatewayApp.resources" /out/Passerelle_GatewayApp.resources \
+    && mkdir -p /out/Passerelle_GatewayApp.resources \
+    && cp -R Sources/GatewayApp/Migrations Sources/GatewayApp/OpenAPI /out/Passerelle_GatewayApp.resources/ \
     && test -n "$(ls /out/Passerelle_GatewayApp.resources/Migrations/*.sql)" \
     && test -s /out/Passerelle_GatewayApp.resources/OpenAPI/passerelle.yaml \
     && test -s /etc/ssl/certs/ca-certificates.crt

@@ -27,15 +27,15 @@ let package = Package(
         .target(name: "CShims", dependencies: ["CCurl", "COpenSSL", "CLibPQ"]),
 
         // MARK: - Infrastructure layers (know nothing about PSD2)
-        .target(name: "GatewayLogging", swiftSettings: swiftSettings),
+        .target(name: "GatewayLogging", dependencies: ["BlockingIO"], swiftSettings: swiftSettings),
         .target(name: "JSONKit", dependencies: ["GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "BlockingIO", swiftSettings: swiftSettings),
-        .target(name: "Reactor", dependencies: ["CShims"], swiftSettings: swiftSettings),
+        .target(name: "Reactor", dependencies: ["BlockingIO", "CShims"], swiftSettings: swiftSettings),
         .target(name: "OpenSSLKit", dependencies: ["COpenSSL", "CShims", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "Reactor", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(
-            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "Reactor", "GatewayLogging"],
+            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "BlockingIO", "Reactor", "GatewayLogging"],
             swiftSettings: swiftSettings),
 
         // MARK: - Domain, banks, application
@@ -52,7 +52,7 @@ let package = Package(
                 "GatewayCore", "BankAdapters", "HTTPServerKit", "PostgresKit", "OpenSSLKit", "CurlKit",
                 "GatewayLogging", "Reactor", "JSONKit", "BlockingIO",
             ],
-            resources: [.copy("Migrations"), .copy("OpenAPI")],
+            exclude: ["Migrations", "OpenAPI"],  // read at run time: AppResources
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging", "CShims"],

@@ -1,3 +1,4 @@
+import GatewayLogging
 import HTTPServerKit
 
 /// The browser-facing authorize endpoint of both families: validates the request, then shows a persona picker

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import OpenSSLKit
 
 /// The production `SimulatorCrypto`: OpenSSLKit for digests, certificates, RSA verification and chain checks.

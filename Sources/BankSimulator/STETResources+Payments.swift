@@ -1,3 +1,4 @@
+import GatewayLogging
 import HTTPServerKit
 
 /// PISP (payment requests, docs/protocol.md §2.7) and CBPII (funds confirmations, §2.7).

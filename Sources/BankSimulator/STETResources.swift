@@ -1,3 +1,4 @@
+import GatewayLogging
 import HTTPServerKit
 
 /// How one family renders and guards the shared STET resources.

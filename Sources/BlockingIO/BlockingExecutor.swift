@@ -1,4 +1,4 @@
-import Foundation
+
 
 #if canImport(Glibc)
     import Glibc
@@ -29,13 +29,10 @@ public final class BlockingExecutor: Sendable {
         self.queue = queue
         for index in 0..<threads {
             // Threads hold the queue, not the executor, so freeing the executor stops them cleanly.
-            let thread = Thread {
+            startDetachedThread(name: "\(name)-\(index)", stackSize: 1 << 20) {
                 pthread_setspecific(blockingThreadKey, UnsafeRawPointer(bitPattern: 1))
                 queue.workerLoop()
             }
-            thread.name = "\(name)-\(index)"
-            thread.stackSize = 1 << 20
-            thread.start()
         }
     }
 
@@ -76,7 +73,7 @@ extension BlockingExecutor: TaskExecutor {
 
 /// The shared job queue; all mutable state is guarded by `condition`.
 private final class JobQueue: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     /// Queued jobs from `head` on; slots before it were taken (nil: a finished job must not keep what its closure
     /// captured — a statement's parameters, a continuation — alive until the next compaction).
     private var jobs: [(() -> Void)?] = []

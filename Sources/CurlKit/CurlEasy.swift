@@ -1,5 +1,6 @@
 internal import CCurl
 internal import CShims
+import GatewayLogging
 import Synchronization
 
 /// Owns one libcurl easy handle (`CURL*`) and the error buffer libcurl writes into: one transfer's options and
@@ -35,7 +36,7 @@ final class CurlEasy {
     /// The text libcurl left in the error buffer, trimmed.
     var errorText: String {
         errorBuffer[Int(CURL_ERROR_SIZE)] = 0
-        return String(cString: errorBuffer).trimmingCharacters(in: " \r\n")
+        return String(cString: errorBuffer).trimmingWhitespace()
     }
 
     // MARK: - Typed option and info wrappers (each maps to one curl_easy_setopt / curl_easy_getinfo)
@@ -105,14 +106,5 @@ struct CurlSetupError: Error {
 
     var message: String {
         "curl_easy_setopt(option \(option)) failed: \(String(cString: curl_easy_strerror(code)))"
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

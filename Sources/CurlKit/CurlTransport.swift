@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 import Reactor
 import Synchronization
@@ -203,7 +203,7 @@ public final class CurlTransport: HTTPTransport {
                     retryable = response.status == 503
                     // RFC 9110 §10.2.3: a bank asking for more patience than our backoff allows gets no retry.
                     if retryable, let value = response.header("Retry-After") {
-                        guard let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0,
+                        guard let seconds = Int(value.trimmingWhitespace()), seconds >= 0,
                             .seconds(seconds) <= configuration.retry.maxDelay
                         else { break attemptLoop }
                         askedDelay = .seconds(seconds)

@@ -1,6 +1,6 @@
 import BankAdapters
 import CurlKit
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 import HTTPServerKit

@@ -39,6 +39,18 @@ public enum ASCII {
         return true
     }
 
+    /// Whether `needle` occurs in `text`, ASCII letters compared without case (a plain byte scan: not for long
+    /// texts on a hot path).
+    public static func containsIgnoringCase(_ text: String, _ needle: String) -> Bool {
+        let x = Array(text.utf8), y = Array(needle.utf8)
+        guard !y.isEmpty else { return true }
+        guard x.count >= y.count else { return false }
+        for start in 0...(x.count - y.count) where equalBytesIgnoringCase(x[start..<(start + y.count)], y) {
+            return true
+        }
+        return false
+    }
+
     /// Whether `text` ends with `suffix`, ASCII letters compared without case.
     @inlinable
     public static func hasSuffixIgnoringCase(_ text: String, _ suffix: String) -> Bool {

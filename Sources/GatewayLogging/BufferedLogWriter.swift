@@ -1,3 +1,4 @@
+import BlockingIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -127,17 +128,7 @@ public final class BufferedLogWriter: LogSink, @unchecked Sendable {
     // MARK: - The writer thread
 
     private static func startThread(_ writer: Unmanaged<BufferedLogWriter>) {
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { arg in
-                let writer = Unmanaged<BufferedLogWriter>.fromOpaque(arg!).takeRetainedValue()
-                BufferedLogWriter.nameThisThread("log-writer")
-                writer.run()
-                return nil
-            }, writer.toOpaque())
-        precondition(rc == 0, "pthread_create failed: \(rc)")
-        pthread_detach(thread)
+        startDetachedThread(name: "log-writer") { writer.takeRetainedValue().run() }
     }
 
     /// Runs until `close()` (the thread holds the writer until then).
@@ -168,15 +159,6 @@ public final class BufferedLogWriter: LogSink, @unchecked Sendable {
             }
         }
         pthread_mutex_unlock(lock)
-    }
-
-    /// Names the calling thread (`top -H`, `perf --sort comm`) through procfs: `pthread_setname_np` is not
-    /// imported by Glibc's module, and this module has no C shim.
-    private static func nameThisThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY)
-        guard fd >= 0 else { return }
-        _ = name.withCString { Glibc.write(fd, $0, strlen($0)) }
-        Glibc.close(fd)
     }
 
     private static func monotonicNow(plus interval: Duration) -> timespec {

@@ -9,6 +9,18 @@ import Glibc
 /// call's value wins for a key in both) instead of being merged into a new dictionary, the keys are ordered by
 /// an insertion sort of a small array, the timestamp is computed from `clock_gettime` with integer arithmetic,
 /// and values are escaped byte-wise (bulk-copied when nothing needs escaping).
+/// RFC 3339 in UTC with milliseconds, the log lines' format, for the modules that write one elsewhere.
+public enum UTCTimestamp {
+    /// `2026-03-20T10:15:30.000Z` for `millisecondsSinceEpoch`.
+    public static func withMilliseconds(millisecondsSinceEpoch: Int) -> String {
+        let seconds = millisecondsSinceEpoch >= 0 ? millisecondsSinceEpoch / 1000 : (millisecondsSinceEpoch - 999) / 1000
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        LogLine.appendTimestamp(seconds: seconds, milliseconds: millisecondsSinceEpoch - seconds * 1000, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
 enum LogLine {
     static func render(
         level: Logger.Level, label: String, message: String, metadata: [String: String], extra: [String: String]?

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// The one decision about a request's path, made once before anything looks at it.
 ///
 /// The server accepts only origin-form targets whose path is already in canonical form (RFC 3986 §6.2.2):

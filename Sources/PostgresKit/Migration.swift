@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One versioned schema change. Versions are applied in increasing order, each once.
 public struct Migration: Sendable, Equatable {

@@ -1,8 +1,12 @@
 import BlockingIO
 internal import CLibPQ
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One PostgreSQL session: the single owner of a libpq `PGconn` (closed with `PQfinish` in `deinit`).
 ///
@@ -237,12 +241,11 @@ public final class PostgresConnection: @unchecked Sendable {
         guard first, let cancelHandle else { return }
         let cancel = SendableHandle(pointer: cancelHandle)
         // The thread holds `self`, so `deinit` (which frees the PGcancel) cannot run before it is done.
-        let thread = Thread { [self] in
+        startDetachedThread(name: "pg-cancel") { [self] in
             var buffer = [CChar](repeating: 0, count: 256)
             _ = PQcancel(cancel.pointer, &buffer, 256)
             _ = self.id
         }
-        thread.start()
     }
 
     /// `ROLLBACK`, ignoring failures (a failed rollback leaves the connection marked broken or in a transaction,
@@ -397,13 +400,13 @@ public final class PostgresConnection: @unchecked Sendable {
 
     static func firstLine(_ message: UnsafePointer<CChar>?) -> String {
         guard let message else { return "unknown libpq error" }
-        let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? "unknown libpq error" : text.replacingOccurrences(of: "\n", with: " ")
+        let text = String(cString: message).trimmingWhitespace()
+        return text.isEmpty ? "unknown libpq error" : text.replacing("\n", with: " ")
     }
 
     private static func millis(since start: ContinuousClock.Instant) -> String {
         let elapsed = ContinuousClock.now - start
-        return String(format: "%.2f", elapsed.seconds * 1000)
+        return Decimals.fixed(elapsed.seconds * 1000, digits: 2)
     }
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 
 /// PostgreSQL's text formats for the types whose Swift side needs work: `bytea` hex, `timestamptz`, `text[]`.
@@ -218,7 +218,7 @@ enum PostgresTextFormat {
                     value.append(chars[i])
                     i += 1
                 }
-                let trimmed = value.trimmingCharacters(in: .whitespaces)
+                let trimmed = value.trimmingWhitespace()
                 out.append(trimmed.uppercased() == "NULL" ? nil : trimmed)
             }
             if i < end {

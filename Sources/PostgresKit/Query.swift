@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One bound parameter in text format: its value (`nil` is SQL NULL) and its type OID (0 lets the server infer it).
 public struct PostgresBind: Sendable, Equatable {
@@ -93,7 +93,7 @@ public struct Query: Sendable, ExpressibleByStringInterpolation, CustomStringCon
         /// `\(identifier: name)`: a double-quoted SQL identifier (table or column name), with `"` doubled.
         /// For names chosen by the program (unique test tables, schemas), not for values.
         public mutating func appendInterpolation(identifier name: String) {
-            sql += "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            sql += "\"" + name.replacing("\"", with: "\"\"") + "\""
         }
 
         /// `\(fragment)`: splices another `Query`, renumbering its placeholders.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The column names of a result, shared by all its rows.
 final class RowColumns: Sendable {

@@ -1,3 +1,4 @@
+import BlockingIO
 internal import CShims
 import Synchronization
 
@@ -264,27 +265,3 @@ private let currentReactorKey: pthread_key_t = {
     pthread_key_create(&key, nil)
     return key
 }()
-
-/// Starts a detached, named POSIX thread running `body` (reactors, and HTTPServerKit's signal reader).
-public func startDetachedThread(name: String, _ body: @escaping () -> Void) {
-    final class Box {
-        let name: String
-        let body: () -> Void
-        init(_ name: String, _ body: @escaping () -> Void) {
-            self.name = name
-            self.body = body
-        }
-    }
-    let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
-    var thread = pthread_t()
-    let rc = pthread_create(
-        &thread, nil,
-        { arg in
-            let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-            _ = cshim_set_thread_name(String(box.name.prefix(15)))
-            box.body()
-            return nil
-        }, box)
-    precondition(rc == 0, "pthread_create failed: \(rc)")
-    pthread_detach(thread)
-}

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayApp
 import GatewayCore
 import GatewayLogging
@@ -17,9 +17,9 @@ enum APIKeyCommand {
         let logger = Logger(label: "passerelle", level: max(config.logLevel, .warning))
         return await AppDatabase.withPrepared(config.database, logger: logger) { error in
             if let gatewayError = error as? GatewayError, case .conflict = gatewayError {
-                FileHandle.standardError.write(Data("an API key with that name already exists\n".utf8))
+                writeToStandardError("an API key with that name already exists\n")
             } else {
-                FileHandle.standardError.write(Data("passerelle api-key: \(error)\n".utf8))
+                writeToStandardError("passerelle api-key: \(error)\n")
             }
             return 1
         } _: { db, _ in
@@ -31,18 +31,16 @@ enum APIKeyCommand {
                 else { return fail(usage) }
                 let (key, info) = try await store.create(name: arguments[i + 1])
                 print(key.reveal)
-                FileHandle.standardError.write(
-                    Data("created API key '\(info.name)' (\(info.id.uuidString.lowercased())); it is shown only this once\n".utf8))
+                writeToStandardError("created API key '\(info.name)' (\(info.id.uuidString.lowercased())); it is shown only this once\n")
                 return 0
             case "list":
                 let keys = try await store.list()
                 print("ID                                    NAME                  PREFIX  CREATED               STATUS")
-                let format = ISO8601DateFormatter()
                 for k in keys {
-                    let status = k.revokedAt.map { "revoked \(format.string(from: $0))" } ?? "active"
+                    let status = k.revokedAt.map { "revoked \(RFC3339.string($0))" } ?? "active"
+                    let name = k.name.count >= 20 ? String(k.name.prefix(20)) : k.name + String(repeating: " ", count: 20 - k.name.count)
                     print(
-                        "\(k.id.uuidString.lowercased())  \(k.name.padding(toLength: 20, withPad: " ", startingAt: 0))  "
-                            + "\(k.prefix)  \(format.string(from: k.createdAt))  \(status)")
+                        "\(k.id.uuidString.lowercased())  \(name)  \(k.prefix)  \(RFC3339.string(k.createdAt))  \(status)")
                 }
                 return 0
             case "revoke":
@@ -51,7 +49,7 @@ enum APIKeyCommand {
                     print("revoked \(arguments[1])")
                     return 0
                 }
-                FileHandle.standardError.write(Data("no active API key named or with id '\(arguments[1])'\n".utf8))
+                writeToStandardError("no active API key named or with id '\(arguments[1])'\n")
                 return 1
             default:
                 return fail(usage)
@@ -60,7 +58,7 @@ enum APIKeyCommand {
     }
 
     static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        writeToStandardError(message + "\n")
         return 64
     }
 }

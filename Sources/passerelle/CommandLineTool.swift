@@ -1,6 +1,10 @@
-import Foundation
+import FoundationEssentials
 import GatewayApp
 import GatewayLogging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Dispatches `passerelle <command>`.
 enum CommandLineTool {
@@ -20,14 +24,14 @@ enum CommandLineTool {
 
     static func run(arguments: [String]) async -> Int32 {
         guard let command = arguments.first else {
-            FileHandle.standardError.write(Data((usage + "\n").utf8))
+            writeToStandardError(usage + "\n")
             return 64
         }
         let rest = Array(arguments.dropFirst())
         // Commands that read the migrations or the OpenAPI document refuse to start without them.
         let needsResources = ["version", "--version", "-v", "serve", "migrate", "api-key", "rotate-master-key"]
         if needsResources.contains(command), let problem = AppResources.problem() {
-            FileHandle.standardError.write(Data("passerelle: \(problem)\n".utf8))
+            writeToStandardError("passerelle: \(problem)\n")
             return 70
         }
         switch command {
@@ -48,7 +52,7 @@ enum CommandLineTool {
         case "sign-request": return SignRequestCommand.run(arguments: rest)
         case "simulator": return await SimulatorCommand.run(arguments: rest)
         default:
-            FileHandle.standardError.write(Data("passerelle: unknown command '\(command)'\n\n\(usage)\n".utf8))
+            writeToStandardError("passerelle: unknown command '\(command)'\n\n\(usage)\n")
             return 64
         }
     }
@@ -58,8 +62,22 @@ enum CommandLineTool {
         do {
             return try Config(environment: ProcessInfo.processInfo.environment, requireMasterKey: requireMasterKey)
         } catch {
-            FileHandle.standardError.write(Data("passerelle: \(error.description)\n".utf8))
+            writeToStandardError("passerelle: \(error.description)\n")
             return nil
+        }
+    }
+}
+
+/// Writes `text` to standard error as is: the commands' messages (standard output carries their results).
+func writeToStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var rest = UnsafeRawBufferPointer(bytes)
+        while !rest.isEmpty {
+            let written = write(STDERR_FILENO, rest.baseAddress, rest.count)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
         }
     }
 }

@@ -1,7 +1,11 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `passerelle sign-request`: prints the `Digest` and `Signature` headers Passerelle would send for a request,
 /// to debug a bank's signature rejection by hand (see docs/crypto.md).
@@ -55,11 +59,11 @@ enum SignRequestCommand {
             return 0
         } catch let failure as Failure {
             if failure.code == 0 { return 0 }  // --help
-            FileHandle.standardError.write(Data("passerelle sign-request: \(failure.message)\n".utf8))
-            if failure.code == 64 { FileHandle.standardError.write(Data((usage + "\n").utf8)) }
+            writeToStandardError("passerelle sign-request: \(failure.message)\n")
+            if failure.code == 64 { writeToStandardError(usage + "\n") }
             return failure.code
         } catch {
-            FileHandle.standardError.write(Data("passerelle sign-request: \(error)\n".utf8))
+            writeToStandardError("passerelle sign-request: \(error)\n")
             return 1
         }
     }
@@ -86,8 +90,8 @@ enum SignRequestCommand {
                 guard let colon = raw.firstIndex(of: ":"), colon != raw.startIndex else {
                     throw Failure(message: "--header expects 'Name: value', got '\(raw)'", code: 64)
                 }
-                let name = raw[..<colon].trimmingCharacters(in: .whitespaces)
-                let headerValue = raw[raw.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let name = raw[..<colon].trimmingWhitespace()
+                let headerValue = raw[raw.index(after: colon)...].trimmingWhitespace()
                 options.headers.append((name, headerValue))
             case "--body-file": options.bodyPath = try value(flag)
             case "--signed-headers":
@@ -150,10 +154,8 @@ enum SignRequestCommand {
     static func execute(_ options: Options) throws {
         let key = try loadKey(options)
         if key.bits < 2048 {
-            FileHandle.standardError.write(
-                Data(
-                    "passerelle sign-request: warning: the key has \(key.bits) bits; banks require at least 2048\n".utf8
-                ))
+            writeToStandardError(
+                "passerelle sign-request: warning: the key has \(key.bits) bits; banks require at least 2048\n")
         }
         let (host, target) = try split(url: options.url)
         var headers = options.headers
@@ -193,10 +195,8 @@ enum SignRequestCommand {
         if body != nil || names.contains("digest") {
             let digest = Digest.headerValue(for: body ?? [])
             if let given = headers.first(where: { $0.0.lowercased() == "digest" }), given.1 != digest {
-                FileHandle.standardError.write(
-                    Data(
-                        "passerelle sign-request: warning: the given Digest does not match the body; using \(digest)\n"
-                            .utf8))
+                writeToStandardError(
+                    "passerelle sign-request: warning: the given Digest does not match the body; using \(digest)\n")
             }
             headers.removeAll { $0.0.lowercased() == "digest" }
             headers.append(("Digest", digest))
@@ -272,10 +272,10 @@ enum SignRequestCommand {
         let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         if sink == Int.min { print("") }  // keeps the work observable to the optimiser
         print(
-            "signatures: \(count) in \(String(format: "%.2f", wallSeconds)) s wall, \(String(format: "%.2f", cpu)) s user CPU"
+            "signatures: \(count) in \(Decimals.fixed(wallSeconds, digits: 2)) s wall, \(Decimals.fixed(cpu, digits: 2)) s user CPU"
         )
-        print("signatures/s (wall clock): \(String(format: "%.1f", Double(count) / wallSeconds))")
-        print("signatures/s: \(String(format: "%.1f", Double(count) / cpu))")
+        print("signatures/s (wall clock): \(Decimals.fixed(Double(count) / wallSeconds, digits: 1))")
+        print("signatures/s: \(Decimals.fixed(Double(count) / cpu, digits: 1))")
     }
 
     /// User CPU time of this process (`getrusage(RUSAGE_SELF)`).

@@ -1,5 +1,5 @@
 import BankSimulator
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 import HTTPServerKit
 import OpenSSLKit
@@ -20,7 +20,7 @@ enum SimulatorCommand {
         do {
             configuration = try SimulatorConfiguration(environment: env)
         } catch {
-            FileHandle.standardError.write(Data("passerelle simulator: \(error)\n".utf8))
+            writeToStandardError("passerelle simulator: \(error)\n")
             return 78
         }
         var missing: [String] = []
@@ -30,8 +30,7 @@ enum SimulatorCommand {
         guard missing.isEmpty, let certFile = configuration.tlsCertificateFile, let keyFile = configuration.tlsKeyFile,
             let caFile = configuration.clientCAFile
         else {
-            FileHandle.standardError.write(
-                Data("passerelle simulator: missing \(missing.joined(separator: ", "))\n".utf8))
+            writeToStandardError("passerelle simulator: missing \(missing.joined(separator: ", "))\n")
             return 78
         }
         do {
@@ -50,7 +49,7 @@ enum SimulatorCommand {
             await server.run(untilSignals: [SIGTERM, SIGINT], gracePeriod: .seconds(5))
             return 0
         } catch {
-            FileHandle.standardError.write(Data("passerelle simulator: cannot start: \(error)\n".utf8))
+            writeToStandardError("passerelle simulator: cannot start: \(error)\n")
             return 1
         }
     }

@@ -1,3 +1,4 @@
+import GatewayLogging
 import HTTPServerKit
 import Testing
 

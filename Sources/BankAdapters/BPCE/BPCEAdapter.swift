@@ -1,5 +1,5 @@
 import CurlKit
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 import JSONKit
@@ -83,7 +83,7 @@ public struct BPCEAdapter: STETAdapter, PaymentAdapter {
     // MARK: - Internals
 
     func registrationURL(_ clientID: String, client: BankClient) throws -> String {
-        try client.endpoints().registration.trimmingSuffix("/") + "/" + STETOAuth.percentEncode(clientID)
+        try client.endpoints().registration.trimmingSuffix("/") + "/" + PercentEncoding.encode(clientID)
     }
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for later calls.

@@ -1,5 +1,5 @@
 import CurlKit
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 import JSONKit
@@ -102,7 +102,7 @@ public struct EuroInformationAdapter: STETAdapter, PaymentAdapter {
                 throw AdapterError.notCallable(reason: "registrationClientUri: not on the bank's registration host")
             }
         }
-        return endpoint + "/" + STETOAuth.percentEncode(existing.clientID)
+        return endpoint + "/" + PercentEncoding.encode(existing.clientID)
     }
 
     /// The registration endpoint's path for the audit log, with `/{clientId}` for RFC 7592 calls.

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
+import GatewayLogging
 
 /// Turns a bank's non-2xx answer into the shared `AdapterError` taxonomy (docs/protocol.md §2.8, §4.3, §5.4):
 /// STET `ErrorModel` codes (`NAAC`, `NIMP`, `TMRQ`, `INTE`), OAuth errors (`invalid_grant` and the Euro-Information
@@ -34,10 +35,10 @@ public enum STETErrorClassifier {
 
         if contentType.contains("text/html") || trimmed.hasPrefix("<") {
             // An HTML error page from the bank or a proxy: nothing to quote.
-            let technical = text.range(of: "ERREUR Technique", options: .caseInsensitive) != nil
+            let technical = ASCII.containsIgnoringCase(text, "ERREUR Technique")
             return .unavailable(status: status, code: nil, message: technical ? "ERREUR Technique" : nil)
         }
-        if text.range(of: "ERREUR Technique", options: .caseInsensitive) != nil {
+        if ASCII.containsIgnoringCase(text, "ERREUR Technique") {
             return .unavailable(status: status, code: nil, message: "ERREUR Technique")
         }
 
@@ -67,7 +68,7 @@ public enum STETErrorClassifier {
 
         if status == 429 || upperCode == "TMRQ" {
             return .rateLimited(
-                retryAfter: header("retry-after").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }, code: code,
+                retryAfter: header("retry-after").flatMap { Int($0.trimmingWhitespace()) }, code: code,
                 message: message)
         }
         if upperCode == "NAAC" { return .noAccounts }

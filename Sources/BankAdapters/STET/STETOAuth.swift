@@ -16,8 +16,8 @@ public enum STETOAuth {
         }
         let language =
             request.language.flatMap { bank.languages.contains($0) ? $0 : nil } ?? bank.languages.first ?? "fr"
-        let base = endpoints.authorize.replacingOccurrences(of: "{lang}", with: language)
-        return base + (base.contains("?") ? "&" : "?") + formEncode(authorizationQuery(request, bank: bank))
+        let base = endpoints.authorize.replacing("{lang}", with: language)
+        return base + (base.contains("?") ? "&" : "?") + PercentEncoding.formEncode(authorizationQuery(request, bank: bank))
     }
 
     /// The customer's approval of a payment request (docs/protocol.md §2.7, §4.7): the bank's
@@ -30,7 +30,7 @@ public enum STETOAuth {
             })
         let query = authorizationQuery(request, bank: bank).filter { !present.contains($0.0) }
         guard !query.isEmpty else { return href }
-        return href + (href.contains("?") ? "&" : "?") + formEncode(query)
+        return href + (href.contains("?") ? "&" : "?") + PercentEncoding.formEncode(query)
     }
 
     /// `response_type`, `client_id`, `redirect_uri`, `scope`, `state`, then PKCE S256 where supported.
@@ -74,40 +74,19 @@ public enum STETOAuth {
             ("redirect_uri", exchange.redirectURI),
         ]
         if bank.supportsPKCE, let verifier = exchange.codeVerifier { fields.append(("code_verifier", verifier.reveal)) }
-        return Secret(formEncode(fields))
+        return Secret(PercentEncoding.formEncode(fields))
     }
 
     /// The `refresh_token` form (no `scope`).
     public static func refreshForm(_ refreshToken: Secret<String>, clientID: String) -> Secret<String> {
         Secret(
-            formEncode([
+            PercentEncoding.formEncode([
                 ("grant_type", "refresh_token"), ("refresh_token", refreshToken.reveal), ("client_id", clientID),
             ]))
     }
 
     /// The `client_credentials` form (`scope=pisp`, `cbpii`, or BPCE's `manageRegistration` with `PSD2_TPPRegister`).
     public static func clientCredentialsForm(clientID: String, scope: String) -> String {
-        formEncode([("grant_type", "client_credentials"), ("client_id", clientID), ("scope", scope)])
-    }
-
-    /// `application/x-www-form-urlencoded` / query encoding: RFC 3986 unreserved characters kept, everything else
-    /// percent-encoded (spaces as `%20`, which both forms and queries accept).
-    public static func formEncode(_ fields: [(String, String)]) -> String {
-        fields.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
-    }
-
-    /// Percent-encodes all but `A–Z a–z 0–9 - . _ ~` (RFC 3986 §2.3).
-    public static func percentEncode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E:
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
+        PercentEncoding.formEncode([("grant_type", "client_credentials"), ("client_id", clientID), ("scope", scope)])
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 
@@ -14,7 +14,7 @@ enum STETResourceURLs {
             if let from { query.append(("dateFrom", from.description)) }
             if let to { query.append(("dateTo", to.description)) }
             let url = apiRoot + "/accounts/" + encodePathSegment(accountID) + "/transactions"
-            return query.isEmpty ? url : url + "?" + STETOAuth.formEncode(query)
+            return query.isEmpty ? url : url + "?" + PercentEncoding.formEncode(query)
         case .next(let url):
             return try STETLinks.resolve(url, apiRoot: apiRoot)
         }
@@ -22,6 +22,6 @@ enum STETResourceURLs {
 
     /// Percent-encodes one path segment (RFC 3986 §3.3): STET resource ids may contain spaces, `/`, `?`, `(`, `'`.
     static func encodePathSegment(_ segment: String) -> String {
-        STETOAuth.percentEncode(segment)
+        PercentEncoding.encode(segment)
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// What `AccountInformationService` needs beyond `ConnectionRepository`: the connection's stable account ids, what

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// The unattended-access budget, counted as the bank counts it (BPCE: 4 requests a day per TPP × bank × customer ×

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Where the TPP's certificates are kept: the narrow surface `CertificateService` needs. `CertificateStore` keeps them

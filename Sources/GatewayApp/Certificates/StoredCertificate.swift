@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A certificate row: public metadata plus the sealed private key (never leaves the process unsealed except to
 /// sign or to hand to libcurl).

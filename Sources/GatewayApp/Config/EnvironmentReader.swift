@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 
@@ -94,7 +94,7 @@ public struct EnvironmentReader {
     /// A comma-separated list of whole days (each 1…3650), e.g. `30,7,1`.
     public mutating func days(_ name: String, default value: [Int]) -> [Int] {
         guard let text = raw(name) else { return value }
-        let days = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let days = text.split(separator: ",").map { Int($0.trimmingWhitespace()) }
         guard !days.isEmpty, days.allSatisfy({ $0.map { (1...3650).contains($0) } ?? false }) else {
             report("\(name): expected comma-separated whole days between 1 and 3650, got \"\(text)\"")
             return value

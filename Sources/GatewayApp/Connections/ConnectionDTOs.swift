@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// `POST /v1/connections` body (openapi `ConnectionCreate`). `environment` is an optional extension: needed only

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// A row of `connections`: one PSU's authorization at one bank. Sealed columns (tokens, PKCE verifier) stay inside

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Where connections are kept: the narrow surface `ConnectionService` needs. `ConnectionStore` keeps them in

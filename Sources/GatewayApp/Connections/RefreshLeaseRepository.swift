@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// What `TokenKeeper` needs beyond `ConnectionRepository`: the refresh lease of a connection and the connections due

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 import PostgresKit
 
@@ -7,8 +7,8 @@ public enum AppDatabase {
     /// The migrations in `Sources/GatewayApp/Migrations` (`NNNN_name.sql`), in version order.
     /// - Throws: when the resource folder is missing or a file name is malformed.
     public static func migrations() throws -> [Migration] {
-        guard let folder = Bundle.module.url(forResource: "Migrations", withExtension: nil) else {
-            throw DatabaseError(.other, message: "migration resources not found in the bundle")
+        guard let folder = AppResources.migrations else {
+            throw DatabaseError(.other, message: AppResources.problem() ?? "migration files not found")
         }
         return try Migration.load(from: folder)
     }

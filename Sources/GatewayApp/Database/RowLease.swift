@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PostgresKit
 
 /// A claim on the work of one row that involves a bank call (a token refresh, a registration change): an id and an

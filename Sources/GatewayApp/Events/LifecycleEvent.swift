@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
+import JSONKit
 import PostgresKit
 
 /// A change a TPP's services want to hear about (docs/events.md). Written by `EventOutbox` in the transaction of
@@ -104,13 +105,22 @@ struct EventStore: Sendable {
     static func decode(_ row: Row) throws -> StoredEvent {
         let type: String = try row.decode("type")
         let text: String = try row.decode("data")
-        guard let kind = LifecycleEvent.Kind(rawValue: type),
-            let data = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String]
-        else {
+        guard let kind = LifecycleEvent.Kind(rawValue: type), let data = stringMembers(text) else {
             throw GatewayError.internal("an events row this version cannot read (type \(type))")
         }
         return StoredEvent(
             seq: try row.decode("seq"), id: try row.decode("id"), kind: kind, resourceID: try row.decode("resource_id"),
             occurredAt: try row.decode("occurred_at"), data: data)
+    }
+
+    /// The members of a JSON object whose values are all strings (an event's `data` column); nil otherwise.
+    private static func stringMembers(_ text: String) -> [String: String]? {
+        guard case .object(let members)? = try? JSONParser.parse(Array(text.utf8)) else { return nil }
+        var result: [String: String] = [:]
+        for (key, value) in members {
+            guard case .string(let string) = value else { return nil }
+            result[key] = string
+        }
+        return result
     }
 }

@@ -1,5 +1,5 @@
 import CurlKit
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 import OpenSSLKit

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Where webhook endpoints and their deliveries are read and changed: the narrow surface `WebhookService` needs.

@@ -1,5 +1,5 @@
 import CurlKit
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 import PostgresKit
 import Synchronization

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// `{value, currency}`: a decimal string, never a binary floating-point number.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
 
@@ -34,7 +34,7 @@ extension PaymentService {
                     record = try await finish(id) { row in
                         guard row.status == .unknown else { return }
                         row.reconcileAttempts += 1
-                        let delay = min(3600.0, 30.0 * pow(2.0, Double(min(row.reconcileAttempts, 7))))
+                        let delay = min(3600.0, 30.0 * Double(1 << min(row.reconcileAttempts, 7)))
                         row.nextCheckAt =
                             row.reconcileAttempts >= PaymentService.maxReconcileAttempts
                             ? nil : now().addingTimeInterval(delay)

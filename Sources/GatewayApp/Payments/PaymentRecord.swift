@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// The normalized status of a payment (docs/payments.md). `submitting` is internal: the row is committed, the bank

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Where payments are kept: the narrow surface `PaymentService` and its reconciler need. `PaymentStore` keeps them

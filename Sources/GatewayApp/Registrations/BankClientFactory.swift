@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Builds the `BankClient` (catalog entry, environment, decrypted QWAC/QSealC material, client id, keyId) for a

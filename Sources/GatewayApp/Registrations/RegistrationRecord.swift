@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// A row of `registrations`: the TPP's client at one bank (Euro-Information brand) or group (BPCE).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Where registrations are kept: the narrow surface `RegistrationService` needs. `RegistrationStore` keeps them in

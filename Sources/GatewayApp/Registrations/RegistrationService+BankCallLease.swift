@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 
 /// Changes of a registration that need a bank call (update, delete), one at a time per registration across

@@ -1,6 +1,7 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
 import GatewayLogging
+import JSONKit
 
 /// Registers the TPP at banks, and reads, updates and deletes those registrations — at the bank first, then in
 /// PostgreSQL, so a row always reflects what the bank accepted and a bank error leaves nothing half-written.
@@ -273,13 +274,13 @@ public struct RegistrationService: Sendable {
     /// Stored in jsonb columns: keep the body when it is JSON, otherwise wrap it as a JSON string.
     static func jsonOrNil(_ body: String) -> String? {
         guard !body.isEmpty else { return nil }
-        if (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed])) != nil { return body }
+        if (try? JSONParser.parse(Array(body.utf8))) != nil { return body }
         return JSONCoding.string(body)
     }
 
     /// A stored certificate's SHA-256 as `RegistrationResult.Key.sha256Fingerprint` writes it (lowercase hex).
     static func hexFingerprint(_ certificate: StoredCertificate) -> String {
-        certificate.sha256Fingerprint.replacingOccurrences(of: ":", with: "").lowercased()
+        certificate.sha256Fingerprint.replacing(":", with: "").lowercased()
     }
 
     func registrationRequest(for record: RegistrationRecord, qseal: StoredCertificate, extendedHistory: Bool)

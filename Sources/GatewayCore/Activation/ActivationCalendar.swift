@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// When a BPCE registration (or its modification) becomes effective (docs/protocol.md §5.2, seed
 /// `bpce-89c3-registration-api`): the same day at 14:00 Paris time when the 2xx came on a working day before

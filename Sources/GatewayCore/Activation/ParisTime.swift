@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Europe/Paris civil time computed from the EU summer-time rule, so it never depends on the machine's tz database
 /// (containers often ship without one): CET (UTC+1), and CEST (UTC+2) from the last Sunday of March 01:00 UTC to

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 
 /// Everything bank-specific behind one interface: one implementation per `Provider` (Euro-Information, BPCE), in

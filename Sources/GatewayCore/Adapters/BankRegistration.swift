@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 
 /// A TPP certificate with its key, as loaded from storage for one bank call. The adapter turns it into an mTLS

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 
 /// The OAuth tokens of one connection, as the service stores them (encrypted) and hands them to adapters.

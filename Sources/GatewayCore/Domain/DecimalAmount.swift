@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import GatewayLogging
 
 /// A decimal amount kept as text, as the API writes it: an optional `-`, digits, and at least two fraction digits
 /// (`"-12.30"`, `"4179.95"`, `"0.00"`). Never a binary floating-point value.

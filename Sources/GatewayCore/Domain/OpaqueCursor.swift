@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Encodes a `Codable` pagination state as the opaque `cursor` / `nextCursor` of the API (`openapi/passerelle.yaml`:
 /// lists that can grow are paginated with an opaque `cursor`): base64url of JSON, no padding.
@@ -12,8 +12,8 @@ public enum OpaqueCursor {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(state)) ?? Data("{}".utf8)
-        return data.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return data.base64EncodedString().replacing("+", with: "-")
+            .replacing("/", with: "_").replacing("=", with: "")
     }
 
     /// The state inside `cursor`.
@@ -21,7 +21,7 @@ public enum OpaqueCursor {
     public static func decode<State: Decodable>(_ type: State.Type, from cursor: String, field: String = "cursor")
         throws -> State
     {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = cursor.replacing("-", with: "+").replacing("_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard cursor.utf8.count <= 8192, let data = Data(base64Encoded: base64),
             let state = try? JSONDecoder().decode(type, from: data)

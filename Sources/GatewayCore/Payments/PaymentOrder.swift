@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import GatewayLogging
 
 /// One SEPA credit transfer as Passerelle sends it to a bank (docs/payments.md): the identifiers are generated and

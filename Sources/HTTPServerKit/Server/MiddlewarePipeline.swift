@@ -42,7 +42,7 @@ struct MiddlewarePipeline: Sendable {
         metrics.record(method: method, route: route, status: response.status, seconds: seconds)
         var access: [String: String] = [
             "http.method": method, "http.route": route, "http.status": "\(response.status)",
-            "duration.ms": String(format3(seconds * 1000)), "http.response.bytes": "\(response.body.count)",
+            "duration.ms": Decimals.fixed(seconds * 1000, digits: 3), "http.response.bytes": "\(response.body.count)",
         ]
         if let principal = recorder.principal { access["auth.principal"] = principal }
         requestLogger.info("request", metadata: access)
@@ -103,10 +103,3 @@ extension HTTPHandler {
 /// "dropped connection" fault). Real handlers never need it.
 public protocol ConnectionAbortingError: Error {}
 
-/// `12.345`: milliseconds with three decimals, without Foundation.
-func format3(_ value: Double) -> String {
-    let thousandths = Int((value * 1000).rounded())
-    let whole = thousandths / 1000
-    let frac = thousandths % 1000
-    return "\(whole)." + (frac < 10 ? "00" : frac < 100 ? "0" : "") + "\(frac)"
-}

@@ -1,4 +1,5 @@
 internal import CShims
+import BlockingIO
 import Reactor
 import Synchronization
 

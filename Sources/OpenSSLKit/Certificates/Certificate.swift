@@ -1,6 +1,6 @@
 internal import COpenSSL
 internal import CShims
-import Foundation
+import FoundationEssentials
 
 /// An X.509 certificate (a QWAC, a QSealC, a CA, a TLS server certificate), parsed once.
 ///
@@ -65,8 +65,8 @@ public final class Certificate: @unchecked Sendable {
         let end = "-----END CERTIFICATE-----"
         var result: [Certificate] = []
         var rest = Substring(pem)
-        while let start = rest.range(of: marker),
-            let stop = rest.range(of: end, range: start.upperBound..<rest.endIndex)
+        while let start = rest.firstRange(of: marker),
+            let stop = rest[start.upperBound...].firstRange(of: end)
         {
             result.append(try Certificate(pem: String(rest[start.lowerBound..<stop.upperBound])))
             rest = rest[stop.upperBound...]

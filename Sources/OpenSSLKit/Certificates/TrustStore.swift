@@ -1,6 +1,6 @@
 internal import COpenSSL
 internal import CShims
-import Foundation
+import FoundationEssentials
 
 /// Verifies certificate chains against explicit trust anchors (never the system store).
 ///

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import GatewayLogging
 
 /// Base64 (RFC 4648 §4, with padding) and base64url (§5, without padding) helpers used across Passerelle:
 /// `Digest` and `Signature` values, JWK `n`/`e`/`x5c`/`x5t#S256`, sealed secrets.
@@ -37,7 +38,7 @@ public enum Base64 {
 
     /// Decodes standard base64 (padding optional, surrounding whitespace ignored); nil when invalid.
     public static func decode(_ text: String) -> [UInt8]? {
-        var s = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var s = text.trimmingWhitespace()
         guard !s.contains("-"), !s.contains("_") else { return nil }
         let remainder = s.count % 4
         if remainder == 1 { return nil }
@@ -48,7 +49,7 @@ public enum Base64 {
     /// base64url without padding (`-`, `_`), as JOSE uses (RFC 7515 §2).
     public static func urlEncode(_ bytes: some Sequence<UInt8>) -> String {
         var s = encode(bytes)
-        s = s.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        s = s.replacing("+", with: "-").replacing("/", with: "_")
         while s.hasSuffix("=") { s.removeLast() }
         return s
     }
@@ -56,7 +57,7 @@ public enum Base64 {
     /// Decodes base64url (padding optional); nil when invalid.
     public static func urlDecode(_ text: String) -> [UInt8]? {
         guard !text.contains("+"), !text.contains("/") else { return nil }
-        return decode(text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/"))
+        return decode(text.replacing("-", with: "+").replacing("_", with: "/"))
     }
 }
 

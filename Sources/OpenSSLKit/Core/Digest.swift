@@ -1,5 +1,6 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
+import GatewayLogging
 
 /// SHA-256 digests and the RFC 3230 `Digest` header value (`SHA-256=<base64>`, RFC 5843 algorithm name).
 public enum Digest {
@@ -37,7 +38,7 @@ public enum Digest {
         let expected = sha256(body)
         var sawSHA256 = false
         for part in value.split(separator: ",") {
-            let item = part.trimmingCharacters(in: .whitespaces)
+            let item = part.trimmingWhitespace()
             guard let eq = item.firstIndex(of: "=") else { continue }
             guard item[..<eq].lowercased() == "sha-256" else { continue }
             sawSHA256 = true

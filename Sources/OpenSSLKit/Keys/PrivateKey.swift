@@ -1,5 +1,5 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// An RSA private key (a QSealC's or a QWAC's), parsed once from PEM and kept as an `EVP_PKEY`.
 ///

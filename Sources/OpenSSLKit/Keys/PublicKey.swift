@@ -1,5 +1,5 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// A public key (usually a certificate's), kept as an `EVP_PKEY`.
 ///

@@ -1,3 +1,5 @@
+import GatewayLogging
+
 /// The master keys that wrap per-secret data keys, by version (`PASSERELLE_MASTER_KEY`).
 ///
 /// Rotation: add a new key with a higher version, run `passerelle rotate-master-key` (which calls
@@ -24,7 +26,7 @@ public struct MasterKeyring: Sendable {
     /// `version:base64` entries (e.g. `2:NEWKEY…,1:OLDKEY…`); the highest version is current.
     /// - Throws: `MasterKeyError` (`.invalid`, `.wrongLength`, `.duplicateVersion`), never echoing key text.
     public init(parsing text: String) throws(MasterKeyError) {
-        let entries = text.split(separator: ",").map { $0.trimmingCharactersInWhitespace() }.filter { !$0.isEmpty }
+        let entries = text.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
         guard !entries.isEmpty else { throw .empty }
         var keys: [UInt32: [UInt8]] = [:]
         for entry in entries {
@@ -37,7 +39,7 @@ public struct MasterKeyring: Sendable {
             } else {
                 guard entries.count == 1 else { throw .invalid }
                 version = 1
-                encoded = entry
+                encoded = Substring(entry)
             }
             guard let bytes = Base64.decode(String(encoded)) else { throw .invalid }
             guard keys[version] == nil else { throw .duplicateVersion(version) }
@@ -68,14 +70,5 @@ public enum MasterKeyError: Error, CustomStringConvertible, Sendable, Equatable 
         case .wrongLength(let v): "master key version \(v) is not 32 bytes"
         case .duplicateVersion(let v): "master key version \(v) is given twice"
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharactersInWhitespace() -> Substring {
-        var s = self
-        while let f = s.first, f.isWhitespace { s.removeFirst() }
-        while let l = s.last, l.isWhitespace { s.removeLast() }
-        return s
     }
 }

@@ -78,7 +78,7 @@ public struct HTTPSignature: Sendable, Equatable {
 
     private static func quoted(_ s: String) -> String {
         guard s.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return s }
-        return s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
     }
 
     /// Splits `name="value", name=token, …` (RFC 7235 §2.1 auth-params) into lower-cased names → values.

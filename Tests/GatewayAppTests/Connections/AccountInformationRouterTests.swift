@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayLogging
 import Testing
 import TestSupport
 

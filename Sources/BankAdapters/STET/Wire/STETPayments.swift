@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
+import GatewayLogging
 import JSONKit
 
 /// The STET PISP and CBPII bodies (docs/protocol.md §2.7): the `PaymentRequestResource` we send (ISO 20022
@@ -69,7 +70,7 @@ enum STETPayments {
         guard let href = (try? JSONParser.parse(body))?["_links"]?["consentApproval"]?["href"]?.stringValue, !href.isEmpty
         else { throw AdapterError.invalidResponse(reason: "payment request: no _links.consentApproval.href") }
         return PaymentSubmission(
-            resourceID: String(last).removingPercentEncoding ?? String(last), location: location, approvalURL: href)
+            resourceID: PercentEncoding.decode(String(last)) ?? String(last), location: location, approvalURL: href)
     }
 
     /// `paymentInformationStatus` and `statusReasonInformation` of a `paymentRequest` (or of the top level).
@@ -110,10 +111,7 @@ enum STETPayments {
 
     /// ISO 8601 with milliseconds and offset in UTC (`2026-03-20T10:15:30.000+00:00`), as STET writes date-times.
     static func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss.SSS'+00:00'"
-        return formatter.string(from: date)
+        let millisecondsSinceEpoch = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        return String(UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: millisecondsSinceEpoch).dropLast()) + "+00:00"
     }
 }

@@ -1,4 +1,5 @@
-/// Percent-decoding of path segments and query components (RFC 3986 §2.1).
+/// Percent-encoding (RFC 3986 §2.1): decoding of path segments and query components for the HTTP server, encoding
+/// of query strings and `application/x-www-form-urlencoded` bodies for the bank calls and the simulator.
 public enum PercentEncoding {
     /// Decodes `%XX` escapes; nil when an escape is malformed or the result is not UTF-8.
     /// - Parameter plusAsSpace: true for `application/x-www-form-urlencoded` (query strings, form bodies).
@@ -53,7 +54,7 @@ public enum PercentEncoding {
         pairs.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
     }
 
-    static func hexValue(_ b: UInt8) -> UInt8? {
+    public static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
