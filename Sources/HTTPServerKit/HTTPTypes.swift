@@ -37,6 +37,9 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
         fields.filter { ASCII.equalsIgnoringCase($0.name, name) }.map(\.value)
     }
 
+    /// Room for `count` fields without growing (the parser sizes a request's headers once).
+    public mutating func reserveCapacity(_ count: Int) { fields.reserveCapacity(count) }
+
     /// Appends a field (several fields may share a name).
     public mutating func add(_ name: String, _ value: String) { fields.append((name: name, value: value)) }
 

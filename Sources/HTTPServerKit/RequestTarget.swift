@@ -50,9 +50,13 @@ public struct RequestTarget: Sendable, Equatable {
         let pathBytes = bytes[..<question]
         var segments: [String] = []
         if pathBytes.count > 1 {
-            // Every segment between slashes, including empty ones (so `//` and a trailing `/` are seen).
-            for raw in pathBytes.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-                segments.append(try Self.segment(raw))
+            // Every segment between slashes, including empty ones (so `//` and a trailing `/` are seen); sized once
+            // and cut in place (this runs for every request).
+            segments.reserveCapacity(pathBytes.reduce(0) { $0 + ($1 == UInt8(ascii: "/") ? 1 : 0) })
+            var start = pathBytes.startIndex + 1
+            for index in start...pathBytes.endIndex where index == pathBytes.endIndex || pathBytes[index] == UInt8(ascii: "/") {
+                segments.append(try Self.segment(pathBytes[start..<index]))
+                start = index + 1
             }
         }
         self.path = String(decoding: pathBytes, as: UTF8.self)

@@ -31,7 +31,7 @@ import Testing
         #expect(balances[1].referenceDate?.description == "2019-09-03")
         #expect(balances[2].referenceDate == nil)
         #expect(balances[2].name == "Solde TP")
-        #expect(STETMapping.connectedPSU(fromAccounts: body, lenient: true) == "MALLOW MARC")
+        #expect(accounts.connectedPSU == "MALLOW MARC")
     }
 
     @Test func mapsEuroInformationCardAccounts() throws {

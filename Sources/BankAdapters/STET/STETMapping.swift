@@ -14,15 +14,13 @@ public enum STETMapping {
 
     /// `GET /accounts` body → accounts (with inline balances when present).
     /// - Throws: `AdapterError.invalidResponse` when the body is not an accounts list or an account lacks an id.
-    public static func accounts(from body: [UInt8], lenient: Bool = false) throws -> [Account] {
-        try decode(STETAccountsResponse.self, body, "accounts", lenient: lenient).accounts.orEmpty.enumerated().map { index, resource in
+    /// The body is read once for both the accounts and the PSU name (`connectedPsu`, when present).
+    public static func accounts(from body: [UInt8], lenient: Bool = false) throws -> AccountList {
+        let response = try decode(STETAccountsResponse.self, body, "accounts", lenient: lenient)
+        let accounts = try response.accounts.orEmpty.enumerated().map { index, resource in
             try account(resource, index: index)
         }
-    }
-
-    /// The PSU name of an accounts body (`connectedPsu`), when present.
-    public static func connectedPSU(fromAccounts body: [UInt8], lenient: Bool = false) -> String? {
-        (try? STETJSON.decode(STETAccountsResponse.self, from: body, lenient: lenient))?.connectedPsu
+        return AccountList(accounts, connectedPSU: response.connectedPsu)
     }
 
     static func account(_ r: STETAccountResource, index: Int) throws -> Account {

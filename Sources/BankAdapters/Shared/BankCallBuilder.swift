@@ -69,14 +69,16 @@ struct BankCallBuilder: Sendable {
         var signedNames: [String] = []
         var signingString: String?
         if case .sign(let keyID) = call.signing {
-            let names = bank.headersToSign(hasBody: hasBody, presentHeaders: headers.map(\.name)).compactMap {
-                raw -> String? in
+            let wanted = bank.headersToSign(hasBody: hasBody, presentHeaders: headers.map(\.name))
+            var names: [String] = []
+            names.reserveCapacity(wanted.count)
+            for raw in wanted {
                 let name = ASCII.lowercased(raw)
-                guard name != "authorization" else { return nil }
+                guard name != "authorization" else { continue }
                 guard name == SigningString.requestTarget
                     || headers.contains(where: { ASCII.equalsIgnoringCase($0.name, name) })
-                else { return nil }
-                return name
+                else { continue }
+                names.append(name)
             }
             let signer = HTTPMessageSigner(key: try dependencies.credentials.signingKey(client.qseal), keyId: keyID)
             do {

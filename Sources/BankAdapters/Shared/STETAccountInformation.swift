@@ -38,10 +38,7 @@ struct STETAccountInformation: Sendable {
         do {
             let response = try await caller.send(request, kind: .resource, context: context, passThrough: [204])
             if response.status == 204 || Self.isBlank(response.body) { return [] }
-            let lenient = client.bank.lenientJSON
-            return AccountList(
-                try STETMapping.accounts(from: response.body, lenient: lenient),
-                connectedPSU: STETMapping.connectedPSU(fromAccounts: response.body, lenient: lenient))
+            return try STETMapping.accounts(from: response.body, lenient: client.bank.lenientJSON)
         } catch AdapterError.noAccounts {
             return []
         }

@@ -51,16 +51,23 @@ public struct PSUContext: Hashable, Sendable {
         // Byte comparisons, no lower-cased copies or dictionary: this runs for every API call.
         var found: [(header: Header, value: String)] = []
         for (name, value) in inbound where ASCII.hasPrefixIgnoringCase(name, "psu-") {
-            let header = Header.allCases.first { ASCII.equalsIgnoringCase($0.rawValue, name) }
+            let header = Self.order.first { ASCII.equalsIgnoringCase($0.rawValue, name) }
             check(header, name, value)
             guard let header, !found.contains(where: { $0.header == header }) else { continue }
             let trimmed = value.trimmingWhitespace()
             if !trimmed.isEmpty { found.append((header, trimmed)) }
         }
-        let order = Header.allCases
+        guard !found.isEmpty else {
+            headers = []
+            return
+        }
+        let order = Self.order
         headers = found.sorted { order.firstIndex(of: $0.header)! < order.firstIndex(of: $1.header)! }
             .map { (name: $0.header.rawValue, value: $0.value) }
     }
+
+    /// `Header.allCases`, made once (`allCases` builds a new array on each use).
+    private static let order = Header.allCases
 
     /// Whether the customer is present (`PSU-IP-Address` given).
     public var isAttended: Bool { headers.contains { $0.name == "PSU-IP-Address" } }

@@ -122,6 +122,7 @@ public struct BankProfile: Hashable, Sendable, Codable {
     ///   - presentHeaders: Names of the headers the request carries (any case).
     public func headersToSign(hasBody: Bool, presentHeaders: [String]) -> [String] {
         var names = hasBody ? signedHeadersWithBody : signedHeaders
+        names.reserveCapacity(names.count + presentHeaders.count)
         for header in presentHeaders where ASCII.hasPrefixIgnoringCase(header, "psu-") {
             let name = ASCII.lowercased(header)
             if !names.contains(name) { names.append(name) }

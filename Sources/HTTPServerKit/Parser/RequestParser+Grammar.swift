@@ -24,21 +24,26 @@ extension RequestParser {
 
     /// `method SP request-target SP HTTP-version` (RFC 9112 §3), single spaces only.
     func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> PartialHead {
-        let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty,
-            parts[0].allSatisfy(Self.isTokenChar),
-            parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        // method SP request-target SP HTTP-version, cut in place (no array of parts: this runs for every request).
+        guard let firstSpace = line.firstIndex(of: 0x20),
+            let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20)
         else { throw HTTPParseError(.invalidRequestLine) }
-        let version = parts[2]
+        let methodBytes = line[..<firstSpace]
+        let targetBytes = line[(firstSpace + 1)..<secondSpace]
+        let version = line[(secondSpace + 1)...]
+        guard !methodBytes.isEmpty, !targetBytes.isEmpty,
+            methodBytes.allSatisfy(Self.isTokenChar),
+            targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        else { throw HTTPParseError(.invalidRequestLine) }
         guard version.count == 8, version.starts(with: "HTTP/".utf8),
             let major = Self.digit(version[version.startIndex + 5]),
             version[version.startIndex + 6] == UInt8(ascii: "."),
             let minor = Self.digit(version[version.startIndex + 7])
         else { throw HTTPParseError(.invalidRequestLine) }
         guard major == 1, minor <= 1 else { throw HTTPParseError(.unsupportedVersion) }
-        let method = String(decoding: parts[0], as: UTF8.self)
+        let method = String(decoding: methodBytes, as: UTF8.self)
         guard Self.knownMethods.contains(method) else { throw HTTPParseError(.methodNotImplemented) }
-        let target = String(decoding: parts[1], as: UTF8.self)
+        let target = String(decoding: targetBytes, as: UTF8.self)
         if target.utf8.first != UInt8(ascii: "/") {
             if target == "*" && method == "OPTIONS" {
                 // asterisk-form (RFC 9112 §3.2.4)
@@ -48,7 +53,9 @@ extension RequestParser {
                 throw HTTPParseError(.invalidRequestLine)
             }
         }
-        return PartialHead(method: HTTPMethod(rawValue: method), target: target, minorVersion: minor)
+        var head = PartialHead(method: HTTPMethod(rawValue: method), target: target, minorVersion: minor)
+        head.headers.reserveCapacity(16)
+        return head
     }
 
     /// `field-name ":" OWS field-value OWS` (RFC 9112 §5): no whitespace before the colon, no obs-fold,

@@ -124,7 +124,12 @@ public struct RequestParser: Sendable {
                 }
                 state = .headers(try parseRequestLine(line))
             case .headers(var partial):
-                guard let line = try nextHeaderLine(used: partial.headerBytes) else { return .needMoreData }
+                // `partial` must be the only reference to its arrays, or each header line would copy them all.
+                state = .requestLine
+                guard let line = try nextHeaderLine(used: partial.headerBytes) else {
+                    state = .headers(partial)
+                    return .needMoreData
+                }
                 if line.isEmpty {
                     let head = try finishHead(partial)
                     state = .headComplete(head)

@@ -182,8 +182,10 @@ extension HALLinks: NodeReadable {
     /// As the decoder: relations whose value is not a link are left out; for a repeated relation only the first
     /// value counts (read last to first, so the first one decides).
     init(node: JSONNode) throws(NodeReadRefused) {
+        let members = try NodeRead.members(node)
         var links: [String: HALLink] = [:]
-        for (key, value) in try NodeRead.members(node).reversed() { links[key] = HALLink(linkNode: value) }
+        links.reserveCapacity(members.count)
+        for (key, value) in members.reversed() { links[key] = HALLink(linkNode: value) }
         self.init(links)
     }
 }
