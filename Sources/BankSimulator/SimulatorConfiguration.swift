@@ -22,6 +22,9 @@ public struct SimulatorConfiguration: Sendable {
 
     // MARK: Server (used by `passerelle simulator` only)
     public var host = "127.0.0.1"
+    /// Where browsers reach the simulator (`https://host:port`) when not at the origin of the calls it gets: its
+    /// payment consent approval links use it (`PUBLIC_ORIGIN`; nil: the origin each call came to).
+    public var publicOrigin: String?
     public var port = 8443
     public var tlsCertificateFile: String?
     public var tlsKeyFile: String?
@@ -175,6 +178,15 @@ public struct SimulatorConfiguration: Sendable {
         }
         if let v = value("BPCE_BANK_CODES") {
             bpceBankCodes = Set(v.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty })
+        }
+        if let v = value("PUBLIC_ORIGIN") {
+            let origin = v.trimmingCharacters(inSet: "/")
+            let rest = origin.dropFirst("https://".count)
+            if origin.hasPrefix("https://"), !rest.isEmpty, !rest.contains("/"), !rest.contains("?") {
+                publicOrigin = origin
+            } else {
+                problems.append("PASSERELLE_SIMULATOR_PUBLIC_ORIGIN must be https://host[:port]")
+            }
         }
         if let v = value("BPCE_PATH_PREFIX") { bpcePathPrefix = v.trimmingCharacters(inSet: "/") }
         if let v = value("FAULTS") {

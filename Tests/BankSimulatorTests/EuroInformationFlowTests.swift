@@ -228,6 +228,7 @@ import Testing
         let id = String(location.split(separator: "/").last!)
         let approval = try #require(created.json?["_links"]?["consentApproval"]?["href"]?.stringValue)
         #expect(approval.contains("paymentRequestResourceId=" + id))
+        #expect(approval.hasPrefix("https://localhost/"), "the origin the call came to: \(approval)")
         let code = try await h.eiAuthorize(c, scope: "pisp", extra: [("paymentRequestResourceId", id)])
         let t = try await h.eiToken(
             c,
@@ -246,5 +247,35 @@ import Testing
         let get = try await h.send(
             h.signed(.ei, .get, root + "/payment-requests/" + id, token: pispToken, keyId: c.kid))
         #expect(get.json?["paymentRequest"]?["paymentInformationStatus"]?.stringValue == "ACSC")
+    }
+
+    @Test func paymentApprovalLinksUseTheConfiguredPublicOrigin() async throws {
+        var problems: [String] = []
+        for bad in ["http://localhost:8443", "https://", "https://localhost/x"] {
+            do {
+                _ = try SimulatorConfiguration(environment: ["PASSERELLE_SIMULATOR_PUBLIC_ORIGIN": bad])
+                problems.append(bad)
+            } catch {}
+        }
+        #expect(problems.isEmpty, "accepted: \(problems)")
+        let parsed = try SimulatorConfiguration(environment: ["PASSERELLE_SIMULATOR_PUBLIC_ORIGIN": "https://localhost:9443/"])
+        #expect(parsed.publicOrigin == "https://localhost:9443")
+        let h = try SimulatorHarness { $0.publicOrigin = "https://localhost:9443" }
+        let c = try await h.registerEI()
+        let cc = try await h.eiToken(c, [("grant_type", "client_credentials"), ("scope", "pisp")])
+        let token = try #require(cc.json?["access_token"]?.stringValue)
+        let body = Array(
+            """
+            {"paymentInformationId":"pi-2","creationDateTime":"2026-11-18T09:00:00.000+01:00","numberOfTransactions":1,
+             "initiatingParty":{"name":"Passerelle"},"paymentTypeInformation":{"serviceLevel":"SEPA","localInstrument":"INST","categoryPurpose":"DVPM"},
+             "beneficiary":{"creditor":{"name":"Merchant"},"creditorAccount":{"iban":"FR7630004000031234567890143"}},"chargeBearer":"SLEV",
+             "creditTransferTransaction":[{"paymentId":{"endToEndId":"e2e-2"},"instructedAmount":{"currency":"EUR","amount":"5.00"}}],
+             "supplementaryData":{"successfulReportUrl":"https://tpp.example/callback?ok"}}
+            """.utf8)
+        let created = try await h.send(
+            h.signed(.ei, .post, "/sandbox/cic/stet-psd2-api/v2.1/payment-requests", token: token, keyId: c.kid, body: body))
+        #expect(created.status == 201, "\(created.text)")
+        let approval = try #require(created.json?["_links"]?["consentApproval"]?["href"]?.stringValue)
+        #expect(approval.hasPrefix("https://localhost:9443/sandbox/cic/oauth2/fr/sandbox/signin.html?"), "\(approval)")
     }
 }
