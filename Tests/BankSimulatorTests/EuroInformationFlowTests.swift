@@ -210,19 +210,8 @@ import Testing
     @Test func paymentRequestIsCreatedApprovedAndConfirmed() async throws {
         let h = try SimulatorHarness()
         let c = try await h.registerEI()
-        let cc = try await h.eiToken(c, [("grant_type", "client_credentials"), ("scope", "pisp")])
-        let pispToken = try #require(cc.json?["access_token"]?.stringValue)
-        let body = Array(
-            """
-            {"paymentInformationId":"pi-1","creationDateTime":"2026-11-18T09:00:00.000+01:00","numberOfTransactions":1,
-             "initiatingParty":{"name":"Passerelle"},"paymentTypeInformation":{"serviceLevel":"SEPA","localInstrument":"INST","categoryPurpose":"DVPM"},
-             "beneficiary":{"creditor":{"name":"Merchant"},"creditorAccount":{"iban":"FR7630004000031234567890143"}},"chargeBearer":"SLEV",
-             "creditTransferTransaction":[{"paymentId":{"endToEndId":"e2e-1"},"instructedAmount":{"currency":"EUR","amount":"12.34"}}],
-             "supplementaryData":{"successfulReportUrl":"https://tpp.example/callback?ok"}}
-            """.utf8)
+        let (pispToken, created) = try await Self.createPayment(h, c, id: "1")
         let root = "/sandbox/cic/stet-psd2-api/v2.1"
-        let created = try await h.send(
-            h.signed(.ei, .post, root + "/payment-requests", token: pispToken, keyId: c.kid, body: body))
         #expect(created.status == 201, "\(created.text)")
         let location = try #require(created.headers["Location"])
         let id = String(location.split(separator: "/").last!)
@@ -262,20 +251,30 @@ import Testing
         #expect(parsed.publicOrigin == "https://localhost:9443")
         let h = try SimulatorHarness { $0.publicOrigin = "https://localhost:9443" }
         let c = try await h.registerEI()
+        let (_, created) = try await Self.createPayment(h, c, id: "2")
+        #expect(created.status == 201, "\(created.text)")
+        let approval = try #require(created.json?["_links"]?["consentApproval"]?["href"]?.stringValue)
+        #expect(approval.hasPrefix("https://localhost:9443/sandbox/cic/oauth2/fr/sandbox/signin.html?"), "\(approval)")
+    }
+
+    /// A client-credentials token and `POST /payment-requests` of a 1-transaction SEPA instant payment
+    /// (`paymentInformationId` `pi-<id>`).
+    static func createPayment(_ h: SimulatorHarness, _ c: SimulatorHarness.EIClient, id: String) async throws
+        -> (token: String, created: HTTPResponse)
+    {
         let cc = try await h.eiToken(c, [("grant_type", "client_credentials"), ("scope", "pisp")])
         let token = try #require(cc.json?["access_token"]?.stringValue)
         let body = Array(
             """
-            {"paymentInformationId":"pi-2","creationDateTime":"2026-11-18T09:00:00.000+01:00","numberOfTransactions":1,
+            {"paymentInformationId":"pi-\(id)","creationDateTime":"2026-11-18T09:00:00.000+01:00","numberOfTransactions":1,
              "initiatingParty":{"name":"Passerelle"},"paymentTypeInformation":{"serviceLevel":"SEPA","localInstrument":"INST","categoryPurpose":"DVPM"},
              "beneficiary":{"creditor":{"name":"Merchant"},"creditorAccount":{"iban":"FR7630004000031234567890143"}},"chargeBearer":"SLEV",
-             "creditTransferTransaction":[{"paymentId":{"endToEndId":"e2e-2"},"instructedAmount":{"currency":"EUR","amount":"5.00"}}],
+             "creditTransferTransaction":[{"paymentId":{"endToEndId":"e2e-\(id)"},"instructedAmount":{"currency":"EUR","amount":"12.34"}}],
              "supplementaryData":{"successfulReportUrl":"https://tpp.example/callback?ok"}}
             """.utf8)
         let created = try await h.send(
-            h.signed(.ei, .post, "/sandbox/cic/stet-psd2-api/v2.1/payment-requests", token: token, keyId: c.kid, body: body))
-        #expect(created.status == 201, "\(created.text)")
-        let approval = try #require(created.json?["_links"]?["consentApproval"]?["href"]?.stringValue)
-        #expect(approval.hasPrefix("https://localhost:9443/sandbox/cic/oauth2/fr/sandbox/signin.html?"), "\(approval)")
+            h.signed(.ei, .post, "/sandbox/cic/stet-psd2-api/v2.1/payment-requests", token: token, keyId: c.kid, body: body)
+        )
+        return (token, created)
     }
 }
