@@ -55,7 +55,7 @@ let package = Package(
             exclude: ["Migrations", "OpenAPI"],  // read at run time: AppResources
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging", "CShims"],
+            name: "passerelle", dependencies: ["GatewayApp", "GatewayCore", "BankSimulator", "OpenSSLKit", "GatewayLogging", "BlockingIO", "CShims"],
             swiftSettings: swiftSettings),
 
         // Used only by HTTPServerKitTests' graceful-shutdown test (a real process receiving SIGTERM).

@@ -1,3 +1,4 @@
+import BlockingIO
 import CShims
 
 #if canImport(Glibc)
@@ -17,5 +18,22 @@ enum MallocTuning {
     static func apply() {
         if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 2) }
         if getenv("MALLOC_MMAP_THRESHOLD_") == nil { _ = mallopt(M_MMAP_THRESHOLD, 128 << 10) }
+    }
+
+    /// For the long-running commands: every `interval`, gives the pages freed since back to the system
+    /// (`malloc_trim(0)`). glibc trims only the top of the main arena by itself; free chunks inside an arena stay
+    /// resident, so after a burst of traffic a server otherwise keeps its peak footprint. A trim walks the arenas'
+    /// free lists under their locks: tens of microseconds at this heap's size, once per interval.
+    static func startTrimming(every interval: Duration = .seconds(10)) {
+        let (seconds, attoseconds) = interval.components
+        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        startDetachedThread(name: "malloc-trim") {
+            while true {
+                var rest = timespec()
+                while nanosleep(&pause, &rest) != 0 && errno == EINTR { pause = rest }
+                pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+                _ = malloc_trim(0)
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ import Glibc
 enum ServeCommand {
     static func run(arguments: [String]) async -> Int32 {
         guard let config = CommandLineTool.loadConfig(requireMasterKey: true) else { return 78 }
+        MallocTuning.startTrimming()
         let logger = Logger(label: "passerelle", level: config.logLevel)
         let app: Application
         let server: HTTPServer
