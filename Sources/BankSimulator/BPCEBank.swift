@@ -39,7 +39,7 @@ struct BPCEBank {
             let client = try authenticateSignedCall(call)
             let flavor = STETFlavor(
                 family: .bpce, bank: call.bank, apiRoot: prefix + "/stet/psd2/v1", client: client,
-                consentApprovalBase: call.pageOrigin + prefix + "/stet/psd2/oauth/authorize")
+                consentApprovalBase: call.pageOrigin(simulator.configuration) + prefix + "/stet/psd2/oauth/authorize")
             return try STETResources(simulator: simulator, flavor: flavor).handle(call, rest: Array(rest.dropFirst(3)))
         }
         throw call.stet(404, "Not Found", "no BPCE resource at \(call.path)")

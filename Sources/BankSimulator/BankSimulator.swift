@@ -104,9 +104,7 @@ public struct BankSimulator: HTTPHandler {
             case .dropAfterCommit, .internalErrorAfterCommit, .latencyAfterCommit: break  // below
             }
         }
-        let call = Call(
-            request: request, context: context, bank: bank, now: clock.now(), faults: faults,
-            publicOrigin: configuration.publicOrigin)
+        let call = Call(request: request, context: context, bank: bank, now: clock.now(), faults: faults)
         var response = route(target, call)
         // Faults after the request took effect: the bank committed (a payment exists), the client never learns it.
         for fault in faults where fault.isAfterCommit {
@@ -193,8 +191,6 @@ struct Call: Sendable {
     var bank: String
     var now: Int64
     var faults: [SimulatorFault]
-    /// `SimulatorConfiguration.publicOrigin`.
-    var publicOrigin: String?
 
     var path: String { request.path }
 
@@ -204,7 +200,7 @@ struct Call: Sendable {
     /// Where a customer's browser reaches the bank's pages (the payment consent approval link): the configured
     /// public origin, else the one the call came to. A gateway in a container reaches the bank at another name
     /// (`https://simulator:8443`) than the customer's browser does (`https://localhost:8443`).
-    var pageOrigin: String { publicOrigin ?? origin }
+    func pageOrigin(_ configuration: SimulatorConfiguration) -> String { configuration.publicOrigin ?? origin }
 
     /// Form fields of an `application/x-www-form-urlencoded` body.
     var form: [(name: String, value: String)] {

@@ -48,7 +48,7 @@ struct EuroInformationBank {
             let (client, _) = try authenticateSignedCall(call)
             let flavor = STETFlavor(
                 family: .euroInformation, bank: call.bank, apiRoot: apiRoot, client: client,
-                consentApprovalBase: call.pageOrigin + root + "oauth2/fr/sandbox/signin.html")
+                consentApprovalBase: call.pageOrigin(simulator.configuration) + root + "oauth2/fr/sandbox/signin.html")
             return try STETResources(simulator: simulator, flavor: flavor).handle(call, rest: Array(rest.dropFirst(2)))
         }
         throw call.stet(404, "Not Found", "no Euro-Information resource at \(call.path)")
