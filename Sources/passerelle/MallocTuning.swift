@@ -26,12 +26,12 @@ enum MallocTuning {
     /// free lists under their locks: tens of microseconds at this heap's size, once per interval.
     static func startTrimming(every interval: Duration = .seconds(10)) {
         let (seconds, attoseconds) = interval.components
-        var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        let period = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
         startDetachedThread(name: "malloc-trim") {
             while true {
+                var pause = period
                 var rest = timespec()
                 while nanosleep(&pause, &rest) != 0 && errno == EINTR { pause = rest }
-                pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
                 _ = malloc_trim(0)
             }
         }
