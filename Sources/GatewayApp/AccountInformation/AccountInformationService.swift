@@ -17,13 +17,6 @@ public struct AccountInformationService: Sendable {
     /// The unattended budget over `store`'s ledger.
     var budget: UnattendedBudget { UnattendedBudget(store: store, settings: bankSide.settings, now: bankSide.now) }
 
-    /// Who asks: the inbound request's id, logger and PSU headers.
-    struct Caller: Sendable {
-        var requestID: String
-        var logger: Logger
-        var psu: PSUContext
-    }
-
     // MARK: - Reads
 
     /// The customer's accounts, with the connection's stable ids in `id` and `linkedAccount`.
@@ -174,8 +167,7 @@ public struct AccountInformationService: Sendable {
         let client = try await bankSide.clients.client(for: connection, in: store)
         guard client.bank.supportsPutConsents else { return }
         let adapter = try bankSide.adapters.adapter(for: connection.bankID)
-        let context = bankSide.settings.adapterContext(
-            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(for: caller)
         try await tokens.withAccessToken(connection, client: client, context: context) { token in
             try await adapter.putConsents(consents, accessToken: token, client: client, context: context)
         }
@@ -223,8 +215,7 @@ public struct AccountInformationService: Sendable {
                     bank: connection.bankID, psuReference: connection.psuReference, accountKey: accountKey ?? "",
                     resource: resource.rawValue))
         try await meter.charge()
-        let context = bankSide.settings.adapterContext(
-            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(for: caller)
         var runs = 0
         return try await tokens.withAccessToken(connection, client: client, context: context) { token in
             runs += 1

@@ -22,6 +22,14 @@ struct BankSide: Sendable {
     var catalog: BankCatalog { clients.catalog }
 }
 
+/// Who asks for a bank call on an API request (account information, payments): the inbound request's id, its
+/// logger and the customer's `PSU-*` headers (`ConnectionsRoutes.caller`).
+struct Caller: Sendable {
+    var requestID: String
+    var logger: Logger
+    var psu: PSUContext
+}
+
 extension Config.Connections {
     /// The context of one bank call: the inbound request id, a deadline from `bankCallTimeoutSeconds`, the PSU
     /// headers.
@@ -29,6 +37,11 @@ extension Config.Connections {
         AdapterContext(
             requestID: requestID, deadline: .now + .milliseconds(Int(bankCallTimeoutSeconds * 1000)), logger: logger,
             psu: psu)
+    }
+
+    /// The context of one bank call made for `caller`.
+    func adapterContext(for caller: Caller) -> AdapterContext {
+        adapterContext(requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
     }
 }
 

@@ -55,10 +55,6 @@ public enum ConnectionsRoutes {
 
     /// Accounts, balances, transactions, consents, trusted beneficiaries, identity.
     static func addAccountInformation(to routes: inout Router.Builder, _ accountInformation: AccountInformationService) {
-        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> AccountInformationService.Caller {
-            AccountInformationService.Caller(
-                requestID: context.requestID, logger: context.logger, psu: try psuContext(request))
-        }
         struct Beneficiaries: Encodable { var beneficiaries: [Beneficiary] }
 
         routes.add(.get, "/v1/connections/{connectionId}/accounts") { request, context in
@@ -120,6 +116,11 @@ public enum ConnectionsRoutes {
         let raw = request.pathParameters["connectionId"] ?? ""
         guard let id = UUID(uuidString: raw) else { throw GatewayError.notFound(resource: "connection", id: raw) }
         return id
+    }
+
+    /// The bank calls' caller of `request`: its id, its logger and its checked `PSU-*` headers.
+    static func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> Caller {
+        Caller(requestID: context.requestID, logger: context.logger, psu: try psuContext(request))
     }
 
     /// The STET `PSU-*` headers, each checked before it is forwarded and signed (an empty one is refused too).

@@ -49,8 +49,7 @@ extension PaymentService {
         else { throw GatewayError.conflict("the registration of this payment no longer exists") }
         let client = try await bankSide.clients.client(for: registration, bank: claimed.bankID)
         let adapter = try paymentAdapter(claimed.bankID)
-        let context = bankSide.settings.adapterContext(
-            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(for: caller)
         let verifier = try claimed.pkceVerifierSealed.map {
             try bankSide.vault.open($0, owner: PaymentRecord.sealOwner(id, "pkce_verifier"))
         }

@@ -23,8 +23,7 @@ extension PaymentService {
         let question = FundsQuestion(
             requestID: Self.identifier("F"), iban: request.iban, amount: request.amount, currency: request.currency,
             payee: request.payee)
-        let context = bankSide.settings.adapterContext(
-            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(for: caller)
         if let connectionID = request.connectionID {
             guard let connection = try await connections.store.find(connectionID) else {
                 throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())

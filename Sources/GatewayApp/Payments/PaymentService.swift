@@ -67,15 +67,6 @@ public struct PaymentService: Sendable {
         var redirectURI: String
     }
 
-    /// Who asks: the API key, the idempotency key, correlation and the customer's headers.
-    struct Caller: Sendable {
-        var principal: String
-        var idempotencyKey: String
-        var requestID: String
-        var logger: Logger
-        var psu: PSUContext
-    }
-
     /// A payment and, at creation only, the URL sending the customer to approve it.
     struct Outcome: Sendable {
         var record: PaymentRecord
@@ -88,9 +79,14 @@ public struct PaymentService: Sendable {
     /// - Throws: `.notFound` (bank, registration), `.refusedFields` (redirect URI, role), `.conflict` (no usable
     ///   registration, an `endToEndId` already used), `.unsupportedByBank`, the bank's refusal (`.upstream`) — the
     ///   payment is then `rejected`. An ambiguous bank outcome is not an error: the payment is `unknown`.
-    func create(_ request: CreateRequest, caller: Caller) async throws -> Outcome {
+    /// - Parameters:
+    ///   - principal: The API key's principal and `idempotencyKey` the request's `Idempotency-Key`, stored with
+    ///     the payment: a request taken over after a crash finds it by them.
+    func create(_ request: CreateRequest, principal: String, idempotencyKey: String, caller: Caller) async throws
+        -> Outcome
+    {
         // A claim taken over after a crash: what the first attempt committed is the answer, never a second payment.
-        if let existing = try await store.find(principal: caller.principal, idempotencyKey: caller.idempotencyKey) {
+        if let existing = try await store.find(principal: principal, idempotencyKey: idempotencyKey) {
             return Outcome(record: try await settle(existing, logger: caller.logger), authorizationURL: nil)
         }
         let profile = try bankSide.catalog.require(request.bank)
@@ -114,8 +110,7 @@ public struct PaymentService: Sendable {
         }
         let client = try await bankSide.clients.client(for: registration, bank: request.bank)
         let adapter = try paymentAdapter(request.bank)
-        let context = bankSide.settings.adapterContext(
-            requestID: caller.requestID, logger: caller.logger, psu: caller.psu)
+        let context = bankSide.settings.adapterContext(for: caller)
         var token = try await tokens.token(
             scope: "pisp", registration: registration.id, client: client, adapter: adapter, context: context)
 
@@ -130,7 +125,7 @@ public struct PaymentService: Sendable {
             requestedExecutionDate: request.requestedExecutionDate, instant: request.instant,
             redirectURI: request.redirectURI)
         var record = PaymentRecord(
-            id: id, principal: caller.principal, idempotencyKey: caller.idempotencyKey,
+            id: id, principal: principal, idempotencyKey: idempotencyKey,
             registrationID: registration.id, bankID: request.bank, environment: registration.environment,
             psuReference: request.psuReference, redirectURI: request.redirectURI, status: .submitting, order: order,
             nextCheckAt: createdAt.addingTimeInterval(settings.staleAfterSeconds), createdAt: createdAt,

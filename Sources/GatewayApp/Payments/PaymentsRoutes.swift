@@ -10,18 +10,17 @@ public enum PaymentsRoutes {
 
     /// Adds every `/v1/payments…` route and `/v1/funds-confirmations`.
     public static func add(to routes: inout Router.Builder, payments: PaymentService) {
-        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> PaymentService.Caller {
-            PaymentService.Caller(
-                principal: context.principal ?? "-", idempotencyKey: try IdempotencyKeys.key(of: request),
-                requestID: context.requestID, logger: context.logger,
-                psu: try ConnectionsRoutes.psuContext(request))
+        /// The `Idempotency-Key` is checked first, then the PSU headers, then the body.
+        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> (key: String, caller: Caller) {
+            (try IdempotencyKeys.key(of: request), try ConnectionsRoutes.caller(request, context))
         }
 
         routes.add(.post, "/v1/payments") { request, context in
-            let who = try caller(request, context)
+            let (key, who) = try caller(request, context)
             let body = try JSONCoding.decode(PaymentCreateBody.self, from: request).validated()
             return try await payments.idempotency.run(request, context: context) {
-                let outcome = try await payments.create(body, caller: who)
+                let outcome = try await payments.create(
+                    body, principal: context.principal ?? "-", idempotencyKey: key, caller: who)
                 // 201 once the bank has the payment; 202 while its outcome is not known (docs/payments.md).
                 let status = outcome.record.status == .unknown || outcome.record.status == .submitting ? 202 : 201
                 var response = JSONCoding.response(
@@ -41,7 +40,7 @@ public enum PaymentsRoutes {
         }
         routes.add(.post, "/v1/payments/{paymentId}/authorization") { request, context in
             let id = try paymentID(request)
-            let who = try caller(request, context)
+            let who = try caller(request, context).caller
             let body = try JSONCoding.decode(ConnectionAuthorizationBody.self, from: request)
             return try await payments.idempotency.run(request, context: context) {
                 let record = try await payments.authorize(
@@ -52,14 +51,14 @@ public enum PaymentsRoutes {
         }
         routes.add(.post, "/v1/payments/{paymentId}/cancellation") { request, context in
             let id = try paymentID(request)
-            let who = try caller(request, context)
+            let who = try caller(request, context).caller
             if !request.body.isEmpty { _ = try JSONCoding.decode(EmptyBody.self, from: request) }
             return try await payments.idempotency.run(request, context: context) {
                 JSONCoding.response(200, PaymentView(try await payments.cancel(id, caller: who)))
             }
         }
         routes.add(.post, "/v1/funds-confirmations") { request, context in
-            let who = try caller(request, context)
+            let who = try caller(request, context).caller
             let body = try JSONCoding.decode(FundsConfirmationBody.self, from: request).validated()
             return try await payments.idempotency.run(request, context: context) {
                 JSONCoding.response(200, FundsAnswer(available: try await payments.confirmFunds(body, caller: who)))

@@ -216,8 +216,8 @@ struct ConnectionsTestBed {
     }
 
     /// An attended caller (PSU-IP-Address present) or an unattended one.
-    func caller(attended: Bool = true) -> AccountInformationService.Caller {
-        AccountInformationService.Caller(
+    func caller(attended: Bool = true) -> Caller {
+        Caller(
             requestID: "req-read", logger: logger,
             psu: attended ? PSUContext(headers: [(name: "PSU-IP-Address", value: "192.0.2.10")]) : PSUContext())
     }
