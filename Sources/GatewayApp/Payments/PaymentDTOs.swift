@@ -12,19 +12,20 @@ struct AccountBody: Codable, Sendable {
     var iban: String
 }
 
+/// `{name, iban, bic}`: the payee of a payment, asked for and shown the same.
+struct CreditorBody: Codable, Sendable {
+    var name: String
+    var iban: String
+    var bic: String?
+}
+
 /// `POST /v1/payments` body (openapi `PaymentCreate`).
 struct PaymentCreateBody: ValidatedBody {
-    struct Creditor: Codable, Sendable {
-        var name: String
-        var iban: String
-        var bic: String?
-    }
-
     var bank: String
     var registrationId: String?
     var psuReference: String
     var debtorAccount: AccountBody?
-    var creditor: Creditor
+    var creditor: CreditorBody
     var amount: AmountBody
     var remittance: String
     var endToEndId: String?
@@ -113,12 +114,6 @@ struct FundsConfirmationBody: ValidatedBody {
 /// The `Payment` schema: normalized status with the bank's ISO 20022 code beside it; `authorizationUrl` only in
 /// the creation answer (its state is stored as a hash).
 struct PaymentView: Encodable {
-    struct Creditor: Encodable {
-        var name: String
-        var iban: String
-        var bic: String?
-    }
-
     var id: String
     var bank: BankID
     var registrationId: String
@@ -129,7 +124,7 @@ struct PaymentView: Encodable {
     var statusDetail: String?
     var authorizationUrl: String?
     var amount: AmountBody
-    var creditor: Creditor
+    var creditor: CreditorBody
     var debtorAccount: AccountBody?
     var remittance: String
     var instant: Bool
@@ -150,7 +145,7 @@ struct PaymentView: Encodable {
         statusDetail = r.statusDetail
         authorizationUrl = authorizationURL
         amount = AmountBody(value: r.order.amount.description, currency: r.order.currency)
-        creditor = Creditor(name: r.order.creditorName, iban: r.order.creditorIBAN, bic: r.order.creditorBIC)
+        creditor = CreditorBody(name: r.order.creditorName, iban: r.order.creditorIBAN, bic: r.order.creditorBIC)
         debtorAccount = r.order.debtorIBAN.map(AccountBody.init)
         remittance = r.order.remittance
         instant = r.order.instant
