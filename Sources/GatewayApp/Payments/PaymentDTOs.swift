@@ -100,14 +100,21 @@ struct FundsConfirmationBody: ValidatedBody {
         rules.matches(payee, "payee", .sepaText, maxLength: 70)
     }
 
+    /// The request for the service; `validate` has run, so exactly one of the ids parses.
     func validated() throws -> PaymentService.FundsRequest {
         guard let value = DecimalAmount(amount.value) else {
             throw GatewayError.validation([FieldIssue(field: "amount.value", message: InputPattern.amount.hint)])
         }
+        let via: PaymentService.FundsRequest.Via
+        if let id = connectionId.flatMap(UUID.init(uuidString:)) {
+            via = .connection(id)
+        } else if let id = registrationId.flatMap(UUID.init(uuidString:)) {
+            via = .registration(id, bank: bank.flatMap(BankID.init))
+        } else {
+            throw GatewayError.validation([FieldIssue(field: "connectionId", message: InputPattern.uuid.hint)])
+        }
         return PaymentService.FundsRequest(
-            connectionID: connectionId.flatMap(UUID.init(uuidString:)),
-            registrationID: registrationId.flatMap(UUID.init(uuidString:)), bank: bank.flatMap(BankID.init),
-            iban: account.iban, amount: value, currency: amount.currency, payee: payee)
+            via: via, iban: account.iban, amount: value, currency: amount.currency, payee: payee)
     }
 }
 

@@ -4,12 +4,15 @@ import GatewayLogging
 import OpenSSLKit
 
 extension PaymentService {
-    /// What `POST /v1/funds-confirmations` asks, validated: exactly one of a connection (the customer's
-    /// authorization-code `cbpii` token) or a registration (a client-credentials `cbpii` token, docs/protocol.md §2.7).
+    /// What `POST /v1/funds-confirmations` asks, validated.
     struct FundsRequest: Sendable {
-        var connectionID: UUID?
-        var registrationID: UUID?
-        var bank: BankID?
+        /// Whose `cbpii` token asks: the customer's (authorization code) of a connection, or a registration's
+        /// client-credentials one (docs/protocol.md §2.7), at `bank` or at the registration's own bank.
+        enum Via: Sendable {
+            case connection(UUID)
+            case registration(UUID, bank: BankID?)
+        }
+        var via: Via
         var iban: String
         var amount: DecimalAmount
         var currency: String
@@ -24,25 +27,37 @@ extension PaymentService {
             requestID: Self.identifier("F"), iban: request.iban, amount: request.amount, currency: request.currency,
             payee: request.payee)
         let context = bankSide.settings.adapterContext(for: caller)
-        if let connectionID = request.connectionID {
-            guard let connection = try await connections.store.find(connectionID) else {
-                throw GatewayError.notFound(resource: "connection", id: connectionID.uuidString.lowercased())
-            }
-            guard connection.roles.contains(.cbpii) else {
-                throw GatewayError.conflict("connection was not authorized for the cbpii role")
-            }
-            let client = try await bankSide.clients.client(
-                for: connection, registration: try await connections.store.registration(connection.registrationID))
-            let adapter = try paymentAdapter(connection.bankID)
-            return try await accessTokens.withAccessToken(connection, client: client, context: context) { token in
-                try await adapter.confirmFunds(question, token: token, client: client, context: context)
-            }
+        switch request.via {
+        case .connection(let id): return try await confirmFunds(question, connection: id, context: context)
+        case .registration(let id, let bank):
+            return try await confirmFunds(question, registration: id, bank: bank, context: context)
         }
-        guard let registrationID = request.registrationID,
-            let registration = try await connections.store.registration(registrationID), registration.status != .deleted
-        else {
-            throw GatewayError.notFound(
-                resource: "registration", id: request.registrationID?.uuidString.lowercased() ?? "-")
+    }
+
+    /// With the customer's token of connection `id`.
+    private func confirmFunds(_ question: FundsQuestion, connection id: UUID, context: AdapterContext) async throws
+        -> Bool
+    {
+        guard let connection = try await connections.store.find(id) else {
+            throw GatewayError.notFound(resource: "connection", id: id.uuidString.lowercased())
+        }
+        guard connection.roles.contains(.cbpii) else {
+            throw GatewayError.conflict("connection was not authorized for the cbpii role")
+        }
+        let client = try await bankSide.clients.client(
+            for: connection, registration: try await connections.store.registration(connection.registrationID))
+        let adapter = try paymentAdapter(connection.bankID)
+        return try await accessTokens.withAccessToken(connection, client: client, context: context) { token in
+            try await adapter.confirmFunds(question, token: token, client: client, context: context)
+        }
+    }
+
+    /// With a client-credentials token of registration `id`, at `bank` (the registration's own when nil).
+    private func confirmFunds(
+        _ question: FundsQuestion, registration id: UUID, bank: BankID?, context: AdapterContext
+    ) async throws -> Bool {
+        guard let registration = try await connections.store.registration(id), registration.status != .deleted else {
+            throw GatewayError.notFound(resource: "registration", id: id.uuidString.lowercased())
         }
         try ConnectionService.requireUsable(registration, now: now())
         guard registration.roles.contains(.cbpii) else {
@@ -50,7 +65,7 @@ extension PaymentService {
                 FieldIssue(field: "registrationId", message: "the registration does not have the cbpii role")
             ])
         }
-        let bank = request.bank ?? registration.bankID
+        let bank = bank ?? registration.bankID
         guard bank.provider == registration.provider else {
             throw GatewayError.refusedFields([
                 FieldIssue(field: "bank", message: "is not a bank of the registration's provider")
