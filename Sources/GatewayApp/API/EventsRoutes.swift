@@ -6,7 +6,7 @@ import HTTPServerKit
 /// docs/events.md.
 enum EventsRoutes {
     struct Feed: Encodable {
-        var events: [EventJSON.Body]
+        var events: [StoredEvent]
         /// Pass as `after` to resume: the last event's `seq`, or the `after` given when there was none.
         var next: String
     }
@@ -93,7 +93,7 @@ enum EventsRoutes {
             guard rules.issues.isEmpty, let after, let limit else { throw GatewayError.validation(rules.issues) }
             let page = try await events.events(after: after, kinds: kinds, limit: limit)
             return JSONCoding.response(
-                200, Feed(events: page.map(EventJSON.body), next: String(page.last?.seq ?? after)))
+                200, Feed(events: page, next: String(page.last?.seq ?? after)))
         }
     }
 

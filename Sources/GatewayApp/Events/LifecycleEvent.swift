@@ -48,6 +48,24 @@ public struct StoredEvent: Sendable, Equatable {
     public var data: [String: String]
 }
 
+/// The JSON of an event, the same in the feed and in webhook bodies (docs/events.md).
+extension StoredEvent: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case id, seq, type, timestamp, resource, resourceId, data
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(id.uuidString.lowercased(), forKey: .id)
+        try json.encode(String(seq), forKey: .seq)
+        try json.encode(kind.rawValue, forKey: .type)
+        try json.encode(occurredAt, forKey: .timestamp)
+        try json.encode(kind.resource, forKey: .resource)
+        try json.encode(resourceID, forKey: .resourceId)
+        try json.encode(data, forKey: .data)
+    }
+}
+
 /// Writes events. Every writer first takes the same transaction-level advisory lock, so events commit in `seq`
 /// order and a reader that resumes after a `seq` never skips one committed later with a smaller number.
 enum EventOutbox {

@@ -190,7 +190,7 @@ final class WebhookDispatcher: Sendable {
 
     /// The signed POST of `event` (Standard Webhooks).
     static func request(for event: StoredEvent, url: String, secret: Secret<String>, timeout: Duration) -> OutboundRequest {
-        let body = EventJSON.bytes(event)
+        let body = JSONCoding.bytes(event)
         let id = event.id.uuidString.lowercased()
         let timestamp = String(Int(Date().timeIntervalSince1970))
         let signed = Array("\(id).\(timestamp).".utf8) + body
@@ -209,25 +209,4 @@ final class WebhookDispatcher: Sendable {
         let factor = 1 << Swift.min(Swift.max(attempt - 1, 0), 20)
         return Swift.min(base * factor, max)
     }
-}
-
-/// The JSON of an event, the same in the feed and in webhook bodies (docs/events.md).
-enum EventJSON {
-    struct Body: Encodable {
-        var id: String
-        var seq: String
-        var type: String
-        var timestamp: Date
-        var resource: String
-        var resourceId: String
-        var data: [String: String]
-    }
-
-    static func body(_ event: StoredEvent) -> Body {
-        Body(
-            id: event.id.uuidString.lowercased(), seq: String(event.seq), type: event.kind.rawValue,
-            timestamp: event.occurredAt, resource: event.kind.resource, resourceId: event.resourceID, data: event.data)
-    }
-
-    static func bytes(_ event: StoredEvent) -> [UInt8] { JSONCoding.bytes(body(event)) }
 }
