@@ -52,19 +52,7 @@ enum EventsRoutes {
 
     struct WebhookList: Encodable { var webhooks: [WebhookDTO] }
 
-    struct DeliveryDTO: Encodable {
-        var eventId: String
-        var type: String
-        var status: String
-        var attempts: Int
-        var lastStatus: Int?
-        var lastError: String?
-        var nextAttemptAt: Date?
-        var createdAt: Date
-        var finishedAt: Date?
-    }
-
-    struct DeliveryList: Encodable { var deliveries: [DeliveryDTO] }
+    struct DeliveryList: Encodable { var deliveries: [WebhookDelivery] }
 
     static let pageSize = 100
 
@@ -124,14 +112,7 @@ enum EventsRoutes {
         }
         routes.add(.get, "/v1/webhooks/{webhookId}/deliveries") { request, _ in
             let deliveries = try await webhooks.deliveries(try pathUUID(request, "webhookId", resource: "webhook"))
-            return JSONCoding.response(
-                200,
-                DeliveryList(deliveries: deliveries.map {
-                    DeliveryDTO(
-                        eventId: $0.eventID.uuidString.lowercased(), type: $0.kind.rawValue, status: $0.status.rawValue,
-                        attempts: $0.attempts, lastStatus: $0.lastStatus, lastError: $0.lastError,
-                        nextAttemptAt: $0.nextAttemptAt, createdAt: $0.createdAt, finishedAt: $0.finishedAt)
-                }))
+            return JSONCoding.response(200, DeliveryList(deliveries: deliveries))
         }
     }
 }

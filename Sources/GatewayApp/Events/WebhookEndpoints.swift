@@ -29,6 +29,26 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var finishedAt: Date?
 }
 
+/// The API's `Delivery` (`GET /v1/webhooks/{id}/deliveries`).
+extension WebhookDelivery: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case eventId, type, status, attempts, lastStatus, lastError, nextAttemptAt, createdAt, finishedAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(eventID.uuidString.lowercased(), forKey: .eventId)
+        try json.encode(kind.rawValue, forKey: .type)
+        try json.encode(status.rawValue, forKey: .status)
+        try json.encode(attempts, forKey: .attempts)
+        try json.encodeIfPresent(lastStatus, forKey: .lastStatus)
+        try json.encodeIfPresent(lastError, forKey: .lastError)
+        try json.encodeIfPresent(nextAttemptAt, forKey: .nextAttemptAt)
+        try json.encode(createdAt, forKey: .createdAt)
+        try json.encodeIfPresent(finishedAt, forKey: .finishedAt)
+    }
+}
+
 /// Webhook endpoints: create (the signing secret shown once), list, read, disable and enable, delete (deliveries
 /// stop at once), and each endpoint's deliveries. Secrets are sealed like every other secret (docs/events.md).
 public struct WebhookService: Sendable {
