@@ -10,7 +10,7 @@ enum CertificatesRoutes {
     static func add(to routes: inout Router.Builder, service: CertificateService) {
         routes.add(.post, "/v1/certificates") { request, _ in
             let stored = try await service.upload(try JSONCoding.decode(CertificateUpload.self, from: request))
-            var response = JSONCoding.response(201, CertificateDTO(stored, usedBy: [], now: service.now()))
+            var response = JSONCoding.response(201, CertificateDTO(stored: stored, usedBy: [], now: service.now()))
             response.headers.set("Location", "/v1/certificates/\(stored.id.uuidString.lowercased())")
             return response
         }

@@ -127,7 +127,7 @@ public struct CertificateService: Sendable {
     private func views(of certificates: [StoredCertificate]) async throws -> [CertificateDTO] {
         let usage = try await store.usage(of: certificates.map(\.id))
         let at = now()
-        return certificates.map { CertificateDTO($0, usedBy: usage[$0.id] ?? [], now: at) }
+        return certificates.map { CertificateDTO(stored: $0, usedBy: usage[$0.id] ?? [], now: at) }
     }
 
     /// The certificate and its decrypted key, for an mTLS identity or a signer.

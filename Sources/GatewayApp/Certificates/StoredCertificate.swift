@@ -22,44 +22,40 @@ public struct StoredCertificate: Sendable, Equatable {
     public var createdAt: Date
 }
 
-/// The API representation (`GET /v1/certificates/{id}`): metadata only, never the key.
+/// The API representation (`GET /v1/certificates/{id}`): the metadata, written member by member from the row;
+/// never the key.
 struct CertificateDTO: Encodable {
-    var id: String
-    var kind: String
-    var label: String?
-    var subject: String
-    var issuer: String
-    var serialNumber: String
-    var organizationIdentifier: String
-    var roles: [String]
-    var ncaName: String?
-    var ncaId: String?
-    var notBefore: Date
-    var notAfter: Date
-    var expired: Bool
-    var sha256Fingerprint: String
-    var certificate: String
-    var usedBy: [String]
-    var createdAt: Date
+    var stored: StoredCertificate
+    /// The registrations that use it.
+    var usedBy: [UUID]
+    /// The time `expired` is judged at.
+    var now: Date
 
-    init(_ c: StoredCertificate, usedBy: [UUID], now: Date) {
-        id = c.id.uuidString.lowercased()
-        kind = c.kind
-        label = c.label
-        subject = c.subject
-        issuer = c.issuer
-        serialNumber = c.serialNumber
-        organizationIdentifier = c.organizationIdentifier
-        roles = c.roles
-        ncaName = c.ncaName
-        ncaId = c.ncaId
-        notBefore = c.notBefore
-        notAfter = c.notAfter
-        expired = c.notAfter < now
-        sha256Fingerprint = c.sha256Fingerprint
-        certificate = c.certificatePEM
-        self.usedBy = usedBy.map { $0.uuidString.lowercased() }
-        createdAt = c.createdAt
+    enum CodingKeys: String, CodingKey {
+        case id, kind, label, subject, issuer, serialNumber, organizationIdentifier, roles, ncaName, ncaId
+        case notBefore, notAfter, expired, sha256Fingerprint, certificate, usedBy, createdAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let c = stored
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(c.id.uuidString.lowercased(), forKey: .id)
+        try json.encode(c.kind, forKey: .kind)
+        try json.encodeIfPresent(c.label, forKey: .label)
+        try json.encode(c.subject, forKey: .subject)
+        try json.encode(c.issuer, forKey: .issuer)
+        try json.encode(c.serialNumber, forKey: .serialNumber)
+        try json.encode(c.organizationIdentifier, forKey: .organizationIdentifier)
+        try json.encode(c.roles, forKey: .roles)
+        try json.encodeIfPresent(c.ncaName, forKey: .ncaName)
+        try json.encodeIfPresent(c.ncaId, forKey: .ncaId)
+        try json.encode(c.notBefore, forKey: .notBefore)
+        try json.encode(c.notAfter, forKey: .notAfter)
+        try json.encode(c.notAfter < now, forKey: .expired)
+        try json.encode(c.sha256Fingerprint, forKey: .sha256Fingerprint)
+        try json.encode(c.certificatePEM, forKey: .certificate)
+        try json.encode(usedBy.map { $0.uuidString.lowercased() }, forKey: .usedBy)
+        try json.encode(c.createdAt, forKey: .createdAt)
     }
 }
 
