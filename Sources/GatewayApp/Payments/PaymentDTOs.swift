@@ -121,46 +121,43 @@ struct FundsConfirmationBody: ValidatedBody {
 /// The `Payment` schema: normalized status with the bank's ISO 20022 code beside it; `authorizationUrl` only in
 /// the creation answer (its state is stored as a hash).
 struct PaymentView: Encodable {
-    var id: String
-    var bank: BankID
-    var registrationId: String
-    var psuReference: String
-    var status: String
-    var bankStatus: String?
-    var bankStatusReason: String?
-    var statusDetail: String?
-    var authorizationUrl: String?
-    var amount: AmountBody
-    var creditor: CreditorBody
-    var debtorAccount: AccountBody?
-    var remittance: String
-    var instant: Bool
-    var requestedExecutionDate: String?
-    var paymentInformationId: String
-    var endToEndId: String
-    var createdAt: Date
-    var updatedAt: Date
+    var record: PaymentRecord
+    var authorizationURL: String?
 
-    init(_ r: PaymentRecord, authorizationURL: String? = nil) {
-        id = r.id.uuidString.lowercased()
-        bank = r.bankID
-        registrationId = r.registrationID.uuidString.lowercased()
-        psuReference = r.psuReference
-        status = r.status.apiName
-        bankStatus = r.bankStatus
-        bankStatusReason = r.bankStatusReason
-        statusDetail = r.statusDetail
-        authorizationUrl = authorizationURL
-        amount = AmountBody(value: r.order.amount.description, currency: r.order.currency)
-        creditor = CreditorBody(name: r.order.creditorName, iban: r.order.creditorIBAN, bic: r.order.creditorBIC)
-        debtorAccount = r.order.debtorIBAN.map(AccountBody.init)
-        remittance = r.order.remittance
-        instant = r.order.instant
-        requestedExecutionDate = r.order.requestedExecutionDate?.description
-        paymentInformationId = r.order.paymentInformationID
-        endToEndId = r.order.endToEndID
-        createdAt = r.createdAt
-        updatedAt = r.updatedAt
+    init(_ record: PaymentRecord, authorizationURL: String? = nil) {
+        self.record = record
+        self.authorizationURL = authorizationURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, bank, registrationId, psuReference, status, bankStatus, bankStatusReason, statusDetail
+        case authorizationUrl, amount, creditor, debtorAccount, remittance, instant, requestedExecutionDate
+        case paymentInformationId, endToEndId, createdAt, updatedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let order = record.order
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(record.id.uuidString.lowercased(), forKey: .id)
+        try json.encode(record.bankID, forKey: .bank)
+        try json.encode(record.registrationID.uuidString.lowercased(), forKey: .registrationId)
+        try json.encode(record.psuReference, forKey: .psuReference)
+        try json.encode(record.status.apiName, forKey: .status)
+        try json.encodeIfPresent(record.bankStatus, forKey: .bankStatus)
+        try json.encodeIfPresent(record.bankStatusReason, forKey: .bankStatusReason)
+        try json.encodeIfPresent(record.statusDetail, forKey: .statusDetail)
+        try json.encodeIfPresent(authorizationURL, forKey: .authorizationUrl)
+        try json.encode(AmountBody(value: order.amount.description, currency: order.currency), forKey: .amount)
+        try json.encode(
+            CreditorBody(name: order.creditorName, iban: order.creditorIBAN, bic: order.creditorBIC), forKey: .creditor)
+        try json.encodeIfPresent(order.debtorIBAN.map(AccountBody.init), forKey: .debtorAccount)
+        try json.encode(order.remittance, forKey: .remittance)
+        try json.encode(order.instant, forKey: .instant)
+        try json.encodeIfPresent(order.requestedExecutionDate?.description, forKey: .requestedExecutionDate)
+        try json.encode(order.paymentInformationID, forKey: .paymentInformationId)
+        try json.encode(order.endToEndID, forKey: .endToEndId)
+        try json.encode(record.createdAt, forKey: .createdAt)
+        try json.encode(record.updatedAt, forKey: .updatedAt)
     }
 }
 
