@@ -62,6 +62,7 @@ struct ConnectionAuthorizationBody: ValidatedBody {
 /// The `Connection` schema: status and lifetimes, never tokens. `authorizationUrl` and `state` only in the
 /// creation response (the state is stored as a hash and cannot be shown again).
 struct ConnectionView: Encodable {
+    /// The unattended budget of the connection's accounts and resources in the rolling window.
     struct Budget: Encodable {
         struct Used: Encodable {
             var accountId: String?
@@ -73,59 +74,62 @@ struct ConnectionView: Encodable {
         var limit: Int
         var windowSeconds: Int
         var used: [Used]
-    }
 
-    var id: String
-    var bank: BankID
-    var environment: Environment
-    var registrationId: String
-    var psuReference: String
-    var status: ConnectionStatus
-    var roles: [Role]
-    var authorizationUrl: String?
-    var state: String?
-    var accessExpiresAt: Date?
-    var reauthorizeBy: Date?
-    var authorizedAt: Date?
-    /// When `refused`: the bank's OAuth error and description, as it redirected back (sanitized).
-    var authorizationError: String?
-    /// The customer's name as the bank gives it (BPCE `connectedPsu`), once the accounts were listed.
-    var connectedPsu: String?
-    /// The last consent forwarded to the bank: the IBANs for balances and transactions, and the rest.
-    var consents: ConsentRequest?
-    var unattendedBudget: Budget
-    var createdAt: Date
-    var updatedAt: Date
-
-    init(
-        _ r: ConnectionRecord, usage: [UnattendedUsage], settings: Config.Connections,
-        authorizationURL: String? = nil, state: String? = nil
-    ) {
-        id = r.id.uuidString.lowercased()
-        bank = r.bankID
-        environment = r.environment
-        registrationId = r.registrationID.uuidString.lowercased()
-        psuReference = r.psuReference
-        status = r.status
-        roles = r.roles
-        authorizationUrl = authorizationURL
-        self.state = state
-        accessExpiresAt = r.status == .active ? r.accessExpiresAt : nil
-        reauthorizeBy = r.reauthorizeBy
-        authorizedAt = r.authorizedAt
-        authorizationError = r.authorizationError
-        connectedPsu = r.connectedPSU
-        consents = r.consents
-        let limit = settings.unattendedLimit
-        unattendedBudget = Budget(
-            limit: limit, windowSeconds: Int(settings.unattendedWindowSeconds),
-            used: usage.map { u in
-                Budget.Used(
+        init(_ usage: [UnattendedUsage], settings: Config.Connections) {
+            limit = settings.unattendedLimit
+            windowSeconds = Int(settings.unattendedWindowSeconds)
+            used = usage.map { [limit] u in
+                Used(
                     accountId: u.accountID, resource: u.resource, count: u.count, remaining: max(0, limit - u.count),
                     nextAvailableAt: u.count >= limit ? u.oldest.addingTimeInterval(settings.unattendedWindowSeconds) : nil)
-            })
-        createdAt = r.createdAt
-        updatedAt = r.updatedAt
+            }
+        }
+    }
+
+    var record: ConnectionRecord
+    var unattendedBudget: Budget
+    var authorizationURL: String?
+    var state: String?
+
+    init(
+        _ record: ConnectionRecord, usage: [UnattendedUsage], settings: Config.Connections,
+        authorizationURL: String? = nil, state: String? = nil
+    ) {
+        self.record = record
+        unattendedBudget = Budget(usage, settings: settings)
+        self.authorizationURL = authorizationURL
+        self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, bank, environment, registrationId, psuReference, status, roles, authorizationUrl, state
+        case accessExpiresAt, reauthorizeBy, authorizedAt, authorizationError, connectedPsu, consents, unattendedBudget
+        case createdAt, updatedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(record.id.uuidString.lowercased(), forKey: .id)
+        try json.encode(record.bankID, forKey: .bank)
+        try json.encode(record.environment, forKey: .environment)
+        try json.encode(record.registrationID.uuidString.lowercased(), forKey: .registrationId)
+        try json.encode(record.psuReference, forKey: .psuReference)
+        try json.encode(record.status, forKey: .status)
+        try json.encode(record.roles, forKey: .roles)
+        try json.encodeIfPresent(authorizationURL, forKey: .authorizationUrl)
+        try json.encodeIfPresent(state, forKey: .state)
+        try json.encodeIfPresent(record.status == .active ? record.accessExpiresAt : nil, forKey: .accessExpiresAt)
+        try json.encodeIfPresent(record.reauthorizeBy, forKey: .reauthorizeBy)
+        try json.encodeIfPresent(record.authorizedAt, forKey: .authorizedAt)
+        // When `refused`: the bank's OAuth error and description, as it redirected back (sanitized).
+        try json.encodeIfPresent(record.authorizationError, forKey: .authorizationError)
+        // The customer's name as the bank gives it (BPCE `connectedPsu`), once the accounts were listed.
+        try json.encodeIfPresent(record.connectedPSU, forKey: .connectedPsu)
+        // The last consent forwarded to the bank: the IBANs for balances and transactions, and the rest.
+        try json.encodeIfPresent(record.consents, forKey: .consents)
+        try json.encode(unattendedBudget, forKey: .unattendedBudget)
+        try json.encode(record.createdAt, forKey: .createdAt)
+        try json.encode(record.updatedAt, forKey: .updatedAt)
     }
 }
 

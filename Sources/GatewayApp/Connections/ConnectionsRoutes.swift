@@ -20,7 +20,7 @@ public enum ConnectionsRoutes {
             let body = try JSONCoding.decode(ConnectionCreateBody.self, from: request).validated()
             let created = try await connections.create(body, requestID: context.requestID, logger: context.logger)
             var response = JSONCoding.response(201, created.view)
-            response.headers.set("Location", "/v1/connections/\(created.view.id)")
+            response.headers.set("Location", "/v1/connections/\(created.record.id.uuidString.lowercased())")
             return response
         }
         routes.add(.get, "/v1/connections") { request, _ in
