@@ -103,8 +103,8 @@ struct ConnectionView: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, bank, environment, registrationId, psuReference, status, roles, authorizationUrl, state
-        case accessExpiresAt, reauthorizeBy, authorizedAt, authorizationError, connectedPsu, consents, unattendedBudget
-        case createdAt, updatedAt
+        case accessExpiresAt, reauthorizeBy, authorizedAt, authorizationError, connectedPsu, consents
+        case unattendedBudget, createdAt, updatedAt
     }
 
     func encode(to encoder: any Encoder) throws {

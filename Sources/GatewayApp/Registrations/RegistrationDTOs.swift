@@ -93,53 +93,49 @@ struct RegistrationDTO: Encodable {
         var request: String?
         var response: String?
     }
-    var id: String
-    var bank: String
-    var provider: String
-    var environment: String
-    var status: String
-    var clientId: String?
-    var keyId: String?
-    var activatesAt: Date?
-    var qwacCertificateId: String
-    var qsealCertificateId: String
-    var clientName: String
-    var redirectUris: [String]
-    var roles: [String]
-    var contact: RegistrationRequest.Contact
-    var softwareId: String?
-    var logoUri: String?
-    var clientLegalId: String?
-    var extendedTransactionHistory: Bool
-    var bankKeys: [BankKey]
-    var pendingChange: PendingChange?
-    var lastBankExchange: BankExchange?
-    var createdAt: Date
-    var updatedAt: Date
+    var record: RegistrationRecord
+    /// The time the status is judged at (a pending registration whose activation time has passed is active).
+    var now: Date
+    /// Whether `lastBankExchange` is shown (one registration, not the list).
+    var includeExchange: Bool
 
-    init(_ r: RegistrationRecord, now: Date, includeExchange: Bool) {
-        id = r.id.uuidString.lowercased()
-        bank = r.provider == .bpce ? "bpce" : r.bankID.description
-        provider = r.provider.rawValue
-        environment = r.environment.rawValue
-        status = r.effectiveStatus(at: now).rawValue
-        clientId = r.clientID
-        keyId = r.keyID
-        activatesAt = r.activatesAt
-        qwacCertificateId = r.qwacCertificateID.uuidString.lowercased()
-        qsealCertificateId = r.qsealCertificateID.uuidString.lowercased()
-        clientName = r.clientName
-        redirectUris = r.redirectURIs
-        roles = r.roles.map(\.rawValue)
-        contact = r.contact
-        softwareId = r.softwareID
-        logoUri = r.logoURI
-        clientLegalId = r.clientLegalID
-        extendedTransactionHistory = r.extendedTransactionHistory
-        bankKeys = r.bankKeys.map { BankKey(certificateId: $0.certificateID, kid: $0.kid, sha256Fingerprint: $0.sha256Fingerprint) }
-        pendingChange = r.pendingChange.map { PendingChange(fields: $0.fields, activatesAt: $0.activatesAt) }
-        lastBankExchange = includeExchange ? BankExchange(request: r.lastRequest, response: r.lastResponse) : nil
-        createdAt = r.createdAt
-        updatedAt = r.updatedAt
+    enum CodingKeys: String, CodingKey {
+        case id, bank, provider, environment, status, clientId, keyId, activatesAt, qwacCertificateId
+        case qsealCertificateId, clientName, redirectUris, roles, contact, softwareId, logoUri, clientLegalId
+        case extendedTransactionHistory, bankKeys, pendingChange, lastBankExchange, createdAt, updatedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let r = record
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(r.id.uuidString.lowercased(), forKey: .id)
+        try json.encode(r.provider == .bpce ? "bpce" : r.bankID.description, forKey: .bank)
+        try json.encode(r.provider.rawValue, forKey: .provider)
+        try json.encode(r.environment.rawValue, forKey: .environment)
+        try json.encode(r.effectiveStatus(at: now).rawValue, forKey: .status)
+        try json.encodeIfPresent(r.clientID, forKey: .clientId)
+        try json.encodeIfPresent(r.keyID, forKey: .keyId)
+        try json.encodeIfPresent(r.activatesAt, forKey: .activatesAt)
+        try json.encode(r.qwacCertificateID.uuidString.lowercased(), forKey: .qwacCertificateId)
+        try json.encode(r.qsealCertificateID.uuidString.lowercased(), forKey: .qsealCertificateId)
+        try json.encode(r.clientName, forKey: .clientName)
+        try json.encode(r.redirectURIs, forKey: .redirectUris)
+        try json.encode(r.roles.map(\.rawValue), forKey: .roles)
+        try json.encode(r.contact, forKey: .contact)
+        try json.encodeIfPresent(r.softwareID, forKey: .softwareId)
+        try json.encodeIfPresent(r.logoURI, forKey: .logoUri)
+        try json.encodeIfPresent(r.clientLegalID, forKey: .clientLegalId)
+        try json.encode(r.extendedTransactionHistory, forKey: .extendedTransactionHistory)
+        let keys = r.bankKeys.map {
+            BankKey(certificateId: $0.certificateID, kid: $0.kid, sha256Fingerprint: $0.sha256Fingerprint)
+        }
+        try json.encode(keys, forKey: .bankKeys)
+        let pending = r.pendingChange.map { PendingChange(fields: $0.fields, activatesAt: $0.activatesAt) }
+        try json.encodeIfPresent(pending, forKey: .pendingChange)
+        if includeExchange {
+            try json.encode(BankExchange(request: r.lastRequest, response: r.lastResponse), forKey: .lastBankExchange)
+        }
+        try json.encode(r.createdAt, forKey: .createdAt)
+        try json.encode(r.updatedAt, forKey: .updatedAt)
     }
 }
