@@ -15,7 +15,8 @@ enum RegistrationsRoutes {
             let record = try await service.create(body, context: context(request, ctx))
             ctx.logger.info(
                 "registered", metadata: ["registration.id": record.id.uuidString.lowercased(), "bank": record.bankID.description])
-            var response = JSONCoding.response(201, RegistrationDTO(record: record, now: service.now(), includeExchange: true))
+            var response = JSONCoding.response(
+                201, RegistrationDTO(record: record, now: service.now(), includeExchange: true))
             response.headers.set("Location", "/v1/registrations/\(record.id.uuidString.lowercased())")
             return response
         }

@@ -11,7 +11,9 @@ public enum PaymentsRoutes {
     /// Adds every `/v1/payments…` route and `/v1/funds-confirmations`.
     public static func add(to routes: inout Router.Builder, payments: PaymentService) {
         /// The `Idempotency-Key` is checked first, then the PSU headers, then the body.
-        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws -> (key: String, caller: Caller) {
+        @Sendable func caller(_ request: HTTPRequest, _ context: RequestContext) throws
+            -> (key: String, caller: Caller)
+        {
             (try IdempotencyKeys.key(of: request), try ConnectionsRoutes.caller(request, context))
         }
 
