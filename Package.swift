@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "CurlKit", dependencies: ["CCurl", "CShims", "Reactor", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(name: "PostgresKit", dependencies: ["CLibPQ", "CShims", "BlockingIO", "GatewayLogging"], swiftSettings: swiftSettings),
         .target(
-            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "BlockingIO", "Reactor", "GatewayLogging"],
+            name: "HTTPServerKit", dependencies: ["COpenSSL", "CShims", "BlockingIO", "Reactor", "GatewayLogging", "OpenSSLKit"],
             swiftSettings: swiftSettings),
 
         // MARK: - Domain, banks, application

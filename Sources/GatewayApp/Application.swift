@@ -186,12 +186,13 @@ public final class Application: Sendable {
     /// The HTTP server for `config.http`.
     public func makeServer() throws -> HTTPServer {
         let http = config.http
-        var configuration = HTTPServer.Configuration(
-            host: http.host, port: http.port, limits: HTTPLimits(maxBodyBytes: http.maxBodyBytes),
-            maxConnections: http.maxConnections, maxConnectionsPerPeer: http.maxConnectionsPerPeer,
-            headerTimeout: .milliseconds(Int(http.headerTimeoutSeconds * 1000)),
-            idleTimeout: .milliseconds(Int(http.idleTimeoutSeconds * 1000)),
-            minBodyBytesPerSecond: http.minBodyBytesPerSecond)
+        var configuration = HTTPServer.Configuration(host: http.host, port: http.port)
+        configuration.limits = HTTPLimits(maxBodyBytes: http.maxBodyBytes)
+        configuration.maxConnections = http.maxConnections
+        configuration.maxConnectionsPerPeer = http.maxConnectionsPerPeer
+        configuration.headerTimeout = .milliseconds(Int(http.headerTimeoutSeconds * 1000))
+        configuration.idleTimeout = .milliseconds(Int(http.idleTimeoutSeconds * 1000))
+        configuration.minBodyBytesPerSecond = http.minBodyBytesPerSecond
         // API calls run on their connection's event loop (signing, the bank transfer and the answer on one thread;
         // database calls hop to PostgresKit's threads); health, readiness, metrics and the OpenAPI document run
         // on the shared pool, so they answer even while an event loop is busy signing.
@@ -210,9 +211,12 @@ public final class Application: Sendable {
         guard let port = config.http.opsPort else { return nil }
         var routes = Router.Builder()
         OperationsRoutes.add(to: &routes, lifecycle: lifecycle, metrics: metrics) { [self] in await readiness() }
-        let configuration = HTTPServer.Configuration(
-            host: config.http.host, port: port, maxConnections: 64, maxConnectionsPerPeer: 16,
-            headerTimeout: .seconds(2), idleTimeout: .seconds(10), handlerTimeout: .seconds(5))
+        var configuration = HTTPServer.Configuration(host: config.http.host, port: port)
+        configuration.maxConnections = 64
+        configuration.maxConnectionsPerPeer = 16
+        configuration.headerTimeout = .seconds(2)
+        configuration.idleTimeout = .seconds(10)
+        configuration.handlerTimeout = .seconds(5)
         return try HTTPServer(
             configuration: configuration, handler: routes.build(), logger: logger.labeled("passerelle.ops"),
             metrics: metrics, lifecycle: lifecycle)

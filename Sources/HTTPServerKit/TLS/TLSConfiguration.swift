@@ -1,4 +1,5 @@
 import GatewayLogging
+import OpenSSLKit
 
 /// TLS settings of a listener: the server certificate (with its chain) and key, from files or memory, and
 /// optional client-certificate verification against a CA bundle. TLS 1.2 is the minimum.
@@ -47,11 +48,6 @@ public struct TLSConfiguration: Sendable {
     }
 }
 
-/// A TLS set-up or handshake failure: the OpenSSL call and its error queue (which holds no key material).
-public struct TLSError: Error, Sendable, CustomStringConvertible {
-    public let operation: String
-    public let stack: [String]
-    public var description: String {
-        stack.isEmpty ? "\(operation) failed" : "\(operation) failed: \(stack.joined(separator: "; "))"
-    }
-}
+/// A TLS set-up or handshake failure: the OpenSSL call and its error queue (which holds no key material), as
+/// OpenSSLKit reports every failed OpenSSL call.
+public typealias TLSError = OpenSSLError

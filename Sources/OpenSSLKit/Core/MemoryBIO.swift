@@ -3,16 +3,20 @@ internal import CShims
 
 // MARK: - Memory BIO helpers (swift-crypto's `withReadOnlyMemoryBIO(wrapping:_:)` pattern)
 
-/// Runs `body` with a read-only memory BIO over `bytes`; the BIO never outlives the call.
-func withReadOnlyMemoryBIO<R>(wrapping bytes: [UInt8], _ body: (OpaquePointer) throws -> R) throws -> R {
-    try bytes.withUnsafeBytes { raw in
+/// Runs `body` with a read-only memory BIO over `bytes`; the BIO never outlives the call. Also HTTPServerKit's TLS
+/// set-up reads its PEM texts through it.
+package func withReadOnlyMemoryBIO<R>(wrapping bytes: [UInt8], _ body: (OpaquePointer) -> R) throws(OpenSSLError)
+    -> R
+{
+    let outcome = bytes.withUnsafeBytes { raw -> Result<R, OpenSSLError> in
         // BIO_new_mem_buf does not copy: the buffer must stay valid while the BIO is used, which the closure ensures.
         guard let bio = BIO_new_mem_buf(raw.baseAddress, Int32(raw.count)) else {
-            throw OpenSSLError.drain("BIO_new_mem_buf")
+            return .failure(.drain("BIO_new_mem_buf"))
         }
         defer { BIO_free(bio) }
-        return try body(bio)
+        return .success(body(bio))
     }
+    return try outcome.get()
 }
 
 /// Runs `body` with a fresh writable memory BIO and returns what it wrote.

@@ -20,8 +20,9 @@ public struct OpenSSLError: Error, CustomStringConvertible, Sendable, Equatable 
         stack.isEmpty ? "\(operation) failed" : "\(operation) failed: \(stack.joined(separator: "; "))"
     }
 
-    /// Drains OpenSSL's thread-local error queue into a new error (as swift-nio-ssl's `buildErrorStack()`).
-    static func drain(_ operation: String) -> OpenSSLError {
+    /// Drains OpenSSL's thread-local error queue into a new error (as swift-nio-ssl's `buildErrorStack()`); also
+    /// for HTTPServerKit's TLS set-up.
+    package static func drain(_ operation: String) -> OpenSSLError {
         var stack: [String] = []
         while true {
             let code = ERR_get_error()

@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func expectContinueWithTooLargeBodyIsRefusedWithoutReadingIt() async throws {
-        try await withTestServer(configuration: .init(limits: HTTPLimits(maxBodyBytes: 10))) { server in
+        try await withTestServer(configuration: .with { $0.limits = HTTPLimits(maxBodyBytes: 10) }) { server in
             let port = server.boundPort
             let (response, closed) = try await offPool {
                 let client = try RawClient(port: port)

@@ -103,7 +103,7 @@ import TestSupport
     }
 
     @Test func slowHeaderGets408AndIsClosed() async throws {
-        try await withTestServer(configuration: .init(headerTimeout: .milliseconds(600))) { server in
+        try await withTestServer(configuration: .with { $0.headerTimeout = .milliseconds(600) }) { server in
             let port = server.boundPort
             let (response, closed) = try await offPool {
                 let client = try RawClient(port: port)
@@ -126,7 +126,7 @@ import TestSupport
     }
 
     @Test func idleConnectionIsClosedAfterTheIdleTimeout() async throws {
-        try await withTestServer(configuration: .init(idleTimeout: .milliseconds(300))) { server in
+        try await withTestServer(configuration: .with { $0.idleTimeout = .milliseconds(300) }) { server in
             let port = server.boundPort
             let closed = try await offPool {
                 let client = try RawClient(port: port)
@@ -139,7 +139,7 @@ import TestSupport
     }
 
     @Test func silentConnectionIsClosedWithoutAResponse() async throws {
-        try await withTestServer(configuration: .init(headerTimeout: .milliseconds(300))) { server in
+        try await withTestServer(configuration: .with { $0.headerTimeout = .milliseconds(300) }) { server in
             let port = server.boundPort
             let (closed, bytes) = try await offPool {
                 let client = try RawClient(port: port)
@@ -154,7 +154,7 @@ import TestSupport
     @Test func slowHandlerGets503AndTheConnectionCloses() async throws {
         let gate = Gate()
         try await withTestServer(
-            configuration: .init(handlerTimeout: .milliseconds(300)),
+            configuration: .with { $0.handlerTimeout = .milliseconds(300) },
             routes: { builder, _ in
                 builder.add(.get, "/stuck") { _, _ in
                     await gate.wait()

@@ -16,7 +16,7 @@ import Testing
 
     @Test func peerBeyondItsConnectionLimitIsRefusedWhileOthersAreServed() async throws {
         let metrics = MetricsRegistry()
-        try await withTestServer(configuration: .init(maxConnectionsPerPeer: 3), metrics: metrics) { server in
+        try await withTestServer(configuration: .with { $0.maxConnectionsPerPeer = 3 }, metrics: metrics) { server in
             let port = server.boundPort
             let outcome = try await offPool { () -> (ParsedResponse, Bool, Int, Int) in
                 let held = try (0..<3).map { _ in try RawClient(port: port, source: "127.0.0.1") }
@@ -56,8 +56,9 @@ import Testing
     }
 
     @Test func bodySlowerThanTheMinimumRateGets408AndIsClosed() async throws {
-        let configuration = HTTPServer.Configuration(
-            minBodyBytesPerSecond: 1000, bodyRateGracePeriod: .milliseconds(300))
+        var configuration = HTTPServer.Configuration()
+        configuration.minBodyBytesPerSecond = 1000
+        configuration.bodyRateGracePeriod = .milliseconds(300)
         try await withTestServer(configuration: configuration) { server in
             let port = server.boundPort
             let (slow, closed, fast) = try await offPool { () -> (ParsedResponse, Bool, ParsedResponse) in
@@ -86,7 +87,9 @@ import Testing
 
     @Test func idleConnectionsAreReclaimedOldestFirstWhenTheServerIsFull() async throws {
         let metrics = MetricsRegistry()
-        let configuration = HTTPServer.Configuration(maxConnections: 3, maxConnectionsPerPeer: 0)
+        var configuration = HTTPServer.Configuration()
+        configuration.maxConnections = 3
+        configuration.maxConnectionsPerPeer = 0
         try await withTestServer(configuration: configuration, metrics: metrics) { server in
             let port = server.boundPort
             let (newcomer, oldestClosed, othersOpen) = try await offPool { () -> (Int, Bool, Bool) in
@@ -108,7 +111,10 @@ import Testing
     }
 
     @Test func busyConnectionsAreNotReclaimedAndANewcomerWaitsForOneToFinish() async throws {
-        try await withTestServer(configuration: .init(maxConnections: 2, maxConnectionsPerPeer: 0)) { server in
+        var configuration = HTTPServer.Configuration()
+        configuration.maxConnections = 2
+        configuration.maxConnectionsPerPeer = 0
+        try await withTestServer(configuration: configuration) { server in
             let port = server.boundPort
             let (servedEarly, late, firstStatus) = try await offPool { () -> (Bool, Int, Int) in
                 // Two connections in the middle of a request: not idle, so not reclaimable.
@@ -139,7 +145,9 @@ import Testing
     @Test(arguments: [256, 0])
     func idleConnectionFloodFromOnePeerLocksNobodyOut(perPeer: Int) async throws {
         try raiseDescriptorLimit(to: 8192)
-        let configuration = HTTPServer.Configuration(maxConnections: 1024, maxConnectionsPerPeer: perPeer)
+        var configuration = HTTPServer.Configuration()
+        configuration.maxConnections = 1024
+        configuration.maxConnectionsPerPeer = perPeer
         try await withTestServer(configuration: configuration) { server in
             let port = server.boundPort
             let (held, answers) = try await offPool { () -> (Int, [Int]) in
@@ -177,8 +185,10 @@ import Testing
             Self.findExecutable("slowhttptest"),
             "slowhttptest is not installed: scripts/test installs it (apt-get install slowhttptest)")
         let metrics = MetricsRegistry()
-        let configuration = HTTPServer.Configuration(
-            maxConnectionsPerPeer: 256, headerTimeout: .seconds(3), bodyRateGracePeriod: .seconds(1))
+        var configuration = HTTPServer.Configuration()
+        configuration.maxConnectionsPerPeer = 256
+        configuration.headerTimeout = .seconds(3)
+        configuration.bodyRateGracePeriod = .seconds(1)
         try await withTestServer(configuration: configuration, metrics: metrics) { server in
             let port = server.boundPort
             let modeArguments = mode == "slowloris" ? ["-H"] : ["-B", "-s", "65536"]

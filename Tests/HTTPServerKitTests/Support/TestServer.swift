@@ -34,6 +34,15 @@ func withTestServer<T: Sendable>(
     }
 }
 
+extension HTTPServer.Configuration {
+    /// The defaults with `change` applied: a test sets the field it is about.
+    static func with(_ change: (inout Self) -> Void) -> Self {
+        var configuration = Self()
+        change(&configuration)
+        return configuration
+    }
+}
+
 /// `/health`-like echo routes used by most tests.
 func standardRoutes(_ builder: inout Router.Builder, _ lifecycle: ServerLifecycle) {
     builder.add(.get, "/hello") { _, _ in .text(200, "hello") }

@@ -54,7 +54,7 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
     @Test func servesOverTLSWithoutClientCertificate() async throws {
         let tls = try tlsConfiguration { _ in .none }
         let ca = try TestEnvironment.pki("ca.crt")
-        try await withTestServer(configuration: .init(tls: tls)) { server in
+        try await withTestServer(configuration: .with { $0.tls = tls }) { server in
             let port = server.boundPort
             let reply = try await offPool { tlsExchange(port: port, ca: ca, request: Self.request) }
             #expect(reply == "200 no cert")
@@ -68,7 +68,7 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
             clientVerification: .required(trustRoots: .pem(try TestEnvironment.pkiContents("ca.crt"))))
         let ca = try TestEnvironment.pki("ca.crt")
         let (cert, key) = (try TestEnvironment.pki("qwac.crt"), try TestEnvironment.pki("qwac.key"))
-        try await withTestServer(configuration: .init(tls: tls)) { server in
+        try await withTestServer(configuration: .with { $0.tls = tls }) { server in
             let port = server.boundPort
             let reply = try await offPool {
                 tlsExchange(port: port, ca: ca, certificate: cert, key: key, request: Self.request)
@@ -83,7 +83,7 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
         let qwac = (try TestEnvironment.pki("qwac.crt"), try TestEnvironment.pki("qwac.key"))
         let rogue = (try TestEnvironment.pki("rogue-client.crt"), try TestEnvironment.pki("rogue-client.key"))
         let expectedDER = try derOfPEMFile(qwac.0)
-        try await withTestServer(configuration: .init(tls: tls)) { server in
+        try await withTestServer(configuration: .with { $0.tls = tls }) { server in
             let port = server.boundPort
             let none = try await offPool { tlsExchange(port: port, ca: ca, request: Self.request) }
             #expect(none == nil, "no client certificate is refused")
@@ -105,7 +105,7 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
         let ca = try TestEnvironment.pki("ca.crt")
         let qwac = (try TestEnvironment.pki("qwac.crt"), try TestEnvironment.pki("qwac.key"))
         let rogue = (try TestEnvironment.pki("rogue-client.crt"), try TestEnvironment.pki("rogue-client.key"))
-        try await withTestServer(configuration: .init(tls: tls)) { server in
+        try await withTestServer(configuration: .with { $0.tls = tls }) { server in
             let port = server.boundPort
             let none = try await offPool { tlsExchange(port: port, ca: ca, request: Self.request) }
             #expect(none == "200 no cert")
@@ -122,7 +122,7 @@ func tlsExchange(port: Int, ca: String, certificate: String? = nil, key: String?
 
     @Test func plainHTTPOnATLSListenerIsDropped() async throws {
         let tls = try tlsConfiguration { _ in .none }
-        try await withTestServer(configuration: .init(tls: tls)) { server in
+        try await withTestServer(configuration: .with { $0.tls = tls }) { server in
             let port = server.boundPort
             let (closed, bytes) = try await offPool {
                 let client = try RawClient(port: port)
