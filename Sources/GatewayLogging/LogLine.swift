@@ -9,18 +9,6 @@ import Glibc
 /// call's value wins for a key in both) instead of being merged into a new dictionary, the keys are ordered by
 /// an insertion sort of a small array, the timestamp is computed from `clock_gettime` with integer arithmetic,
 /// and values are escaped byte-wise (bulk-copied when nothing needs escaping).
-/// RFC 3339 in UTC with milliseconds, the log lines' format, for the modules that write one elsewhere.
-public enum UTCTimestamp {
-    /// `2026-03-20T10:15:30.000Z` for `millisecondsSinceEpoch`.
-    public static func withMilliseconds(millisecondsSinceEpoch: Int) -> String {
-        let seconds = millisecondsSinceEpoch >= 0 ? millisecondsSinceEpoch / 1000 : (millisecondsSinceEpoch - 999) / 1000
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
-        LogLine.appendTimestamp(seconds: seconds, milliseconds: millisecondsSinceEpoch - seconds * 1000, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
 enum LogLine {
     static func render(
         level: Logger.Level, label: String, message: String, metadata: [String: String], extra: [String: String]?
@@ -72,40 +60,6 @@ enum LogLine {
     static func appendTimestamp(to out: inout [UInt8]) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        appendTimestamp(seconds: Int(ts.tv_sec), milliseconds: Int(ts.tv_nsec) / 1_000_000, to: &out)
-    }
-
-    /// Appends `seconds` since the epoch plus `milliseconds` in RFC 3339 UTC, e.g. `2026-11-21T13:02:03.123Z`.
-    static func appendTimestamp(seconds: Int, milliseconds: Int, to out: inout [UInt8]) {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (year, month, day) = CivilDays.date(days: days)
-        appendDigits(year, width: 4, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(month, width: 2, to: &out)
-        out.append(UInt8(ascii: "-"))
-        appendDigits(day, width: 2, to: &out)
-        out.append(UInt8(ascii: "T"))
-        appendDigits(secondOfDay / 3600, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay / 60 % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: ":"))
-        appendDigits(secondOfDay % 60, width: 2, to: &out)
-        out.append(UInt8(ascii: "."))
-        appendDigits(milliseconds, width: 3, to: &out)
-        out.append(UInt8(ascii: "Z"))
-    }
-
-    /// `value` (≥ 0) in decimal, left-padded with zeros to `width` digits.
-    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 1 && rest / divisor >= 10 { divisor *= 10 }  // wider than `width`: all digits
-        while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-            rest %= divisor
-            divisor /= 10
-        }
+        UTCTimestamp.append(seconds: Int(ts.tv_sec), milliseconds: Int(ts.tv_nsec) / 1_000_000, offset: "Z", to: &out)
     }
 }

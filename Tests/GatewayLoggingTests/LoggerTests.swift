@@ -105,9 +105,9 @@ import Testing
             let expected = String(
                 format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, seconds % 1000)
-            var out: [UInt8] = []
-            LogLine.appendTimestamp(seconds: seconds, milliseconds: seconds % 1000, to: &out)
-            #expect(String(decoding: out, as: UTF8.self) == expected, "\(seconds)")
+            let written = UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: seconds * 1000 + seconds % 1000)
+            #expect(written == expected, "\(seconds)")
+            #expect(UTCTimestamp.seconds(seconds) == String(expected.dropLast(5)) + "Z", "\(seconds)")
         }
     }
 }

@@ -1,22 +1,11 @@
 import FoundationEssentials
+import GatewayLogging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// RFC 3339 timestamps. Written in UTC (`2026-11-21T13:02:03Z`); read with optional fractional seconds and any
-/// offset. Hand-written because Foundation's formatters are not documented as thread-safe on Linux.
+/// The API's RFC 3339 timestamps. Written in UTC to the second (`2026-11-21T13:02:03Z`, by `UTCTimestamp`, the
+/// one writer of the format); read with optional fractional seconds and any offset.
 public enum RFC3339 {
     public static func string(_ date: Date) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func p(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return "\(p(tm.tm_year + 1900, 4))-\(p(tm.tm_mon + 1, 2))-\(p(tm.tm_mday, 2))T"
-            + "\(p(tm.tm_hour, 2)):\(p(tm.tm_min, 2)):\(p(tm.tm_sec, 2))Z"
+        UTCTimestamp.seconds(Int(date.timeIntervalSince1970.rounded(.down)))
     }
 
     public static func date(_ s: String) -> Date? {
@@ -62,14 +51,8 @@ public enum RFC3339 {
             return nil
         }
         guard i == b.count else { return nil }
-        var tm = tm()
-        tm.tm_year = Int32(year - 1900)
-        tm.tm_mon = Int32(month - 1)
-        tm.tm_mday = Int32(day)
-        tm.tm_hour = Int32(hour)
-        tm.tm_min = Int32(minute)
-        tm.tm_sec = Int32(second)
-        let epoch = timegm(&tm)
+        // A day past the month's end or a leap second (60) carry over, as with `timegm`.
+        let epoch = CivilDays.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
         return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
     }
 }

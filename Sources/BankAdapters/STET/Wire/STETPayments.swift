@@ -112,6 +112,6 @@ enum STETPayments {
     /// ISO 8601 with milliseconds and offset in UTC (`2026-03-20T10:15:30.000+00:00`), as STET writes date-times.
     static func timestamp(_ date: Date) -> String {
         let millisecondsSinceEpoch = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
-        return String(UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: millisecondsSinceEpoch).dropLast()) + "+00:00"
+        return UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: millisecondsSinceEpoch, offset: "+00:00")
     }
 }
