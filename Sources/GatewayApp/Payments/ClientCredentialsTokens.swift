@@ -6,7 +6,9 @@ import GatewayLogging
 /// (sealed) until `refreshMargin` before expiry and shared by every replica. A new token is fetched inside the
 /// repository's `renew` (in PostgreSQL a transaction-scoped advisory lock on the registration and scope, the row
 /// re-read under it), so concurrent callers — tasks or replicas — wait for the first one and use its token: one
-/// token call per expiry, no storm.
+/// token call per expiry, no storm. Within a process, concurrent renewals of one key are one flight
+/// (`SharedFlights`): a replica waits on another's renewal with one database connection, not one per waiting
+/// request, so a slow token endpoint cannot take the whole pool.
 struct ClientCredentialsTokens: Sendable {
     /// Where the sealed tokens are kept (`ClientTokenStore` in PostgreSQL).
     let store: any ClientTokenRepository
@@ -17,6 +19,8 @@ struct ClientCredentialsTokens: Sendable {
     let logger: Logger
     /// Opened tokens by (registration, scope), with the sealed bytes they came from.
     private let opened = RecordCache<String, Opened>(ttl: nil)
+    /// Renewals in flight in this process, by (registration, scope) and whether they replace a refused token.
+    let renewals = SharedFlights<String, Secret<String>>()
 
     private struct Opened: Sendable {
         var sealed: [UInt8]
@@ -59,6 +63,26 @@ struct ClientCredentialsTokens: Sendable {
             opened.put(key, Opened(sealed: stored.sealed, token: token, expiresAt: stored.expiresAt))
             return token
         }
+        // Callers replacing a refused token share a flight of their own: a flight started without one may hand
+        // back the very token refused. One that still gets its refused token renews once more, alone.
+        let flightKey = replacing == nil ? key : key + "#replacing"
+        let token = try await renewals.run(flightKey) {
+            try await renew(scope: scope, registration: registration, client: client, adapter: adapter, context: context,
+                replacing: replacing)
+        }
+        guard let replacing, token.reveal == replacing.reveal else { return token }
+        return try await renew(
+            scope: scope, registration: registration, client: client, adapter: adapter, context: context,
+            replacing: replacing)
+    }
+
+    /// The renewal under the repository's lock: the stored token if it is fresh (and not `replacing`), or a new one
+    /// from the bank, stored.
+    private func renew(
+        scope: String, registration: UUID, client: BankClient, adapter: any PaymentAdapter, context: AdapterContext,
+        replacing: Secret<String>?
+    ) async throws -> Secret<String> {
+        let key = Self.owner(registration, scope)
         return try await store.renew(registration: registration, scope: scope) { current in
             if let current {
                 let token = try vault.open(current.sealed, owner: key)

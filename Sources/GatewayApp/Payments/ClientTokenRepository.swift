@@ -25,7 +25,8 @@ public protocol ClientTokenRepository: Sendable {
     /// Runs `renew` alone for `registration` and `scope` — across every replica — with the token stored now, and
     /// stores the token it returns (nil: keep the stored one). Concurrent callers wait for the one running, then
     /// see what it stored: one token call per expiry. This is the one wait that spans a bank call (the token
-    /// endpoint's), on purpose; it locks no payment or connection row.
+    /// endpoint's), on purpose; it locks no payment or connection row, and `ClientCredentialsTokens` makes the
+    /// callers of one process share one renewal, so that each replica waits with one connection.
     func renew<T: Sendable>(
         registration: UUID, scope: String,
         _ renew: (StoredClientToken?) async throws -> (store: StoredClientToken?, result: T)

@@ -41,6 +41,8 @@ public final class FakeBankAdapter: BankAdapter {
         public var refreshes: [Result<TokenSet, AdapterError>]
         /// Awaited by each refresh before it answers (a slow bank's token endpoint).
         public var refreshGate: Gate?
+        /// Awaited by each client-credentials token request before it answers (a slow token endpoint).
+        public var clientCredentialsGate: Gate?
         /// Awaited by each registration before it answers (a slow registration endpoint).
         public var registerGate: Gate?
         /// Awaited by each registration update before it answers.
@@ -218,7 +220,8 @@ extension FakeBankAdapter: PaymentAdapter {
     public func clientCredentialsToken(scope: String, client: BankClient, context: AdapterContext) async throws
         -> TokenSet
     {
-        try answer(.clientCredentialsToken(scope: scope)) { $0.clientCredentials }
+        if let gate = state.withLock({ $0.responses.clientCredentialsGate }) { await gate.wait() }
+        return try answer(.clientCredentialsToken(scope: scope)) { $0.clientCredentials }
     }
 
     public func submitPayment(
