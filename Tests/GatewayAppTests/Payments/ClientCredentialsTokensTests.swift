@@ -37,24 +37,31 @@ import Testing
     let context = AdapterContext(
         requestID: "r1", deadline: .now + .seconds(30), logger: Logger(label: "test", sink: CapturingLogSink()))
 
-    func tokens(_ repository: CountingRepository) throws -> ClientCredentialsTokens {
-        ClientCredentialsTokens(
+    static func token(_ value: String) -> TokenSet {
+        TokenSet(accessToken: Secret(value), refreshToken: nil, expiresAt: Date().addingTimeInterval(3600))
+    }
+
+    /// Tokens over a counting repository, and a bank whose token endpoint answers `answer` once `gate` opens.
+    func gated(answering answer: Result<TokenSet, AdapterError>) throws
+        -> (CountingRepository, ClientCredentialsTokens, FakeBankAdapter, Gate)
+    {
+        let repository = CountingRepository()
+        let tokens = ClientCredentialsTokens(
             store: repository, vault: SecretVault(keyring: try MasterKeyring(parsing: Base64.encode(Random.bytes(32)))),
             refreshMargin: 60, now: { Date() }, logger: Logger(label: "test", sink: CapturingLogSink()))
+        let gate = Gate()
+        let adapter = FakeBankAdapter(provider: .bpce)
+        adapter.update {
+            $0.clientCredentials = answer
+            $0.clientCredentialsGate = gate
+        }
+        return (repository, tokens, adapter, gate)
     }
 
     /// Checked by bypassing the flight (a temporary edit, never committed): the callers never join one, and each
     /// enters the repository's renewal.
     @Test func concurrentCallersShareOneRenewalAndOneTokenCall() async throws {
-        let repository = CountingRepository()
-        let tokens = try tokens(repository)
-        let gate = Gate()
-        let adapter = FakeBankAdapter(provider: .bpce)
-        adapter.update {
-            $0.clientCredentials = .success(
-                TokenSet(accessToken: Secret("cc-1"), refreshToken: nil, expiresAt: Date().addingTimeInterval(3600)))
-            $0.clientCredentialsGate = gate
-        }
+        let (repository, tokens, adapter, gate) = try gated(answering: .success(Self.token("cc-1")))
         let registration = UUID()
         let key = ClientCredentialsTokens.owner(registration, "pisp")
         let (client, context) = (client, context)
@@ -79,8 +86,7 @@ import Testing
         // Later calls use the stored token; a refused one is replaced by a new token call.
         #expect(try await tokens.token(scope: "pisp", registration: registration, client: client, adapter: adapter, context: context).reveal == "cc-1")
         adapter.update {
-            $0.clientCredentials = .success(
-                TokenSet(accessToken: Secret("cc-2"), refreshToken: nil, expiresAt: Date().addingTimeInterval(3600)))
+            $0.clientCredentials = .success(Self.token("cc-2"))
         }
         let replaced = try await tokens.token(
             scope: "pisp", registration: registration, client: client, adapter: adapter, context: context,
@@ -90,14 +96,7 @@ import Testing
     }
 
     @Test func aFailedRenewalReachesEveryCallerAndTheNextCallTriesAgain() async throws {
-        let repository = CountingRepository()
-        let tokens = try tokens(repository)
-        let gate = Gate()
-        let adapter = FakeBankAdapter(provider: .bpce)
-        adapter.update {
-            $0.clientCredentials = .failure(.unavailable(status: 503, code: nil, message: nil))
-            $0.clientCredentialsGate = gate
-        }
+        let (_, tokens, adapter, gate) = try gated(answering: .failure(.unavailable(status: 503, code: nil, message: nil)))
         let registration = UUID()
         let key = ClientCredentialsTokens.owner(registration, "cbpii")
         let (client, context) = (client, context)
@@ -119,8 +118,7 @@ import Testing
         #expect(failures == 4)
         #expect(adapter.calls.count == 1)
         adapter.update {
-            $0.clientCredentials = .success(
-                TokenSet(accessToken: Secret("cc-3"), refreshToken: nil, expiresAt: Date().addingTimeInterval(3600)))
+            $0.clientCredentials = .success(Self.token("cc-3"))
         }
         #expect(try await tokens.token(scope: "cbpii", registration: registration, client: client, adapter: adapter, context: context).reveal == "cc-3")
         #expect(adapter.calls.count == 2)
