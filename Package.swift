@@ -65,8 +65,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "GatewayLogging", "BlockingIO", "GatewayCore", "GatewayApp", "CurlKit", "BankSimulator", "HTTPServerKit",
-                "OpenSSLKit",
+                "GatewayLogging", "BlockingIO", "GatewayCore", "CurlKit", "BankSimulator", "HTTPServerKit", "OpenSSLKit",
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings),

@@ -33,29 +33,6 @@ public struct OutboundAuditRecord: Sendable {
     public var errorKind: String?
     /// The `X-Request-Id` of the API call that caused this one, if any.
     public var inboundRequestID: String?
-
-    /// Memberwise initialiser (for sinks' tests and the PostgreSQL sink).
-    public init(
-        startedAt: Double, requestID: String?, bankID: String, method: String, host: String, pathTemplate: String,
-        signedHeaderNames: [String], status: Int?, duration: Duration, attempts: Int, bytesSent: Int,
-        bytesReceived: Int, bankCorrelationID: String?, errorKind: String?, inboundRequestID: String? = nil
-    ) {
-        self.startedAt = startedAt
-        self.requestID = requestID
-        self.bankID = bankID
-        self.method = method
-        self.host = host
-        self.pathTemplate = pathTemplate
-        self.signedHeaderNames = signedHeaderNames
-        self.status = status
-        self.duration = duration
-        self.attempts = attempts
-        self.bytesSent = bytesSent
-        self.bytesReceived = bytesReceived
-        self.bankCorrelationID = bankCorrelationID
-        self.errorKind = errorKind
-        self.inboundRequestID = inboundRequestID
-    }
 }
 
 /// Receives one record per outbound call, successful or not. `record` is called on the transport's worker

@@ -99,20 +99,6 @@ public struct OutboundError: Error, Sendable, Equatable, CustomStringConvertible
     /// `curl_easy_strerror(curlCode)` plus the `CURLOPT_ERRORBUFFER` text, or our own explanation.
     public var message: String
 
-    /// - Parameters:
-    ///   - code: The classification.
-    ///   - bankID: The bank.
-    ///   - host: Host (and port).
-    ///   - curlCode: The `CURLcode`, if any.
-    ///   - message: A description that contains no secret.
-    public init(code: Code, bankID: String, host: String, curlCode: Int? = nil, message: String) {
-        self.code = code
-        self.bankID = bankID
-        self.host = host
-        self.curlCode = curlCode
-        self.message = message
-    }
-
     public var description: String {
         var text = "outbound call to bank \(bankID) (\(host)) failed: \(code)"
         if let curlCode { text += " [CURLcode \(curlCode)]" }

@@ -9,13 +9,6 @@ public struct Migration: Sendable, Equatable {
     /// One or more SQL statements, run in one transaction. Must not contain `BEGIN`/`COMMIT`.
     public var sql: String
 
-    /// A migration; see the properties.
-    public init(version: Int, name: String, sql: String) {
-        self.version = version
-        self.name = name
-        self.sql = sql
-    }
-
     /// Loads every `NNNN_name.sql` file of `directory` (other files are ignored), sorted by version.
     /// - Throws: `DatabaseError` `.migrationMismatch` for two files with the same version, or a file error.
     public static func load(from directory: URL) throws -> [Migration] {

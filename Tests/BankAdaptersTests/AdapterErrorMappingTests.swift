@@ -1,10 +1,10 @@
-import CurlKit
 import Foundation
 import GatewayCore
 import GatewayLogging
 import Testing
 
 @testable import BankAdapters
+@testable import CurlKit
 
 /// Bank answers and transport failures, recorded, and what the adapters make of them.
 @Suite struct AdapterErrorMappingTests {

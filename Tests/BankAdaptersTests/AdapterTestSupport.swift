@@ -1,10 +1,10 @@
 import CurlKit
 import Foundation
-import GatewayCore
 import GatewayLogging
 import Synchronization
 
 @testable import BankAdapters
+@testable import GatewayCore
 
 /// An `HTTPTransport` that records every request and answers from a script (in order; the last answer repeats).
 final class RecordingTransport: HTTPTransport {

@@ -1,12 +1,12 @@
 import CurlKit
 import Foundation
-import GatewayCore
 import GatewayLogging
 import JSONKit
 import OpenSSLKit
 import Testing
 
 @testable import BankAdapters
+@testable import GatewayCore
 
 /// The exact requests of the Euro-Information adapter, against a recording transport.
 @Suite struct EuroInformationAdapterTests {

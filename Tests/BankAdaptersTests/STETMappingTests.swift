@@ -1,8 +1,8 @@
 import Foundation
-import GatewayCore
 import Testing
 
 @testable import BankAdapters
+@testable import GatewayCore
 
 @Suite struct STETMappingTests {
     let bpceRoot = "https://www.13807.sandbox.api.89c3.com/stet/psd2/v1"

@@ -1,7 +1,6 @@
 import BankSimulator
 import CurlKit
 import Foundation
-import GatewayCore
 import GatewayLogging
 import HTTPServerKit
 import OpenSSLKit
@@ -9,6 +8,7 @@ import TestSupport
 import Testing
 
 @testable import BankAdapters
+@testable import GatewayCore
 
 /// The real `BankSimulator` (`ServedSimulator`: in-process over TLS with client-certificate verification on port 0)
 /// and the adapters talking to it through `CurlTransport` with the test PKI's QWAC and QSealC.

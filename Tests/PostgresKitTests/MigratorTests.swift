@@ -1,8 +1,9 @@
 import Foundation
 import GatewayLogging
-import PostgresKit
 import TestSupport
 import Testing
+
+@testable import PostgresKit
 
 @Suite struct MigratorTests {
     /// A fresh schema and a client whose `search_path` points at it, so `schema_migrations` is private to the test.

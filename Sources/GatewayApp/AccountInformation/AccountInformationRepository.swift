@@ -4,7 +4,7 @@ import GatewayCore
 /// What `AccountInformationService` needs beyond `ConnectionRepository`: the connection's stable account ids, what
 /// the reads record on the connection, and the ledger of unattended requests (`UnattendedBudget`).
 /// `ConnectionStore` keeps them in PostgreSQL (`connection_accounts`, `unattended_requests`); tests use
-/// `InMemoryConnectionRepository` (Tests/TestSupport), which keeps the same promises. Errors are already the API's.
+/// `InMemoryConnectionRepository` (GatewayAppTests), which keeps the same promises. Errors are already the API's.
 public protocol AccountInformationRepository: ConnectionRepository {
     /// Records a bank read through `connection` at `now`, at most once a minute per connection.
     func markUsed(_ connection: ConnectionRecord, now: Date) async throws
@@ -39,13 +39,6 @@ public struct UnattendedKey: Sendable, Hashable {
     public var accountKey: String
     /// An `UnattendedBudget.Resource` raw value.
     public var resource: String
-
-    public init(bank: BankID, psuReference: String, accountKey: String, resource: String) {
-        self.bank = bank
-        self.psuReference = psuReference
-        self.accountKey = accountKey
-        self.resource = resource
-    }
 }
 
 /// The answer of `AccountInformationRepository.countUnattendedRequest`.

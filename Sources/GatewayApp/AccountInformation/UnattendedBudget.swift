@@ -48,11 +48,4 @@ public struct UnattendedUsage: Sendable, Equatable {
     public var count: Int
     /// The oldest counted request: the window frees one request when it leaves.
     public var oldest: Date
-
-    public init(accountID: String?, resource: String, count: Int, oldest: Date) {
-        self.accountID = accountID
-        self.resource = resource
-        self.count = count
-        self.oldest = oldest
-    }
 }

@@ -3,7 +3,7 @@ import GatewayCore
 
 /// Where the TPP's certificates are kept: the narrow surface `CertificateService` needs. `CertificateStore` keeps them
 /// in PostgreSQL (table `certificates`); tests of the HTTP contract use `InMemoryCertificateRepository`
-/// (Tests/TestSupport), which keeps the same promises. Errors are already the API's (`GatewayError`).
+/// (GatewayAppTests), which keeps the same promises. Errors are already the API's (`GatewayError`).
 public protocol CertificateRepository: Sendable {
     /// Stores `certificate`.
     /// - Throws: `GatewayError.conflict` when a certificate with the same SHA-256 fingerprint is already stored.

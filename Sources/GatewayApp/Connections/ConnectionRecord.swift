@@ -48,7 +48,7 @@ public struct ConnectionRecord: Sendable {
         if let reauthorizeBy { data["reauthorizeBy"] = RFC3339.string(reauthorizeBy) }
         if let reason { data["reason"] = reason }
         data.merge(extra) { _, new in new }
-        return LifecycleEvent(kind, resourceID: id.uuidString.lowercased(), data: data)
+        return LifecycleEvent(kind: kind, resourceID: id.uuidString.lowercased(), data: data)
     }
 
     /// Ends the tokens' life (revoked, or the customer must authorize again): `status`, no token to use or refresh.

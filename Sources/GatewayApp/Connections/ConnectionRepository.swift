@@ -3,7 +3,7 @@ import GatewayCore
 
 /// Where connections are kept: the narrow surface `ConnectionService` needs. `ConnectionStore` keeps them in
 /// PostgreSQL (table `connections`, the events in `events`); tests of the HTTP contract use
-/// `InMemoryConnectionRepository` (Tests/TestSupport), which keeps the same promises. Errors are already the API's
+/// `InMemoryConnectionRepository` (GatewayAppTests), which keeps the same promises. Errors are already the API's
 /// (`GatewayError`).
 ///
 /// Every change of a connection goes through `modify`: one step under the row's lock, written together with the

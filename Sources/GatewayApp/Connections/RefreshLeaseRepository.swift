@@ -3,7 +3,7 @@ import GatewayCore
 
 /// What `TokenKeeper` needs beyond `ConnectionRepository`: the refresh lease of a connection and the connections due
 /// for a refresh. `ConnectionStore` keeps the lease in two columns of the row (migration 0010); tests use
-/// `InMemoryConnectionRepository` (Tests/TestSupport), which keeps the same promises. Errors are already the API's.
+/// `InMemoryConnectionRepository` (GatewayAppTests), which keeps the same promises. Errors are already the API's.
 ///
 /// A refresh is claimed in one short step, the bank is called holding nothing, and the answer is committed in a
 /// second short step that checks the claim is still the row's: a lease is exclusive until it is committed or

@@ -83,7 +83,7 @@ final class BankHealthMonitor: OutboundAuditSink {
                     return Status(rawValue: try rows.first?.decode("status", as: String.self) ?? "up") ?? .up
                 }
                 let event = LifecycleEvent(
-                    status == .down ? .bankUnavailable : .bankRecovered, resourceID: bank,
+                    kind: status == .down ? .bankUnavailable : .bankRecovered, resourceID: bank,
                     data: ["bank": bank, "status": status == .down ? "unavailable" : "available"])
                 try await EventOutbox.append(event, at: Date(), on: tx)
                 return nil

@@ -30,12 +30,6 @@ public struct LifecycleEvent: Sendable, Equatable {
     public var resourceID: String
     /// The payload's members (strings only: ids, statuses, RFC 3339 instants).
     public var data: [String: String]
-
-    public init(_ kind: Kind, resourceID: String, data: [String: String]) {
-        self.kind = kind
-        self.resourceID = resourceID
-        self.data = data
-    }
 }
 
 /// An event as stored and served: its place in the feed (`seq`), its id (`webhook-id` of every delivery).

@@ -77,11 +77,14 @@ final class LifecycleScheduler: Sendable {
             let key = id.uuidString.lowercased()
             var data = ["certificateId": key, "kind": kind, "notAfter": RFC3339.string(notAfter)]
             if at >= notAfter {
-                try await emit(LifecycleEvent(.certificateExpired, resourceID: key, data: data), "certificate.expired:\(key)")
+                try await emit(
+                    LifecycleEvent(kind: .certificateExpired, resourceID: key, data: data),
+                    "certificate.expired:\(key)")
             } else if let lead = Self.notice(at: at, until: notAfter, days: settings.certificateNoticeDays) {
                 data["daysBefore"] = String(lead)
                 try await emit(
-                    LifecycleEvent(.certificateExpiring, resourceID: key, data: data), "certificate.expiring:\(key):\(lead)d")
+                    LifecycleEvent(kind: .certificateExpiring, resourceID: key, data: data),
+                    "certificate.expiring:\(key):\(lead)d")
             }
         }
         for kind in ["qwac", "qseal"] {
@@ -108,7 +111,7 @@ final class LifecycleScheduler: Sendable {
                 "reauthorizeBy": RFC3339.string(reauthorizeBy), "daysBefore": String(lead),
             ]
             try await emit(
-                LifecycleEvent(.connectionReauthorizationDue, resourceID: key, data: data),
+                LifecycleEvent(kind: .connectionReauthorizationDue, resourceID: key, data: data),
                 "connection.reauthorization_due:\(key):\(Int(reauthorizeBy.timeIntervalSince1970)):\(lead)d")
         }
 
@@ -127,7 +130,7 @@ final class LifecycleScheduler: Sendable {
                 "activatesAt": RFC3339.string(activatesAt),
             ]
             try await emit(
-                LifecycleEvent(.registrationActivated, resourceID: key, data: data),
+                LifecycleEvent(kind: .registrationActivated, resourceID: key, data: data),
                 "registration.activated:\(key):\(Int(activatesAt.timeIntervalSince1970))")
         }
 
@@ -149,7 +152,7 @@ final class LifecycleScheduler: Sendable {
                 "activatesAt": RFC3339.string(activatesAt), "change": fields,
             ]
             try await emit(
-                LifecycleEvent(.registrationActivated, resourceID: key, data: data),
+                LifecycleEvent(kind: .registrationActivated, resourceID: key, data: data),
                 "registration.activated:\(key):change:\(Int(activatesAt.timeIntervalSince1970))")
         }
 

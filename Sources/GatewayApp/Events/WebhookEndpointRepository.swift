@@ -3,7 +3,7 @@ import GatewayCore
 
 /// Where webhook endpoints and their deliveries are read and changed: the narrow surface `WebhookService` needs.
 /// `WebhookEndpointStore` keeps them in PostgreSQL (tables `webhook_endpoints`, `webhook_deliveries`); tests of the
-/// HTTP contract use `InMemoryWebhookEndpointRepository` (Tests/TestSupport), which keeps the same promises. Errors
+/// HTTP contract use `InMemoryWebhookEndpointRepository` (GatewayAppTests), which keeps the same promises. Errors
 /// are already the API's (`GatewayError`). Deliveries themselves are written by `WebhookDispatcher`.
 public protocol WebhookEndpointRepository: Sendable {
     /// Stores `endpoint` with its sealed signing secret; it receives the events committed after this call.

@@ -7,17 +7,11 @@ public struct StoredClientToken: Sendable, Equatable {
     public var sealed: [UInt8]
     public var expiresAt: Date
     public var updatedAt: Date
-
-    public init(sealed: [UInt8], expiresAt: Date, updatedAt: Date) {
-        self.sealed = sealed
-        self.expiresAt = expiresAt
-        self.updatedAt = updatedAt
-    }
 }
 
 /// Where client-credentials tokens are kept, per registration and scope: what `ClientCredentialsTokens` needs.
 /// `ClientTokenStore` keeps them in PostgreSQL (`registration_tokens`); `InMemoryClientTokenRepository`
-/// (Tests/TestSupport) keeps the same promises. Errors are `GatewayError`.
+/// (GatewayAppTests) keeps the same promises. Errors are `GatewayError`.
 public protocol ClientTokenRepository: Sendable {
     /// The token stored for `registration` and `scope`, if any.
     func find(registration: UUID, scope: String) async throws -> StoredClientToken?

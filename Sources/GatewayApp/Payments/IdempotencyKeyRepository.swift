@@ -10,12 +10,6 @@ public struct StoredIdempotencyKey: Sendable, Equatable {
     public var claimedAt: Date
     /// The first request's answer; nil while it runs (`in_flight`).
     public var answer: StoredIdempotentAnswer?
-
-    public init(requestHash: [UInt8], claimedAt: Date, answer: StoredIdempotentAnswer?) {
-        self.requestHash = requestHash
-        self.claimedAt = claimedAt
-        self.answer = answer
-    }
 }
 
 /// A stored answer: status, header lines (`Name: value`, one per line) and the body sealed by `IdempotencyKeys`.
@@ -23,18 +17,12 @@ public struct StoredIdempotentAnswer: Sendable, Equatable {
     public var status: Int
     public var headers: String
     public var sealedBody: [UInt8]?
-
-    public init(status: Int, headers: String, sealedBody: [UInt8]?) {
-        self.status = status
-        self.headers = headers
-        self.sealedBody = sealedBody
-    }
 }
 
 /// Where `Idempotency-Key` claims and answers are kept: the storage steps `IdempotencyKeys` needs, each atomic on
 /// its own; the rules (same request or another, in flight, stale, replay, sealing) are `IdempotencyKeys`', written
 /// once. `IdempotencyKeyStore` keeps them in PostgreSQL (so every replica sees the same thing);
-/// `InMemoryIdempotencyKeyRepository` (Tests/TestSupport) keeps the same promises. Errors are `GatewayError`.
+/// `InMemoryIdempotencyKeyRepository` (GatewayAppTests) keeps the same promises. Errors are `GatewayError`.
 public protocol IdempotencyKeyRepository: Sendable {
     /// Claims `key` of `principal` (`in_flight`) unless it is already stored; returns whether this call did.
     func insertClaim(principal: String, key: String, requestHash: [UInt8], at now: Date) async throws -> Bool

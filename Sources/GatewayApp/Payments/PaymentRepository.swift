@@ -3,7 +3,7 @@ import GatewayCore
 
 /// Where payments are kept: the narrow surface `PaymentService` and its reconciler need. `PaymentStore` keeps them
 /// in PostgreSQL (table `payments`, the events in `events`); tests use `InMemoryPaymentRepository`
-/// (Tests/TestSupport), which keeps the same promises. Errors are already the API's (`GatewayError`).
+/// (GatewayAppTests), which keeps the same promises. Errors are already the API's (`GatewayError`).
 ///
 /// Every change of a payment goes through `modify`: one step under the row's lock, written together with the
 /// `payment.status_changed` event it causes (`PaymentRecord.statusChangedEvent`), or not at all. The step is a
@@ -48,6 +48,6 @@ extension PaymentRecord {
             "previousStatus": previous.apiName, "status": status.apiName,
         ]
         if let bankStatus { data["bankStatus"] = bankStatus }
-        return LifecycleEvent(.paymentStatusChanged, resourceID: id, data: data)
+        return LifecycleEvent(kind: .paymentStatusChanged, resourceID: id, data: data)
     }
 }

@@ -3,7 +3,7 @@ import GatewayCore
 
 /// Where registrations are kept: the narrow surface `RegistrationService` needs. `RegistrationStore` keeps them in
 /// PostgreSQL (table `registrations`); tests of the HTTP contract use `InMemoryRegistrationRepository`
-/// (Tests/TestSupport), which keeps the same promises. Errors are already the API's (`GatewayError`).
+/// (GatewayAppTests), which keeps the same promises. Errors are already the API's (`GatewayError`).
 ///
 /// Every read answers a registration as in effect at the repository's clock (`RegistrationRecord.inEffect(at:)`):
 /// a BPCE change applies exactly at its activation time.

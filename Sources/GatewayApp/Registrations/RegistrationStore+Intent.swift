@@ -25,7 +25,7 @@ extension RegistrationStore {
             let key = id.uuidString.lowercased()
             try await EventOutbox.append(
                 LifecycleEvent(
-                    .registrationFailed, resourceID: key,
+                    kind: .registrationFailed, resourceID: key,
                     data: [
                         "registrationId": key, "bank": bank, "status": "failed",
                         "reason": "the bank accepted the registration but its answer could not be stored",

@@ -42,21 +42,11 @@ public struct Identity: Hashable, Sendable, Codable {
 /// The customer's consent to forward to the bank (`openapi/passerelle.yaml`, `PUT …/consents`).
 public struct ConsentRequest: Hashable, Sendable, Codable {
     /// IBANs whose balances may be read.
-    public var balances: [String]
+    public var balances: [String] = []
     /// IBANs whose transactions may be read.
-    public var transactions: [String]
+    public var transactions: [String] = []
     /// Whether trusted beneficiaries may be read.
-    public var trustedBeneficiaries: Bool
+    public var trustedBeneficiaries = false
     /// Whether the customer's identity may be read.
-    public var identity: Bool
-
-    /// Memberwise initializer.
-    public init(
-        balances: [String] = [], transactions: [String] = [], trustedBeneficiaries: Bool = false, identity: Bool = false
-    ) {
-        self.balances = balances
-        self.transactions = transactions
-        self.trustedBeneficiaries = trustedBeneficiaries
-        self.identity = identity
-    }
+    public var identity = false
 }

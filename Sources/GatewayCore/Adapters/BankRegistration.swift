@@ -68,13 +68,6 @@ public struct RegistrationRequest: Sendable, Hashable {
         public var email: String
         /// Phone number, international format.
         public var phone: String?
-
-        /// Memberwise initializer.
-        public init(name: String, email: String, phone: String? = nil) {
-            self.name = name
-            self.email = email
-            self.phone = phone
-        }
     }
 
     /// Name shown to customers (unique at BPCE).

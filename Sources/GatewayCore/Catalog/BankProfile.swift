@@ -27,14 +27,6 @@ public struct BankProfile: Hashable, Sendable, Codable {
         public var registration: String
         /// The browser authorization endpoint. For Euro-Information, `{lang}` is replaced by the chosen language.
         public var authorize: String
-
-        /// Memberwise initializer.
-        public init(apiRoot: String, token: String, registration: String, authorize: String) {
-            self.apiRoot = apiRoot
-            self.token = token
-            self.registration = registration
-            self.authorize = authorize
-        }
     }
 
     /// Token lifetimes used when the bank omits them (docs/protocol.md §2.3: trust `expires_in` when present).
@@ -45,13 +37,6 @@ public struct BankProfile: Hashable, Sendable, Codable {
         public var refreshTokenSeconds: Int?
         /// Whether a refresh returns a new refresh token (BPCE: no, the same one comes back).
         public var refreshTokenRotates: Bool
-
-        /// Memberwise initializer.
-        public init(accessTokenSeconds: Int, refreshTokenSeconds: Int?, refreshTokenRotates: Bool) {
-            self.accessTokenSeconds = accessTokenSeconds
-            self.refreshTokenSeconds = refreshTokenSeconds
-            self.refreshTokenRotates = refreshTokenRotates
-        }
     }
 
     /// Identifier.

@@ -121,10 +121,4 @@ public struct Money: Hashable, Sendable, Codable {
     public var amount: DecimalAmount
     /// ISO 4217 currency code.
     public var currency: String
-
-    /// Memberwise initializer.
-    public init(amount: DecimalAmount, currency: String) {
-        self.amount = amount
-        self.currency = currency
-    }
 }

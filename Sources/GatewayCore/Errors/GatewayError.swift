@@ -142,12 +142,4 @@ public struct BankErrorDetails: Hashable, Sendable, Codable {
     public var code: String?
     /// The bank's own message.
     public var message: String?
-
-    /// Memberwise initializer.
-    public init(id: BankID, httpStatus: Int?, code: String?, message: String?) {
-        self.id = id
-        self.httpStatus = httpStatus
-        self.code = code
-        self.message = message
-    }
 }

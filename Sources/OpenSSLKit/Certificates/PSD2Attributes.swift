@@ -33,13 +33,6 @@ public struct PSD2Attributes: Sendable, Equatable {
     public var ncaName: String
     /// NCA identifier, e.g. `FR-ACPR`.
     public var ncaId: String
-
-    /// Creates the attributes (mostly for tests).
-    public init(roles: [PSD2Role], ncaName: String, ncaId: String) {
-        self.roles = roles
-        self.ncaName = ncaName
-        self.ncaId = ncaId
-    }
 }
 
 /// The eIDAS QcType statement (ETSI EN 319 412-5 §4.2.3, OID 0.4.0.1862.1.6).

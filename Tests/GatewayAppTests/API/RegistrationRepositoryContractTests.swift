@@ -1,11 +1,11 @@
 import Foundation
-import GatewayCore
 import OpenSSLKit
 import PostgresKit
 import TestSupport
 import Testing
 
 @testable import GatewayApp
+@testable import GatewayCore
 
 /// The promises of `RegistrationRepository`, checked on both implementations with the same steps: `RegistrationStore`
 /// over a fresh PostgreSQL database, and `InMemoryRegistrationRepository`, which the in-process router tests rely on

@@ -1,10 +1,10 @@
 import Foundation
-import GatewayCore
 import GatewayLogging
 import Testing
 import TestSupport
 
 @testable import GatewayApp
+@testable import GatewayCore
 
 /// The HTTP contract of the account-information routes in process (`ConnectionsRouterTests`' routes and in-memory
 /// repository): input rules (400 for a malformed request, 422 for a well-formed contradictory one), 404s, 409s, the

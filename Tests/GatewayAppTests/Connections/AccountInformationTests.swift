@@ -1,10 +1,10 @@
 import Foundation
-import GatewayCore
 import GatewayLogging
 import PostgresKit
 import Testing
 
 @testable import GatewayApp
+@testable import GatewayCore
 
 /// Stable account ids, pagination, the unattended budget under concurrent reads and the bank-error mapping, against
 /// the real PostgreSQL. The routes' contract (statuses, the budget's 429 before any bank call, the PSU headers) is

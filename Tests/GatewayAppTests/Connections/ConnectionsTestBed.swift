@@ -1,5 +1,4 @@
 import Foundation
-import GatewayCore
 import GatewayLogging
 import OpenSSLKit
 import PostgresKit
@@ -7,6 +6,7 @@ import Synchronization
 import TestSupport
 
 @testable import GatewayApp
+@testable import GatewayCore
 
 /// A settable wall clock shared by the services under test.
 final class ConnectionsClock: Sendable {

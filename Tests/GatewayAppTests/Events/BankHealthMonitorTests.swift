@@ -1,10 +1,10 @@
-import CurlKit
 import Foundation
 import GatewayLogging
 import PostgresKit
 import Testing
 import TestSupport
 
+@testable import CurlKit
 @testable import GatewayApp
 
 /// `BankHealthMonitor` on its own over a fresh database: what it decides from the calls it sees is written in the

@@ -1,10 +1,10 @@
-import CurlKit
 import Foundation
 import PostgresKit
 import GatewayLogging
 import Testing
 import TestSupport
 
+@testable import CurlKit
 @testable import GatewayApp
 
 /// The outbound audit log's batched writes, against the real PostgreSQL.

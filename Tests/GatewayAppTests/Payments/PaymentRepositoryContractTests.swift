@@ -53,7 +53,7 @@ import Testing
                         repository: PaymentStore(db: database), clock: clock, registrationID: registration,
                         events: {
                             try await feed.events(after: 0, kinds: [.paymentStatusChanged], limit: 1000).map {
-                                LifecycleEvent($0.kind, resourceID: $0.resourceID, data: $0.data)
+                                LifecycleEvent(kind: $0.kind, resourceID: $0.resourceID, data: $0.data)
                             }
                         }))
             }
@@ -101,7 +101,7 @@ import Testing
             #expect(
                 try await bed.events() == [
                     LifecycleEvent(
-                        .paymentStatusChanged, resourceID: id,
+                        kind: .paymentStatusChanged, resourceID: id,
                         data: [
                             "paymentId": id, "bank": "cmcic:cic", "psuReference": "customer-42",
                             "previousStatus": "created", "status": "authorization_required", "bankStatus": "RCVD",

@@ -1,13 +1,14 @@
 import Foundation
-import GatewayApp
 import GatewayCore
 import Synchronization
+
+@testable import GatewayApp
 
 /// `PaymentRepository` in memory, for tests without PostgreSQL. It keeps the promises of `PaymentStore`: the
 /// identifiers and the (principal, idempotency key) pair are unique, a step of `modify` runs alone on the stored
 /// rows and writes the row and its `payment.status_changed` event together or nothing, listings are newest first by
 /// (`createdAt`, `id`) with a keyset position, and the reconciler's due payments are `submitting` or `unknown`.
-public final class InMemoryPaymentRepository: PaymentRepository {
+final class InMemoryPaymentRepository: PaymentRepository {
     private struct State {
         var payments: [PaymentRecord] = []
         var events: [LifecycleEvent] = []
@@ -15,17 +16,17 @@ public final class InMemoryPaymentRepository: PaymentRepository {
 
     private let state = Mutex(State())
 
-    public init() {}
+    init() {}
 
     /// Every payment stored, in insertion order.
-    public var payments: [PaymentRecord] { state.withLock { $0.payments } }
+    var payments: [PaymentRecord] { state.withLock { $0.payments } }
 
     /// Every lifecycle event written with a change, in order.
-    public var events: [LifecycleEvent] { state.withLock { $0.events } }
+    var events: [LifecycleEvent] { state.withLock { $0.events } }
 
     // MARK: - PaymentRepository
 
-    public func insert(_ payment: PaymentRecord) async throws {
+    func insert(_ payment: PaymentRecord) async throws {
         try state.withLock { s in
             let o = payment.order
             let taken = s.payments.contains {
@@ -38,15 +39,15 @@ public final class InMemoryPaymentRepository: PaymentRepository {
         }
     }
 
-    public func find(_ id: UUID) async throws -> PaymentRecord? {
+    func find(_ id: UUID) async throws -> PaymentRecord? {
         state.withLock { s in s.payments.first { $0.id == id } }
     }
 
-    public func find(principal: String, idempotencyKey key: String) async throws -> PaymentRecord? {
+    func find(principal: String, idempotencyKey key: String) async throws -> PaymentRecord? {
         state.withLock { s in s.payments.first { $0.principal == principal && $0.idempotencyKey == key } }
     }
 
-    public func modify(_ id: UUID, _ change: @Sendable (inout PaymentRecord) throws -> Void) async throws
+    func modify(_ id: UUID, _ change: @Sendable (inout PaymentRecord) throws -> Void) async throws
         -> PaymentRecord
     {
         try state.withLock { s in
@@ -61,14 +62,14 @@ public final class InMemoryPaymentRepository: PaymentRepository {
         }
     }
 
-    public func list(psuReference: String, after: (createdAt: Date, id: UUID)?, limit: Int) async throws
+    func list(psuReference: String, after: (createdAt: Date, id: UUID)?, limit: Int) async throws
         -> [PaymentRecord]
     {
         let rows = state.withLock { s in s.payments.filter { $0.psuReference == psuReference } }
         return KeysetOrder.page(rows, after: after, limit: limit) { ($0.createdAt, $0.id) }
     }
 
-    public func dueForReconciliation(now: Date, limit: Int) async throws -> [UUID] {
+    func dueForReconciliation(now: Date, limit: Int) async throws -> [UUID] {
         let due = state.withLock { s in
             s.payments.filter { p in
                 guard p.status == .submitting || p.status == .unknown, let at = p.nextCheckAt else { return false }

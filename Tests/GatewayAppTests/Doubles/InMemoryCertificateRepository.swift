@@ -1,18 +1,19 @@
 import Foundation
-import GatewayApp
 import GatewayCore
 import Synchronization
+
+@testable import GatewayApp
 
 /// `CertificateRepository` in memory, for tests of the HTTP contract without PostgreSQL. It keeps the promises of
 /// `CertificateStore`: one certificate per SHA-256 fingerprint, newest first, and the registrations' use of
 /// certificates (recorded with `recordRegistration`) deciding usage and whether a delete is refused.
-public final class InMemoryCertificateRepository: CertificateRepository {
+final class InMemoryCertificateRepository: CertificateRepository {
     /// What the `registrations` table says about one registration's certificates.
-    public struct RegistrationUse: Sendable {
-        public var qwac: UUID
-        public var qseal: UUID
+    struct RegistrationUse: Sendable {
+        var qwac: UUID
+        var qseal: UUID
         /// `registering`, `pending`, `active`, `failed` or `deleted`, as in the table.
-        public var status: String
+        var status: String
     }
 
     private struct State {
@@ -22,10 +23,10 @@ public final class InMemoryCertificateRepository: CertificateRepository {
 
     private let state = Mutex(State())
 
-    public init() {}
+    init() {}
 
     /// Records (or replaces) registration `id` as using `qwac` and `qseal` with `status`.
-    public func recordRegistration(_ id: UUID, qwac: UUID, qseal: UUID, status: String) {
+    func recordRegistration(_ id: UUID, qwac: UUID, qseal: UUID, status: String) {
         state.withLock { s in
             let use = RegistrationUse(qwac: qwac, qseal: qseal, status: status)
             if let i = s.registrations.firstIndex(where: { $0.id == id }) {
@@ -37,9 +38,9 @@ public final class InMemoryCertificateRepository: CertificateRepository {
     }
 
     /// Every certificate stored, newest first.
-    public var certificates: [StoredCertificate] { state.withLock { $0.certificates } }
+    var certificates: [StoredCertificate] { state.withLock { $0.certificates } }
 
-    public func insert(_ certificate: StoredCertificate) async throws {
+    func insert(_ certificate: StoredCertificate) async throws {
         try state.withLock { s in
             guard !s.certificates.contains(where: { $0.sha256Fingerprint == certificate.sha256Fingerprint }) else {
                 throw GatewayError.conflict(
@@ -49,17 +50,17 @@ public final class InMemoryCertificateRepository: CertificateRepository {
         }
     }
 
-    public func find(_ id: UUID) async throws -> StoredCertificate? {
+    func find(_ id: UUID) async throws -> StoredCertificate? {
         state.withLock { s in s.certificates.first { $0.id == id } }
     }
 
-    public func find(sha256Fingerprint fingerprint: String) async throws -> StoredCertificate? {
+    func find(sha256Fingerprint fingerprint: String) async throws -> StoredCertificate? {
         state.withLock { s in s.certificates.first { $0.sha256Fingerprint == fingerprint } }
     }
 
-    public func list() async throws -> [StoredCertificate] { certificates }
+    func list() async throws -> [StoredCertificate] { certificates }
 
-    public func usage(of ids: [UUID]) async throws -> [UUID: [UUID]] {
+    func usage(of ids: [UUID]) async throws -> [UUID: [UUID]] {
         state.withLock { s in
             var out: [UUID: [UUID]] = [:]
             for (id, use) in s.registrations where use.status != "deleted" {
@@ -69,7 +70,7 @@ public final class InMemoryCertificateRepository: CertificateRepository {
         }
     }
 
-    public func delete(_ id: UUID) async throws {
+    func delete(_ id: UUID) async throws {
         try state.withLock { s in
             guard let index = s.certificates.firstIndex(where: { $0.id == id }) else {
                 throw GatewayError.notFound(resource: "certificate", id: id.uuidString.lowercased())

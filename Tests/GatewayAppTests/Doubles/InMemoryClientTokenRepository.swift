@@ -1,11 +1,12 @@
 import Foundation
-import GatewayApp
 import Synchronization
+
+@testable import GatewayApp
 
 /// `ClientTokenRepository` in memory, for tests without PostgreSQL. It keeps the promise of `ClientTokenStore`:
 /// renewals of one registration and scope run one at a time (the advisory lock's role), each seeing what the one
 /// before stored, so concurrent callers make one token call per expiry.
-public final class InMemoryClientTokenRepository: ClientTokenRepository {
+final class InMemoryClientTokenRepository: ClientTokenRepository {
     private struct Key: Hashable {
         var registration: UUID
         var scope: String
@@ -14,13 +15,13 @@ public final class InMemoryClientTokenRepository: ClientTokenRepository {
     private let tokens = Mutex([Key: StoredClientToken]())
     private let locks = KeyedLock<Key>()
 
-    public init() {}
+    init() {}
 
-    public func find(registration: UUID, scope: String) async throws -> StoredClientToken? {
+    func find(registration: UUID, scope: String) async throws -> StoredClientToken? {
         tokens.withLock { $0[Key(registration: registration, scope: scope)] }
     }
 
-    public func renew<T: Sendable>(
+    func renew<T: Sendable>(
         registration: UUID, scope: String,
         _ renew: (StoredClientToken?) async throws -> (store: StoredClientToken?, result: T)
     ) async throws -> T {

@@ -1,11 +1,12 @@
 import Foundation
-import GatewayApp
 import Synchronization
+
+@testable import GatewayApp
 
 /// `IdempotencyKeyRepository` in memory, for tests without PostgreSQL. It keeps the promises of
 /// `IdempotencyKeyStore`: one claim per principal and key, a take-over only of the claim as it was read (one of
 /// concurrent callers wins), release of in-flight keys only, purge by claim time.
-public final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
+final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
     private struct Key: Hashable {
         var principal: String
         var key: String
@@ -13,9 +14,9 @@ public final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
 
     private let keys = Mutex([Key: StoredIdempotencyKey]())
 
-    public init() {}
+    init() {}
 
-    public func insertClaim(principal: String, key: String, requestHash: [UInt8], at now: Date) async throws -> Bool {
+    func insertClaim(principal: String, key: String, requestHash: [UInt8], at now: Date) async throws -> Bool {
         keys.withLock { keys in
             let id = Key(principal: principal, key: key)
             guard keys[id] == nil else { return false }
@@ -24,11 +25,11 @@ public final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
         }
     }
 
-    public func find(principal: String, key: String) async throws -> StoredIdempotencyKey? {
+    func find(principal: String, key: String) async throws -> StoredIdempotencyKey? {
         keys.withLock { $0[Key(principal: principal, key: key)] }
     }
 
-    public func takeOver(principal: String, key: String, claimedAt: Date, at now: Date) async throws -> Bool {
+    func takeOver(principal: String, key: String, claimedAt: Date, at now: Date) async throws -> Bool {
         keys.withLock { keys in
             let id = Key(principal: principal, key: key)
             guard var stored = keys[id], stored.answer == nil, stored.claimedAt == claimedAt else { return false }
@@ -38,18 +39,18 @@ public final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
         }
     }
 
-    public func complete(principal: String, key: String, answer: StoredIdempotentAnswer) async throws {
+    func complete(principal: String, key: String, answer: StoredIdempotentAnswer) async throws {
         keys.withLock { $0[Key(principal: principal, key: key)]?.answer = answer }
     }
 
-    public func release(principal: String, key: String) async throws {
+    func release(principal: String, key: String) async throws {
         keys.withLock { keys in
             let id = Key(principal: principal, key: key)
             if keys[id]?.answer == nil { keys[id] = nil }
         }
     }
 
-    public func purge(claimedBefore date: Date) async throws -> Int {
+    func purge(claimedBefore date: Date) async throws -> Int {
         keys.withLock { keys in
             let old = keys.filter { $0.value.claimedAt < date }.map(\.key)
             for id in old { keys[id] = nil }

@@ -1,13 +1,14 @@
 import Foundation
-import GatewayApp
 import GatewayCore
 import Synchronization
+
+@testable import GatewayApp
 
 /// `WebhookEndpointRepository` in memory, for tests of the HTTP contract without PostgreSQL. It keeps the promises of
 /// `WebhookEndpointStore`: live endpoints oldest first, deleted ones gone from every read, disabling or deleting an
 /// endpoint cancels its pending deliveries, setting the state an endpoint has changes nothing. Deliveries are added
 /// by the test (`addDelivery`), standing for the dispatcher.
-public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository {
+final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository {
     private struct Stored {
         var endpoint: WebhookEndpoint
         var secretSealed: [UInt8]
@@ -18,20 +19,20 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
     /// In insertion order.
     private let state = Mutex([Stored]())
 
-    public init() {}
+    init() {}
 
     // MARK: - Test hooks
 
     /// Every endpoint stored (deleted ones included), in insertion order.
-    public var endpoints: [WebhookEndpoint] { state.withLock { $0.map(\.endpoint) } }
+    var endpoints: [WebhookEndpoint] { state.withLock { $0.map(\.endpoint) } }
 
     /// The sealed secret stored for endpoint `id`.
-    public func secretSealed(of id: UUID) -> [UInt8]? {
+    func secretSealed(of id: UUID) -> [UInt8]? {
         state.withLock { s in s.first { $0.endpoint.id == id }?.secretSealed }
     }
 
     /// Records `delivery` (of an event newer than the others) for endpoint `id`, as the dispatcher would.
-    public func addDelivery(_ delivery: WebhookDelivery, to id: UUID) {
+    func addDelivery(_ delivery: WebhookDelivery, to id: UUID) {
         state.withLock { s in
             if let i = s.firstIndex(where: { $0.endpoint.id == id }) { s[i].deliveries.insert(delivery, at: 0) }
         }
@@ -39,7 +40,7 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
 
     // MARK: - WebhookEndpointRepository
 
-    public func insert(_ endpoint: WebhookEndpoint, secretSealed: [UInt8]) async throws {
+    func insert(_ endpoint: WebhookEndpoint, secretSealed: [UInt8]) async throws {
         try state.withLock { s in
             guard !s.contains(where: { $0.endpoint.id == endpoint.id }) else {
                 throw GatewayError.conflict("a record with the same identifying values already exists")
@@ -49,16 +50,16 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
     }
 
     /// Ordered as PostgreSQL orders them (`ORDER BY created_at, id`: a uuid compares as its bytes, as its hex does).
-    public func list() async throws -> [WebhookEndpoint] {
+    func list() async throws -> [WebhookEndpoint] {
         endpoints.filter { $0.deletedAt == nil }
             .sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
     }
 
-    public func find(_ id: UUID) async throws -> WebhookEndpoint? {
+    func find(_ id: UUID) async throws -> WebhookEndpoint? {
         endpoints.first { $0.id == id && $0.deletedAt == nil }
     }
 
-    public func setEnabled(_ id: UUID, _ enabled: Bool, at: Date) async throws {
+    func setEnabled(_ id: UUID, _ enabled: Bool, at: Date) async throws {
         state.withLock { s in
             guard let i = s.firstIndex(where: { $0.endpoint.id == id && $0.endpoint.deletedAt == nil }),
                 s[i].endpoint.enabled != enabled
@@ -68,7 +69,7 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
         }
     }
 
-    public func delete(_ id: UUID, at: Date) async throws {
+    func delete(_ id: UUID, at: Date) async throws {
         try state.withLock { s in
             guard let i = s.firstIndex(where: { $0.endpoint.id == id && $0.endpoint.deletedAt == nil }) else {
                 throw GatewayError.notFound(resource: "webhook", id: id.uuidString.lowercased())
@@ -78,7 +79,7 @@ public final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository 
         }
     }
 
-    public func deliveries(of id: UUID, limit: Int) async throws -> [WebhookDelivery] {
+    func deliveries(of id: UUID, limit: Int) async throws -> [WebhookDelivery] {
         state.withLock { s in Array((s.first { $0.endpoint.id == id }?.deliveries ?? []).prefix(limit)) }
     }
 

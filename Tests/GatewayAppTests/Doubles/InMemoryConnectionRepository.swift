@@ -1,7 +1,8 @@
 import Foundation
-import GatewayApp
 import GatewayCore
 import Synchronization
+
+@testable import GatewayApp
 
 /// `ConnectionRepository`, `RefreshLeaseRepository` and `AccountInformationRepository` in memory, for tests of the
 /// HTTP contract without PostgreSQL. It keeps the promises of `ConnectionStore`: a step of `modify`, `claimRefresh`
@@ -12,11 +13,11 @@ import Synchronization
 /// per bank × customer × account key × resource within the window. Registrations (`recordRegistration`) and
 /// unattended requests (`recordUnattendedRequest`) are what the `registrations` and `unattended_requests` tables
 /// would hold.
-public final class InMemoryConnectionRepository: RefreshLeaseRepository, AccountInformationRepository {
+final class InMemoryConnectionRepository: RefreshLeaseRepository, AccountInformationRepository {
     /// One counted unattended request (a row of `unattended_requests`).
-    public struct UnattendedRequest: Sendable {
-        public var key: UnattendedKey
-        public var at: Date
+    struct UnattendedRequest: Sendable {
+        var key: UnattendedKey
+        var at: Date
     }
 
     private struct State {
@@ -34,16 +35,16 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
 
     /// - Parameter now: The clock registrations are read at (a pending registration whose activation time has
     ///   passed is active, as `RegistrationStore` reads it).
-    public init(now: @escaping @Sendable () -> Date = { Date() }) { self.now = now }
+    init(now: @escaping @Sendable () -> Date = { Date() }) { self.now = now }
 
     /// Every connection stored, in insertion order.
-    public var connections: [ConnectionRecord] { state.withLock { $0.connections } }
+    var connections: [ConnectionRecord] { state.withLock { $0.connections } }
 
     /// Every lifecycle event written with a change, in order.
-    public var events: [LifecycleEvent] { state.withLock { $0.events } }
+    var events: [LifecycleEvent] { state.withLock { $0.events } }
 
     /// Records (or replaces) a registration connections may be made with.
-    public func recordRegistration(_ registration: RegistrationRecord) {
+    func recordRegistration(_ registration: RegistrationRecord) {
         state.withLock { s in
             s.registrations.removeAll { $0.id == registration.id }
             s.registrations.append(registration)
@@ -52,7 +53,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
 
     /// Counts one unattended request of `psuReference` at `bank` for the account with key `accountKey` (empty: a
     /// connection-level resource).
-    public func recordUnattendedRequest(
+    func recordUnattendedRequest(
         bank: BankID, psuReference: String, accountKey: String = "", resource: String, at: Date
     ) {
         let key = UnattendedKey(bank: bank, psuReference: psuReference, accountKey: accountKey, resource: resource)
@@ -60,11 +61,11 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
     }
 
     /// The refresh lease recorded on connection `id` (expired or not).
-    public func refreshLease(_ id: UUID) -> RefreshLease? { state.withLock { $0.leases[id] } }
+    func refreshLease(_ id: UUID) -> RefreshLease? { state.withLock { $0.leases[id] } }
 
     // MARK: - ConnectionRepository
 
-    public func insert(_ connection: ConnectionRecord) async throws {
+    func insert(_ connection: ConnectionRecord) async throws {
         try state.withLock { s in
             guard !s.connections.contains(where: { $0.id == connection.id }) else {
                 throw GatewayError.conflict("connection \(connection.id.uuidString.lowercased()) already exists")
@@ -73,11 +74,11 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func find(_ id: UUID) async throws -> ConnectionRecord? {
+    func find(_ id: UUID) async throws -> ConnectionRecord? {
         state.withLock { s in s.connections.first { $0.id == id } }
     }
 
-    public func list(psuReference: String?, after: (createdAt: Date, id: UUID)?, limit: Int) async throws
+    func list(psuReference: String?, after: (createdAt: Date, id: UUID)?, limit: Int) async throws
         -> [ConnectionRecord]
     {
         let rows = state.withLock { s in
@@ -86,7 +87,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         return KeysetOrder.page(rows, after: after, limit: limit) { ($0.createdAt, $0.id) }
     }
 
-    public func dueForReauthorization(before: Date, psuReference: String?, limit: Int) async throws
+    func dueForReauthorization(before: Date, psuReference: String?, limit: Int) async throws
         -> [ConnectionRecord]
     {
         let rows = state.withLock { s in
@@ -101,7 +102,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
             }.prefix(limit))
     }
 
-    public func modify(_ id: UUID, _ change: @Sendable (inout ConnectionRecord) throws -> LifecycleEvent?) async throws
+    func modify(_ id: UUID, _ change: @Sendable (inout ConnectionRecord) throws -> LifecycleEvent?) async throws
         -> ConnectionRecord
     {
         try state.withLock { s in
@@ -116,7 +117,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func unattendedUsage(of connections: [ConnectionRecord], since: Date) async throws
+    func unattendedUsage(of connections: [ConnectionRecord], since: Date) async throws
         -> [UUID: [UnattendedUsage]]
     {
         let (requests, accounts) = state.withLock { s in (s.unattended.filter { $0.at > since }, s.accounts) }
@@ -150,16 +151,16 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         return result
     }
 
-    public func registration(_ id: UUID) async throws -> RegistrationRecord? {
+    func registration(_ id: UUID) async throws -> RegistrationRecord? {
         let at = now()
         return state.withLock { s in s.registrations.first { $0.id == id } }?.inEffect(at: at)
     }
 
-    public func registrationForBankCall(_ id: UUID) async throws -> RegistrationRecord? {
+    func registrationForBankCall(_ id: UUID) async throws -> RegistrationRecord? {
         try await registration(id)
     }
 
-    public func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord] {
+    func registrations(provider: Provider, environment: Environment) async throws -> [RegistrationRecord] {
         let at = now()
         return state.withLock { s in
             s.registrations.filter {
@@ -173,7 +174,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
 
     // MARK: - RefreshLeaseRepository
 
-    public func claimRefresh<T: Sendable>(
+    func claimRefresh<T: Sendable>(
         _ id: UUID, lease: RefreshLease, now: Date,
         _ step: @Sendable (inout ConnectionRecord, _ heldByAnother: Bool) throws -> RefreshClaimStep<T>
     ) async throws -> T {
@@ -197,7 +198,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func commitRefresh<T: Sendable>(
+    func commitRefresh<T: Sendable>(
         _ id: UUID, lease: UUID, _ step: @Sendable (inout ConnectionRecord) throws -> (T, LifecycleEvent?)
     ) async throws -> T? {
         try state.withLock { s in
@@ -214,7 +215,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int)
+    func dueForRefresh(horizon: Date, now: Date, usedSince: Date, keepAliveUntil: Date?, limit: Int)
         async throws -> [UUID]
     {
         let due = state.withLock { s in
@@ -231,7 +232,7 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
 
     // MARK: - AccountInformationRepository
 
-    public func markUsed(_ connection: ConnectionRecord, now: Date) async throws {
+    func markUsed(_ connection: ConnectionRecord, now: Date) async throws {
         state.withLock { s in
             guard let index = s.connections.firstIndex(where: { $0.id == connection.id }) else { return }
             if let last = s.connections[index].lastUsedAt, now.timeIntervalSince(last) < 60 { return }
@@ -239,21 +240,21 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func setConnectedPSU(_ id: UUID, _ name: String) async throws {
+    func setConnectedPSU(_ id: UUID, _ name: String) async throws {
         state.withLock { s in
             guard let index = s.connections.firstIndex(where: { $0.id == id }) else { return }
             s.connections[index].connectedPSU = name
         }
     }
 
-    public func setConsents(_ id: UUID, _ consents: ConsentRequest) async throws {
+    func setConsents(_ id: UUID, _ consents: ConsentRequest) async throws {
         state.withLock { s in
             guard let index = s.connections.firstIndex(where: { $0.id == id }) else { return }
             s.connections[index].consents = consents
         }
     }
 
-    public func accountIDs(connectionID: UUID, accounts: [(key: String, resourceID: String)], now: Date) async throws
+    func accountIDs(connectionID: UUID, accounts: [(key: String, resourceID: String)], now: Date) async throws
         -> [String]
     {
         state.withLock { s in
@@ -268,13 +269,13 @@ public final class InMemoryConnectionRepository: RefreshLeaseRepository, Account
         }
     }
 
-    public func bankAccount(connectionID: UUID, accountID: String) async throws -> (key: String, resourceID: String)? {
+    func bankAccount(connectionID: UUID, accountID: String) async throws -> (key: String, resourceID: String)? {
         state.withLock { s in
             s.accounts[connectionID]?.first { $0.value.id == accountID }.map { ($0.key, $0.value.resourceID) }
         }
     }
 
-    public func countUnattendedRequest(_ key: UnattendedKey, now: Date, window: TimeInterval, limit: Int)
+    func countUnattendedRequest(_ key: UnattendedKey, now: Date, window: TimeInterval, limit: Int)
         async throws -> UnattendedCount
     {
         let since = now.addingTimeInterval(-window)

@@ -1,7 +1,8 @@
 import Foundation
-import GatewayApp
 import GatewayCore
 import Synchronization
+
+@testable import GatewayApp
 
 /// `RegistrationRepository` in memory, for tests of the HTTP contract without PostgreSQL. It keeps the promises of
 /// `RegistrationStore`: reads answer each registration as in effect at the clock, `list` leaves deleted ones out,
@@ -10,7 +11,7 @@ import Synchronization
 /// released or expires, and a commit with a claim that is no longer the row's stores nothing. It writes no event
 /// (the outbox is PostgreSQL's). With `certificates`, each row's use of certificates is recorded there, as the
 /// shared `registrations` table tells `CertificateStore`.
-public final class InMemoryRegistrationRepository: RegistrationRepository {
+final class InMemoryRegistrationRepository: RegistrationRepository {
     private struct Row {
         var record: RegistrationRecord
         var lease: (id: UUID, until: Date)?
@@ -30,7 +31,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
     /// - Parameters:
     ///   - now: The clock pending changes and claims are measured against (the service's).
     ///   - certificates: Told which certificates each registration uses.
-    public init(now: @escaping @Sendable () -> Date = { Date() }, certificates: InMemoryCertificateRepository? = nil) {
+    init(now: @escaping @Sendable () -> Date = { Date() }, certificates: InMemoryCertificateRepository? = nil) {
         self.now = now
         self.certificates = certificates
     }
@@ -38,34 +39,34 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
     // MARK: - Test hooks
 
     /// Every row as stored (deleted ones included, pending changes not applied), newest first.
-    public var records: [RegistrationRecord] { state.withLock { $0.rows.map(\.record) } }
+    var records: [RegistrationRecord] { state.withLock { $0.rows.map(\.record) } }
 
     /// The id of the claim recorded on registration `id` (expired or not).
-    public func claim(of id: UUID) -> UUID? {
+    func claim(of id: UUID) -> UUID? {
         state.withLock { s in s.rows.first { $0.record.id == id }?.lease?.id }
     }
 
     /// How many claims were answered `.held` so far (a caller waiting for another's claim).
-    public var heldAnswers: Int { state.withLock { $0.heldAnswers } }
+    var heldAnswers: Int { state.withLock { $0.heldAnswers } }
 
     /// From now on, `complete` and `commitBankCall` throw `error` (nil: they store again), as a database that is
     /// unavailable or refuses the row would.
-    public func failWrites(with error: GatewayError?) {
+    func failWrites(with error: GatewayError?) {
         state.withLock { $0.failWrites = error }
     }
 
     // MARK: - Reads
 
-    public func find(_ id: UUID) async throws -> RegistrationRecord? {
+    func find(_ id: UUID) async throws -> RegistrationRecord? {
         state.withLock { s in s.rows.first { $0.record.id == id }?.record }?.inEffect(at: now())
     }
 
-    public func list() async throws -> [RegistrationRecord] {
+    func list() async throws -> [RegistrationRecord] {
         let at = now()
         return records.filter { $0.status != .deleted }.map { $0.inEffect(at: at) }
     }
 
-    public func candidates(provider: Provider, environment: Environment, bankID: BankID?) async throws
+    func candidates(provider: Provider, environment: Environment, bankID: BankID?) async throws
         -> [RegistrationRecord]
     {
         let at = now()
@@ -77,7 +78,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
 
     // MARK: - The intent
 
-    public func insert(_ record: RegistrationRecord) async throws {
+    func insert(_ record: RegistrationRecord) async throws {
         try state.withLock { s in
             guard !s.rows.contains(where: { $0.record.id == record.id }) else {
                 throw GatewayError.conflict("a record with the same identifying values already exists")
@@ -87,14 +88,14 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
         recordUse(record)
     }
 
-    public func complete(_ record: RegistrationRecord) async throws {
+    func complete(_ record: RegistrationRecord) async throws {
         try write(record.id) { row, failure in
             if let failure { throw failure }
             row.record = updated(row.record, to: record)
         }
     }
 
-    public func markFailed(_ id: UUID, clientID: String, registrationClientURI: String?) async throws {
+    func markFailed(_ id: UUID, clientID: String, registrationClientURI: String?) async throws {
         try write(id) { row, _ in
             guard row.record.status == .registering else { return }
             row.record.status = .failed
@@ -105,7 +106,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
         }
     }
 
-    public func removeIntent(_ id: UUID) async throws {
+    func removeIntent(_ id: UUID) async throws {
         let removed = state.withLock { s in
             s.rows.firstIndex { $0.record.id == id && $0.record.status == .registering }.map { s.rows.remove(at: $0) }
         }
@@ -117,7 +118,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
 
     // MARK: - The bank-call lease
 
-    public func claimBankCall(_ id: UUID, for duration: TimeInterval) async throws -> BankCallClaim {
+    func claimBankCall(_ id: UUID, for duration: TimeInterval) async throws -> BankCallClaim {
         let at = now()
         return state.withLock { s in
             guard let i = s.rows.firstIndex(where: { $0.record.id == id }) else { return .noSuchRegistration }
@@ -131,7 +132,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
         }
     }
 
-    public func commitBankCall(_ record: RegistrationRecord, lease: UUID) async throws {
+    func commitBankCall(_ record: RegistrationRecord, lease: UUID) async throws {
         try write(record.id) { row, failure in
             guard row.lease?.id == lease else {
                 throw GatewayError.conflict(
@@ -143,7 +144,7 @@ public final class InMemoryRegistrationRepository: RegistrationRepository {
         }
     }
 
-    public func releaseBankCall(_ id: UUID, lease: UUID) async throws {
+    func releaseBankCall(_ id: UUID, lease: UUID) async throws {
         state.withLock { s in
             if let i = s.rows.firstIndex(where: { $0.record.id == id && $0.lease?.id == lease }) {
                 s.rows[i].lease = nil
