@@ -90,7 +90,10 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "GatewayAppTests",
-            dependencies: ["GatewayApp", "GatewayCore", "BankAdapters", "BankSimulator", "PostgresKit", "HTTPServerKit", "OpenSSLKit", "CurlKit", "TestSupport"],
+            dependencies: [
+                "GatewayApp", "GatewayCore", "BankAdapters", "BankSimulator", "PostgresKit", "HTTPServerKit", "OpenSSLKit",
+                "CurlKit", "JSONKit", "TestSupport",
+            ],
             swiftSettings: swiftSettings),
     ]
 )

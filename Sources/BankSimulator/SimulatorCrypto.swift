@@ -18,23 +18,7 @@ public struct SimulatorCertificateInfo: Sendable, Equatable {
     public var rsaExponent: [UInt8]?
     /// The PSD2 roles its QCStatement grants (ETSI TS 119 495 §5.1: `PSP_AI`, `PSP_PI`, `PSP_IC`, `PSP_AS`), empty
     /// when it has no PSD2 QCStatement.
-    public var psd2Roles: Set<String>
-
-    public init(
-        sha256Base64URL: String, organizationIdentifier: String?, subject: String, notAfter: Int64, isRSA: Bool,
-        isSignedWithRSASSAPSS: Bool, rsaModulus: [UInt8]? = nil, rsaExponent: [UInt8]? = nil,
-        psd2Roles: Set<String> = []
-    ) {
-        self.psd2Roles = psd2Roles
-        self.rsaModulus = rsaModulus
-        self.rsaExponent = rsaExponent
-        self.sha256Base64URL = sha256Base64URL
-        self.organizationIdentifier = organizationIdentifier
-        self.subject = subject
-        self.notAfter = notAfter
-        self.isRSA = isRSA
-        self.isSignedWithRSASSAPSS = isSignedWithRSASSAPSS
-    }
+    public var psd2Roles: Set<String> = []
 }
 
 /// The seam between the simulator and the cryptography library: digests, certificate parsing and RSA

@@ -1,7 +1,9 @@
 import FoundationEssentials
 import GatewayCore
 
-/// A row of `registrations`: the TPP's client at one bank (Euro-Information brand) or group (BPCE).
+/// A row of `registrations`: the TPP's client at one bank (Euro-Information brand) or group (BPCE). The members of
+/// its `settings` read and write as its own (`record.clientName`).
+@dynamicMemberLookup
 public struct RegistrationRecord: Sendable, Equatable {
     public var id: UUID
     public var provider: Provider
@@ -10,24 +12,14 @@ public struct RegistrationRecord: Sendable, Equatable {
     public var environment: Environment
     public var status: RegistrationStatus
     public var clientID: String?
-    /// The keyId our signatures carry for PSD2 calls at this registration.
-    public var keyID: String?
     public var registrationClientURI: String?
     public var activatesAt: Date?
-    public var qwacCertificateID: UUID
-    public var qsealCertificateID: UUID
-    public var clientName: String
-    public var redirectURIs: [String]
-    public var roles: [Role]
-    public var contact: RegistrationRequest.Contact
-    public var softwareID: String?
-    public var logoURI: String?
+    /// What a pending change replaces, all together.
+    public var settings: RegistrationSettings
     public var clientLegalID: String?
     /// History beyond 90 days asked for (Euro-Information `extended_transaction_history`): sent again with every
     /// update and authorize URL.
     public var extendedTransactionHistory = false
-    /// The keys as the bank knows them (kid and certificate fingerprint), for rotation.
-    public var bankKeys: [RegistrationResult.Key]
     /// A modification the bank accepted but applies later (BPCE); the other members stay what is in effect.
     public var pendingChange: RegistrationChange? = nil
     public var lastRequest: String?
@@ -55,33 +47,28 @@ public struct RegistrationRecord: Sendable, Equatable {
     public func withPendingChangeApplied() -> RegistrationRecord {
         guard let change = pendingChange else { return self }
         var r = self
-        r.qwacCertificateID = change.qwacCertificateID
-        r.qsealCertificateID = change.qsealCertificateID
-        r.clientName = change.clientName
-        r.redirectURIs = change.redirectURIs
-        r.roles = change.roles
-        r.contact = change.contact
-        r.softwareID = change.softwareID
-        r.logoURI = change.logoURI
-        r.keyID = change.keyID
-        r.bankKeys = change.bankKeys
+        r.settings = change.settings
         r.pendingChange = nil
         return r
     }
 
+    /// A member of `settings`, as if it were the record's own.
+    public subscript<Value>(dynamicMember member: WritableKeyPath<RegistrationSettings, Value>) -> Value {
+        get { settings[keyPath: member] }
+        set { settings[keyPath: member] = newValue }
+    }
+
     /// What the adapters need to address an existing registration.
     public var reference: RegistrationReference? {
-        clientID.map { RegistrationReference(clientID: $0, registrationClientURI: registrationClientURI, keys: bankKeys) }
+        clientID.map {
+            RegistrationReference(clientID: $0, registrationClientURI: registrationClientURI, keys: settings.bankKeys)
+        }
     }
 }
 
-/// A modification of a registration that the bank accepted and applies at `activatesAt` (BPCE: "the newly generated
-/// client_id (or data modifications) will be automatically taken into account the next working day @02:00 pm",
-/// seed `bpce-89c3-registration-api`, docs/adapters.md). It holds every value the registration will have then.
-public struct RegistrationChange: Sendable, Equatable, Codable {
-    /// The API names of the members that change (`contact`, `redirectUris`, `qsealCertificateId`, …).
-    public var fields: [String]
-    public var activatesAt: Date
+/// The values of a registration that an update sets: what the TPP registered (certificates, name, redirect URIs,
+/// roles, contact, software id, logo) and the keys the bank then knows; a pending change holds the next ones.
+public struct RegistrationSettings: Sendable, Equatable, Codable {
     public var qwacCertificateID: UUID
     public var qsealCertificateID: UUID
     public var clientName: String
@@ -90,8 +77,22 @@ public struct RegistrationChange: Sendable, Equatable, Codable {
     public var contact: RegistrationRequest.Contact
     public var softwareID: String?
     public var logoURI: String?
+    /// The keyId our signatures carry for PSD2 calls at this registration.
     public var keyID: String?
+    /// The keys as the bank knows them (kid and certificate fingerprint), for rotation.
     public var bankKeys: [RegistrationResult.Key]
+}
+
+/// A modification of a registration that the bank accepted and applies at `activatesAt` (BPCE: "the newly generated
+/// client_id (or data modifications) will be automatically taken into account the next working day @02:00 pm",
+/// seed `bpce-89c3-registration-api`, docs/adapters.md). It holds every value the registration will have then,
+/// stored flat in `registrations.pending_change` (`fields`, `activatesAt` and the settings' members side by side).
+public struct RegistrationChange: Sendable, Equatable, Codable {
+    /// The API names of the members that change (`contact`, `redirectUris`, `qsealCertificateId`, …).
+    public var fields: [String]
+    public var activatesAt: Date
+    /// The registration's settings from `activatesAt`.
+    public var settings: RegistrationSettings
 
     /// The change that turns `current` into `proposed` at `activatesAt`.
     public init(from current: RegistrationRecord, to proposed: RegistrationRecord, activatesAt: Date) {
@@ -106,15 +107,24 @@ public struct RegistrationChange: Sendable, Equatable, Codable {
         if current.qsealCertificateID != proposed.qsealCertificateID { fields.append("qsealCertificateId") }
         self.fields = fields
         self.activatesAt = activatesAt
-        qwacCertificateID = proposed.qwacCertificateID
-        qsealCertificateID = proposed.qsealCertificateID
-        clientName = proposed.clientName
-        redirectURIs = proposed.redirectURIs
-        roles = proposed.roles
-        contact = proposed.contact
-        softwareID = proposed.softwareID
-        logoURI = proposed.logoURI
-        keyID = proposed.keyID
-        bankKeys = proposed.bankKeys
+        settings = proposed.settings
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case fields, activatesAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let json = try decoder.container(keyedBy: CodingKeys.self)
+        fields = try json.decode([String].self, forKey: .fields)
+        activatesAt = try json.decode(Date.self, forKey: .activatesAt)
+        settings = try RegistrationSettings(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var json = encoder.container(keyedBy: CodingKeys.self)
+        try json.encode(fields, forKey: .fields)
+        try json.encode(activatesAt, forKey: .activatesAt)
+        try settings.encode(to: encoder)
     }
 }

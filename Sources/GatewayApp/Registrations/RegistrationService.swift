@@ -62,11 +62,13 @@ public struct RegistrationService: Sendable {
 
         var record = RegistrationRecord(
             id: UUID(), provider: profile.provider, bankID: profile.id, environment: environment, status: .registering,
-            clientID: nil, keyID: nil, registrationClientURI: nil, activatesAt: nil, qwacCertificateID: qwacID,
-            qsealCertificateID: qsealID, clientName: body.clientName, redirectURIs: body.redirectUris, roles: roles,
-            contact: body.contact, softwareID: body.softwareId, logoURI: body.logoUri, clientLegalID: body.clientLegalId,
-            extendedTransactionHistory: body.extendedTransactionHistory ?? false, bankKeys: [], lastRequest: nil,
-            lastResponse: nil, version: 0, createdAt: now(), updatedAt: now())
+            clientID: nil, registrationClientURI: nil, activatesAt: nil,
+            settings: RegistrationSettings(
+                qwacCertificateID: qwacID, qsealCertificateID: qsealID, clientName: body.clientName,
+                redirectURIs: body.redirectUris, roles: roles, contact: body.contact, softwareID: body.softwareId,
+                logoURI: body.logoUri, keyID: nil, bankKeys: []),
+            clientLegalID: body.clientLegalId, extendedTransactionHistory: body.extendedTransactionHistory ?? false,
+            lastRequest: nil, lastResponse: nil, version: 0, createdAt: now(), updatedAt: now())
         try await RegistrationPreflight(store: store).check(record, qwac: qwac, qseal: qseal)
         let request = registrationRequest(
             for: record, qseal: qseal, extendedHistory: record.extendedTransactionHistory)

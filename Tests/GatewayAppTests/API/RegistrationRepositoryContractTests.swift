@@ -26,10 +26,13 @@ import Testing
         ) -> RegistrationRecord {
             RegistrationRecord(
                 id: UUID(), provider: provider, bankID: BankID(bank)!, environment: environment, status: status,
-                clientID: clientID, keyID: nil, registrationClientURI: nil, activatesAt: nil, qwacCertificateID: qwac,
-                qsealCertificateID: qseal, clientName: "Contract TPP", redirectURIs: ["https://tpp.example/cb"],
-                roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"), softwareID: nil, logoURI: nil,
-                clientLegalID: nil, bankKeys: [], lastRequest: nil, lastResponse: nil,
+                clientID: clientID, registrationClientURI: nil, activatesAt: nil,
+                settings: RegistrationSettings(
+                    qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Contract TPP",
+                    redirectURIs: ["https://tpp.example/cb"], roles: [.aisp],
+                    contact: .init(name: "Ops", email: "ops@tpp.example"), softwareID: nil, logoURI: nil, keyID: nil,
+                    bankKeys: []),
+                clientLegalID: nil, lastRequest: nil, lastResponse: nil,
                 version: status == .registering ? 0 : 1, createdAt: clock.now(), updatedAt: clock.now())
         }
 

@@ -191,11 +191,12 @@ struct ConnectionsTestBed {
         let id = UUID()
         return RegistrationRecord(
             id: id, provider: provider, bankID: bank, environment: environment, status: status,
-            clientID: clientID, keyID: "kid-1", registrationClientURI: nil, activatesAt: activatesAt,
-            qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Test TPP \(id)",
-            redirectURIs: [redirect], roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"),
-            softwareID: nil, logoURI: nil, clientLegalID: nil, bankKeys: [], lastRequest: nil, lastResponse: nil,
-            version: 1, createdAt: now, updatedAt: now)
+            clientID: clientID, registrationClientURI: nil, activatesAt: activatesAt,
+            settings: RegistrationSettings(
+                qwacCertificateID: qwac, qsealCertificateID: qseal, clientName: "Test TPP \(id)",
+                redirectURIs: [redirect], roles: [.aisp], contact: .init(name: "Ops", email: "ops@tpp.example"),
+                softwareID: nil, logoURI: nil, keyID: "kid-1", bankKeys: []),
+            clientLegalID: nil, lastRequest: nil, lastResponse: nil, version: 1, createdAt: now, updatedAt: now)
     }
 
     // MARK: - Shortcuts
