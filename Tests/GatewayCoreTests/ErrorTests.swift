@@ -17,7 +17,7 @@ import Testing
             (.upstream(bank: bank, .rateLimited(retryAfter: nil, code: "TMRQ", message: nil)), 429),
             (.upstream(bank: bank, .unavailable(status: 500, code: "INTE", message: nil)), 502),
             (.upstream(bank: bank, .rejected(status: 400, code: "invalid_request", message: "bad")), 502),
-            (.upstream(bank: bank, .timeout), 504), (.upstreamTimeout(bank: bank), 504), (.notReady("draining"), 503),
+            (.upstream(bank: bank, .timeout), 504), (.upstreamTimeout(bank: bank), 504),
             (.internal("boom"), 500),
         ]
         for (error, status) in cases {

@@ -91,7 +91,7 @@ struct IdempotencyKeys: Sendable {
     /// Whether an error answer is the request's outcome (stored and replayed) rather than a failure to run it.
     static func keepsKey(_ error: GatewayError) -> Bool {
         switch error {
-        case .unavailable, .internal, .notReady: false
+        case .unavailable, .internal: false
         default: true
         }
     }

@@ -49,8 +49,6 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     case upstream(bank: BankID, AdapterError)
     /// 504: the bank did not answer in time.
     case upstreamTimeout(bank: BankID)
-    /// 503: not ready (database down, draining).
-    case notReady(String)
     /// 503 with `Retry-After`: a dependency of this call (the database) is unreachable, did not answer in time or
     /// has no free connection; nothing was done, the same call may succeed after `retryAfter` seconds.
     case unavailable(String, retryAfter: Int)
@@ -74,7 +72,6 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unsupportedByBank(let bank, let feature): "\(feature) is not supported by \(bank)"
         case .upstream(let bank, let error): "\(bank): \(error)"
         case .upstreamTimeout(let bank): "\(bank) did not answer in time"
-        case .notReady(let detail): "not ready: \(detail)"
         case .unavailable(let detail, _): "unavailable: \(detail)"
         case .internal(let detail): "internal error: \(detail)"
         }
@@ -106,7 +103,6 @@ public enum GatewayError: Error, Hashable, Sendable, CustomStringConvertible {
             case .internalFailure: .internal
             }
         case .upstreamTimeout: .bankTimeout
-        case .notReady: .notReady
         case .unavailable: .unavailable
         case .internal: .internal
         }
