@@ -13,6 +13,14 @@ public enum CivilDays {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// The day (since 1970-01-01) holding the instant `seconds` after the epoch, and the second of that day
+    /// (0..<86 400): an instant before the epoch belongs to the day before its truncated quotient.
+    @inlinable
+    public static func day(ofEpochSeconds seconds: Int) -> (days: Int, secondOfDay: Int) {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        return (days, seconds - days * 86_400)
+    }
+
     /// The date `days` days after 1970-01-01 (before it when negative).
     public static func date(days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468

@@ -4,8 +4,9 @@
 public enum UTCTimestamp {
     /// `2026-03-20T10:15:30.000Z` for `millisecondsSinceEpoch`; `offset` replaces the `Z` (e.g. `+00:00`).
     public static func withMilliseconds(millisecondsSinceEpoch: Int, offset: String = "Z") -> String {
-        let seconds = floorDivide(millisecondsSinceEpoch, 1000)
-        return string { append(seconds: seconds, milliseconds: millisecondsSinceEpoch - seconds * 1000, offset: offset, to: &$0) }
+        let seconds = (millisecondsSinceEpoch >= 0 ? millisecondsSinceEpoch : millisecondsSinceEpoch - 999) / 1000
+        let milliseconds = millisecondsSinceEpoch - seconds * 1000
+        return string { append(seconds: seconds, milliseconds: milliseconds, offset: offset, to: &$0) }
     }
 
     /// `2026-03-20T10:15:30Z` for `secondsSinceEpoch`.
@@ -22,8 +23,7 @@ public enum UTCTimestamp {
 
     /// Appends `seconds` since the epoch, then `.mmm` when `milliseconds` is given, then `offset`.
     static func append(seconds: Int, milliseconds: Int?, offset: String, to out: inout [UInt8]) {
-        let days = floorDivide(seconds, 86_400)
-        let secondOfDay = seconds - days * 86_400
+        let (days, secondOfDay) = CivilDays.day(ofEpochSeconds: seconds)
         let (year, month, day) = CivilDays.date(days: days)
         appendDigits(year, width: 4, to: &out)
         out.append(UInt8(ascii: "-"))
@@ -41,10 +41,6 @@ public enum UTCTimestamp {
             appendDigits(milliseconds, width: 3, to: &out)
         }
         out.append(contentsOf: offset.utf8)
-    }
-
-    private static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
-        value >= 0 ? value / divisor : (value - divisor + 1) / divisor
     }
 
     /// `value` (≥ 0) in decimal, left-padded with zeros to `width` digits.

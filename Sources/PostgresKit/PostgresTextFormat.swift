@@ -56,12 +56,8 @@ enum PostgresTextFormat {
             fraction += 1_000_000
             seconds -= 1
         }
-        var days = seconds / 86_400
-        var secondOfDay = seconds % 86_400
-        if secondOfDay < 0 {
-            secondOfDay += 86_400
-            days -= 1
-        }
+        let (day, second) = CivilDays.day(ofEpochSeconds: Int(seconds))
+        let days = Int64(day), secondOfDay = Int64(second)
         let (y, m, d) = civil(fromDays: days)
         // Digits written into one buffer (every audit row carries a timestamp).
         var out: [UInt8] = []

@@ -39,4 +39,15 @@ import Testing
         #expect(UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: 1_774_001_730_007) == "2026-03-20T10:15:30.007Z")
         #expect(UTCTimestamp.withMilliseconds(millisecondsSinceEpoch: -1) == "1969-12-31T23:59:59.999Z")
     }
+
+    @Test func splitsAnInstantIntoItsDayAndSecondOfDayOnBothSidesOfTheEpoch() {
+        let cases: [(Int, Int, Int)] = [
+            (0, 0, 0), (86_399, 0, 86_399), (86_400, 1, 0), (-1, -1, 86_399), (-86_400, -1, 0),
+            (-86_401, -2, 86_399), (1_774_001_730, 20_532, 36_930),
+        ]
+        for (seconds, days, secondOfDay) in cases {
+            let split = CivilDays.day(ofEpochSeconds: seconds)
+            #expect(split.days == days && split.secondOfDay == secondOfDay, "\(seconds)")
+        }
+    }
 }

@@ -78,10 +78,11 @@ struct ConnectionView: Encodable {
         init(_ usage: [UnattendedUsage], settings: Config.Connections) {
             limit = settings.unattendedLimit
             windowSeconds = Int(settings.unattendedWindowSeconds)
+            let window = settings.unattendedWindowSeconds
             used = usage.map { [limit] u in
                 Used(
                     accountId: u.accountID, resource: u.resource, count: u.count, remaining: max(0, limit - u.count),
-                    nextAvailableAt: u.count >= limit ? u.oldest.addingTimeInterval(settings.unattendedWindowSeconds) : nil)
+                    nextAvailableAt: u.count >= limit ? u.oldest.addingTimeInterval(window) : nil)
             }
         }
     }

@@ -67,7 +67,8 @@ struct ClientCredentialsTokens: Sendable {
         // back the very token refused. One that still gets its refused token renews once more, alone.
         let flightKey = replacing == nil ? key : key + "#replacing"
         let token = try await renewals.run(flightKey) {
-            try await renew(scope: scope, registration: registration, client: client, adapter: adapter, context: context,
+            try await renew(
+                scope: scope, registration: registration, client: client, adapter: adapter, context: context,
                 replacing: replacing)
         }
         guard let replacing, token.reveal == replacing.reveal else { return token }

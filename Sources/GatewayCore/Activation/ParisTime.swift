@@ -1,4 +1,5 @@
 import FoundationEssentials
+import GatewayLogging
 
 /// Europe/Paris civil time computed from the EU summer-time rule, so it never depends on the machine's tz database
 /// (containers often ship without one): CET (UTC+1), and CEST (UTC+2) from the last Sunday of March 01:00 UTC to
@@ -25,7 +26,7 @@ public enum ParisTime {
     /// The offset from UTC in seconds at `instant` (3600 or 7200).
     public static func utcOffsetSeconds(at instant: Date) -> Int {
         let seconds = Int(instant.timeIntervalSince1970.rounded(.down))
-        let year = CalendarDate(daysSinceEpoch: floorDiv(seconds, 86_400)).year
+        let year = CalendarDate(daysSinceEpoch: CivilDays.day(ofEpochSeconds: seconds).days).year
         let start = transitionUTC(year: year, month: 3)
         let end = transitionUTC(year: year, month: 10)
         return seconds >= start && seconds < end ? 7200 : 3600
@@ -34,8 +35,8 @@ public enum ParisTime {
     /// The Paris wall-clock reading of `instant`.
     public static func localTime(of instant: Date) -> LocalTime {
         let seconds = Int(instant.timeIntervalSince1970.rounded(.down)) + utcOffsetSeconds(at: instant)
-        return LocalTime(
-            date: CalendarDate(daysSinceEpoch: floorDiv(seconds, 86_400)), secondsOfDay: floorMod(seconds, 86_400))
+        let (days, secondOfDay) = CivilDays.day(ofEpochSeconds: seconds)
+        return LocalTime(date: CalendarDate(daysSinceEpoch: days), secondsOfDay: secondOfDay)
     }
 
     /// The instant when Paris clocks show `hour:minute` on `date`. For a time skipped or repeated by a transition
@@ -55,7 +56,4 @@ public enum ParisTime {
         let sunday = lastDay.adding(days: -(lastDay.isoWeekday % 7))
         return sunday.daysSinceEpoch * 86_400 + 3600
     }
-
-    static func floorDiv(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-    static func floorMod(_ a: Int, _ b: Int) -> Int { a - floorDiv(a, b) * b }
 }

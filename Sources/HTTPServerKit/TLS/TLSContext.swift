@@ -53,7 +53,9 @@ final class TLSContext: @unchecked Sendable {
             guard let leaf = certificates.first else {
                 throw OpenSSLError(operation: "PEM_read_bio_X509", stack: ["no certificate"])
             }
-            guard SSL_CTX_use_certificate(handle, leaf) == 1 else { throw OpenSSLError.drain("SSL_CTX_use_certificate") }
+            guard SSL_CTX_use_certificate(handle, leaf) == 1 else {
+                throw OpenSSLError.drain("SSL_CTX_use_certificate")
+            }
             for intermediate in certificates.dropFirst() {
                 guard cshim_SSL_CTX_add1_chain_cert(handle, intermediate) == 1 else {
                     throw OpenSSLError.drain("SSL_CTX_add1_chain_cert")
@@ -92,7 +94,9 @@ final class TLSContext: @unchecked Sendable {
             }
             let store = SSL_CTX_get_cert_store(handle)
             for certificate in certificates {
-                guard X509_STORE_add_cert(store, certificate) == 1 else { throw OpenSSLError.drain("X509_STORE_add_cert") }
+                guard X509_STORE_add_cert(store, certificate) == 1 else {
+                    throw OpenSSLError.drain("X509_STORE_add_cert")
+                }
             }
         }
     }
