@@ -23,8 +23,6 @@ final class InMemoryCertificateRepository: CertificateRepository {
 
     private let state = Mutex(State())
 
-    init() {}
-
     /// Records (or replaces) registration `id` as using `qwac` and `qseal` with `status`.
     func recordRegistration(_ id: UUID, qwac: UUID, qseal: UUID, status: String) {
         state.withLock { s in

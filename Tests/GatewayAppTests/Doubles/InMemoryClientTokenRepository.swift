@@ -15,8 +15,6 @@ final class InMemoryClientTokenRepository: ClientTokenRepository {
     private let tokens = Mutex([Key: StoredClientToken]())
     private let locks = KeyedLock<Key>()
 
-    init() {}
-
     func find(registration: UUID, scope: String) async throws -> StoredClientToken? {
         tokens.withLock { $0[Key(registration: registration, scope: scope)] }
     }

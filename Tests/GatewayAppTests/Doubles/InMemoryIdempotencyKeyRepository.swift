@@ -14,8 +14,6 @@ final class InMemoryIdempotencyKeyRepository: IdempotencyKeyRepository {
 
     private let keys = Mutex([Key: StoredIdempotencyKey]())
 
-    init() {}
-
     func insertClaim(principal: String, key: String, requestHash: [UInt8], at now: Date) async throws -> Bool {
         keys.withLock { keys in
             let id = Key(principal: principal, key: key)

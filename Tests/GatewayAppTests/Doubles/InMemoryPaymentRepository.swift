@@ -16,8 +16,6 @@ final class InMemoryPaymentRepository: PaymentRepository {
 
     private let state = Mutex(State())
 
-    init() {}
-
     /// Every payment stored, in insertion order.
     var payments: [PaymentRecord] { state.withLock { $0.payments } }
 

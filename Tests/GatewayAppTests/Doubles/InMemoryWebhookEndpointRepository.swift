@@ -19,8 +19,6 @@ final class InMemoryWebhookEndpointRepository: WebhookEndpointRepository {
     /// In insertion order.
     private let state = Mutex([Stored]())
 
-    init() {}
-
     // MARK: - Test hooks
 
     /// Every endpoint stored (deleted ones included), in insertion order.
